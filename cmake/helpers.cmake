@@ -1,0 +1,37 @@
+# adc_unit_test(NAME SOURCES... [LIBS ...]): a cmocka test binary registered with ctest.
+function(adc_unit_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} PkgConfig::CMOCKA)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${name} COMMAND ${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+endfunction()
+
+# adc_fuzz_target(NAME SOURCES... LIBS ... [CORPUS dir]): a libFuzzer target, built only with
+# ADC_FUZZ (clang), and a short ctest run of it (ADC_FUZZ_SECONDS, default 10).
+set(ADC_FUZZ_SECONDS 10 CACHE STRING "seconds each fuzz target runs under ctest")
+function(adc_fuzz_target name)
+  cmake_parse_arguments(T "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  if(NOT ADC_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(${name} PRIVATE ${T_LIBS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  set(workdir ${CMAKE_BINARY_DIR}/fuzz/${name}.corpus)
+  file(MAKE_DIRECTORY ${workdir})
+  set(seed "")
+  if(T_CORPUS)
+    set(seed ${T_CORPUS})
+  endif()
+  add_test(NAME fuzz_${name}
+           COMMAND ${name} -max_total_time=${ADC_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048
+                   -print_final_stats=1 ${workdir} ${seed})
+  set_tests_properties(fuzz_${name} PROPERTIES TIMEOUT 300 LABELS fuzz)
+endfunction()

@@ -1,0 +1,17 @@
+/* util.h - small helpers shared by the three processes. */
+#ifndef ADC_UTIL_H
+#define ADC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zero memory that held a secret; never optimised away (mbedtls_platform_zeroize). */
+void adc_wipe(void *p, size_t n);
+/* Wipe a NUL-terminated string's bytes and free it; NULL is fine. */
+void adc_free_secret_str(char *s);
+/* Constant-time comparison of two byte strings (length leaks, content does not). */
+int adc_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* Monotonic clock in milliseconds. */
+uint64_t adc_now_ms(void);
+
+#endif

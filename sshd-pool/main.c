@@ -1,0 +1,10 @@
+/* main.c - sshd-pool (placeholder until the foundation lands). */
+#include <stdio.h>
+#include "build_id.h"
+
+int
+main(void)
+{
+	printf("sshd-pool %s\n", ADC_VERSION);
+	return 0;
+}
