@@ -1,10 +1,50 @@
-/* main.c - cloudd (placeholder until the foundation lands). */
+/*
+ * main.c - cloudd, the helper that holds the cloud credentials.
+ *
+ * Boot order (docs/ARCHITECTURE.md): early hygiene (fds, PDEATHSIG, name), arguments and
+ * logging, loading what is needed before lock-down, the sandbox of its driver's role, and
+ * only then the first byte from the parent on fd 3.
+ */
 #include <stdio.h>
-#include "build_id.h"
+#include <string.h>
+#include <uv.h>
+
+#include "cloudd.h"
+#include "log.h"
+#include "proto_child.h"
+#include "sandbox.h"
+
+#define CLOUDD_PARENT_FD 3
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("cloudd %s\n", ADC_VERSION);
-	return 0;
+	static const int keep[] = { CLOUDD_PARENT_FD };
+	struct pchild_args a;
+	struct cloudd cd = { 0 };
+	uv_loop_t loop;
+	int r;
+
+	if (sandbox_child_early("cloudd", keep, 1) != 0)
+		return 1;
+	if ((r = pchild_parse_args(argc, argv, &a)) != 0)
+		return r;
+	pchild_log_init("cloudd", &a);
+	if (cloudd_setup(&cd, a.driver) != 0)
+		return 1;
+	uv_loop_init(&loop);
+	enum sandbox_role role = strcmp(a.driver, "loopback") == 0 ? SANDBOX_CLOUDD_LOOPBACK
+								  : SANDBOX_CLOUDD;
+	if (sandbox_apply(role, &(struct sandbox_opts){ .user = a.user,
+							.insecure = a.insecure_no_sandbox }) != 0) {
+		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
+		       LF_STR("Helper", "cloudd"), LF_STR("flag", "-insecure-no-sandbox"));
+		return 1;
+	}
+	r = pchild_serve(&loop, CLOUDD_PARENT_FD, &(struct pchild_ops){
+		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .init_type = PROTO_CLOUD_INIT_REQ,
+		.on_init = cloudd_on_init, .on_request = cloudd_on_request, .arg = &cd,
+	});
+	cloudd_teardown(&cd);
+	return r;
 }

@@ -1,10 +1,113 @@
-/* main.c - arvados-dispatch-cloud (placeholder until the foundation lands). */
+/*
+ * main.c - arvados-dispatch-cloud: command line, configuration, then the dispatcher.
+ *
+ * Before anything reads the config file, freed heap memory is set to be overwritten
+ * (glibc M_PERTURB; the ASan allocator's free_fill in sanitizer builds): the YAML parser
+ * and cJSON free their copies of the secrets with plain free(), and this makes sure those
+ * bytes do not linger in the parent's heap (see docs/ARCHITECTURE.md, "Secrets").
+ */
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
 #include "build_id.h"
+#include "cli.h"
+#include "config.h"
+#include "dispatcher.h"
+#include "log.h"
+
+#ifdef ADC_SANITIZE
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "max_free_fill_size=16777216:free_fill_byte=165";
+}
+#endif
+
+static void
+main_report_diags(const struct cfg_diags *diags, bool to_stderr)
+{
+	for (size_t i = 0; i < diags->n; i++) {
+		const struct cfg_diag *dg = &diags->v[i];
+		if (to_stderr) {
+			char *s = cfg_diag_format(dg);
+			fprintf(stderr, "%s\n", s ? s : dg->message);
+			free(s);
+			continue;
+		}
+		log_kv(dg->is_error ? LOG_LVL_FATAL : LOG_LVL_WARN, dg->message,
+		       LF_STR("key", dg->key_path ? dg->key_path : ""),
+		       LF_STR("file", dg->file ? dg->file : ""), LF_INT("line", dg->line),
+		       LF_INT("column", dg->column));
+	}
+}
+
+static int
+main_config_check(const struct cli_opts *o)
+{
+	struct cfg_diags diags = { 0 };
+	struct cfg_cluster *cfg = cfg_load(o->config_path, &diags);
+	int rc = (cfg == NULL || diags.nerrors > 0) ? 1 : 0;
+
+	main_report_diags(&diags, true);
+	if (rc == 0)
+		printf("configuration OK\n");
+	cfg_free(cfg);
+	cfg_diags_free(&diags);
+	return rc;
+}
+
+static int
+main_run(const struct cli_opts *o, const char *argv0)
+{
+	struct cfg_diags diags = { 0 };
+	struct cfg_cluster *cfg = cfg_load(o->config_path, &diags);
+	int rc;
+
+	main_report_diags(&diags, false);
+	if (cfg == NULL || diags.nerrors > 0) {
+		cfg_free(cfg);
+		cfg_diags_free(&diags);
+		return 1;
+	}
+	cfg_diags_free(&diags);
+	int fmt = log_format_parse(cfg->log_format), lvl = log_level_parse(cfg->log_level);
+	log_init("arvados-dispatch-cloud", fmt < 0 ? LOG_FMT_JSON : (enum log_format)fmt,
+		 lvl < 0 ? LOG_LVL_INFO : (enum log_level)lvl);
+	log_set_cluster_id(cfg->cluster_id);
+	if (o->insecure_no_sandbox)
+		log_kv(LOG_LVL_ERROR, "helpers will run WITHOUT their sandbox (-insecure-no-sandbox)",
+		       LF_STR("flag", "-insecure-no-sandbox"));
+	rc = dispatcher_run(o, cfg, argv0);
+	cfg_free(cfg);
+	return rc;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("arvados-dispatch-cloud %s\n", ADC_VERSION);
-	return 0;
+	struct cli_opts o;
+	int r;
+
+	mallopt(M_PERTURB, 0xa5);
+	prctl(PR_SET_NAME, "arvados-dispatc");
+	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_INFO);
+	if ((r = cli_parse(argc, argv, &o, stderr)) != 0) {
+		cli_usage(stderr, "arvados-dispatch-cloud");
+		return r;
+	}
+	if (o.help) {
+		cli_usage(stderr, "arvados-dispatch-cloud");
+		return 0;
+	}
+	if (o.version) {
+		printf("arvados-dispatch-cloud %s (C; build %s)\n", ADC_VERSION, ADC_BUILD_ID);
+		return 0;
+	}
+	if (o.command == CLI_CONFIG_CHECK)
+		return main_config_check(&o);
+	return main_run(&o, argv[0]);
 }

@@ -1,0 +1,137 @@
+/*
+ * cli.c - the command line, with Go's flag syntax as the reference has it: one or two
+ * leading dashes, "-f value" or "-f=value", parsing stops at the first non-flag. Unknown
+ * flags and positional arguments are usage errors (exit 2, which systemd does not restart).
+ */
+#include "cli.h"
+
+#include <stddef.h>
+#include <string.h>
+
+struct cli_flag {
+	const char *name;
+	bool is_bool;
+	size_t offset;       /* into struct cli_opts; (size_t)-1 = accepted and ignored */
+};
+
+#define OPT(f) offsetof(struct cli_opts, f)
+#define IGNORED ((size_t)-1)
+
+static const struct cli_flag cli_flags[] = {
+	{ "config", false, OPT(config_path) },
+	{ "version", true, OPT(version) },
+	{ "help", true, OPT(help) },
+	{ "h", true, OPT(help) },
+	{ "insecure-no-sandbox", true, OPT(insecure_no_sandbox) },
+	{ "cloudd-path", false, OPT(cloudd_path) },
+	{ "sshd-pool-path", false, OPT(sshd_pool_path) },
+	{ "cloudd-user", false, OPT(cloudd_user) },
+	{ "sshd-pool-user", false, OPT(sshd_pool_user) },
+	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
+	{ "pprof", false, IGNORED },
+	{ "skip-legacy", true, IGNORED },
+};
+
+static const struct cli_flag *
+cli_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(cli_flags) / sizeof(cli_flags[0]); i++)
+		if (strlen(cli_flags[i].name) == len && strncmp(cli_flags[i].name, name, len) == 0)
+			return &cli_flags[i];
+	/* -legacy-<component>-config FILE */
+	if (len > 14 && strncmp(name, "legacy-", 7) == 0 && strncmp(name + len - 7, "-config", 7) == 0) {
+		static const struct cli_flag legacy = { "legacy-*-config", false, IGNORED };
+		return &legacy;
+	}
+	return NULL;
+}
+
+static int
+cli_set_bool(const struct cli_flag *f, const char *val, struct cli_opts *o, FILE *err)
+{
+	bool v = true;
+
+	if (val != NULL) {
+		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0 || strcmp(val, "t") == 0)
+			v = true;
+		else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0 || strcmp(val, "f") == 0)
+			v = false;
+		else {
+			fprintf(err, "invalid boolean value \"%s\" for -%s\n", val, f->name);
+			return 2;
+		}
+	}
+	if (f->offset != IGNORED)
+		*(bool *)((char *)o + f->offset) = v;
+	return 0;
+}
+
+static int
+cli_parse_flags(int argc, char **argv, int i, struct cli_opts *o, FILE *err)
+{
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0') {
+			fprintf(err, "unexpected argument \"%s\"\n", a);
+			return 2;
+		}
+		a += (a[1] == '-') ? 2 : 1;
+		const char *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		const struct cli_flag *f = cli_find(a, len);
+		if (f == NULL) {
+			fprintf(err, "flag provided but not defined: -%.*s\n", (int)len, a);
+			return 2;
+		}
+		if (f->is_bool) {
+			if (cli_set_bool(f, eq ? eq + 1 : NULL, o, err) != 0)
+				return 2;
+			continue;
+		}
+		const char *val = eq ? eq + 1 : NULL;
+		if (val == NULL) {
+			if (i + 1 >= argc) {
+				fprintf(err, "flag needs an argument: -%s\n", f->name);
+				return 2;
+			}
+			val = argv[++i];
+		}
+		if (f->offset != IGNORED)
+			*(const char **)((char *)o + f->offset) = val;
+	}
+	return 0;
+}
+
+int
+cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
+{
+	int i = 1;
+
+	memset(o, 0, sizeof(*o));
+	if (argc > 1 && strcmp(argv[1], "config-check") == 0) {
+		o->command = CLI_CONFIG_CHECK;
+		i = 2;
+	}
+	return cli_parse_flags(argc, argv, i, o, err);
+}
+
+void
+cli_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [config-check] [flags]\n"
+		"\n"
+		"The Arvados cloud dispatcher: runs queued containers on cloud VMs.\n"
+		"\n"
+		"  config-check             check the configuration and exit\n"
+		"  -config FILE             cluster config (default $ARVADOS_CONFIG, else /etc/arvados/config.yml)\n"
+		"  -version                 print the version and exit\n"
+		"  -help                    print this help and exit\n"
+		"  -cloudd-path PATH        the cloudd helper (default: beside this program, else the libexec dir)\n"
+		"  -sshd-pool-path PATH     the sshd-pool helper (same default)\n"
+		"  -cloudd-user USER        user cloudd runs as when started as root (default arvados-cloudd)\n"
+		"  -sshd-pool-user USER     user sshd-pool runs as when started as root (default arvados-sshd-pool)\n"
+		"  -insecure-no-sandbox     run the helpers without their sandbox (testing only; logged loudly)\n"
+		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, ignored\n",
+		prog);
+}

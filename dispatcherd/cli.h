@@ -1,0 +1,25 @@
+/* cli.h - the command line of arvados-dispatch-cloud (spec 1.1: Go flag syntax). */
+#ifndef ADC_CLI_H
+#define ADC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum cli_command { CLI_RUN = 0, CLI_CONFIG_CHECK };
+
+struct cli_opts {
+	enum cli_command command;
+	const char *config_path;        /* NULL: $ARVADOS_CONFIG, else /etc/arvados/config.yml */
+	bool version, help;
+	bool insecure_no_sandbox;       /* run the children without their sandbox (loudly) */
+	const char *cloudd_path;        /* NULL: beside the executable, else ADC_LIBEXECDIR */
+	const char *sshd_pool_path;
+	const char *cloudd_user;        /* NULL: the sandbox's default user per role */
+	const char *sshd_pool_user;
+};
+
+/* Parse argv. Returns 0, or 2 after printing the problem to err (usage error: exit 2). */
+int cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err);
+void cli_usage(FILE *f, const char *prog);
+
+#endif

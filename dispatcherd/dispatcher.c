@@ -1,0 +1,287 @@
+/* dispatcher.c - see dispatcher.h. */
+#include "dispatcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include "child.h"
+#include "helper_paths.h"
+#include "identity.h"
+#include "log.h"
+#include "proto.h"
+#include "secret_fd.h"
+#include "util.h"
+
+#define DISPATCHER_STOP_GRACE_MS 1500
+
+struct dispatcher {
+	uv_loop_t loop;
+	struct cfg_cluster *cfg;
+	const struct cli_opts *opts;
+	char instance_set_id[64];
+	char *public_key;               /* the dispatch key's public half, from sshd-pool */
+	struct child *cloudd, *sshpool;
+	char cloudd_path[PATH_MAX], sshpool_path[PATH_MAX];
+	const char *cloudd_args[16], *sshpool_args[16];
+	uv_signal_t sigterm, sigint;
+	int children_running;
+	bool notified_ready;
+	int exit_code;
+};
+
+/* ---- secrets: held as fds from here on (secret_fd.h) ---- */
+
+static int
+dispatcher_secret_fds(struct dispatcher *d, int *cloud_fd, int *key_fd)
+{
+	struct cfg_secrets *s = &d->cfg->secrets;
+
+	*cloud_fd = *key_fd = -1;
+	*cloud_fd = secret_memfd_create("driver-parameters", s->driver_parameters_json ?
+					s->driver_parameters_json : "{}",
+					s->driver_parameters_json ? s->driver_parameters_len : 2);
+	if (*cloud_fd < 0)
+		return *cloud_fd;
+	if (s->dispatch_private_key_path != NULL) {
+		/* Opened, never read: the bytes go straight to sshd-pool. */
+		*key_fd = open(s->dispatch_private_key_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (*key_fd < 0) {
+			int e = -errno;
+			log_kv_err(LOG_LVL_FATAL,
+				   "error parsing configured Containers.DispatchPrivateKey", strerror(-e),
+				   LF_STR("path", s->dispatch_private_key_path));
+			return e;
+		}
+	} else if (s->dispatch_private_key != NULL && s->dispatch_private_key_len > 0) {
+		*key_fd = secret_memfd_create("dispatch-private-key", s->dispatch_private_key,
+					      s->dispatch_private_key_len);
+		if (*key_fd < 0)
+			return *key_fd;
+	} else {
+		log_kv_err(LOG_LVL_FATAL, "error parsing configured Containers.DispatchPrivateKey",
+			   "no key configured", LF_STR("key", "Containers.DispatchPrivateKey"));
+		return -EINVAL;
+	}
+	cfg_secrets_wipe(s);
+	return 0;
+}
+
+/* ---- init messages ---- */
+
+static int
+cloudd_build_init(struct child *c, struct proto_wbuf *w, void *arg)
+{
+	struct dispatcher *d = arg;
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	struct proto_cloud_init m = {
+		.driver = vm->driver,
+		.driver_params_json = "",      /* the secret rides as the fd */
+		.instance_set_id = d->instance_set_id,
+		.tag_key_prefix = vm->tag_key_prefix,
+		.shared_tag_keys = vm->resource_tag_keys,
+		.shared_tag_values = vm->resource_tag_values,
+		.n_shared_tags = (uint32_t)vm->n_resource_tags,
+	};
+
+	(void)c;
+	return proto_cloud_init_encode(w, 0, 0, &m);
+}
+
+static int
+status_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
+{
+	struct proto_status s;
+	int r;
+
+	(void)c;
+	(void)arg;
+	if (proto_status_decode(m, &s) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	r = s.status == PROTO_OK ? 0 : -1;
+	if (r != 0)
+		snprintf(why, len, "init failed: %s", s.message);
+	proto_status_free(&s);
+	return r;
+}
+
+static int
+sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
+{
+	struct dispatcher *d = arg;
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	struct proto_ssh_init m = {
+		.boot_probe_command = vm->boot_probe_command,
+		.ssh_port = vm->ssh_port,
+		.cluster_id = d->cfg->cluster_id,
+		.connect_timeout_ms = 30000,
+		.command_timeout_ms = 300000,
+	};
+
+	(void)c;
+	return proto_ssh_init_encode(w, 0, 0, &m, true);
+}
+
+static int
+sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
+{
+	struct dispatcher *d = arg;
+	struct proto_ssh_init_ans a;
+
+	(void)c;
+	if (proto_ssh_init_ans_decode(m, &a) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	if (a.status != PROTO_OK) {
+		snprintf(why, len, "error parsing configured Containers.DispatchPrivateKey: %s",
+			 a.message);
+		proto_ssh_init_ans_free(&a);
+		return -1;
+	}
+	free(d->public_key);
+	d->public_key = a.public_key;
+	a.public_key = NULL;
+	proto_ssh_init_ans_free(&a);
+	return 0;
+}
+
+/* ---- readiness ---- */
+
+static void
+dispatcher_child_ready(struct child *c, void *arg)
+{
+	struct dispatcher *d = arg;
+
+	(void)c;
+	if (d->notified_ready || child_state(d->cloudd) != CHILD_READY ||
+	    child_state(d->sshpool) != CHILD_READY)
+		return;
+	d->notified_ready = true;
+	log_kv(LOG_LVL_INFO, "dispatcher ready", LF_INT("CloudHelperPID", child_pid(d->cloudd)),
+	       LF_INT("SSHHelperPID", child_pid(d->sshpool)));
+	sd_notify(0, "READY=1\nSTATUS=helpers ready");
+}
+
+/* ---- start and stop ---- */
+
+static void
+dispatcher_child_stopped(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	if (--d->children_running == 0) {
+		uv_close((uv_handle_t *)&d->sigterm, NULL);
+		uv_close((uv_handle_t *)&d->sigint, NULL);
+	}
+}
+
+static void
+dispatcher_signal_cb(uv_signal_t *s, int signum)
+{
+	struct dispatcher *d = s->data;
+
+	if (d->children_running == 0 || d->cloudd == NULL)
+		return;
+	log_kv(LOG_LVL_INFO, "shutting down on signal", LF_STR("Signal", strsignal(signum)));
+	sd_notify(0, "STOPPING=1");
+	uv_signal_stop(&d->sigterm);
+	uv_signal_stop(&d->sigint);
+	child_stop(d->cloudd, DISPATCHER_STOP_GRACE_MS, dispatcher_child_stopped, d);
+	child_stop(d->sshpool, DISPATCHER_STOP_GRACE_MS, dispatcher_child_stopped, d);
+	d->cloudd = d->sshpool = NULL;
+}
+
+static void
+dispatcher_child_args(struct dispatcher *d, const char **a, const char *user, bool cloud)
+{
+	size_t n = 0;
+
+	if (cloud) {
+		a[n++] = "-driver";
+		a[n++] = d->cfg->containers.cloudvms.driver;
+	}
+	a[n++] = "-cluster-id";
+	a[n++] = d->cfg->cluster_id;
+	a[n++] = "-log-format";
+	a[n++] = d->cfg->log_format;
+	a[n++] = "-log-level";
+	a[n++] = d->cfg->log_level;
+	if (user != NULL) {
+		a[n++] = "-user";
+		a[n++] = user;
+	}
+	if (d->opts->insecure_no_sandbox)
+		a[n++] = "-insecure-no-sandbox";
+	a[n] = NULL;
+}
+
+static int
+dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd, int key_fd)
+{
+	if (helper_path(d->opts->cloudd_path, argv0, "cloudd", d->cloudd_path,
+			sizeof(d->cloudd_path)) != 0 ||
+	    helper_path(d->opts->sshd_pool_path, argv0, "sshd-pool", d->sshpool_path,
+			sizeof(d->sshpool_path)) != 0)
+		return -ENOENT;
+	dispatcher_child_args(d, d->cloudd_args, d->opts->cloudd_user, true);
+	dispatcher_child_args(d, d->sshpool_args, d->opts->sshd_pool_user, false);
+	struct child_spec cs = {
+		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .path = d->cloudd_path,
+		.args = d->cloudd_args, .secret_fd = cloud_fd, .build_init = cloudd_build_init,
+		.check_init = status_check_init, .on_ready = dispatcher_child_ready, .arg = d,
+	};
+	struct child_spec ss = {
+		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .path = d->sshpool_path,
+		.args = d->sshpool_args, .secret_fd = key_fd, .build_init = sshpool_build_init,
+		.check_init = sshpool_check_init, .on_ready = dispatcher_child_ready, .arg = d,
+	};
+	d->cloudd = child_new(&d->loop, &cs);
+	d->sshpool = child_new(&d->loop, &ss);
+	if (d->cloudd == NULL || d->sshpool == NULL)
+		return -ENOMEM;
+	d->children_running = 2;
+	return 0;
+}
+
+int
+dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char *argv0)
+{
+	struct dispatcher d = { .cfg = cfg, .opts = opts };
+	int cloud_fd, key_fd, r;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (identity_instance_set_id(cfg->system_root_token ? cfg->system_root_token : "",
+				     d.instance_set_id, sizeof(d.instance_set_id)) != 0)
+		return 1;
+	if (dispatcher_secret_fds(&d, &cloud_fd, &key_fd) != 0) {
+		if (cloud_fd >= 0)
+			close(cloud_fd);
+		return 1;
+	}
+	uv_loop_init(&d.loop);
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, dispatcher_signal_cb, SIGTERM);
+	uv_signal_start(&d.sigint, dispatcher_signal_cb, SIGINT);
+	r = dispatcher_start_children(&d, argv0, cloud_fd, key_fd);
+	if (r != 0) {
+		log_kv_err(LOG_LVL_FATAL, "cannot start the helpers", strerror(-r),
+			   LF_STR("cloudd", d.cloudd_path), LF_STR("sshd-pool", d.sshpool_path));
+		return 1;
+	}
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	free(d.public_key);
+	log_kv(LOG_LVL_INFO, "dispatcher stopped", LF_INT("ExitCode", d.exit_code));
+	return d.exit_code;
+}
