@@ -36,6 +36,17 @@ struct dispatcher {
 	int exit_code;
 };
 
+static bool
+dispatcher_driver_known(const char *driver)
+{
+	static const char *const known[] = { "ec2", "azure", "loopback" };
+
+	for (size_t i = 0; driver != NULL && i < sizeof(known) / sizeof(*known); i++)
+		if (strcmp(driver, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* ---- secrets: held as fds from here on (secret_fd.h) ---- */
 
 static int
@@ -259,6 +270,11 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 	int cloud_fd, key_fd, r;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (!dispatcher_driver_known(cfg->containers.cloudvms.driver)) {
+		log_kv_err(LOG_LVL_FATAL, "error initializing driver", "unsupported cloud driver",
+			   LF_STR("Driver", cfg->containers.cloudvms.driver));
+		return 1;
+	}
 	if (identity_instance_set_id(cfg->system_root_token ? cfg->system_root_token : "",
 				     d.instance_set_id, sizeof(d.instance_set_id)) != 0)
 		return 1;
