@@ -274,7 +274,8 @@ class Worker:
         if self.rig.rsa:
             lines.append("HostKey %s" % self._rsa_key())
         lines += [
-            "AuthorizedKeysFile %s" % self.path("home", ".ssh", "authorized_keys"),
+            # Relative to the home, which is <worker dir>/home inside the namespace (as for dropbear).
+            "AuthorizedKeysFile .ssh/authorized_keys",
             "PidFile none",
             "StrictModes no",
             "UsePAM no",
@@ -477,6 +478,8 @@ class WorkerRig:
         if any(c.isspace() for c in self.base_dir):
             raise RigError("base dir must not contain white space")
         os.chmod(self.base_dir, 0o755)
+        if self.pw.pw_uid != 0:
+            self._check_traversable()
         self.authorized_keys = [self._read_key(k) for k in authorized_keys]
         self.rsa = rsa
         self.address_prefix = address_prefix
@@ -485,6 +488,16 @@ class WorkerRig:
         self.max_sessions = max_sessions
         self.workers = []
         self.lock = threading.Lock()
+
+    def _check_traversable(self):
+        """An unprivileged remote user must reach its worker dir (the stub keeps its records there,
+        and sshd reads authorized_keys as the user). tempfile.mkdtemp() dirs are 0700."""
+        d = self.base_dir
+        while d != "/":
+            d = os.path.dirname(d)
+            st = os.stat(d)
+            if not (st.st_mode & 0o001 or (st.st_uid == self.pw.pw_uid and st.st_mode & 0o100)):
+                raise RigError("user %s cannot traverse %s (mode %o): make it o+x" % (self.user, d, st.st_mode & 0o7777))
 
     @staticmethod
     def _read_key(k):
