@@ -1,0 +1,704 @@
+#!/usr/bin/python3
+"""sshd_rig: fake Arvados worker VMs served by real SSH servers on loopback (see README.md).
+
+Each worker is a real `/usr/sbin/sshd -D` (or `dropbear -F`) listening on 127.0.1.<i>:<port>,
+started inside its own mount namespace (`unshare -m --propagation private`) where bind mounts
+give it a private view of the fixed paths the dispatcher uses:
+
+    <worker dir>/run     -> /run   (so /var/run/arvados-instance-secret, /var/lock = /run/lock,
+                                    and sshd's privilege separation dir /run/sshd are per worker)
+    <worker dir>/bin     -> /usr/local/sbin and /usr/local/bin (first on the default PATH of
+                                    OpenSSH and dropbear: `crunch-run` stub and a `sudo` shim)
+    <worker dir>/home    -> the remote user's home (authorized_keys for dropbear, and no
+                                    ~/.bashrc of the host's root, which bash would source)
+    <worker dir>/deploy  -> /tmp/arvados-crunch-run (DeployRunnerDirectory default)
+
+Commands run by the real login shell of the user (no ForceCommand). The session environment
+carries ADC_WORKER_ID and ADC_WORKER_DIR: OpenSSH via SetEnv, dropbear (which has no SetEnv)
+via `-e`, which passes the server's own environment, which the rig sets.
+
+Must run as root (mount namespaces, sshd as root). Standard library only.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STUB = os.path.join(HERE, "stub-crunch-run")
+SSHD = "/usr/sbin/sshd"
+DROPBEAR = "/usr/sbin/dropbear"
+DEFAULT_PRIVATE_DIRS = ("/tmp/arvados-crunch-run",)
+RSA_CACHE = os.path.join(tempfile.gettempdir(), "adc-sshd-rig-rsa-cache")
+
+SUDO_SHIM = """#!/bin/sh
+# sudo shim of the SSH test rig: runs the command as is (no privilege change).
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--) shift; break ;;
+	-n|-E|-H|-S) shift ;;
+	-u|-g) shift 2 ;;
+	-*) shift ;;
+	*) break ;;
+	esac
+done
+# Logged where the remote user can write (the stub's state dir), for tests that check sudo use.
+if [ -n "$ADC_WORKER_DIR" ]; then printf '%s\\n' "$*" >>"$ADC_WORKER_DIR/crunch-run/sudo.log"; fi
+exec "$@"
+"""
+
+# Inside the namespace: bind the worker's directories over the fixed paths, then exec the server.
+# Arguments: pairs "source target" up to "--", then the server command line.
+LAUNCH = """set -e
+while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done
+shift
+exec "$@"
+"""
+
+
+class RigError(Exception):
+    pass
+
+
+def _run(argv, **kw):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    if p.returncode != 0:
+        raise RigError("%s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr.decode(errors="replace")))
+    return p.stdout.decode()
+
+
+def rig_ensure_user(name):
+    """Create an unprivileged login user if missing. Its password is '*' rather than useradd's '!':
+    both sshd without PAM and dropbear refuse accounts whose password is locked with '!'."""
+    import pwd
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        _run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name])
+    _run(["usermod", "-p", "*", name])
+    return pwd.getpwnam(name)
+
+
+def _free_port(address):
+    # The kernel picks an unused port on this address; sshd binds it with SO_REUSEADDR right after.
+    s = socket.socket()
+    s.bind((address, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _listening(address, port):
+    try:
+        socket.create_connection((address, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _mnt_ns(pid):
+    try:
+        return os.readlink("/proc/%d/ns/mnt" % pid)
+    except OSError:
+        return None
+
+
+def _pids_in_ns(namespaces):
+    out = []
+    for e in os.listdir("/proc"):
+        if e.isdigit() and _mnt_ns(int(e)) in namespaces:
+            out.append(int(e))
+    return out
+
+
+def _descendants(pid):
+    children = {}
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(e))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+class Worker:
+    """One fake worker VM. Created and started by WorkerRig.add_worker()."""
+
+    def __init__(self, rig, index, kind, address, port):
+        self.rig = rig
+        self.index = index
+        self.kind = kind  # "openssh" or "dropbear"
+        self.id = "w%d" % index
+        self.address = address
+        self.port = port
+        self.dir = os.path.join(rig.base_dir, self.id)
+        self.proc = None
+        self.namespaces = set()
+        self.key_generation = 0
+        self._log = None
+
+    # ---- paths -------------------------------------------------------------------------------
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    @property
+    def secret_path(self):
+        """Where the worker's /var/run/arvados-instance-secret lives on the host."""
+        return self.path("run", "arvados-instance-secret")
+
+    @property
+    def lock_dir(self):
+        """The worker's /var/lock as seen from the host."""
+        return self.path("run", "lock")
+
+    @property
+    def state_dir(self):
+        """stub-crunch-run's records (invocations.jsonl, payload-<uuid>.json, events.jsonl)."""
+        return self.path("crunch-run")
+
+    @property
+    def host_key_path(self):
+        return self.path("host_ed25519")
+
+    @property
+    def log_path(self):
+        return self.path("sshd.log" if self.kind == "openssh" else "dropbear.log")
+
+    def host_key_pub(self):
+        """Current public host key, 'ssh-ed25519 AAAA...'."""
+        with open(self.host_key_path + ".pub") as f:
+            return " ".join(f.read().split()[:2])
+
+    def known_hosts_line(self):
+        return "[%s]:%d %s" % (self.address, self.port, self.host_key_pub())
+
+    def describe(self):
+        return {"id": self.id, "kind": self.kind, "address": self.address, "port": self.port,
+                "user": self.rig.user, "host_key": self.host_key_pub(), "host_key_file": self.host_key_path + ".pub",
+                "known_hosts_line": self.known_hosts_line(), "worker_dir": self.dir,
+                "secret_file": self.secret_path, "lock_dir": self.lock_dir, "state_dir": self.state_dir,
+                "log": self.log_path, "pid": self.pid, "running": self.running}
+
+    # ---- set-up ------------------------------------------------------------------------------
+    def _setup(self):
+        u = self.rig.pw
+        for d in ("run", "bin", "home", "deploy", "crunch-run"):
+            os.makedirs(self.path(d), exist_ok=True)
+        os.makedirs(self.path("run", "sshd"), mode=0o755, exist_ok=True)
+        os.makedirs(self.path("run", "lock"), exist_ok=True)
+        os.chmod(self.path("run", "lock"), 0o1777)
+        with open(self.path("run", "adc-rig-worker-dir"), "w") as f:
+            f.write(self.dir + "\n")
+        # The remote user must be able to use its own state: with the sudo shim nothing runs as root
+        # when the user is not root.
+        for d in ("home", "deploy", "crunch-run"):
+            os.chown(self.path(d), u.pw_uid, u.pw_gid)
+        os.chmod(self.path("home"), 0o700)
+        ssh_dir = self.path("home", ".ssh")
+        os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
+        os.chown(ssh_dir, u.pw_uid, u.pw_gid)
+        self.set_authorized_keys(self.rig.authorized_keys)
+        self.set_secret("secret-%s-%s" % (self.id, os.urandom(6).hex()))
+        os.symlink(STUB, self.path("bin", "crunch-run")) if not os.path.lexists(self.path("bin", "crunch-run")) else None
+        with open(self.path("bin", "sudo"), "w") as f:
+            f.write(SUDO_SHIM)
+        os.chmod(self.path("bin", "sudo"), 0o755)
+        for d in self.rig.private_dirs:
+            os.makedirs(d, exist_ok=True)  # bind mount target on the host, stays empty there
+        self._new_host_key()
+
+    def _new_host_key(self):
+        for p in (self.host_key_path, self.host_key_path + ".pub", self.host_key_path + ".dropbear"):
+            if os.path.exists(p):
+                os.unlink(p)
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "%s-hostkey-%d" % (self.id, self.key_generation),
+              "-f", self.host_key_path])
+        if self.kind == "dropbear":
+            _run(["dropbearconvert", "openssh", "dropbear", self.host_key_path, self.host_key_path + ".dropbear"])
+        self.key_generation += 1
+
+    def _rsa_key(self):
+        """An RSA host key from a cache shared by all rigs (ssh-keygen -t rsa takes ~1.5 s)."""
+        os.makedirs(RSA_CACHE, mode=0o700, exist_ok=True)
+        p = os.path.join(RSA_CACHE, "host_rsa_%d" % self.index)
+        if not os.path.exists(p):
+            tmp = p + ".%d" % os.getpid()
+            _run(["ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-N", "", "-f", tmp])
+            os.rename(tmp + ".pub", p + ".pub")
+            os.rename(tmp, p)
+        if self.kind == "dropbear" and not os.path.exists(p + ".dropbear"):
+            _run(["dropbearconvert", "openssh", "dropbear", p, p + ".dropbear.%d" % os.getpid()])
+            os.rename(p + ".dropbear.%d" % os.getpid(), p + ".dropbear")
+        return p
+
+    def set_authorized_keys(self, keys):
+        u = self.rig.pw
+        p = self.path("home", ".ssh", "authorized_keys")
+        with open(p, "w") as f:
+            for k in keys:
+                f.write(k.strip() + "\n")
+        os.chmod(p, 0o600)
+        os.chown(p, u.pw_uid, u.pw_gid)
+
+    def set_secret(self, secret):
+        """Write the worker's /var/run/arvados-instance-secret (exactly these bytes, no newline)."""
+        u = self.rig.pw
+        with open(self.secret_path, "w") as f:
+            f.write(secret)
+        os.chmod(self.secret_path, 0o600)
+        os.chown(self.secret_path, u.pw_uid, u.pw_gid)
+        self.secret = secret
+
+    def _write_sshd_config(self):
+        lines = [
+            "ListenAddress %s:%d" % (self.address, self.port),
+            "HostKey %s" % self.host_key_path,
+        ]
+        if self.rig.rsa:
+            lines.append("HostKey %s" % self._rsa_key())
+        lines += [
+            # Relative to the home, which is <worker dir>/home inside the namespace (as for dropbear).
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "PidFile none",
+            "StrictModes no",
+            "UsePAM no",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password",
+            "PrintLastLog no",
+            "PrintMotd no",
+            "UseDNS no",
+            "MaxSessions %d" % self.rig.max_sessions,
+            "MaxStartups 100:30:200",
+            "LogLevel VERBOSE",
+            "SetEnv ADC_WORKER_ID=%s ADC_WORKER_DIR=%s" % (self.id, self.dir),
+        ]
+        with open(self.path("sshd_config"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _server_argv(self):
+        if self.kind == "openssh":
+            self._write_sshd_config()
+            return [SSHD, "-D", "-f", self.path("sshd_config"), "-E", self.log_path]
+        argv = [DROPBEAR, "-F", "-E", "-e", "-s", "-m", "-p", "%s:%d" % (self.address, self.port),
+                "-r", self.host_key_path + ".dropbear", "-P", self.path("dropbear.pid")]
+        if self.rig.rsa:
+            argv += ["-r", self._rsa_key() + ".dropbear"]
+        return argv
+
+    # ---- life cycle --------------------------------------------------------------------------
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+    @property
+    def running(self):
+        return self.pid is not None
+
+    def start(self, timeout=10.0):
+        if self.running:
+            raise RigError("%s already running" % self.id)
+        binds = [self.path("run"), "/run", self.path("bin"), "/usr/local/sbin", self.path("bin"), "/usr/local/bin",
+                 self.path("home"), self.rig.pw.pw_dir]
+        for i, d in enumerate(self.rig.private_dirs):
+            src = self.path("deploy") if i == 0 else self.path("private%d" % i)
+            os.makedirs(src, exist_ok=True)
+            os.chown(src, self.rig.pw.pw_uid, self.rig.pw.pw_gid)
+            binds += [src, d]
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "ADC_WORKER_ID": self.id, "ADC_WORKER_DIR": self.dir}
+        argv = ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", LAUNCH, "sh"] + binds + ["--"] + \
+            self._server_argv()
+        # unshare and sh exec, so the Popen pid is the server itself: SIGSTOP/SIGKILL hit the listener.
+        # sshd logs to -E; dropbear -E logs to stderr.
+        log = open(self.path("launch.log"), "ab")
+        err = log if self.kind == "openssh" else open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=err,
+                                         env=env, start_new_session=True)
+        finally:
+            log.close()
+            err.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RigError("%s: server exited with %d; see %s and %s" % (
+                    self.id, self.proc.returncode, self.path("launch.log"), self.log_path))
+            ns = _mnt_ns(self.proc.pid)
+            if ns and ns != _mnt_ns(os.getpid()):
+                self.namespaces.add(ns)
+            if _listening(self.address, self.port):
+                return
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RigError("%s: not listening on %s:%d after %.0fs" % (self.id, self.address, self.port, timeout))
+            time.sleep(0.01)
+
+    def _signal_listener(self, sig):
+        if not self.running:
+            raise RigError("%s is not running" % self.id)
+        os.kill(self.proc.pid, sig)
+
+    def freeze(self, sessions=False):
+        """SIGSTOP the listener: new TCP connects succeed but get no banner. With sessions=True,
+        also stop every per-connection server process (established connections hang too)."""
+        pids = [self.proc.pid] + (_descendants(self.proc.pid) if sessions else [])
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        self._frozen = pids
+
+    def thaw(self):
+        for p in getattr(self, "_frozen", [self.proc.pid] if self.proc else []):
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self._frozen = []
+
+    def kill(self, sig=signal.SIGKILL):
+        """Kill the listener only (sessions and fake containers survive, as when a real sshd dies)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def restart(self):
+        """Kill and start again on the same address, port and host key."""
+        self.kill()
+        self.start()
+
+    def rotate_host_key(self, restart=True):
+        """Give the worker a new host key (clients pinning the old one must refuse it)."""
+        self._new_host_key()
+        if restart and self.running:
+            self.restart()
+
+    def stop(self):
+        """Stop everything of this worker: the server, its sessions, fake containers (every process
+        in any mount namespace this worker ever had)."""
+        self.kill(signal.SIGTERM)
+        for _ in range(3):
+            pids = _pids_in_ns(self.namespaces)
+            if not pids:
+                break
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGCONT)
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+
+    # ---- stub crunch-run controls and records --------------------------------------------------
+    def set_crunch_run_config(self, **cfg):
+        """Behaviour of fake containers (see stub-crunch-run DEFAULT_CONFIG), e.g. duration=2."""
+        p = os.path.join(self.state_dir, "config.json")
+        with open(p + ".tmp", "w") as f:
+            json.dump(cfg, f)
+        os.rename(p + ".tmp", p)
+
+    def set_broken(self, broken=True):
+        p = os.path.join(self.lock_dir, "crunch-run-broken")
+        if broken:
+            open(p, "a").close()
+        elif os.path.exists(p):
+            os.unlink(p)
+
+    def _jsonl(self, name):
+        try:
+            with open(os.path.join(self.state_dir, name)) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def invocations(self):
+        """Every crunch-run invocation on this worker: [{"argv", "stdin"?, "pid", "uid", "time"}]."""
+        return self._jsonl("invocations.jsonl")
+
+    def events(self):
+        return self._jsonl("events.jsonl")
+
+    def payload(self, uuid):
+        """The --stdin-config JSON sent with the last successful --detach of uuid, parsed."""
+        with open(os.path.join(self.state_dir, "payload-%s.json" % uuid)) as f:
+            return json.load(f)
+
+    def prices(self):
+        """The last --stdin-prices data, parsed, or None."""
+        try:
+            with open(os.path.join(self.lock_dir, "crunch-run-prices.json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
+
+class WorkerRig:
+    """A set of fake workers under base_dir. Use as a context manager, or call stop()."""
+
+    def __init__(self, base_dir, authorized_keys=(), user="root", rsa=False, address_prefix="127.0.1.",
+                 first_index=1, private_dirs=DEFAULT_PRIVATE_DIRS, max_sessions=64):
+        if os.geteuid() != 0:
+            raise RigError("the rig needs root (mount namespaces, sshd privilege separation)")
+        self.base_dir = os.path.abspath(base_dir)
+        os.makedirs(self.base_dir, exist_ok=True)
+        self.user = user
+        self.pw = rig_ensure_user(user) if user != "root" else __import__("pwd").getpwnam("root")
+        for shadowed in ("/run", "/usr/local/bin", "/usr/local/sbin", self.pw.pw_dir) + tuple(private_dirs):
+            if (self.base_dir + "/").startswith(shadowed.rstrip("/") + "/"):
+                raise RigError("base dir %s is under %s, which the workers' bind mounts hide" % (self.base_dir, shadowed))
+        # Paths go into sshd_config SetEnv lines and sh scripts unquoted.
+        if any(c.isspace() for c in self.base_dir):
+            raise RigError("base dir must not contain white space")
+        os.chmod(self.base_dir, 0o755)
+        if self.pw.pw_uid != 0:
+            self._check_traversable()
+        self.authorized_keys = [self._read_key(k) for k in authorized_keys]
+        self.rsa = rsa
+        self.address_prefix = address_prefix
+        self.next_index = first_index
+        self.private_dirs = tuple(private_dirs)
+        self.max_sessions = max_sessions
+        self.workers = []
+        self.lock = threading.Lock()
+
+    def _check_traversable(self):
+        """An unprivileged remote user must reach its worker dir (the stub keeps its records there,
+        and sshd reads authorized_keys as the user). tempfile.mkdtemp() dirs are 0700."""
+        d = self.base_dir
+        while d != "/":
+            d = os.path.dirname(d)
+            st = os.stat(d)
+            if not (st.st_mode & 0o001 or (st.st_uid == self.pw.pw_uid and st.st_mode & 0o100)):
+                raise RigError("user %s cannot traverse %s (mode %o): make it o+x" % (self.user, d, st.st_mode & 0o7777))
+
+    @staticmethod
+    def _read_key(k):
+        if os.path.exists(k):
+            with open(k) as f:
+                return f.read().strip()
+        return k.strip()
+
+    def add_worker(self, kind="openssh", start=True):
+        if kind not in ("openssh", "dropbear"):
+            raise RigError("unknown worker kind %r" % kind)
+        with self.lock:
+            i = self.next_index
+            self.next_index += 1
+        address = "%s%d" % (self.address_prefix, i)
+        w = Worker(self, i, kind, address, _free_port(address))
+        if os.path.exists(w.dir):
+            shutil.rmtree(w.dir)
+        w._setup()
+        self.workers.append(w)
+        if start:
+            w.start()
+        return w
+
+    def start(self, n=0, dropbear=0):
+        """Add and start n OpenSSH workers and `dropbear` dropbear workers; returns the new ones."""
+        return [self.add_worker("openssh") for _ in range(n)] + [self.add_worker("dropbear") for _ in range(dropbear)]
+
+    def worker(self, wid):
+        for w in self.workers:
+            if w.id == wid or str(w.index) == str(wid):
+                return w
+        raise RigError("no worker %r" % wid)
+
+    def write_known_hosts(self, path=None):
+        """Write the current host keys of all workers as an OpenSSH known_hosts file."""
+        path = path or os.path.join(self.base_dir, "known_hosts")
+        with open(path, "w") as f:
+            for w in self.workers:
+                f.write(w.known_hosts_line() + "\n")
+        return path
+
+    def describe(self):
+        return {"base_dir": self.base_dir, "user": self.user, "known_hosts": self.write_known_hosts(),
+                "workers": [w.describe() for w in self.workers]}
+
+    def stop(self):
+        for w in self.workers:
+            w.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# ---- CLI: a supervisor process keeps the servers as its children (never daemonised servers) ----
+
+def _serve(rig, sock_path, out_fd):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
+    srv.bind(sock_path)
+    srv.listen(4)
+    os.write(out_fd, (json.dumps(rig.describe(), indent=2) + "\n").encode())
+    os.close(out_fd)
+    stop = False
+    while not stop:
+        conn, _ = srv.accept()
+        with conn:
+            line = conn.makefile().readline().split()
+            try:
+                reply = _control(rig, line)
+                if reply == "down":
+                    stop, reply = True, {"ok": True}
+            except (RigError, OSError, IndexError) as e:
+                reply = {"ok": False, "error": str(e)}
+            if stop:
+                rig.stop()
+            conn.sendall((json.dumps(reply) + "\n").encode())
+    srv.close()
+    os.unlink(sock_path)
+
+
+def _control(rig, words):
+    cmd = words[0]
+    if cmd == "down":
+        return "down"
+    if cmd == "describe":
+        return {"ok": True, "rig": rig.describe()}
+    if cmd == "add":
+        w = rig.add_worker(words[1] if len(words) > 1 else "openssh")
+        return {"ok": True, "worker": w.describe()}
+    w = rig.worker(words[1])
+    actions = {"freeze": w.freeze, "thaw": w.thaw, "kill": w.kill, "start": w.start, "restart": w.restart,
+               "rotate-key": w.rotate_host_key, "stop": w.stop}
+    if cmd == "secret":
+        w.set_secret(words[2])
+    elif cmd == "freeze-all":
+        w.freeze(sessions=True)
+    elif cmd in actions:
+        actions[cmd]()
+    else:
+        raise RigError("unknown command %r" % cmd)
+    return {"ok": True, "worker": w.describe()}
+
+
+def _send(d, words, timeout=60):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(os.path.join(d, "rig.sock"))
+    s.sendall((" ".join(words) + "\n").encode())
+    data = s.makefile().read()
+    s.close()
+    return json.loads(data)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="sshd_rig.py", description="fake Arvados workers on real SSH servers")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start workers, print their JSON description, keep them running")
+    up.add_argument("-n", type=int, default=1, help="number of OpenSSH workers")
+    up.add_argument("--dropbear", type=int, default=0, help="number of dropbear workers")
+    up.add_argument("--dir", required=True)
+    up.add_argument("--authorized-key", action="append", default=[], help="public key (file or text), repeatable")
+    up.add_argument("--user", default="root")
+    up.add_argument("--rsa", action="store_true", help="also give each worker a (cached) RSA host key")
+    up.add_argument("--address-prefix", default="127.0.1.")
+    up.add_argument("--first-index", type=int, default=1)
+    for name, hlp in (("down", "stop all workers and the supervisor"), ("describe", "print the JSON description")):
+        p = sub.add_parser(name, help=hlp)
+        p.add_argument("--dir", required=True)
+    ctl = sub.add_parser("ctl", help="freeze|freeze-all|thaw|kill|start|restart|rotate-key|stop WORKER, "
+                         "secret WORKER VALUE, add [openssh|dropbear]")
+    ctl.add_argument("--dir", required=True)
+    ctl.add_argument("words", nargs="+")
+    a = ap.parse_args(argv)
+
+    if a.cmd == "up":
+        d = os.path.abspath(a.dir)
+        os.makedirs(d, exist_ok=True)
+        r, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            # Supervisor: own session, output to rig.log; reports the description or an error on the pipe.
+            os.close(r)
+            os.setsid()
+            logfd = os.open(os.path.join(d, "rig.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            nul = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(nul, 0)
+            os.dup2(logfd, 1)
+            os.dup2(logfd, 2)
+            code = 0
+            rig = None
+            try:
+                rig = WorkerRig(d, a.authorized_key, user=a.user, rsa=a.rsa, address_prefix=a.address_prefix,
+                                first_index=a.first_index)
+                rig.start(a.n, a.dropbear)
+                with open(os.path.join(d, "rig.pid"), "w") as f:
+                    f.write("%d\n" % os.getpid())
+                _serve(rig, os.path.join(d, "rig.sock"), wfd)
+            except BaseException as e:  # report any failure to the waiting `up`
+                try:
+                    os.write(wfd, ("ERROR %s\n" % e).encode())
+                except OSError:
+                    pass
+                if rig:
+                    rig.stop()
+                code = 1
+            os._exit(code)
+        os.close(wfd)
+        with os.fdopen(r) as f:
+            out = f.read()
+        if not out or out.startswith("ERROR "):
+            sys.stderr.write("sshd_rig up failed: %s (see %s)\n" % (out[6:].strip() or "no output",
+                                                                   os.path.join(d, "rig.log")))
+            return 1
+        sys.stdout.write(out)
+        return 0
+    if a.cmd == "down":
+        rep = _send(a.dir, ["down"])
+        try:
+            with open(os.path.join(a.dir, "rig.pid")) as f:
+                pid = int(f.read())
+            for _ in range(100):
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break  # gone; this VM's init reaps late
+                time.sleep(0.05)
+        except (OSError, ValueError):
+            pass
+        return 0 if rep.get("ok") else 1
+    if a.cmd == "describe":
+        rep = _send(a.dir, ["describe"])
+        print(json.dumps(rep["rig"], indent=2))
+        return 0
+    rep = _send(a.dir, a.words)
+    print(json.dumps(rep, indent=2))
+    return 0 if rep.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
