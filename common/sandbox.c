@@ -23,6 +23,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#ifdef ADC_SANITIZE
+#include <sanitizer/lsan_interface.h>
+#endif
 
 const char *
 sandbox_default_user(enum sandbox_role role)
@@ -94,6 +97,13 @@ sandbox_apply_hooked(enum sandbox_role role, const struct sandbox_opts *opts,
 		sandbox_warm_name_service();
 	if ((r = sandbox_user_drop(role, opts)) < 0)
 		return r;
+#ifdef ADC_SANITIZE
+	/* LeakSanitizer's end-of-process check ptrace()s the process, which a non-dumpable,
+	 * seccomp-filtered process cannot allow (it would die with "LeakSanitizer has
+	 * encountered a fatal error"). Check now, while it still works; this also turns
+	 * the end-of-process check off. Leaks made later in a child go unchecked. */
+	__lsan_do_leak_check();
+#endif
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return sandbox_fail(role, "dumpable", -errno);
 	if (opts->insecure) {

@@ -24,7 +24,12 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
+
+/* libseccomp's SCMP_A0()..SCMP_A5() leave datum_b to the default (0) for one-datum
+ * comparisons, which clang's -Wextra reports. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -127,6 +132,10 @@ static const struct sandbox_sc_allow sandbox_sc_allowed[] = {
 	SC(mincore, "ASan: checking a stack address is mapped"),
 	SC(prctl, "ASan: PR_GET_DUMPABLE and thread names in reports (all options)"),
 	SC(getpgid, "sanitizer runtime"),
+	SC(stat, "sanitizer runtime: looking for llvm-symbolizer (raw syscall)"),
+	SC(lstat, "sanitizer runtime (raw syscall)"),
+	SC(access, "sanitizer runtime (raw syscall)"),
+	SC(pipe, "sanitizer runtime: symbolizer pipes (raw syscall, fails on fork anyway)"),
 	SC(wait4, "sanitizer symbolizer (only if started before the sandbox)"),
 #endif
 };
@@ -258,6 +267,14 @@ sandbox_sc_threads(scmp_filter_ctx ctx)
 			 SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
 	if (r == 0)
 		r = RULE0(ctx, SCMP_ACT_ERRNO(ENOSYS), clone3);
+#ifdef ADC_SANITIZE
+	/* The sanitizer runtime fork()s llvm-symbolizer for its reports (raw syscall): refuse,
+	 * so the report is printed unsymbolized instead of the process being killed. */
+	if (r == 0)
+		r = RULE0(ctx, SCMP_ACT_ERRNO(EPERM), fork);
+	if (r == 0)
+		r = RULE0(ctx, SCMP_ACT_ERRNO(EPERM), vfork);
+#endif
 	return r;
 }
 

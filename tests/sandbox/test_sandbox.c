@@ -589,6 +589,35 @@ test_child_early(void **state)
 	close(high);
 }
 
+#ifdef ADC_SANITIZE
+static int
+probe_heap_overflow(void *arg)
+{
+	volatile char *p = malloc(8);
+
+	(void)arg;
+	p[8] = 'x';  /* ASan must report this from inside the sandbox */
+	free((void *)p);
+	return 0;
+}
+
+/* The sanitizer runtime's error path (report, /proc/self/maps, exit) works in the sandbox:
+ * the child exits with ASan's status and the report reaches stderr, instead of SIGSYS. */
+static void
+test_asan_report_in_sandbox(void **state)
+{
+	struct child c = { .role = SANDBOX_SSHD_POOL, .probe = probe_heap_overflow };
+
+	(void)state;
+	run_child(&c);
+	if (!WIFEXITED(c.status) || strstr(c.err, "AddressSanitizer: heap-buffer-overflow") == NULL)
+		fprintf(stderr, "child status %#x, stderr:\n%s\n", c.status, c.err);
+	assert_true(WIFEXITED(c.status));
+	assert_int_not_equal(WEXITSTATUS(c.status), 0);
+	assert_non_null(strstr(c.err, "AddressSanitizer: heap-buffer-overflow"));
+}
+#endif
+
 static void
 test_default_users(void **state)
 {
@@ -619,6 +648,9 @@ main(void)
 		cmocka_unit_test(test_refuses_without_sandbox),
 		cmocka_unit_test(test_insecure_is_loud),
 		cmocka_unit_test(test_loopback),
+#ifdef ADC_SANITIZE
+		cmocka_unit_test(test_asan_report_in_sandbox),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
