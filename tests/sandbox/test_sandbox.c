@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
+#include <curl/curl.h>
 
 #include "log.h"
 #include "sandbox_internal.h"
@@ -323,23 +324,32 @@ ensure_user(const char *name)
 	assert_non_null(getpwnam(name));
 }
 
-static int
-setup(void **state)
+/* A fresh TCP listener on 127.0.0.1 (port chosen by the kernel) in listen_fd/listen_port. */
+static void
+make_listener(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 
-	(void)state;
-	if (geteuid() == 0) {
-		ensure_user("arvados-cloudd");
-		ensure_user("arvados-sshd-pool");
-	}
+	if (listen_fd >= 0)
+		close(listen_fd);
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(listen_fd >= 0);
 	assert_int_equal(bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(listen_fd, 64), 0);
 	assert_int_equal(getsockname(listen_fd, (struct sockaddr *)&sa, &len), 0);
 	listen_port = ntohs(sa.sin_port);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (geteuid() == 0) {
+		ensure_user("arvados-cloudd");
+		ensure_user("arvados-sshd-pool");
+	}
+	make_listener();
 	return 0;
 }
 
@@ -618,6 +628,59 @@ test_asan_report_in_sandbox(void **state)
 }
 #endif
 
+static size_t
+curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+	strncat(ud, p, sz * n < 64 ? sz * n : 64);
+	return sz * n;
+}
+
+/* libcurl (OpenSSL build, threaded resolver) fetching from a loopback HTTP server by name:
+ * resolver thread, socketpair wake-ups, non-blocking connect, poll. */
+static int
+probe_curl(void *arg)
+{
+	char url[64], body[128] = "";
+	CURL *c = curl_easy_init();
+	long code = 0;
+
+	(void)arg;
+	snprintf(url, sizeof(url), "http://localhost:%d/", listen_port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (curl_easy_perform(c) != CURLE_OK)
+		return 101;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	return code == 200 && strcmp(body, "sandboxed") == 0 ? 0 : 102;
+}
+
+static void
+test_curl_in_cloudd(void **state)
+{
+	static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\nsandboxed";
+	pid_t srv;
+	int status;
+
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before the sandbox, as cloudd does */
+	make_listener();
+	srv = fork();
+	if (srv == 0) {
+		char req[4096];
+		int fd = accept(listen_fd, NULL, NULL);
+
+		if (fd < 0 || read(fd, req, sizeof(req)) <= 0 || write(fd, resp, sizeof(resp) - 1) < 0)
+			_exit(1);
+		close(fd);
+		_exit(0);
+	}
+	run_ok(SANDBOX_CLOUDD, probe_curl, NULL);
+	assert_int_equal(waitpid(srv, &status, 0), srv);
+}
+
 static void
 test_default_users(void **state)
 {
@@ -648,6 +711,7 @@ main(void)
 		cmocka_unit_test(test_refuses_without_sandbox),
 		cmocka_unit_test(test_insecure_is_loud),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_curl_in_cloudd),
 #ifdef ADC_SANITIZE
 		cmocka_unit_test(test_asan_report_in_sandbox),
 #endif
