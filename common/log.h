@@ -44,8 +44,13 @@ struct log_field {
  * sshd-pool), used as SYSLOG_IDENTIFIER and ADC_PROCESS. Safe to call again (reconfigure). */
 void log_init(const char *proc, enum log_format fmt, enum log_level level);
 void log_set_cluster_id(const char *cluster_id);
-/* Force journald output on or off (default: on iff $JOURNAL_STREAM matches stderr). */
+/* Force journald output on or off (default: on iff $JOURNAL_STREAM matches stderr). While it
+ * is on, entries go natively to journald and not to stderr (under systemd stderr is itself
+ * a journal stream; writing both would duplicate every entry); a failed send falls back to
+ * stderr. Call before sandbox_apply(): the seccomp filter admits libsystemd's socket only
+ * when journal output is on at that time. */
 void log_set_journal(bool on);
+bool log_journal_enabled(void);
 
 /* Parse "json"/"text" and "trace".."fatal" (case-insensitive); -1 when unknown. */
 int log_format_parse(const char *s);
