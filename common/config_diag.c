@@ -63,9 +63,12 @@ static void diag_token_pos(struct fy_node *n, int *line, int *column)
 	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
 
 	if (m) {
-		/* libfyaml marks are 0-based. */
+		enum fy_node_style st = fy_node_get_style(n);
+		/* libfyaml marks are 0-based, and a quoted scalar's mark is after its quote:
+		 * point at the quote, where the value starts in the file. */
+		bool quoted = st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED;
 		*line = m->line + 1;
-		*column = m->column + 1;
+		*column = m->column + 1 - (quoted && m->column > 0);
 	}
 }
 
