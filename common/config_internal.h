@@ -38,6 +38,10 @@ void cfg_node_pos(struct fy_node *key, struct fy_node *value, int *line, int *co
 void cfg_report(struct cfg_ctx *x, bool is_error, const char *rel, struct fy_node *key,
 		struct fy_node *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* --- config_utf8.c --- */
+/* 0 if buf is valid UTF-8; else -1 with the 1-based position of the first bad byte. */
+int cfg_utf8_check(const char *buf, size_t len, int *line, int *column);
+
 /* --- config_types.c --- */
 /* The file's node at a dotted cluster-relative path (NULL if absent), and its key node. */
 struct fy_node *cfg_lookup(struct fy_node *base, const char *rel, struct fy_node **keyp);

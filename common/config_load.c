@@ -27,7 +27,12 @@ static struct fy_document *load_parse(const char *buf, size_t len, const char *n
 	struct fy_diag_error *e;
 	void *it = NULL;
 	size_t before = diags->nerrors;
+	int line, col;
 
+	if (cfg_utf8_check(buf, len, &line, &col) < 0) {
+		cfg_diag_add(diags, true, NULL, name, line, col, "YAML: invalid UTF-8");
+		return NULL;
+	}
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
 	dc.colorize = false;

@@ -685,6 +685,31 @@ static void test_env_and_missing_file(void **state)
 	cfg_diags_free(&d);
 }
 
+/* Inputs that once hung libfyaml (invalid UTF-8 after "%"): now a prompt error each. */
+static void test_fuzz_regressions(void **state)
+{
+	DIR *dir = opendir(CFG_TEST_DIR "/fuzz-regressions");
+	struct dirent *de;
+	char path[1024];
+	int n = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	while ((de = readdir(dir))) {
+		struct cfg_diags d = {0};
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/fuzz-regressions/%s", CFG_TEST_DIR, de->d_name);
+		assert_null(cfg_load(path, &d));
+		assert_int_equal(d.nerrors, 1);
+		assert_string_equal(d.v[0].message, "YAML: invalid UTF-8");
+		cfg_diags_free(&d);
+		n++;
+	}
+	closedir(dir);
+	assert_true(n >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -703,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_diag_format),
 		cmocka_unit_test(test_env_and_missing_file),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
