@@ -5,7 +5,6 @@ output dict (encoded to XML by ec2_protocol) or raises ApiError with EC2's code.
 """
 import base64
 import binascii
-import datetime
 import re
 
 from ec2_filters import filters_match, filters_page

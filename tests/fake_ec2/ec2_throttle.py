@@ -36,12 +36,13 @@ class _Bucket:
 class Throttle:
     def __init__(self, enabled=False):
         self.lock = threading.Lock()
-        self.enabled = enabled
-        self.overrides = {}
+        self.initially_enabled = enabled
         self.reset()
 
     def reset(self):
+        """Back to the command line's settings: full buckets, no overrides, zero counters."""
         with self.lock:
+            self.enabled, self.overrides = self.initially_enabled, {}
             self.buckets, self.calls, self.throttled = {}, {}, {}
 
     def _params(self, name):

@@ -71,13 +71,16 @@ class World:
         self.region = region
         self.cidr_specs = list(cidrs)
         self.allow_non_loopback = allow_non_loopback
-        self.cfg = dict(DEFAULT_CONFIG, **(config or {}))
+        self.initial_cfg = dict(DEFAULT_CONFIG, **(config or {}))
+        self.extra_groups = {}
         self.reset()
 
     def reset(self):
         with self.lock:
             self.vpc = "vpc-" + hashlib.md5(self.region.encode()).hexdigest()[:17]
+            self.cfg = dict(self.initial_cfg)
             self.groups = {"sg-" + hashlib.md5(b"default").hexdigest()[:17]: "default"}
+            self.groups.update(self.extra_groups)
             self.subnets = {}
             for spec in self.cidr_specs:
                 self.add_subnet(spec)

@@ -46,7 +46,8 @@ class Fake:
             "max_skew": args.max_skew, "hang_timeout": args.hang_timeout})
         for g in args.security_group or []:
             gid, _, name = g.partition("=")
-            self.world.add_group(gid, name or gid)
+            self.world.extra_groups[gid] = name or gid
+        self.world.reset()
         self.faults = Faults()
         self.throttle = Throttle(args.throttle)
         self.log_lock = threading.Lock()
