@@ -200,6 +200,12 @@ class TestOperations(FakeCase):
         self.assertEqual(req["MetadataOptions"], {"HttpEndpoint": "enabled", "HttpTokens": "required"})
         self.assertEqual(base64.b64decode(req["UserData"]).decode(), init)
 
+    def test_refuses_non_loopback_subnets(self):
+        p = subprocess.run([sys.executable, os.path.join(HERE, "fake_ec2.py"), "--subnet-cidr", "10.1.0.0/24"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("outside 127.0.0.0/8", p.stderr)
+
     def test_run_instances_rejections(self):
         self.assertApiError("InvalidSubnetID.NotFound", self.launch, subnet="subnet-0123456789abcdef0")
         self.assertApiError("InvalidKeyPair.NotFound", self.launch, KeyName="nope")
