@@ -10,7 +10,7 @@ libuv1-dev libcurl4-openssl-dev libssh-dev libfyaml-dev libcjson-dev libmbedtls-
 libsystemd-dev libseccomp-dev libcap-dev libcmocka-dev libexpat1-dev
 gdb valgrind procps psmisc iproute2 ca-certificates openssl curl
 openssh-server openssh-client dropbear-bin
-python3 python3-botocore python3-boto3 python3-yaml
+python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
 systemd
 "
 
