@@ -65,7 +65,7 @@ int fx_choose(const struct cfg_cluster *c, const struct ctres *r, char *names, s
 	if (itypes_table_new(c, &t) != 0)
 		abort();
 	rc = itypes_choose(t, r, &ch, names, len);
-	for (uint32_t i = 0; rc == 0 && i < ch.n; i++)
+	for (uint32_t i = 0; rc == 0 && i < ch.n && at < len; i++)
 		at += (size_t)snprintf(names + at, len - at, "%s%s", i ? ", " : "",
 				       itypes_choice_type(t, &ch, i)->name);
 	itypes_choice_free(&ch);

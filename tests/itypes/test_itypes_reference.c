@@ -121,7 +121,7 @@ static int ref_choose(const struct cfg_cluster *c, const struct ctres *r, char *
 	if (k == 0)
 		return ITYPES_UNSATISFIABLE;
 	qsort(acc, k, sizeof(acc[0]), ref_cmp);
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < k && at < len; i++) {
 		if (i > 0 && acc[i]->price > ceiling)
 			break;
 		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? ", " : "", acc[i]->name);
