@@ -9,8 +9,8 @@
  *
  * Every received message is checked before a handler sees it: no truncation, at most one
  * fd and only with PROTO_F_FD, a valid header, a type allowed in this direction for this
- * role, PROTO_F_MORE only on answers, and an answer's reqid known. Anything else closes
- * the channel with -EPROTO.
+ * role, PROTO_F_MORE only on answers, an answer's reqid known and its type the request's
+ * partner (request type + 1). Anything else closes the channel with -EPROTO.
  *
  * Lifetime: proto_chan_close() fails the pending requests, calls on_closed once, and then
  * uv_close()s both handles; the memory goes in the last close callback, so closing from
@@ -200,6 +200,12 @@ proto_chan_on_answer(struct proto_chan *ch, const struct proto_msg *m)
 	if (p == NULL) {
 		proto_chan_violation(ch, m->fd, "%s with unknown reqid %u",
 				     proto_type_str(m->hdr.type), m->hdr.reqid);
+		return;
+	}
+	if (m->hdr.type != p->ans_type) {
+		proto_chan_violation(ch, m->fd, "%s answers reqid %u, which expects %s",
+				     proto_type_str(m->hdr.type), m->hdr.reqid,
+				     proto_type_str(p->ans_type));
 		return;
 	}
 	if (p->expired) {               /* late answer to a request that timed out */
@@ -481,7 +487,8 @@ proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd, uint32_t
 		return r;
 	}
 	*p = (struct proto_pend){ .reqid = proto_chan_next_reqid(ch), .cb = cb, .arg = arg,
-				  .deadline = uv_now(ch->loop) + timeout_ms };
+				  .deadline = uv_now(ch->loop) + timeout_ms,
+				  .ans_type = (uint16_t)(((unsigned)w->data[0] << 8 | w->data[1]) + 1) };
 	if ((r = proto_pend_add(&ch->pend, p)) != 0) {
 		free(p);
 		proto_wbuf_free(w);

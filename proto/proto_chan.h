@@ -9,7 +9,8 @@
  * Requests: proto_chan_request() assigns a reqid, sends, and calls the reply callback once
  * per answer part (streamed answers carry PROTO_F_MORE on every part but the last), or once
  * with a status when the deadline passes (PROTO_E_TIMEOUT) or the channel closes
- * (PROTO_E_RETRY). An answer with an unknown reqid is a protocol violation.
+ * (PROTO_E_RETRY). An answer with an unknown reqid, or whose type is not the request's
+ * partner (request type + 1), is a protocol violation.
  *
  * Deadlines live in one min-heap served by one uv_timer_t, so thousands of pending requests
  * cost O(log n) each. A request whose deadline passed is remembered for

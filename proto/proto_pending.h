@@ -17,6 +17,7 @@
 
 struct proto_pend {
 	uint32_t reqid;
+	uint16_t ans_type;          /* the request's type + 1: the only answer accepted */
 	bool expired;               /* deadline passed: cb already told, answers dropped */
 	uint64_t deadline;          /* uv_now() milliseconds */
 	proto_reply_cb cb;

@@ -404,7 +404,7 @@ raw_read_request(struct ctx *c)
 }
 
 enum vkind { V_DIRECTION, V_UNKNOWN_TYPE, V_UNKNOWN_REQID, V_FD_NO_FLAG, V_FLAG_NO_FD,
-	     V_LEN_MISMATCH, V_SHORT, V_UNKNOWN_FLAG, V_TWO_FDS, V_EOF };
+	     V_LEN_MISMATCH, V_SHORT, V_UNKNOWN_FLAG, V_TWO_FDS, V_WRONG_ANSWER, V_EOF };
 
 static void
 violation(enum vkind k)
@@ -458,6 +458,9 @@ violation(enum vkind k)
 		assert_int_equal(sendmsg(c->raw, &mh, 0), 24);
 		break;
 	}
+	case V_WRONG_ANSWER:    /* a known reqid, but not the PING_REQ's partner type */
+		raw_send(c->raw, b, raw_msg(b, PROTO_HELLO_ANS, 0, 16 + 16, id, 32), -1);
+		break;
 	case V_EOF:
 		close(c->raw);
 		c->raw = -1;
@@ -483,6 +486,7 @@ static void test_v_len_mismatch(void **s) { (void)s; violation(V_LEN_MISMATCH); 
 static void test_v_short(void **s) { (void)s; violation(V_SHORT); }
 static void test_v_unknown_flag(void **s) { (void)s; violation(V_UNKNOWN_FLAG); }
 static void test_v_two_fds(void **s) { (void)s; violation(V_TWO_FDS); }
+static void test_v_wrong_answer(void **s) { (void)s; violation(V_WRONG_ANSWER); }
 static void test_eof(void **s) { (void)s; violation(V_EOF); }
 
 /* A child receiving a request flagged MORE (only answers are streamed). */
@@ -565,6 +569,51 @@ test_burst(void **state)
 	ctx_free(c);
 }
 
+/* Many requests with mixed deadlines: each times out once, earliest deadline first (all
+ * are sent in one loop iteration, so deadline order is timeout order). */
+#define NTIMEOUTS 1000
+static struct {
+	uint32_t timeout_of[NTIMEOUTS];
+	int order[NTIMEOUTS];
+	int n;
+} to_rec;
+
+static void
+order_reply(struct proto_chan *ch, int status, const struct proto_msg *m, void *arg)
+{
+	(void)ch;
+	assert_int_equal(status, PROTO_E_TIMEOUT);
+	assert_null(m);
+	assert_true(to_rec.n < NTIMEOUTS);
+	to_rec.order[to_rec.n++] = (int)(uintptr_t)arg;
+}
+
+static void
+test_many_timeouts(void **state)
+{
+	struct ctx *c = ctx_new(PROTO_ROLE_CLOUDD, false);
+
+	(void)state;
+	c->child_silent = true;
+	to_rec.n = 0;
+	for (int i = 0; i < NTIMEOUTS; i++) {
+		struct proto_ping p = { (uint64_t)i };
+		struct proto_wbuf w;
+
+		to_rec.timeout_of[i] = (uint32_t)((i * 7919) % 150) + 1;
+		assert_int_equal(proto_ping_encode(&w, PROTO_PING_REQ, 0, &p), 0);
+		assert_true(proto_chan_request(c->parent.ch, &w, -1, to_rec.timeout_of[i],
+					       order_reply, (void *)(uintptr_t)i) > 0);
+	}
+	run_until(c, &to_rec.n, NTIMEOUTS);
+	for (int k = 1; k < NTIMEOUTS; k++)
+		assert_true(to_rec.timeout_of[to_rec.order[k - 1]] <=
+			    to_rec.timeout_of[to_rec.order[k]]);
+	assert_int_equal(proto_chan_pending(c->parent.ch), 0);
+	assert_int_equal(c->child_msgs, NTIMEOUTS);
+	ctx_free(c);
+}
+
 static void
 test_queue_cap(void **state)
 {
@@ -619,10 +668,12 @@ main(void)
 		cmocka_unit_test(test_v_short),
 		cmocka_unit_test(test_v_unknown_flag),
 		cmocka_unit_test(test_v_two_fds),
+		cmocka_unit_test(test_v_wrong_answer),
 		cmocka_unit_test(test_v_more_on_request),
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_close_in_callback),
 		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_many_timeouts),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_not_seqpacket),
 	};
