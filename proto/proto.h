@@ -71,6 +71,7 @@ int proto_type_check(uint16_t type, enum proto_dir dir, enum proto_role role);
 #define PROTO_E_INVALID    3   /* the request was refused as invalid */
 #define PROTO_E_FAILED     4   /* the operation failed; text says why */
 #define PROTO_E_VERSION    5   /* HELLO: version or build id mismatch */
+#define PROTO_E_LAST       PROTO_E_VERSION   /* decoders refuse status codes above this */
 
 /* ---- header ---- */
 struct proto_hdr {
@@ -92,7 +93,10 @@ struct proto_wbuf {
 	bool secret;        /* wipe data when freed (carries a secret) */
 };
 
-/* Start a message; returns 0 or -errno. */
+/* Start a message; returns 0 or -errno (-EINVAL for unknown flags, -ENOMEM). Puts after a
+ * failed begin only record the sticky error; proto_wbuf_free is always safe. A message grows
+ * up to PROTO_MAX_MSG (then -EMSGSIZE); set w->secret right after begin when it will carry
+ * a secret, so that every copy, including those left by growing, is wiped. */
 int proto_wbuf_begin(struct proto_wbuf *w, uint16_t type, uint16_t flags, uint32_t reqid,
 		     uint32_t timeout_ms);
 void proto_put_u8(struct proto_wbuf *w, uint8_t v);
@@ -103,6 +107,7 @@ void proto_put_i32(struct proto_wbuf *w, int32_t v);
 void proto_put_i64(struct proto_wbuf *w, int64_t v);
 void proto_put_f64(struct proto_wbuf *w, double v);   /* IEEE-754 bits as u64 */
 void proto_put_bool(struct proto_wbuf *w, bool v);
+/* Strings with an embedded NUL and f64 NaN/Inf set the sticky error -EINVAL. */
 void proto_put_str(struct proto_wbuf *w, const char *s);            /* NULL = "" */
 void proto_put_strn(struct proto_wbuf *w, const char *s, size_t n);
 void proto_put_bytes(struct proto_wbuf *w, const void *p, size_t n);
@@ -110,6 +115,9 @@ void proto_put_bytes(struct proto_wbuf *w, const void *p, size_t n);
 int proto_wbuf_end(struct proto_wbuf *w);
 void proto_wbuf_set_reqid(struct proto_wbuf *w, uint32_t reqid);
 void proto_wbuf_set_timeout(struct proto_wbuf *w, uint32_t timeout_ms);
+/* Replace the header's flags (e.g. PROTO_F_MORE on the parts of a streamed answer). */
+void proto_wbuf_set_flags(struct proto_wbuf *w, uint16_t flags);
+uint16_t proto_wbuf_flags(const struct proto_wbuf *w);
 /* Free (wiping first when w->secret). */
 void proto_wbuf_free(struct proto_wbuf *w);
 
@@ -140,13 +148,29 @@ int proto_get_bool(struct proto_rbuf *r, bool *v);    /* only 0 or 1 */
 int proto_get_str(struct proto_rbuf *r, char **out, size_t max);
 /* Raw bytes of at most max; *out malloc'd (may contain NULs), *n its length. */
 int proto_get_bytes(struct proto_rbuf *r, uint8_t **out, size_t *n, size_t max);
-/* 0 iff no error so far and every byte consumed; else -EBADMSG. */
+/* 0 iff no error so far and every byte consumed; else -EBADMSG (-ENOMEM if a getter ran
+ * out of memory). */
 int proto_end(struct proto_rbuf *r);
 
 /* ---- typed messages (proto_msgs.c) ----
- * Each has encode (into a begun-and-ended wbuf) and decode (allocating; free with _free,
- * which also wipes secrets). decode returns 0 or -EBADMSG, and frees what it allocated on
- * failure. */
+ * Each has encode (begins w, writes every field, ends it: 0, or -errno with w freed and
+ * zeroed) and decode (allocating; free with _free, which also wipes secrets and is safe on
+ * a zeroed struct). decode checks the header type, returns 0 or -EBADMSG (-ENOMEM), and
+ * frees what it allocated on failure, leaving *m zeroed. Decoders never take msg->fd. */
+
+/* Bounds every encoder and decoder enforces (bytes, without a NUL). */
+#define PROTO_MAX_BUILD_ID      256u
+#define PROTO_MAX_ROLE          32u
+#define PROTO_MAX_MESSAGE       4096u     /* status text */
+#define PROTO_MAX_DRIVER        32u
+#define PROTO_MAX_ID            256u      /* instance set id, tag key prefix, cluster id */
+#define PROTO_MAX_TAGS          256u
+#define PROTO_MAX_TAG_KEY       256u
+#define PROTO_MAX_TAG_VALUE     1024u
+#define PROTO_MAX_PRIVATE_KEY   16384u
+#define PROTO_MAX_PUBLIC_KEY    16384u
+#define PROTO_MAX_COMMAND       4096u
+#define PROTO_MAX_PORT          16u
 
 struct proto_hello {               /* HELLO_REQ (parent) and HELLO_ANS (child) */
 	uint32_t version;

@@ -9,7 +9,16 @@
  * Requests: proto_chan_request() assigns a reqid, sends, and calls the reply callback once
  * per answer part (streamed answers carry PROTO_F_MORE on every part but the last), or once
  * with a status when the deadline passes (PROTO_E_TIMEOUT) or the channel closes
- * (PROTO_E_RETRY). An answer with an unknown reqid is a protocol violation.
+ * (PROTO_E_RETRY). An answer with an unknown reqid, or whose type is not the request's
+ * partner (request type + 1), is a protocol violation.
+ *
+ * Deadlines live in one min-heap served by one uv_timer_t, so thousands of pending requests
+ * cost O(log n) each. A request whose deadline passed is remembered for
+ * PROTO_CHAN_LINGER_MS (60 s) more: an answer arriving in that time is dropped silently
+ * (its fd closed), not treated as a violation. After that it would be an unknown reqid.
+ *
+ * Sending only queues: proto_chan_send/request never write from inside the call, so a
+ * write error closes the channel later from the loop, not under the caller's feet.
  */
 #ifndef ADC_PROTO_CHAN_H
 #define ADC_PROTO_CHAN_H
@@ -21,7 +30,9 @@ struct proto_chan;
 
 /* An unsolicited message or a request from the peer. m->fd, if >= 0, belongs to the callee. */
 typedef void (*proto_msg_cb)(struct proto_chan *ch, const struct proto_msg *m, void *arg);
-/* An answer part (m != NULL, status PROTO_OK) or a failure (m == NULL, status PROTO_E_*). */
+/* An answer part (m != NULL, status PROTO_OK) or a failure (m == NULL, status PROTO_E_*).
+ * m->fd, if >= 0, belongs to the callee. The last call for a request is the part without
+ * PROTO_F_MORE or the failure. */
 typedef void (*proto_reply_cb)(struct proto_chan *ch, int status, const struct proto_msg *m,
 			       void *arg);
 /* The channel is closed: reason 0 on EOF, -EPROTO on a violation, -errno otherwise. Called
@@ -44,12 +55,19 @@ struct proto_chan *proto_chan_new(uv_loop_t *loop, int fd, const struct proto_ch
 int proto_chan_send(struct proto_chan *ch, struct proto_wbuf *w, int fd);
 
 /* Send a request: sets its reqid and timeout, queues it, and arranges for cb. Consumes w and
- * fd as proto_chan_send. Returns the reqid (> 0) or -errno (cb is not called then). */
+ * fd as proto_chan_send. Returns the reqid (> 0) or -errno (cb is not called then):
+ * -EINVAL (no cb, timeout_ms 0, an odd type, a type this side may not send, a wbuf not
+ * ended), -EPIPE (closing), -ENOBUFS (send queue full), -ENOMEM. */
 int64_t proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd,
 			   uint32_t timeout_ms, proto_reply_cb cb, void *arg);
 
-/* Close now: every pending request gets PROTO_E_RETRY, then on_closed(reason). */
+/* Close now: every pending request gets PROTO_E_RETRY, then on_closed(reason). Safe from
+ * inside any callback; ch must not be used after on_closed returns, and the memory is
+ * released by the loop (uv_close callbacks), so keep running the loop to free it. */
 void proto_chan_close(struct proto_chan *ch, int reason, const char *why);
+
+/* The send queue's cap in bytes (default 64 MiB); past it send/request give -ENOBUFS. */
+void proto_chan_set_max_queue(struct proto_chan *ch, size_t bytes);
 
 size_t proto_chan_pending(const struct proto_chan *ch);   /* requests awaiting answers */
 size_t proto_chan_queued(const struct proto_chan *ch);    /* messages not yet written */
