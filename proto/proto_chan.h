@@ -51,7 +51,9 @@ struct proto_chan_cfg {
 struct proto_chan *proto_chan_new(uv_loop_t *loop, int fd, const struct proto_chan_cfg *cfg);
 
 /* Queue a finished message; w's buffer is consumed (freed, wiped if secret) in all cases.
- * fd >= 0 is sent with it (PROTO_F_FD is set) and closed after sending. 0 or -errno. */
+ * fd >= 0 is sent with it (PROTO_F_FD is set) and closed after sending (or on failure).
+ * 0 or -errno: -EINVAL (not ended, PROTO_F_FD without fd, a type this side may not send),
+ * -EPIPE (closing), -ENOBUFS (send queue full), -ENOMEM. */
 int proto_chan_send(struct proto_chan *ch, struct proto_wbuf *w, int fd);
 
 /* Send a request: sets its reqid and timeout, queues it, and arranges for cb. Consumes w and
