@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "child.h"
+#include "heap_scrub.h"
 #include "helper_paths.h"
 #include "identity.h"
 #include "log.h"
@@ -81,6 +82,7 @@ dispatcher_secret_fds(struct dispatcher *d, int *cloud_fd, int *key_fd)
 		return -EINVAL;
 	}
 	cfg_secrets_wipe(s);
+	heap_scrub_tcache();
 	return 0;
 }
 

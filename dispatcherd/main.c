@@ -6,7 +6,6 @@
  * and cJSON free their copies of the secrets with plain free(), and this makes sure those
  * bytes do not linger in the parent's heap (see docs/ARCHITECTURE.md, "Secrets").
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "dispatcher.h"
+#include "heap_scrub.h"
 #include "log.h"
 
 #ifdef ADC_SANITIZE
@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	struct cli_opts o;
 	int r;
 
-	mallopt(M_PERTURB, 0xa5);
+	heap_scrub_begin();
 	prctl(PR_SET_NAME, "arvados-dispatc");
 	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_INFO);
 	if ((r = cli_parse(argc, argv, &o, stderr)) != 0) {

@@ -1,0 +1,17 @@
+/*
+ * heap_scrub.h - make sure freed heap memory holds no secret.
+ *
+ * dispatcherd reads the config (secrets included) with libfyaml and cJSON, which free their
+ * copies with plain free(). heap_scrub_begin() (before the config is read) asks glibc to
+ * overwrite every block it frees (M_PERTURB). glibc skips that for blocks it keeps in the
+ * per-thread cache (tcache), so heap_scrub_tcache() (after the secrets are wiped) takes every
+ * cached block back out, wipes it and frees it again. In sanitizer builds the ASan allocator
+ * does the same job (free_fill_byte, see dispatcherd/main.c) and these are no-ops.
+ */
+#ifndef ADC_HEAP_SCRUB_H
+#define ADC_HEAP_SCRUB_H
+
+void heap_scrub_begin(void);
+void heap_scrub_tcache(void);
+
+#endif
