@@ -222,3 +222,45 @@ api_json_new_int64(int64_t v)
 	}
 	return n;
 }
+
+static bool
+api_json_has_exact(const cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (cJSON_IsNumber(item) && item->valuestring != NULL)
+			return true;
+		if (item->child != NULL && api_json_has_exact(item->child))
+			return true;
+	}
+	return false;
+}
+
+/* A number node that carries its exact text becomes a raw node, which cJSON prints
+ * verbatim; cJSON_Delete frees a raw node's valuestring as it would the number's. */
+static void
+api_json_to_raw(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (cJSON_IsNumber(item) && item->valuestring != NULL)
+			item->type = cJSON_Raw | (item->type & cJSON_StringIsConst);
+		else if (item->child != NULL)
+			api_json_to_raw(item->child);
+	}
+}
+
+char *
+api_json_print(const cJSON *v)
+{
+	cJSON *dup;
+	char *out;
+
+	if (cJSON_IsNumber(v) ? v->valuestring == NULL : !api_json_has_exact(v->child))
+		return cJSON_PrintUnformatted(v);
+	dup = cJSON_Duplicate(v, 1);
+	if (dup == NULL)
+		return NULL;
+	api_json_to_raw(dup);
+	out = cJSON_PrintUnformatted(dup);
+	cJSON_Delete(dup);
+	return out;
+}

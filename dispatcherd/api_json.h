@@ -29,4 +29,8 @@ int api_json_get_int64(const cJSON *obj, const char *name, int64_t *out);
 /* A new number node holding v exactly (the text form is kept when v is beyond 2^53). */
 cJSON *api_json_new_int64(int64_t v);
 
+/* Compact JSON text of v with exact integers kept (cJSON_PrintUnformatted would print a
+ * number beyond 2^53 from its double). Caller frees; NULL on ENOMEM. */
+char *api_json_print(const cJSON *v);
+
 #endif

@@ -53,6 +53,18 @@ api_request_place_form(struct api_request *r, const char *base, const char *path
 	return 0;
 }
 
+/* A path is joined to the base as is: no query, fragment, space or control characters. */
+static bool
+api_request_path_ok(const char *path)
+{
+	if (path == NULL || path[0] == '\0')
+		return false;
+	for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '?' || *c == '#')
+			return false;
+	return true;
+}
+
 int
 api_request_new(const char *base, const char *method, const char *path,
 		const struct api_params *params, uint32_t timeout_ms, api_cb cb, void *arg,
@@ -66,7 +78,7 @@ api_request_new(const char *base, const char *method, const char *path,
 	*out = NULL;
 	if (path != NULL && path[0] == '/')
 		path++;
-	if (api_request_verb(method) == NULL || path == NULL || path[0] == '\0' || cb == NULL)
+	if (api_request_verb(method) == NULL || !api_request_path_ok(path) || cb == NULL)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)

@@ -450,6 +450,9 @@ test_bad_config(void **state)
 	struct done d = { 0 };
 	assert_int_equal(api_call(c, "BREW", "echo", NULL, on_done, &d), -EINVAL);
 	assert_int_equal(api_call(c, "GET", "", NULL, on_done, &d), -EINVAL);
+	assert_int_equal(api_call(c, "GET", "echo/a b", NULL, on_done, &d), -EINVAL);
+	assert_int_equal(api_call(c, "GET", "echo?limit=1", NULL, on_done, &d), -EINVAL);
+	assert_int_equal(api_call(c, "GET", "echo\r\nX-Evil: 1", NULL, on_done, &d), -EINVAL);
 	assert_int_equal(d.called, 0);
 	client_free(c);
 }

@@ -138,6 +138,33 @@ test_json_exact_ints(void **state)
 	cJSON_Delete(j);
 }
 
+/* Integers beyond 2^53 inside arrays and objects keep every digit on the wire. */
+static void
+test_exact_ints_in_json_params(void **state)
+{
+	const char *t = "{\"p\":[\"priority\",\">\",1152921504606846977],\"x\":1.25}";
+	cJSON *j = NULL, *arr = cJSON_CreateArray();
+	struct api_params *p = api_params_new();
+	char *s;
+
+	(void)state;
+	assert_int_equal(api_json_parse(t, strlen(t), &j, NULL), 0);
+	cJSON_AddItemToArray(arr, api_json_new_int64(INT64_MIN));
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(12345));
+	assert_int_equal(api_params_add_object(p, j), 0);
+	assert_int_equal(api_params_add_json(p, "a", arr), 0);
+	s = encode(p);
+	assert_string_equal(s, "a=%5B-9223372036854775808%2C12345%5D"
+			       "&p=%5B%22priority%22%2C%22%3E%22%2C1152921504606846977%5D&x=1.25");
+	free(s);
+	s = api_json_print(j);
+	assert_string_equal(s, "{\"p\":[\"priority\",\">\",1152921504606846977],\"x\":1.25}");
+	free(s);
+	cJSON_Delete(j);
+	cJSON_Delete(arr);
+	api_params_free(p);
+}
+
 static void
 test_json_rejects(void **state)
 {
@@ -167,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_empty_and_repeat),
 		cmocka_unit_test(test_add_object),
 		cmocka_unit_test(test_json_exact_ints),
+		cmocka_unit_test(test_exact_ints_in_json_params),
 		cmocka_unit_test(test_json_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
