@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +53,8 @@ test_server_start(struct test_server *s, bool tls, const char *token)
 	if (s->pid == 0) {
 		char *argv[] = { "python3", API_TEST_SERVER, "--token", (char *)token,
 				 tls ? "--tls" : NULL, s->dir, NULL };
+		/* If the test dies, the server must not outlive it (ctest would wait for it). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
 		execv("/usr/bin/python3", argv);
 		_exit(127);
