@@ -130,7 +130,10 @@ test_quote_hostile(void **st)
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
 		shell_roundtrip(hostile[i]);
 	assert_int_equal(access("/tmp/adc-pwned", F_OK), -1);
-	assert_string_equal(quote_arg("it's"), "'it'\\''s'");
+	char *q = quote_arg("it's");
+
+	assert_string_equal(q, "'it'\\''s'");
+	free(q);
 }
 
 static void
