@@ -1,0 +1,14 @@
+/* ops_internal.h - struct ops, shared by ops.c (config, command lines) and ops_run.c (running). */
+#ifndef ADC_OPS_INTERNAL_H
+#define ADC_OPS_INTERNAL_H
+
+#include "ops.h"
+
+struct ops {
+	char *boot_probe_command, *deploy_dir, *runtime_engine, *runner;
+	char **args;
+	size_t nargs;
+	struct ops_conf t;      /* timeouts only: the strings above are this struct's own copies */
+};
+
+#endif

@@ -1,0 +1,758 @@
+/*
+ * sess.c - the pool of worker sessions and each session's connection state machine:
+ *
+ *   idle -> [waiting for a handshake slot] -> tcp -> handshake -> auth -> ready
+ *                 any setup failure -> backoff (doubling) -> idle
+ *                 ready, connection lost -> idle (reconnect at once if commands wait)
+ *
+ * The TCP connect is a non-blocking socket of ours; libssh gets a dup of it (SSH_OPTIONS_FD), so
+ * when libssh closes its copy on an error the fd number watched by our uv_poll_t stays valid
+ * until the poll handle is closed (a reused fd number would otherwise be unregistered from epoll
+ * under another handle). Key exchange and authentication are re-entered on readiness; once ready,
+ * a per-connection ssh_event polled with timeout 0 processes packets for every channel.
+ */
+#include "sess_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "quote.h"
+
+static void sess_advance(struct sess *s);
+static void sess_connect_start(struct sess *s);
+
+void
+sess_opts_defaults(struct sess_opts *o)
+{
+	if (!o->connect_timeout_ms)
+		o->connect_timeout_ms = 60000;
+	if (!o->command_timeout_ms)
+		o->command_timeout_ms = 600000;
+	if (!o->keepalive_timeout_ms)
+		o->keepalive_timeout_ms = 15000;
+	if (!o->backoff_min_ms)
+		o->backoff_min_ms = 1000;
+	if (!o->backoff_max_ms)
+		o->backoff_max_ms = 30000;
+	if (!o->max_channels)
+		o->max_channels = 8;
+	if (!o->max_connecting)
+		o->max_connecting = 8;
+	if (!o->max_stdout)
+		o->max_stdout = 1024 * 1024;
+	if (!o->max_stderr)
+		o->max_stderr = 64 * 1024;
+}
+
+int
+sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **out)
+{
+	struct sess_pool *p;
+
+	*out = NULL;
+	if (loop == NULL || opts == NULL || opts->key == NULL)
+		return -EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	ssh_init();
+	p->loop = loop;
+	p->o = *opts;
+	sess_opts_defaults(&p->o);
+	TAILQ_INIT(&p->sessions);
+	TAILQ_INIT(&p->waiting);
+	*out = p;
+	return 0;
+}
+
+void
+sess_pool_unref(struct sess_pool *p)
+{
+	if (--p->live == 0 && p->freeing)
+		free(p);
+}
+
+void
+sess_pool_free(struct sess_pool *p)
+{
+	struct sess *s;
+
+	if (p == NULL)
+		return;
+	p->live++;              /* hold the pool while closing */
+	p->freeing = true;
+	while ((s = TAILQ_FIRST(&p->sessions)) != NULL)
+		sess_close(s);
+	sess_pool_unref(p);
+}
+
+const char *
+sess_state(const struct sess *s)
+{
+	static const char *const names[] = { "idle", "waiting", "connecting", "handshake", "auth",
+					     "ready", "backoff" };
+	return names[s->st];
+}
+
+bool
+sess_conn_dead(const struct sess_conn *c)
+{
+	return c->ssh == NULL || !ssh_is_connected(c->ssh) ||
+	       (ssh_get_status(c->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0;
+}
+
+static void
+sess_on_kick(uv_timer_t *t)
+{
+	struct sess *s = t->data;
+
+	if (s->closing)
+		return;
+	if ((s->st == SS_IDLE) && !TAILQ_EMPTY(&s->queue))
+		sess_connect_start(s);
+	sess_advance(s);
+}
+
+void
+sess_kick(struct sess *s)
+{
+	if (!s->closing)
+		uv_timer_start(&s->kick, sess_on_kick, 0, 0);
+}
+
+/* ---- connection teardown ------------------------------------------------------------------ */
+
+static void
+sess_conn_closed(uv_handle_t *h)
+{
+	struct sess_conn *c = h->data;
+	struct sess_pool *p = c->pool;
+
+	if (c->ka != NULL)
+		ssh_channel_free(c->ka);
+	if (c->ev != NULL) {
+		ssh_event_remove_session(c->ev, c->ssh);
+		ssh_event_free(c->ev);
+	}
+	if (c->ssh != NULL) {
+		if (ssh_is_connected(c->ssh))
+			ssh_disconnect(c->ssh);      /* non-blocking: queues the message, closes */
+		ssh_free(c->ssh);                    /* closes libssh's dup of the fd */
+	}
+	close(c->fd);
+	free(c->host_key);
+	free(c);
+	sess_pool_unref(p);
+}
+
+static void
+sess_release_slot(struct sess *s)
+{
+	struct sess_pool *p = s->pool;
+	struct sess *next;
+
+	if (s->waiting) {
+		TAILQ_REMOVE(&p->waiting, s, wait_link);
+		s->waiting = false;
+	}
+	if (!s->has_slot)
+		return;
+	s->has_slot = false;
+	p->connecting--;
+	while ((next = TAILQ_FIRST(&p->waiting)) != NULL && p->connecting < p->o.max_connecting) {
+		TAILQ_REMOVE(&p->waiting, next, wait_link);
+		next->waiting = false;
+		next->st = SS_IDLE;
+		sess_kick(next);
+	}
+}
+
+/* Detach and close the connection; commands on it must have been failed or requeued first. */
+static void
+sess_conn_close(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	struct sess_cmd *cmd;
+
+	if (c == NULL)
+		return;
+	TAILQ_FOREACH(cmd, &s->active, link)
+		sess_cmd_detach(cmd);
+	s->conn = NULL;
+	c->s = NULL;
+	uv_timer_stop(&s->ka_timer);
+	uv_timer_stop(&s->timer);
+	sess_release_slot(s);
+	uv_poll_stop(&c->poll);
+	uv_close((uv_handle_t *)&c->poll, sess_conn_closed);
+}
+
+static void
+sess_on_backoff_end(uv_timer_t *t)
+{
+	struct sess *s = t->data;
+
+	s->st = SS_IDLE;
+	sess_kick(s);
+}
+
+/* A setup (tcp/handshake/auth) failed: every waiting command gets the error, then back off. */
+static void
+sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+	s->stats.setup_failures++;
+	sess_conn_close(s);
+	sess_fail_all(s, &s->queue, err, "%s", s->last_error);
+	sess_fail_all(s, &s->active, err, "%s", s->last_error);
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : s->pool->o.backoff_min_ms;
+	if (s->backoff_ms > s->pool->o.backoff_max_ms)
+		s->backoff_ms = s->pool->o.backoff_max_ms;
+	s->st = SS_BACKOFF;
+	uv_timer_start(&s->timer, sess_on_backoff_end, s->backoff_ms, 0);
+}
+
+/* An established connection died: commands running on it fail; those whose channel was not yet
+ * open are retried once on the next connection (spec 6: "try exactly once more"). */
+static void
+sess_conn_lost(struct sess *s, int err, const char *why)
+{
+	struct sess_cmd *c, *next;
+
+	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
+	s->stats.dropped++;
+	for (c = TAILQ_FIRST(&s->active); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->st == SC_OPENING && !c->retried) {
+			sess_cmd_detach(c);
+			c->retried = true;
+			c->st = SC_QUEUED;
+			sess_cmd_move(c, &s->queue);
+			TAILQ_REMOVE(&s->queue, c, link);      /* keep submission order: to the front */
+			TAILQ_INSERT_HEAD(&s->queue, c, link);
+		} else {
+			sess_cmd_fail(c, err, "connection to %s:%d lost while the command ran: %s",
+				      s->address, s->port, why);
+		}
+	}
+	sess_conn_close(s);
+	s->st = SS_IDLE;
+	if (!TAILQ_EMPTY(&s->queue))
+		sess_kick(s);
+}
+
+void
+sess_drop(struct sess *s, const char *why)
+{
+	if (s->conn == NULL)
+		return;
+	if (s->st == SS_READY) {
+		sess_conn_lost(s, -ECONNRESET, why);
+	} else {
+		sess_conn_close(s);
+		s->st = SS_IDLE;
+		if (!TAILQ_EMPTY(&s->queue))
+			sess_kick(s);
+	}
+	sess_drain_done(s);
+}
+
+/* ---- connection setup --------------------------------------------------------------------- */
+
+static void sess_on_poll(uv_poll_t *h, int status, int events);
+
+static void
+sess_on_setup_timeout(uv_timer_t *t)
+{
+	struct sess *s = t->data;
+	static const char *const phase[] = { [SS_TCP] = "TCP connect",
+		[SS_HANDSHAKE] = "waiting for the SSH banner and key exchange",
+		[SS_AUTH] = "public key authentication" };
+
+	sess_setup_failed(s, -ETIMEDOUT, "connecting to %s:%d timed out after %llu ms (%s)",
+			  s->address, s->port, (unsigned long long)s->pool->o.connect_timeout_ms,
+			  s->st <= SS_AUTH && phase[s->st] ? phase[s->st] : "setup");
+	sess_drain_done(s);
+}
+
+static int
+sess_socket(struct sess *s, int *fdp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, s->address, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)s->port);
+		len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, s->address, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)s->port);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Small request/answer packets: without this, Nagle plus delayed ACKs add ~40 ms per step. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static void
+sess_connect_start(struct sess *s)
+{
+	struct sess_pool *p = s->pool;
+	struct sess_conn *c;
+	int r, fd = -1;
+
+	if (p->connecting >= p->o.max_connecting) {
+		if (!s->waiting) {
+			TAILQ_INSERT_TAIL(&p->waiting, s, wait_link);
+			s->waiting = true;
+		}
+		s->st = SS_WAITING;
+		return;
+	}
+	s->stats.connects++;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (r = sess_socket(s, &fd)) != 0) {
+		r = c ? r : -ENOMEM;
+		free(c);
+		s->st = SS_TCP;
+		sess_setup_failed(s, r, "connect to %s:%d: %s", s->address, s->port, strerror(-r));
+		sess_drain_done(s);
+		return;
+	}
+	p->connecting++;
+	s->has_slot = true;
+	c->s = s;
+	c->pool = p;
+	c->fd = fd;
+	s->conn = c;
+	p->live++;
+	uv_poll_init(p->loop, &c->poll, fd);
+	c->poll.data = c;
+	uv_poll_start(&c->poll, UV_WRITABLE, sess_on_poll);
+	s->st = SS_TCP;
+	uv_timer_start(&s->timer, sess_on_setup_timeout, p->o.connect_timeout_ms, 0);
+}
+
+static int
+sess_ssh_new(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	bool no = false;
+	int fd;
+
+	if ((c->ssh = ssh_new()) == NULL)
+		return -ENOMEM;
+	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return -errno;
+	if (ssh_options_set(c->ssh, SSH_OPTIONS_FD, &fd) != SSH_OK) {
+		close(fd);
+		return -EPROTO;
+	}
+	/* No ~/.ssh/config or /etc/ssh/ssh_config: every setting comes from us. */
+	if (ssh_options_set(c->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
+	    ssh_options_set(c->ssh, SSH_OPTIONS_HOST, s->address) != SSH_OK ||
+	    ssh_options_set(c->ssh, SSH_OPTIONS_PORT, &s->port) != SSH_OK ||
+	    ssh_options_set(c->ssh, SSH_OPTIONS_USER, s->user) != SSH_OK)
+		return -EPROTO;
+	ssh_set_blocking(c->ssh, 0);
+	return 0;
+}
+
+static void
+sess_tcp_step(struct sess *s)
+{
+	int err = 0, r;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		sess_setup_failed(s, -err, "connect to %s:%d: %s", s->address, s->port, strerror(err));
+		return;
+	}
+	if ((r = sess_ssh_new(s)) != 0) {
+		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
+		return;
+	}
+	s->st = SS_HANDSHAKE;
+}
+
+static char *
+sess_key_line(ssh_key k)
+{
+	char *b64 = NULL, *line = NULL;
+	const char *type = ssh_key_type_to_char(ssh_key_type(k));
+
+	if (ssh_pki_export_pubkey_base64(k, &b64) != SSH_OK)
+		return NULL;
+	if (asprintf(&line, "%s %s", type ? type : "unknown", b64) < 0)
+		line = NULL;
+	ssh_string_free_char(b64);
+	return line;
+}
+
+static void
+sess_handshake_step(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	ssh_key k = NULL;
+	int rc = ssh_connect(c->ssh);
+
+	if (rc == SSH_AGAIN)
+		return;
+	if (rc != SSH_OK) {
+		sess_setup_failed(s, -EPROTO, "SSH handshake with %s:%d: %s", s->address, s->port,
+				  ssh_get_error(c->ssh));
+		return;
+	}
+	if (ssh_get_server_publickey(c->ssh, &k) != SSH_OK || (c->host_key = sess_key_line(k)) == NULL) {
+		ssh_key_free(k);
+		sess_setup_failed(s, -EPROTO, "cannot read the host key of %s:%d", s->address, s->port);
+		return;
+	}
+	/* Pinned: refuse another key before authenticating (spec 5.13, weakness 21). */
+	if (s->pin != NULL && ssh_key_cmp(k, s->pin, SSH_KEY_CMP_PUBLIC) != 0) {
+		ssh_key_free(k);
+		sess_setup_failed(s, -EKEYREJECTED, "host key of %s:%d changed: it presented %.80s but "
+				  "%.80s is pinned; connection refused", s->address, s->port, c->host_key,
+				  s->pin_line);
+		return;
+	}
+	ssh_key_free(k);
+	s->st = SS_AUTH;
+}
+
+static void
+sess_keepalive_arm(struct sess *s, uint64_t ms);
+
+static void
+sess_auth_step(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	int rc = ssh_userauth_publickey(c->ssh, NULL, s->pool->o.key);
+
+	if (rc == SSH_AUTH_AGAIN)
+		return;
+	if (rc == SSH_AUTH_DENIED || rc == SSH_AUTH_PARTIAL) {
+		sess_setup_failed(s, -EACCES, "public key authentication as %s refused by %s:%d",
+				  s->user, s->address, s->port);
+		return;
+	}
+	if (rc != SSH_AUTH_SUCCESS || (c->ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(c->ev, c->ssh) != SSH_OK) {
+		sess_setup_failed(s, -EPROTO, "authentication with %s:%d: %s", s->address, s->port,
+				  ssh_get_error(c->ssh));
+		return;
+	}
+	uv_timer_stop(&s->timer);
+	sess_release_slot(s);
+	s->backoff_ms = 0;
+	s->last_error[0] = '\0';
+	s->stats.connected++;
+	s->st = SS_READY;
+	if (s->pool->o.keepalive_ms)
+		sess_keepalive_arm(s, s->pool->o.keepalive_ms);
+}
+
+/* ---- ready: commands and keep-alives ------------------------------------------------------ */
+
+static void
+sess_on_keepalive(uv_timer_t *t)
+{
+	struct sess *s = t->data;
+	struct sess_conn *c = s->conn;
+	char why[128];
+
+	if (c == NULL || s->st != SS_READY)
+		return;
+	if (c->ka != NULL) {
+		snprintf(why, sizeof(why), "keep-alive: no answer within %llu ms",
+			 (unsigned long long)s->pool->o.keepalive_timeout_ms);
+		sess_conn_lost(s, -ETIMEDOUT, why);
+		sess_drain_done(s);
+		return;
+	}
+	/* Opening a session channel needs an answer from the server's SSH layer (a frozen sshd
+	 * gives none), costs no process on the worker, and is closed at once. */
+	c->ka = ssh_channel_new(c->ssh);
+	sess_keepalive_arm(s, s->pool->o.keepalive_timeout_ms);
+	sess_advance(s);
+}
+
+static void
+sess_keepalive_arm(struct sess *s, uint64_t ms)
+{
+	uv_timer_start(&s->ka_timer, sess_on_keepalive, ms, 0);
+}
+
+static void
+sess_keepalive_step(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	int rc;
+
+	if (c->ka == NULL)
+		return;
+	rc = ssh_channel_open_session(c->ka);
+	if (rc == SSH_AGAIN || sess_conn_dead(c))
+		return;
+	/* Opened or refused (e.g. MaxSessions): either way the server answered. */
+	if (rc == SSH_OK)
+		ssh_channel_close(c->ka);
+	ssh_channel_free(c->ka);
+	c->ka = NULL;
+	sess_keepalive_arm(s, s->pool->o.keepalive_ms);
+}
+
+static void
+sess_ready_step(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	struct sess_cmd *cmd, *next;
+
+	ssh_event_dopoll(c->ev, 0);     /* read and dispatch what arrived, flush what is queued */
+	while (!sess_conn_dead(c) && s->nactive < s->pool->o.max_channels &&
+	       (cmd = TAILQ_FIRST(&s->queue)) != NULL) {
+		if (s->pin == NULL && !(cmd->flags & SESS_EXEC_UNPINNED))
+			sess_cmd_fail(cmd, -EPERM, "the host key of %s:%d is not verified yet",
+				      s->address, s->port);
+		else if (sess_cmd_begin(cmd) != 0)
+			sess_cmd_fail(cmd, -ENOMEM, "cannot create a channel");
+	}
+	for (cmd = TAILQ_FIRST(&s->active); cmd != NULL && !sess_conn_dead(c); cmd = next) {
+		next = TAILQ_NEXT(cmd, link);
+		sess_cmd_step(cmd);
+	}
+	if (!sess_conn_dead(c))
+		sess_keepalive_step(s);
+	if (sess_conn_dead(c)) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", ssh_get_error(c->ssh)[0] ? ssh_get_error(c->ssh) :
+			 "connection closed");
+		sess_conn_lost(s, -ECONNRESET, why);
+	}
+}
+
+static void
+sess_update_poll(struct sess *s)
+{
+	struct sess_conn *c = s->conn;
+	int ev = UV_READABLE;
+
+	if (c == NULL)
+		return;
+	if (s->st == SS_TCP || (c->ssh != NULL && (ssh_get_poll_flags(c->ssh) & SSH_WRITE_PENDING)))
+		ev |= UV_WRITABLE;
+	if (s->st == SS_TCP)
+		ev = UV_WRITABLE;
+	uv_poll_start(&c->poll, ev, sess_on_poll);
+}
+
+/* Run the state machine as far as it goes without waiting. */
+static void
+sess_advance(struct sess *s)
+{
+	enum sess_st before;
+
+	do {
+		before = s->st;
+		if (s->conn == NULL)
+			break;
+		if (s->st == SS_HANDSHAKE)
+			sess_handshake_step(s);
+		else if (s->st == SS_AUTH)
+			sess_auth_step(s);
+		else if (s->st == SS_READY)
+			sess_ready_step(s);
+	} while (s->st != before && !s->closing);
+	sess_update_poll(s);
+	sess_drain_done(s);
+	if (s->st == SS_IDLE && !TAILQ_EMPTY(&s->queue))
+		sess_kick(s);
+}
+
+static void
+sess_on_poll(uv_poll_t *h, int status, int events)
+{
+	struct sess_conn *c = h->data;
+	struct sess *s = c->s;
+
+	(void)events;
+	if (s == NULL)
+		return;
+	if (s->st == SS_TCP) {
+		if (status < 0) {
+			sess_setup_failed(s, status, "connect to %s:%d: %s", s->address, s->port,
+					  uv_strerror(status));
+			sess_drain_done(s);
+			return;
+		}
+		sess_tcp_step(s);
+	}
+	sess_advance(s);
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+static void
+sess_timer_closed(uv_handle_t *h)
+{
+	struct sess *s = h->data;
+	struct sess_pool *p = s->pool;
+
+	if (--s->handles > 0)
+		return;
+	if (s->ufree != NULL)
+		s->ufree(s->udata);
+	ssh_key_free(s->pin);
+	free(s->pin_line);
+	free(s->id);
+	free(s->address);
+	free(s->user);
+	free(s);
+	sess_pool_unref(p);
+}
+
+void
+sess_close(struct sess *s)
+{
+	if (s == NULL || s->closing)
+		return;
+	s->closing = true;
+	TAILQ_REMOVE(&s->pool->sessions, s, link);
+	sess_fail_all(s, &s->queue, -ECANCELED, "session to %s:%d closed", s->address, s->port);
+	sess_fail_all(s, &s->active, -ECANCELED, "session to %s:%d closed", s->address, s->port);
+	sess_conn_close(s);
+	sess_release_slot(s);
+	sess_drain_done(s);
+	uv_close((uv_handle_t *)&s->timer, sess_timer_closed);
+	uv_close((uv_handle_t *)&s->kick, sess_timer_closed);
+	uv_close((uv_handle_t *)&s->ka_timer, sess_timer_closed);
+}
+
+struct sess *
+sess_find(struct sess_pool *p, const char *instance_id)
+{
+	struct sess *s;
+
+	TAILQ_FOREACH(s, &p->sessions, link)
+		if (strcmp(s->id, instance_id) == 0)
+			return s;
+	return NULL;
+}
+
+int
+sess_get(struct sess_pool *p, const char *instance_id, const char *address, int port,
+	 const char *user, struct sess **out)
+{
+	struct sess *s;
+
+	*out = NULL;
+	if (instance_id == NULL || instance_id[0] == '\0' || strlen(instance_id) > 256 ||
+	    !quote_valid_address(address) || port < 1 || port > 65535 || !quote_valid_user(user))
+		return -EINVAL;
+	if ((s = sess_find(p, instance_id)) != NULL) {
+		if (strcmp(s->address, address) == 0 && s->port == port && strcmp(s->user, user) == 0) {
+			*out = s;
+			return 0;
+		}
+		sess_close(s);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->id = strdup(instance_id);
+	s->address = strdup(address);
+	s->user = strdup(user);
+	if (s->id == NULL || s->address == NULL || s->user == NULL) {
+		free(s->id), free(s->address), free(s->user), free(s);
+		return -ENOMEM;
+	}
+	s->pool = p;
+	s->port = port;
+	TAILQ_INIT(&s->queue);
+	TAILQ_INIT(&s->active);
+	TAILQ_INIT(&s->done);
+	uv_timer_init(p->loop, &s->timer);
+	uv_timer_init(p->loop, &s->kick);
+	uv_timer_init(p->loop, &s->ka_timer);
+	s->timer.data = s->kick.data = s->ka_timer.data = s;
+	s->handles = 3;
+	p->live++;
+	TAILQ_INSERT_TAIL(&p->sessions, s, link);
+	*out = s;
+	return 0;
+}
+
+int
+sess_pin(struct sess *s, const char *key_line)
+{
+	const char *sp = key_line ? strchr(key_line, ' ') : NULL;
+	char type[64];
+	ssh_key k = NULL;
+	char *line;
+
+	if (sp == NULL || (size_t)(sp - key_line) >= sizeof(type))
+		return -EINVAL;
+	memcpy(type, key_line, (size_t)(sp - key_line));
+	type[sp - key_line] = '\0';
+	if (ssh_pki_import_pubkey_base64(sp + 1, ssh_key_type_from_name(type), &k) != SSH_OK)
+		return -EINVAL;
+	if ((line = sess_key_line(k)) == NULL) {
+		ssh_key_free(k);
+		return -ENOMEM;
+	}
+	ssh_key_free(s->pin);
+	free(s->pin_line);
+	s->pin = k;
+	s->pin_line = line;
+	if (s->conn != NULL && s->conn->host_key != NULL && strcmp(s->conn->host_key, line) != 0)
+		sess_drop(s, "the pinned host key differs from this connection's");
+	return 0;
+}
+
+const char *sess_pinned(const struct sess *s) { return s->pin_line; }
+const char *sess_user(const struct sess *s) { return s->user; }
+const char *sess_instance(const struct sess *s) { return s->id; }
+void *sess_userdata(const struct sess *s) { return s->udata; }
+
+void
+sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *))
+{
+	if (s->ufree != NULL && s->udata != data)
+		s->ufree(s->udata);
+	s->udata = data;
+	s->ufree = free_fn;
+}
+
+void
+sess_get_stats(const struct sess *s, struct sess_stats *st)
+{
+	*st = s->stats;
+}

@@ -1,0 +1,127 @@
+/*
+ * sess.h - one persistent SSH connection per worker, many commands as channels on it.
+ *
+ * Everything runs on one libuv loop. libssh is used in non-blocking mode: the TCP connect is ours
+ * (a non-blocking socket handed to libssh with SSH_OPTIONS_FD), and key exchange, authentication,
+ * channel open/exec/IO are re-entered when a uv_poll_t on the socket reports readiness. Nothing
+ * waits on the network, so a frozen worker only ever holds its own session (see docs/SSHPOOL.md).
+ *
+ * Host keys: a session starts unpinned. The first connection's host key is reported in every
+ * result (sess_result.host_key); only commands flagged SESS_EXEC_UNPINNED (identity verification)
+ * may run before the caller pins a key with sess_pin. Once pinned, a connection presenting another
+ * key is closed before authentication and every waiting command fails with -EKEYREJECTED.
+ *
+ * Callbacks are never called from inside sess_exec; each accepted command gets exactly one.
+ */
+#ifndef ADC_SESS_H
+#define ADC_SESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libssh/libssh.h>
+#include <uv.h>
+
+struct sess_pool;
+struct sess;
+
+struct sess_opts {
+	ssh_key key;                    /* dispatch key, borrowed; must outlive the pool */
+	uint64_t connect_timeout_ms;    /* TCP + banner + key exchange + auth (default 60000) */
+	uint64_t command_timeout_ms;    /* when sess_exec is given 0 (default 600000) */
+	uint64_t keepalive_ms;          /* idle probe interval, 0 = none (default 30000) */
+	uint64_t keepalive_timeout_ms;  /* probe answer deadline (default 15000) */
+	uint64_t backoff_min_ms;        /* after a failed connection setup (default 1000) */
+	uint64_t backoff_max_ms;        /* doubling up to this (default 30000) */
+	unsigned max_channels;          /* concurrent commands per session (default 8; OpenSSH's
+					   MaxSessions defaults to 10, one is kept for keep-alives) */
+	unsigned max_connecting;        /* concurrent handshakes in the pool (default 8) */
+	size_t max_stdout;              /* kept per command; excess read and dropped (default 1 MiB) */
+	size_t max_stderr;              /* (default 64 KiB) */
+};
+
+struct sess_result {
+	int status;             /* 0: the command ran and exited (see exit_status); <0: it did not
+				   run or did not finish, error says why:
+				   -ETIMEDOUT connect/command/keep-alive deadline, -ECONNREFUSED etc.
+				   TCP, -EACCES auth refused, -EKEYREJECTED host key differs from
+				   the pinned one, -ECONNRESET connection lost mid-command,
+				   -EPERM host key not verified yet, -ECANCELED session closed,
+				   -EPROTO other SSH errors */
+	int exit_status;        /* remote exit status, -1 if none (killed by a signal) */
+	char exit_signal[32];   /* e.g. "KILL" when killed by a signal, else "" */
+	uint8_t *out;           /* stdout, NUL-terminated for convenience; at most max_stdout bytes */
+	size_t out_len;
+	bool out_truncated;     /* more stdout was produced and dropped */
+	uint8_t *err;           /* stderr, likewise */
+	size_t err_len;
+	bool err_truncated;
+	char error[256];        /* human-readable reason when status < 0 */
+	char *host_key;         /* "<type> <base64>" of the connection used, NULL if none */
+};
+
+/* The result belongs to the session layer and is freed after the callback returns; a callback
+ * may take out/err/host_key by setting the pointer to NULL. */
+typedef void (*sess_done_cb)(struct sess_result *r, void *arg);
+
+/* Stdin for a command: bytes (copied at sess_exec), or an fd streamed until EOF (dup'ed at
+ * sess_exec; the caller keeps its own). Both NULL/-1: no stdin (EOF is sent at once). */
+struct sess_input {
+	const uint8_t *data;
+	size_t len;
+	int fd;
+};
+
+#define SESS_EXEC_UNPINNED 0x1u   /* may run before a host key is pinned (identity check only) */
+
+struct sess_stats {
+	unsigned connects;          /* connection setups started */
+	unsigned connected;         /* setups that reached authenticated */
+	unsigned setup_failures;
+	unsigned channels;          /* command channels opened */
+	unsigned dropped;           /* established connections lost */
+};
+
+/* Defaults for every 0 field of opts. */
+void sess_opts_defaults(struct sess_opts *o);
+/* 0 or -ENOMEM/-EINVAL. opts is copied (the key stays borrowed). */
+int sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **out);
+/* Close every session (their commands fail with -ECANCELED) and free the pool once its handles
+ * are closed: keep running the loop. Not from inside a sess_done_cb. */
+void sess_pool_free(struct sess_pool *p);
+
+/* The session for (instance id, address, port), created (unconnected) if new. user is the remote
+ * login. A session with the same instance id but another address, port or user is closed first
+ * (its commands fail with -ECANCELED): an address change applies to the next connection.
+ * 0, -EINVAL (bad id/address/user), -ENOMEM. */
+int sess_get(struct sess_pool *p, const char *instance_id, const char *address, int port,
+	     const char *user, struct sess **out);
+struct sess *sess_find(struct sess_pool *p, const char *instance_id);
+/* Close the session: its commands fail with -ECANCELED; the handle is invalid afterwards. */
+void sess_close(struct sess *s);
+
+/* Pin the host key ("<type> <base64>", as sess_result.host_key). A live connection presenting
+ * another key is dropped. 0, -EINVAL (unparsable key). */
+int sess_pin(struct sess *s, const char *key_line);
+const char *sess_pinned(const struct sess *s);
+/* Drop the current connection (commands in flight fail with -ECONNRESET); the next command
+ * reconnects. Used when identity verification fails (weakness 12: nothing is kept open). */
+void sess_drop(struct sess *s, const char *why);
+
+/* Queue command for the remote login shell. timeout_ms 0 = opts.command_timeout_ms, and it
+ * counts from now (waiting for the connection included). 0: cb will be called once; <0: refused
+ * at once (-EPERM unpinned without SESS_EXEC_UNPINNED, -ENOMEM, -EBADF), cb never called. */
+int sess_exec(struct sess *s, const char *command, const struct sess_input *in,
+	      uint64_t timeout_ms, unsigned flags, sess_done_cb cb, void *arg);
+
+const char *sess_user(const struct sess *s);
+const char *sess_instance(const struct sess *s);
+void *sess_userdata(const struct sess *s);
+/* Per-session data of the layer above (ops: the deployed runner hash); free_fn runs at close. */
+void sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *));
+void sess_get_stats(const struct sess *s, struct sess_stats *st);
+/* "idle", "waiting", "connecting", "handshake", "auth", "ready", "backoff" */
+const char *sess_state(const struct sess *s);
+
+#endif
