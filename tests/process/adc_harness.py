@@ -92,13 +92,14 @@ def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""
 class Dispatcher:
     """A running arvados-dispatch-cloud with its JSON log collected line by line."""
 
-    def __init__(self, config, args=(), env=None):
+    def __init__(self, config, args=(), env=None, bin_dir=None):
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
         e.update(env or {})
         self.proc = subprocess.Popen(
-            [os.path.join(BIN_DIR, "arvados-dispatch-cloud"), "-config", config] + list(args),
+            [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
+            + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

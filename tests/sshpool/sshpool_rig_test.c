@@ -531,7 +531,7 @@ t_unsafe_dir(struct sess_pool *p, struct ops *o, const struct worker *w, const c
 {
 	struct waiter a = { 0 };
 	struct sess *s = verified(p, o, w);
-	char dir[700], md5[33], cmd[700];
+	char dir[700], md5[33], cmd[1024];
 	FILE *f;
 	int fd = open(runner_file, O_RDONLY);
 
