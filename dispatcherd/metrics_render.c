@@ -183,7 +183,8 @@ metrics_render_text(struct metrics_registry *r, char **out, size_t *len)
 	metrics_run_hooks(r);
 	struct tbuf b = { 0 };
 	uint64_t now = adc_now_ms();
-	tbuf_reserve(&b, 0);
+	if (tbuf_reserve(&b, 0) == 0)
+		b.p[0] = 0; /* an empty registry renders as "" */
 	for (size_t i = 0; i < r->n; i++)
 		render_family(&b, r->fams[i], now);
 	if (b.oom) {

@@ -55,22 +55,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t off = 0;
 	char sink[65536];
-	for (int turn = 0; turn < 400; turn++) {
+	/* Stop at EOF, or once the answers have stopped coming (a keep-alive connection may
+	 * stay open after its last response), or after a bounded number of quiet turns. */
+	int got = 0, quiet = 0;
+	for (int turn = 0; turn < 200 && quiet < (got ? 3 : 50); turn++) {
 		if (off < size) {
 			ssize_t k = write(sv[1], data + off, size - off);
 			if (k > 0)
 				off += (size_t)k;
-			if (off == size)
-				shutdown(sv[1], SHUT_WR);
-		} else if (size == 0 && turn == 0) {
-			shutdown(sv[1], SHUT_WR);
 		}
+		if (off == size)
+			shutdown(sv[1], SHUT_WR);
 		uv_run(&loop, UV_RUN_NOWAIT);
 		struct pollfd p = { .fd = sv[1], .events = POLLIN };
+		quiet++;
 		if (poll(&p, 1, off < size ? 0 : 1) == 1) {
 			ssize_t k = read(sv[1], sink, sizeof(sink));
 			if (k == 0 || (k < 0 && errno != EAGAIN))
 				break;
+			if (k > 0)
+				got = 1, quiet = 0;
 		}
 	}
 	close(sv[1]);
