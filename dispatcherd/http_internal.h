@@ -1,0 +1,85 @@
+/* http_internal.h - the server's data, shared by the http_*.c files only. */
+#ifndef ADC_HTTP_INTERNAL_H
+#define ADC_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+
+#include "http_server.h"
+
+#define HTTP_MAX_FORM_PARAMS 16
+#define HTTP_MAX_RESP_HEADERS 4
+
+struct http_route {
+	char *method, *path;
+	http_handler_fn fn;
+	void *ctx;
+};
+
+/* One TCP connection (MHD's socket context), for the request-head deadline. */
+struct http_conn {
+	struct http_conn *prev, *next;
+	int fd;
+	uint64_t waiting_since_ms;      /* 0 while a request is being handled */
+	bool cut;                       /* shut down by the deadline sweeper */
+};
+
+struct http_response {
+	unsigned status;
+	char *body;
+	size_t len;
+	const char *content_type;
+	char *hname[HTTP_MAX_RESP_HEADERS], *hvalue[HTTP_MAX_RESP_HEADERS];
+	size_t nheaders;
+};
+
+struct http_request {
+	struct http_request *prev, *next;       /* in-flight list (/_inspect/requests) */
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	char *uri;                              /* raw request target, with the query */
+	char *method, *path;
+	char request_id[64];
+	uint64_t t_start_ns, t_status_ns;
+	bool started, responded, bad_form;
+	size_t body_bytes;
+	struct MHD_PostProcessor *pp;
+	char *fkey[HTTP_MAX_FORM_PARAMS], *fval[HTTP_MAX_FORM_PARAMS];
+	size_t nform;
+	struct http_response resp;
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	struct MHD_Daemon *mhd;
+	uv_poll_t poll;
+	uv_timer_t timer, sweep;
+	int nclosing;
+	void (*done)(void *);
+	void *done_arg;
+	char *token;
+	size_t token_len;
+	char *tls_cert, *tls_key;
+	unsigned header_timeout_s;
+	size_t max_body;
+	struct metrics_registry *metrics;
+	http_health_fn health;
+	void *health_ctx;
+	struct http_route *routes;
+	size_t nroutes;
+	struct http_request *inflight;
+	size_t ninflight;
+	struct http_conn *conns;
+};
+
+/* http_front.c: the request path of spec 7.1 after the body is in. */
+void http_front_dispatch(struct http_server *s, struct http_request *rq);
+int http_front_register_builtin(struct http_server *s);
+/* http_router.c: the dispatcher's route table. */
+void http_router_dispatch(struct http_server *s, struct http_request *rq);
+void http_router_free(struct http_server *s);
+/* http_request.c: "host:port" of the client, "" when unknown. */
+void http_remote_addr(struct MHD_Connection *conn, char *buf, size_t len);
+/* http_response.c */
+void http_response_reset(struct http_response *w);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * http_server.h - the management HTTP/1.1 server (spec/dispatcher.md sections 7 and 9) on
+ * dispatcherd's libuv loop.
+ *
+ * libmicrohttpd parses HTTP; it runs in its "external select" mode with its own epoll fd, which
+ * a uv_poll_t watches, and a uv_timer_t follows MHD_get_timeout: nothing blocks the loop and no
+ * thread is started. Handlers run on the loop and answer synchronously.
+ *
+ * Request path (spec 7.1, weakness 24 fixed, docs/MANAGEMENT_API.md): X-Request-Id, `request`
+ * log entry, then /metrics, /metrics.json, GET /_health/ping and /_inspect/requests with their
+ * own auth rules, then the dispatcher's rules (token required) and the route table (404, 405
+ * with Allow). Every request gets a `response` log entry and feeds request_duration_seconds.
+ */
+#ifndef ADC_HTTP_SERVER_H
+#define ADC_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "metrics.h"
+
+struct http_server;
+struct http_request;
+struct http_response;
+
+/* A handler fills resp (http_respond_*). Its return value is 0, or a negative errno for an
+ * unexpected failure, which becomes a 500 unless the handler already chose a status. */
+typedef int (*http_handler_fn)(void *ctx, const struct http_request *req,
+			       struct http_response *resp);
+/* The health check behind /_health/ping: NULL when healthy, else a static or ctx-owned
+ * error text (returned as {"health":"ERROR","error":...}). */
+typedef const char *(*http_health_fn)(void *ctx);
+
+struct http_server_opts {
+	uv_loop_t *loop;
+	int listen_fd;                  /* listening socket, owned by the server from start on
+					   (closed on failure too); -1: none (http_server_adopt) */
+	const char *management_token;   /* copied; NULL or "" = not configured */
+	const char *tls_cert_pem;       /* both set: serve https (copied) */
+	const char *tls_key_pem;        /* copied, wiped on close */
+	unsigned max_connections;       /* 0: 1000 */
+	unsigned idle_timeout_s;        /* no byte for this long closes a connection; 0: 30 */
+	unsigned header_timeout_s;      /* request head not complete after this: closed; 0: 30 */
+	size_t max_header_bytes;        /* request line + headers; 0: 16 KiB */
+	size_t max_body_bytes;          /* 0: 64 KiB */
+	struct metrics_registry *metrics; /* /metrics source and request metrics; may be NULL */
+	http_health_fn health;          /* NULL: always healthy */
+	void *health_ctx;
+};
+
+/* Start serving. 0 and *out, or a negative errno (listen_fd closed). */
+int http_server_start(const struct http_server_opts *o, struct http_server **out);
+/* Add a dispatcher route (exact path). -EEXIST for a duplicate, -ENOMEM. */
+int http_server_route(struct http_server *s, const char *method, const char *path,
+		      http_handler_fn fn, void *ctx);
+/* Serve one already connected socket (socketpair in tests and the fuzz target). The server
+ * owns fd afterwards. 0 or a negative errno. */
+int http_server_adopt(struct http_server *s, int fd);
+/* Stop: closes every connection and the listener; done(arg) runs once the handles are closed
+ * (the loop must keep running until then); the server is freed before done is called. */
+void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
+
+/* Request accessors; strings live until the handler returns. */
+const char *http_request_method(const struct http_request *r);
+const char *http_request_path(const struct http_request *r);
+/* A form parameter: the urlencoded body first, then the query string (Go's FormValue). */
+const char *http_request_param(const struct http_request *r, const char *name);
+const char *http_request_header(const struct http_request *r, const char *name);
+const char *http_request_id(const struct http_request *r);
+
+/* Response builders. Each replaces any body set before; 0 or -ENOMEM. */
+int http_respond_json(struct http_response *w, unsigned status, cJSON *body); /* consumes body */
+int http_respond_text(struct http_response *w, unsigned status, const char *text);
+int http_respond_error(struct http_response *w, unsigned status, const char *msg);
+int http_respond_empty(struct http_response *w, unsigned status);
+int http_respond_raw(struct http_response *w, unsigned status, const char *content_type,
+		     char *body, size_t len); /* consumes body (malloc'd) even on failure */
+int http_respond_header(struct http_response *w, const char *name, const char *value);
+
+#endif
