@@ -59,6 +59,7 @@ void sched_free(struct sched *s)
 	free(s->tree);
 	free(s->type_rank);
 	free(s->order_buf);
+	free(s->prev_order);
 	free(s->wl);
 	free(s->wsort);
 	free(s->oms);

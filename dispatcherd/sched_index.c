@@ -78,6 +78,7 @@ static int sched_tree_reserve(struct sched_tree *t, uint32_t n)
 int sched_tree_reset(struct sched_tree *t, uint32_t n)
 {
 	t->n = 0;
+	t->n_fail = t->next_fail = 0;
 	return sched_tree_reserve(t, n);
 }
 
@@ -109,6 +110,7 @@ int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 	if (rc < 0)
 		return rc;
 	t->leaf[t->n++] = *l;
+	t->n_fail = t->next_fail = 0;	/* new capacity: old failures may fit now */
 	if (t->cap != old)
 		sched_tree_build(t);
 	else
@@ -160,13 +162,28 @@ static void sched_tree_visit(struct sched_search *s, uint32_t i, uint32_t lo, ui
 	}
 }
 
-int32_t sched_tree_best(const struct sched_tree *t, const struct res_vec *q)
+static bool sched_vec_le(const struct res_vec *a, const struct res_vec *b)
+{
+	return a->vcpus <= b->vcpus && a->ram <= b->ram && a->scratch <= b->scratch &&
+	       a->gpus <= b->gpus && a->gpu_vram <= b->gpu_vram;
+}
+
+int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q)
 {
 	struct sched_search s = { .t = t, .q = q, .key = -1, .best = -1 };
 
 	if (t->n == 0)
 		return -1;
+	for (uint32_t i = 0; i < t->n_fail; i++)
+		if (sched_vec_le(&t->fail[i], q))
+			return -1;
 	sched_tree_visit(&s, 1, 0, t->cap);
+	if (s.best < 0) {
+		t->fail[t->next_fail] = *q;
+		t->next_fail = (t->next_fail + 1) % SCHED_MEMO;
+		if (t->n_fail < SCHED_MEMO)
+			t->n_fail++;
+	}
 	return s.best;
 }
 

@@ -29,10 +29,20 @@ struct sched_node {
 	int64_t vcpus, ram, scratch, gpus, vram, key;
 };
 
+#define SCHED_MEMO 4
+
 struct sched_tree {
 	uint32_t n, cap;	/* leaves used; capacity, a power of two */
 	struct sched_leaf *leaf;
 	struct sched_node *node;	/* 2 * cap entries, root at 1 */
+	/*
+	 * Requests that found nothing since the last append. Within a pass capacity only
+	 * shrinks (placements) or grows by appends, and "accommodates" is monotone in the
+	 * request, so anything at least as large as a memoised failure fails too: the long tail
+	 * of a big queue that fits nowhere costs O(1) per type instead of a descent.
+	 */
+	struct res_vec fail[SCHED_MEMO];
+	uint32_t n_fail, next_fail;
 };
 
 struct sched {
@@ -43,6 +53,8 @@ struct sched {
 	/* Reused across passes. */
 	void *order_buf;
 	size_t order_cap;
+	uint32_t *prev_order;	/* last pass's order: the starting permutation of the next sort */
+	size_t prev_n;
 	uint32_t *wl;		/* per worker: n_listed */
 	uint32_t *wsort;
 	size_t w_cap;
@@ -62,8 +74,8 @@ int sched_tree_reset(struct sched_tree *t, uint32_t n);
 int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l);
 void sched_tree_build(struct sched_tree *t);
 void sched_tree_update(struct sched_tree *t, uint32_t j);
-/* Best leaf accommodating q: index, or -1. */
-int32_t sched_tree_best(const struct sched_tree *t, const struct res_vec *q);
+/* Best leaf accommodating q: index, or -1 (failures are memoised, see struct sched_tree). */
+int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q);
 void sched_tree_free(struct sched_tree *t);
 /* Leaf key from its state (dead when full, at the per-instance limit, or with no VCPU left). */
 int64_t sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance);

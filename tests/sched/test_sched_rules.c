@@ -83,6 +83,14 @@ static void queue_order(void **unused)
 	assert_int_equal(f->r.status[fx_ctr_index(f, "q-high")].n, 2);
 	assert_int_equal(f->r.status[fx_ctr_index(f, "q-mid-old")].n, 3);
 	assert_int_equal(f->r.status[fx_ctr_index(f, "q-mid-new")].n, 4);
+	/* The next pass starts from this order; a changed priority must still re-sort. */
+	f->c[fx_ctr_index(f, "q-mid-new")].priority = 10;
+	f->c[fx_ctr_index(f, "l-low")].state = SCHED_QUEUED;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(f->r.status[fx_ctr_index(f, "q-mid-new")].n, 1);
+	assert_int_equal(f->r.status[fx_ctr_index(f, "q-high")].n, 2);
+	assert_int_equal(f->r.status[fx_ctr_index(f, "q-mid-old")].n, 3);
+	assert_int_equal(f->r.status[fx_ctr_index(f, "l-low")].n, 4);
 	fx_free(f);
 }
 
