@@ -96,7 +96,8 @@ int sched_pass_index(struct sched_pass *x)
 			s->tree[wk->type].n++;
 		}
 	}
-	qsort_r(s->wsort, ne, sizeof(*s->wsort), sched_worker_cmp, (void *)in->workers);
+	if (ne > 1)
+		qsort_r(s->wsort, ne, sizeof(*s->wsort), sched_worker_cmp, (void *)in->workers);
 	for (size_t t = 0; t < nt; t++)
 		if ((rc = sched_tree_reset(&s->tree[t], s->tree[t].n)) < 0)
 			return rc;
