@@ -1,0 +1,281 @@
+/*
+ * sched_pass.c - one scheduling pass (spec 4.2): walk the queue in order, place containers on
+ * instances (several per instance, busiest ready instance first), lock, start, create, and set
+ * statuses; sched_pass_finish.c does steps 6-9.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched_pass.h"
+
+bool sched_pass_at_quota(const struct sched_pass *x)
+{
+	int64_t mi = x->s->cl->containers.cloudvms.max_instances;
+
+	return x->in->quota_hold || (mi > 0 && x->n_workers + x->n_pending >= mi);
+}
+
+/* 4.2 step 5.6: the first candidate type not held at capacity. */
+static int64_t sched_available_type(const struct sched_pass *x, const struct sched_ctr *c)
+{
+	for (uint32_t i = 0; i < c->n_types; i++)
+		if (x->in->type_at_capacity == NULL || !x->in->type_at_capacity[c->types[i]])
+			return c->types[i];
+	return -1;
+}
+
+/* fix (weakness 5): instances beyond the learnt quota are not asked for; containers still pack. */
+static bool sched_instance_limit_reached(const struct sched_pass *x)
+{
+	int64_t lim = x->s->quota.instance_limit;
+
+	return lim > 0 && x->n_workers + x->n_pending >= lim;
+}
+
+/* Whether the pool would accept a create now (5.5 step 1-2). */
+static bool sched_create_allowed(struct sched_pass *x)
+{
+	int64_t mc = x->s->cl->containers.cloudvms.max_concurrent_instance_create_ops;
+
+	if (x->create_blocked || x->in->create_throttled || x->in->runner_unavailable ||
+	    sched_instance_limit_reached(x))
+		return false;
+	if (mc > 0 && x->n_pending >= mc) {
+		/* The pool would throttle creates for 5 s; we simply ask no more this pass. */
+		x->create_blocked = true;
+		return false;
+	}
+	return true;
+}
+
+static int sched_push(struct sched_pass *x, uint8_t kind, uint8_t reason, size_t ci,
+		      int32_t worker)
+{
+	return sched_result_push(x->out, (struct sched_decision){
+		.kind = kind, .reason = reason, .ctr = (int32_t)ci, .worker = worker });
+}
+
+/* fix (weakness 1): a Queued/Locked container no type fits: cancel it, with back-off (11). */
+static int sched_unsatisfiable(struct sched_pass *x, size_t ci)
+{
+	const struct sched_ctr *c = &x->in->ctrs[ci];
+
+	if (c->cancel_tried_at != 0 && x->in->now - c->cancel_tried_at < SCHED_CANCEL_BACKOFF)
+		return 0;
+	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_CANCEL, SCHED_R_UNSATISFIABLE);
+}
+
+/* fix (weakness 10): recently unlocked for quota, and still nowhere to run: leave it queued. */
+static bool sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
+{
+	return c->overquota_unlocked_at != 0 &&
+	       x->in->now - c->overquota_unlocked_at < SCHED_RELOCK_COOLDOWN;
+}
+
+/* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
+static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+{
+	const struct sched_ctr *c = &x->in->ctrs[ci];
+
+	if (!has_best && sched_pass_at_quota(x))
+		return 1;
+	if (!has_best && (sched_available_type(x, c) < 0 || sched_relock_cooling(x, c) ||
+			  sched_instance_limit_reached(x)))
+		return 0;
+	if (c->runner_present)
+		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
+	if (has_best)
+		sched_pass_place(x, bt, bj, &c->need);
+	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
+}
+
+/* fix (weakness 4): keepstore buffers for the container's VCPUs, as its RAM reservation. */
+static int64_t sched_keep_buffers(const struct sched_pass *x, const struct sched_ctr *c)
+{
+	int64_t per = x->s->cl->containers.local_keep_blob_buffers_per_vcpu;
+
+	return per > 0 ? per * (c->need.vcpus > 0 ? c->need.vcpus : 1) : 0;
+}
+
+/* 4.2 step 5.8 with a best instance. */
+static int sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
+{
+	const struct sched_ctr *c = &x->in->ctrs[ci];
+	const struct sched_leaf *l = &x->s->tree[bt].leaf[bj];
+	struct sched_status *st = &x->out->status[ci];
+
+	sched_pass_place(x, bt, bj, &c->need);
+	if (!l->has_id || !l->ready) {
+		*st = (struct sched_status){ .code = SCHED_ST_WAITING_NEW, .type = bt };
+		x->out->allocated_not_started++;
+		return 0;
+	}
+	if (c->runner_present) {
+		st->code = SCHED_ST_WAITING_PREVIOUS;
+		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
+	}
+	st->code = SCHED_ST_PREPARING;
+	return sched_result_push(x->out, (struct sched_decision){
+		.kind = SCHED_D_START, .ctr = (int32_t)ci, .worker = l->worker,
+		.keep_buffers = sched_keep_buffers(x, c) });
+}
+
+/* 4.2 step 5.8. Returns 1 to stop the scan (over quota). */
+static int sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+{
+	const struct sched_ctr *c = &x->in->ctrs[ci];
+	int64_t avail;
+	int rc;
+
+	if (has_best)
+		return sched_locked_on(x, ci, bt, bj);
+	if (sched_pass_at_quota(x))
+		return 1;
+	avail = sched_available_type(x, c);
+	if (avail < 0) {
+		x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_AT_CAPACITY,
+							    .n = ++x->qpos };
+		return 0;
+	}
+	if (!sched_create_allowed(x))
+		return 0;
+	rc = sched_result_push(x->out, (struct sched_decision){
+		.kind = SCHED_D_CREATE, .ctr = (int32_t)ci, .worker = -1, .type = (uint32_t)avail });
+	if (rc == 0)
+		rc = sched_pass_placeholder(x, (uint32_t)avail, &c->need);
+	if (rc < 0)
+		return rc;
+	x->n_pending++;
+	x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_WAITING_NEW,
+						    .type = (uint32_t)avail };
+	x->out->allocated_not_started++;
+	return 0;
+}
+
+static int sched_push_oms(struct sched_pass *x, size_t ci)
+{
+	struct sched *s = x->s;
+
+	if (x->n_oms == s->oms_cap) {
+		size_t cap = s->oms_cap ? 2 * s->oms_cap : 64;
+		uint32_t *v = realloc(s->oms, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		s->oms = v;
+		s->oms_cap = cap;
+	}
+	s->oms[x->n_oms++] = (uint32_t)ci;
+	x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_SUPERVISOR_LIMIT,
+						    .n = (uint32_t)x->n_oms };
+	return 0;
+}
+
+/* One queue entry (4.2 step 5). Returns 1 to stop the scan, 0, or negative. */
+static int sched_entry(struct sched_pass *x, size_t ci)
+{
+	const struct sched_ctr *c = &x->in->ctrs[ci];
+	uint32_t bt = 0, bj = 0;
+	bool best;
+
+	if (c->supervisor)
+		x->supervisors++;
+	if (c->in_running) {
+		if (c->state == SCHED_QUEUED || c->state == SCHED_LOCKED)
+			x->out->status[ci].code = SCHED_ST_PREPARING;
+		return 0;
+	}
+	if (c->priority < 1) {
+		x->out->status[ci].code = SCHED_ST_PRIORITY_ZERO;
+		return 0;
+	}
+	if (c->supervisor && x->max_supervisors > 0 && x->supervisors > x->max_supervisors)
+		return sched_push_oms(x, ci);
+	if (c->state != SCHED_QUEUED && c->state != SCHED_LOCKED)
+		return 0;
+	if (c->n_types == 0)
+		return sched_unsatisfiable(x, ci);
+	if (x->max_containers > 0 && x->trying >= x->max_containers)
+		return 0;
+	x->trying++;
+	best = sched_pass_best(x, c, &bt, &bj);
+	if (c->state == SCHED_QUEUED)
+		return sched_queued(x, ci, best, bt, bj);
+	return sched_locked(x, ci, best, bt, bj);
+}
+
+static int64_t sched_running_count(const struct sched_input *in)
+{
+	int64_t n = (int64_t)in->n_running_uncached;
+
+	for (size_t i = 0; i < in->n_ctrs; i++)
+		n += in->ctrs[i].in_running;
+	return n;
+}
+
+/* 4.2 step 3: maxSupervisors from the container limit, or from the instance limits when none. */
+static int64_t sched_max_supervisors(const struct sched *s)
+{
+	double f = s->cl->containers.cloudvms.supervisor_fraction;
+	int64_t base = s->quota.max_containers;
+	int64_t m;
+
+	if (base == 0)
+		base = s->quota.instance_limit;
+	if (base == 0)
+		base = s->cl->containers.cloudvms.max_instances;
+	if (!(f > 0) || base <= 0)
+		return 0;
+	m = (int64_t)((double)base * f);
+	return m > 0 ? m : 1;
+}
+
+static int sched_status_alloc(struct sched_result *out, size_t n)
+{
+	struct sched_status *v = realloc(out->status, (n ? n : 1) * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	out->status = v;
+	memset(v, 0, n * sizeof(*v));
+	out->n_status = n;
+	return 0;
+}
+
+int sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out)
+{
+	struct sched_pass x = {
+		.s = s, .in = in, .out = out, .overquota_from = in->n_ctrs,
+		.max_per_instance = s->cl->containers.cloudvms.max_running_containers_per_instance,
+	};
+	int rc;
+
+	sched_result_clear(out);
+	if (in->n_ctrs > UINT32_MAX)
+		return -EINVAL;
+	if ((rc = sched_status_alloc(out, in->n_ctrs)) < 0 || (rc = sched_pass_index(&x)) < 0)
+		return rc;
+	x.trying = sched_running_count(in);
+	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
+			   sched_pass_at_quota(&x));
+	x.max_containers = s->quota.max_containers;
+	x.max_supervisors = sched_max_supervisors(s);
+	if ((x.order = sched_order(s, in)) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->n_ctrs; i++) {
+		const struct sched_ctr *c = &in->ctrs[x.order[i]];
+
+		for (uint32_t k = 0; k < c->n_types; k++)
+			if (c->types[k] >= s->cl->n_instance_types)
+				return -EINVAL;
+		rc = sched_entry(&x, x.order[i]);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			x.overquota_from = i;
+			break;
+		}
+	}
+	return sched_pass_finish(&x);
+}

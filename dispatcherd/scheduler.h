@@ -1,0 +1,254 @@
+/*
+ * scheduler.h - the scheduler's decision logic (spec/dispatcher.md section 4), with no I/O.
+ * (Not "sched.h": dispatcherd/ is on the include path and would shadow the libc header.)
+ *
+ * The queue and the worker pool fill abstract views (struct sched_input); one call of
+ * sched_pass() runs a scheduling pass (4.2) and returns a list of decisions (lock, start,
+ * create, unlock, shutdown, kill, cancel) plus each container's scheduling status, in a compact
+ * form that sched_status_format() renders to the exact strings of 4.6. sched_sync() is the
+ * reconciliation of 4.4, sched_stale_locks() the unlock list of 2.9, and struct sched_quota the
+ * dynamic limits of 4.3 driven by an explicit clock. The dispatcher carries the decisions out;
+ * nothing here blocks, allocates per decision beyond the result arrays, or reads a clock.
+ *
+ * Deviations from the reference (section 11 weaknesses, documented in docs/SCHEDULER.md) are
+ * marked "fix:" where they happen.
+ */
+#ifndef ADC_SCHED_H
+#define ADC_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "container_resources.h"
+
+/* Times are nanoseconds on one clock chosen by the caller (wall clock: created_at is one). */
+typedef int64_t sched_time;
+
+#define SCHED_SECOND ((sched_time)1000000000)
+#define SCHED_503_QUIET (60 * SCHED_SECOND)	/* 4.3 step 2: one minute after a 503 */
+/* fix (weakness 10): a container unlocked for being over quota is not re-locked this soon
+ * unless an instance can take it right away. */
+#define SCHED_RELOCK_COOLDOWN (300 * SCHED_SECOND)
+/* fix (weakness 11): an unsatisfiable container is not re-cancelled more often than this. */
+#define SCHED_CANCEL_BACKOFF (60 * SCHED_SECOND)
+
+enum sched_cstate {
+	SCHED_QUEUED = 0,
+	SCHED_LOCKED,
+	SCHED_RUNNING,
+	SCHED_COMPLETE,
+	SCHED_CANCELLED,
+	SCHED_CSTATE_OTHER,	/* anything else the API may say */
+};
+
+/* One cached container, as the queue sees it. */
+struct sched_ctr {
+	const char *uuid;
+	enum sched_cstate state;
+	int64_t priority;
+	sched_time first_seen;		/* FIFO among equal priorities (4.2 step 2) */
+	sched_time created_at;		/* for the longest-wait metric (4.7) */
+	bool supervisor;		/* scheduling_parameters.supervisor */
+	struct res_vec need;		/* itypes_choice.need: the full vector, tmp scratch included */
+	const uint32_t *types;		/* itypes_choice.idx: candidates, cheapest first */
+	uint32_t n_types;		/* 0: no configured type fits any more (weakness 1) */
+	bool op_in_flight;		/* a lock/unlock/cancel/kill holds the 4.5 slot */
+	/* The pool's running set R (5.10). */
+	bool in_running;		/* listed by a worker, or an exited placeholder */
+	bool exited;			/* the runner ended; exit_time is when */
+	sched_time exit_time;
+	bool runner_present;		/* a runner for it still exists on some worker */
+	/* Queue-side memory of our own earlier decisions (0 = never). */
+	sched_time overquota_unlocked_at;	/* set when an UNLOCK_OVERQUOTA was carried out */
+	sched_time cancel_tried_at;		/* set when a CANCEL was attempted */
+};
+
+enum sched_wstate {
+	SCHED_W_UNKNOWN = 0,
+	SCHED_W_BOOTING,
+	SCHED_W_IDLE,
+	SCHED_W_RUNNING,
+	SCHED_W_SHUTDOWN,
+};
+
+enum sched_idle { SCHED_IDLE_RUN = 0, SCHED_IDLE_HOLD, SCHED_IDLE_DRAIN };
+
+/* A runner on a worker (starting or running) and what its container was charged when placed. */
+struct sched_wrun {
+	const char *uuid;
+	struct res_vec need;		/* fix (weakness 3): the full vector, recorded at start */
+	bool need_known;		/* false: adopted runner of an uncached container */
+};
+
+/* One instance, or one pending create (id NULL or ""; state booting, behaviour run). */
+struct sched_worker {
+	const char *id;
+	uint32_t type;			/* index into cluster->instance_types */
+	enum sched_wstate state;
+	enum sched_idle idle;
+	const struct sched_wrun *run;
+	uint32_t n_run;
+	sched_time last_busy;
+};
+
+/* What one pass reads. Every array is borrowed for the duration of the call. */
+struct sched_input {
+	const struct cfg_cluster *cluster;
+	sched_time now;
+	const struct sched_ctr *ctrs;
+	size_t n_ctrs;
+	const struct sched_worker *workers;	/* in any order */
+	size_t n_workers;
+	/* UUIDs in the running set that the queue does not know (sync kills them). */
+	const char *const *running_uncached;
+	size_t n_running_uncached;
+	/* Pool facts (5.5). */
+	bool quota_hold;		/* learnt quota threshold or time-based hold in force */
+	const bool *type_at_capacity;	/* per type index: a capacity hold covers it; may be NULL */
+	bool create_throttled;		/* rate-limit or MaxConcurrentInstanceCreateOps hold-off */
+	bool runner_unavailable;	/* the runner binary cannot be loaded: creates refused */
+	bool any_unknown_worker;	/* for sync (4.4) */
+	sched_time queue_threshold;	/* T of 2.4, for sync */
+	sched_time api_last_503;	/* latest 503 the API client saw, 0 = never (4.3) */
+};
+
+enum sched_status_code {
+	SCHED_ST_NONE = 0,
+	SCHED_ST_PREPARING,
+	SCHED_ST_PRIORITY_ZERO,
+	SCHED_ST_SUPERVISOR_LIMIT,
+	SCHED_ST_WAITING_PREVIOUS,
+	SCHED_ST_WAITING_NEW,
+	SCHED_ST_AT_CAPACITY,
+	SCHED_ST_AT_QUOTA,
+	SCHED_ST_CLUSTER_CAPACITY,
+};
+
+/* A scheduling status, compact: rendering 100,000 strings per pass would cost more than the pass. */
+struct sched_status {
+	uint8_t code;		/* enum sched_status_code */
+	uint32_t n;		/* queue position (SUPERVISOR_LIMIT, AT_CAPACITY, AT_QUOTA, CLUSTER_CAPACITY) */
+	uint32_t type;		/* instance type index (WAITING_NEW) */
+};
+
+#define SCHED_STATUS_MAX 4096
+
+/*
+ * Render st for container c into buf (4.6, byte for byte; "" for NONE). AT_CAPACITY lists c's
+ * candidate type names joined by ", ". Returns the length, or -ENOSPC when buf is too short
+ * (SCHED_STATUS_MAX fits any status with names of reasonable length).
+ */
+int sched_status_format(const struct cfg_cluster *cl, const struct sched_ctr *c,
+			const struct sched_status *st, char *buf, size_t len);
+
+/* "Queued", "Locked", "Running", "Complete", "Cancelled" (as the API spells them). */
+const char *sched_cstate_name(enum sched_cstate s);
+
+enum sched_dkind {
+	SCHED_D_LOCK = 1,	/* ctr */
+	SCHED_D_START,		/* ctr on worker; keep_buffers for the runner's stdin */
+	SCHED_D_CREATE,		/* an instance of type, for ctr */
+	SCHED_D_UNLOCK,		/* ctr; reason says why (requeue) */
+	SCHED_D_SHUTDOWN,	/* idle/booting worker, over quota (4.2 step 9) */
+	SCHED_D_KILL,		/* ctr's runner (ctr = -1: uuid only, not in the queue) */
+	SCHED_D_CANCEL,		/* ctr */
+	SCHED_D_FORGET,		/* drop ctr from the queue cache (4.4) */
+	SCHED_D_BUG_STATE,	/* ctr in a state sync does not know: log once per process */
+};
+
+enum sched_dreason {
+	SCHED_R_NONE = 0,
+	SCHED_R_OVERQUOTA,		/* unlock: "unlock because pool capacity is used by higher
+					 * priority containers" */
+	SCHED_R_PREVIOUS_ATTEMPT,	/* kill: a runner from a previous attempt is still there */
+	SCHED_R_NOT_RUNNING,		/* cancel: "not running on any worker" */
+	SCHED_R_RUNNING_AFTER_EXIT,	/* cancel: "state=Running after crunch-run exited" */
+	SCHED_R_PRIORITY_ZERO,		/* kill or requeue: "priority=0" */
+	SCHED_R_STATE_COMPLETE,		/* kill: "state=Complete" */
+	SCHED_R_STATE_CANCELLED,	/* kill: "state=Cancelled" */
+	SCHED_R_QUEUED_BUT_RUNNING,	/* kill: "pool says running, but queue says state=Queued" */
+	SCHED_R_CRUNCH_RUN_EXITED,	/* requeue: "crunch-run exited" */
+	SCHED_R_NOT_IN_QUEUE,		/* kill: "not in queue" */
+	SCHED_R_FINISHED,		/* forget: "container finished -- dropping from queue" */
+	SCHED_R_ON_HOLD,		/* forget: "container on hold -- dropping from queue" */
+	SCHED_R_UNSATISFIABLE,		/* cancel: no configured type fits (weakness 1) */
+	SCHED_R_STALE_LOCK,		/* unlock after restart (2.9) */
+};
+
+/* The reason's exact text (the log message or the Reason field of 4.4); "" for NONE. */
+const char *sched_reason_text(enum sched_dreason r);
+
+struct sched_decision {
+	uint8_t kind;		/* enum sched_dkind */
+	uint8_t reason;		/* enum sched_dreason */
+	int32_t ctr;		/* index into input ctrs, or -1 */
+	int32_t worker;		/* index into input workers, or -1 */
+	uint32_t type;		/* CREATE: instance type index */
+	const char *uuid;	/* KILL of an uncached runner: the UUID (borrowed from the input) */
+	int64_t keep_buffers;	/* START: KeepBuffers for the runner (fix, weakness 4) */
+};
+
+struct sched_result {
+	struct sched_decision *d;
+	size_t n, cap;
+	struct sched_status *status;	/* per input ctr (pass only) */
+	size_t n_status;
+	bool rearm_soon;		/* an action met a busy 4.5 slot: wake again in 250 ms */
+	/* Metrics (4.2 step 6, 4.3, 4.7). */
+	int64_t allocated_not_started;
+	int64_t not_allocated_over_quota;
+	int64_t max_concurrent_containers;
+	sched_time longest_wait;
+	sched_time last_503;
+};
+
+void sched_result_init(struct sched_result *r);
+/* Empty r for reuse (keeps the arrays). */
+void sched_result_clear(struct sched_result *r);
+void sched_result_free(struct sched_result *r);
+
+/*
+ * 4.3, with fix (weakness 5): containers and instances are kept apart. max_containers (a
+ * container count; 0 = no limit) reacts only to the API server's 503s; instance_limit (an
+ * instance count; 0 = none beyond MaxInstances) carries the quota learnt from cloud errors and
+ * the InitialQuotaEstimate.
+ */
+struct sched_quota {
+	int64_t max_containers;
+	sched_time last_503;
+	int64_t instances_within_quota;
+	int64_t instance_limit;
+};
+
+void sched_quota_init(struct sched_quota *q, const struct cfg_cluster *cl);
+
+/* One step at the start of a pass: running = |R|, workers = N (pending creates excluded). */
+void sched_quota_update(struct sched_quota *q, sched_time now, sched_time api_last_503,
+			int64_t running, int64_t workers, bool at_quota);
+
+struct sched;
+
+/* A scheduler for one config (cl borrowed, must outlive it). 0 or -ENOMEM. */
+int sched_new(const struct cfg_cluster *cl, struct sched **out);
+void sched_free(struct sched *s);
+struct sched_quota *sched_quota_state(struct sched *s);
+
+/*
+ * One scheduling pass (4.2). Appends decisions to out (cleared first) and fills out->status
+ * (one per input ctr). Returns 0, -ENOMEM (out then holds a partial list: do not act on it), or
+ * -EINVAL (a type index out of range).
+ */
+int sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out);
+
+/* 4.4 sync: cancel / requeue / kill / forget decisions. 0 or -ENOMEM. */
+int sched_sync(const struct sched_input *in, struct sched_result *out);
+
+/*
+ * 2.9 after the wait: unlock every Locked container that is not in the running set *now*
+ * (fix, weakness 2: the list is recomputed from this input, never an older one). 0 or -ENOMEM.
+ */
+int sched_stale_locks(const struct sched_input *in, struct sched_result *out);
+
+#endif

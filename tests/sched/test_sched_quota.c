@@ -1,0 +1,109 @@
+/* test_sched_quota.c - 4.3 with a fake clock: 503 back-off and ratchet, quota learning. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "sched_fixture.h"
+
+#define S SCHED_SECOND
+
+static void initial_estimate(void **unused)
+{
+	struct cfg_cluster cl = { 0 };
+	struct sched_quota q;
+
+	(void)unused;
+	sched_quota_init(&q, &cl);
+	assert_int_equal(q.max_containers, 0);
+	assert_int_equal(q.instance_limit, 0);
+	cl.containers.cloudvms.initial_quota_estimate = 5;
+	cl.containers.cloudvms.max_instances = 64;
+	sched_quota_init(&q, &cl);
+	assert_int_equal(q.max_containers, 0);	/* fix: MaxInstances is not a container count */
+	assert_int_equal(q.instance_limit, 5);
+	/* The estimate grows ~10% with the instances that exist. */
+	sched_quota_update(&q, 10 * S, 0, 0, 10, false);
+	assert_int_equal(q.instance_limit, 12);
+	sched_quota_update(&q, 11 * S, 0, 0, 3, false);
+	assert_int_equal(q.instance_limit, 12);
+}
+
+static void backoff_503(void **unused)
+{
+	struct cfg_cluster cl = { 0 };
+	struct sched_quota q;
+	sched_time t = 1000 * S, e503 = t - S;
+
+	(void)unused;
+	sched_quota_init(&q, &cl);
+	sched_quota_update(&q, t, 0, 40, 10, false);
+	assert_int_equal(q.max_containers, 0);			/* unlimited until a 503 */
+	sched_quota_update(&q, t, e503, 40, 10, false);
+	assert_int_equal(q.max_containers, 39);
+	assert_int_equal(q.last_503, e503);
+	/* Quiet period: no ratchet for a minute, even as more run. */
+	sched_quota_update(&q, t + 30 * S, e503, 60, 10, false);
+	assert_int_equal(q.max_containers, 39);
+	sched_quota_update(&q, e503 + 60 * S, e503, 60, 10, false);
+	assert_int_equal(q.max_containers, 39);
+	sched_quota_update(&q, e503 + 61 * S, e503, 60, 10, false);
+	assert_int_equal(q.max_containers, 67);
+	/* Never lowered by the ratchet. */
+	sched_quota_update(&q, e503 + 62 * S, e503, 2, 10, false);
+	assert_int_equal(q.max_containers, 67);
+	/* A new 503 backs off again; at least 1. */
+	sched_quota_update(&q, t + 100 * S, t + 99 * S, 0, 10, false);
+	assert_int_equal(q.max_containers, 1);
+	assert_int_equal(q.instance_limit, 0);	/* instances untouched by 503s */
+}
+
+static void quota_learning(void **unused)
+{
+	struct cfg_cluster cl = { 0 };
+	struct sched_quota q;
+
+	(void)unused;
+	sched_quota_init(&q, &cl);
+	sched_quota_update(&q, S, 0, 30, 3, true);
+	assert_int_equal(q.instances_within_quota, 3);
+	assert_int_equal(q.instance_limit, 3);
+	assert_int_equal(q.max_containers, 0);	/* fix: containers on those 3 still pack */
+	sched_quota_update(&q, 2 * S, 0, 30, 3, false);
+	assert_int_equal(q.instance_limit, 4);	/* probe one instance at a time */
+	sched_quota_update(&q, 3 * S, 0, 30, 4, false);
+	assert_int_equal(q.instances_within_quota, 4);
+	assert_int_equal(q.instance_limit, 5);
+	sched_quota_update(&q, 4 * S, 0, 0, 0, true);
+	assert_int_equal(q.instance_limit, 1);
+}
+
+/* The pass feeds the learnt limit: no create beyond it, but placement on existing instances. */
+static void pass_uses_instance_limit(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 0);
+
+	(void)unused;
+	fx_worker(f, "i-1", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	fx_worker(f, "i-2", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	sched_quota_state(f->s)->instances_within_quota = 2;
+	for (int p = 1; p <= 5; p++)
+		fx_ctr(f, NULL, SCHED_LOCKED, p, 1, 128 * FX_MiB);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_START), 2);
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 1);	/* limit 3 = 2 + 1 */
+	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 0);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(initial_estimate),
+		cmocka_unit_test(backoff_503),
+		cmocka_unit_test(quota_learning),
+		cmocka_unit_test(pass_uses_instance_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+/*
+ * test_sched_weak.c - the reference's weaknesses (spec section 11) that concern the scheduler:
+ * each test fails on the reference's behaviour, described next to it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sched_fixture.h"
+
+#define NO_TYPE1 0x1fffcu
+#define S SCHED_SECOND
+static const int64_t ram = 128 * FX_MiB;
+
+/* 1: an empty candidate list (no type fits after a config change) crashed the reference. */
+static void w1_no_candidates(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
+	int lost = fx_ctr(f, "lost", SCHED_LOCKED, 5, 1, ram);
+	int running = fx_ctr(f, "running", SCHED_RUNNING, 5, 1, ram);
+
+	(void)unused;
+	f->c[lost].n_types = 0;
+	f->c[running].n_types = 0;
+	fx_ctr(f, NULL, SCHED_LOCKED, 1, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_find(f, SCHED_D_CANCEL, "lost")->reason, SCHED_R_UNSATISFIABLE);
+	assert_null(fx_find(f, SCHED_D_CANCEL, "running"));
+	assert_string_equal(fx_created(f), "type1");	/* the others still schedule */
+	/* 11: not re-tried on every pass. */
+	f->c[lost].cancel_tried_at = f->in.now - S;
+	assert_int_equal(fx_pass(f), 0);
+	assert_null(fx_find(f, SCHED_D_CANCEL, "lost"));
+	f->in.now += SCHED_CANCEL_BACKOFF;
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_CANCEL, "lost"));
+	fx_free(f);
+}
+
+/* 2: stale-lock recovery must not unlock a container found running meanwhile. */
+static void w2_stale_locks(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
+	int w = fx_worker(f, "i-1", 4, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+
+	(void)unused;
+	fx_ctr(f, "stale", SCHED_LOCKED, 1, 1, ram);
+	fx_ctr(f, "found", SCHED_LOCKED, 1, 1, ram);
+	f->c[fx_ctr(f, "lingering", SCHED_LOCKED, 1, 1, ram)].runner_present = true;
+	fx_run_on(f, fx_ctr_index(f, "found"), w, true);
+	f->in.ctrs = f->c;
+	f->in.n_ctrs = f->nc;
+	assert_int_equal(sched_stale_locks(&f->in, &f->r), 0);
+	assert_int_equal(f->r.n, 1);
+	assert_int_equal(f->r.d[0].ctr, fx_ctr_index(f, "stale"));
+	assert_int_equal(f->r.d[0].kind, SCHED_D_UNLOCK);
+	fx_free(f);
+}
+
+/* 3: the reference lost the tmp scratch of running containers and over-packed disks. */
+static void w3_running_scratch(void **unused)
+{
+	struct fx_world *f = fx_new(NO_TYPE1, 1.0, 10);
+	int w = fx_worker(f, "i-1", 2, SCHED_W_RUNNING, SCHED_IDLE_RUN);
+	int r = fx_ctr(f, "big-tmp", SCHED_RUNNING, 9, 1, ram);
+	int c;
+
+	(void)unused;
+	f->c[r].need.scratch = 15 * FX_GiB;	/* a tmp mount: 15 of the type2's 20 GiB */
+	fx_run_on(f, r, w, false);
+	c = fx_ctr(f, NULL, SCHED_LOCKED, 1, 1, ram);
+	f->c[c].need.scratch = 10 * FX_GiB;
+	assert_int_equal(fx_pass(f), 0);
+	assert_string_equal(fx_started(f), "");
+	assert_string_equal(fx_created(f), "type2");
+	/* Control: with room on the disk it does pack there. */
+	f->c[c].need.scratch = 5 * FX_GiB;
+	assert_int_equal(fx_pass(f), 0);
+	assert_string_equal(fx_started(f), "ctr-1");
+	fx_free(f);
+}
+
+/* 4: keepstore buffers follow the container's VCPUs (its RAM reservation), not the instance's. */
+static void w4_keep_buffers(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 2.0, 10);
+
+	(void)unused;
+	f->cl->containers.local_keep_blob_buffers_per_vcpu = 2;
+	fx_worker(f, "i-1", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	fx_ctr(f, NULL, SCHED_LOCKED, 2, 1, ram);
+	fx_ctr(f, NULL, SCHED_LOCKED, 1, 0, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-2")->keep_buffers, 2);	/* ref: 4 */
+	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-1")->keep_buffers, 2);
+	f->cl->containers.local_keep_blob_buffers_per_vcpu = 0;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-2")->keep_buffers, 0);
+	fx_free(f);
+}
+
+/* 5: at quota the reference clamps maxContainers (containers) to N (instances), so a packed
+ * instance with free room gets nothing more. */
+static void w5_units(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 4.0, 10);
+	int w = fx_worker(f, "i-1", 4, SCHED_W_RUNNING, SCHED_IDLE_RUN);
+
+	(void)unused;
+	fx_run_on(f, fx_ctr(f, "a", SCHED_RUNNING, 9, 1, ram), w, false);
+	fx_run_on(f, fx_ctr(f, "b", SCHED_RUNNING, 9, 1, ram), w, false);
+	fx_ctr(f, NULL, SCHED_LOCKED, 2, 1, ram);
+	fx_ctr(f, NULL, SCHED_LOCKED, 1, 1, ram);
+	f->in.quota_hold = true;
+	assert_int_equal(fx_pass(f), 0);
+	assert_string_equal(fx_started(f), "ctr-2 ctr-1");
+	assert_int_equal(sched_quota_state(f->s)->instance_limit, 1);
+	assert_int_equal(f->r.max_concurrent_containers, 0);
+	fx_free(f);
+}
+
+/* 10: unlock churn. The reference unlocks a single over-quota entry even with instances up,
+ * and re-locks an unlocked container whenever the quota flag clears. */
+static void w10_unlock_churn(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
+	int c;
+
+	(void)unused;
+	fx_worker(f, "i-1", 16, SCHED_W_RUNNING, SCHED_IDLE_RUN);
+	fx_run_on(f, fx_ctr(f, "a", SCHED_RUNNING, 9, 16, ram), 0, false);
+	c = fx_ctr(f, "head", SCHED_LOCKED, 1, 1, ram);
+	f->in.quota_hold = true;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 0);
+	/* Unlocked earlier for quota: no re-lock while it still has nowhere to go. */
+	f->c[c].state = SCHED_QUEUED;
+	f->c[c].overquota_unlocked_at = f->in.now - 10 * S;
+	f->in.quota_hold = false;
+	assert_int_equal(fx_pass(f), 0);
+	assert_null(fx_find(f, SCHED_D_LOCK, "head"));
+	/* ... but at once if an instance can take it. */
+	fx_worker(f, "i-2", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "head"));
+	f->nw--;
+	/* ... and after the cool-down. */
+	f->in.now += SCHED_RELOCK_COOLDOWN;
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "head"));
+	fx_free(f);
+}
+
+/* 9 (as far as the scheduler goes): over quota, an adopted instance with live containers is
+ * never asked to shut down, nor is a held one. */
+static void w9_no_shutdown_with_containers(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 3);
+	int u = fx_worker(f, "i-unknown", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+
+	(void)unused;
+	fx_worker(f, "i-hold", 2, SCHED_W_IDLE, SCHED_IDLE_HOLD);
+	fx_worker(f, "i-idle", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	fx_run_on(f, fx_ctr(f, "live", SCHED_RUNNING, 9, 2, ram), u, false);
+	fx_ctr(f, NULL, SCHED_LOCKED, 1, 3, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_SHUTDOWN), 1);
+	assert_int_equal(f->r.d[0].kind, SCHED_D_SHUTDOWN);
+	assert_int_equal(f->r.d[0].worker, 2);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(w1_no_candidates),
+		cmocka_unit_test(w2_stale_locks),
+		cmocka_unit_test(w3_running_scratch),
+		cmocka_unit_test(w4_keep_buffers),
+		cmocka_unit_test(w5_units),
+		cmocka_unit_test(w10_unlock_churn),
+		cmocka_unit_test(w9_no_shutdown_with_containers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
