@@ -259,7 +259,7 @@ request_metrics(struct http_request *rq, unsigned status, double total, double t
 	struct metrics_registry *m = rq->srv->metrics;
 	if (!m || !rq->method)
 		return;
-	char code[8], method[16];
+	char code[12], method[16];
 	snprintf(code, sizeof(code), "%u", status);
 	/* promhttp labels methods in lower case. */
 	size_t i = 0;
