@@ -7,6 +7,7 @@ secrets apart. The local cluster (fake API server, loopback cloud, real sshd wor
 containers running to completion) joins this demo as those parts land (docs/ROADMAP.md).
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,6 +63,7 @@ def main():
         pass
     rc = d.stop(signal.SIGTERM)
     print("demo: dispatcher exited with status %d" % rc)
+    shutil.rmtree(d_dir, ignore_errors=True)
     return 0
 
 
