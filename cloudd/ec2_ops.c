@@ -301,6 +301,7 @@ int ec2_driver_new(uv_loop_t *loop, const cJSON *params, const struct ec2_driver
 	cc.secret = d->p.secret;
 	cc.connect_timeout_ms = o->connect_timeout_ms;
 	cc.timeout_ms = o->timeout_ms;
+	cc.max_body = o->max_body;
 	rc = ec2_client_new(loop, &cc, &d->cl, err, errlen);
 	if (rc) {
 		ec2_free(&d->drv);

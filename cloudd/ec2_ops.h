@@ -22,6 +22,7 @@ struct ec2_driver_opts {
 	long timeout_ms;             /* 0: 5 min */
 	int max_results;             /* DescribeInstances page size; 0: 1000; <0: not sent */
 	bool no_pace;                /* turn the client-side token buckets off */
+	size_t max_body;             /* largest answer accepted; 0: 64 MiB */
 };
 
 /* 0 and *out; or negative errno with the reason in err (never a secret). */
