@@ -27,9 +27,12 @@ struct ec2_pace {
 	struct ec2_pace_q q[EC2_PACE_NCAT];
 };
 
+/* One token is held back: the cloud takes tokens when a request arrives, not when it leaves
+ * here, and arrival order jitters (a new TLS connection is slower than a reused one). The
+ * spare token absorbs up to 1/refill seconds of jitter for one request's worth of time. */
 static void ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uint64_t now)
 {
-	b->capacity = cap;
+	b->capacity = cap >= 2 ? cap - 1 : cap;
 	b->refill = refill;
 	b->tokens = cap;
 	b->last_ms = now;
@@ -44,7 +47,7 @@ int ec2_pace_new(uv_loop_t *loop, struct ec2_pace **out)
 		return -ENOMEM;
 	p->loop = loop;
 	p->enabled = true;
-	p->margin = 0.98;
+	p->margin = 0.99;
 	uv_timer_init(loop, &p->timer);
 	p->timer.data = p;
 	ec2_bucket_init(&p->q[EC2_PACE_RUN].req, 5, 2, now);
