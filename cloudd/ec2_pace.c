@@ -27,12 +27,21 @@ struct ec2_pace {
 	struct ec2_pace_q q[EC2_PACE_NCAT];
 };
 
-/* One token is held back: the cloud takes tokens when a request arrives, not when it leaves
- * here, and arrival order jitters (a new TLS connection is slower than a reused one). The
- * spare token absorbs up to 1/refill seconds of jitter for one request's worth of time. */
+/* Tokens are held back: the cloud takes them when a request arrives, not when it leaves here,
+ * and arrival times jitter (a new TLS connection is slower than a reused one, a busy server
+ * reads late). The reserve covers EC2_PACE_JITTER_S of refill (at least one token, never the
+ * whole bucket); it costs only that much of the initial burst, nothing in steady state. */
+#define EC2_PACE_JITTER_S 0.2
+
 static void ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uint64_t now)
 {
-	b->capacity = cap >= 2 ? cap - 1 : cap;
+	double reserve = ceil(refill * EC2_PACE_JITTER_S);
+
+	if (reserve < 1)
+		reserve = 1;
+	if (reserve > cap - 1)
+		reserve = cap - 1;
+	b->capacity = cap >= 2 ? cap - reserve : cap;
 	b->refill = refill;
 	b->tokens = cap;
 	b->last_ms = now;

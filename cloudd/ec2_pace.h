@@ -8,7 +8,7 @@
  * 100 + 5/s and 1000 + 20/s instances, other mutating 200 + 10/s, Describe* 100 + 20/s).
  * A throttled answer empties the buckets of that call (the account is shared; the cloud's
  * view wins). Refill runs at `margin` (default 0.99) of the nominal rate (clock-rate differences), and
- * one token of each bucket is kept in reserve for arrival jitter.
+ * 0.2 s of refill (at least one token) is kept in reserve for arrival jitter.
  */
 #ifndef ADC_EC2_PACE_H
 #define ADC_EC2_PACE_H

@@ -144,7 +144,7 @@ static void t_create_all_params(void **s)
 
 static char *make_pubkey(void)
 {
-	char cmd[400], path[300], line[2048];
+	char cmd[1200], path[300], line[2048];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/k", F.dir);
