@@ -1,0 +1,48 @@
+/*
+ * ec2_creds.h - where cloudd's AWS credentials come from (spec 2.2, docs/EC2_DRIVER.md):
+ *   1. static keys from DriverParameters (AccessKeyID + SecretAccessKey);
+ *   2. the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+ *   3. the instance's IAM role through IMDSv2 (token PUT, role name, credentials JSON),
+ *      at AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254), refreshed
+ *      5 minutes before Expiration; AWS_EC2_METADATA_DISABLED=true turns it off.
+ * The environment is read once by ec2_creds_new (before the sandbox). Secrets are wiped
+ * when replaced or freed and never logged.
+ */
+#ifndef ADC_EC2_CREDS_H
+#define ADC_EC2_CREDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "curl_uv.h"
+
+enum ec2_creds_source { EC2_CREDS_STATIC = 1, EC2_CREDS_ENV, EC2_CREDS_IMDS };
+
+struct ec2_cred {
+	char *akid;
+	char *secret;
+	char *token;        /* NULL without a session token */
+	int64_t expires;    /* epoch seconds, 0 for never */
+};
+
+struct ec2_creds;
+
+/* static_akid/static_secret may be NULL or "". 0, -ENOMEM, or -ENOENT when no source is
+ * available (no static keys, no env keys, IMDS disabled). */
+int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_secret,
+		  long connect_ms, long total_ms, struct ec2_creds **out);
+void ec2_creds_free(struct ec2_creds *c);
+enum ec2_creds_source ec2_creds_source(const struct ec2_creds *c);
+
+/* The current credentials if usable at now (epoch s), else NULL (refresh needed). */
+const struct ec2_cred *ec2_creds_current(const struct ec2_creds *c, int64_t now);
+
+/* Called with 0 and the fresh credentials, or a negative errno and an error text. */
+typedef void (*ec2_creds_cb)(void *arg, int rc, const struct ec2_cred *cred, const char *err);
+/* Fetch from IMDS (several waiters share one fetch). 0, or -ENOMEM (cb not called). */
+int ec2_creds_refresh(struct ec2_creds *c, ec2_creds_cb cb, void *arg);
+
+/* Refresh margin before Expiration, seconds (spec: 5 minutes). */
+#define EC2_CREDS_MARGIN_S 300
+
+#endif
