@@ -61,7 +61,7 @@ static void ec2_cop_fail(struct ec2_cop *c, const char *text)
 {
 	char copy[sizeof(c->early.text)];
 
-	snprintf(copy, sizeof(copy), "%s", text);   /* text may be c->early.text itself */
+	snprintf(copy, sizeof(copy), "%.*s", (int)sizeof(copy) - 1, text);   /* text may be c->early.text itself */
 	drv_error_set(&c->early, DRV_ERR_OTHER, "%s", copy);
 	uv_timer_start(&c->defer, ec2_cop_on_defer, 0, 0);
 }
