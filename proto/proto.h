@@ -50,7 +50,21 @@ enum proto_role { PROTO_ROLE_ANY = 0, PROTO_ROLE_CLOUDD = 1, PROTO_ROLE_SSHD_POO
 	X(CLOUD_INIT_REQ,     16, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
 	X(CLOUD_INIT_ANS,     17, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
 	X(SSH_INIT_REQ,       48, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_INIT_ANS,       49, PROTO_C2P, PROTO_ROLE_SSHD_POOL)
+	X(SSH_INIT_ANS,       49, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_VERIFY_REQ,     50, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_VERIFY_ANS,     51, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_BOOT_PROBE_REQ, 52, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_BOOT_PROBE_ANS, 53, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_DEPLOY_REQ,     54, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_DEPLOY_ANS,     55, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_RUN_PROBE_REQ,  56, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_RUN_PROBE_ANS,  57, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_START_REQ,      58, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_START_ANS,      59, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_KILL_REQ,       60, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_KILL_ANS,       61, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_FORGET_REQ,     62, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
+	X(SSH_FORGET_ANS,     63, PROTO_C2P, PROTO_ROLE_SSHD_POOL)
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, dir, role) PROTO_##name = (num),
@@ -171,6 +185,8 @@ int proto_end(struct proto_rbuf *r);
 #define PROTO_MAX_PUBLIC_KEY    16384u
 #define PROTO_MAX_COMMAND       4096u
 #define PROTO_MAX_PORT          16u
+#define PROTO_MAX_PATH          1024u     /* CrunchRunCommand, DeployRunnerDirectory */
+#define PROTO_MAX_MD5           32u
 
 struct proto_hello {               /* HELLO_REQ (parent) and HELLO_ANS (child) */
 	uint32_t version;
@@ -205,6 +221,11 @@ struct proto_ssh_init {            /* SSH_INIT_REQ; carries a secret (or an fd t
 	char *cluster_id;
 	uint32_t connect_timeout_ms;
 	uint32_t command_timeout_ms;
+	/* The runner (spec 5.8), fixed for the child's life; "" = the default. The worker
+	 * operations themselves are in proto_ssh.h. */
+	char *crunch_run_command;      /* CrunchRunCommand, used when runner_md5 is "" */
+	char *deploy_dir;              /* DeployRunnerDirectory */
+	char *runner_md5;              /* md5 hex of DeployRunnerBinary; "" = nothing deployed */
 };
 
 struct proto_ssh_init_ans {        /* SSH_INIT_ANS */

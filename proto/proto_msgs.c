@@ -296,6 +296,9 @@ proto_ssh_init_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms,
 	proto_put_str_max(w, m->cluster_id, PROTO_MAX_ID);
 	proto_put_u32(w, m->connect_timeout_ms);
 	proto_put_u32(w, m->command_timeout_ms);
+	proto_put_str_max(w, m->crunch_run_command, PROTO_MAX_PATH);
+	proto_put_str_max(w, m->deploy_dir, PROTO_MAX_PATH);
+	proto_put_str_max(w, m->runner_md5, PROTO_MAX_MD5);
 	return proto_encode_finish(w);
 }
 
@@ -316,6 +319,9 @@ proto_ssh_init_decode(const struct proto_msg *msg, struct proto_ssh_init *m)
 	proto_get_str(&r, &m->cluster_id, PROTO_MAX_ID);
 	proto_get_u32(&r, &m->connect_timeout_ms);
 	proto_get_u32(&r, &m->command_timeout_ms);
+	proto_get_str(&r, &m->crunch_run_command, PROTO_MAX_PATH);
+	proto_get_str(&r, &m->deploy_dir, PROTO_MAX_PATH);
+	proto_get_str(&r, &m->runner_md5, PROTO_MAX_MD5);
 	rc = proto_end(&r);
 	if (rc == 0 && with_fd != (m->private_key_len == 0))
 		rc = -EBADMSG;
@@ -340,6 +346,9 @@ proto_ssh_init_free(struct proto_ssh_init *m)
 	free(m->boot_probe_command);
 	free(m->ssh_port);
 	free(m->cluster_id);
+	free(m->crunch_run_command);
+	free(m->deploy_dir);
+	free(m->runner_md5);
 	memset(m, 0, sizeof(*m));
 }
 

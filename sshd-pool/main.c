@@ -34,6 +34,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	uv_loop_init(&loop);
+	sp.loop = &loop;
 	if (sandbox_apply(SANDBOX_SSHD_POOL, &(struct sandbox_opts){
 				  .user = a.user, .insecure = a.insecure_no_sandbox }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",

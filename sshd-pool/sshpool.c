@@ -1,13 +1,18 @@
-/* sshpool.c - sshd-pool's init: the key arrives as an fd, is parsed, and the raw bytes wiped. */
+/* sshpool.c - sshd-pool's init (the key arrives as an fd, is parsed, and the raw bytes wiped),
+ * the dispatch of worker operations to their handlers, and the teardown. */
 #include "sshpool.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "ops.h"
+#include "proto_ssh.h"
 #include "secret_fd.h"
+#include "sess.h"
 #include "util.h"
 
 #define SSHPOOL_MAX_KEY (64u * 1024u)
@@ -36,6 +41,68 @@ sshpool_key_text(const struct proto_msg *m, struct proto_ssh_init *si, uint8_t *
 	memcpy(*text, si->private_key, si->private_key_len);
 	(*text)[si->private_key_len] = '\0';
 	*len = si->private_key_len;
+	return 0;
+}
+
+static char *
+sshpool_take(char **p)
+{
+	char *s = *p;
+
+	*p = NULL;
+	return s;
+}
+
+/* Free what sshpool_configure set up (the key included): init may be tried again. */
+static void
+sshpool_unconfigure(struct sshpool *sp)
+{
+	ssh_key_free(sp->key);
+	sp->key = NULL;
+	free(sp->public_key);
+	free(sp->boot_probe_command);
+	free(sp->ssh_port);
+	free(sp->cluster_id);
+	free(sp->crunch_run_command);
+	free(sp->deploy_dir);
+	free(sp->runner_md5);
+	sp->public_key = sp->boot_probe_command = sp->ssh_port = sp->cluster_id = NULL;
+	sp->crunch_run_command = sp->deploy_dir = sp->runner_md5 = NULL;
+}
+
+/* Take the settings from the init message, check the runner settings the way every operation
+ * will use them (ops_new), and create the session pool. 0, or -1 with why. */
+static int
+sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size_t len)
+{
+	struct sess_opts so = { 0 };
+	struct ops *probe = NULL;
+
+	sp->boot_probe_command = sshpool_take(&si->boot_probe_command);
+	sp->ssh_port = sshpool_take(&si->ssh_port);
+	sp->cluster_id = sshpool_take(&si->cluster_id);
+	sp->crunch_run_command = sshpool_take(&si->crunch_run_command);
+	sp->deploy_dir = sshpool_take(&si->deploy_dir);
+	sp->runner_md5 = sshpool_take(&si->runner_md5);
+	sp->connect_timeout_ms = si->connect_timeout_ms;
+	sp->command_timeout_ms = si->command_timeout_ms;
+	if (ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,
+					.crunch_run_command = sp->crunch_run_command,
+					.deploy_dir = sp->deploy_dir,
+					.runner_hash = sp->runner_md5 }, &probe, why, len) != 0)
+		return -1;
+	ops_free(probe);
+	so.key = sp->key;
+	so.connect_timeout_ms = sp->connect_timeout_ms;
+	so.command_timeout_ms = sp->command_timeout_ms;
+	/* Answers are one message each: output beyond these is dropped and flagged. */
+	so.max_stdout = PROTO_SSH_MAX_OUT;
+	so.max_stderr = PROTO_SSH_MAX_ERR;
+	sess_opts_defaults(&so);
+	if (sp->loop == NULL || sess_pool_new(sp->loop, &so, &sp->pool) != 0) {
+		snprintf(why, len, "cannot create the session pool");
+		return -1;
+	}
 	return 0;
 }
 
@@ -68,11 +135,13 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 		sshpool_answer(ans, PROTO_E_INVALID, why, NULL);
 		return -1;
 	}
-	sp->boot_probe_command = si.boot_probe_command;
-	sp->ssh_port = si.ssh_port;
-	sp->cluster_id = si.cluster_id;
-	si.boot_probe_command = si.ssh_port = si.cluster_id = NULL;
+	r = sshpool_configure(sp, &si, why, sizeof(why));
 	proto_ssh_init_free(&si);
+	if (r != 0) {
+		sshpool_unconfigure(sp);
+		sshpool_answer(ans, PROTO_E_INVALID, why, NULL);
+		return -1;
+	}
 	log_kv(LOG_LVL_INFO, "dispatch key loaded", LF_STR("KeyType",
 	       ssh_key_type_to_char(ssh_key_type(sp->key))));
 	return sshpool_answer(ans, PROTO_OK, "", sp->public_key) == 0 ? 0 : -1;
@@ -81,20 +150,33 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 void
 sshpool_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 {
-	(void)arg;
-	/* No worker operations in the catalogue yet: proto_chan refuses them before this. */
-	if (m->fd >= 0)
-		close(m->fd);
-	proto_chan_close(ch, -EPROTO, "unexpected request");
+	struct sshpool *sp = arg;
+	sshpool_handler h = sshpool_handler_for(m->hdr.type);
+
+	sp->chan = ch;
+	if (h == NULL || sp->pool == NULL) {
+		/* proto_chan and proto_child let only this role's requests through after init. */
+		if (m->fd >= 0)
+			close(m->fd);
+		proto_chan_close(ch, -EPROTO, "unexpected request");
+		return;
+	}
+	h(sp, m);
 }
 
 void
 sshpool_teardown(struct sshpool *sp)
 {
-	ssh_key_free(sp->key);
-	free(sp->public_key);
-	free(sp->boot_probe_command);
-	free(sp->ssh_port);
-	free(sp->cluster_id);
+	sp->chan = NULL;        /* the channel is gone: answers still due are dropped */
+	if (sp->pool != NULL) {
+		struct sess_pool *pool = sp->pool;
+
+		sp->pool = NULL;        /* callbacks run by the free must not look sessions up */
+		sess_pool_free(pool);
+		/* Let the sessions' handles close (bounded: the process is ending anyway). */
+		for (int i = 0; i < 16 && uv_run(sp->loop, UV_RUN_NOWAIT) != 0; i++)
+			;
+	}
+	sshpool_unconfigure(sp);
 	memset(sp, 0, sizeof(*sp));
 }

@@ -1,23 +1,46 @@
-/* sshpool.h - sshd-pool's state: the dispatch key and the SSH settings. */
+/*
+ * sshpool.h - sshd-pool's state and its side of the parent channel: init (the key arrives as
+ * an fd) and the worker operations of proto_ssh.h, one handler per message type
+ * (sshpool_req.c), each calling the typed operations of ops.h on the worker's session.
+ */
 #ifndef ADC_SSHPOOL_H
 #define ADC_SSHPOOL_H
 
+#include <stdbool.h>
 #include <libssh/libssh.h>
+#include <uv.h>
 
 #include "proto.h"
 #include "proto_chan.h"
 
+struct sess_pool;
+
 struct sshpool {
+	uv_loop_t *loop;              /* set by main before serving */
 	ssh_key key;                  /* the dispatch private key; never leaves this process */
 	char *public_key;             /* "<type> <base64>" */
 	char *boot_probe_command;
 	char *ssh_port;
 	char *cluster_id;
+	char *crunch_run_command;     /* the runner (spec 5.8), fixed at init */
+	char *deploy_dir;
+	char *runner_md5;
+	uint32_t connect_timeout_ms, command_timeout_ms;
+	struct sess_pool *pool;       /* one session per worker, created at init */
+	struct proto_chan *chan;      /* where answers go; NULL once closing */
 };
 
 int sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg);
+/* A worker operation: decoded, checked, run; the answer carries the request's reqid. A
+ * malformed message closes the channel (a protocol violation); a bad value is answered
+ * PROTO_SSH_INVALID. m->fd belongs to the callee. */
 void sshpool_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg);
+/* Close every session (answers of operations still running are dropped) and free. */
 void sshpool_teardown(struct sshpool *sp);
+
+/* sshpool_req.c: the handlers, keyed by request type; NULL for any other type. */
+typedef void (*sshpool_handler)(struct sshpool *sp, const struct proto_msg *m);
+sshpool_handler sshpool_handler_for(uint16_t type);
 
 /* Parse a private key (PEM or OpenSSH text, RSA/ECDSA/Ed25519) and derive the public key
  * line. The text is not modified; the caller wipes it. 0, or -1 with why filled in. */

@@ -163,6 +163,11 @@ ssh_init_sample(struct proto_wbuf *w, int i)
 		.cluster_id = "zzzzz", .connect_timeout_ms = 10000, .command_timeout_ms = 60000,
 	};
 
+	if (i == 1) {                  /* the runner settings (spec 5.8) */
+		s.crunch_run_command = "/usr/bin/crunch-run";
+		s.deploy_dir = "/tmp/arvados-crunch-run";
+		s.runner_md5 = "d41d8cd98f00b204e9800998ecf8427e";
+	}
 	return proto_ssh_init_encode(w, 11, 5000, &s, i == 1);
 }
 
