@@ -609,8 +609,13 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 		return;
 	if (s->st == SS_TCP) {
 		if (status < 0) {
+			/* libuv reports POLLERR as UV_EBADF; the socket knows the real reason. */
+			int err = 0;
+			socklen_t len = sizeof(err);
+			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+				status = -err;
 			sess_setup_failed(s, status, "connect to %s:%d: %s", s->address, s->port,
-					  uv_strerror(status));
+					  strerror(-status));
 			sess_drain_done(s);
 			return;
 		}
