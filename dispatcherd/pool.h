@@ -1,0 +1,141 @@
+/*
+ * pool.h - the worker pool (spec/dispatcher.md section 5): one state machine per cloud
+ * instance, instance creation, the instance-list sync, probes, starting and killing
+ * crunch-run, shutdown, on one libuv loop. See docs/POOL.md.
+ *
+ * The pool calls the cloud and the workers only through the ports of pool_ports.h. Everything
+ * runs on the loop's thread. Times are unix nanoseconds (the scheduler's sched_time clock).
+ */
+#ifndef ADC_POOL_H
+#define ADC_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "mgmt_api.h"
+#include "pool_ports.h"
+#include "scheduler.h"
+
+struct pool;
+
+/* Called on every pool notification (a worker added/removed/changed state, a hold expired). */
+typedef void (*pool_notify_fn)(void *ctx);
+
+struct pool_opts {
+	uv_loop_t *loop;
+	const struct cfg_cluster *cluster;	/* borrowed; must outlive the pool */
+	struct pool_cloud_port cloud;
+	struct pool_ssh_port ssh;
+	struct metrics_registry *metrics;	/* NULL: no metrics */
+	pool_notify_fn notify;			/* may be NULL */
+	void *notify_ctx;
+	/* The resolved runner (pool_runner_resolve): NULL/"" = no deploy; the md5 of the file
+	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */
+	const char *runner_md5;
+	bool runner_unavailable;		/* the binary could not be loaded: creates refused */
+	/* Tests: a clock other than CLOCK_REALTIME (unix ns). */
+	int64_t (*now)(void *ctx);
+	void *now_ctx;
+};
+
+/* Create the pool and start its loops (first sync at once). 0, -ENOMEM, -EINVAL. */
+int pool_new(const struct pool_opts *o, struct pool **out);
+/*
+ * Stop the loops; the pool frees itself once the ports have answered every outstanding call
+ * (run the loop until then). Instances are left as they are (a restart adopts them).
+ */
+void pool_close(struct pool *p);
+
+int64_t pool_now(const struct pool *p);
+
+/* The first sync has completed ("loaded initial instance list"). */
+bool pool_loaded(const struct pool *p);
+
+/* ------------------------------------------------------------ scheduler's actions */
+
+/* 5.5: ask for an instance of type index t. true: accepted (a pending create now exists). */
+bool pool_create(struct pool *p, uint32_t t);
+
+/*
+ * 5.9: start ctr uuid on worker id (idle or running, behaviour run). need is the resource
+ * vector the scheduler charged (kept for the placement views), keep_buffers the KeepBuffers
+ * value (< 0: LocalKeepBlobBuffersPerVCPU x VCPUs), created_at the container's created_at
+ * (for the queue-to-crunch-run summary). true: accepted.
+ */
+bool pool_start(struct pool *p, const char *id, const char *uuid, const struct res_vec *need,
+		int64_t keep_buffers, int64_t created_at);
+
+/* 5.11: start the SIGTERM series for uuid's runner. true: a runner exists. */
+bool pool_kill_container(struct pool *p, const char *uuid, const char *reason);
+
+/* 5.10: drop uuid's "exited" placeholder (the scheduler's forget). */
+void pool_forget_exited(struct pool *p, const char *uuid);
+
+/* 5.5: the scheduler's over-quota shutdown of a booting/idle worker not on hold. */
+bool pool_shutdown_worker(struct pool *p, const char *id);
+
+/* 5.5: management API. 0, or MGMT_NOT_FOUND. */
+int pool_kill_instance(struct pool *p, const char *id, const char *reason);
+int pool_set_idle_behavior(struct pool *p, const char *id, enum sched_idle b);
+
+/* ------------------------------------------------------------ scheduler's views */
+
+/*
+ * The scheduler's worker list: one entry per worker and per pending create. Arrays are owned
+ * by the pool and valid until the next call that may change the pool (return to the loop).
+ */
+int pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n);
+
+/* Running set (5.10) lookup for one container, computed now (fix, weakness 2). */
+struct pool_ctr_state {
+	bool in_running;	/* runner on a worker, or an exited placeholder */
+	bool exited;
+	int64_t exit_time;
+	bool runner_present;	/* starting or running on some worker */
+};
+void pool_container_state(const struct pool *p, const char *uuid, struct pool_ctr_state *st);
+
+/* Every UUID in the running set, for sched_input.running_uncached (borrowed, same lifetime
+ * as pool_sched_workers). */
+int pool_running_uuids(struct pool *p, const char *const **out, size_t *n);
+
+/* 5.5 pool facts. type_at_capacity: an array of n_instance_types, owned by the pool. */
+bool pool_at_quota(const struct pool *p);
+const bool *pool_type_at_capacity(struct pool *p);
+bool pool_create_throttled(const struct pool *p);
+bool pool_runner_unavailable(const struct pool *p);
+size_t pool_count_unknown(const struct pool *p);
+
+/* ------------------------------------------------------------ management API */
+
+/* The instance views of 5.1 (a cJSON array; [] when empty). NULL on ENOMEM. */
+cJSON *pool_instances_json(struct pool *p);
+/*
+ * The mgmt_providers entries the pool implements, each taking the pool as ctx. The dispatcher,
+ * whose providers struct has one ctx for the scheduler's entries too, calls these from its
+ * own thin wrappers; pool_mgmt_providers fills a struct with only the pool's entries (tests).
+ */
+int pool_mgmt_list_instances(void *pool, cJSON **items);
+int pool_mgmt_instance_action(void *pool, enum mgmt_instance_action a, const char *id,
+			      const char *reason);
+int pool_mgmt_kill_container(void *pool, const char *uuid, const char *reason);
+void pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp);
+
+/* ------------------------------------------------------------ runner binary */
+
+/*
+ * DeployRunnerBinary at start-up (spec 5.8, design "Runner binary"): "" -> "" (no deploy);
+ * "/proc/self/exe" (the reference's default: the dispatcher itself, not crunch-run here) ->
+ * the first executable "crunch-run" on path_env (PATH; NULL = getenv("PATH")); any other value
+ * is kept. 0 with *out (malloc'd), -ENOENT with a message in err naming the key, -ENOMEM.
+ */
+int pool_runner_resolve(const char *configured, const char *path_env, char **out, char *err,
+			size_t errlen);
+
+#endif

@@ -1,0 +1,154 @@
+/* pool_mgmt.c - the management API's instance views (5.1, 7.2) and actions. */
+#include "pool_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pool_view_row {
+	const char *id, *type;
+	cJSON *obj;
+};
+
+static int
+pool_row_cmp(const void *a, const void *b)
+{
+	const struct pool_view_row *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : strcmp(x->type, y->type);
+}
+
+static int
+pool_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted running_container_uuids (running and starting); [] when none (design: never null). */
+static cJSON *
+pool_view_uuids(const struct pool_worker *w)
+{
+	const char **u = calloc(w->n_run + 1, sizeof(*u));
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; u && i < w->n_run; i++)
+		u[i] = w->run[i]->uuid;
+	if (u && w->n_run)
+		qsort(u, w->n_run, sizeof(*u), pool_str_cmp);
+	for (size_t i = 0; u && a && i < w->n_run; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(u[i]));
+	free(u);
+	return a;
+}
+
+static cJSON *
+pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_pending *pend)
+{
+	cJSON *o = cJSON_CreateObject();
+	const struct cfg_instance_type *it = w ? pool_itype(p, w) :
+						 &p->cl->instance_types[pend->type];
+	char busy[48] = "0001-01-01T00:00:00Z";
+
+	if (!o)
+		return NULL;
+	if (w)
+		pool_time_rfc3339(w->busy, busy, sizeof(busy));
+	cJSON_AddStringToObject(o, "instance", w ? w->id : "");
+	cJSON_AddStringToObject(o, "address", w && w->address ? w->address : "");
+	cJSON_AddNumberToObject(o, "price", it ? it->price : 0);
+	cJSON_AddStringToObject(o, "arvados_instance_type", it ? it->name :
+				(w->type_name ? w->type_name : ""));
+	cJSON_AddStringToObject(o, "provider_instance_type", it ? it->provider_type : "");
+	cJSON_AddStringToObject(o, "last_container_uuid", w ? w->last_uuid : "");
+	cJSON_AddStringToObject(o, "last_busy", busy);
+	cJSON_AddItemToObject(o, "running_container_uuids",
+			      w ? pool_view_uuids(w) : cJSON_CreateArray());
+	cJSON_AddStringToObject(o, "worker_state", pool_state_name(w ? w->state : SCHED_W_BOOTING));
+	cJSON_AddStringToObject(o, "idle_behavior", pool_idle_name(w ? w->idle : SCHED_IDLE_RUN));
+	return o;
+}
+
+cJSON *
+pool_instances_json(struct pool *p)
+{
+	size_t n = p->n_workers + p->n_pending;
+	struct pool_view_row *rows = calloc(n + 1, sizeof(*rows));
+	cJSON *a = cJSON_CreateArray();
+	bool ok = rows && a;
+
+	for (size_t i = 0; ok && i < p->n_workers; i++) {
+		struct pool_worker *w = p->workers[i];
+
+		rows[i] = (struct pool_view_row){ w->id, w->type_name ? w->type_name : "",
+						  pool_view(p, w, NULL) };
+		ok = rows[i].obj != NULL;
+	}
+	for (size_t i = 0; ok && i < p->n_pending; i++) {
+		struct pool_view_row *r = &rows[p->n_workers + i];
+
+		*r = (struct pool_view_row){ "", p->cl->instance_types[p->pending[i].type].name,
+					     pool_view(p, NULL, &p->pending[i]) };
+		ok = r->obj != NULL;
+	}
+	if (ok)
+		qsort(rows, n, sizeof(*rows), pool_row_cmp);
+	for (size_t i = 0; rows && i < n; i++) {
+		if (ok)
+			cJSON_AddItemToArray(a, rows[i].obj);
+		else
+			cJSON_Delete(rows[i].obj);
+	}
+	free(rows);
+	if (!ok) {
+		cJSON_Delete(a);
+		return NULL;
+	}
+	return a;
+}
+
+int
+pool_mgmt_list_instances(void *ctx, cJSON **items)
+{
+	*items = pool_instances_json(ctx);
+	return *items ? 0 : -ENOMEM;
+}
+
+int
+pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id, const char *reason)
+{
+	struct pool *p = ctx;
+	char r[512];
+
+	switch (a) {
+	case MGMT_HOLD:
+		return pool_set_idle_behavior(p, id, SCHED_IDLE_HOLD);
+	case MGMT_DRAIN:
+		return pool_set_idle_behavior(p, id, SCHED_IDLE_DRAIN);
+	case MGMT_RUN:
+		return pool_set_idle_behavior(p, id, SCHED_IDLE_RUN);
+	case MGMT_KILL:
+		snprintf(r, sizeof(r), "via management API: %s", reason ? reason : "");
+		return pool_kill_instance(p, id, r);
+	}
+	return MGMT_NOT_FOUND;
+}
+
+int
+pool_mgmt_kill_container(void *ctx, const char *uuid, const char *reason)
+{
+	char r[512];
+
+	snprintf(r, sizeof(r), "via management API: %s", reason ? reason : "");
+	return pool_kill_container(ctx, uuid, r) ? 0 : MGMT_NOT_FOUND;
+}
+
+void
+pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp)
+{
+	mp->ctx = p;
+	mp->list_instances = pool_mgmt_list_instances;
+	mp->instance_action = pool_mgmt_instance_action;
+	mp->kill_container = pool_mgmt_kill_container;
+}

@@ -1,0 +1,108 @@
+/* pool_view.c - what the scheduler reads from the pool (docs/SCHEDULER.md) and the running set. */
+#include "pool_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
+{
+	size_t nr = 0, nw = p->n_workers + p->n_pending, k = 0;
+
+	for (size_t i = 0; i < p->n_workers; i++)
+		nr += p->workers[i]->n_run;
+	struct sched_worker *sw = realloc(p->sw, (nw + 1) * sizeof(*sw));
+
+	if (!sw)
+		return -ENOMEM;
+	p->sw = sw;
+	struct sched_wrun *swr = realloc(p->swr, (nr + 1) * sizeof(*swr));
+
+	if (!swr)
+		return -ENOMEM;
+	p->swr = swr;
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct pool_worker *w = p->workers[i];
+
+		sw[i] = (struct sched_worker){ .id = w->id, .type = w->type_known ? w->type : 0,
+					       .state = w->state, .idle = w->idle,
+					       .run = &swr[k], .n_run = (uint32_t)w->n_run,
+					       .last_busy = w->busy };
+		/* An instance of a type no longer configured takes nothing new. */
+		if (!w->type_known)
+			sw[i].idle = SCHED_IDLE_DRAIN;
+		for (size_t j = 0; j < w->n_run; j++, k++)
+			swr[k] = (struct sched_wrun){ .uuid = w->run[j]->uuid,
+						      .need = w->run[j]->need,
+						      .need_known = w->run[j]->need_known };
+	}
+	for (size_t i = 0; i < p->n_pending; i++)
+		sw[p->n_workers + i] = (struct sched_worker){ .id = "", .type = p->pending[i].type,
+							      .state = SCHED_W_BOOTING,
+							      .idle = SCHED_IDLE_RUN };
+	*out = sw;
+	*n = nw;
+	return 0;
+}
+
+/* Computed from the workers' runner maps at the time of the call (fix, weakness 2): a
+ * container the last probe found on an unknown worker is "present" at once. */
+void
+pool_container_state(const struct pool *p, const char *uuid, struct pool_ctr_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < p->n_workers; i++) {
+		if (pool_runner_find(p->workers[i], uuid)) {
+			st->in_running = st->runner_present = true;
+			break;
+		}
+	}
+	for (size_t i = 0; i < p->n_exited; i++) {
+		if (strcmp(p->exited[i].uuid, uuid) == 0) {
+			st->in_running = true;
+			/* A live runner of a new attempt wins over the old placeholder. */
+			if (!st->runner_present) {
+				st->exited = true;
+				st->exit_time = p->exited[i].at;
+			}
+		}
+	}
+}
+
+int
+pool_running_uuids(struct pool *p, const char *const **out, size_t *n)
+{
+	size_t cap = p->n_exited + 1, k = 0;
+
+	for (size_t i = 0; i < p->n_workers; i++)
+		cap += p->workers[i]->n_run;
+	const char **u = realloc(p->uuids, cap * sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	p->uuids = u;
+	for (size_t i = 0; i < p->n_workers; i++)
+		for (size_t j = 0; j < p->workers[i]->n_run; j++)
+			u[k++] = p->workers[i]->run[j]->uuid;
+	for (size_t i = 0; i < p->n_exited; i++) {
+		struct pool_ctr_state st;
+
+		pool_container_state(p, p->exited[i].uuid, &st);
+		if (!st.runner_present)
+			u[k++] = p->exited[i].uuid;
+	}
+	*out = u;
+	*n = k;
+	return 0;
+}
+
+size_t
+pool_count_unknown(const struct pool *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_workers; i++)
+		n += p->workers[i]->state == SCHED_W_UNKNOWN;
+	return n;
+}

@@ -1,0 +1,226 @@
+/* pool_worker.c - worker records: lookup by instance ID, add/remove, references, names. */
+#include "pool_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const state_names[] = { "unknown", "booting", "idle", "running", "shutdown" };
+static const char *const idle_names[] = { "run", "hold", "drain" };
+
+const char *
+pool_state_name(enum sched_wstate s)
+{
+	return (unsigned)s < 5 ? state_names[s] : "unknown";
+}
+
+const char *
+pool_idle_name(enum sched_idle b)
+{
+	return (unsigned)b < 3 ? idle_names[b] : "run";
+}
+
+int
+pool_idle_parse(const char *s, enum sched_idle *b)
+{
+	for (int i = 0; s && i < 3; i++) {
+		if (strcmp(s, idle_names[i]) == 0) {
+			*b = (enum sched_idle)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* FNV-1a: instance IDs are short and not attacker-chosen (they come from our cloud). */
+static size_t
+pool_hash_str(const char *s, size_t size)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h & (size - 1));
+}
+
+struct pool_worker *
+pool_worker_find(const struct pool *p, const char *id)
+{
+	if (!p->hash || !id)
+		return NULL;
+	for (struct pool_worker *w = p->hash[pool_hash_str(id, p->hash_size)]; w; w = w->hnext)
+		if (strcmp(w->id, id) == 0)
+			return w;
+	return NULL;
+}
+
+static int
+pool_hash_grow(struct pool *p)
+{
+	size_t size = p->hash_size ? p->hash_size * 2 : 64;
+	struct pool_worker **h = calloc(size, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct pool_worker *w = p->workers[i];
+		size_t b = pool_hash_str(w->id, size);
+
+		w->hnext = h[b];
+		h[b] = w;
+	}
+	free(p->hash);
+	p->hash = h;
+	p->hash_size = size;
+	return 0;
+}
+
+/* A new worker (state unknown, behaviour run, no instance data yet); NULL on ENOMEM. */
+struct pool_worker *
+pool_worker_add(struct pool *p, const char *id)
+{
+	struct pool_worker *w;
+
+	if (p->n_workers == p->cap_workers) {
+		size_t cap = p->cap_workers ? p->cap_workers * 2 : 16;
+		struct pool_worker **a = realloc(p->workers, cap * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		p->workers = a;
+		p->cap_workers = cap;
+	}
+	if (p->n_workers + 1 > p->hash_size && pool_hash_grow(p) < 0)
+		return NULL;
+	if (!(w = calloc(1, sizeof(*w))) || !(w->id = strdup(id))) {
+		free(w);
+		return NULL;
+	}
+	w->p = p;
+	w->refs = 1;		/* the pool's own reference */
+	w->idx = p->n_workers;
+	p->workers[p->n_workers++] = w;
+	size_t b = pool_hash_str(id, p->hash_size);
+	w->hnext = p->hash[b];
+	p->hash[b] = w;
+	return w;
+}
+
+static void
+pool_worker_free_instance(struct pool_worker *w)
+{
+	for (size_t i = 0; i < w->n_tags; i++) {
+		free(w->tag_k[i]);
+		free(w->tag_v[i]);
+	}
+	free(w->tag_k);
+	free(w->tag_v);
+	free(w->prices);
+	free(w->address);
+	free(w->user);
+	adc_free_secret_str(w->secret);
+	w->tag_k = w->tag_v = NULL;
+	w->prices = NULL;
+	w->address = w->user = w->secret = NULL;
+	w->n_tags = w->n_prices = 0;
+}
+
+static char *
+pool_dup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+/* Replace the instance data (address, user, tags, prices, secret tag). 0 or -ENOMEM. */
+int
+pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst)
+{
+	struct pool *p = w->p;
+	const char *secret = pool_tag_get(inst, p->key_secret);
+	struct pool_worker n = { 0 };
+	int ok = 1;
+
+	n.address = pool_dup(inst->address);
+	n.user = pool_dup(inst->remote_user);
+	n.secret = secret ? strdup(secret) : NULL;
+	n.tag_k = calloc(inst->n_tags + 1, sizeof(char *));
+	n.tag_v = calloc(inst->n_tags + 1, sizeof(char *));
+	n.prices = calloc(inst->n_prices + 1, sizeof(*n.prices));
+	ok = n.address && n.user && (n.secret || !secret) && n.tag_k && n.tag_v && n.prices;
+	for (size_t i = 0; ok && i < inst->n_tags; i++) {
+		n.tag_k[i] = pool_dup(inst->tags[i].key);
+		n.tag_v[i] = pool_dup(inst->tags[i].value);
+		n.n_tags = i + 1;
+		ok = n.tag_k[i] && n.tag_v[i];
+	}
+	if (ok && inst->n_prices)
+		memcpy(n.prices, inst->prices, inst->n_prices * sizeof(*n.prices));
+	n.n_prices = inst->n_prices;
+	if (!ok) {
+		n.n_tags = inst->n_tags;	/* free what was allocated (NULLs are fine) */
+		pool_worker_free_instance(&n);
+		return -ENOMEM;
+	}
+	if (w->address && strcmp(w->address, n.address) != 0)
+		w->verified = false;	/* a new address needs a new verified session */
+	pool_worker_free_instance(w);
+	w->address = n.address;
+	w->user = n.user;
+	w->secret = n.secret;
+	w->tag_k = n.tag_k;
+	w->tag_v = n.tag_v;
+	w->n_tags = n.n_tags;
+	w->prices = n.prices;
+	w->n_prices = n.n_prices;
+	return 0;
+}
+
+void
+pool_worker_ref(struct pool_worker *w)
+{
+	w->refs++;
+}
+
+void
+pool_worker_unref(struct pool_worker *w)
+{
+	if (--w->refs > 0)
+		return;
+	pool_worker_free_instance(w);
+	free(w->run);
+	free(w->type_name);
+	free(w->id);
+	free(w);
+}
+
+/* Take w out of the pool: its runners are abandoned and its session forgotten. */
+void
+pool_worker_remove(struct pool *p, struct pool_worker *w)
+{
+	struct pool_worker **pp = &p->hash[pool_hash_str(w->id, p->hash_size)];
+
+	while (*pp && *pp != w)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = w->hnext;
+	p->workers[w->idx] = p->workers[--p->n_workers];
+	p->workers[w->idx]->idx = w->idx;
+	w->removed = true;
+	pool_runner_abandon_all(w);
+	if (!p->closing)
+		p->o.ssh.forget(p->o.ssh.ctx, w->id);
+	pool_worker_unref(w);
+}
+
+/* At most one boot outcome per worker (section 8). */
+void
+pool_boot_outcome(struct pool_worker *w, const char *outcome)
+{
+	if (w->boot_reported)
+		return;
+	w->boot_reported = true;
+	if (w->p->m_boot)
+		metrics_add(w->p->m_boot, (const char *const[]){ outcome }, 1);
+}

@@ -1,0 +1,743 @@
+/*
+ * test_pool.c - the worker pool on a real libuv loop with fake ports (pool_fake.c): state
+ * transitions of 5.2, creation and its errors, adoption, probes, start/kill, shutdown.
+ * Assertions are on outcomes, counts, order and log lines, never on elapsed time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics_catalog.h"
+
+#include "pool_fake.h"
+
+#define UUID1 "zzzzz-dz642-000000000000001"
+#define UUID2 "zzzzz-dz642-000000000000002"
+#define WAIT 3000	/* ms: generous deadline for "eventually" */
+
+static uint32_t
+type_idx(struct fk_harness *h, const char *name)
+{
+	for (size_t i = 0; i < h->cl->n_instance_types; i++)
+		if (strcmp(h->cl->instance_types[i].name, name) == 0)
+			return (uint32_t)i;
+	fail_msg("no type %s", name);
+	return 0;
+}
+
+struct want {
+	const char *id, *state;
+};
+
+static bool
+state_is(struct fk_harness *h, void *arg)
+{
+	struct want *w = arg;
+
+	return strcmp(fk_state(h, w->id, NULL), w->state) == 0;
+}
+
+static bool
+wait_state(struct fk_harness *h, const char *id, const char *state)
+{
+	struct want w = { id, state };
+
+	return fk_run_until(h, state_is, &w, WAIT);
+}
+
+static bool
+loaded(struct fk_harness *h, void *arg)
+{
+	(void)arg;
+	return pool_loaded(h->pool);
+}
+
+static bool
+log_seen(struct fk_harness *h, void *arg)
+{
+	return fk_log_has(h, arg);
+}
+
+/* Create one instance of type and wait until it is idle; returns its id (static buffer). */
+static const char *
+make_idle(struct fk_harness *h, const char *type)
+{
+	static char id[32];
+	int before = h->fk.next_id;
+
+	assert_true(fk_run_until(h, loaded, NULL, WAIT));
+	assert_true(pool_create(h->pool, type_idx(h, type)));
+	snprintf(id, sizeof(id), "i-%04d", before + 1);
+	assert_true(wait_state(h, id, "idle"));
+	return id;
+}
+
+static double
+metric(struct fk_harness *h, const char *name, const char *label)
+{
+	struct metric_family *f = metrics_find(h->metrics, name);
+
+	return metrics_value(f, label ? (const char *const[]){ label } : NULL);
+}
+
+/* ------------------------------------------------------------ create */
+
+static void
+test_create_boot_idle(void **state)
+{
+	struct fk_harness h;
+	const char *idle;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .runner_md5 = "" }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	assert_true(fk_log_has(&h, "loaded initial instance list"));
+	h.fk.create_delay_ms = 50;
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	/* The pending create is listed at once: booting, run, empty ID. */
+	assert_string_equal(fk_state(&h, "", &idle), "booting");
+	assert_string_equal(idle, "run");
+	assert_true(wait_state(&h, "i-0001", "booting") || wait_state(&h, "i-0001", "idle"));
+	assert_true(wait_state(&h, "i-0001", "idle"));
+	/* 5.5 step 4: the exact init command, with the secret tag's value. */
+	const char *secret = fk_tag(fk_find(&h.fk, "i-0001"), "ArvadosInstanceSecret");
+	char want[256];
+
+	assert_non_null(secret);
+	assert_int_equal(strlen(secret), 40);
+	assert_int_equal(strspn(secret, "0123456789abcdef"), 40);
+	snprintf(want, sizeof(want),
+		 "umask 0177 && echo -n \"%s\" >/var/run/arvados-instance-secret\necho hello",
+		 secret);
+	assert_string_equal(h.fk.last_init, want);
+	assert_non_null(strstr(h.fk.last_create_tags, "ArvadosInstanceType=small;"));
+	assert_non_null(strstr(h.fk.last_create_tags, "ArvadosIdleBehavior=run;"));
+	assert_non_null(strstr(h.fk.last_create_tags, "Owner=ops;"));
+	assert_non_null(strstr(h.fk.last_create_tags, "ArvadosInstanceSetID="));
+	assert_true(fk_log_has(&h, "instance appeared in cloud"));
+	assert_true(fk_log_has(&h, "boot probe succeeded"));
+	assert_true(fk_log_has(&h, "probes succeeded, instance is in service"));
+	assert_true(metric(&h, MET_PREFIX "boot_outcomes", "success") == 1);
+	const char *const lab[] = { "idle", "small" };
+
+	assert_true(metrics_value(metrics_find(h.metrics, MET_INSTANCES_TOTAL), lab) == 1);
+	assert_true(metric(&h, MET_CONTAINERS_RUNNING, NULL) == 0);
+	fk_teardown(&h);
+}
+
+static void
+test_create_quota_capacity_ratelimit(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	/* Quota error with nothing running: a time-based hold. */
+	h.fk.create_errs[h.fk.n_create_errs++] =
+		(struct pool_cloud_err){ .kind = POOL_CLOUD_QUOTA, .message = "quota" };
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_run_until(&h, log_seen,
+				 "quota error with 0 running -- waiting for quotaErrorTTL", WAIT));
+	assert_true(fk_log_has(&h, "create failed"));
+	assert_true(fk_log_contains(&h, "\"isQuotaError\":true"));
+	assert_true(pool_at_quota(h.pool));
+	assert_false(pool_create(h.pool, type_idx(&h, "small")));
+	fk_teardown(&h);
+
+	/* Capacity: type-specific on a preemptible type blocks only that variant. */
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
+		.kind = POOL_CLOUD_CAPACITY, .type_specific = true, .message = "no capacity" };
+	assert_true(pool_create(h.pool, type_idx(&h, "small-spot")));
+	assert_true(fk_run_until(&h, log_seen, "capacity error -- pausing instance create calls",
+				 WAIT));
+	assert_true(fk_log_contains(&h, "\"capKey\":\"m5.large-preemptible\""));
+	const bool *cap = pool_type_at_capacity(h.pool);
+
+	assert_true(cap[type_idx(&h, "small-spot")]);
+	assert_false(cap[type_idx(&h, "small")]);
+	assert_false(pool_create(h.pool, type_idx(&h, "small-spot")));
+	/* Quota-group specific on a non-preemptible type: the whole group "m" (small, big),
+	 * not "c" (other), not the preemptible group. */
+	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
+		.kind = POOL_CLOUD_CAPACITY, .quota_group_specific = true, .message = "no cap" };
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_run_until(&h, log_seen, "create failed", WAIT));
+	fk_run_for(&h, 20);
+	cap = pool_type_at_capacity(h.pool);
+	assert_true(cap[type_idx(&h, "small")]);
+	assert_true(cap[type_idx(&h, "big")]);
+	assert_false(cap[type_idx(&h, "other")]);
+	assert_true(pool_create(h.pool, type_idx(&h, "other")));
+	fk_teardown(&h);
+
+	/* Rate limit: create calls suspended until the retry time. */
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
+		.kind = POOL_CLOUD_RATE_LIMIT, .retry_at = pool_now(h.pool) + 200 * 1000000LL,
+		.message = "slow down" };
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_run_until(&h, log_seen, "suspending remote calls due to rate-limit error",
+				 WAIT));
+	assert_true(fk_log_contains(&h, "\"CallType\":\"create instance\""));
+	assert_true(pool_create_throttled(h.pool));
+	assert_false(pool_create(h.pool, type_idx(&h, "small")));
+	int n0 = h.notifies;
+
+	fk_run_for(&h, 300);	/* the hold expires with a notification */
+	assert_true(h.notifies > n0);
+	assert_false(pool_create_throttled(h.pool));
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	fk_teardown(&h);
+}
+
+static void
+test_limits(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .max_instances = 2 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_log_has(&h, "now at MaxInstances limit of 2 instances"));
+	assert_false(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(pool_at_quota(h.pool));
+	fk_teardown(&h);
+
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .max_create_ops = 1 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.create_delay_ms = 100;
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_false(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_log_has(&h, "reached MaxConcurrentInstanceCreateOps"));
+	assert_true(pool_create_throttled(h.pool));	/* the 5 s hold */
+	fk_teardown(&h);
+
+	/* MaxCloudOpsPerSecond: calls are paced one by one, creates before tag writes. */
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .cloud_ops_rate = 50 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	int ops0 = h.fk.n_ops;
+
+	for (int i = 0; i < 4; i++)
+		assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	/* Only the first may go without waiting for a tick. */
+	assert_true(h.fk.n_ops - ops0 <= 1);
+	assert_true(wait_state(&h, "i-0004", "idle"));
+	int creates = 0;
+
+	for (int i = ops0; i < h.fk.n_ops; i++)
+		creates += h.fk.ops[i] == 'C';
+	assert_int_equal(creates, 4);
+	fk_teardown(&h);
+}
+
+/* ------------------------------------------------------------ adoption */
+
+static void
+test_adoption(void **state)
+{
+	struct fk_harness h;
+	const char *idle;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	const char *a = make_idle(&h, "small");
+	char ida[32], idb[32];
+
+	snprintf(ida, sizeof(ida), "%s", a);
+	snprintf(idb, sizeof(idb), "%s", make_idle(&h, "big"));
+	assert_int_equal(pool_set_idle_behavior(h.pool, idb, SCHED_IDLE_HOLD), 0);
+	fk_run_for(&h, 50);	/* tags written */
+	assert_string_equal(fk_tag(fk_find(&h.fk, idb), "ArvadosIdleBehavior"), "hold");
+	/* A container running on a, and an instance of an unconfigured type. */
+	strcpy(fk_find(&h.fk, ida)->list_out, UUID1 "\n");
+	struct fk_inst *x = fk_add(&h.fk, "removedtype", "run", "0123456789012345678901234567890123456789",
+				   fk_tag(fk_find(&h.fk, ida), "ArvadosInstanceSetID"));
+	char idx[32];
+
+	snprintf(idx, sizeof(idx), "%s", x->id);
+	fk_stop_pool(&h);
+	fk_log_reset(&h);
+
+	/* "Restart": a new pool over the same cloud. */
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	assert_string_equal(fk_state(&h, ida, &idle), "unknown");
+	assert_true(wait_state(&h, ida, "running"));
+	assert_true(fk_log_has(&h, "crunch-run process detected"));
+	assert_true(wait_state(&h, idb, "idle"));
+	fk_state(&h, idb, &idle);
+	assert_string_equal(idle, "hold");
+	assert_true(fk_log_has(&h, "draining instance that was tagged with an unrecognized "
+			       "InstanceType and IdleBehavior = run"));
+	/* The drained unknown-type instance goes away once idle. */
+	assert_true(wait_state(&h, idx, ""));
+	struct pool_ctr_state st;
+
+	pool_container_state(h.pool, UUID1, &st);
+	assert_true(st.in_running && st.runner_present && !st.exited);
+	fk_teardown(&h);
+}
+
+/* ------------------------------------------------------------ probes */
+
+static void
+test_boot_timeout(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .boot = 100 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.dflt_boot_ok = false;
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(wait_state(&h, "i-0001", "booting"));
+	assert_true(wait_state(&h, "i-0001", ""));	/* destroyed, then gone from the list */
+	assert_true(fk_log_contains(&h, "new instance unresponsive, shutting down"));
+	assert_true(fk_log_has(&h, "boot failed"));
+	assert_true(fk_log_has(&h, "instance disappeared in cloud"));
+	assert_true(metric(&h, MET_PREFIX "boot_outcomes", "failure") == 1);
+	assert_true(metric(&h, MET_PREFIX "instances_disappeared", "shutdown") == 1);
+	fk_teardown(&h);
+}
+
+static void
+test_probe_timeout(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .probe = 100 }), 0);
+	const char *id = make_idle(&h, "small");
+
+	fk_find(&h.fk, id)->run_ok = false;
+	assert_true(fk_run_until(&h, log_seen, "probe failed", WAIT));
+	assert_true(wait_state(&h, id, ""));
+	assert_true(fk_log_has(&h, "instance unresponsive, shutting down"));
+	fk_teardown(&h);
+}
+
+static void
+test_probe_hung(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	/* weakness 6: a run probe that never answers still ends in TimeoutProbe's shutdown. */
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .probe = 100 }), 0);
+	const char *id = make_idle(&h, "small");
+	char keep[32];
+
+	snprintf(keep, sizeof(keep), "%s", id);
+	fk_find(&h.fk, keep)->hang_run_probe = true;
+	assert_true(fk_run_until(&h, log_seen, "still waiting for last probe to finish", WAIT));
+	assert_true(wait_state(&h, keep, ""));
+	fk_teardown(&h);
+}
+
+static void
+test_broken_and_stale(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	strcpy(fk_find(&h.fk, a)->list_out, "broken\n");
+	assert_true(fk_run_until(&h, log_seen, "probe reported broken instance", WAIT));
+	assert_true(wait_state(&h, a, ""));
+
+	id = make_idle(&h, "small");
+	snprintf(a, sizeof(a), "%s", id);
+	strcpy(fk_find(&h.fk, a)->list_out, UUID2 " stale\n");
+	assert_true(fk_run_until(&h, log_seen,
+				 "reporting broken after reporting stale run lock for too long",
+				 WAIT));
+	assert_true(fk_log_has(&h, "probe reported stale run lock"));
+	assert_true(wait_state(&h, a, ""));
+	fk_teardown(&h);
+}
+
+static void
+test_deploy(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){
+		.runner_md5 = "0123456789abcdef0123456789abcdef" }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.dflt_boot_ok = true;
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(wait_state(&h, "i-0001", "booting"));
+	fk_find(&h.fk, "i-0001")->deploy_ok = false;
+	assert_true(fk_run_until(&h, log_seen, "error copying runner binary", WAIT));
+	assert_string_equal(fk_state(&h, "i-0001", NULL), "booting");
+	fk_find(&h.fk, "i-0001")->deploy_ok = true;
+	assert_true(wait_state(&h, "i-0001", "idle"));
+	assert_true(fk_find(&h.fk, "i-0001")->deploys >= 2);
+	fk_teardown(&h);
+}
+
+/* ------------------------------------------------------------ start and kill */
+
+static bool
+present(struct fk_harness *h, void *arg)
+{
+	struct pool_ctr_state st;
+
+	pool_container_state(h->pool, arg, &st);
+	return st.runner_present;
+}
+
+static bool
+exited(struct fk_harness *h, void *arg)
+{
+	struct pool_ctr_state st;
+
+	pool_container_state(h->pool, arg, &st);
+	return st.exited;
+}
+
+static void
+test_start_payload(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	struct res_vec need = { .vcpus = 1 };
+
+	assert_true(pool_start(h.pool, a, UUID1, &need, -1, 0));
+	assert_string_equal(fk_state(&h, a, NULL), "running");
+	assert_true(fk_run_until(&h, log_seen, "crunch-run process started", WAIT));
+	const char *pl = fk_find(&h.fk, a)->last_payload;
+	cJSON *j = cJSON_Parse(pl);
+
+	assert_non_null(j);
+	cJSON *env = cJSON_GetObjectItem(j, "Env");
+
+	assert_string_equal(cJSON_GetObjectItem(env, "ARVADOS_API_TOKEN")->valuestring,
+			    h.cl->system_root_token);
+	assert_string_equal(cJSON_GetObjectItem(env, "ARVADOS_API_HOST")->valuestring,
+			    "zzzzz.example.com:8443");
+	assert_null(cJSON_GetObjectItem(env, "ARVADOS_API_HOST_INSECURE"));
+	char gw[48];
+
+	snprintf(gw, sizeof(gw), "%s:0", fk_find(&h.fk, a)->address);
+	assert_string_equal(cJSON_GetObjectItem(env, "GatewayAddress")->valuestring, gw);
+	assert_int_equal(strlen(cJSON_GetObjectItem(env, "GatewayAuthSecret")->valuestring), 64);
+	const char *it = cJSON_GetObjectItem(env, "InstanceType")->valuestring;
+
+	assert_non_null(strstr(it, "{\n    \"ProviderType\": \"m5.large\",\n    \"VCPUs\": 2,"));
+	assert_non_null(strstr(it, "\"GPU\": {\n        \"Stack\": \"\""));
+	assert_int_equal(it[strlen(it) - 1], '\n');
+	assert_int_equal(cJSON_GetObjectItem(j, "KeepBuffers")->valuedouble, 2);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "EC2SpotCheck")));
+	assert_true(cJSON_IsObject(cJSON_GetObjectItem(j, "Cluster")));
+	/* No secret but the token the design sends. */
+	assert_null(strstr(pl, "AKIADRIVERSECRETKEY"));
+	assert_null(strstr(pl, "driversecretaccesskeyvalue"));
+	assert_null(strstr(pl, "privkeysecretmaterial"));
+	assert_null(strstr(pl, "mgmttokensecretxyzmgmttokensecretxyz"));
+	cJSON_Delete(j);
+	/* Not accepted twice, nor on hold/drain. */
+	assert_false(pool_start(h.pool, a, UUID1, &need, -1, 0));
+	assert_int_equal(pool_set_idle_behavior(h.pool, a, SCHED_IDLE_HOLD), 0);
+	assert_false(pool_start(h.pool, a, UUID2, &need, -1, 0));
+	/* The scheduler's views carry the runner's vector. */
+	const struct sched_worker *sw;
+	size_t n;
+
+	assert_int_equal(pool_sched_workers(h.pool, &sw, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sw[0].n_run, 1);
+	assert_true(sw[0].run[0].need_known && sw[0].run[0].need.vcpus == 1);
+	/* The container ends: the probe no longer lists it -> idle, exited placeholder. */
+	fk_find(&h.fk, a)->list_out[0] = 0;
+	assert_true(fk_run_until(&h, exited, UUID1, WAIT));
+	assert_true(wait_state(&h, a, "idle"));
+	assert_true(fk_log_has(&h, "crunch-run process ended"));
+	pool_forget_exited(h.pool, UUID1);
+	struct pool_ctr_state st;
+
+	pool_container_state(h.pool, UUID1, &st);
+	assert_false(st.in_running);
+	fk_teardown(&h);
+}
+
+static void
+test_kill_escalation(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .term = 150, .signal = 20 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	assert_true(pool_start(h.pool, a, UUID1, NULL, -1, 0));
+	assert_true(wait_state(&h, a, "running"));
+	fk_find(&h.fk, a)->kill_ok = false;
+	assert_false(pool_kill_container(h.pool, UUID2, "test"));
+	assert_true(pool_kill_container(h.pool, UUID1, "test"));
+	assert_true(pool_kill_container(h.pool, UUID1, "again"));	/* no-op */
+	assert_true(fk_run_until(&h, log_seen, "unkillable container, draining worker", WAIT));
+	assert_true(fk_find(&h.fk, a) == NULL || fk_find(&h.fk, a)->kills >= 2);
+	assert_true(fk_log_count(&h, "sending signal") >= 2);
+	assert_true(fk_log_has(&h, "kill attempt unsuccessful"));
+	assert_int_equal(fk_log_count(&h, "killing crunch-run process"), 1);
+	assert_true(wait_state(&h, a, ""));	/* drained, every runner gave up -> destroyed */
+	fk_teardown(&h);
+
+	/* A successful kill ends the runner. */
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	id = make_idle(&h, "small");
+	snprintf(a, sizeof(a), "%s", id);
+	assert_true(pool_start(h.pool, a, UUID1, NULL, -1, 0));
+	assert_true(fk_run_until(&h, log_seen, "crunch-run process started", WAIT));
+	assert_true(pool_kill_container(h.pool, UUID1, "test"));
+	assert_true(fk_run_until(&h, exited, UUID1, WAIT));
+	assert_string_equal(fk_state(&h, a, NULL), "idle");
+	fk_teardown(&h);
+}
+
+static void
+test_weakness12_kill_starting(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	h.fk.start_delay_ms = 300;	/* the runner stays "starting" */
+	assert_true(pool_start(h.pool, a, UUID1, NULL, -1, 0));
+	h.fk.start_delay_ms = 0;
+	assert_true(pool_kill_container(h.pool, UUID1, "test"));
+	assert_true(fk_run_until(&h, exited, UUID1, 200));
+	assert_false(present(&h, UUID1));
+	assert_int_equal(fk_find(&h.fk, a)->kills, 1);
+	fk_teardown(&h);
+}
+
+static void
+test_weakness9_and_2_unknown_with_containers(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .boot = 100 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	char setid[64];
+	struct fk_inst *x;
+
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(wait_state(&h, "i-0001", "idle"));
+	snprintf(setid, sizeof(setid), "%s",
+		 fk_tag(fk_find(&h.fk, "i-0001"), "ArvadosInstanceSetID"));
+	fk_stop_pool(&h);
+	x = fk_add(&h.fk, "small", "run", "0123456789012345678901234567890123456789", setid);
+	x->boot_ok = false;	/* adopted, boot probe never passes ... */
+	strcpy(x->list_out, UUID1 "\n");	/* ... but a container runs there */
+	char idx[32];
+
+	snprintf(idx, sizeof(idx), "%s", x->id);
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	/* weakness 2: the runner is in the running set as soon as the probe saw it. */
+	assert_true(fk_run_until(&h, present, UUID1, WAIT));
+	assert_int_equal(pool_count_unknown(h.pool), 1);
+	/* weakness 9: still there well past TimeoutBooting. */
+	fk_run_for(&h, 400);
+	assert_string_equal(fk_state(&h, idx, NULL), "unknown");
+	assert_true(present(&h, UUID1));
+	assert_true(fk_log_has(&h, "crunch-run probe succeeded, but boot probe is still failing"));
+	/* Once the container ends, the unbooted instance is shut down. */
+	x->list_out[0] = 0;
+	assert_true(wait_state(&h, idx, ""));
+	fk_teardown(&h);
+}
+
+/* ------------------------------------------------------------ actions and shutdown */
+
+static void
+test_actions(void **state)
+{
+	struct fk_harness h;
+	struct mgmt_providers mp = { 0 };
+	const char *idle;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .idle = 150 }), 0);
+	pool_mgmt_providers(h.pool, &mp);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_HOLD, "i-nope", ""), MGMT_NOT_FOUND);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_KILL, "i-nope", "x"), MGMT_NOT_FOUND);
+	assert_int_equal(mp.kill_container(mp.ctx, UUID1, "x"), MGMT_NOT_FOUND);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_HOLD, a, ""), 0);
+	assert_true(fk_log_has(&h, "set idle behavior"));
+	/* Held: survives TimeoutIdle and the scheduler's shutdown request. */
+	fk_run_for(&h, 300);
+	assert_string_equal(fk_state(&h, a, &idle), "idle");
+	assert_string_equal(idle, "hold");
+	assert_false(pool_shutdown_worker(h.pool, a));
+	/* run -> idle timeout applies again. */
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_RUN, a, ""), 0);
+	assert_true(wait_state(&h, a, ""));
+	assert_true(fk_log_has(&h, "shutdown worker"));
+
+	id = make_idle(&h, "small");
+	snprintf(a, sizeof(a), "%s", id);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_DRAIN, a, ""), 0);
+	assert_string_equal(fk_state(&h, a, NULL), "shutdown");	/* drain on idle: at once */
+	assert_true(wait_state(&h, a, ""));
+
+	id = make_idle(&h, "small");
+	snprintf(a, sizeof(a), "%s", id);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_HOLD, a, ""), 0);
+	assert_int_equal(mp.instance_action(mp.ctx, MGMT_KILL, a, "bye"), 0);	/* overrides hold */
+	assert_true(fk_log_contains(&h, "\"Reason\":\"via management API: bye\""));
+	assert_true(wait_state(&h, a, ""));
+
+	/* Views: JSON shape. */
+	cJSON *items = NULL;
+
+	assert_int_equal(mp.list_instances(mp.ctx, &items), 0);
+	assert_true(cJSON_IsArray(items));
+	cJSON_Delete(items);
+	fk_teardown(&h);
+}
+
+static void
+test_shutdown_retry(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .shutdown = 30 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+
+	snprintf(a, sizeof(a), "%s", id);
+	fk_find(&h.fk, a)->destroys_to_vanish = 3;
+	assert_true(pool_shutdown_worker(h.pool, a));
+	assert_true(wait_state(&h, a, ""));
+	assert_true(fk_log_count(&h, "worker still listed after shutdown; retrying") >= 2);
+	assert_true(metric(&h, MET_PREFIX
+			   "instances_time_from_shutdown_request_to_disappearance_seconds",
+			   NULL) == 1);
+	const char *const ok[] = { "Destroy", "0" };
+
+	assert_true(metrics_value(metrics_find(h.metrics, MET_PREFIX "driver_operations"), ok) >= 3);
+	fk_teardown(&h);
+}
+
+static void
+test_booting_drain(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	h.fk.dflt_boot_ok = false;
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(wait_state(&h, "i-0001", "booting"));
+	assert_int_equal(pool_set_idle_behavior(h.pool, "i-0001", SCHED_IDLE_DRAIN), 0);
+	assert_string_equal(fk_state(&h, "i-0001", NULL), "shutdown");
+	assert_true(wait_state(&h, "i-0001", ""));
+	assert_true(metric(&h, MET_PREFIX "boot_outcomes", "aborted") == 1);
+	fk_teardown(&h);
+}
+
+/* ------------------------------------------------------------ runner binary */
+
+static void
+test_runner_resolve(void **state)
+{
+	char err[512], dir[] = "/tmp/pool-runner-XXXXXX", path[128], env[256];
+	char *out;
+
+	(void)state;
+	assert_int_equal(pool_runner_resolve("", "/nonexistent", &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_int_equal(pool_runner_resolve("/opt/cr", "/x", &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "/opt/cr");
+	free(out);
+	assert_int_equal(pool_runner_resolve("/proc/self/exe", "/nonexistent:", &out, err,
+					     sizeof(err)), -ENOENT);
+	assert_null(out);
+	assert_non_null(strstr(err, "Containers.CloudVMs.DeployRunnerBinary"));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/crunch-run", dir);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	/* Not executable yet: not found. */
+	snprintf(env, sizeof(env), "/nonexistent:%s", dir);
+	assert_int_equal(pool_runner_resolve("/proc/self/exe", env, &out, err, sizeof(err)),
+			 -ENOENT);
+	chmod(path, 0755);
+	assert_int_equal(pool_runner_resolve("/proc/self/exe", env, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, path);
+	free(out);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_runner_resolve),
+		cmocka_unit_test(test_create_boot_idle),
+		cmocka_unit_test(test_create_quota_capacity_ratelimit),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_adoption),
+		cmocka_unit_test(test_boot_timeout),
+		cmocka_unit_test(test_probe_timeout),
+		cmocka_unit_test(test_probe_hung),
+		cmocka_unit_test(test_broken_and_stale),
+		cmocka_unit_test(test_deploy),
+		cmocka_unit_test(test_start_payload),
+		cmocka_unit_test(test_kill_escalation),
+		cmocka_unit_test(test_weakness12_kill_starting),
+		cmocka_unit_test(test_weakness9_and_2_unknown_with_containers),
+		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_shutdown_retry),
+		cmocka_unit_test(test_booting_drain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
