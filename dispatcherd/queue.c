@@ -214,7 +214,8 @@ queue_view(struct queue *q, size_t *n)
 		for (size_t i = 0; i < q->map.cap; i++)
 			if (q->map.slot[i] != NULL)
 				q->view[q->view_n++] = q->map.slot[i];
-		qsort(q->view, q->view_n, sizeof(*q->view), queue_view_cmp);
+		if (q->view_n > 1)
+			qsort(q->view, q->view_n, sizeof(*q->view), queue_view_cmp);
 		q->view_dirty = false;
 	}
 	*n = q->view_n;

@@ -2,11 +2,21 @@
  * build on it). Priorities stay exact int64 (api_json). */
 #include "queue_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "api_json.h"
 
 static const char *const queue_dump_fit[] = { "pending", "ok", "none" };
+
+/* As raw text: cJSON prints integers of 1e15 and more as doubles. */
+static void
+queue_dump_int(cJSON *o, const char *name, int64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", (long long)v);
+	cJSON_AddRawToObject(o, name, t);
+}
 
 static cJSON *
 queue_dump_ent(struct queue *q, const struct queue_ent *e)
@@ -17,7 +27,7 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 		return NULL;
 	cJSON_AddStringToObject(o, "uuid", e->uuid);
 	cJSON_AddStringToObject(o, "state", queue_state_name(e->state));
-	cJSON_AddItemToObject(o, "priority", api_json_new_int64(e->priority));
+	queue_dump_int(o, "priority", e->priority);
 	cJSON_AddStringToObject(o, "fit", queue_dump_fit[e->fit]);
 	cJSON_AddBoolToObject(o, "locked_by_me", e->locked_by_me);
 	cJSON_AddBoolToObject(o, "supervisor", e->supervisor);
@@ -34,9 +44,9 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 	if (e->fit == QFIT_OK) {
 		cJSON *need = cJSON_AddObjectToObject(o, "need");
 
-		cJSON_AddItemToObject(need, "vcpus", api_json_new_int64(e->choice.need.vcpus));
-		cJSON_AddItemToObject(need, "ram", api_json_new_int64(e->choice.need.ram));
-		cJSON_AddItemToObject(need, "scratch", api_json_new_int64(e->choice.need.scratch));
+		queue_dump_int(need, "vcpus", e->choice.need.vcpus);
+		queue_dump_int(need, "ram", e->choice.need.ram);
+		queue_dump_int(need, "scratch", e->choice.need.scratch);
 	}
 	return o;
 }

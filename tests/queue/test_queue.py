@@ -39,12 +39,15 @@ class QueueTest(unittest.TestCase):
 		self.drv = None
 
 	def tearDown(self):
-		if self.drv is not None:
-			rc = self.drv.quit()
-			self.assertEqual(rc, 0, self.drv.logtext()[-2000:])
-		if self.fake is not None:
-			self.fake.stop()
-		self.tmp.cleanup()
+		try:
+			if self.drv is not None:
+				log = self.drv.logtext()
+				rc = self.drv.quit()
+				self.assertEqual(rc, 0, log[-2000:])
+		finally:
+			if self.fake is not None:
+				self.fake.stop()
+			self.tmp.cleanup()
 
 	def start(self, url=None, poll=None):
 		cfg = os.path.join(self.tmp.name, "config.yml")
