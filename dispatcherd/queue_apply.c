@@ -219,8 +219,9 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 	if (e->priority != prio)
 		e->priority = prio;
 	e->supervisor = cJSON_IsTrue(sup);
-	e->created_at_ms = queue_apply_time_ms(
-		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")));
+	if (e->created_at_ms == 0)      /* never changes; strptime+timegm are not free */
+		e->created_at_ms = queue_apply_time_ms(
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")));
 	return true;
 }
 
