@@ -126,6 +126,8 @@ class Control:
 			items = st.log.log_query(since=int(q.get("since", 0)), route=q.get("route"),
 						 method=q.get("method"), path=q.get("path"))
 			return 200, {"items": items}
+		if path == "/_fake/containers/bulk" and method == "POST":
+			return 200, self.control_bulk(data)
 		if path == "/_fake/containers":
 			if method == "POST":
 				return 200, self.control_create(data)
@@ -142,6 +144,7 @@ class Control:
 					return 200, self._raw(c)
 				if method == "DELETE":
 					del model.containers[uuid]
+					model.uuid_index = None
 					return 200, {"ok": True}
 				if method in ("PATCH", "PUT", "POST"):
 					# raw write, no rules: lets tests plant any state or undecodable JSON
@@ -178,6 +181,33 @@ class Control:
 					raise ApiError(404, "container %s has no live token" % uuid)
 				return 200, t.record()
 		raise ApiError(404, "no such control endpoint %s %s" % (method, path))
+
+	def control_bulk(self, data):
+		"""{"count": N, "fields": {...}, "cr_priority": n, "uuids": false}: N containers made
+		as control_create makes one (the defaults merged once, records copied), for load
+		tests. Priorities differ per container (creation time in ms goes into them)."""
+		model = self.state.model
+		n = int(data.get("count", 0))
+		fields = dict(data.get("fields") or {})
+		cr_priority = int(data.get("cr_priority", 1))
+		if n < 0 or n > 1000000:
+			raise ApiError(400, "count must be 0..1000000")
+		for k in fields:
+			if k not in COLUMNS and k not in SECRET_COLUMNS:
+				raise ApiError(400, "unknown container field %s" % k)
+		base = _control_merge(control_cr_defaults(model), fields)
+		base["_retry_on_cancel"] = False
+		uuids = []
+		with model.mu:
+			for i in range(n):
+				rec = copy.deepcopy(base)
+				if "priority" not in fields:
+					rec["priority"] = control_cr_priority(cr_priority) - i
+				uuids.append(model.model_insert(rec)["uuid"])
+		out = {"count": n}
+		if data.get("uuids"):
+			out["uuids"] = uuids
+		return out
 
 	def control_create(self, data):
 		"""A container as a committed container request makes it. Any field may be given;

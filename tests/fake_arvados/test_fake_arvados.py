@@ -550,6 +550,36 @@ class TestList(Base):
 		self.assertEqual(self.uuids(self.ls(where={"priority": 3})), [a["uuid"]])
 
 
+class TestBulkAndKeyset(Base):
+	def test_bulk_create_and_uuid_pages_match_the_general_path(self):
+		r = self.srv.ctl("POST", "containers/bulk", {"count": 57, "fields": {"runtime_constraints": {"vcpus": 2}},
+							 "uuids": True})
+		self.assertEqual(r["count"], 57)
+		self.assertEqual(len(set(r["uuids"])), 57)
+		rec = self.srv.rec(r["uuids"][3])
+		self.assertEqual((rec["state"], rec["runtime_constraints"]["vcpus"]), ("Queued", 2))
+		self.assertGreater(rec["priority"], 0)
+		self.srv.ctl("POST", "containers/%s/priority" % r["uuids"][5], {"priority": 0})
+		self.srv.ctl("DELETE", "containers/" + r["uuids"][7])
+		flt = [["state", "=", "Queued"], ["priority", ">", "0"]]
+		seen, after = [], None
+		while True:
+			f = flt + ([["uuid", ">", after]] if after else [])
+			page = self.srv.api("GET", "containers", {"filters": f, "order": "uuid", "limit": 10,
+								"count": "none", "select": ["uuid"]}).json["items"]
+			if not page:
+				break
+			seen += [c["uuid"] for c in page]
+			after = page[-1]["uuid"]
+		full = self.srv.api("GET", "containers", {"filters": flt, "order": "uuid", "limit": 1000,
+							"select": ["uuid"]}).json
+		self.assertEqual(seen, [c["uuid"] for c in full["items"]])
+		self.assertEqual(len(seen), 55)
+		self.assertEqual(seen, sorted(seen))
+		bad = self.srv.raw("POST", "/_fake/containers/bulk", b'{"count": 1, "fields": {"nope": 1}}')
+		self.assertEqual(bad.status, 400)
+
+
 class TestFaultsAndLog(Base):
 	def test_status_n_times(self):
 		self.srv.ctl("POST", "faults", {"route": "list", "status": 500, "times": 2, "errors": ["boom"]})

@@ -1,0 +1,150 @@
+/*
+ * queue.h - the dispatcher's mirror of the API server's containers (spec/dispatcher.md 2,
+ * docs/QUEUE.md).
+ *
+ * A hash map uuid -> struct queue_ent, kept up to date by polling (queue_poll.c: identity,
+ * then "mine", "available" and "missing" list calls), plus the state-changing calls of 2.6
+ * (queue_ops.c), each serialised per container. For every container the instance-type choice
+ * is computed once (after its mounts arrive, queue_mounts.c) and kept in the entry; a poll
+ * that brings an unchanged record does no recomputation. The scheduler reads a view sorted by
+ * priority (queue_view) and is told about changes through one coalescing wake-up callback.
+ *
+ * Everything runs on one libuv loop; no function here blocks. Entry pointers are valid until
+ * control returns to the loop: keep uuids, not pointers, across callbacks.
+ */
+#ifndef ADC_QUEUE_H
+#define ADC_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "instance_types.h"
+
+struct api_client;
+struct queue;
+
+#define QUEUE_UUID_MAX 32               /* "zzzzz-dz642-" + 15 = 27 characters + NUL */
+
+enum queue_state {
+	QST_UNKNOWN = 0, QST_QUEUED, QST_LOCKED, QST_RUNNING, QST_COMPLETE, QST_CANCELLED
+};
+
+/* How far the instance-type choice of an entry has got. */
+enum queue_fit {
+	QFIT_PENDING = 0,       /* mounts not fetched yet: candidates not known */
+	QFIT_OK,                /* choice.n >= 1 */
+	QFIT_NONE,              /* nothing fits or the record cannot be used: choice.n == 0,
+				 * fit_error says why; never a crash (weakness 1) */
+};
+
+/* One operation in flight per container (spec 4.5). */
+enum queue_op {
+	QOP_NONE = 0, QOP_LOCK, QOP_UNLOCK, QOP_CANCEL, QOP_RUNTIME_ERROR, QOP_CANCEL_UNSAT
+};
+
+/* A mirrored container. Fields above "private" are for readers; only queue_*.c write. */
+struct queue_ent {
+	char uuid[QUEUE_UUID_MAX];
+	enum queue_state state;
+	enum queue_fit fit;
+	enum queue_op op;               /* the operation in flight, QOP_NONE if none */
+	bool locked_by_me;              /* locked_by_uuid is our token's uuid */
+	bool supervisor;                /* scheduling_parameters.supervisor */
+	int64_t priority;
+	int64_t created_at_ms;          /* Unix ms of created_at; 0 when unparsable */
+	uint64_t first_seen_ms;         /* Unix ms of the poll that first saw it */
+	struct itypes_choice choice;    /* valid when fit == QFIT_OK */
+	char *fit_error;                /* QFIT_NONE: the runtime error text; else NULL */
+
+	/* private */
+	uint64_t hash;                  /* of uuid, for the map */
+	uint64_t spec_hash;             /* of the fields the choice depends on */
+	int64_t tmp_capacity;           /* from the mounts fetch */
+	bool tmp_overflow;
+	bool mounts_known;              /* tmp_capacity is from a mounts fetch */
+	bool dno;                       /* changed locally during the poll in flight (2.4) */
+	bool mounts_busy;               /* a mounts fetch is in flight */
+	bool in_mounts_queue;
+	uint8_t cancel_tries;           /* "cancel unsatisfiable" back-off exponent */
+	uint32_t seen_gen;              /* last poll generation that saw it */
+	uint64_t retry_at_ms;           /* monotonic: no mounts / cancel retry before */
+	struct queue_ent *mq_next, *mq_prev;    /* mounts fetch FIFO */
+	void *pending;                  /* QFIT_PENDING: the saved requirements (queue_spec.c) */
+};
+
+/* Outcome of a state-changing call: err 0 on success, else negative (error has the text). */
+typedef void (*queue_op_cb)(void *arg, const char *uuid, int err, const char *error);
+/* The coalescing wake-up: runs on the loop at least once after any change. */
+typedef void (*queue_notify_cb)(void *arg);
+
+struct queue_stats {
+	uint64_t polls_ok, polls_failed;
+	uint64_t last_poll_ms;          /* wall time the last successful poll started (threshold T) */
+	uint64_t last_poll_duration_ms;
+	uint64_t last_poll_requests;
+	bool have_identity;
+	size_t entries, pending_mounts, mounts_in_flight, unsatisfiable;
+	uint64_t last_503_ms;           /* from the API client (spec 4.3) */
+};
+
+struct queue_opts {
+	uv_loop_t *loop;
+	struct api_client *api;                 /* borrowed, outlives the queue */
+	const struct cfg_cluster *cluster;      /* borrowed */
+	const struct itypes_table *itypes;      /* borrowed */
+	unsigned mounts_concurrency;            /* 0: QUEUE_MOUNTS_CONCURRENCY */
+	unsigned list_limit;                    /* 0: 1000 */
+};
+
+#define QUEUE_MOUNTS_CONCURRENCY 4
+#define QUEUE_MISSING_BATCH 50
+
+/* 0, -ENOMEM or a libuv error. Nothing is requested until queue_start. */
+int queue_new(const struct queue_opts *o, struct queue **out);
+/* Start polling now (first poll retried every max(PollInterval/10, 1 s), spec 2.7). */
+int queue_start(struct queue *q);
+/* Poll as soon as the one in flight (if any) ends. */
+void queue_poll_now(struct queue *q);
+/* Stop timers, free every entry; in-flight requests complete into nothing. closed(arg) runs
+ * once the loop holds nothing of the queue (may be NULL). The API client must outlive it. */
+void queue_free(struct queue *q, void (*closed)(void *arg), void *arg);
+
+void queue_set_notify(struct queue *q, queue_notify_cb cb, void *arg);
+/* Called after every poll attempt (ok or not), for tests and metrics; may be NULL. */
+void queue_set_poll_cb(struct queue *q, void (*cb)(void *arg, bool ok), void *arg);
+
+struct queue_ent *queue_get(const struct queue *q, const char *uuid);
+size_t queue_count(const struct queue *q);
+/* Every entry, ordered by priority descending, then first_seen_ms, then uuid; rebuilt only
+ * after a change. Valid until control returns to the loop. */
+struct queue_ent *const *queue_view(struct queue *q, size_t *n);
+/* Whether the last successful poll started after wall time t_ms (the 4.4 threshold). */
+uint64_t queue_threshold_ms(const struct queue *q);
+/* The token uuid from api_client_authorizations/current, NULL before the first success. */
+const char *queue_identity(const struct queue *q);
+void queue_stats(const struct queue *q, struct queue_stats *s);
+
+/*
+ * Spec 2.6. 0 when started (cb then runs exactly once, never from inside this call), or
+ * -ENOENT (not in the queue), -EBUSY (another operation on this container is in flight: the
+ * caller retries later, 4.5), -ECANCELED (closing), -ENOMEM. On success the response's state,
+ * priority and locked_by_uuid are copied into the entry and the scheduler is notified.
+ */
+int queue_lock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
+int queue_unlock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
+int queue_cancel(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
+int queue_set_runtime_error(struct queue *q, const char *uuid, const char *text, queue_op_cb cb,
+			    void *arg);
+/* Drop an entry the scheduler is done with (4.4 "forget"); 0 or -ENOENT / -EBUSY. */
+int queue_forget(struct queue *q, const char *uuid);
+
+const char *queue_state_name(enum queue_state s);
+enum queue_state queue_state_parse(const char *s);
+
+/* The mirrored queue as JSON text (tests, management API); caller frees; NULL on ENOMEM. */
+char *queue_dump_json(struct queue *q);
+
+#endif

@@ -1,0 +1,58 @@
+/* queue_ent.c - creating, removing and marking entries. */
+#include "queue_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct queue_ent *
+queue_ent_new(struct queue *q, const char *uuid)
+{
+	struct queue_ent *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->hash = queue_map_hash(e->uuid);
+	e->first_seen_ms = q->poll.started_wall_ms ? q->poll.started_wall_ms : queue_wall_ms();
+	if (queue_map_put(&q->map, e) != 0) {
+		free(e);
+		return NULL;
+	}
+	q->view_dirty = true;
+	return e;
+}
+
+void
+queue_ent_remove(struct queue *q, struct queue_ent *e)
+{
+	queue_mounts_unlink(q, e);
+	if (e->fit == QFIT_NONE && q->unsatisfiable > 0)
+		q->unsatisfiable--;
+	queue_map_del(&q->map, e);
+	itypes_choice_free(&e->choice);
+	free(e->fit_error);
+	free(e->pending);
+	free(e);
+	q->view_dirty = true;
+}
+
+/* The entry cannot run anywhere: keep it, with an empty candidate list and the reason
+ * (weakness 1: the scheduler decides, nothing indexes a first candidate). */
+void
+queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why)
+{
+	char *t = strdup(why);
+
+	itypes_choice_free(&e->choice);
+	free(e->pending);
+	e->pending = NULL;
+	queue_mounts_unlink(q, e);
+	if (t != NULL || e->fit_error == NULL) {
+		free(e->fit_error);
+		e->fit_error = t;
+	}
+	if (e->fit != QFIT_NONE)
+		q->unsatisfiable++;
+	e->fit = QFIT_NONE;
+}

@@ -1,0 +1,165 @@
+/*
+ * queue_internal.h - what the queue_*.c files share. Not for other modules.
+ */
+#ifndef ADC_QUEUE_INTERNAL_H
+#define ADC_QUEUE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "queue.h"
+#include "container_resources.h"
+#include "log.h"
+#include "api_client.h"
+
+/* Open-addressing hash map uuid -> entry (linear probing, backward-shift deletion). */
+struct queue_map {
+	struct queue_ent **slot;
+	size_t cap;                     /* power of two, or 0 */
+	size_t n;
+};
+
+/* A condition logged once until it changes (one log line per condition, not per poll). */
+struct queue_cond {
+	bool active;
+	int64_t key;                    /* what kind of failure: errno and HTTP status */
+	uint64_t count;                 /* occurrences while active */
+};
+
+/* The poll in flight (queue_poll.c). */
+enum queue_step { QSTEP_IDLE = 0, QSTEP_IDENTITY, QSTEP_MINE, QSTEP_AVAIL, QSTEP_MISSING };
+
+struct queue_poll {
+	enum queue_step step;
+	uint32_t gen;
+	uint64_t started_wall_ms, started_mono_ms;
+	char after[QUEUE_UUID_MAX];     /* uuid paging cursor; "" on the first page */
+	char (*missing)[QUEUE_UUID_MAX];/* step C: the uuids to re-fetch */
+	size_t n_missing, missing_pos, batch_len;
+	bool *batch_seen;
+	uint64_t requests;
+	bool again;                     /* queue_poll_now while running */
+};
+
+struct queue {
+	uv_loop_t *loop;
+	struct api_client *api;
+	const struct cfg_cluster *cluster;
+	const struct itypes_table *itypes;
+	unsigned mounts_concurrency, list_limit;
+	uint64_t poll_interval_ms;
+
+	struct queue_map map;
+	struct queue_ent **view;
+	size_t view_n, view_cap;
+	bool view_dirty;
+
+	char *identity;
+	struct queue_poll poll;
+	uint64_t threshold_ms;
+	uint64_t polls_ok, polls_failed, consecutive_failures;
+	uint64_t last_poll_duration_ms, last_poll_requests;
+	bool started, closing;
+	struct queue_life *life;        /* shared with in-flight callbacks */
+
+	uv_timer_t poll_timer;
+	uv_timer_t mounts_timer;
+	uv_async_t wake;
+	int open_handles;
+	void (*closed)(void *arg);
+	void *closed_arg;
+	queue_notify_cb notify;
+	void *notify_arg;
+	void (*poll_cb)(void *arg, bool ok);
+	void *poll_cb_arg;
+
+	/* mounts fetches (queue_mounts.c) */
+	struct queue_ent *mq_head, *mq_tail;
+	size_t mq_len, mounts_in_flight, unsatisfiable;
+	uint64_t mounts_hold_until;     /* monotonic ms: back-off after failures */
+	unsigned mounts_failures;
+
+	struct queue_cond poll_err, mounts_err, record_err;
+};
+
+/* Lets callbacks of requests still in flight after queue_free find out (q == NULL). */
+struct queue_life {
+	struct queue *q;
+	size_t refs;
+};
+
+/* A request in flight: a reference on the queue's life and the uuid it is about. */
+struct queue_req {
+	struct queue_life *life;
+	char uuid[QUEUE_UUID_MAX];
+	enum queue_op op;
+	queue_op_cb cb;
+	void *arg;
+	char *text;
+};
+
+/* queue.c */
+uint64_t queue_mono_ms(void);
+uint64_t queue_wall_ms(void);
+void queue_changed(struct queue *q);            /* notify the subscriber (coalesced) */
+struct queue_req *queue_req_new(struct queue *q, const char *uuid, enum queue_op op);
+/* The queue a finished request belongs to, or NULL when it was freed meanwhile. */
+struct queue *queue_req_queue(const struct queue_req *r);
+/* Drop the life reference and free r. */
+void queue_req_free(struct queue_req *r);
+
+/* queue_map.c */
+uint64_t queue_map_hash(const char *uuid);
+struct queue_ent *queue_map_get(const struct queue_map *m, const char *uuid, uint64_t h);
+int queue_map_put(struct queue_map *m, struct queue_ent *e);
+void queue_map_del(struct queue_map *m, struct queue_ent *e);
+void queue_map_free(struct queue_map *m);
+
+/* queue_ent.c */
+struct queue_ent *queue_ent_new(struct queue *q, const char *uuid);
+void queue_ent_remove(struct queue *q, struct queue_ent *e);    /* unlink and free */
+void queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why);
+
+/* queue_cond.c: log once per condition. */
+/* A failure of kind key (queue_cond_key): logged when the condition starts or changes kind,
+ * counted otherwise. Returns true when it logged. */
+bool queue_cond_fail(struct queue_cond *c, int64_t key, enum log_level lvl, const char *msg,
+		     const char *err);
+/* The condition is over: one info line (msg, with the count) if it was active. */
+void queue_cond_ok(struct queue_cond *c, const char *msg);
+int64_t queue_cond_key(int err, long status);
+
+/* queue_apply.c */
+enum queue_src { QSRC_MINE, QSRC_AVAIL, QSRC_MISSING };
+/* Apply one list item (2.4); 0, or -ENOMEM. Items without a usable uuid are skipped. */
+int queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src);
+/* Copy state, priority, locked_by_uuid from a lock/unlock/cancel response (2.6). */
+void queue_apply_op_response(struct queue *q, struct queue_ent *e, const cJSON *body);
+/* Compute the choice from the saved requirements plus mounts; sets fit. */
+void queue_apply_choose(struct queue *q, struct queue_ent *e);
+/* The answer of GET containers/<uuid> select=["mounts"] (2.5): sets fit. */
+void queue_apply_mounts(struct queue *q, struct queue_ent *e, const cJSON *body);
+
+/* queue_spec.c: the requirements of a container kept while its mounts are fetched. */
+uint64_t queue_spec_hash(const cJSON *record);
+void *queue_spec_save(const struct ctres *r);
+const struct ctres *queue_spec_get(const void *saved);
+
+/* queue_mounts.c */
+void queue_mounts_enqueue(struct queue *q, struct queue_ent *e);
+void queue_mounts_unlink(struct queue *q, struct queue_ent *e);
+void queue_mounts_kick(struct queue *q);
+
+/* queue_cancel.c */
+void queue_cancel_unsat_maybe(struct queue *q, struct queue_ent *e);
+
+/* queue_poll.c */
+void queue_poll_schedule(struct queue *q, uint64_t delay_ms);
+void queue_poll_free(struct queue *q);
+
+/* queue_ops.c: the requests of 2.6. */
+enum queue_call { QCALL_LOCK, QCALL_UNLOCK, QCALL_CANCEL, QCALL_RUNTIME_ERROR, QCALL_STATE };
+/* Send one call about uuid; cb(arg, result) as api_call. 0 or api_call's errors. */
+int queue_ops_send(struct queue *q, const char *uuid, enum queue_call call, const char *text,
+		   api_cb cb, void *arg);
+
+#endif
