@@ -264,3 +264,42 @@ api_json_print(const cJSON *v)
 	cJSON_Delete(dup);
 	return out;
 }
+
+char *
+api_json_go_escape(char *s)
+{
+	size_t extra = 0, n;
+	char *out, *o;
+
+	if (s == NULL)
+		return NULL;
+	for (const char *c = s; *c != '\0'; c++) {
+		if (*c == '<' || *c == '>' || *c == '&')
+			extra += 5;                     /* "\u003c" is 6 bytes for 1 */
+		else if ((unsigned char)c[0] == 0xe2 && (unsigned char)c[1] == 0x80 &&
+			 ((unsigned char)c[2] == 0xa8 || (unsigned char)c[2] == 0xa9))
+			extra += 3;                     /* 3 UTF-8 bytes become 6 */
+	}
+	if (extra == 0)
+		return s;
+	n = strlen(s);
+	if ((out = malloc(n + extra + 1)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	o = out;
+	for (const char *c = s; *c != '\0'; c++) {
+		const unsigned char *u = (const unsigned char *)c;
+		if (*c == '<' || *c == '>' || *c == '&') {
+			o += sprintf(o, "\\u%04x", (unsigned)*u);
+		} else if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) {
+			o += sprintf(o, "\\u%04x", u[2] == 0xa8 ? 0x2028u : 0x2029u);
+			c += 2;
+		} else {
+			*o++ = *c;
+		}
+	}
+	*o = '\0';
+	free(s);
+	return out;
+}

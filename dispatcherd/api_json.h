@@ -32,5 +32,11 @@ cJSON *api_json_new_int64(int64_t v);
 /* Compact JSON text of v with exact integers kept (cJSON_PrintUnformatted would print a
  * number beyond 2^53 from its double). Caller frees; NULL on ENOMEM. */
 char *api_json_print(const cJSON *v);
+/* Escape <, >, & and U+2028/U+2029 as \u003c, \u003e, \u0026, \u2028, \u2029, as Go's
+ * encoding/json does, so that parameters are byte for byte what the Go dispatcher sends
+ * (spec arvados-api-server.md: the ">" operator arrives as "\u003e"). Outside strings these
+ * characters cannot occur in JSON text, so the whole text is rewritten. Consumes s (NULL is
+ * passed through); returns a new string or NULL on allocation failure. */
+char *api_json_go_escape(char *s);
 
 #endif

@@ -136,7 +136,7 @@ api_params_add_json(struct api_params *p, const char *name, const cJSON *v)
 	}
 	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
 		return -EINVAL;
-	return api_params_push(p, name, api_json_print(v));
+	return api_params_push(p, name, api_json_go_escape(api_json_print(v)));
 }
 
 int

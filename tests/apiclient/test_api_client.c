@@ -214,7 +214,7 @@ test_query_encoding(void **state)
 	assert_string_equal(field(d.body, "query"),
 		"bypass_federation=true&count=none"
 		"&filters=%5B%5B%22state%22%2C%22%3D%22%2C%22Queued%22%5D%2C"
-		"%5B%22priority%22%2C%22%3E%22%2C%220%22%5D%5D"
+		"%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
 		"&limit=1000&offset=9007199254740993&order=priority+desc"
 		"&select=%5B%22uuid%22%2C%22priority%22%5D");
 	assert_string_equal(field(d.body, "body"), "");

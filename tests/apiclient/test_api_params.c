@@ -51,7 +51,7 @@ test_each_type(void **state)
 		"&container=%7B%22state%22%3A%22Cancelled%22%7D"
 		"&f=1.5"
 		"&filters=%5B%5B%22uuid%22%2C%22%3D%22%2C%22zzzzz-dz642-x%22%5D%2C"
-		"%5B%22priority%22%2C%22%3E%22%2C%220%22%5D%5D"
+		"%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
 		"&i=-42"
 		"&max=9223372036854775807"
 		"&s=a+b%26c%3Dd%2F%C3%A9~_.-"
@@ -63,6 +63,21 @@ test_each_type(void **state)
 	cJSON_Delete(f);
 	cJSON_Delete(big);
 	api_params_free(p);
+}
+
+static void
+test_go_escape(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = api_json_go_escape(strdup("[[\"a\",\"<\",\"x&y>\"],\"\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa\"]"));
+	assert_string_equal(s, "[[\"a\",\"\\u003c\",\"x\\u0026y\\u003e\"],\"\\u2028\\u2029\xe2\x80\xaa\"]");
+	free(s);
+	s = api_json_go_escape(strdup("{\"plain\":1}"));
+	assert_string_equal(s, "{\"plain\":1}");
+	free(s);
+	assert_null(api_json_go_escape(NULL));
 }
 
 static void
@@ -155,7 +170,7 @@ test_exact_ints_in_json_params(void **state)
 	assert_int_equal(api_params_add_json(p, "a", arr), 0);
 	s = encode(p);
 	assert_string_equal(s, "a=%5B-9223372036854775808%2C12345%5D"
-			       "&p=%5B%22priority%22%2C%22%3E%22%2C1152921504606846977%5D&x=1.25");
+			       "&p=%5B%22priority%22%2C%22%5Cu003e%22%2C1152921504606846977%5D&x=1.25");
 	free(s);
 	s = api_json_print(j);
 	assert_string_equal(s, "{\"p\":[\"priority\",\">\",1152921504606846977],\"x\":1.25}");
@@ -191,6 +206,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_type),
+		cmocka_unit_test(test_go_escape),
 		cmocka_unit_test(test_empty_and_repeat),
 		cmocka_unit_test(test_add_object),
 		cmocka_unit_test(test_json_exact_ints),
