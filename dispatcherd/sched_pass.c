@@ -77,6 +77,7 @@ static bool sched_relock_cooling(const struct sched_pass *x, const struct sched_
 static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
+	int rc;
 
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
@@ -85,8 +86,8 @@ static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t
 		return 0;
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
-	if (has_best)
-		sched_pass_place(x, bt, bj, &c->need);
+	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
+		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
 }
 
@@ -104,8 +105,10 @@ static int sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	const struct sched_leaf *l = &x->s->tree[bt].leaf[bj];
 	struct sched_status *st = &x->out->status[ci];
+	int rc = sched_pass_place(x, bt, bj, &c->need);
 
-	sched_pass_place(x, bt, bj, &c->need);
+	if (rc < 0)
+		return rc;
 	if (!l->has_id || !l->ready) {
 		*st = (struct sched_status){ .code = SCHED_ST_WAITING_NEW, .type = bt };
 		x->out->allocated_not_started++;

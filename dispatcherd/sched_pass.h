@@ -21,7 +21,7 @@ struct sched_pass {
 int sched_pass_index(struct sched_pass *x);
 bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type,
 		     uint32_t *leaf);
-void sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need);
+int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need);
 int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need);
 bool sched_pass_at_quota(const struct sched_pass *x);
 int sched_pass_finish(struct sched_pass *x);

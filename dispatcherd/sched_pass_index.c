@@ -114,7 +114,8 @@ int sched_pass_index(struct sched_pass *x)
 		l->key = sched_leaf_key(l, x->max_per_instance);
 	}
 	for (size_t t = 0; t < nt; t++)
-		sched_tree_build(&s->tree[t]);
+		if ((rc = sched_tree_build(&s->tree[t])) < 0)
+			return rc;
 	return 0;
 }
 
@@ -128,7 +129,8 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 
 	for (uint32_t i = 0; i < c->n_types; i++) {
 		uint32_t t = c->types[i];
-		int32_t j = sched_tree_best(&s->tree[t], &c->need);
+		/* Only an instance at least as preferred as the best so far can matter. */
+		int32_t j = sched_tree_best_from(&s->tree[t], &c->need, found ? bkey : 0);
 		int64_t k;
 
 		if (j < 0)
@@ -145,8 +147,8 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 	return found;
 }
 
-/* List c on the leaf (tentatively, for the rest of this pass) and charge its need. */
-void sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
+/* List c on the leaf (tentatively, for the rest of this pass) and charge its need. 0 or -ENOMEM. */
+int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
 {
 	struct sched_tree *t = &x->s->tree[type];
 	struct sched_leaf *l = &t->leaf[j];
@@ -156,7 +158,7 @@ void sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const str
 	l->key = sched_leaf_key(l, x->max_per_instance);
 	if (l->worker >= 0)
 		x->s->wl[l->worker]++;
-	sched_tree_update(t, j);
+	return sched_tree_update(t, j);
 }
 
 /* A placeholder for an instance this pass asked for, with c already listed on it. */

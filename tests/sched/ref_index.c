@@ -44,15 +44,17 @@ int sched_tree_reset(struct sched_tree *t, uint32_t n)
 	return ref_reserve(t, n);
 }
 
-void sched_tree_build(struct sched_tree *t)
+int sched_tree_build(struct sched_tree *t)
 {
 	(void)t;
+	return 0;
 }
 
-void sched_tree_update(struct sched_tree *t, uint32_t j)
+int sched_tree_update(struct sched_tree *t, uint32_t j)
 {
 	(void)t;
 	(void)j;
+	return 0;
 }
 
 int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
@@ -62,6 +64,12 @@ int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 	if (rc == 0)
 		t->leaf[t->n++] = *l;
 	return rc;
+}
+
+int32_t sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int64_t min_key)
+{
+	(void)min_key;	/* a hint, which the full scan does not need */
+	return sched_tree_best(t, q);
 }
 
 int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q)

@@ -23,6 +23,7 @@
 #define sched_tree_update ref_sched_tree_update
 #define sched_tree_append ref_sched_tree_append
 #define sched_tree_best ref_sched_tree_best
+#define sched_tree_best_from ref_sched_tree_best_from
 #define sched_tree_free ref_sched_tree_free
 
 #endif
