@@ -89,8 +89,32 @@ int sched_result_push(struct sched_result *r, struct sched_decision d);
 int sched_result_push_slot(struct sched_result *r, const struct sched_input *in, size_t ci,
 			   uint8_t kind, uint8_t reason);
 
-/* sched_order.c: ctr indices in queue order (4.2 step 2) into s->order_buf; NULL on ENOMEM. */
-uint32_t *sched_order(struct sched *s, const struct sched_input *in);
+/*
+ * A container's place in the queue order (sched_order.c), with what the pass needs to know of
+ * it without touching the container (flags).
+ */
+struct sched_okey {
+	int64_t prio;		/* negated: ascending sort */
+	int64_t seen;
+	uint32_t idx;		/* input index */
+	uint8_t cls;		/* bit 1: not in R; bit 0: not Locked */
+	uint8_t flags;		/* SCHED_OF_* */
+};
+
+#define SCHED_OF_SUPERVISOR 0x01
+#define SCHED_OF_PRIO0 0x02		/* priority < 1 */
+#define SCHED_OF_WAITING 0x04		/* Queued or Locked */
+#define SCHED_OF_UNLOCKABLE 0x08	/* Locked, not in R, no runner present */
+#define SCHED_OF_BADTYPE 0x10		/* a candidate type index out of range */
+
+struct sched_order_sums {
+	int64_t running;		/* |R|: in_running plus the uncached runners */
+	sched_time longest_wait;	/* 4.7 */
+};
+
+/* The queue in order (4.2 step 2), in s->order_buf; NULL on ENOMEM. */
+const struct sched_okey *sched_order(struct sched *s, const struct sched_input *in,
+				     struct sched_order_sums *sum);
 
 /*
  * sched_index.c. Usage: reset (n leaves expected), fill leaf[0..n) and set n, build; then

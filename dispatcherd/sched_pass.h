@@ -8,12 +8,13 @@ struct sched_pass {
 	struct sched *s;
 	const struct sched_input *in;
 	struct sched_result *out;
-	const uint32_t *order;
+	const struct sched_okey *keys;	/* the queue in order */
+	struct sched_order_sums sums;
 	int64_t max_containers, max_supervisors, max_per_instance;
 	int64_t trying, supervisors;
 	int64_t n_workers, n_pending;	/* N (instances with an ID) and pending creates */
 	uint32_t qpos;
-	size_t overquota_from;		/* position in order where overquota starts; n if none */
+	size_t overquota_from;		/* position in keys where overquota starts; n if none */
 	size_t n_oms;			/* over-max-supervisors, in s->oms */
 	bool create_blocked;		/* a create was refused: the pool refuses the rest too */
 };
