@@ -195,8 +195,11 @@ const struct sched_okey *sched_order(struct sched *s, const struct sched_input *
 	sched_order_scan(s, in, kc, sum);
 	/* Start from the last order when the queue has the same size (any permutation is
 	 * correct; a close one is cheap). */
-	for (size_t p = 0; p < n; p++)
+	for (size_t p = 0; p < n; p++) {
+		if (reuse && p + 16 < n)
+			__builtin_prefetch(&kc[s->prev_order[p + 16]]);
 		k[p] = kc[reuse ? s->prev_order[p] : p];
+	}
 	sched_nearly_sorted(k, n, side, tmp, runs, kc);
 	sched_order_remember(s, kc, n);
 	return kc;

@@ -10,7 +10,7 @@
 #include "sched_pass.h"
 
 /* How far ahead of the walk a container is fetched (a miss costs about this many entries). */
-#define SCHED_PREFETCH 8
+#define SCHED_PREFETCH 16
 
 bool sched_pass_at_quota(const struct sched_pass *x)
 {
@@ -268,9 +268,12 @@ int sched_pass(struct sched *s, const struct sched_input *in, struct sched_resul
 	for (size_t i = 0; i < in->n_ctrs; i++) {
 		if (x.keys[i].flags & SCHED_OF_BADTYPE)
 			return -EINVAL;
-		/* The walk reads containers in queue order, which is random in memory. */
+		/* The walk reads containers in queue order, which is random in memory: fetch
+		 * the container ahead, and its candidate list (behind its pointer) half as far. */
 		if (i + SCHED_PREFETCH < in->n_ctrs)
 			__builtin_prefetch(&in->ctrs[x.keys[i + SCHED_PREFETCH].idx]);
+		if (i + SCHED_PREFETCH / 2 < in->n_ctrs)
+			__builtin_prefetch(in->ctrs[x.keys[i + SCHED_PREFETCH / 2].idx].types);
 		rc = sched_entry(&x, &x.keys[i]);
 		if (rc < 0)
 			return rc;
