@@ -68,6 +68,11 @@ struct sched_tree {
 	uint32_t n_fail, next_fail;
 };
 
+struct sched_wview {
+	struct res_vec rem;
+	bool eligible, has_id, ready;
+};
+
 struct sched {
 	const struct cfg_cluster *cl;
 	struct sched_quota quota;
@@ -79,7 +84,9 @@ struct sched {
 	uint32_t *prev_order;	/* last pass's order: the starting permutation of the next sort */
 	size_t prev_n;
 	uint32_t *wl;		/* per worker: n_listed */
-	uint32_t *wsort;
+	struct sched_wview *wv;	/* per worker: what the index needs, read in input order */
+	uint32_t *wsort;	/* every worker, in instance order; kept for the next pass */
+	size_t wsort_n;		/* workers wsort was sorted for (0: none) */
 	size_t w_cap;
 	uint32_t *oms;		/* over-max-supervisors list */
 	size_t oms_cap;
