@@ -45,7 +45,7 @@ struct sched_node {
  * all the busier instances (whose keys differ, so its search still uses the key bound). The
  * class number grows with the key, so a higher class always holds higher keys.
  */
-#define SCHED_CLASS_N 16
+#define SCHED_CLASS_N 8
 #define SCHED_CLASSES (2 * SCHED_CLASS_N)
 #define SCHED_NO_CLASS 0xff	/* key -1: in no class, never chosen */
 

@@ -13,6 +13,9 @@ static void sched_pass_positions(struct sched_pass *x)
 	for (size_t i = 0; i < in->n_ctrs; i++) {
 		uint32_t ci = x->keys[i].idx;
 
+		/* The statuses are written in queue order, which is random in memory. */
+		if (i + 16 < in->n_ctrs)
+			__builtin_prefetch(&x->out->status[x->keys[i + 16].idx], 1);
 		if ((x->keys[i].flags & SCHED_OF_WAITING) &&
 		    x->out->status[ci].code == SCHED_ST_NONE)
 			x->out->status[ci] = (struct sched_status){ .code = code, .n = ++x->qpos };
