@@ -83,26 +83,37 @@ static struct sched_okey *sched_msort(struct sched_okey *v, struct sched_okey *t
 }
 
 /*
- * Sort v[0..n) into out. v is compacted in place to a sorted subsequence; every key that
- * breaks it goes to side[], together with the kept key it inverts with (so side holds at most
- * twice the keys out of place), then side is sorted with tmp and merged back.
+ * Sort kc[perm[0..n)] (kc itself when perm is NULL); returns the buffer that holds the result
+ * (v or kc). The keys are gathered into v as a sorted subsequence; every key that breaks it
+ * goes to side[], together with the kept key it inverts with (so side holds at most twice the
+ * keys out of place), then side is sorted with tmp and merged back into kc.
  */
-static void sched_nearly_sorted(struct sched_okey *v, size_t n, struct sched_okey *side,
-				struct sched_okey *tmp, uint32_t *runs, struct sched_okey *out)
+static struct sched_okey *sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm,
+					      size_t n, struct sched_okey *v,
+					      struct sched_okey *side, struct sched_okey *tmp,
+					      uint32_t *runs)
 {
 	size_t m = 0, ns = 0;
 	struct sched_okey *s;
 
 	for (size_t p = 0; p < n; p++) {
-		if (m > 0 && sched_okey_less(&v[p], &v[m - 1])) {
+		const struct sched_okey *k = &kc[perm != NULL ? perm[p] : p];
+
+		/* The gather is random in kc (but kc is 24 bytes a key, not 144 a container). */
+		if (perm != NULL && p + 16 < n)
+			__builtin_prefetch(&kc[perm[p + 16]]);
+		if (m > 0 && sched_okey_less(k, &v[m - 1])) {
 			side[ns++] = v[--m];
-			side[ns++] = v[p];
+			side[ns++] = *k;
 		} else {
-			v[m++] = v[p];
+			v[m++] = *k;
 		}
 	}
+	if (ns == 0)
+		return v;
 	s = sched_msort(side, tmp, ns, runs);
-	sched_merge(v, m, s, ns, out);
+	sched_merge(v, m, s, ns, kc);
+	return kc;
 }
 
 /* Keep this order for the next pass; without memory the next sort just starts from scratch. */
@@ -195,12 +206,7 @@ const struct sched_okey *sched_order(struct sched *s, const struct sched_input *
 	sched_order_scan(s, in, kc, sum);
 	/* Start from the last order when the queue has the same size (any permutation is
 	 * correct; a close one is cheap). */
-	for (size_t p = 0; p < n; p++) {
-		if (reuse && p + 16 < n)
-			__builtin_prefetch(&kc[s->prev_order[p + 16]]);
-		k[p] = kc[reuse ? s->prev_order[p] : p];
-	}
-	sched_nearly_sorted(k, n, side, tmp, runs, kc);
-	sched_order_remember(s, kc, n);
-	return kc;
+	k = sched_nearly_sorted(kc, reuse ? s->prev_order : NULL, n, k, side, tmp, runs);
+	sched_order_remember(s, k, n);
+	return k;
 }
