@@ -7,6 +7,7 @@
  * to pass (queue order, worker order, trees); the reference starts each pass afresh but for
  * the 4.3 state, so what is reused across passes is checked too.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -254,10 +255,37 @@ static void random_passes(void **unused)
 	free(x);
 }
 
+/*
+ * A candidate type index out of range is an error when the walk reaches the container, and
+ * only then (the flag is computed up front, the check stays where the walk is).
+ */
+static void bad_type_index(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.5, 10);
+	static const uint32_t bad[] = { 0, 99 };
+	int a, b;
+
+	(void)unused;
+	a = fx_ctr(f, "a", SCHED_QUEUED, 5, 1, FX_GiB);
+	b = fx_ctr(f, "b", SCHED_QUEUED, 1, 1, FX_GiB);
+	f->c[b].types = bad;
+	f->c[b].n_types = 2;
+	assert_int_equal(fx_pass(f), -EINVAL);
+	/* At quota with no instance, the scan stops at "a", before "b". */
+	f->in.quota_hold = true;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(f->r.status[a].code, SCHED_ST_AT_QUOTA);
+	/* In R, "b" is still walked, and still an error. */
+	f->c[b].in_running = true;
+	assert_int_equal(fx_pass(f), -EINVAL);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_passes),
+		cmocka_unit_test(bad_type_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
