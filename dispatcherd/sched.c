@@ -62,6 +62,7 @@ void sched_free(struct sched *s)
 	free(s->prev_order);
 	free(s->wl);
 	free(s->wsort);
+	free(s->wv);
 	free(s->oms);
 	free(s);
 }

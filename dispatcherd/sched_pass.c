@@ -9,6 +9,9 @@
 
 #include "sched_pass.h"
 
+/* How far ahead of the walk a container is fetched (a miss costs about this many entries). */
+#define SCHED_PREFETCH 16
+
 bool sched_pass_at_quota(const struct sched_pass *x)
 {
 	int64_t mi = x->s->cl->containers.cloudvms.max_instances;
@@ -77,6 +80,7 @@ static bool sched_relock_cooling(const struct sched_pass *x, const struct sched_
 static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
+	int rc;
 
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
@@ -85,8 +89,8 @@ static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t
 		return 0;
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
-	if (has_best)
-		sched_pass_place(x, bt, bj, &c->need);
+	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
+		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
 }
 
@@ -104,8 +108,10 @@ static int sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	const struct sched_leaf *l = &x->s->tree[bt].leaf[bj];
 	struct sched_status *st = &x->out->status[ci];
+	int rc = sched_pass_place(x, bt, bj, &c->need);
 
-	sched_pass_place(x, bt, bj, &c->need);
+	if (rc < 0)
+		return rc;
 	if (!l->has_id || !l->ready) {
 		*st = (struct sched_status){ .code = SCHED_ST_WAITING_NEW, .type = bt };
 		x->out->allocated_not_started++;
@@ -172,28 +178,33 @@ static int sched_push_oms(struct sched_pass *x, size_t ci)
 	return 0;
 }
 
-/* One queue entry (4.2 step 5). Returns 1 to stop the scan, 0, or negative. */
-static int sched_entry(struct sched_pass *x, size_t ci)
+/*
+ * One queue entry (4.2 step 5). Returns 1 to stop the scan, 0, or negative. The container
+ * itself is only read once the key's flags say that it may run.
+ */
+static int sched_entry(struct sched_pass *x, const struct sched_okey *k)
 {
-	const struct sched_ctr *c = &x->in->ctrs[ci];
+	size_t ci = k->idx;
+	const struct sched_ctr *c;
 	uint32_t bt = 0, bj = 0;
-	bool best;
+	bool best, sup = (k->flags & SCHED_OF_SUPERVISOR) != 0;
 
-	if (c->supervisor)
+	if (sup)
 		x->supervisors++;
-	if (c->in_running) {
-		if (c->state == SCHED_QUEUED || c->state == SCHED_LOCKED)
+	if (!(k->cls & 2)) {	/* in R */
+		if (k->flags & SCHED_OF_WAITING)
 			x->out->status[ci].code = SCHED_ST_PREPARING;
 		return 0;
 	}
-	if (c->priority < 1) {
+	if (k->flags & SCHED_OF_PRIO0) {
 		x->out->status[ci].code = SCHED_ST_PRIORITY_ZERO;
 		return 0;
 	}
-	if (c->supervisor && x->max_supervisors > 0 && x->supervisors > x->max_supervisors)
+	if (sup && x->max_supervisors > 0 && x->supervisors > x->max_supervisors)
 		return sched_push_oms(x, ci);
-	if (c->state != SCHED_QUEUED && c->state != SCHED_LOCKED)
+	if (!(k->flags & SCHED_OF_WAITING))
 		return 0;
+	c = &x->in->ctrs[ci];
 	if (c->n_types == 0)
 		return sched_unsatisfiable(x, ci);
 	if (x->max_containers > 0 && x->trying >= x->max_containers)
@@ -203,15 +214,6 @@ static int sched_entry(struct sched_pass *x, size_t ci)
 	if (c->state == SCHED_QUEUED)
 		return sched_queued(x, ci, best, bt, bj);
 	return sched_locked(x, ci, best, bt, bj);
-}
-
-static int64_t sched_running_count(const struct sched_input *in)
-{
-	int64_t n = (int64_t)in->n_running_uncached;
-
-	for (size_t i = 0; i < in->n_ctrs; i++)
-		n += in->ctrs[i].in_running;
-	return n;
 }
 
 /* 4.2 step 3: maxSupervisors from the container limit, or from the instance limits when none. */
@@ -256,20 +258,23 @@ int sched_pass(struct sched *s, const struct sched_input *in, struct sched_resul
 		return -EINVAL;
 	if ((rc = sched_status_alloc(out, in->n_ctrs)) < 0 || (rc = sched_pass_index(&x)) < 0)
 		return rc;
-	x.trying = sched_running_count(in);
+	if ((x.keys = sched_order(s, in, &x.sums)) == NULL)
+		return -ENOMEM;
+	x.trying = x.sums.running;
 	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
 			   sched_pass_at_quota(&x));
 	x.max_containers = s->quota.max_containers;
 	x.max_supervisors = sched_max_supervisors(s);
-	if ((x.order = sched_order(s, in)) == NULL)
-		return -ENOMEM;
 	for (size_t i = 0; i < in->n_ctrs; i++) {
-		const struct sched_ctr *c = &in->ctrs[x.order[i]];
-
-		for (uint32_t k = 0; k < c->n_types; k++)
-			if (c->types[k] >= s->cl->n_instance_types)
-				return -EINVAL;
-		rc = sched_entry(&x, x.order[i]);
+		if (x.keys[i].flags & SCHED_OF_BADTYPE)
+			return -EINVAL;
+		/* The walk reads containers in queue order, which is random in memory: fetch
+		 * the container ahead, and its candidate list (behind its pointer) half as far. */
+		if (i + SCHED_PREFETCH < in->n_ctrs)
+			__builtin_prefetch(&in->ctrs[x.keys[i + SCHED_PREFETCH].idx]);
+		if (i + SCHED_PREFETCH / 2 < in->n_ctrs)
+			__builtin_prefetch(in->ctrs[x.keys[i + SCHED_PREFETCH / 2].idx].types);
+		rc = sched_entry(&x, &x.keys[i]);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {

@@ -11,11 +11,13 @@ static void sched_pass_positions(struct sched_pass *x)
 	uint8_t code = sched_pass_at_quota(x) ? SCHED_ST_AT_QUOTA : SCHED_ST_CLUSTER_CAPACITY;
 
 	for (size_t i = 0; i < in->n_ctrs; i++) {
-		uint32_t ci = x->order[i];
-		enum sched_cstate st = in->ctrs[ci].state;
+		uint32_t ci = x->keys[i].idx;
 
-		if (x->out->status[ci].code == SCHED_ST_NONE &&
-		    (st == SCHED_QUEUED || st == SCHED_LOCKED))
+		/* The statuses are written in queue order, which is random in memory. */
+		if (i + 16 < in->n_ctrs)
+			__builtin_prefetch(&x->out->status[x->keys[i + 16].idx], 1);
+		if ((x->keys[i].flags & SCHED_OF_WAITING) &&
+		    x->out->status[ci].code == SCHED_ST_NONE)
 			x->out->status[ci] = (struct sched_status){ .code = code, .n = ++x->qpos };
 	}
 }
@@ -45,7 +47,8 @@ static int sched_pass_unlocks(struct sched_pass *x)
 	if (from < x->in->n_ctrs && x->n_workers > 0)
 		from++;
 	for (size_t i = from; rc == 0 && i < x->in->n_ctrs; i++)
-		rc = sched_unlock_one(x, x->order[i]);
+		if (x->keys[i].flags & SCHED_OF_UNLOCKABLE)
+			rc = sched_unlock_one(x, x->keys[i].idx);
 	return rc;
 }
 
@@ -68,25 +71,6 @@ static int sched_pass_shutdowns(struct sched_pass *x)
 	return rc;
 }
 
-/* 4.7: the longest wait among containers that want to run and do not. */
-static sched_time sched_longest_wait(const struct sched_input *in)
-{
-	sched_time oldest = 0;
-	bool any = false;
-
-	for (size_t i = 0; i < in->n_ctrs; i++) {
-		const struct sched_ctr *c = &in->ctrs[i];
-
-		if (c->priority < 1 || c->in_running ||
-		    (c->state != SCHED_QUEUED && c->state != SCHED_LOCKED))
-			continue;
-		if (!any || c->created_at < oldest)
-			oldest = c->created_at;
-		any = true;
-	}
-	return any ? in->now - oldest : 0;
-}
-
 int sched_pass_finish(struct sched_pass *x)
 {
 	struct sched_result *out = x->out;
@@ -96,7 +80,7 @@ int sched_pass_finish(struct sched_pass *x)
 	out->not_allocated_over_quota = (int64_t)(overquota + x->n_oms);
 	out->max_concurrent_containers = x->s->quota.max_containers;
 	out->last_503 = x->s->quota.last_503;
-	out->longest_wait = sched_longest_wait(x->in);
+	out->longest_wait = x->sums.longest_wait;
 	sched_pass_positions(x);
 	if (overquota + x->n_oms > 0 && (rc = sched_pass_unlocks(x)) < 0)
 		return rc;

@@ -66,55 +66,91 @@ static int sched_pass_buffers(struct sched *s, size_t nw)
 	if (a == NULL)
 		return -ENOMEM;
 	s->wsort = a;
+	s->wsort_n = 0;	/* contents are not kept by a resize */
+
+	struct sched_wview *v = realloc(s->wv, nw * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	s->wv = v;
 	s->w_cap = nw;
 	return 0;
+}
+
+/*
+ * Every worker in instance order into s->wsort. The last pass's order is kept and only checked
+ * (n - 1 comparisons) when the pool's array has the same size: the pool rarely reorders it.
+ */
+static void sched_sort_workers(struct sched *s, const struct sched_input *in)
+{
+	size_t n = in->n_workers;
+	bool sorted = s->wsort_n == n;
+
+	for (size_t i = 1; sorted && i < n; i++)
+		sorted = sched_worker_cmp(&s->wsort[i - 1], &s->wsort[i], (void *)in->workers) < 0;
+	if (sorted)
+		return;
+	for (size_t i = 0; i < n; i++)
+		s->wsort[i] = (uint32_t)i;
+	if (n > 1)
+		qsort_r(s->wsort, n, sizeof(*s->wsort), sched_worker_cmp, (void *)in->workers);
+	s->wsort_n = n;
 }
 
 int sched_pass_index(struct sched_pass *x)
 {
 	const struct sched_input *in = x->in;
 	struct sched *s = x->s;
-	size_t ne = 0, nt = s->cl->n_instance_types;
+	size_t nt = s->cl->n_instance_types;
 	int rc = sched_pass_buffers(s, in->n_workers);
 
 	if (rc < 0)
 		return rc;
 	for (size_t t = 0; t < nt; t++)
 		s->tree[t].n = 0;
+	/* In input order: the workers and their runner lists are read sequentially. */
 	for (size_t w = 0; w < in->n_workers; w++) {
 		const struct sched_worker *wk = &in->workers[w];
+		struct sched_wview *v = &s->wv[w];
 
 		if (wk->type >= nt)
 			return -EINVAL;
 		s->wl[w] = wk->n_run;
-		if (sched_worker_has_id(wk))
+		v->has_id = sched_worker_has_id(wk);
+		v->eligible = sched_worker_eligible(wk);
+		v->ready = wk->state == SCHED_W_IDLE || wk->state == SCHED_W_RUNNING;
+		if (v->has_id)
 			x->n_workers++;
 		else
 			x->n_pending++;
-		if (sched_worker_eligible(wk)) {
-			s->wsort[ne++] = (uint32_t)w;
+		if (v->eligible) {
+			v->rem = sched_worker_remaining(s->cl, wk);
 			s->tree[wk->type].n++;
 		}
 	}
-	if (ne > 1)
-		qsort_r(s->wsort, ne, sizeof(*s->wsort), sched_worker_cmp, (void *)in->workers);
+	sched_sort_workers(s, in);
 	for (size_t t = 0; t < nt; t++)
 		if ((rc = sched_tree_reset(&s->tree[t], s->tree[t].n)) < 0)
 			return rc;
-	for (size_t i = 0; i < ne; i++) {
-		const struct sched_worker *wk = &in->workers[s->wsort[i]];
-		struct sched_tree *t = &s->tree[wk->type];
-		struct sched_leaf *l = &t->leaf[t->n++];
+	for (size_t i = 0; i < in->n_workers; i++) {
+		uint32_t w = s->wsort[i];
+		const struct sched_wview *v = &s->wv[w];
+		struct sched_tree *t;
+		struct sched_leaf *l;
 
+		if (!v->eligible)
+			continue;
+		t = &s->tree[in->workers[w].type];
+		l = &t->leaf[t->n++];
 		*l = (struct sched_leaf){
-			.rem = sched_worker_remaining(s->cl, wk), .worker = (int32_t)s->wsort[i],
-			.n_listed = wk->n_run, .has_id = sched_worker_has_id(wk),
-			.ready = wk->state == SCHED_W_IDLE || wk->state == SCHED_W_RUNNING,
+			.rem = v->rem, .worker = (int32_t)w, .n_listed = in->workers[w].n_run,
+			.has_id = v->has_id, .ready = v->ready,
 		};
 		l->key = sched_leaf_key(l, x->max_per_instance);
 	}
 	for (size_t t = 0; t < nt; t++)
-		sched_tree_build(&s->tree[t]);
+		if ((rc = sched_tree_build(&s->tree[t])) < 0)
+			return rc;
 	return 0;
 }
 
@@ -128,7 +164,8 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 
 	for (uint32_t i = 0; i < c->n_types; i++) {
 		uint32_t t = c->types[i];
-		int32_t j = sched_tree_best(&s->tree[t], &c->need);
+		/* Only an instance at least as preferred as the best so far can matter. */
+		int32_t j = sched_tree_best_from(&s->tree[t], &c->need, found ? bkey : 0);
 		int64_t k;
 
 		if (j < 0)
@@ -145,8 +182,8 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 	return found;
 }
 
-/* List c on the leaf (tentatively, for the rest of this pass) and charge its need. */
-void sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
+/* List c on the leaf (tentatively, for the rest of this pass) and charge its need. 0 or -ENOMEM. */
+int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
 {
 	struct sched_tree *t = &x->s->tree[type];
 	struct sched_leaf *l = &t->leaf[j];
@@ -156,7 +193,7 @@ void sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const str
 	l->key = sched_leaf_key(l, x->max_per_instance);
 	if (l->worker >= 0)
 		x->s->wl[l->worker]++;
-	sched_tree_update(t, j);
+	return sched_tree_update(t, j);
 }
 
 /* A placeholder for an instance this pass asked for, with c already listed on it. */

@@ -6,9 +6,17 @@
  * the instances present. Instances: 60% running 1-3 containers, 20% idle, 10% booting, 10%
  * unknown. Queue: 1-8 VCPUs, 20% Locked, priorities 1-1000, 2% supervisors. Every pass sees
  * the same input (the pass is pure), so the time is that of a pass over that state.
- * Prints the median per pass over several passes, and the number of decisions.
- * Usage: bench_sched [passes]   (default 7)
+ * Prints the median per pass over several passes, and the number of decisions. Time is the
+ * thread's CPU time: the pass is single-threaded and does no I/O, so on an idle machine that
+ * is its wall time, and on these shared 2-vCPU machines (load 2-7 from other work) it leaves
+ * out the time spent waiting for a CPU, which made wall-clock medians vary by 2x.
+ * BENCH_CLOCK=wall in the environment times wall-clock time instead.
+ * "churn": the same, but between two passes (untimed) 1% of the queued containers get a new
+ * priority, so the order kept from the last pass is no longer sorted and the steady-state
+ * reuse does not flatter the figure.
+ * Usage: bench_sched [passes [queued instances]]   (default 7 passes, every size)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +38,13 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng % n);
 }
 
+static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(bench_clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -156,46 +166,82 @@ static void free_world(struct world *x)
 	free(ids);
 }
 
+/* Give 1% of the queued containers (those after the running ones) a new priority. */
+static void churn(struct world *x, size_t nq)
+{
+	size_t first = x->nc - nq;
+
+	for (size_t k = 0; k < nq / 100; k++)
+		x->c[first + rnd((uint32_t)nq)].priority = 1 + rnd(1000);
+}
+
+static double timed_passes(struct world *x, struct sched *s, struct sched_result *r,
+			   const struct sched_input *in, size_t nq, int passes, bool changing)
+{
+	uint64_t *t = calloc((size_t)passes, sizeof(*t));
+	double ms;
+
+	if (t == NULL)
+		abort();
+	for (int p = 0; p < passes; p++) {
+		uint64_t t0;
+
+		if (changing)
+			churn(x, nq);
+		t0 = now_ns();
+		if (sched_pass(s, in, r) != 0)
+			abort();
+		t[p] = now_ns() - t0;
+	}
+	qsort(t, (size_t)passes, sizeof(*t), cmp_u64);
+	ms = (double)t[passes / 2] / 1e6;
+	free(t);
+	return ms;
+}
+
 static void run(size_t nq, size_t ni, int passes)
 {
 	struct world x;
 	struct sched *s;
 	struct sched_result r;
 	struct sched_input in;
-	uint64_t *t = calloc((size_t)passes, sizeof(*t));
+	double steady, changing;
+	size_t nd;
 
 	memset(&x, 0, sizeof(x));
 	make_types(&x);
 	make_world(&x, nq, ni);
 	name_workers(&x);
-	if (t == NULL || sched_new(&x.cl, &s) != 0)
+	if (sched_new(&x.cl, &s) != 0)
 		abort();
 	sched_result_init(&r);
 	in = (struct sched_input){ .cluster = &x.cl, .now = (sched_time)1 << 40, .ctrs = x.c,
 				   .n_ctrs = x.nc, .workers = x.w, .n_workers = x.nw };
-	for (int p = 0; p < passes; p++) {
-		uint64_t t0 = now_ns();
-
-		if (sched_pass(s, &in, &r) != 0)
-			abort();
-		t[p] = now_ns() - t0;
-	}
-	qsort(t, (size_t)passes, sizeof(*t), cmp_u64);
-	printf("queued %6zu x instances %5zu (+%zu running): median %8.3f ms/pass, %zu decisions\n",
-	       nq, ni, x.nc - nq, (double)t[passes / 2] / 1e6, r.n);
+	steady = timed_passes(&x, s, &r, &in, nq, passes, false);
+	nd = r.n;
+	changing = timed_passes(&x, s, &r, &in, nq, passes, true);
+	printf("queued %6zu x instances %5zu (+%5zu running): median %8.3f ms/pass (churn %8.3f),"
+	       " %zu decisions\n", nq, ni, x.nc - nq, steady, changing, nd);
 	sched_result_free(&r);
 	sched_free(s);
 	free_world(&x);
-	free(t);
 }
 
 int main(int argc, char **argv)
 {
 	int passes = argc > 1 ? atoi(argv[1]) : 7;
+	const char *clk = getenv("BENCH_CLOCK");
 	const size_t q[] = { 1000, 10000, 100000 }, inst[] = { 100, 1000, 10000 };
 
 	if (passes < 1)
 		passes = 1;
+	if (clk != NULL && strcmp(clk, "wall") == 0)
+		bench_clock = CLOCK_MONOTONIC;
+	printf("time: %s\n", bench_clock == CLOCK_MONOTONIC ? "wall clock" : "thread CPU time");
+	if (argc > 3) {
+		run(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), passes);
+		return 0;
+	}
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++)
 			run(q[i], inst[j], passes);
