@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +106,7 @@ icli_build_url(const char *base, const char *path, const char *query, struct icl
 	       char **url, bool *loopback)
 {
 	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL;
+	char *host = NULL, *port = NULL, *noquery = NULL;
 	int rc = -1;
 
 	if (!u) {
@@ -125,14 +126,21 @@ icli_build_url(const char *base, const char *path, const char *query, struct icl
 		snprintf(r->host, sizeof(r->host), "%s", host);
 	*loopback = icli_is_loopback(host);
 	if (curl_url_set(u, CURLUPART_PATH, path, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_QUERY, query[0] ? query : NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_URL, &noquery, 0) != CURLUE_OK) {
 		snprintf(r->error, sizeof(r->error), "parse %s: cannot build the request URL", base);
 		goto out;
 	}
-	rc = 0;
+	/* The query is appended as text: the URL API would lower-case its %XX escapes, and the
+	 * reference sends Go's upper-case ones. */
+	if (asprintf(url, "%s%s%s", noquery, query[0] ? "?" : "", query) < 0) {
+		*url = NULL;
+		snprintf(r->error, sizeof(r->error), "out of memory");
+	} else
+		rc = 0;
 out:
+	curl_free(noquery);
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
@@ -219,7 +227,7 @@ out:
 	curl_slist_free_all(hdrs);
 	if (c)
 		curl_easy_cleanup(c);
-	curl_free(url);
+	free(url);
 	return rc;
 }
 
