@@ -39,6 +39,10 @@ size_t icli_query_escape(char *out, size_t len, size_t cap, const char *s);
  * the body is empty. */
 char *icli_error_message(const char *body, size_t len);
 
+/* The list lines of one response body into *text (malloc'd, "" for no items). 0, or -1 with
+ * why (and *text NULL). */
+int icli_format_response(const char *body, size_t len, char **text, char *why, size_t whylen);
+
 /* `instance list` on an already loaded config; flags as parsed. */
 int icli_list(const struct cfg_cluster *c, bool header, FILE *out, FILE *err);
 /* `instance <action>` for ids (deduplicated by the caller). */

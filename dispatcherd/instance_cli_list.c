@@ -114,8 +114,7 @@ icli_format_item(const cJSON *it, FILE *f, char *why, size_t whylen)
 	return 0;
 }
 
-/* The lines of one response into *text (malloc'd). 0, or -1 with why. */
-static int
+int
 icli_format_response(const char *body, size_t len, char **text, char *why, size_t whylen)
 {
 	size_t tlen = 0;

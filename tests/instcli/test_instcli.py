@@ -134,9 +134,10 @@ class InstanceCLITest(unittest.TestCase):
 				% (token, "".join('\n          "%s": {}' % u for u in urls) if urls else " {}"))
 		return path
 
-	def run_cli(self, *args, config=None, env_config=None):
+	def run_cli(self, *args, config=None, env_config=None, extra_env=None):
 		env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 		env.pop("ARVADOS_CONFIG", None)
+		env.update(extra_env or {})
 		if env_config:
 			env["ARVADOS_CONFIG"] = env_config
 		argv = [ADC, "instance"] + list(args[:1])
@@ -179,6 +180,27 @@ class InstanceCLITest(unittest.TestCase):
 		empty = self.server("empty", [])
 		p = self.run_cli("list", "-header", config=self.config([empty.url]))
 		self.assertEqual((p.returncode, p.stdout), (0, HEADER + "\n"))
+
+	def test_list_decodes_as_go(self):
+		# null item: a zero view; keys match case-insensitively; absent fields are zero values
+		odd = self.server("odd", [None, {"INSTANCE": "i-up", "Worker_State": "idle", "price": None}])
+		p = self.run_cli("list", config=self.config([odd.url]))
+		self.assertEqual(p.returncode, 0, p.stderr)
+		self.assertEqual(p.stdout.split("\n"), ["-\t-\t\t\t\t\t0.000000\t-", "i-up\t-\tidle\t\t\t\t0.000000\t-", ""])
+
+	def test_list_wrong_type_prints_nothing_from_that_server(self):
+		bad = self.server("bad", [{"instance": "i-1"}, {"instance": "i-2", "price": "cheap"}])
+		p = self.run_cli("list", "-header", config=self.config([bad.url]))
+		self.assertEqual(p.returncode, 1)
+		self.assertEqual(p.stdout, HEADER + "\n")
+		self.assertEqual(p.stderr, "error decoding API response: cannot unmarshal string into field price of type float64\n")
+
+	def test_list_loopback_bypasses_proxy(self):
+		dead = "http://127.0.0.1:%d" % free_port()
+		p = self.run_cli("list", config=self.config([self.a.url]),
+				 extra_env={"http_proxy": dead, "HTTP_PROXY": dead, "https_proxy": dead})
+		self.assertEqual(p.returncode, 0, p.stderr)
+		self.assertEqual(p.stdout.split("\n"), LINES_A + [""])
 
 	def test_list_wrong_token(self):
 		p = self.run_cli("list", config=self.config([self.a.url], token="notthetoken0123456789abcdefghijklmn"))
