@@ -108,6 +108,13 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 	int i = 1;
 
 	memset(o, 0, sizeof(*o));
+	/* The admin client parses its own arguments (instance_cli.c). */
+	if (argc > 1 && strcmp(argv[1], "instance") == 0) {
+		o->command = CLI_INSTANCE;
+		o->sub_argc = argc - 2;
+		o->sub_argv = argv + 2;
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "config-check") == 0) {
 		o->command = CLI_CONFIG_CHECK;
 		i = 2;
@@ -120,10 +127,12 @@ cli_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"Usage: %s [config-check] [flags]\n"
+		"       %s instance list|kill|drain|hold|run [-config FILE] [...]\n"
 		"\n"
 		"The Arvados cloud dispatcher: runs queued containers on cloud VMs.\n"
 		"\n"
 		"  config-check             check the configuration and exit\n"
+		"  instance ...             list or act on the dispatcher's instances (management API)\n"
 		"  -config FILE             cluster config (default $ARVADOS_CONFIG, else /etc/arvados/config.yml)\n"
 		"  -version                 print the version and exit\n"
 		"  -help                    print this help and exit\n"
@@ -133,5 +142,5 @@ cli_usage(FILE *f, const char *prog)
 		"  -sshd-pool-user USER     user sshd-pool runs as when started as root (default arvados-sshd-pool)\n"
 		"  -insecure-no-sandbox     run the helpers without their sandbox (testing only; logged loudly)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, ignored\n",
-		prog);
+		prog, prog);
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum cli_command { CLI_RUN = 0, CLI_CONFIG_CHECK };
+enum cli_command { CLI_RUN = 0, CLI_CONFIG_CHECK, CLI_INSTANCE };
 
 struct cli_opts {
 	enum cli_command command;
@@ -16,6 +16,8 @@ struct cli_opts {
 	const char *sshd_pool_path;
 	const char *cloudd_user;        /* NULL: the sandbox's default user per role */
 	const char *sshd_pool_user;
+	int sub_argc;                   /* CLI_INSTANCE: the arguments after "instance" */
+	char **sub_argv;
 };
 
 /* Parse argv. Returns 0, or 2 after printing the problem to err (usage error: exit 2). */

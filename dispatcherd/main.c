@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dispatcher.h"
 #include "heap_scrub.h"
+#include "instance_cli.h"
 #include "log.h"
 
 #ifdef ADC_SANITIZE
@@ -99,6 +100,9 @@ main(int argc, char **argv)
 		cli_usage(stderr, "arvados-dispatch-cloud");
 		return r;
 	}
+	if (o.command == CLI_INSTANCE)
+		return instance_cli_main("arvados-dispatch-cloud instance", o.sub_argc, o.sub_argv,
+					 stdout, stderr);
 	if (o.help) {
 		cli_usage(stderr, "arvados-dispatch-cloud");
 		return 0;
