@@ -603,7 +603,14 @@ class WorkerRig:
         return w
 
     def add_worker(self, kind="openssh", start=True):
-        return self._prepare(self._new_worker(kind), start)
+        w = self._new_worker(kind)
+        try:
+            return self._prepare(w, start)
+        except BaseException:
+            w.stop()
+            with self.lock:
+                self.workers.remove(w)  # describe() lists only workers that were set up
+            raise
 
     def start(self, n=0, dropbear=0):
         """Add and start n OpenSSH workers and `dropbear` dropbear workers; returns the new ones,
