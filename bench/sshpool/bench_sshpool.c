@@ -1,12 +1,21 @@
 /*
- * bench_sshpool.c - latency of typed operations on established sessions, and of one probe round
- * over N workers. Usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS. Prints "name median_ms" lines.
- * Run through sshpool_bench.py, which starts the workers.
+ * bench_sshpool.c - the sess/ops core of sshd-pool (the same library, in this process) against
+ * rig workers. Usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS [openssh|dropbear].
+ *
+ * openssh (default): latency of typed operations on one established session, and one probe
+ * round over every OpenSSH worker of the rig. dropbear: the scale bench of issue 4 over every
+ * dropbear worker: the first round (connect + verify, dominated by key exchange CPU), then
+ * ITERATIONS probe rounds (`crunch-run --list` on every worker, as the pool does each
+ * ProbeInterval) on the established sessions, with this process's CPU time and RSS.
+ * Prints "name value" lines. Run through sshpool_bench.py, which starts the workers.
  */
 #include <cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "ops.h"
 #include "sess.h"
@@ -17,16 +26,20 @@ struct w { char id[16], addr[64], secret_file[512]; int port; struct sess *s; };
 
 static uv_loop_t *loop;
 static int pending;
+static int tolerate;     /* scale mode: count failures instead of exiting at the first */
+static int failures;
 
 static void
 done(int outcome, struct sess_result *r, void *arg)
 {
 	(void)arg;
-	if (outcome != OPS_OK) {
-		fprintf(stderr, "bench: operation failed: %d %s\n", outcome, r->error);
-		exit(1);
-	}
 	pending--;
+	if (outcome == OPS_OK)
+		return;
+	if (failures++ < 5 || !tolerate)
+		fprintf(stderr, "bench: operation failed: %d %s\n", outcome, r->error);
+	if (!tolerate)
+		exit(1);
 }
 
 static void
@@ -68,6 +81,77 @@ median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static double
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* User + system CPU time of this process, ms. */
+static double
+cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* Current resident set (VmRSS), KiB; -1 if unreadable. */
+static long
+rss_kib(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Busy and total jiffies of the whole machine (/proc/stat "cpu" line): the probe round is mostly
+ * the workers' CPU (fork, shell, crunch-run), not ours, and this shows how busy the cores were. */
+static int
+machine_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int k = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+			   &v[4], &v[5], &v[6], &v[7]) : 0;
+
+	if (f)
+		fclose(f);
+	if (k < 5)
+		return -1;
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += v[i];
+	*busy = *total - v[3] - v[4];   /* minus idle and iowait */
+	return 0;
+}
+
+/* Each session holds two descriptors (ours and libssh's dup); the default soft limit of 1024
+ * would stop at about 500 workers. Raise the soft limit up to the hard one. */
+static void
+raise_nofile(rlim_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		fprintf(stderr, "bench: setrlimit(NOFILE, %lu): %s\n", (unsigned long)need, strerror(errno));
+}
+
 typedef int (*op_fn)(struct ops *o, struct sess *s);
 static int op_boot(struct ops *o, struct sess *s) { return ops_boot_probe(o, s, done, NULL); }
 static int op_list(struct ops *o, struct sess *s) { return ops_run_probe(o, s, NULL, 0, done, NULL); }
@@ -94,6 +178,78 @@ bench_one(const char *name, struct ops *o, struct sess *s, op_fn fn, int iters)
 	free(v);
 }
 
+/* Connect and verify every worker (the first round), then `iters` probe rounds. */
+static int
+bench_scale(struct sess_pool *p, struct ops *o, struct w *ws, int n, int iters)
+{
+	double *v = calloc((size_t)iters, sizeof(double));
+	double t, c, first_ms, first_cpu, rounds_cpu;
+	unsigned long long busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+	bool jok;
+
+	raise_nofile((rlim_t)n * 2 + 256);
+	tolerate = 1;
+	t = now_ms();
+	c = cpu_ms();
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		char *sec = slurp(ws[i].secret_file, &len);
+
+		if (sess_get(p, ws[i].id, ws[i].addr, ws[i].port, "root", &ws[i].s) != 0)
+			return 1;
+		pending++;
+		if (ops_verify(o, ws[i].s, (uint8_t *)sec, len, done, NULL) != 0)
+			return 1;
+		free(sec);
+	}
+	drain();
+	first_ms = now_ms() - t;
+	first_cpu = cpu_ms() - c;
+	if (failures) {
+		fprintf(stderr, "bench: %d of %d workers failed connect+verify\n", failures, n);
+		return 1;
+	}
+	c = cpu_ms();
+	jok = machine_jiffies(&busy0, &total0) == 0;
+	for (int r = 0; r < iters; r++) {
+		t = now_ms();
+		for (int i = 0; i < n; i++) {
+			pending++;
+			if (op_list(o, ws[i].s) != 0)
+				return 1;
+		}
+		drain();
+		v[r] = now_ms() - t;
+	}
+	rounds_cpu = (cpu_ms() - c) / iters;
+	jok = jok && machine_jiffies(&busy1, &total1) == 0 && total1 > total0;
+	if (failures) {
+		fprintf(stderr, "bench: %d probes failed over %d rounds of %d workers\n", failures, iters, n);
+		return 1;
+	}
+	printf("workers %d\n", n);
+	printf("first_round_ms %.1f\n", first_ms);
+	printf("first_round_cpu_ms %.1f\n", first_cpu);
+	qsort(v, (size_t)iters, sizeof(*v), cmp);
+	printf("probe_rounds %d\n", iters);
+	printf("probe_round_min_ms %.1f\n", v[0]);
+	printf("probe_round_median_ms %.1f\n", median(v, iters));
+	printf("probe_round_max_ms %.1f\n", v[iters - 1]);
+	printf("probe_per_worker_ms %.3f\n", median(v, iters) / n);
+	printf("probe_round_cpu_ms %.1f\n", rounds_cpu);
+	if (jok)
+		printf("probe_machine_busy_pct %.0f\n", 100.0 * (double)(busy1 - busy0) / (double)(total1 - total0));
+	printf("rss_kib %ld\n", rss_kib());
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("maxrss_kib %ld\n", ru.ru_maxrss);
+	}
+	free(v);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -102,23 +258,33 @@ main(int argc, char **argv)
 	struct sess_pool *p;
 	struct ops_conf oc = { .boot_probe_command = "true" };
 	struct ops *o;
-	struct w ws[256];
+	struct w *ws;
 	int n = 0, iters;
+	const char *kind = argc > 4 ? argv[4] : "openssh";
+	bool scale = strcmp(kind, "dropbear") == 0;
 	cJSON *d, *it;
 
-	if (argc != 4)
+	if (argc < 4 || argc > 5 || (!scale && strcmp(kind, "openssh") != 0)) {
+		fprintf(stderr, "usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS [openssh|dropbear]\n");
 		return 2;
+	}
 	iters = atoi(argv[3]);
+	if (iters < 1)
+		return 2;
 	loop = uv_default_loop();
 	text = slurp(argv[1], NULL);
 	if (sshpool_key_load(text, &so.key, &pub, why, sizeof(why)) != 0)
 		return 1;
-	so.max_connecting = 4;
+	/* The scale bench uses sshd-pool's own limits (8 handshakes at once, sess_opts_defaults). */
+	so.max_connecting = scale ? 0 : 4;
 	if (sess_pool_new(loop, &so, &p) != 0 || ops_new(&oc, &o, why, sizeof(why)) != 0)
 		return 1;
 	d = cJSON_Parse(slurp(argv[2], NULL));
+	ws = calloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(d, "workers")) + 1, sizeof(*ws));
+	if (ws == NULL)
+		return 1;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(d, "workers")) {
-		if (n >= 256 || strcmp(cJSON_GetObjectItem(it, "kind")->valuestring, "openssh") != 0)
+		if (strcmp(cJSON_GetObjectItem(it, "kind")->valuestring, kind) != 0)
 			continue;
 		snprintf(ws[n].id, sizeof(ws[n].id), "%s", cJSON_GetObjectItem(it, "id")->valuestring);
 		snprintf(ws[n].addr, sizeof(ws[n].addr), "%s", cJSON_GetObjectItem(it, "address")->valuestring);
@@ -127,6 +293,12 @@ main(int argc, char **argv)
 		ws[n].port = cJSON_GetObjectItem(it, "port")->valueint;
 		n++;
 	}
+	if (n == 0) {
+		fprintf(stderr, "bench: no %s workers in %s\n", kind, argv[2]);
+		return 1;
+	}
+	if (scale)
+		return bench_scale(p, o, ws, n, iters);
 	/* establish and verify every session (not measured) */
 	for (int i = 0; i < n; i++) {
 		size_t len;

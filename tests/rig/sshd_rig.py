@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """sshd_rig: fake Arvados worker VMs served by real SSH servers on loopback (see README.md).
 
-Each worker is a real `/usr/sbin/sshd -D` (or `dropbear -F`) listening on 127.0.1.<i>:<port>,
+Each worker is a real `/usr/sbin/sshd -D` (or `dropbear -F`) listening on 127.0.1.<i>:<port>
+(from worker 251 on, the next /24s: see rig_address),
 started inside its own mount namespace (`unshare -m --propagation private`) where bind mounts
 give it a private view of the fixed paths the dispatcher uses:
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "stub-crunch-run")
@@ -86,6 +88,37 @@ def rig_ensure_user(name):
     return pwd.getpwnam(name)
 
 
+def rig_address(prefix, index):
+    """Loopback address of worker `index` (1-based): <prefix><index> for 1..250, as before, then
+    250 per /24 over the next third octets: 127.0.(1 + (i-1) // 250).(1 + (i-1) % 250) with the
+    default prefix "127.0.1.". Everything stays inside 127.0.0.0/8, which Linux routes to lo."""
+    if 0 <= index <= 250:
+        return "%s%d" % (prefix, index)
+    parts = prefix.rstrip(".").split(".")
+    if len(parts) != 3 or parts[0] != "127" or not all(x.isdigit() for x in parts):
+        raise RigError("worker %d: address prefix %r cannot grow past 250 workers" % (index, prefix))
+    third = int(parts[2]) + (index - 1) // 250
+    if third > 255:
+        raise RigError("worker %d: no address left under %s" % (index, prefix))
+    return "%s.%s.%d.%d" % (parts[0], parts[1], third, 1 + (index - 1) % 250)
+
+
+def rig_keygen(kind, path, comment):
+    """A new Ed25519 host key: <path>.pub (OpenSSH public line) plus the private key the server
+    reads: <path> (OpenSSH format) for sshd, <path>.dropbear for dropbear. For dropbear one
+    `dropbearkey` run does it (it prints the public line), half the cost of ssh-keygen followed
+    by dropbearconvert, which matters when hundreds of workers start."""
+    if kind == "openssh":
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
+        return
+    out = _run(["dropbearkey", "-t", "ed25519", "-f", path + ".dropbear"])
+    pub = [line for line in out.splitlines() if line.startswith("ssh-ed25519 ")]
+    if not pub:
+        raise RigError("dropbearkey printed no public key: %r" % out)
+    with open(path + ".pub", "w") as f:
+        f.write(" ".join(pub[0].split()[:2] + [comment]) + "\n")
+
+
 def _free_port(address):
     # The kernel picks an unused port on this address; sshd binds it with SO_REUSEADDR right after.
     s = socket.socket()
@@ -112,10 +145,28 @@ def _mnt_ns(pid):
 
 def _pids_in_ns(namespaces):
     out = []
+    if not namespaces:
+        return out
     for e in os.listdir("/proc"):
         if e.isdigit() and _mnt_ns(int(e)) in namespaces:
             out.append(int(e))
     return out
+
+
+def _kill_namespaces(namespaces):
+    """SIGKILL every process in these mount namespaces. One /proc scan per pass, so stopping
+    hundreds of workers at once costs a few scans, not one per worker."""
+    for _ in range(3):
+        pids = _pids_in_ns(namespaces)
+        if not pids:
+            break
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGCONT)
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
 
 
 def _descendants(pid):
@@ -216,22 +267,30 @@ class Worker:
         os.chown(ssh_dir, u.pw_uid, u.pw_gid)
         self.set_authorized_keys(self.rig.authorized_keys)
         self.set_secret("secret-%s-%s" % (self.id, os.urandom(6).hex()))
-        os.symlink(STUB, self.path("bin", "crunch-run")) if not os.path.lexists(self.path("bin", "crunch-run")) else None
+        if not os.path.lexists(self.path("bin", "crunch-run")):
+            os.symlink(self.rig.crunch_run, self.path("bin", "crunch-run"))
         with open(self.path("bin", "sudo"), "w") as f:
             f.write(SUDO_SHIM)
         os.chmod(self.path("bin", "sudo"), 0o755)
         for d in self.rig.private_dirs:
             os.makedirs(d, exist_ok=True)  # bind mount target on the host, stays empty there
-        self._new_host_key()
+        shared = self.rig.shared_host_key_dir(self.kind)
+        if shared:
+            # Copies, not links: rotate_host_key unlinks and replaces this worker's files only.
+            private = self.host_key_path + (".dropbear" if self.kind == "dropbear" else "")
+            shutil.copyfile(os.path.join(shared, os.path.basename(private)), private)
+            os.chmod(private, 0o600)
+            shutil.copyfile(os.path.join(shared, "host_ed25519.pub"), self.host_key_path + ".pub")
+            self.key_generation += 1
+        else:
+            self._new_host_key()
 
     def _new_host_key(self):
+        """A fresh Ed25519 host key of this worker only (always so for rotate_host_key)."""
         for p in (self.host_key_path, self.host_key_path + ".pub", self.host_key_path + ".dropbear"):
             if os.path.exists(p):
                 os.unlink(p)
-        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "%s-hostkey-%d" % (self.id, self.key_generation),
-              "-f", self.host_key_path])
-        if self.kind == "dropbear":
-            _run(["dropbearconvert", "openssh", "dropbear", self.host_key_path, self.host_key_path + ".dropbear"])
+        rig_keygen(self.kind, self.host_key_path, "%s-hostkey-%d" % (self.id, self.key_generation))
         self.key_generation += 1
 
     def _rsa_key(self):
@@ -405,17 +464,7 @@ class Worker:
         """Stop everything of this worker: the server, its sessions, fake containers (every process
         in any mount namespace this worker ever had)."""
         self.kill(signal.SIGTERM)
-        for _ in range(3):
-            pids = _pids_in_ns(self.namespaces)
-            if not pids:
-                break
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGCONT)
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
+        _kill_namespaces(self.namespaces)
 
     # ---- stub crunch-run controls and records --------------------------------------------------
     def set_crunch_run_config(self, **cfg):
@@ -464,7 +513,13 @@ class WorkerRig:
     """A set of fake workers under base_dir. Use as a context manager, or call stop()."""
 
     def __init__(self, base_dir, authorized_keys=(), user="root", rsa=False, address_prefix="127.0.1.",
-                 first_index=1, private_dirs=DEFAULT_PRIVATE_DIRS, max_sessions=64):
+                 first_index=1, private_dirs=DEFAULT_PRIVATE_DIRS, max_sessions=64, shared_host_key=False,
+                 crunch_run=STUB, parallel=8):
+        """shared_host_key: every worker of a kind starts with one host key generated once (for
+        benches with hundreds of workers; tests of pinning need distinct keys, the default).
+        rotate_host_key still gives that worker a key of its own. crunch_run: what `crunch-run`
+        on the workers' PATH is (an absolute path; default the recording stub). parallel: how
+        many workers start() sets up and starts at once."""
         if os.geteuid() != 0:
             raise RigError("the rig needs root (mount namespaces, sshd privilege separation)")
         self.base_dir = os.path.abspath(base_dir)
@@ -486,8 +541,28 @@ class WorkerRig:
         self.next_index = first_index
         self.private_dirs = tuple(private_dirs)
         self.max_sessions = max_sessions
+        self.shared_host_key = shared_host_key
+        self._shared_keys = {}
+        if not os.path.isabs(crunch_run) or not os.access(crunch_run, os.X_OK):
+            raise RigError("crunch_run %r must be an absolute path to an executable" % crunch_run)
+        self.crunch_run = crunch_run
+        self.parallel = max(1, parallel)
         self.workers = []
         self.lock = threading.Lock()
+
+    def shared_host_key_dir(self, kind):
+        """The directory holding the host key shared by all workers of this kind (generated on
+        first use), or None when every worker gets its own."""
+        if not self.shared_host_key:
+            return None
+        with self.lock:
+            d = self._shared_keys.get(kind)
+            if d is None:
+                d = os.path.join(self.base_dir, "shared-host-key-%s" % kind)
+                os.makedirs(d, mode=0o700, exist_ok=True)
+                rig_keygen(kind, os.path.join(d, "host_ed25519"), "rig-shared-%s-hostkey" % kind)
+                self._shared_keys[kind] = d
+            return d
 
     def _check_traversable(self):
         """An unprivileged remote user must reach its worker dir (the stub keeps its records there,
@@ -506,25 +581,50 @@ class WorkerRig:
                 return f.read().strip()
         return k.strip()
 
-    def add_worker(self, kind="openssh", start=True):
+    def _new_worker(self, kind):
+        """Reserve the next index (and its address) and list the worker; nothing on disk yet."""
         if kind not in ("openssh", "dropbear"):
             raise RigError("unknown worker kind %r" % kind)
         with self.lock:
             i = self.next_index
             self.next_index += 1
-        address = "%s%d" % (self.address_prefix, i)
-        w = Worker(self, i, kind, address, _free_port(address))
+            address = rig_address(self.address_prefix, i)
+            w = Worker(self, i, kind, address, _free_port(address))
+            self.workers.append(w)
+        return w
+
+    @staticmethod
+    def _prepare(w, start):
         if os.path.exists(w.dir):
             shutil.rmtree(w.dir)
         w._setup()
-        self.workers.append(w)
         if start:
             w.start()
         return w
 
+    def add_worker(self, kind="openssh", start=True):
+        w = self._new_worker(kind)
+        try:
+            return self._prepare(w, start)
+        except BaseException:
+            w.stop()
+            with self.lock:
+                self.workers.remove(w)  # describe() lists only workers that were set up
+            raise
+
     def start(self, n=0, dropbear=0):
-        """Add and start n OpenSSH workers and `dropbear` dropbear workers; returns the new ones."""
-        return [self.add_worker("openssh") for _ in range(n)] + [self.add_worker("dropbear") for _ in range(dropbear)]
+        """Add and start n OpenSSH workers and `dropbear` dropbear workers; returns the new ones,
+        in index order. Up to `parallel` of them are set up and started at once (threads: the
+        work is mostly waiting for ssh-keygen, mount and the server to come up). If any fails,
+        the others are still started (stop() cleans up) and the first error is raised."""
+        ws = [self._new_worker("openssh") for _ in range(n)] + [self._new_worker("dropbear") for _ in range(dropbear)]
+        if self.parallel == 1 or len(ws) < 2:
+            return [self._prepare(w, True) for w in ws]
+        with ThreadPoolExecutor(max_workers=self.parallel) as ex:
+            futures = [ex.submit(self._prepare, w, True) for w in ws]
+        for f in futures:
+            f.result()
+        return ws
 
     def worker(self, wid):
         for w in self.workers:
@@ -545,8 +645,12 @@ class WorkerRig:
                 "workers": [w.describe() for w in self.workers]}
 
     def stop(self):
+        # Listeners first, then one sweep over the namespaces of all workers (see _kill_namespaces).
+        namespaces = set()
         for w in self.workers:
-            w.stop()
+            w.kill(signal.SIGTERM)
+            namespaces |= w.namespaces
+        _kill_namespaces(namespaces)
 
     def __enter__(self):
         return self
@@ -628,6 +732,10 @@ def main(argv):
     up.add_argument("--rsa", action="store_true", help="also give each worker a (cached) RSA host key")
     up.add_argument("--address-prefix", default="127.0.1.")
     up.add_argument("--first-index", type=int, default=1)
+    up.add_argument("--shared-host-key", action="store_true",
+                    help="one host key per server kind for all workers (benches; not for pinning tests)")
+    up.add_argument("--crunch-run", default=STUB, help="absolute path of the workers' crunch-run (default: the stub)")
+    up.add_argument("--parallel", type=int, default=8, help="workers started at once")
     for name, hlp in (("down", "stop all workers and the supervisor"), ("describe", "print the JSON description")):
         p = sub.add_parser(name, help=hlp)
         p.add_argument("--dir", required=True)
@@ -655,7 +763,8 @@ def main(argv):
             rig = None
             try:
                 rig = WorkerRig(d, a.authorized_key, user=a.user, rsa=a.rsa, address_prefix=a.address_prefix,
-                                first_index=a.first_index)
+                                first_index=a.first_index, shared_host_key=a.shared_host_key,
+                                crunch_run=os.path.abspath(a.crunch_run), parallel=a.parallel)
                 rig.start(a.n, a.dropbear)
                 with open(os.path.join(d, "rig.pid"), "w") as f:
                     f.write("%d\n" % os.getpid())

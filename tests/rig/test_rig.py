@@ -4,6 +4,8 @@
 StubTest runs stub-crunch-run locally (no SSH, no root). RigTest starts 3 OpenSSH workers and
 1 dropbear worker and drives them with `ssh` exactly as strictly as the dispatcher would
 (pinned host keys, key-only auth). UserRigTest checks the unprivileged remote user mode.
+SharedKeyRigTest checks the bench options (shared host keys, another crunch-run, addresses past
+worker 250).
 """
 import hashlib
 import json
@@ -283,6 +285,47 @@ class UserRigTest(SSHMixin, unittest.TestCase):
             self.assertEqual(self.assert_ok(w, "sudo crunch-run --list"), UUID1 + "\n")
             self.assert_ok(w, "sudo crunch-run --kill 15 '%s'" % UUID1)
             self.assertEqual(self.assert_ok(w, "sudo crunch-run --list"), "")
+
+
+class AddressTest(unittest.TestCase):
+    """Workers 1..250 keep their 127.0.1.<i> address; past 250 they spread over the next /24s."""
+
+    def test_addresses(self):
+        a = sshd_rig.rig_address
+        self.assertEqual([a("127.0.1.", i) for i in (1, 2, 250)], ["127.0.1.1", "127.0.1.2", "127.0.1.250"])
+        self.assertEqual([a("127.0.1.", i) for i in (251, 500, 501, 1000)],
+                         ["127.0.2.1", "127.0.2.250", "127.0.3.1", "127.0.4.250"])
+        self.assertEqual(len({a("127.0.1.", i) for i in range(1, 2001)}), 2000)
+        with self.assertRaises(sshd_rig.RigError):
+            a("127.0.255.", 251)
+        with self.assertRaises(sshd_rig.RigError):
+            a("10.0.0.", 251)  # never leaves 127.0.0.0/8
+
+
+@unittest.skipUnless(os.geteuid() == 0, "the rig needs root")
+class SharedKeyRigTest(SSHMixin, unittest.TestCase):
+    """The bench options: one host key per server kind, another crunch-run, a worker past 250."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.make_rig(first_index=250, shared_host_key=True, crunch_run="/bin/echo")
+        cls.rig.start(1, dropbear=2)
+
+    def test_shared_key_then_rotation(self):
+        o, d1, d2 = self.rig.workers
+        self.assertEqual((o.address, d1.address, d2.address), ("127.0.1.250", "127.0.2.1", "127.0.2.2"))
+        self.assertEqual(d1.host_key_pub(), d2.host_key_pub())
+        self.assertNotEqual(o.host_key_pub(), d1.host_key_pub())  # one key per kind
+        for w in self.rig.workers:
+            self.assertEqual(self.assert_ok(w, "crunch-run --list"), "--list\n")
+        old = self.rig.write_known_hosts(os.path.join(self.tmp, "known_hosts.old"))
+        d2.rotate_host_key()
+        self.assertNotEqual(d2.host_key_pub(), d1.host_key_pub())
+        rc, _, err = self.ssh(d2, "true", known_hosts=old)
+        self.assertEqual(rc, 255)
+        self.assertIn("Host key verification failed", err)
+        rc, _, err = self.ssh(d1, "true", known_hosts=old)  # the shared copy of d1 is untouched
+        self.assertEqual(rc, 0, err)
 
 
 if __name__ == "__main__":
