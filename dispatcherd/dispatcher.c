@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "child.h"
+#include "env_secrets.h"
 #include "heap_scrub.h"
 #include "helper_paths.h"
 #include "identity.h"
@@ -50,15 +51,49 @@ dispatcher_driver_known(const char *driver)
 
 /* ---- secrets: held as fds from here on (secret_fd.h) ---- */
 
+/* cloudd's secret blob: {"DriverParameters": <config>, "Env": {AWS_* taken from our own
+ * environment}} (cloudd/cloudd.c reads it). Built in one buffer that is wiped after the
+ * memfd holds it. */
+static int
+dispatcher_cloud_secret_fd(const struct cfg_secrets *s)
+{
+	static const char pre[] = "{\"DriverParameters\":", mid[] = ",\"Env\":";
+	const char *dp = s->driver_parameters_json ? s->driver_parameters_json : "{}";
+	size_t dplen = s->driver_parameters_json ? s->driver_parameters_len : 2;
+	cJSON *env = NULL;
+	char *envs = NULL, *blob = NULL;
+	size_t len = 0;
+	int fd;
+
+	fd = env_secrets_take(&env);
+	if (fd == 0 && (envs = cJSON_PrintUnformatted(env)) == NULL)
+		fd = -ENOMEM;
+	env_secrets_free(env);
+	if (fd == 0) {
+		len = strlen(pre) + dplen + strlen(mid) + strlen(envs) + 1;
+		if ((blob = malloc(len + 1)) == NULL)
+			fd = -ENOMEM;
+	}
+	if (fd == 0) {
+		snprintf(blob, len + 1, "%s%.*s%s%s}", pre, (int)dplen, dp, mid, envs);
+		fd = secret_memfd_create("driver-parameters", blob, strlen(blob));
+		adc_wipe(blob, len);
+	}
+	free(blob);
+	if (envs != NULL) {
+		adc_wipe(envs, strlen(envs));
+		free(envs);
+	}
+	return fd;
+}
+
 static int
 dispatcher_secret_fds(struct dispatcher *d, int *cloud_fd, int *key_fd)
 {
 	struct cfg_secrets *s = &d->cfg->secrets;
 
 	*cloud_fd = *key_fd = -1;
-	*cloud_fd = secret_memfd_create("driver-parameters", s->driver_parameters_json ?
-					s->driver_parameters_json : "{}",
-					s->driver_parameters_json ? s->driver_parameters_len : 2);
+	*cloud_fd = dispatcher_cloud_secret_fd(s);
 	if (*cloud_fd < 0)
 		return *cloud_fd;
 	if (s->dispatch_private_key_path != NULL) {
