@@ -104,7 +104,8 @@ class WorkerWatcher(threading.Thread):
     def scan(self):
         for inst in self.ec2.instances():
             ip, iid = inst.get("private_ip"), inst["id"]
-            if inst["state"] not in ("pending", "running") or not ip or iid in self.skip:
+            if inst["state"] not in ("pending", "running") or not ip or iid in self.skip \
+                    or "all" in self.skip:
                 continue
             cur = self.by_ip.get(ip)
             if cur is not None and cur[0] == iid:
@@ -144,7 +145,8 @@ class WorkerWatcher(threading.Thread):
         self.join(5)
 
 
-def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4):
+def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4,
+                 timeout_booting="20s"):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -169,7 +171,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
         SyncInterval: 2s
         ProbeInterval: 1s
         TimeoutIdle: 3s
-        TimeoutBooting: 20s
+        TimeoutBooting: %(tb)s
         TimeoutProbe: 10s
         TimeoutShutdown: 5s
         MaxInstances: %(max)d
@@ -187,7 +189,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
         IncludedScratch: 100GB
         Price: 0.2
 """ % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
-       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "akid": AKID, "sak": SAK}
+       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -197,7 +199,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
 class E2E:
     """Everything one scenario needs; stop() tears it down."""
 
-    def __init__(self, crunch_cfg=None, extra_vm="", skip=()):
+    def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s"):
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -215,7 +217,7 @@ class E2E:
                                      crunch_cfg or {"duration": 2, "arvados": True}, skip)
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port,
-                                   self.key_path, extra_vm)
+                                   self.key_path, extra_vm, timeout_booting=timeout_booting)
         self.disp = None
 
     def env(self):
