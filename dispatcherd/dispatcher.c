@@ -538,6 +538,25 @@ dispatcher_serve(struct dispatcher *d)
 	return 0;
 }
 
+static void
+dispatcher_close_handle(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* After a hard stop some handles may still be open: close them and let their callbacks run
+ * (bounded), so that the loop and everything hanging off it is released. */
+static void
+dispatcher_loop_close(uv_loop_t *loop)
+{
+	for (int i = 0; i < 10 && uv_loop_close(loop) == UV_EBUSY; i++) {
+		uv_walk(loop, dispatcher_close_handle, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
+}
+
 int
 dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char *argv0)
 {
@@ -584,8 +603,8 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 	if (dispatcher_serve(&d) != 0)
 		return 1;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	/* Intentionally not uv_loop_close: after a hard stop handles may remain; the process
-	 * exits next. */
+	dispatcher_loop_close(&d.loop);
+	metrics_free(d.metrics);
 	itypes_table_free(d.itypes);
 	free(d.public_key);
 	free(d.runner_path);
