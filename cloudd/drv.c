@@ -102,6 +102,7 @@ void drv_instance_free(struct drv_instance *i)
 	free(i->subnet_id);
 	free(i->state);
 	free(i->az);
+	free(i->host_key);
 	drv_tags_free(&i->tags);
 	memset(i, 0, sizeof(*i));
 }

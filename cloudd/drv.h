@@ -59,6 +59,7 @@ struct drv_instance {
 	char *az;             /* availability zone, "" when unknown */
 	bool spot;
 	struct drv_tags tags;
+	char *host_key;       /* host public key line when the driver knows it (loopback), or NULL */
 };
 
 /* What drivers use of an instance type (1.2). */

@@ -150,13 +150,21 @@ int ec2_client_new(uv_loop_t *loop, const struct ec2_client_cfg *cfg, struct ec2
 	rc = ec2_endpoint(c, ep, err, errlen);
 	if (rc)
 		goto fail;
-	if (ca && (rc = ec2_read_file(ca, &c->ca, &c->ca_len)) < 0) {
+	if (cfg->ca_pem != NULL && cfg->ca_pem_len > 0) {
+		c->ca = malloc(cfg->ca_pem_len);
+		if (!c->ca) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(c->ca, cfg->ca_pem, cfg->ca_pem_len);
+		c->ca_len = cfg->ca_pem_len;
+	} else if (ca && (rc = ec2_read_file(ca, &c->ca, &c->ca_len)) < 0) {
 		snprintf(err, errlen, "cannot read CA bundle %s: %s", ca, strerror(-rc));
 		goto fail;
 	}
 	if ((rc = cu_new(loop, &c->cu)) < 0 || (rc = ec2_pace_new(loop, &c->pace)) < 0)
 		goto fail;
-	rc = ec2_creds_new(c->cu, cfg->akid, cfg->secret, c->connect_ms, c->total_ms, &c->creds);
+	rc = ec2_creds_new(c->cu, cfg->akid, cfg->secret, cfg->env, c->connect_ms, c->total_ms, &c->creds);
 	if (rc) {
 		snprintf(err, errlen, rc == -ENOENT ? "no AWS credentials available"
 						    : "out of memory");

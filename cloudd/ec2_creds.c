@@ -57,10 +57,13 @@ static int ec2_cred_set(struct ec2_cred *c, const char *akid, const char *secret
 }
 
 int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_secret,
-		  long connect_ms, long total_ms, struct ec2_creds **out)
+		  const struct ec2_env_keys *env, long connect_ms, long total_ms,
+		  struct ec2_creds **out)
 {
 	struct ec2_creds *c = calloc(1, sizeof(*c));
-	const char *ea = getenv("AWS_ACCESS_KEY_ID"), *es = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *ea = env ? env->akid : getenv("AWS_ACCESS_KEY_ID");
+	const char *es = env ? env->secret : getenv("AWS_SECRET_ACCESS_KEY");
+	const char *et = env ? env->token : getenv("AWS_SESSION_TOKEN");
 	const char *dis = getenv("AWS_EC2_METADATA_DISABLED"), *ep;
 	int rc = 0;
 
@@ -74,7 +77,7 @@ int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_sec
 		rc = ec2_cred_set(&c->cur, static_akid, static_secret, NULL, 0);
 	} else if (ea && *ea && es && *es) {
 		c->src = EC2_CREDS_ENV;
-		rc = ec2_cred_set(&c->cur, ea, es, getenv("AWS_SESSION_TOKEN"), 0);
+		rc = ec2_cred_set(&c->cur, ea, es, et, 0);
 	} else if (dis && strcasecmp(dis, "true") == 0) {
 		rc = -ENOENT;
 	} else {

@@ -27,10 +27,19 @@ struct ec2_cred {
 
 struct ec2_creds;
 
-/* static_akid/static_secret may be NULL or "". 0, -ENOMEM, or -ENOENT when no source is
- * available (no static keys, no env keys, IMDS disabled). */
+/* The environment keys (source 2) when the caller read them elsewhere: cloudd gets them
+ * from dispatcherd's secret fd, because the parent removes them from its environment. */
+struct ec2_env_keys {
+	const char *akid, *secret, *token;   /* NULL or "" when absent */
+};
+
+/* static_akid/static_secret may be NULL or "". env: NULL reads AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN with getenv; else these values are used
+ * instead. 0, -ENOMEM, or -ENOENT when no source is available (no static keys, no env
+ * keys, IMDS disabled). */
 int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_secret,
-		  long connect_ms, long total_ms, struct ec2_creds **out);
+		  const struct ec2_env_keys *env, long connect_ms, long total_ms,
+		  struct ec2_creds **out);
 void ec2_creds_free(struct ec2_creds *c);
 enum ec2_creds_source ec2_creds_source(const struct ec2_creds *c);
 

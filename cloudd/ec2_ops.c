@@ -297,6 +297,9 @@ int ec2_driver_new(uv_loop_t *loop, const cJSON *params, const struct ec2_driver
 	cc.region = d->p.region;
 	cc.endpoint = o->endpoint;
 	cc.ca_file = o->ca_file;
+	cc.ca_pem = o->ca_pem;
+	cc.ca_pem_len = o->ca_pem_len;
+	cc.env = o->env;
 	cc.akid = d->p.akid;
 	cc.secret = d->p.secret;
 	cc.connect_timeout_ms = o->connect_timeout_ms;

@@ -30,13 +30,16 @@ main(int argc, char **argv)
 	if ((r = pchild_parse_args(argc, argv, &a)) != 0)
 		return r;
 	pchild_log_init("cloudd", &a);
-	if (cloudd_setup(&cd, a.driver) != 0)
-		return 1;
 	uv_loop_init(&loop);
-	enum sandbox_role role = strcmp(a.driver, "loopback") == 0 ? SANDBOX_CLOUDD_LOOPBACK
-								  : SANDBOX_CLOUDD;
-	if (sandbox_apply(role, &(struct sandbox_opts){ .user = a.user,
-							.insecure = a.insecure_no_sandbox }) != 0) {
+	/* Everything that needs the filesystem happens here, before lock-down: the CA bundle
+	 * (ec2), the private directory, /run/sshd and the user name (loopback). */
+	if (cloudd_setup(&cd, &loop, a.driver) != 0)
+		return 1;
+	bool loopback = strcmp(a.driver, "loopback") == 0;
+	enum sandbox_role role = loopback ? SANDBOX_CLOUDD_LOOPBACK : SANDBOX_CLOUDD;
+	if (sandbox_apply(role, &(struct sandbox_opts){
+			.user = a.user, .insecure = a.insecure_no_sandbox,
+			.private_dir = loopback ? cd.private_dir : NULL, .keep_root = loopback }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
 		       LF_STR("Helper", "cloudd"), LF_STR("flag", "-insecure-no-sandbox"));
 		return 1;

@@ -26,6 +26,9 @@ struct sandbox_opts {
 	const char *user;          /* drop to this user when started as root; NULL = role default */
 	const char *private_dir;   /* SANDBOX_CLOUDD_LOOPBACK: read/write dir for sshd's files */
 	bool insecure;             /* -insecure-no-sandbox: skip, loudly */
+	bool keep_root;            /* SANDBOX_CLOUDD_LOOPBACK only: started as root, stay root
+				    * (its sshd must run as root to log the dispatcher in as
+				    * root); ignored for the other roles */
 };
 
 /* Default user per role when started as root (documented in docs/ARCHITECTURE.md). */

@@ -11,7 +11,22 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "api_client.h"
+#include "build_id.h"
 #include "child.h"
+#include "http_listen.h"
+#include "http_server.h"
+#include "instance_types.h"
+#include "metrics_catalog.h"
+#include "mgmt_wiring.h"
+#include "notify.h"
+#include "pool.h"
+#include "port_cloud.h"
+#include "port_ssh.h"
+#include "queue.h"
+#include "sched_driver.h"
+#include "sshc.h"
+#include "env_secrets.h"
 #include "heap_scrub.h"
 #include "helper_paths.h"
 #include "identity.h"
@@ -21,6 +36,7 @@
 #include "util.h"
 
 #define DISPATCHER_STOP_GRACE_MS 1500
+#define DISPATCHER_HARD_STOP_MS 1900
 
 struct dispatcher {
 	uv_loop_t loop;
@@ -32,9 +48,25 @@ struct dispatcher {
 	char cloudd_path[PATH_MAX], sshpool_path[PATH_MAX];
 	const char *cloudd_args[16], *sshpool_args[16];
 	uv_signal_t sigterm, sigint;
+	uv_timer_t hard_stop;
 	int children_running;
 	bool notified_ready;
 	int exit_code;
+
+	struct http_listen listen;
+	struct metrics_registry *metrics;
+	struct api_client *api;
+	struct itypes_table *itypes;
+	char *runner_path;
+	struct port_cloud pcloud;
+	struct port_ssh pssh;
+	struct pool *pool;
+	struct queue *queue;
+	struct sched_driver *sched;
+	struct http_server *http;
+	struct mgmt_wiring mgmt;
+	struct notify notify;
+	const char **itype_names;
 };
 
 static bool
@@ -50,15 +82,49 @@ dispatcher_driver_known(const char *driver)
 
 /* ---- secrets: held as fds from here on (secret_fd.h) ---- */
 
+/* cloudd's secret blob: {"DriverParameters": <config>, "Env": {AWS_* taken from our own
+ * environment}} (cloudd/cloudd.c reads it). Built in one buffer that is wiped after the
+ * memfd holds it. */
+static int
+dispatcher_cloud_secret_fd(const struct cfg_secrets *s)
+{
+	static const char pre[] = "{\"DriverParameters\":", mid[] = ",\"Env\":";
+	const char *dp = s->driver_parameters_json ? s->driver_parameters_json : "{}";
+	size_t dplen = s->driver_parameters_json ? s->driver_parameters_len : 2;
+	cJSON *env = NULL;
+	char *envs = NULL, *blob = NULL;
+	size_t len = 0;
+	int fd;
+
+	fd = env_secrets_take(&env);
+	if (fd == 0 && (envs = cJSON_PrintUnformatted(env)) == NULL)
+		fd = -ENOMEM;
+	env_secrets_free(env);
+	if (fd == 0) {
+		len = strlen(pre) + dplen + strlen(mid) + strlen(envs) + 1;
+		if ((blob = malloc(len + 1)) == NULL)
+			fd = -ENOMEM;
+	}
+	if (fd == 0) {
+		snprintf(blob, len + 1, "%s%.*s%s%s}", pre, (int)dplen, dp, mid, envs);
+		fd = secret_memfd_create("driver-parameters", blob, strlen(blob));
+		adc_wipe(blob, len);
+	}
+	free(blob);
+	if (envs != NULL) {
+		adc_wipe(envs, strlen(envs));
+		free(envs);
+	}
+	return fd;
+}
+
 static int
 dispatcher_secret_fds(struct dispatcher *d, int *cloud_fd, int *key_fd)
 {
 	struct cfg_secrets *s = &d->cfg->secrets;
 
 	*cloud_fd = *key_fd = -1;
-	*cloud_fd = secret_memfd_create("driver-parameters", s->driver_parameters_json ?
-					s->driver_parameters_json : "{}",
-					s->driver_parameters_json ? s->driver_parameters_len : 2);
+	*cloud_fd = dispatcher_cloud_secret_fd(s);
 	if (*cloud_fd < 0)
 		return *cloud_fd;
 	if (s->dispatch_private_key_path != NULL) {
@@ -137,6 +203,9 @@ sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 		.cluster_id = d->cfg->cluster_id,
 		.connect_timeout_ms = 30000,
 		.command_timeout_ms = 300000,
+		.crunch_run_command = d->cfg->containers.crunch_run_command,
+		.deploy_dir = vm->deploy_runner_directory,
+		.runner_md5 = d->pssh.runner_md5,
 	};
 
 	(void)c;
@@ -181,7 +250,18 @@ dispatcher_child_ready(struct child *c, void *arg)
 	d->notified_ready = true;
 	log_kv(LOG_LVL_INFO, "dispatcher ready", LF_INT("CloudHelperPID", child_pid(d->cloudd)),
 	       LF_INT("SSHHelperPID", child_pid(d->sshpool)));
-	sd_notify(0, "READY=1\nSTATUS=helpers ready");
+	notify_helpers_ready(&d->notify);
+}
+
+/* A helper (re)started: whatever waited for it can go now. */
+static void
+dispatcher_child_up(struct child *c, void *arg)
+{
+	struct dispatcher *d = arg;
+
+	dispatcher_child_ready(c, arg);
+	if (d->sched != NULL)
+		sched_driver_kick(d->sched);
 }
 
 /* ---- start and stop ---- */
@@ -194,9 +274,22 @@ dispatcher_child_stopped(void *arg)
 	if (--d->children_running == 0) {
 		uv_close((uv_handle_t *)&d->sigterm, NULL);
 		uv_close((uv_handle_t *)&d->sigint, NULL);
+		uv_close((uv_handle_t *)&d->hard_stop, NULL);
 	}
 }
 
+/* Whatever still holds the loop after the grace period (a request no one will answer) must
+ * not hold up the exit: spec 1.7 only asks that nothing be destroyed or unlocked. */
+static void
+dispatcher_hard_stop(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+/*
+ * Stop cleanly, in the reference's order (1.7): scheduler, queue, pool, management server,
+ * API client, then the helpers. No instance is destroyed and no container unlocked.
+ */
 static void
 dispatcher_signal_cb(uv_signal_t *s, int signum)
 {
@@ -205,9 +298,26 @@ dispatcher_signal_cb(uv_signal_t *s, int signum)
 	if (d->children_running == 0 || d->cloudd == NULL)
 		return;
 	log_kv(LOG_LVL_INFO, "shutting down on signal", LF_STR("Signal", strsignal(signum)));
-	sd_notify(0, "STOPPING=1");
+	notify_stopping(&d->notify);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
+	uv_timer_start(&d->hard_stop, dispatcher_hard_stop, DISPATCHER_HARD_STOP_MS, 0);
+	sched_driver_close(d->sched);
+	d->sched = NULL;
+	d->mgmt.sched = NULL;
+	if (d->queue != NULL)
+		queue_free(d->queue, NULL, NULL);
+	d->queue = NULL;
+	if (d->pool != NULL)
+		pool_close(d->pool);
+	d->pool = NULL;
+	if (d->http != NULL)
+		http_server_close(d->http, NULL, NULL);
+	d->http = NULL;
+	notify_close(&d->notify);
+	if (d->api != NULL)
+		api_client_free(d->api, NULL, NULL);
+	d->api = NULL;
 	child_stop(d->cloudd, DISPATCHER_STOP_GRACE_MS, dispatcher_child_stopped, d);
 	child_stop(d->sshpool, DISPATCHER_STOP_GRACE_MS, dispatcher_child_stopped, d);
 	d->cloudd = d->sshpool = NULL;
@@ -250,12 +360,12 @@ dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd,
 	struct child_spec cs = {
 		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .path = d->cloudd_path,
 		.args = d->cloudd_args, .secret_fd = cloud_fd, .build_init = cloudd_build_init,
-		.check_init = status_check_init, .on_ready = dispatcher_child_ready, .arg = d,
+		.check_init = status_check_init, .on_ready = dispatcher_child_up, .arg = d,
 	};
 	struct child_spec ss = {
 		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .path = d->sshpool_path,
 		.args = d->sshpool_args, .secret_fd = key_fd, .build_init = sshpool_build_init,
-		.check_init = sshpool_check_init, .on_ready = dispatcher_child_ready, .arg = d,
+		.check_init = sshpool_check_init, .on_ready = dispatcher_child_up, .arg = d,
 	};
 	d->cloudd = child_new(&d->loop, &cs);
 	d->sshpool = child_new(&d->loop, &ss);
@@ -265,11 +375,193 @@ dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd,
 	return 0;
 }
 
+/* ---- start-up, spec 1.6 adapted to three processes ---- */
+
+static int
+dispatcher_listen(struct dispatcher *d)
+{
+	char err[512];
+	const char *env = getenv("ARVADOS_SERVICE_INTERNAL_URL");
+
+	if (http_listen_open(d->cfg->dispatch_internal_urls, d->cfg->n_dispatch_internal_urls, env,
+			     &d->listen, err, sizeof(err)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot listen", err, (const struct log_field[]){ LF_END });
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dispatcher_metrics(struct dispatcher *d)
+{
+	const struct cfg_cluster *c = d->cfg;
+
+	if ((d->metrics = metrics_new()) == NULL ||
+	    (d->itype_names = calloc(c->n_instance_types + 1, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_instance_types; i++)
+		d->itype_names[i] = c->instance_types[i].name;
+	struct metrics_catalog_init in = {
+		.version = ADC_VERSION,
+		.instance_types = d->itype_names,
+		.n_instance_types = c->n_instance_types,
+		.max_concurrent_requests = c->api_max_concurrent_requests,
+		.max_queued_requests = c->api_max_queued_requests,
+		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
+		.process = true,
+	};
+	return metrics_catalog_register(d->metrics, &in);
+}
+
+static int
+dispatcher_api(struct dispatcher *d)
+{
+	struct api_client_opts o;
+	char *err = NULL;
+
+	api_client_opts_from_cfg(d->cfg, &o);
+	if (api_client_new(&d->loop, &o, &d->api, &err) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "unhealthy service", err ? err : "cannot build API client", (const struct log_field[]){ LF_END });
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* DeployRunnerBinary: resolved, opened, hashed; sshd-pool's init carries the md5. */
+static int
+dispatcher_runner(struct dispatcher *d)
+{
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	char err[512];
+	int r;
+
+	d->pssh.runner_fd = -1;
+	if (pool_runner_resolve(vm->deploy_runner_binary, NULL, &d->runner_path, err,
+				sizeof(err)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "error loading runner binary", err, (const struct log_field[]){ LF_END });
+		return -1;
+	}
+	if (d->runner_path[0] == '\0')
+		return 0;
+	d->pssh.runner_fd = open(d->runner_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (d->pssh.runner_fd < 0 || (r = sshc_file_md5(d->pssh.runner_fd, d->pssh.runner_md5)) != 0) {
+		log_kv_err(LOG_LVL_FATAL, "error loading runner binary", strerror(errno),
+			   LF_STR("DeployRunnerBinary", d->runner_path));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dispatcher_pool_notify(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	sched_driver_kick(d->sched);
+}
+
+static void
+dispatcher_queue_notify(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	sched_driver_kick(d->sched);
+}
+
+/* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler. */
+static int
+dispatcher_services(struct dispatcher *d)
+{
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	struct pool_opts po = {
+		.loop = &d->loop, .cluster = d->cfg, .metrics = d->metrics,
+		.notify = dispatcher_pool_notify, .notify_ctx = d,
+		.runner_md5 = d->pssh.runner_md5,
+	};
+	int r;
+
+	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd, .cluster = d->cfg,
+					 .public_key = &d->public_key, .timeout_ms = 120000 };
+	port_cloud_init(&d->pcloud, &po.cloud);
+	d->pssh.sshpool = &d->sshpool;
+	d->pssh.port = (uint16_t)(atoi(vm->ssh_port) > 0 ? atoi(vm->ssh_port) : 22);
+	port_ssh_init(&d->pssh, &po.ssh);
+	if ((r = itypes_table_new(d->cfg, &d->itypes)) != 0 || (r = pool_new(&po, &d->pool)) != 0)
+		return r;
+	struct queue_opts qo = { .loop = &d->loop, .api = d->api, .cluster = d->cfg,
+				 .itypes = d->itypes };
+	if ((r = queue_new(&qo, &d->queue)) != 0)
+		return r;
+	struct sched_driver_opts so = { .loop = &d->loop, .cluster = d->cfg, .queue = d->queue,
+					.pool = d->pool, .api = d->api, .metrics = d->metrics };
+	if ((r = sched_driver_new(&so, &d->sched)) != 0)
+		return r;
+	queue_set_notify(d->queue, dispatcher_queue_notify, d);
+	queue_set_poll_cb(d->queue, sched_driver_poll_done, d->sched);
+	return queue_start(d->queue);
+}
+
+static int
+dispatcher_serve(struct dispatcher *d)
+{
+	char err[512], *cert = NULL, *key = NULL;
+	int r;
+
+	if (d->listen.https &&
+	    http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &cert, &key, err,
+				 sizeof(err)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err, (const struct log_field[]){ LF_END });
+		return -1;
+	}
+	struct http_server_opts o = {
+		.loop = &d->loop, .listen_fd = d->listen.fd,
+		.management_token = d->cfg->management_token,
+		.tls_cert_pem = cert, .tls_key_pem = key, .metrics = d->metrics,
+	};
+	r = http_server_start(&o, &d->http);
+	d->listen.fd = -1;		/* the server owns it now, even on failure */
+	free(cert);
+	adc_free_secret_str(key);
+	d->mgmt = (struct mgmt_wiring){ .cluster = d->cfg, .queue = d->queue, .pool = d->pool,
+					.sched = d->sched };
+	mgmt_wiring_init(&d->mgmt);
+	if (r != 0 || (r = mgmt_api_register(d->http, &d->mgmt.providers)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot start the management server", strerror(-r), (const struct log_field[]){ LF_END });
+		return -1;
+	}
+	log_kv(LOG_LVL_INFO, "listening", LF_STR("URL", d->listen.internal_url),
+	       LF_STR("Listen", d->listen.listen_url), LF_STR("Service", "arvados-dispatch-cloud"),
+	       LF_STR("Version", ADC_VERSION));
+	d->notify.sched = d->sched;
+	notify_listening(&d->notify);
+	return 0;
+}
+
+static void
+dispatcher_close_handle(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* After a hard stop some handles may still be open: close them and let their callbacks run
+ * (bounded), so that the loop and everything hanging off it is released. */
+static void
+dispatcher_loop_close(uv_loop_t *loop)
+{
+	for (int i = 0; i < 10 && uv_loop_close(loop) == UV_EBUSY; i++) {
+		uv_walk(loop, dispatcher_close_handle, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
+}
+
 int
 dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char *argv0)
 {
-	struct dispatcher d = { .cfg = cfg, .opts = opts };
-	int cloud_fd, key_fd, r;
+	struct dispatcher d = { .cfg = cfg, .opts = opts, .listen = { .fd = -1 } };
+	int cloud_fd = -1, key_fd = -1, r;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (!dispatcher_driver_known(cfg->containers.cloudvms.driver)) {
@@ -280,26 +572,44 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 	if (identity_instance_set_id(cfg->system_root_token ? cfg->system_root_token : "",
 				     d.instance_set_id, sizeof(d.instance_set_id)) != 0)
 		return 1;
+	/* A bad listen address fails before anything is started. */
+	if (dispatcher_listen(&d) != 0)
+		return 1;
+	uv_loop_init(&d.loop);
+	if (dispatcher_metrics(&d) != 0 || dispatcher_api(&d) != 0 || dispatcher_runner(&d) != 0)
+		return 1;
 	if (dispatcher_secret_fds(&d, &cloud_fd, &key_fd) != 0) {
 		if (cloud_fd >= 0)
 			close(cloud_fd);
 		return 1;
 	}
-	uv_loop_init(&d.loop);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
+	uv_timer_init(&d.loop, &d.hard_stop);
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, dispatcher_signal_cb, SIGTERM);
 	uv_signal_start(&d.sigint, dispatcher_signal_cb, SIGINT);
+	notify_init(&d.notify, &d.loop);
 	r = dispatcher_start_children(&d, argv0, cloud_fd, key_fd);
 	if (r != 0) {
 		log_kv_err(LOG_LVL_FATAL, "cannot start the helpers", strerror(-r),
 			   LF_STR("cloudd", d.cloudd_path), LF_STR("sshd-pool", d.sshpool_path));
 		return 1;
 	}
+	if ((r = dispatcher_services(&d)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot start the dispatcher", strerror(-r), (const struct log_field[]){ LF_END });
+		return 1;
+	}
+	if (dispatcher_serve(&d) != 0)
+		return 1;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	uv_loop_close(&d.loop);
+	dispatcher_loop_close(&d.loop);
+	metrics_free(d.metrics);
+	itypes_table_free(d.itypes);
 	free(d.public_key);
+	free(d.runner_path);
+	free(d.itype_names);
+	http_listen_free(&d.listen);
 	log_kv(LOG_LVL_INFO, "dispatcher stopped", LF_INT("ExitCode", d.exit_code));
 	return d.exit_code;
 }

@@ -96,6 +96,10 @@ class Dispatcher:
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
+        # The dispatcher now syncs instances at start-up: keep cloudd's EC2 calls on
+        # loopback (nothing may connect elsewhere) unless a test names its fake.
+        e.setdefault("AWS_ENDPOINT_URL_EC2", "https://127.0.0.1:1")
+        e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         e.update(env or {})
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]

@@ -1,0 +1,141 @@
+/* mgmt_wiring.c - see mgmt_wiring.h. The queue entry object of spec 7.2, with the fields
+ * the dispatcher mirrors (uuid, state, priority; the other container attributes are not
+ * cached, the controller reads only state and scheduling_status). */
+#include "mgmt_wiring.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void
+mgmt_wiring_time(cJSON *o, const char *name, int64_t ms)
+{
+	char buf[64];
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d000000Z", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+static cJSON *
+mgmt_wiring_itype(const struct cfg_instance_type *it)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "Name", it->name);
+	cJSON_AddStringToObject(o, "ProviderType", it->provider_type);
+	cJSON_AddNumberToObject(o, "VCPUs", (double)it->vcpus);
+	cJSON_AddNumberToObject(o, "RAM", (double)it->ram);
+	cJSON_AddNumberToObject(o, "IncludedScratch", (double)it->included_scratch);
+	cJSON_AddNumberToObject(o, "AddedScratch", (double)it->added_scratch);
+	cJSON_AddNumberToObject(o, "Price", it->price);
+	cJSON_AddBoolToObject(o, "Preemptible", it->preemptible);
+	return o;
+}
+
+static cJSON *
+mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
+{
+	char status[SCHED_STATUS_MAX];
+	cJSON *o = cJSON_CreateObject(), *c, *res, *types;
+
+	if (o == NULL)
+		return NULL;
+	c = cJSON_AddObjectToObject(o, "container");
+	cJSON_AddStringToObject(c, "uuid", e->uuid);
+	cJSON_AddStringToObject(c, "state", queue_state_name(e->state));
+	cJSON_AddNumberToObject(c, "priority", (double)e->priority);
+	res = cJSON_AddObjectToObject(o, "instance_resources");
+	cJSON_AddNumberToObject(res, "VCPUs", (double)e->choice.need.vcpus);
+	cJSON_AddNumberToObject(res, "RAM", (double)e->choice.need.ram);
+	cJSON_AddNumberToObject(res, "Scratch", (double)e->choice.need.scratch);
+	cJSON_AddNumberToObject(res, "GPUs", (double)e->choice.need.gpus);
+	cJSON_AddNumberToObject(res, "GPUVRAM", (double)e->choice.need.gpu_vram);
+	types = cJSON_AddArrayToObject(o, "instance_types");
+	for (uint32_t i = 0; e->fit == QFIT_OK && i < e->choice.n; i++)
+		cJSON_AddItemToArray(types, mgmt_wiring_itype(
+			&w->cluster->instance_types[e->choice.idx[i]]));
+	mgmt_wiring_time(o, "first_seen_at", (int64_t)e->first_seen_ms);
+	if (sched_driver_status(w->sched, e->uuid, status, sizeof(status)) != 0)
+		status[0] = '\0';
+	cJSON_AddStringToObject(o, "scheduling_status", status);
+	return o;
+}
+
+static int
+mgmt_wiring_list_containers(void *ctx, cJSON **items)
+{
+	struct mgmt_wiring *w = ctx;
+	struct queue_ent *const *v;
+	size_t n;
+
+	*items = NULL;
+	if (!sched_driver_has_passed(w->sched))
+		return 0;		/* no pass yet: sent as [] */
+	v = queue_view(w->queue, &n);
+	if ((*items = cJSON_CreateArray()) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *e = mgmt_wiring_entry(w, v[i]);
+		if (e == NULL)
+			return -ENOMEM;
+		cJSON_AddItemToArray(*items, e);
+	}
+	return 0;
+}
+
+static int
+mgmt_wiring_get_container(void *ctx, const char *uuid, cJSON **entry)
+{
+	struct mgmt_wiring *w = ctx;
+	const struct queue_ent *e = queue_get(w->queue, uuid);
+
+	*entry = NULL;
+	if (e == NULL || !sched_driver_has_passed(w->sched))
+		return MGMT_NOT_FOUND;
+	return (*entry = mgmt_wiring_entry(w, e)) != NULL ? 0 : -ENOMEM;
+}
+
+static int
+mgmt_wiring_kill_container(void *ctx, const char *uuid, const char *reason)
+{
+	struct mgmt_wiring *w = ctx;
+
+	return pool_mgmt_kill_container(w->pool, uuid, reason);
+}
+
+static int
+mgmt_wiring_list_instances(void *ctx, cJSON **items)
+{
+	struct mgmt_wiring *w = ctx;
+
+	return pool_mgmt_list_instances(w->pool, items);
+}
+
+static int
+mgmt_wiring_instance_action(void *ctx, enum mgmt_instance_action a, const char *id,
+			    const char *reason)
+{
+	struct mgmt_wiring *w = ctx;
+	int r = pool_mgmt_instance_action(w->pool, a, id, reason);
+
+	sched_driver_kick(w->sched);
+	return r;
+}
+
+void
+mgmt_wiring_init(struct mgmt_wiring *w)
+{
+	w->providers = (struct mgmt_providers){
+		.ctx = w,
+		.list_containers = mgmt_wiring_list_containers,
+		.get_container = mgmt_wiring_get_container,
+		.kill_container = mgmt_wiring_kill_container,
+		.list_instances = mgmt_wiring_list_instances,
+		.instance_action = mgmt_wiring_instance_action,
+	};
+}

@@ -1,0 +1,94 @@
+/* notify.c - see notify.h. */
+#include "notify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+
+#define NOTIFY_STATUS_MS 5000
+
+static void
+notify_status(struct notify *n)
+{
+	struct sched_driver_stats s = { 0 };
+	char buf[160];
+
+	if (n->sched != NULL)
+		sched_driver_stats(n->sched, &s);
+	snprintf(buf, sizeof(buf), "STATUS=queued %zu, running %zu, instances %zu",
+		 s.queued + s.locked, s.running, s.instances);
+	sd_notify(0, buf);
+}
+
+static void
+notify_status_cb(uv_timer_t *t)
+{
+	notify_status(t->data);
+}
+
+static void
+notify_watchdog_cb(uv_timer_t *t)
+{
+	(void)t;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+void
+notify_init(struct notify *n, uv_loop_t *loop)
+{
+	uint64_t usec = 0;
+	const char *w = getenv("WATCHDOG_USEC");
+
+	memset(n, 0, sizeof(*n));
+	uv_timer_init(loop, &n->status_timer);
+	uv_timer_init(loop, &n->watchdog_timer);
+	n->status_timer.data = n->watchdog_timer.data = n;
+	if (w != NULL && (usec = strtoull(w, NULL, 10)) > 0) {
+		uint64_t ms = usec / 2000;
+		uv_timer_start(&n->watchdog_timer, notify_watchdog_cb, ms ? ms : 1, ms ? ms : 1);
+	}
+}
+
+static void
+notify_maybe_ready(struct notify *n)
+{
+	if (n->ready_sent || !n->helpers_ready || !n->listening)
+		return;
+	n->ready_sent = true;
+	int r = sd_notify(0, "READY=1");
+	if (r < 0)
+		log_emit_err(LOG_LVL_WARN, "error notifying init daemon", strerror(-r), (const struct log_field[]){ LF_END });
+	notify_status(n);
+	uv_timer_start(&n->status_timer, notify_status_cb, NOTIFY_STATUS_MS, NOTIFY_STATUS_MS);
+}
+
+void
+notify_helpers_ready(struct notify *n)
+{
+	n->helpers_ready = true;
+	notify_maybe_ready(n);
+}
+
+void
+notify_listening(struct notify *n)
+{
+	n->listening = true;
+	notify_maybe_ready(n);
+}
+
+void
+notify_stopping(struct notify *n)
+{
+	sd_notify(0, "STOPPING=1");
+	uv_timer_stop(&n->status_timer);
+}
+
+void
+notify_close(struct notify *n)
+{
+	uv_close((uv_handle_t *)&n->status_timer, NULL);
+	uv_close((uv_handle_t *)&n->watchdog_timer, NULL);
+}

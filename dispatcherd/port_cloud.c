@@ -1,0 +1,382 @@
+/* port_cloud.c - see port_cloud.h. */
+#include "port_cloud.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloudc.h"
+
+/* cloudd while it exists (NULL once the dispatcher stops it). */
+#define PORT_CLOUD_CHILD(pc) do { if (*(pc)->cloudd == NULL) return -EAGAIN; } while (0)
+
+/* ---- error blocks ---- */
+
+static void
+port_cloud_err(const struct proto_cloud_err *e, struct pool_cloud_err *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->message = e->text != NULL && e->text[0] != '\0' ? e->text : "";
+	if (e->status == PROTO_OK) {
+		out->kind = POOL_CLOUD_OK;
+		return;
+	}
+	switch (e->status) {
+	case PROTO_E_RETRY:
+		out->message = "cloudd restarted before answering";
+		break;
+	case PROTO_E_TIMEOUT:
+		out->message = "cloudd did not answer in time";
+		break;
+	case PROTO_E_INVALID:
+		if (out->message[0] == '\0')
+			out->message = "cloudd refused the request";
+		break;
+	default:
+		if (out->message[0] == '\0')
+			out->message = "cloud call failed";
+	}
+	out->kind = POOL_CLOUD_OTHER;
+	if (e->status != PROTO_E_FAILED)
+		return;
+	switch (e->cls) {
+	case PROTO_CLOUD_RATE_LIMIT:
+		out->kind = POOL_CLOUD_RATE_LIMIT;
+		out->retry_at = e->earliest_retry_ms * 1000000;
+		break;
+	case PROTO_CLOUD_QUOTA:
+		out->kind = POOL_CLOUD_QUOTA;
+		break;
+	case PROTO_CLOUD_CAPACITY:
+		out->kind = POOL_CLOUD_CAPACITY;
+		out->type_specific = e->type_specific;
+		out->quota_group_specific = e->quota_group_specific;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A proto instance as the pool sees it; tags point into inst (valid for the callback). */
+static int
+port_cloud_inst(const struct proto_cloud_inst *in, struct pool_instance *out)
+{
+	struct pool_tag *t = NULL;
+
+	if (in->tags.n > 0 && (t = calloc(in->tags.n, sizeof(*t))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < in->tags.n; i++) {
+		t[i].key = in->tags.keys[i];
+		t[i].value = in->tags.values[i];
+	}
+	*out = (struct pool_instance){
+		.id = in->id, .address = in->address, .remote_user = in->remote_user,
+		.tags = t, .n_tags = in->tags.n,
+	};
+	return 0;
+}
+
+static struct proto_cloud_tags
+port_cloud_tags(const struct pool_tag *t, size_t n, char **keys, char **values)
+{
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = (char *)t[i].key;
+		values[i] = (char *)t[i].value;
+	}
+	return (struct proto_cloud_tags){ .keys = keys, .values = values, .n = (uint32_t)n };
+}
+
+/* ---- create ---- */
+
+struct port_cloud_call {
+	void *cb;
+	void *arg;
+	/* list: instances gathered from the parts (deep copies) */
+	struct proto_cloud_inst *insts;
+	size_t n, cap;
+};
+
+static void
+port_cloud_create_done(void *arg, const struct proto_cloud_err *err,
+		       const struct proto_cloud_inst *inst)
+{
+	struct port_cloud_call *c = arg;
+	pool_create_cb cb = (pool_create_cb)c->cb;
+	struct pool_cloud_err pe;
+	struct pool_instance pi;
+
+	port_cloud_err(err, &pe);
+	if (pe.kind == POOL_CLOUD_OK && inst != NULL && port_cloud_inst(inst, &pi) == 0) {
+		cb(c->arg, &pe, &pi);
+		free((void *)pi.tags);
+	} else if (pe.kind == POOL_CLOUD_OK) {
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+		cb(c->arg, &pe, NULL);
+	} else {
+		cb(c->arg, &pe, NULL);
+	}
+	free(c);
+}
+
+static const struct cfg_instance_type *
+port_cloud_itype(const struct cfg_cluster *cl, const char *name)
+{
+	for (size_t i = 0; i < cl->n_instance_types; i++)
+		if (strcmp(cl->instance_types[i].name, name) == 0)
+			return &cl->instance_types[i];
+	return NULL;
+}
+
+static int
+port_cloud_create(void *ctx, const struct pool_create_req *req, pool_create_cb cb, void *arg)
+{
+	struct port_cloud *pc = ctx;
+	PORT_CLOUD_CHILD(pc);
+	const struct cfg_instance_type *it = port_cloud_itype(pc->cluster, req->instance_type);
+	char **kv = calloc(2 * (req->n_tags + 1), sizeof(char *));
+	struct port_cloud_call *c = calloc(1, sizeof(*c));
+	int r = -ENOMEM;
+
+	if (kv != NULL && c != NULL) {
+		struct proto_cloud_create m = {
+			.itype = {
+				.name = (char *)req->instance_type,
+				.provider_type = (char *)req->provider_type,
+				.price = it ? it->price : 0,
+				.preemptible = req->preemptible,
+				.added_scratch = it ? it->added_scratch : 0,
+			},
+			.image = (char *)req->image_id,
+			.init_command = (char *)req->init_command,
+			.public_key = req->with_public_key && pc->public_key != NULL &&
+				      *pc->public_key != NULL ? *pc->public_key : "",
+			.key = "",
+			.tags = port_cloud_tags(req->tags, req->n_tags, kv, kv + req->n_tags + 1),
+		};
+		c->cb = (void *)cb;
+		c->arg = arg;
+		r = cloudc_create(*pc->cloudd, &m, pc->timeout_ms, port_cloud_create_done, c);
+	}
+	free(kv);
+	if (r != 0)
+		free(c);
+	return r;
+}
+
+/* ---- list ---- */
+
+static char *
+port_cloud_dup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+static void
+port_cloud_inst_free(struct proto_cloud_inst *i)
+{
+	free(i->id);
+	free(i->address);
+	free(i->remote_user);
+	for (uint32_t k = 0; k < i->tags.n; k++) {
+		free(i->tags.keys[k]);
+		free(i->tags.values[k]);
+	}
+	free(i->tags.keys);
+	free(i->tags.values);
+}
+
+/* Copy the fields the pool reads. -ENOMEM leaves *o freeable. */
+static int
+port_cloud_inst_copy(const struct proto_cloud_inst *in, struct proto_cloud_inst *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = port_cloud_dup(in->id);
+	o->address = port_cloud_dup(in->address);
+	o->remote_user = port_cloud_dup(in->remote_user);
+	if (o->id == NULL || o->address == NULL || o->remote_user == NULL)
+		return -ENOMEM;
+	if (in->tags.n == 0)
+		return 0;
+	o->tags.keys = calloc(in->tags.n, sizeof(char *));
+	o->tags.values = calloc(in->tags.n, sizeof(char *));
+	if (o->tags.keys == NULL || o->tags.values == NULL)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < in->tags.n; k++) {
+		o->tags.n = k + 1;
+		o->tags.keys[k] = port_cloud_dup(in->tags.keys[k]);
+		o->tags.values[k] = port_cloud_dup(in->tags.values[k]);
+		if (o->tags.keys[k] == NULL || o->tags.values[k] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+port_cloud_list_part(void *arg, const struct proto_cloud_inst *insts, size_t n)
+{
+	struct port_cloud_call *c = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 64;
+			void *v = realloc(c->insts, cap * sizeof(*c->insts));
+			if (v == NULL)
+				return;		/* the done callback reports the shortfall */
+			c->insts = v;
+			c->cap = cap;
+		}
+		if (port_cloud_inst_copy(&insts[i], &c->insts[c->n]) != 0) {
+			port_cloud_inst_free(&c->insts[c->n]);
+			return;
+		}
+		c->n++;
+	}
+}
+
+static void
+port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
+{
+	struct port_cloud_call *c = arg;
+	pool_list_cb cb = (pool_list_cb)c->cb;
+	struct pool_instance *v = calloc(c->n + 1, sizeof(*v));
+	struct pool_cloud_err pe;
+	size_t made = 0;
+
+	port_cloud_err(err, &pe);
+	if (v == NULL)
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+	for (; v != NULL && made < c->n; made++)
+		if (port_cloud_inst(&c->insts[made], &v[made]) != 0)
+			break;
+	if (v != NULL && made < c->n)
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+	if (pe.kind == POOL_CLOUD_OK)
+		cb(c->arg, &pe, v, c->n);
+	else
+		cb(c->arg, &pe, NULL, 0);
+	for (size_t i = 0; i < c->n; i++) {
+		if (v != NULL && i < made)
+			free((void *)v[i].tags);
+		port_cloud_inst_free(&c->insts[i]);
+	}
+	free(v);
+	free(c->insts);
+	free(c);
+}
+
+static int
+port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list_cb cb,
+		void *arg)
+{
+	struct port_cloud *pc = ctx;
+	PORT_CLOUD_CHILD(pc);
+	struct port_cloud_call *c = calloc(1, sizeof(*c));
+	char *k = (char *)tag_key, *v = (char *)tag_value;
+	struct proto_cloud_tags f = { .keys = &k, .values = &v, .n = 1 };
+	int r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->cb = (void *)cb;
+	c->arg = arg;
+	r = cloudc_list(*pc->cloudd, &f, pc->timeout_ms, port_cloud_list_part,
+			port_cloud_list_done, c);
+	if (r != 0)
+		free(c);
+	return r;
+}
+
+/* ---- destroy, tags ---- */
+
+static void
+port_cloud_destroy_done(void *arg, const struct proto_cloud_err *err, size_t n,
+			char *const *ids, const struct proto_cloud_err *errs)
+{
+	struct port_cloud_call *c = arg;
+	struct pool_cloud_err pe;
+
+	(void)ids;
+	/* One id per request: its own outcome when there is one, else the request's. */
+	port_cloud_err(err->status == PROTO_OK && n == 1 ? &errs[0] : err, &pe);
+	((pool_cloud_done_cb)c->cb)(c->arg, &pe);
+	free(c);
+}
+
+static int
+port_cloud_destroy(void *ctx, const char *id, pool_cloud_done_cb cb, void *arg)
+{
+	struct port_cloud *pc = ctx;
+	PORT_CLOUD_CHILD(pc);
+	struct port_cloud_call *c = calloc(1, sizeof(*c));
+	const char *ids[1] = { id };
+	int r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->cb = (void *)cb;
+	c->arg = arg;
+	r = cloudc_destroy(*pc->cloudd, ids, 1, pc->timeout_ms, port_cloud_destroy_done, c);
+	if (r != 0)
+		free(c);
+	return r;
+}
+
+static void
+port_cloud_done(void *arg, const struct proto_cloud_err *err)
+{
+	struct port_cloud_call *c = arg;
+	struct pool_cloud_err pe;
+
+	port_cloud_err(err, &pe);
+	((pool_cloud_done_cb)c->cb)(c->arg, &pe);
+	free(c);
+}
+
+/* cloudd merges tags; the pool always sends the whole map, so merging it replaces every
+ * key the pool manages (it never deletes one). */
+static int
+port_cloud_set_tags(void *ctx, const char *id, const struct pool_tag *tags, size_t n,
+		    pool_cloud_done_cb cb, void *arg)
+{
+	struct port_cloud *pc = ctx;
+	PORT_CLOUD_CHILD(pc);
+	struct port_cloud_call *c = calloc(1, sizeof(*c));
+	char **kv = calloc(2 * (n + 1), sizeof(char *));
+	int r = -ENOMEM;
+
+	if (c != NULL && kv != NULL) {
+		struct proto_cloud_tags t = port_cloud_tags(tags, n, kv, kv + n + 1);
+		c->cb = (void *)cb;
+		c->arg = arg;
+		r = cloudc_set_tags(*pc->cloudd, id, &t, pc->timeout_ms, port_cloud_done, c);
+	}
+	free(kv);
+	if (r != 0)
+		free(c);
+	return r;
+}
+
+/* Quota groups only matter for the capacity holds of drivers that have them (EC2 with
+ * InstanceQuotaGroups); without a synchronous source every type is its own group, which
+ * makes a group-wide capacity error hold only the type that met it. */
+static const char *
+port_cloud_quota_group(void *ctx, const char *provider_type, bool preemptible)
+{
+	(void)ctx;
+	(void)provider_type;
+	(void)preemptible;
+	return "";
+}
+
+void
+port_cloud_init(struct port_cloud *pc, struct pool_cloud_port *port)
+{
+	*port = (struct pool_cloud_port){
+		.ctx = pc,
+		.create = port_cloud_create,
+		.list = port_cloud_list,
+		.destroy = port_cloud_destroy,
+		.set_tags = port_cloud_set_tags,
+		.quota_group = port_cloud_quota_group,
+	};
+}

@@ -1,0 +1,205 @@
+/* sched_driver_input.c - the scheduler's views (struct sched_input) from the queue and the
+ * pool, built fresh for each pass. Strings are copied into the driver's own buffers, so the
+ * decisions stay valid while they are carried out (a pool call or queue_forget may free
+ * what the pool's and the queue's arrays point to). */
+#include "sched_driver_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_client.h"
+
+#define SD_MS ((sched_time)1000000)
+
+static enum sched_cstate
+sd_state(enum queue_state s)
+{
+	switch (s) {
+	case QST_QUEUED: return SCHED_QUEUED;
+	case QST_LOCKED: return SCHED_LOCKED;
+	case QST_RUNNING: return SCHED_RUNNING;
+	case QST_COMPLETE: return SCHED_COMPLETE;
+	case QST_CANCELLED: return SCHED_CANCELLED;
+	default: return SCHED_CSTATE_OTHER;
+	}
+}
+
+static int
+sd_grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*v, c * size);
+	if (n == NULL)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
+	return 0;
+}
+
+struct sd_memo *
+sd_memo_get(struct sched_driver *d, const char *uuid, bool create)
+{
+	for (size_t i = 0; i < d->n_memo; i++)
+		if (strcmp(d->memo[i].uuid, uuid) == 0)
+			return &d->memo[i];
+	if (!create || sd_grow((void **)&d->memo, &d->cap_memo,
+			       d->n_memo + 1, sizeof(*d->memo)) != 0)
+		return NULL;
+	struct sd_memo *m = &d->memo[d->n_memo++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->uuid, sizeof(m->uuid), "%s", uuid);
+	return m;
+}
+
+/* Drop memories of containers the queue no longer holds. */
+static void
+sd_memo_prune(struct sched_driver *d)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < d->n_memo; i++)
+		if (queue_get(d->o.queue, d->memo[i].uuid) != NULL)
+			d->memo[j++] = d->memo[i];
+	d->n_memo = j;
+}
+
+static int
+sd_input_ctrs(struct sched_driver *d)
+{
+	size_t n;
+	struct queue_ent *const *v = queue_view(d->o.queue, &n);
+
+	if (sd_grow((void **)&d->ctrs, &d->cap_ctrs, n, sizeof(*d->ctrs)) != 0)
+		return -ENOMEM;
+	/* ctr_ids grows with the same capacity */
+	struct sd_ctr *ids = realloc(d->ctr_ids, (d->cap_ctrs ? d->cap_ctrs : 1) * sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	d->ctr_ids = ids;
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_ent *e = v[i];
+		struct sched_ctr *c = &d->ctrs[j];
+		struct pool_ctr_state ps;
+		struct sd_memo *m = d->n_memo ? sd_memo_get(d, e->uuid, false) : NULL;
+
+		pool_container_state(d->o.pool, e->uuid, &ps);
+		/* Mounts not fetched yet, or no type fits: the candidates are unknown, and the
+		 * queue (not the scheduler) cancels what no type fits. Left out of the pass unless
+		 * a runner has it (then sync must still see it, or it would be killed as "not in
+		 * queue"). */
+		if (e->fit != QFIT_OK && !ps.in_running &&
+		    (e->state == QST_QUEUED || e->state == QST_LOCKED))
+			continue;
+		memcpy(ids[j].uuid, e->uuid, sizeof(ids[j].uuid));
+		*c = (struct sched_ctr){
+			.uuid = ids[j].uuid,
+			.state = sd_state(e->state),
+			.priority = e->priority,
+			.first_seen = (sched_time)e->first_seen_ms * SD_MS,
+			.created_at = e->created_at_ms * SD_MS,
+			.supervisor = e->supervisor,
+			.need = e->choice.need,
+			.types = e->fit == QFIT_OK ? e->choice.idx : NULL,
+			.n_types = e->fit == QFIT_OK ? e->choice.n : 0,
+			.op_in_flight = e->op != QOP_NONE,
+			.in_running = ps.in_running,
+			.exited = ps.exited,
+			.exit_time = ps.exit_time,
+			.runner_present = ps.runner_present,
+			.overquota_unlocked_at = m ? m->overquota_unlocked_at : 0,
+			.cancel_tried_at = m ? m->cancel_tried_at : 0,
+		};
+		if (e->fit != QFIT_OK && (e->state == QST_QUEUED || e->state == QST_LOCKED))
+			c->op_in_flight = true;	/* the pass leaves it be */
+		j++;
+	}
+	d->n_ctrs = j;
+	return 0;
+}
+
+static int
+sd_input_workers(struct sched_driver *d)
+{
+	const struct sched_worker *w;
+	size_t n;
+
+	for (size_t i = 0; i < d->n_workers; i++)
+		free(d->worker_ids[i]);
+	d->n_workers = 0;
+	if (pool_sched_workers(d->o.pool, &w, &n) != 0)
+		return -ENOMEM;
+	if (sd_grow((void **)&d->workers, &d->cap_workers, n, sizeof(*d->workers)) != 0)
+		return -ENOMEM;
+	char **ids = realloc(d->worker_ids, (d->cap_workers ? d->cap_workers : 1) * sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	d->worker_ids = ids;
+	for (size_t i = 0; i < n; i++) {
+		if ((ids[i] = strdup(w[i].id != NULL ? w[i].id : "")) == NULL)
+			return -ENOMEM;
+		d->n_workers = i + 1;
+		d->workers[i] = w[i];
+		d->workers[i].id = ids[i];
+		/* run[] stays the pool's: read only during the pass, before any pool call. */
+	}
+	return 0;
+}
+
+static int
+sd_input_uncached(struct sched_driver *d)
+{
+	const char *const *r;
+	size_t n;
+
+	for (size_t i = 0; i < d->n_uncached; i++)
+		free(d->uncached[i]);
+	d->n_uncached = 0;
+	if (pool_running_uuids(d->o.pool, &r, &n) != 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (queue_get(d->o.queue, r[i]) != NULL)
+			continue;
+		if (sd_grow((void **)&d->uncached, &d->cap_uncached, d->n_uncached + 1,
+			    sizeof(char *)) != 0 ||
+		    (d->uncached[d->n_uncached] = strdup(r[i])) == NULL)
+			return -ENOMEM;
+		d->n_uncached++;
+	}
+	return 0;
+}
+
+int
+sd_input(struct sched_driver *d)
+{
+	int r;
+
+	sd_memo_prune(d);
+	if ((r = sd_input_ctrs(d)) != 0 || (r = sd_input_workers(d)) != 0 ||
+	    (r = sd_input_uncached(d)) != 0)
+		return r;
+	d->in = (struct sched_input){
+		.cluster = d->o.cluster,
+		.now = pool_now(d->o.pool),
+		.ctrs = d->ctrs,
+		.n_ctrs = d->n_ctrs,
+		.workers = d->workers,
+		.n_workers = d->n_workers,
+		.running_uncached = (const char *const *)d->uncached,
+		.n_running_uncached = d->n_uncached,
+		.quota_hold = pool_at_quota(d->o.pool),
+		.type_at_capacity = pool_type_at_capacity(d->o.pool),
+		.create_throttled = pool_create_throttled(d->o.pool),
+		.runner_unavailable = pool_runner_unavailable(d->o.pool),
+		.any_unknown_worker = pool_count_unknown(d->o.pool) > 0,
+		.queue_threshold = (sched_time)queue_threshold_ms(d->o.queue) * SD_MS,
+		.api_last_503 = d->o.api ? (sched_time)api_client_last_503(d->o.api) * SD_MS : 0,
+	};
+	return 0;
+}

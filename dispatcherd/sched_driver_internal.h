@@ -1,0 +1,66 @@
+/* sched_driver_internal.h - shared between sched_driver*.c and stale_locks.c. */
+#ifndef ADC_SCHED_DRIVER_INTERNAL_H
+#define ADC_SCHED_DRIVER_INTERNAL_H
+
+#include "sched_driver.h"
+
+enum sched_driver_phase { SDP_WAIT_POLL = 0, SDP_STALE, SDP_RUN, SDP_CLOSED };
+
+/* A container as the last input saw it: the uuid copied (queue entries may be freed while
+ * decisions are carried out). */
+struct sd_ctr {
+	char uuid[QUEUE_UUID_MAX];
+};
+
+/* Our memory of earlier decisions (sched_ctr's two timestamps); rare, kept in a small list. */
+struct sd_memo {
+	char uuid[QUEUE_UUID_MAX];
+	sched_time overquota_unlocked_at;
+	sched_time cancel_tried_at;
+};
+
+struct sched_driver {
+	struct sched_driver_opts o;
+	struct sched *sched;
+	enum sched_driver_phase phase;
+	uv_timer_t tick, kick, stale_timer;
+	int open_handles;
+	bool kick_pending;
+
+	/* the input of the latest pass */
+	struct sched_input in;
+	struct sched_ctr *ctrs;
+	struct sd_ctr *ctr_ids;
+	size_t n_ctrs, cap_ctrs;
+	struct sched_worker *workers;	/* copy of the pool's array, ids below */
+	char **worker_ids;
+	size_t n_workers, cap_workers;
+	char **uncached;
+	size_t n_uncached, cap_uncached;
+	struct sched_result pass, sync;
+	bool have_pass;
+	uint64_t passes;
+
+	struct sd_memo *memo;
+	size_t n_memo, cap_memo;
+	bool bug_logged;
+
+	/* 2.9 */
+	sched_time stale_started;
+	bool stale_had_unknown;
+};
+
+/* Build d->in from the queue and the pool, now. 0 or -ENOMEM. */
+int sd_input(struct sched_driver *d);
+/* Carry out the decisions of r (indices into d->in). */
+void sd_execute(struct sched_driver *d, const struct sched_result *r);
+struct sd_memo *sd_memo_get(struct sched_driver *d, const char *uuid, bool create);
+/* The scheduling passes may start. */
+void sd_begin_run(struct sched_driver *d);
+
+/* stale_locks.c */
+void stale_locks_begin(struct sched_driver *d);
+/* A notification during 2.9: check again. */
+void stale_locks_check(struct sched_driver *d);
+
+#endif
