@@ -243,8 +243,10 @@ class TestOps(QueueTest):
 		d = self.start(poll="1s")
 		d.wait_polls(1)
 		d.settle()
-		# one operation per container: the second is refused while the first runs
-		self.fake.ctl("POST", "faults", {"route": "lock", "delay": 0.5})
+		# one operation per container: the second is refused while the first runs. The lock is
+		# held back 5 s so that the two commands below surely arrive while it is in flight,
+		# even on a loaded machine (0.5 s was not enough under ctest -j2 with the e2e tests).
+		self.fake.ctl("POST", "faults", {"route": "lock", "delay": 5})
 		r1 = d.cmd("lock " + u)
 		r2 = d.cmd("lock " + u)
 		r3 = d.cmd("unlock " + u)
