@@ -184,10 +184,6 @@ cloudd_make_driver(struct cloudd *cd, char *err, size_t errlen)
 			/* Only the parent's moved variables: getenv would find nothing anyway. */
 			.env = &env,
 		};
-		const char *mr = getenv("ADC_EC2_MAX_RESULTS");   /* tests: small pages */
-
-		if (mr != NULL && *mr)
-			o.max_results = atoi(mr);
 		return ec2_driver_new(cd->loop, cd->params, &o, &cd->drv, err, errlen);
 	}
 	if (strcmp(cd->driver, "loopback") == 0)

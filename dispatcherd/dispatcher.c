@@ -14,6 +14,7 @@
 #include "api_client.h"
 #include "build_id.h"
 #include "child.h"
+#include "cloudc.h"
 #include "http_listen.h"
 #include "http_server.h"
 #include "instance_types.h"
@@ -50,6 +51,8 @@ struct dispatcher {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t hard_stop;
 	int children_running;
+	size_t listed;                  /* instances seen by the start-up list */
+	bool listing;
 	bool notified_ready;
 	int exit_code;
 
@@ -236,6 +239,46 @@ sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t
 	return 0;
 }
 
+/* ---- the start-up list of our instances (what the worker pool will sync from) ---- */
+
+static void
+dispatcher_list_part(void *arg, const struct proto_cloud_inst *insts, size_t n)
+{
+	(void)insts;
+	((struct dispatcher *)arg)->listed += n;
+}
+
+static void
+dispatcher_list_done(void *arg, const struct proto_cloud_err *err)
+{
+	struct dispatcher *d = arg;
+
+	d->listing = false;
+	if (err->status == PROTO_OK)
+		log_kv(LOG_LVL_INFO, "cloud instances listed", LF_INT("Instances", (int64_t)d->listed));
+	else
+		log_kv_err(LOG_LVL_WARN, "cannot list cloud instances", err->text,
+			   LF_INT("Status", err->status), LF_INT("ErrorClass", err->cls));
+}
+
+/* Each time cloudd becomes ready: list the instances tagged with our instance set. */
+static void
+dispatcher_cloud_list(struct dispatcher *d)
+{
+	char key[320];
+	char *k[] = { key }, *v[] = { d->instance_set_id };
+	struct proto_cloud_tags filter = { k, v, 1 };
+	const char *prefix = d->cfg->containers.cloudvms.tag_key_prefix;
+
+	if (d->listing)
+		return;
+	snprintf(key, sizeof(key), "%sInstanceSetID", prefix ? prefix : "");
+	d->listed = 0;
+	if (cloudc_list(d->cloudd, &filter, 300000, dispatcher_list_part, dispatcher_list_done,
+			d) == 0)
+		d->listing = true;
+}
+
 /* ---- readiness ---- */
 
 static void
@@ -243,7 +286,8 @@ dispatcher_child_ready(struct child *c, void *arg)
 {
 	struct dispatcher *d = arg;
 
-	(void)c;
+	if (c == d->cloudd)
+		dispatcher_cloud_list(d);
 	if (d->notified_ready || child_state(d->cloudd) != CHILD_READY ||
 	    child_state(d->sshpool) != CHILD_READY)
 		return;

@@ -41,7 +41,7 @@ def make_key(directory, kind="ed25519", fmt=None):
         return path, f.read()
 
 
-def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""):
+def write_config(directory, key_text=None, key_path=None, driver="ec2", extra="", driver_keys=True):
     """A cluster config with distinctive random secrets; returns (path, secrets dict)."""
     s = {
         "secret_access_key": "SAK" + secrets.token_hex(20),
@@ -66,22 +66,23 @@ def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""
         "        InternalURLs:\n"
         "          \"http://127.0.0.1:0\": {}\n"
         "    Containers:\n" % s
-        + key_yaml +
-        "      CloudVMs:\n"
-        "        Driver: %s\n"
-        "        ImageID: ami-0123456789abcdef0\n"
-        "        DeployRunnerBinary: \"\"\n"
-        "        DriverParameters:\n"
-        "          AccessKeyID: %s\n"
-        "          SecretAccessKey: %s\n"
-        "          Region: us-east-1\n"
-        "    InstanceTypes:\n"
-        "      t3small:\n"
-        "        ProviderType: t3.small\n"
-        "        VCPUs: 2\n"
-        "        RAM: 2GiB\n"
-        "        IncludedScratch: 16GB\n"
-        "        Price: 0.02\n" % (driver, s["access_key_id"], s["secret_access_key"])
+        + key_yaml
+        + ("      CloudVMs:\n"
+           "        Driver: %s\n"
+           "        ImageID: ami-0123456789abcdef0\n"
+           "        DeployRunnerBinary: \"\"\n"
+           "        DriverParameters:\n" % driver)
+        + ("          AccessKeyID: %s\n"
+           "          SecretAccessKey: %s\n" % (s["access_key_id"], s["secret_access_key"])
+           if driver_keys else "")
+        + ("          Region: us-east-1\n"
+           "    InstanceTypes:\n"
+           "      t3small:\n"
+           "        ProviderType: t3.small\n"
+           "        VCPUs: 2\n"
+           "        RAM: 2GiB\n"
+           "        IncludedScratch: 16GB\n"
+           "        Price: 0.02\n")
         + extra)
     path = os.path.join(directory, "config.yml")
     with open(path, "w") as f:
@@ -96,8 +97,8 @@ class Dispatcher:
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
-        # The dispatcher now syncs instances at start-up: keep cloudd's EC2 calls on
-        # loopback (nothing may connect elsewhere) unless a test names its fake.
+        # cloudd lists the instance set at start-up: never towards the real EC2 (nothing here
+        # may leave the machine); a closed loopback port unless a test names its fake.
         e.setdefault("AWS_ENDPOINT_URL_EC2", "https://127.0.0.1:1")
         e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         e.update(env or {})

@@ -3,6 +3,7 @@
 Run as root (CI is): the helpers then switch to their own users, which these tests create
 like the package would.
 """
+import json
 import os
 import re
 import shutil
@@ -91,6 +92,39 @@ class TestStartup(ProcessTest):
         d.wait_for(lambda e: e.get("msg") == "restarting helper" and e.get("Helper") == "sshd-pool")
 
 
+def secrets_hex(n):
+    import secrets
+    return secrets.token_hex(n)
+
+
+class FakeEC2:
+    """tests/fake_ec2 over HTTPS with a throw-away CA (tests/ec2/mkca.sh) and one key."""
+
+    def __init__(self, directory, key):
+        root = os.path.dirname(os.path.dirname(HERE))
+        cadir = os.path.join(directory, "ca")
+        subprocess.run(["sh", os.path.join(root, "tests", "ec2", "mkca.sh"), cadir], check=True)
+        self.ca = os.path.join(cadir, "ca.pem")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(root, "tests", "fake_ec2", "fake_ec2.py"),
+             "--port", "0", "--tls", os.path.join(cadir, "srv.pem"),
+             os.path.join(cadir, "srv.key"), "--key", key],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.endpoint = json.loads(self.proc.stdout.readline())["endpoint"]
+
+    def ctl(self, method, path):
+        import ssl
+        import urllib.request
+        req = urllib.request.Request(self.endpoint + path, method=method)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 def mapped_bytes(pid):
     """Total size of a process's mappings, what gcore would write at most."""
     total = 0
@@ -123,6 +157,48 @@ class TestSecrets(ProcessTest):
         self.assertTrue(self.secrets["system_root_token"].encode() in blob)
         self.assertTrue(self.secrets["management_token"].encode() in blob)
         self.assert_no_secret_in(blob, "the parent's core dump")
+
+    def test_env_credentials_move_to_cloudd(self):
+        """AWS_SECRET_ACCESS_KEY given only in the dispatcher's environment: gone from the
+        parent (environ, /proc/PID/environ, its core) but used by cloudd, whose start-up
+        DescribeInstances is accepted by fake_ec2 only when signed with that key."""
+        release = os.environ.get("ADC_RELEASE_BIN_DIR", h.BIN_DIR)
+        self.assertTrue(os.path.exists(os.path.join(release, "arvados-dispatch-cloud")),
+                        "no release build in %s (make test builds it)" % release)
+        akid = "AKIDENV" + secrets_hex(6).upper()
+        sak = "ENVSAK" + secrets_hex(20)
+        fake = FakeEC2(self.dir, "%s:%s" % (akid, sak))
+        try:
+            config, self.secrets = h.write_config(self.dir, key_text=self.key_text,
+                                                  driver_keys=False)
+            env = {"AWS_ACCESS_KEY_ID": akid, "AWS_SECRET_ACCESS_KEY": sak,
+                   "AWS_CA_BUNDLE": fake.ca, "AWS_ENDPOINT_URL_EC2": fake.endpoint}
+            self.d = h.Dispatcher(config, env=env, bin_dir=release)
+            d = self.d
+            d.wait_ready()
+            _, listed = d.wait_for(lambda e: e.get("msg") in ("cloud instances listed",
+                                                               "cannot list cloud instances"))
+            self.assertEqual(listed["msg"], "cloud instances listed", listed)
+            reqs = fake.ctl("GET", "/_fake/requests?action=DescribeInstances")
+            reqs = reqs.get("requests", reqs) if isinstance(reqs, dict) else reqs
+            self.assertTrue(any(r.get("status") == 200 and
+                                "Credential=%s/" % akid in json.dumps(r.get("headers"))
+                                for r in reqs), reqs)
+            with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
+                environ = f.read()
+            self.assertTrue(sak.encode() not in environ)
+            self.assertTrue(b"AWS_SECRET_ACCESS_KEY=" not in environ)
+            self.assertLess(mapped_bytes(d.proc.pid), 4 << 30)
+            core = os.path.join(self.dir, "core")
+            subprocess.run(["gcore", "-o", core, str(d.proc.pid)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open("%s.%d" % (core, d.proc.pid), "rb") as f:
+                blob = f.read()
+            self.assertTrue(self.secrets["system_root_token"].encode() in blob)
+            self.assertTrue(sak.encode() not in blob, "env secret key in the parent's core")
+            self.assertTrue(sak[:24].encode() not in blob)
+        finally:
+            fake.stop()
 
     def test_no_secret_in_logs(self):
         d = self.start(["-insecure-no-sandbox"])  # loudest path: more log lines
