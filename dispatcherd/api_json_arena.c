@@ -24,16 +24,18 @@
  * sees overflows between nodes and use after cJSON_Delete of a part of a live tree. */
 #define AJA_HDR 8u
 #define AJA_GAP 16u
+#define AJA_TEXT_FACTOR 14u
 #else
 #define AJA_HDR 0u
 #define AJA_GAP 0u
+/* cJSON needs ~4.4 bytes per byte of a list page; a denser text spills into more chunks. */
+#define AJA_TEXT_FACTOR 6u
 #endif
 
 #define AJA_ALIGN 8u                    /* cJSON allocates cJSON structs and strings only */
 #define AJA_MAX_CHUNKS 32u              /* lookups per free stay a handful of compares */
 #define AJA_MIN_CHUNK (64u * 1024u)
 #define AJA_MAX_CHUNK (16u * 1024u * 1024u)
-#define AJA_TEXT_FACTOR 5u              /* cJSON needs ~4.3 bytes per byte of a list page */
 
 struct aja_chunk {
 	char *next, *end;               /* bump pointer; one past the last usable byte */
