@@ -1,5 +1,6 @@
 /* api_json.c - see api_json.h. */
 #include "api_json.h"
+#include "api_json_arena.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,111 +17,114 @@
  * Number literals of the raw text, in document order. This is not a JSON parser: it runs only
  * on text cJSON has already accepted, and merely skips strings to find where each number
  * literal starts and ends. cJSON keeps members and items in document order, so the k-th literal
- * is the k-th number node of a pre-order walk.
+ * is the k-th number node of a pre-order walk. The cursor moves forward only as the walk asks
+ * for the next literal, so the text is read once and nothing is allocated.
  */
-struct api_json_lit {
-	const char *p;
-	size_t n;
+struct api_json_cur {
+	const char *t;
+	size_t len, i;
 };
 
-struct api_json_lits {
-	struct api_json_lit *v;
-	size_t n, cap;
-};
-
-static int
-api_json_lits_push(struct api_json_lits *l, const char *p, size_t n)
+static bool
+api_json_num_char(char c)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct api_json_lit *v = realloc(l->v, cap * sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n].p = p;
-	l->v[l->n].n = n;
-	l->n++;
-	return 0;
+	return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E';
 }
 
-static size_t
-api_json_skip_string(const char *t, size_t len, size_t i)
+/* The next number literal at or after the cursor; false at the end of the text. */
+static bool
+api_json_next_lit(struct api_json_cur *c, const char **p, size_t *n)
 {
-	for (i++; i < len && t[i] != '"'; i++)
-		if (t[i] == '\\')
-			i++;
-	return i + 1;
-}
-
-static int
-api_json_scan(const char *t, size_t len, struct api_json_lits *l)
-{
-	size_t i = 0;
+	const char *t = c->t;
+	size_t i = c->i, len = c->len;
 
 	while (i < len) {
-		char c = t[i];
-		if (c == '"') {
-			i = api_json_skip_string(t, len, i);
-		} else if (c == '-' || (c >= '0' && c <= '9')) {
+		char ch = t[i];
+		if (ch == '"') {
+			for (i++; i < len && t[i] != '"'; i++)
+				if (t[i] == '\\')
+					i++;
+			i++;
+		} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
 			size_t s = i;
-			while (i < len && strchr("0123456789+-.eE", t[i]) != NULL && t[i] != '\0')
+			while (i < len && api_json_num_char(t[i]))
 				i++;
-			if (api_json_lits_push(l, t + s, i - s) != 0)
-				return -ENOMEM;
+			*p = t + s;
+			*n = i - s;
+			c->i = i;
+			return true;
 		} else {
 			i++;
 		}
 	}
-	return 0;
+	c->i = len;
+	return false;
 }
 
 static bool
-api_json_lit_is_int(const struct api_json_lit *x)
+api_json_lit_is_int(const char *p, size_t n)
 {
-	size_t i = (x->n > 0 && x->p[0] == '-') ? 1 : 0;
+	size_t i = (n > 0 && p[0] == '-') ? 1 : 0;
 
-	if (i == x->n)
+	if (i == n)
 		return false;
-	for (; i < x->n; i++)
-		if (x->p[i] < '0' || x->p[i] > '9')
+	for (; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
 			return false;
 	return true;
 }
 
 /* Keep the literal's text on the node when the double is not exact. */
 static int
-api_json_fix_number(cJSON *item, const struct api_json_lit *x)
+api_json_fix_number(cJSON *item, const char *p, size_t n)
 {
-	if (!api_json_lit_is_int(x) || fabs(item->valuedouble) < API_JSON_EXACT_LIMIT)
+	if (!api_json_lit_is_int(p, n) || fabs(item->valuedouble) < API_JSON_EXACT_LIMIT)
 		return 0;
-	char *s = malloc(x->n + 1);
+	char *s = malloc(n + 1);
 	if (s == NULL)
 		return -ENOMEM;
-	memcpy(s, x->p, x->n);
-	s[x->n] = '\0';
+	memcpy(s, p, n);
+	s[n] = '\0';
 	item->valuestring = s;
 	return 0;
 }
 
 static int
-api_json_walk(cJSON *item, const struct api_json_lits *l, size_t *k)
+api_json_walk(cJSON *item, struct api_json_cur *c)
 {
+	const char *p;
+	size_t n;
+
 	for (; item != NULL; item = item->next) {
 		if (cJSON_IsNumber(item)) {
-			if (*k >= l->n)
+			if (!api_json_next_lit(c, &p, &n))
 				return -EBADMSG;
-			int r = api_json_fix_number(item, &l->v[(*k)++]);
+			int r = api_json_fix_number(item, p, n);
 			if (r != 0)
 				return r;
 		} else if (item->child != NULL) {
-			int r = api_json_walk(item->child, l, k);
+			int r = api_json_walk(item->child, c);
 			if (r != 0)
 				return r;
 		}
 	}
 	return 0;
+}
+
+/* Whether any number's double may be inexact: almost never, so the text is then not read
+ * again at all (a 1,000-container list page has some 15,000 numbers, all small). */
+static bool
+api_json_has_big(const cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if ((item->type & 0xff) == cJSON_Number) {
+			if (!(fabs(item->valuedouble) < API_JSON_EXACT_LIMIT))
+				return true;
+		} else if (item->child != NULL && api_json_has_big(item->child)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* cJSON may leave end on the last whitespace byte; what follows the value must be blank. */
@@ -136,9 +140,9 @@ api_json_only_space(const char *p, size_t n)
 int
 api_json_parse(const char *text, size_t len, cJSON **out, size_t *where)
 {
-	const char *end = NULL;
-	struct api_json_lits l = { 0 };
-	size_t k = 0;
+	const char *end = NULL, *p;
+	struct api_json_cur cur = { text, len, 0 };
+	size_t n;
 	int r;
 
 	*out = NULL;
@@ -150,7 +154,12 @@ api_json_parse(const char *text, size_t len, cJSON **out, size_t *where)
 			*where = (size_t)((const char *)memchr(text, '\0', len) - text);
 		return -EBADMSG;
 	}
+	/* A large body's tree from an arena (api_json_arena.h); a small one from malloc. */
+	bool arena = len >= API_JSON_ARENA_MIN_TEXT && api_json_arena_open(len) == 0;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+
+	if (arena)
+		api_json_arena_close();
 	size_t used = end != NULL ? (size_t)(end - text) : 0;
 
 	if (used > len)
@@ -161,12 +170,13 @@ api_json_parse(const char *text, size_t len, cJSON **out, size_t *where)
 		cJSON_Delete(root);
 		return -EBADMSG;
 	}
-	r = api_json_scan(text, len, &l);
-	if (r == 0)
-		r = api_json_walk(root, &l, &k);
-	if (r == 0 && k != l.n)
-		r = -EBADMSG;
-	free(l.v);
+	if (!api_json_has_big(root)) {
+		*out = root;
+		return 0;
+	}
+	r = api_json_walk(root, &cur);
+	if (r == 0 && api_json_next_lit(&cur, &p, &n))
+		r = -EBADMSG;           /* more literals than number nodes */
 	if (r != 0) {
 		cJSON_Delete(root);
 		return r;

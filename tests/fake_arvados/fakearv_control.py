@@ -9,7 +9,7 @@ import time
 import urllib.parse
 
 from fakearv_errors import ApiError
-from fakearv_model import COMPLETE, CANCELLED, STATES
+from fakearv_model import COMPLETE, CANCELLED, STATES, model_copy
 from fakearv_params import params_json
 from fakearv_values import values_now, COLUMNS, SECRET_COLUMNS
 
@@ -200,7 +200,7 @@ class Control:
 		uuids = []
 		with model.mu:
 			for i in range(n):
-				rec = copy.deepcopy(base)
+				rec = model_copy(base)
 				if "priority" not in fields:
 					rec["priority"] = control_cr_priority(cr_priority) - i
 				uuids.append(model.model_insert(rec)["uuid"])

@@ -5,6 +5,7 @@ real lock/unlock/update calls: of two racing locks exactly one succeeds.
 """
 import bisect
 import copy
+import functools
 import itertools
 import hashlib
 import random
@@ -41,6 +42,26 @@ MAX_DISPATCH_TEXT = ("Failed to start container.  Cancelled after exceeding "
 		     "'Containers.MaxDispatchAttempts' (lock_count=%d)")
 
 _ALNUM = string.ascii_lowercase + string.digits
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def model_copy(v):
+	"""copy.deepcopy for JSON values (dicts, lists, scalars), without its memo and dispatch:
+	a 1,000-record list page spent three quarters of its time in copy.deepcopy."""
+	t = type(v)
+	if t is dict:
+		return {k: x if type(x) in _IMMUTABLE else model_copy(x) for k, x in v.items()}
+	if t is list:
+		return [x if type(x) in _IMMUTABLE else model_copy(x) for x in v]
+	if t in _IMMUTABLE:
+		return v
+	return copy.deepcopy(v)
+
+
+@functools.lru_cache(maxsize=64)
+def _model_public_keys(select):
+	"""The columns a select list keeps, in the order the fake emits them."""
+	return tuple(k for k in COLUMNS if k in select)
 
 
 def model_random_id(n=15):
@@ -219,12 +240,12 @@ class Model:
 	@staticmethod
 	def model_public(c, select=None):
 		"""The record as the API prints it: never secrets; select keeps only the listed keys
-		plus kind and etag (which controller always adds)."""
+		plus kind and etag (which controller always adds). A copy: it is printed after the
+		lock is released."""
 		out = {"kind": "arvados#container", "etag": c.get("etag", "")}
-		for k in COLUMNS:
-			if select is not None and k not in select:
-				continue
-			out[k] = copy.deepcopy(c.get(k))
+		for k in COLUMNS if select is None else _model_public_keys(tuple(select)):
+			v = c.get(k)
+			out[k] = v if type(v) in _IMMUTABLE else model_copy(v)
 		return out
 
 	def _model_get(self, tok, uuid):
