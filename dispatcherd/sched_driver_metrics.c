@@ -13,8 +13,8 @@
 
 #define SD_STATES (QST_CANCELLED + 1)
 
-/* instance_type label: the first candidate's name; "" for an entry without candidates
- * (mounts not fetched yet, or nothing fits; the reference never adds such an entry). */
+/* instance_type label: the first candidate's name; "" for an entry without candidates in a
+ * state other than Queued/Locked (the reference would index an empty list there). */
 void
 sd_queue_metrics(struct sched_driver *d)
 {
@@ -35,6 +35,11 @@ sd_queue_metrics(struct sched_driver *d)
 		const struct queue_ent *e = v[i];
 		size_t t = nt - 1;
 
+		/* The reference adds an entry only once its mounts are fetched and, when Queued
+		 * or Locked, only when some type fits: count the same entries. */
+		if (e->fit == QFIT_PENDING || (e->fit == QFIT_NONE && (e->state == QST_QUEUED ||
+								       e->state == QST_LOCKED)))
+			continue;
 		if (e->fit == QFIT_OK && e->choice.n > 0 && e->choice.idx[0] < cl->n_instance_types)
 			t = e->choice.idx[0];
 		if ((unsigned)e->state < SD_STATES)

@@ -2,6 +2,7 @@
 rig workers), field by field against spec/dispatcher.md 7.2 and 5.1; the metrics of section
 8 that the run must have fed; and the systemd notifications of spec 1.6 on a NOTIFY_SOCKET
 this test owns. Needs root (the sshd rig)."""
+import hashlib
 import json
 import os
 import re
@@ -253,6 +254,13 @@ class MgmtE2E(unittest.TestCase):
         # or the dynamic limit; it must be present either way.
         self.assertIn((P + "max_concurrent_containers", ()), m)
         self.assertIn((P + "last_503_time", ()), m)
+        # Generic metrics: the config's digest and times, the version.
+        with open(self.env.config, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        src = m[("arvados_config_source_timestamp_seconds", (("sha256", sha),))]
+        self.assertAlmostEqual(src, os.stat(self.env.config).st_mtime, places=3)
+        self.assertGreaterEqual(m[("arvados_config_load_timestamp_seconds", (("sha256", sha),))], src)
+        self.assertEqual(len([k for k in m if k[0] == "arvados_version_running"]), 1)
         self.assertIsNone(d.proc.poll())
 
 
