@@ -38,6 +38,10 @@ config_digest(const char *path, char hex[65], double *mtime)
 	}
 	if (rc == 0 && mbedtls_sha256_finish_ret(&c, sum) != 0)
 		rc = -EIO;
+	/* The file may hold secrets inline (DispatchPrivateKey, tokens): leave no copy on the
+	 * stack for a core dump to find (tests/process: the parent's core has no secret).
+	 * mbedtls_sha256_free zeroes the context's block buffer. */
+	explicit_bzero(buf, sizeof(buf));
 	mbedtls_sha256_free(&c);
 	close(fd);
 	if (rc != 0)
