@@ -1,5 +1,6 @@
 /* dispatcher.c - see dispatcher.h. */
 #include "dispatcher.h"
+#include "config_digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
@@ -454,6 +456,16 @@ dispatcher_metrics(struct dispatcher *d)
 		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
 		.process = true,
 	};
+	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
+	char sha[65];
+	struct timespec now;
+
+	if (config_digest(path ? path : "/etc/arvados/config.yml", sha, &in.config_source_time)
+	    == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		in.config_sha256 = sha;
+		in.config_load_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	}
 	return metrics_catalog_register(d->metrics, &in);
 }
 

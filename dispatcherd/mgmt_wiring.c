@@ -1,6 +1,7 @@
-/* mgmt_wiring.c - see mgmt_wiring.h. The queue entry object of spec 7.2, with the fields
- * the dispatcher mirrors (uuid, state, priority; the other container attributes are not
- * cached, the controller reads only state and scheduling_status). */
+/* mgmt_wiring.c - see mgmt_wiring.h. The queue entry object of spec 7.2: the container
+ * object from the queue's compact copy of the selected attributes (queue_rec.c), the
+ * instance types as crunch-run receives them (pool_itype_json), first_seen_at and the
+ * latest pass's scheduling status. */
 #include "mgmt_wiring.h"
 
 #include <errno.h>
@@ -22,22 +23,6 @@ mgmt_wiring_time(cJSON *o, const char *name, int64_t ms)
 }
 
 static cJSON *
-mgmt_wiring_itype(const struct cfg_instance_type *it)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "Name", it->name);
-	cJSON_AddStringToObject(o, "ProviderType", it->provider_type);
-	cJSON_AddNumberToObject(o, "VCPUs", (double)it->vcpus);
-	cJSON_AddNumberToObject(o, "RAM", (double)it->ram);
-	cJSON_AddNumberToObject(o, "IncludedScratch", (double)it->included_scratch);
-	cJSON_AddNumberToObject(o, "AddedScratch", (double)it->added_scratch);
-	cJSON_AddNumberToObject(o, "Price", it->price);
-	cJSON_AddBoolToObject(o, "Preemptible", it->preemptible);
-	return o;
-}
-
-static cJSON *
 mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 {
 	char status[SCHED_STATUS_MAX];
@@ -45,10 +30,11 @@ mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 
 	if (o == NULL)
 		return NULL;
-	c = cJSON_AddObjectToObject(o, "container");
-	cJSON_AddStringToObject(c, "uuid", e->uuid);
-	cJSON_AddStringToObject(c, "state", queue_state_name(e->state));
-	cJSON_AddNumberToObject(c, "priority", (double)e->priority);
+	if ((c = queue_ent_container_json(w->queue, e)) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddItemToObject(o, "container", c);
 	res = cJSON_AddObjectToObject(o, "instance_resources");
 	cJSON_AddNumberToObject(res, "VCPUs", (double)e->choice.need.vcpus);
 	cJSON_AddNumberToObject(res, "RAM", (double)e->choice.need.ram);
@@ -57,7 +43,7 @@ mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 	cJSON_AddNumberToObject(res, "GPUVRAM", (double)e->choice.need.gpu_vram);
 	types = cJSON_AddArrayToObject(o, "instance_types");
 	for (uint32_t i = 0; e->fit == QFIT_OK && i < e->choice.n; i++)
-		cJSON_AddItemToArray(types, mgmt_wiring_itype(
+		cJSON_AddItemToArray(types, pool_itype_json(
 			&w->cluster->instance_types[e->choice.idx[i]]));
 	mgmt_wiring_time(o, "first_seen_at", (int64_t)e->first_seen_ms);
 	if (sched_driver_status(w->sched, e->uuid, status, sizeof(status)) != 0)

@@ -40,13 +40,15 @@ void
 notify_init(struct notify *n, uv_loop_t *loop)
 {
 	uint64_t usec = 0;
-	const char *w = getenv("WATCHDOG_USEC");
 
 	memset(n, 0, sizeof(*n));
 	uv_timer_init(loop, &n->status_timer);
 	uv_timer_init(loop, &n->watchdog_timer);
 	n->status_timer.data = n->watchdog_timer.data = n;
-	if (w != NULL && (usec = strtoull(w, NULL, 10)) > 0) {
+	/* sd_watchdog_enabled honours WATCHDOG_PID (the watchdog is for the main process
+	 * only) and, with unset_environment, keeps the helpers, which inherit our
+	 * environment, from seeing WATCHDOG_USEC. */
+	if (sd_watchdog_enabled(1, &usec) > 0 && usec > 0) {
 		uint64_t ms = usec / 2000;
 		uv_timer_start(&n->watchdog_timer, notify_watchdog_cb, ms ? ms : 1, ms ? ms : 1);
 	}

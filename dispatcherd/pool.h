@@ -138,4 +138,9 @@ void pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp);
 int pool_runner_resolve(const char *configured, const char *path_env, char **out, char *err,
 			size_t errlen);
 
+/* The instance type object of spec 5.9 (ProviderType ... GPU{Stack, DriverVersion,
+ * HardwareTarget, DeviceCount, VRAM}; no Name, no Scratch), as sent to crunch-run and shown
+ * in the management API's queue entries. NULL on ENOMEM. */
+cJSON *pool_itype_json(const struct cfg_instance_type *it);
+
 #endif

@@ -26,7 +26,8 @@ struct pool_worker;
 /* The per-worker log fields (9: Instance, InstanceType, Address). */
 #define POOL_WF(w) LF_STR("Instance", (w)->id), \
 	LF_STR("InstanceType", (w)->type_name ? (w)->type_name : ""), \
-	LF_STR("Address", (w)->address ? (w)->address : "")
+	LF_STR("Address", (w)->address ? (w)->address : ""), \
+	LF_STR("WorkerState", pool_state_name((w)->state))
 
 struct pool_runner {
 	struct pool_worker *w;		/* NULL once closed (ended or abandoned) */

@@ -72,7 +72,7 @@ pool_gpu_stack(enum cfg_gpu_stack s)
 	return s == CFG_GPU_CUDA ? "cuda" : s == CFG_GPU_ROCM ? "rocm" : "";
 }
 
-static cJSON *
+cJSON *
 pool_itype_json(const struct cfg_instance_type *it)
 {
 	cJSON *o = cJSON_CreateObject(), *g = cJSON_CreateObject();

@@ -136,7 +136,7 @@ pool_runner_abandon_all(struct pool_worker *w)
 	while (w->n_run > 0) {
 		struct pool_runner *r = w->run[w->n_run - 1];
 
-		log_kv(LOG_LVL_INFO, "crunch-run process abandoned", LF_STR("Instance", w->id),
+		log_kv(LOG_LVL_INFO, "crunch-run process abandoned", POOL_WF(w),
 		       LF_STR("ContainerUUID", r->uuid));
 		pool_runner_close(r);
 	}

@@ -112,8 +112,7 @@ pool_sync_gone(struct pool *p, int64_t t0)
 			continue;
 		const char *st = pool_state_name(w->state);
 
-		log_kv(LOG_LVL_INFO, "instance disappeared in cloud", LF_STR("Instance", w->id),
-		       LF_STR("WorkerState", st));
+		log_kv(LOG_LVL_INFO, "instance disappeared in cloud", POOL_WF(w));
 		pool_boot_outcome(w, "disappeared");
 		if (p->m_disappeared)
 			metrics_add(p->m_disappeared, (const char *const[]){ st }, 1);

@@ -285,6 +285,7 @@ queue_free(struct queue *q, void (*closed)(void *arg), void *arg)
 			itypes_choice_free(&e->choice);
 			free(e->fit_error);
 			free(e->pending);
+			queue_rec_free(e);
 			free(e);
 		}
 	}

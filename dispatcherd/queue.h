@@ -73,6 +73,7 @@ struct queue_ent {
 	uint64_t retry_at_ms;           /* monotonic: no mounts / cancel retry before */
 	struct queue_ent *mq_next, *mq_prev;    /* mounts fetch FIFO */
 	void *pending;                  /* QFIT_PENDING: the saved requirements (queue_spec.c) */
+	struct queue_rec *rec;          /* the selected attributes, for the management API */
 };
 
 /* Outcome of a state-changing call: err 0 on success, else negative (error has the text). */
@@ -143,6 +144,12 @@ int queue_forget(struct queue *q, const char *uuid);
 
 const char *queue_state_name(enum queue_state s);
 enum queue_state queue_state_parse(const char *s);
+
+/* The "container" object of spec 7.2's queue entry: every arvados.Container attribute, the
+ * selected ones (2.3) and locked_by_uuid filled from the mirror, the rest zero values
+ * (queue_rec.c). Caller frees; NULL on ENOMEM. */
+struct cJSON;
+struct cJSON *queue_ent_container_json(const struct queue *q, const struct queue_ent *e);
 
 /* The mirrored queue as JSON text (tests, management API); caller frees; NULL on ENOMEM. */
 char *queue_dump_json(struct queue *q);

@@ -237,7 +237,8 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 
 	if (uuid == NULL || uuid[0] == '\0' || strlen(uuid) >= QUEUE_UUID_MAX) {
 		queue_cond_fail(&q->record_err, -EBADMSG, LOG_LVL_WARN,
-				"skipping a container record without a usable uuid", "bad uuid");
+				"skipping a container record without a usable uuid", "bad uuid",
+				NULL);
 		return 0;
 	}
 	e = queue_get(q, uuid);
@@ -259,6 +260,8 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 	if (old_state != e->state || old_prio != e->priority)
 		q->view_dirty = true;
 	h = queue_spec_hash(item);
+	if ((h != e->spec_hash || e->rec == NULL) && queue_rec_update(e, item) != 0)
+		return -ENOMEM;
 	if (h != e->spec_hash || (e->fit == QFIT_PENDING && e->pending == NULL)) {
 		e->spec_hash = h;
 		return queue_apply_spec(q, e, item);

@@ -12,11 +12,13 @@ queue_cond_key(int err, long status)
 
 bool
 queue_cond_fail(struct queue_cond *c, int64_t key, enum log_level lvl, const char *msg,
-		const char *err)
+		const char *err, const char *uuid)
 {
 	bool log = !c->active || c->key != key;
 
-	if (log)
+	if (log && uuid != NULL)
+		log_kv_err(lvl, msg, err, LF_STR("ContainerUUID", uuid));
+	else if (log)
 		log_emit_err(lvl, msg, err, (const struct log_field[]){ LF_END });
 	if (log)
 		c->count = 0;

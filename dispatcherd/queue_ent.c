@@ -33,6 +33,7 @@ queue_ent_remove(struct queue *q, struct queue_ent *e)
 	itypes_choice_free(&e->choice);
 	free(e->fit_error);
 	free(e->pending);
+	queue_rec_free(e);
 	free(e);
 	q->view_dirty = true;
 }

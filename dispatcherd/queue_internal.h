@@ -119,11 +119,16 @@ struct queue_ent *queue_ent_new(struct queue *q, const char *uuid);
 void queue_ent_remove(struct queue *q, struct queue_ent *e);    /* unlink and free */
 void queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why);
 
+/* queue_rec.c: the selected attributes kept for the management API. */
+int queue_rec_update(struct queue_ent *e, const cJSON *item);   /* 0 or -ENOMEM */
+void queue_rec_free(struct queue_ent *e);
+
 /* queue_cond.c: log once per condition. */
 /* A failure of kind key (queue_cond_key): logged when the condition starts or changes kind,
- * counted otherwise. Returns true when it logged. */
+ * counted otherwise; uuid (may be NULL) is the container the failed request was about, sent
+ * as ContainerUUID. Returns true when it logged. */
 bool queue_cond_fail(struct queue_cond *c, int64_t key, enum log_level lvl, const char *msg,
-		     const char *err);
+		     const char *err, const char *uuid);
 /* The condition is over: one info line (msg, with the count) if it was active. */
 void queue_cond_ok(struct queue_cond *c, const char *msg);
 int64_t queue_cond_key(int err, long status);

@@ -70,7 +70,7 @@ queue_mounts_done(void *arg, struct api_result *res)
 		q->mounts_hold_until = queue_mono_ms() + (d < QUEUE_MOUNTS_BACKOFF_MAX_MS ? d :
 							  QUEUE_MOUNTS_BACKOFF_MAX_MS);
 		queue_cond_fail(&q->mounts_err, queue_cond_key(res->err, res->status), LOG_LVL_WARN,
-				"error getting mounts", res->error);
+				"error getting mounts", res->error, r->uuid);
 		if (e != NULL && e->fit == QFIT_PENDING)
 			queue_mounts_enqueue(q, e);     /* retried after the back-off */
 	} else {

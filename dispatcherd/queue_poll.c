@@ -111,7 +111,7 @@ queue_poll_fail(struct queue *q, int err, long status, const char *text)
 	q->polls_failed++;
 	q->consecutive_failures++;
 	if (queue_cond_fail(&q->poll_err, queue_cond_key(err, status), LOG_LVL_ERROR,
-			    "error updating queue", text) && q->polls_ok == 0) {
+			    "error updating queue", text, NULL) && q->polls_ok == 0) {
 		snprintf(buf, sizeof(buf), "waiting %.1fs before retry",
 			 (double)queue_poll_retry_ms(q) / 1000.0);
 		log_kv(LOG_LVL_INFO, buf, LF_INT("Failures", q->consecutive_failures));

@@ -7,35 +7,10 @@
 
 #include "api_client.h"
 #include "log.h"
-#include "metrics_catalog.h"
 
 #define SD_REARM_MS 250
 
 static void sd_kick_cb(uv_timer_t *t);
-
-static void
-sd_metrics(struct sched_driver *d)
-{
-	struct metrics_registry *m = d->o.metrics;
-	const struct sched_result *r = &d->pass;
-	struct metric_family *f;
-
-	if (m == NULL)
-		return;
-	if ((f = metrics_find(m, MET_PREFIX "containers_allocated_not_started")) != NULL)
-		metrics_set(f, NULL, (double)r->allocated_not_started);
-	if ((f = metrics_find(m, MET_PREFIX "containers_not_allocated_over_quota")) != NULL)
-		metrics_set(f, NULL, (double)r->not_allocated_over_quota);
-	if ((f = metrics_find(m, MET_PREFIX "max_concurrent_containers")) != NULL)
-		metrics_set(f, NULL, (double)r->max_concurrent_containers);
-	if ((f = metrics_find(m, MET_PREFIX "containers_longest_wait_time_seconds")) != NULL)
-		metrics_set(f, NULL, (double)r->longest_wait / 1e9);
-	if ((f = metrics_find(m, MET_PREFIX "queue_entries")) != NULL) {
-		/* queue_entries{state,instance_type}: counted per state here; the reference's
-		 * per-type split is left for later (docs/ROADMAP.md). */
-		metrics_zero_all(f);
-	}
-}
 
 /* One pass (4.2), then sync (4.4), then metrics (4.7). */
 static void
@@ -76,6 +51,7 @@ sd_kick_cb(uv_timer_t *t)
 	struct sched_driver *d = t->data;
 
 	d->kick_pending = false;
+	sd_queue_metrics(d);
 	if (d->phase == SDP_STALE)
 		stale_locks_check(d);
 	else

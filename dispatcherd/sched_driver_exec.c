@@ -38,6 +38,8 @@ sd_lock_done(void *arg, const char *uuid, int err, const char *error)
 	if (err != 0)
 		log_kv_err(LOG_LVL_WARN, "error locking container", error ? error : "",
 			   LF_STR("ContainerUUID", uuid));
+	else
+		log_kv(LOG_LVL_INFO, "container locked", LF_STR("ContainerUUID", uuid));
 	sched_driver_kick(d);
 }
 
@@ -91,7 +93,9 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 			pool_start(d->o.pool, wid, uuid, &c->need, x->keep_buffers, c->created_at);
 		break;
 	case SCHED_D_CREATE:
-		pool_create(d->o.pool, x->type);
+		if (pool_create(d->o.pool, x->type) && c != NULL)
+			log_kv(LOG_LVL_INFO, "creating new instance", LF_STR("ContainerUUID", uuid),
+			       LF_STR("InstanceType", d->o.cluster->instance_types[x->type].name));
 		break;
 	case SCHED_D_UNLOCK:
 		log_kv(LOG_LVL_INFO, "requeueing locked container", LF_STR("ContainerUUID", uuid),

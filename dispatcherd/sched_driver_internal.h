@@ -58,6 +58,10 @@ struct sd_memo *sd_memo_get(struct sched_driver *d, const char *uuid, bool creat
 /* The scheduling passes may start. */
 void sd_begin_run(struct sched_driver *d);
 
+/* sched_driver_metrics.c: the pass's gauges (after each pass); queue_entries (each wake-up). */
+void sd_metrics(struct sched_driver *d);
+void sd_queue_metrics(struct sched_driver *d);
+
 /* stale_locks.c */
 void stale_locks_begin(struct sched_driver *d);
 /* A notification during 2.9: check again. */

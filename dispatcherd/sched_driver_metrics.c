@@ -1,0 +1,81 @@
+/* sched_driver_metrics.c - the scheduler's metrics (spec 8, 4.7): the per-pass gauges, and
+ * queue_entries{state,instance_type} recomputed from the queue on every wake-up (a queue
+ * notification or the tick), before the pass: counted into a small state x type table (one
+ * walk of the view, no label lookup per container), then one set per non-zero cell after
+ * every previously seen series is reset to 0, as the reference does. */
+#include "sched_driver_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics_catalog.h"
+
+#define SD_STATES (QST_CANCELLED + 1)
+
+/* instance_type label: the first candidate's name; "" for an entry without candidates in a
+ * state other than Queued/Locked (the reference would index an empty list there). */
+void
+sd_queue_metrics(struct sched_driver *d)
+{
+	struct metrics_registry *m = d->o.metrics;
+	const struct cfg_cluster *cl = d->o.cluster;
+	struct metric_family *f;
+	struct queue_ent *const *v;
+	size_t n, nt, *count;
+
+	if (m == NULL || cl == NULL || d->o.queue == NULL ||
+	    (f = metrics_find(m, MET_PREFIX "queue_entries")) == NULL)
+		return;
+	nt = cl->n_instance_types + 1;		/* last column: no candidate */
+	if ((count = calloc(SD_STATES * nt, sizeof(*count))) == NULL)
+		return;
+	v = queue_view(d->o.queue, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_ent *e = v[i];
+		size_t t = nt - 1;
+
+		/* The reference adds an entry only once its mounts are fetched and, when Queued
+		 * or Locked, only when some type fits: count the same entries. */
+		if (e->fit == QFIT_PENDING || (e->fit == QFIT_NONE && (e->state == QST_QUEUED ||
+								       e->state == QST_LOCKED)))
+			continue;
+		if (e->fit == QFIT_OK && e->choice.n > 0 && e->choice.idx[0] < cl->n_instance_types)
+			t = e->choice.idx[0];
+		if ((unsigned)e->state < SD_STATES)
+			count[(size_t)e->state * nt + t]++;
+	}
+	metrics_zero_all(f);
+	for (size_t s = 1; s < SD_STATES; s++)
+		for (size_t t = 0; t < nt; t++) {
+			size_t c = count[s * nt + t];
+
+			if (c == 0)
+				continue;
+			metrics_set(f, (const char *const[]){ queue_state_name((enum queue_state)s),
+				    t < nt - 1 ? cl->instance_types[t].name : "" }, (double)c);
+		}
+	free(count);
+}
+
+void
+sd_metrics(struct sched_driver *d)
+{
+	struct metrics_registry *m = d->o.metrics;
+	const struct sched_result *r = &d->pass;
+	struct metric_family *f;
+
+	if (m == NULL)
+		return;
+	if ((f = metrics_find(m, MET_PREFIX "containers_allocated_not_started")) != NULL)
+		metrics_set(f, NULL, (double)r->allocated_not_started);
+	if ((f = metrics_find(m, MET_PREFIX "containers_not_allocated_over_quota")) != NULL)
+		metrics_set(f, NULL, (double)r->not_allocated_over_quota);
+	if ((f = metrics_find(m, MET_PREFIX "max_concurrent_containers")) != NULL)
+		metrics_set(f, NULL, (double)r->max_concurrent_containers);
+	if ((f = metrics_find(m, MET_PREFIX "containers_longest_wait_time_seconds")) != NULL)
+		metrics_set(f, NULL, (double)r->longest_wait / 1e9);
+	/* sched_time is Unix ns; 0 when no 503 was ever seen */
+	if ((f = metrics_find(m, MET_PREFIX "last_503_time")) != NULL)
+		metrics_set(f, NULL, r->last_503 > 0 ? (double)(r->last_503 / 1000000000) : 0);
+}
