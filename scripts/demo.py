@@ -38,10 +38,14 @@ CONTAINERS = [
     ("uname", ["uname", "-a"], {}),
     ("sleep", ["sh", "-c", "sleep 2; echo done"], {}),
     ("fails", ["sh", "-c", "echo 'this one fails' >&2; exit 1"], {}),
-    ("env", ["sh", "-c", 'echo "$GREETING from $(id -un) in $PWD"'],
+    ("env", ["sh", "-c", 'echo "$GREETING from $(id -un) on $(uname -n)"'],
      {"environment": {"GREETING": "hi"}}),
 ]
 FINAL = ("Complete", "Cancelled")
+# The API server's transitions (spec arvados-api-server.md 4.1): a log entry that would break
+# them (a no-op update, entries read out of order) is not a change of state.
+NEXT = {"Queued": ("Locked", "Cancelled"), "Locked": ("Queued", "Running", "Cancelled"),
+        "Running": ("Complete", "Cancelled"), "Complete": ("Cancelled",), "Cancelled": ()}
 
 
 class Stop(Exception):
@@ -97,13 +101,13 @@ def show_result(rec):
         print("           error  | %s" % rs["error"])
 
 
-def instance_text(i):
-    bits = [i.get("worker_state", "?")]
+def instance_text(i, labels):
+    text = i.get("worker_state", "?")
     if i.get("idle_behavior") not in (None, "run"):
-        bits.append("(%s)" % i["idle_behavior"])
+        text += " (%s)" % i["idle_behavior"]
     if i.get("running_container_uuids"):
-        bits.append("running " + " ".join(i["running_container_uuids"]))
-    return " ".join(bits)
+        text += ": " + ", ".join(sorted(labels.get(u, u) for u in i["running_container_uuids"]))
+    return text
 
 
 class Watch:
@@ -113,16 +117,58 @@ class Watch:
     def __init__(self, cl, uuids, labels, clock):
         self.cl, self.uuids, self.labels, self.clock = cl, uuids, labels, clock
         self.states, self.records, self.inst = {}, {}, {}
+        self.seq = 0
+        self.shown = set()
+        self.logged = 0
+        self.seen = set()
+        for u in uuids:
+            self.moved(u, "Queued")  # as submitted
+
+    def moved(self, u, state, force=False):
+        if state != self.states.get(u) and (force or state in NEXT.get(self.states.get(u), NEXT)):
+            self.states[u] = state
+            self.clock.say("container", "%-6s %s  %s" % (self.labels[u], u, state))
+        if state in FINAL and u not in self.shown:
+            if self.records.get(u, {}).get("state") not in FINAL:
+                self.records[u] = self.cl.fake_call("GET", "containers/" + u)
+            self.shown.add(u)
+            show_result(self.records[u])
 
     def step(self):
+        # The dispatcher's errors, as they come (its whole log is JSON on its stdout).
+        lines = self.cl.disp.lines
+        for e in lines[self.logged:len(lines)]:
+            if e.get("level") in ("error", "fatal"):
+                self.clock.say("dispatcher", "%s: %s %s" % (e["level"], e.get("msg"), e.get("error", "")))
+        self.logged = len(lines)
+        # The records first, then the fake's request log: it gives every transition up to
+        # them, even those shorter than a poll (lock, unlock, the state in each update).
         for u in self.uuids:
-            rec = self.cl.fake_call("GET", "containers/" + u)
-            self.records[u] = rec
-            if rec["state"] != self.states.get(u):
-                self.states[u] = rec["state"]
-                self.clock.say("container", "%-6s %s  %s" % (self.labels[u], u, rec["state"]))
-                if rec["state"] in FINAL:
-                    show_result(rec)
+            self.records[u] = self.cl.fake_call("GET", "containers/" + u)
+        # Entries are logged as requests finish, so a lower seq can come late: look back a
+        # little and skip what was seen.
+        for e in self.cl.fake_call("GET", "log?since=%d" % max(0, self.seq - 200))["items"]:
+            if e.get("seq", 0) in self.seen:
+                continue
+            self.seen.add(e.get("seq", 0))
+            self.seq = max(self.seq, e.get("seq", 0))
+            u = e.get("uuid")
+            if u not in self.labels or e.get("status") != 200:
+                continue
+            if e.get("route") == "lock":
+                self.moved(u, "Locked")
+            elif e.get("route") == "unlock":
+                self.moved(u, "Queued")
+            elif e.get("route") == "update":
+                c = (e.get("params") or {}).get("container")
+                self.moved(u, c.get("state") if isinstance(c, dict) else None)
+        # What the log does not say (a cancel by the server): the records were read before
+        # the log, so only a state further on than the one shown is news.
+        rank = {"Queued": 0, "Locked": 1, "Running": 2, "Complete": 3, "Cancelled": 3}
+        for u in self.uuids:
+            st = self.records[u]["state"]
+            if rank.get(st, 0) > rank.get(self.states.get(u), 0):
+                self.moved(u, st, force=True)
         try:
             items = self.cl.instances()
         except OSError:
@@ -130,11 +176,10 @@ class Watch:
         now = {}
         for i in items:
             iid = i.get("instance") or "(being created)"
-            now[iid] = instance_text(i)
+            now[iid] = instance_text(i, self.labels)
             if self.inst.get(iid) != now[iid]:
                 addr = (" at " + i["address"]) if i.get("address") else ""
-                self.clock.say("instance", "%s %s%s: %s" % (
-                    i.get("arvados_instance_type", ""), iid, addr, now[iid]))
+                self.clock.say("instance", "%s%s: %s" % (iid, addr, now[iid]))
         for iid in self.inst:
             if iid not in now:
                 self.clock.say("instance", "%s: gone" % iid)

@@ -35,7 +35,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "process"))
-os.environ.setdefault("ADC_BIN_DIR", os.path.join(ROOT, "build", "bin"))
+if not os.environ.get("ADC_BIN_DIR"):
+    os.environ["ADC_BIN_DIR"] = os.path.join(ROOT, "build", "bin")
 import adc_harness as h  # noqa: E402
 
 CRUNCH_RUN = os.path.join(ROOT, "scripts", "demo-crunch-run")
@@ -131,7 +132,7 @@ class Cluster:
             f.write(CONFIG % {"mgmt_token": self.mgmt_token, "root_token": self.root_token,
                               "api_port": self.api_port, "mgmt_port": self.mgmt_port, "key": key,
                               "runner": CRUNCH_RUN, "deploy": self.deploy, "idle": self.idle,
-                              "log_level": os.environ.get("DEMO_LOG_LEVEL", "info")})
+                              "log_level": os.environ.get("DEMO_LOG_LEVEL") or "info"})
         self.config = path
         return path
 
