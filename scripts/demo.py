@@ -286,6 +286,8 @@ def main():
             signal.signal(s, signal.SIG_IGN)
         print("\ndemo: cleaning up")
         cl.stop()
+        if cl.disp_rc not in (None, 0):
+            rc = 1  # e.g. a sanitizer's report in a test build
         left = cl.leftovers()
         for pid, cmd in left:
             print("demo: still running: pid %d %s" % (pid, cmd))

@@ -102,6 +102,7 @@ class Cluster:
         self.idle = idle
         self.fake = None
         self.disp = None
+        self.disp_rc = None     # its exit status once stopped (0 after SIGTERM)
         self.mgmt_port = cluster_free_port()
         self.mgmt_token = secrets.token_hex(20)
         self.root_token = secrets.token_hex(25)
@@ -116,7 +117,8 @@ class Cluster:
         self.fake = subprocess.Popen(
             ["/usr/bin/python3", "-B", FAKE_ARVADOS, "--port", "0", "--tls", cert, key,
              "--token", self.root_token],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
         info = json.loads(self.fake.stdout.readline() or "null")
         if not info:
             raise RuntimeError("the fake Arvados API server did not start")
@@ -138,7 +140,10 @@ class Cluster:
 
     def start_dispatcher(self, timeout=60):
         h.ensure_role_users()
-        self.disp = h.Dispatcher(self.config, env={"RUNTIME_DIRECTORY": self.run_dir})
+        # Own sessions (also the fake's): a Ctrl-C on the terminal goes to the whole
+        # foreground process group, and the demo wants to stop them itself, in order.
+        self.disp = h.Dispatcher(self.config, env={"RUNTIME_DIRECTORY": self.run_dir},
+                                 new_session=True)
         self.disp.wait_ready(timeout)
         self.link_deploy_dir(timeout)
         return self.disp
@@ -247,7 +252,7 @@ class Cluster:
             except OSError:
                 pass
         if self.disp is not None:
-            rc = self.disp.stop(signal.SIGTERM)
+            self.disp_rc = rc = self.disp.stop(signal.SIGTERM)
             say("demo: dispatcher stopped (exit status %d)" % rc)
         for pid in self.supervisor_pids():
             deadline = time.monotonic() + 3
