@@ -46,6 +46,7 @@ struct pool_runner {
 struct pool_worker {
 	struct pool *p;
 	char *id, *address, *user, *secret;
+	char *host_key;			/* from the driver (pool_instance.host_key), or NULL */
 	char **tag_k, **tag_v;		/* tags as last listed (or as created) */
 	size_t n_tags;
 	struct pool_price *prices;

@@ -36,6 +36,8 @@ struct pool_instance {
 	const char *id;
 	const char *address;		/* "" while the cloud has not assigned one */
 	const char *remote_user;	/* login for SSH; "" = the driver's default (root) */
+	const char *host_key;		/* the driver vouches for this host key (loopback;
+					 * spec 5.13 b), or NULL / "" (verify the secret) */
 	const struct pool_tag *tags;
 	size_t n_tags;
 	const struct pool_price *prices; /* spot price history, may be empty */
@@ -144,7 +146,8 @@ struct pool_ssh_start {
  */
 struct pool_ssh_port {
 	void *ctx;
-	/* Open (or re-target) the worker's session and check its instance secret. */
+	/* Open (or re-target) the worker's session and check its instance secret; a secret of
+	 * "host-key <key line>" checks the host key instead (PROTO_SSH_HOST_KEY_PREFIX). */
 	int (*verify)(void *ctx, const char *instance_id, const char *address, const char *user,
 		      const char *secret, uint32_t timeout_ms, pool_ssh_cb cb, void *arg);
 	int (*boot_probe)(void *ctx, const char *instance_id, uint32_t timeout_ms, pool_ssh_cb cb,

@@ -260,6 +260,23 @@ pool_probe_verify(struct pool_probe *pr)
 	if (!w->address || !w->address[0]) {
 		e.outcome = POOL_SSH_NO_ADDRESS;
 		e.message = "instance has no address";
+	} else if (w->host_key) {
+		/* The driver verifies the host key itself (5.13 b, loopback): its answer is final,
+		 * the secret tag is not consulted. */
+		char *vouched = NULL;
+
+		if (asprintf(&vouched, "host-key %s", w->host_key) < 0) {
+			e.outcome = POOL_SSH_FAILED;
+			e.message = "out of memory";
+		} else {
+			pool_probe_call(pr, p->o.ssh.verify(p->o.ssh.ctx, w->id, w->address,
+							    w->user ? w->user : "", vouched,
+							    pool_ssh_timeout_ms(p),
+							    pool_probe_verify_done, pr),
+					pool_probe_verify_done);
+			free(vouched);
+			return;
+		}
 	} else if (!w->secret) {
 		e.outcome = POOL_SSH_BAD_SECRET;
 		e.message = "instance has no secret tag: cannot verify its host key";

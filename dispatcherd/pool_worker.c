@@ -120,10 +120,11 @@ pool_worker_free_instance(struct pool_worker *w)
 	free(w->prices);
 	free(w->address);
 	free(w->user);
+	free(w->host_key);
 	adc_free_secret_str(w->secret);
 	w->tag_k = w->tag_v = NULL;
 	w->prices = NULL;
-	w->address = w->user = w->secret = NULL;
+	w->address = w->user = w->secret = w->host_key = NULL;
 	w->n_tags = w->n_prices = 0;
 }
 
@@ -145,10 +146,12 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 	n.address = pool_dup(inst->address);
 	n.user = pool_dup(inst->remote_user);
 	n.secret = secret ? strdup(secret) : NULL;
+	n.host_key = inst->host_key && inst->host_key[0] ? strdup(inst->host_key) : NULL;
 	n.tag_k = calloc(inst->n_tags + 1, sizeof(char *));
 	n.tag_v = calloc(inst->n_tags + 1, sizeof(char *));
 	n.prices = calloc(inst->n_prices + 1, sizeof(*n.prices));
-	ok = n.address && n.user && (n.secret || !secret) && n.tag_k && n.tag_v && n.prices;
+	ok = n.address && n.user && (n.secret || !secret) &&
+	     (n.host_key || !inst->host_key || !inst->host_key[0]) && n.tag_k && n.tag_v && n.prices;
 	for (size_t i = 0; ok && i < inst->n_tags; i++) {
 		n.tag_k[i] = pool_dup(inst->tags[i].key);
 		n.tag_v[i] = pool_dup(inst->tags[i].value);
@@ -165,10 +168,14 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 	}
 	if (w->address && strcmp(w->address, n.address) != 0)
 		w->verified = false;	/* a new address needs a new verified session */
+	if ((w->host_key == NULL) != (n.host_key == NULL) ||
+	    (w->host_key && strcmp(w->host_key, n.host_key) != 0))
+		w->verified = false;	/* so does another host key */
 	pool_worker_free_instance(w);
 	w->address = n.address;
 	w->user = n.user;
 	w->secret = n.secret;
+	w->host_key = n.host_key;
 	w->tag_k = n.tag_k;
 	w->tag_v = n.tag_v;
 	w->n_tags = n.n_tags;

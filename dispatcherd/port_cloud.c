@@ -71,7 +71,7 @@ port_cloud_inst(const struct proto_cloud_inst *in, struct pool_instance *out)
 	}
 	*out = (struct pool_instance){
 		.id = in->id, .address = in->address, .remote_user = in->remote_user,
-		.tags = t, .n_tags = in->tags.n,
+		.host_key = in->host_key, .tags = t, .n_tags = in->tags.n,
 	};
 	return 0;
 }
@@ -177,6 +177,7 @@ port_cloud_inst_free(struct proto_cloud_inst *i)
 	free(i->id);
 	free(i->address);
 	free(i->remote_user);
+	free(i->host_key);
 	for (uint32_t k = 0; k < i->tags.n; k++) {
 		free(i->tags.keys[k]);
 		free(i->tags.values[k]);
@@ -193,7 +194,8 @@ port_cloud_inst_copy(const struct proto_cloud_inst *in, struct proto_cloud_inst 
 	o->id = port_cloud_dup(in->id);
 	o->address = port_cloud_dup(in->address);
 	o->remote_user = port_cloud_dup(in->remote_user);
-	if (o->id == NULL || o->address == NULL || o->remote_user == NULL)
+	o->host_key = port_cloud_dup(in->host_key);
+	if (o->id == NULL || o->address == NULL || o->remote_user == NULL || o->host_key == NULL)
 		return -ENOMEM;
 	if (in->tags.n == 0)
 		return 0;

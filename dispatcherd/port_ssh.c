@@ -8,6 +8,10 @@
 
 #include "sshc.h"
 
+/* pool_probe.c spells the prefix out (the pool does not include the protocol). */
+_Static_assert(sizeof(PROTO_SSH_HOST_KEY_PREFIX) == sizeof("host-key "),
+	       "pool_probe.c's \"host-key \" prefix");
+
 struct port_ssh_call {
 	pool_ssh_cb cb;
 	void *arg;

@@ -78,9 +78,14 @@ struct proto_ssh_verify {          /* SSH_VERIFY_REQ; carries a secret */
 	char *address;                 /* IPv4/IPv6 literal */
 	uint16_t port;
 	char *user;
-	uint8_t *secret;               /* expected /var/run/arvados-instance-secret */
-	size_t secret_len;
+	uint8_t *secret;               /* expected /var/run/arvados-instance-secret, or */
+	size_t secret_len;             /* PROTO_SSH_HOST_KEY_PREFIX + a host key line (below) */
 };
+
+/* A verify secret that starts with this names the host key the cloud driver vouches for
+ * (spec 5.13 b: the loopback driver knows its sshd's key): sshd-pool accepts the worker iff
+ * it presents that key (type and base64 compared; a comment is ignored), and pins it. */
+#define PROTO_SSH_HOST_KEY_PREFIX "host-key "
 
 struct proto_ssh_target {          /* SSH_BOOT_PROBE_REQ, SSH_FORGET_REQ */
 	char *instance_id;

@@ -93,7 +93,9 @@ def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""
 class Dispatcher:
     """A running arvados-dispatch-cloud with its JSON log collected line by line."""
 
-    def __init__(self, config, args=(), env=None, bin_dir=None):
+    def __init__(self, config, args=(), env=None, bin_dir=None, new_session=False):
+        """new_session: its own session, so a terminal's Ctrl-C reaches only the caller
+        (the demo stops it in order)."""
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
@@ -105,7 +107,8 @@ class Dispatcher:
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
             + list(args),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e,
+            start_new_session=new_session)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 

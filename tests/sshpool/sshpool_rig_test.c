@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "proto_ssh.h"
 #include "sess.h"
 #include "sshpool.h"
 
@@ -458,6 +459,34 @@ t_bad_secret(struct sess_pool *p, struct ops *o, const char *rigdir, const struc
 	waiter_reset(&a);
 }
 
+/* A host key vouched for by the driver (loopback, PROTO_SSH_HOST_KEY_PREFIX): another key is
+ * refused and nothing is pinned; the worker's own key (with a comment) is accepted and pinned,
+ * without the secret file being read. */
+static void
+t_vouched_key(struct sess_pool *p, struct ops *o, const struct worker *w, const char *other_key)
+{
+	struct waiter a = { 0 };
+	struct sess *s = sess_of(p, w);
+	char vouch[1200];
+
+	CHECK(strcmp(other_key, w->host_key) != 0);
+	snprintf(vouch, sizeof(vouch), PROTO_SSH_HOST_KEY_PREFIX "%s", other_key);
+	CHECK(ops_verify(o, s, (uint8_t *)vouch, strlen(vouch), on_done, &a) == 0);
+	expect(&a, OPS_BAD_SECRET, "vouched-for host key: another key is refused");
+	CHECK(strcmp(a.error, "host key mismatch") == 0);
+	CHECK(sess_pinned(s) == NULL);
+	waiter_reset(&a);
+
+	snprintf(vouch, sizeof(vouch), PROTO_SSH_HOST_KEY_PREFIX "%s loopback", w->host_key);
+	CHECK(ops_verify(o, s, (uint8_t *)vouch, strlen(vouch), on_done, &a) == 0);
+	expect(&a, OPS_OK, "vouched-for host key: the worker's own key is accepted");
+	CHECK(sess_pinned(s) && strcmp(sess_pinned(s), w->host_key) == 0);
+	waiter_reset(&a);
+	CHECK(ops_boot_probe(o, s, on_done, &a) == 0);
+	expect(&a, OPS_OK, "vouched-for host key: the session is verified");
+	waiter_reset(&a);
+}
+
 static void
 t_wrong_key(struct ops *o, const struct worker *w)
 {
@@ -619,6 +648,7 @@ main(int argc, char **argv)
 	t_truncation(p, &W[0]);
 	t_unsafe_dir(p, o, &W[1], runner);
 	t_bad_secret(p, o, root_rig, &W[2]);
+	t_vouched_key(p, o, &W[db == 11 ? 12 : 11], W[4].host_key);
 	t_wrong_key(o, &W[4]);
 	t_key_types(o, &W[5]);
 	t_host_key_change(p, o, root_rig, &W[6]);

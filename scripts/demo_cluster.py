@@ -1,0 +1,274 @@
+"""demo_cluster.py - the local cluster of `make demo`: start and stop its pieces.
+
+  fake Arvados API    tests/fake_arvados/fake_arvados.py, HTTPS on 127.0.0.1 with a
+                      self-signed certificate made here (the config says TLS.Insecure)
+  dispatcher          build/bin/arvados-dispatch-cloud (or $ADC_BIN_DIR) with
+                      Containers.CloudVMs.Driver: loopback and the synthesised `localhost`
+                      type; cloudd starts a private sshd on 127.0.0.1 for the one instance
+  demo crunch-run     scripts/demo-crunch-run, given as DeployRunnerBinary: the dispatcher
+                      copies it to the instance over SSH and runs it there
+
+Everything lives in one temporary directory (`Cluster.dir`); stop() ends every process this
+run started and removes the directory. Standard library only; /usr/bin/python3.
+
+The deploy directory. Cloudd's loopback sandbox (Landlock, docs/SANDBOX.md) lets sshd and
+whatever it runs write only under cloudd's private directory, which cloudd names itself
+($RUNTIME_DIRECTORY/adc-loopback-XXXXXX). DeployRunnerDirectory must be a plain absolute path
+known before the dispatcher starts, so the config names <dir>/deploy and, once cloudd has made
+its private directory, the demo makes <private>/deploy and points <dir>/deploy at it with a
+symlink (Landlock checks the resolved path).
+"""
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "process"))
+if not os.environ.get("ADC_BIN_DIR"):
+    os.environ["ADC_BIN_DIR"] = os.path.join(ROOT, "build", "bin")
+import adc_harness as h  # noqa: E402
+
+CRUNCH_RUN = os.path.join(ROOT, "scripts", "demo-crunch-run")
+FAKE_ARVADOS = os.path.join(ROOT, "tests", "fake_arvados", "fake_arvados.py")
+
+
+def cluster_free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cluster_self_signed(d):
+    """A throw-away certificate for 127.0.0.1; returns (cert, key)."""
+    cert, key = os.path.join(d, "api.pem"), os.path.join(d, "api.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                    "/CN=fake arvados (make demo)", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+CONFIG = """Clusters:
+  zzzzz:
+    ManagementToken: %(mgmt_token)s
+    SystemRootToken: %(root_token)s
+    SystemLogs:
+      LogLevel: %(log_level)s
+    TLS:
+      Insecure: true          # the fake API's certificate is self-signed
+    Services:
+      Controller:
+        ExternalURL: "https://127.0.0.1:%(api_port)d"
+      DispatchCloud:
+        InternalURLs:
+          "http://127.0.0.1:%(mgmt_port)d": {}
+    Containers:
+      DispatchPrivateKey: "file://%(key)s"
+      CloudVMs:
+        Driver: loopback      # one instance: this machine, through cloudd's private sshd
+        BootProbeCommand: "true"
+        DeployRunnerBinary: "%(runner)s"
+        DeployRunnerDirectory: "%(deploy)s"
+        MaxInstances: 1
+        PollInterval: 1s
+        SyncInterval: 2s
+        ProbeInterval: 1s
+        TimeoutIdle: %(idle)s
+        TimeoutBooting: 60s
+    # No InstanceTypes: with the loopback driver the dispatcher makes one, "localhost",
+    # from this host's CPUs, memory and /tmp.
+"""
+
+
+class Cluster:
+    def __init__(self, idle="30s"):
+        # 0700 (mkdtemp's mode): the dispatch key in it logs in to the loopback sshd, as root
+        # when the demo runs as root.
+        self.dir = tempfile.mkdtemp(prefix="adc-demo-")
+        self.idle = idle
+        self.fake = None
+        self.disp = None
+        self.disp_rc = None     # its exit status once stopped (0 after SIGTERM)
+        self.mgmt_port = cluster_free_port()
+        self.mgmt_token = secrets.token_hex(20)
+        self.root_token = secrets.token_hex(25)
+        self.deploy = os.path.join(self.dir, "deploy")
+        self.run_dir = os.path.join(self.dir, "run")
+        os.mkdir(self.run_dir, 0o700)
+
+    # ---- start ------------------------------------------------------------------------
+
+    def start_fake(self):
+        cert, key = cluster_self_signed(self.dir)
+        self.fake = subprocess.Popen(
+            ["/usr/bin/python3", "-B", FAKE_ARVADOS, "--port", "0", "--tls", cert, key,
+             "--token", self.root_token],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        info = json.loads(self.fake.stdout.readline() or "null")
+        if not info:
+            raise RuntimeError("the fake Arvados API server did not start")
+        self.api_port = info["port"]
+        self.api_url = info["url"]
+        self.ctx = ssl.create_default_context(cafile=cert)
+        return info
+
+    def write_config(self):
+        key, _ = h.make_key(self.dir, "ed25519")   # 0600; the dispatcher opens it as root
+        path = os.path.join(self.dir, "config.yml")
+        with open(path, "w") as f:
+            f.write(CONFIG % {"mgmt_token": self.mgmt_token, "root_token": self.root_token,
+                              "api_port": self.api_port, "mgmt_port": self.mgmt_port, "key": key,
+                              "runner": CRUNCH_RUN, "deploy": self.deploy, "idle": self.idle,
+                              "log_level": os.environ.get("DEMO_LOG_LEVEL") or "info"})
+        self.config = path
+        return path
+
+    def start_dispatcher(self, timeout=60):
+        h.ensure_role_users()
+        # Own sessions (also the fake's): a Ctrl-C on the terminal goes to the whole
+        # foreground process group, and the demo wants to stop them itself, in order.
+        self.disp = h.Dispatcher(self.config, env={"RUNTIME_DIRECTORY": self.run_dir},
+                                 new_session=True)
+        self.disp.wait_ready(timeout)
+        self.link_deploy_dir(timeout)
+        return self.disp
+
+    def link_deploy_dir(self, timeout):
+        """<dir>/deploy -> <cloudd's private dir>/deploy (see the module's comment)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = glob.glob(os.path.join(self.run_dir, "adc-loopback-*"))
+            if found:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("cloudd made no private directory under " + self.run_dir)
+            time.sleep(0.1)
+        target = os.path.join(found[0], "deploy")
+        os.makedirs(target, exist_ok=True)
+        os.symlink(target, self.deploy)
+
+    # ---- talk to the fake and to the management API -------------------------------------
+
+    def fake_call(self, method, path, body=None):
+        req = urllib.request.Request(self.api_url + "/_fake/" + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def mgmt_url(self, path=""):
+        return "http://127.0.0.1:%d%s" % (self.mgmt_port, path)
+
+    def mgmt(self, method, path, params=None):
+        data = urllib.parse.urlencode(params).encode() if params else None
+        req = urllib.request.Request(self.mgmt_url(path), method=method, data=data,
+                                     headers={"Authorization": "Bearer " + self.mgmt_token})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+        return json.loads(body) if body.strip() else None
+
+    def instances(self):
+        return self.mgmt("GET", "/arvados/v1/dispatch/instances")["items"] or []
+
+    # ---- stop -------------------------------------------------------------------------
+
+    def kill_instances(self, timeout=20, say=print):
+        """Destroy every instance through the management API and wait until the dispatcher
+        lists none (the loopback driver stops its sshd before it answers)."""
+        if self.disp is None or self.disp.proc.poll() is not None:
+            return False
+        deadline = time.monotonic() + timeout
+        asked = set()
+        while time.monotonic() < deadline:
+            try:
+                items = self.instances()
+            except OSError:
+                return False
+            if not items:
+                return True
+            for i in items:
+                iid = i.get("instance")
+                if iid and iid not in asked:
+                    say("demo: destroying instance %s through the management API" % iid)
+                    try:
+                        self.mgmt("POST", "/arvados/v1/dispatch/instances/kill",
+                                  {"instance_id": iid, "reason": "make demo is stopping"})
+                    except OSError as e:
+                        say("demo: instances/kill: %s" % e)
+                    asked.add(iid)
+            time.sleep(0.2)
+        return False
+
+    def supervisor_pids(self):
+        """PIDs in the demo crunch-run's lock files: a destroyed loopback instance stops its
+        sshd, but a container still running was detached from it and would live on."""
+        pids = []
+        for path in glob.glob(os.path.join(self.run_dir, "adc-loopback-*", "deploy",
+                                           "crunch-run-*.lock")):
+            try:
+                with open(path) as f:
+                    pids.append(int(json.loads(f.readline())["PID"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        return pids
+
+    def leftovers(self):
+        """Processes whose command line names this run's directory (sshd's -f <config>,
+        deployed crunch-runs, their commands' cwd aside) or that this run started."""
+        mine = {os.getpid()}
+        out = []
+        for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            if pid in mine:
+                continue
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            except OSError:
+                continue
+            if self.dir in cmd:
+                out.append((pid, cmd.strip()))
+        return out
+
+    def stop(self, say=print):
+        self.kill_instances(say=say)
+        for pid in self.supervisor_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)  # it kills its command's process group
+            except OSError:
+                pass
+        if self.disp is not None:
+            self.disp_rc = rc = self.disp.stop(signal.SIGTERM)
+            say("demo: dispatcher stopped (exit status %d)" % rc)
+        for pid in self.supervisor_pids():
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and os.path.exists("/proc/%d" % pid):
+                time.sleep(0.05)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.fake is not None and self.fake.poll() is None:
+            self.fake.terminate()
+            try:
+                self.fake.wait(10)
+            except subprocess.TimeoutExpired:
+                self.fake.kill()
+                self.fake.wait()
+            say("demo: fake Arvados API server stopped")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        say("demo: removed %s" % self.dir)
