@@ -39,6 +39,8 @@ class WorkersTest(e2e_env.E2ECase):
         cfg = {"duration": 6, "arvados": True}
         self.start(crunch_cfg=cfg)
         a, b, c = self.env.create(3, runtime_constraints=WHOLE)
+        # c is killed with its instance: long enough that it cannot complete first.
+        self.env.watcher.set_crunch_cfg(dict(cfg, containers={c: {"duration": 60}}))
         self.env.wait(lambda: all(r["state"] == "Running" for r in self.env.records([a, b, c]).values()),
                       60, "three containers running")
         where = self.instance_of([a, b, c])
@@ -64,7 +66,7 @@ class WorkersTest(e2e_env.E2ECase):
         self.env.wait(lambda: self.env.mgmt_instances()[ia]["worker_state"] == "idle", 30, "held A idle")
         idle_since = time.monotonic()
         x, = self.env.create(1, runtime_constraints=WHOLE)
-        self.env.watcher.set_crunch_cfg(dict(cfg, containers={x: {"duration": 1}}))
+        self.env.watcher.set_crunch_cfg(dict(cfg, containers={c: {"duration": 60}, x: {"duration": 1}}))
         self.wait_final([x], 60)
         time.sleep(max(0.0, idle_since + TIMEOUT_IDLE + 2 - time.monotonic()))
         self.assertIn(ia, self.live_ids())
