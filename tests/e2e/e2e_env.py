@@ -2,7 +2,6 @@
 fake EC2 (HTTPS, test CA), and real OpenSSH workers from the rig started on exactly the
 private IPs the fake EC2 hands out, each with the instance secret from its user data (as
 cloud-init would write it). Standard library only; /usr/bin/python3; needs root."""
-import base64
 import json
 import os
 import re
@@ -130,7 +129,6 @@ class WorkerWatcher(threading.Thread):
                     # namespace sweep hitting a reused namespace id?): a real VM keeps its
                     # sshd, so start it again, and say so in failure reports.
                     self.restarts.append((iid, ip, time.time(), cur[1].proc.returncode))
-                    cur[1].namespaces = set()
                     cur[1].start()
                 continue
             m = SECRET_RE.search(inst.get("user_data") or "")
@@ -181,13 +179,6 @@ class WorkerWatcher(threading.Thread):
         self.cfg = cfg
         for w in self.workers():
             w.set_crunch_run_config(**cfg)
-
-    def ip_of(self, iid):
-        with self.lock:
-            for h in self.history:
-                if h["iid"] == iid:
-                    return h["ip"]
-        return None
 
     def started_by_instance(self):
         """instance id -> [uuids of fake containers started on that VM]."""
