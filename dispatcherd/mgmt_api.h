@@ -24,13 +24,13 @@ struct mgmt_providers {
 	int (*list_containers)(void *ctx, cJSON **items);
 	/* One queue entry; MGMT_NOT_FOUND when the scheduler does not know the uuid. */
 	int (*get_container)(void *ctx, const char *uuid, cJSON **entry);
-	/* Start the kill series of 5.11 with reason "via management API: <reason>";
-	 * MGMT_NOT_FOUND when no worker runs it. */
+	/* Start the kill series of 5.11; reason is already "via management API: <reason>"
+	 * (the route builds it). MGMT_NOT_FOUND when no worker runs it. */
 	int (*kill_container)(void *ctx, const char *uuid, const char *reason);
 	/* Instance views (5.1); NULL *items is sent as []. */
 	int (*list_instances)(void *ctx, cJSON **items);
 	/* hold/drain/run/kill; MGMT_NOT_FOUND when the instance does not exist. reason is ""
-	 * unless given (kill only uses it). */
+	 * except for kill, where it is already "via management API: <reason>". */
 	int (*instance_action)(void *ctx, enum mgmt_instance_action a, const char *instance_id,
 			       const char *reason);
 };

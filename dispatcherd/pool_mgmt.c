@@ -115,11 +115,12 @@ pool_mgmt_list_instances(void *ctx, cJSON **items)
 	return *items ? 0 : -ENOMEM;
 }
 
+/* reason arrives as the log's Reason already ("via management API: <reason>", built by
+ * mgmt_api.c's routes): adding the prefix here too logged it twice. */
 int
 pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id, const char *reason)
 {
 	struct pool *p = ctx;
-	char r[512];
 
 	switch (a) {
 	case MGMT_HOLD:
@@ -129,8 +130,7 @@ pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id
 	case MGMT_RUN:
 		return pool_set_idle_behavior(p, id, SCHED_IDLE_RUN);
 	case MGMT_KILL:
-		snprintf(r, sizeof(r), "via management API: %s", reason ? reason : "");
-		return pool_kill_instance(p, id, r);
+		return pool_kill_instance(p, id, reason ? reason : "");
 	}
 	return MGMT_NOT_FOUND;
 }
@@ -138,10 +138,7 @@ pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id
 int
 pool_mgmt_kill_container(void *ctx, const char *uuid, const char *reason)
 {
-	char r[512];
-
-	snprintf(r, sizeof(r), "via management API: %s", reason ? reason : "");
-	return pool_kill_container(ctx, uuid, r) ? 0 : MGMT_NOT_FOUND;
+	return pool_kill_container(ctx, uuid, reason ? reason : "") ? 0 : MGMT_NOT_FOUND;
 }
 
 void

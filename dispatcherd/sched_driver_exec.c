@@ -4,6 +4,7 @@
 #include "sched_driver_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -83,6 +84,7 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 	const char *wid = x->worker >= 0 ? d->worker_ids[x->worker] : "";
 	const char *why = sched_reason_text((enum sched_dreason)x->reason);
 	struct sd_memo *m;
+	char msg[160];
 
 	switch ((enum sched_dkind)x->kind) {
 	case SCHED_D_LOCK:
@@ -98,8 +100,13 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 			       LF_STR("InstanceType", d->o.cluster->instance_types[x->type].name));
 		break;
 	case SCHED_D_UNLOCK:
-		log_kv(LOG_LVL_INFO, "requeueing locked container", LF_STR("ContainerUUID", uuid),
-		       LF_STR("Reason", why));
+		/* Section 9's texts, which operators grep for: the over-quota unlock has its own
+		 * (4.2 step 8), the others say "requeueing locked container because <reason>". */
+		if (x->reason == SCHED_R_OVERQUOTA)
+			snprintf(msg, sizeof(msg), "%s", why);
+		else
+			snprintf(msg, sizeof(msg), "requeueing locked container because %s", why);
+		log_kv(LOG_LVL_INFO, msg, LF_STR("ContainerUUID", uuid), LF_STR("Reason", why));
 		if (x->reason == SCHED_R_OVERQUOTA && (m = sd_memo_get(d, uuid, true)) != NULL)
 			m->overquota_unlocked_at = d->in.now;
 		sd_queue_op(d, uuid, "unlock", queue_unlock(d->o.queue, uuid, sd_unlock_done, d));
@@ -117,8 +124,8 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 		 * error of 3.5 set first (queue_cancel.c). */
 		if (x->reason == SCHED_R_UNSATISFIABLE)
 			break;
-		log_kv(LOG_LVL_INFO, "cancelling container", LF_STR("ContainerUUID", uuid),
-		       LF_STR("Reason", why));
+		snprintf(msg, sizeof(msg), "cancelling container because %s", why);
+		log_kv(LOG_LVL_INFO, msg, LF_STR("ContainerUUID", uuid), LF_STR("Reason", why));
 		if ((m = sd_memo_get(d, uuid, true)) != NULL)
 			m->cancel_tried_at = d->in.now;
 		sd_queue_op(d, uuid, "cancel", queue_cancel(d->o.queue, uuid, sd_cancel_done, d));

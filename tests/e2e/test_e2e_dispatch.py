@@ -14,34 +14,10 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_env  # noqa: E402
 
-FINAL = ("Complete", "Cancelled")
+FINAL = e2e_env.FINAL
 
 
-class E2ETest(unittest.TestCase):
-    def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root (the sshd rig)")
-        self.env = None
-
-    def tearDown(self):
-        if self.env is not None:
-            self.env.stop()
-
-    def start(self, **kw):
-        self.env = e2e_env.E2E(**kw)
-        d = self.env.start_dispatcher()
-        d.wait_for(lambda e: e.get("msg") == "listening", 30)
-        return d
-
-    def wait_final(self, uuids, timeout):
-        def done():
-            recs = self.env.records(uuids)
-            return recs if all(r["state"] in FINAL for r in recs.values()) else None
-        return self.env.wait(done, timeout, "every container final")
-
-    def wait_no_instance(self, timeout=40):
-        self.env.wait(lambda: not self.env.ec2.live(), timeout, "no instance left")
-
+class E2ETest(e2e_env.E2ECase):
     def check_once(self, uuids, state="Complete"):
         """Each container final exactly once: its record, one finalising update in the API's
         request log, one fake container started for it over every worker."""

@@ -5,7 +5,8 @@ without a code the fault only delays or hangs), "message": str (default: EC2's w
 {subnet}, {instance_type}, {az} filled from the request), "status": int (default from STATUS),
 "count": N (default 1, -1 = until cleared), "delay": seconds, "hang": bool (hold the request
 until the fault is cleared/reset or hang_timeout expires, then drop the connection),
-"subnet": only RunInstances calls launching into that subnet}.
+"subnet": only RunInstances calls launching into that subnet, "instance_type": only
+RunInstances calls for that instance type}.
 """
 import threading
 
@@ -50,7 +51,8 @@ class Faults:
         f = {"action": spec["action"], "code": spec.get("code"), "message": spec.get("message"),
             "status": int(spec.get("status", STATUS.get(spec.get("code"), 400))),
             "count": int(spec.get("count", 1)), "delay": float(spec.get("delay", 0)),
-            "hang": bool(spec.get("hang", False)), "subnet": spec.get("subnet")}
+            "hang": bool(spec.get("hang", False)), "subnet": spec.get("subnet"),
+            "instance_type": spec.get("instance_type")}
         with self.lock:
             self.items.append(f)
         return f
@@ -62,13 +64,15 @@ class Faults:
             self.released.set()
             self.released = threading.Event()
 
-    def take(self, action, subnet):
+    def take(self, action, subnet, instance_type=None):
         """The first matching fault (its count decremented) or None."""
         with self.lock:
             for f in self.items:
                 if f["action"] not in (action, "*") or f["count"] == 0:
                     continue
                 if f["subnet"] is not None and f["subnet"] != subnet:
+                    continue
+                if f["instance_type"] is not None and f["instance_type"] != instance_type:
                     continue
                 if f["count"] > 0:
                     f["count"] -= 1

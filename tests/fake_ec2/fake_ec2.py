@@ -158,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
         if action == "RunInstances" and subnet is None:
             sub = fake.world.default_subnet()
             subnet = sub.id if sub else None
-        f = fake.faults.take(action, subnet)
+        f = fake.faults.take(action, subnet,
+                             params.get("InstanceType", "m1.small") if action == "RunInstances" else None)
         if f is None:
             return
         if f["delay"]:

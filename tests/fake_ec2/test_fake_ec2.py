@@ -491,6 +491,13 @@ class TestFaultsAndThrottling(FakeCase):
         fired = self.ctl("GET", "faults")["fired"]["RunInstances"]
         self.assertEqual(fired, len(self.CODES))
 
+    def test_per_instance_type_fault(self):
+        self.ctl("POST", "faults", {"action": "RunInstances", "code": "InsufficientInstanceCapacity",
+                                    "instance_type": "t2.micro", "count": -1})
+        self.assertApiError("InsufficientInstanceCapacity", self.launch, status=500)
+        self.assertEqual(self.launch(InstanceType="t3.small")[0]["InstanceType"], "t3.small")
+        self.ctl("DELETE", "faults")
+
     def test_per_subnet_and_counted_faults(self):
         self.ctl("POST", "faults", {"action": "RunInstances", "code": "InsufficientFreeAddressesInSubnet",
                                     "subnet": self.subnet1, "count": -1})
