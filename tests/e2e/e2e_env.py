@@ -145,8 +145,17 @@ class WorkerWatcher(threading.Thread):
         self.join(5)
 
 
+DEFAULT_ITYPES = """      m4:
+        ProviderType: t3.xlarge
+        VCPUs: 4
+        RAM: 16GiB
+        IncludedScratch: 100GB
+        Price: 0.2
+"""
+
+
 def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4,
-                 timeout_booting="20s"):
+                 timeout_booting="20s", itypes=DEFAULT_ITYPES, driver_extra=""):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -181,15 +190,10 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
           SecretAccessKey: %(sak)s
           Region: us-east-1
           AdminUsername: root
-    InstanceTypes:
-      m4:
-        ProviderType: t3.xlarge
-        VCPUs: 4
-        RAM: 16GiB
-        IncludedScratch: 100GB
-        Price: 0.2
-""" % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
-       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK}
+%(driver)s    InstanceTypes:
+%(itypes)s""" % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
+       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK,
+       "itypes": itypes, "driver": driver_extra}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -199,7 +203,8 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
 class E2E:
     """Everything one scenario needs; stop() tears it down."""
 
-    def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s"):
+    def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s",
+                 itypes=DEFAULT_ITYPES, driver_extra="", ec2_args=()):
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -208,7 +213,7 @@ class E2E:
         os.chmod(self.key_path, 0o644)  # read by sshd-pool's own user
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
-        self.ec2 = FakeEC2(self.dir)
+        self.ec2 = FakeEC2(self.dir, *ec2_args)
         self.ssh_port = free_port("127.0.1.4")
         self.mgmt_port = free_port()
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"),
@@ -217,7 +222,8 @@ class E2E:
                                      crunch_cfg or {"duration": 2, "arvados": True}, skip)
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port,
-                                   self.key_path, extra_vm, timeout_booting=timeout_booting)
+                                   self.key_path, extra_vm, timeout_booting=timeout_booting,
+                                   itypes=itypes, driver_extra=driver_extra)
         self.disp = None
 
     def env(self):
