@@ -141,8 +141,7 @@ class QuotaGroupE2E(Base):
         self.assertGreaterEqual(m[(starts, ok)], 1.0)
         self.assertEqual({k[1] for k in m if k[0] == starts}, {ok, fail})
 
-        # cloudd restarted: its counters start again from zero, ours keep counting, and the
-        # quota groups are asked again (the hold still applies to the group).
+        # cloudd restarted: its counters start again from zero, ours keep counting.
         pid = d.helper_pids().get("cloudd")
         os.kill(pid, 9)
         d.wait_for(lambda e, p=pid: e.get("msg") == "helper ready" and e.get("Helper") == "cloudd"
