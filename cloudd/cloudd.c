@@ -257,6 +257,7 @@ cloudd_teardown(struct cloudd *cd)
 	free(cd->instance_set_id);
 	free(cd->tag_key_prefix);
 	free(cd->ca_pem);
+	free(cd->starts_sent);
 	if (cd->private_dir_made)
 		rmdir(cd->private_dir);     /* empty once the loopback driver is freed */
 	memset(cd, 0, sizeof(*cd));

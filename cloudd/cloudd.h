@@ -27,6 +27,8 @@ struct cloudd {
 	char private_dir[256];        /* loopback: sshd's files (created before the sandbox) */
 	bool private_dir_made;        /* we created it: remove it at teardown */
 	char user[64];                /* loopback: the OS user sshd runs as (the remote user) */
+	uint64_t *starts_sent;        /* ec2: per subnet, RunInstances ok/fail already reported
+				       * to the parent (2 per subnet; CLOUD_STATS sends deltas) */
 };
 
 /* Check the driver name and prepare what must be loaded before the sandbox: the CA bundle

@@ -424,6 +424,58 @@ cv_qgroup(struct cv_req *q, const struct proto_msg *m)
 	return 0;
 }
 
+/* The EC2 driver's per-subnet counters (spec 8: ec2_instance_starts_total, ec2_instances).
+ * Starts go out as the difference since the previous answer, so the parent adds them to
+ * counters of its own that survive a restart of cloudd (a new cloudd starts from zero);
+ * instances are the last list's. Other drivers keep none: an empty answer. */
+static int
+cv_stats(struct cv_req *q, const struct proto_msg *m)
+{
+	struct cloudd *cd = q->cd;
+	struct proto_cloud_stats_ans a;
+	const struct ec2_subnet_stats *st = NULL;
+	struct proto_wbuf w;
+	size_t n = 0;
+
+	if (proto_cloud_stats_decode(m) != 0)
+		return -EBADMSG;
+	memset(&a, 0, sizeof(a));
+	if (strcmp(cd->driver, "ec2") == 0)
+		n = ec2_driver_stats(cd->drv, &st);
+	if (n > PROTO_MAX_SUBNETS)
+		n = PROTO_MAX_SUBNETS;
+	if (n > 0 && cd->starts_sent == NULL)
+		cd->starts_sent = calloc(2 * n, sizeof(*cd->starts_sent));
+	a.v = calloc(n ? n : 1, sizeof(*a.v));
+	if (a.v == NULL || (n > 0 && cd->starts_sent == NULL)) {
+		cv_err_local(&a.err, PROTO_E_FAILED, "out of memory");
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a.v[i] = (struct proto_cloud_subnet_stats){
+			.subnet_id = (char *)st[i].subnet_id,
+			.starts_ok = st[i].starts_ok - cd->starts_sent[2 * i],
+			.starts_fail = st[i].starts_fail - cd->starts_sent[2 * i + 1],
+			.instances = st[i].instances,
+		};
+	}
+	a.n = (uint32_t)n;
+	if (proto_cloud_stats_ans_encode(&w, q->reqid, &a) == 0) {
+		/* counted as reported once queued: a lost answer means cloudd is gone anyway */
+		for (size_t i = 0; i < n; i++) {
+			cd->starts_sent[2 * i] = st[i].starts_ok;
+			cd->starts_sent[2 * i + 1] = st[i].starts_fail;
+		}
+		proto_chan_send(q->ch, &w, -1);
+	} else {
+		log_kv_err(LOG_LVL_ERROR, "cannot encode an answer", "stats",
+			   LF_STR("Request", proto_type_str(q->type)));
+	}
+	free(a.v);
+	cv_req_done(q);
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 /* A request that could not start: answer it at once with the reason, in its answer type. */
@@ -458,6 +510,10 @@ cv_fail_now(struct cv_req *q, int r)
 		enc = proto_cloud_prices_ans_encode(&w, q->reqid,
 						    &(struct proto_cloud_prices_ans){ .err = e });
 		break;
+	case PROTO_CLOUD_STATS_REQ:
+		enc = proto_cloud_stats_ans_encode(&w, q->reqid,
+						   &(struct proto_cloud_stats_ans){ .err = e });
+		break;
 	default:
 		enc = proto_cloud_qgroup_ans_encode(&w, q->reqid,
 						    &(struct proto_cloud_qgroup_ans){ .err = e });
@@ -476,7 +532,7 @@ cloudd_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 
 	if (m->fd >= 0)
 		close(m->fd);          /* no cloud verb carries an fd */
-	if (m->hdr.type < PROTO_CLOUD_CREATE_REQ || m->hdr.type > PROTO_CLOUD_QGROUP_REQ ||
+	if (m->hdr.type < PROTO_CLOUD_CREATE_REQ || m->hdr.type > PROTO_CLOUD_STATS_REQ ||
 	    cd->drv == NULL) {
 		proto_chan_close(ch, -EPROTO, "unexpected request");
 		return;
@@ -492,6 +548,7 @@ cloudd_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 	case PROTO_CLOUD_DESTROY_REQ: r = cv_destroy(q, m); break;
 	case PROTO_CLOUD_TAGS_REQ: r = cv_set_tags(q, m); break;
 	case PROTO_CLOUD_PRICES_REQ: r = cv_prices(q, m); break;
+	case PROTO_CLOUD_STATS_REQ: r = cv_stats(q, m); break;
 	default: r = cv_qgroup(q, m); break;
 	}
 	if (r != 0)

@@ -73,6 +73,9 @@ cloudc_fail(struct cloudc_req *q, int32_t status)
 	case PROTO_CLOUD_PRICES_ANS:
 		((cloudc_prices_cb)q->cb)(q->arg, &e, NULL, 0);
 		break;
+	case PROTO_CLOUD_STATS_ANS:
+		((cloudc_stats_cb)q->cb)(q->arg, &e, NULL, 0);
+		break;
 	default:
 		((cloudc_qgroup_cb)q->cb)(q->arg, &e, NULL);
 		break;
@@ -151,6 +154,14 @@ cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
 		if ((rc = proto_cloud_prices_ans_decode(m, &a)) == 0) {
 			((cloudc_prices_cb)q->cb)(q->arg, &a.err, a.v, a.n);
 			proto_cloud_prices_ans_free(&a);
+		}
+		break;
+	}
+	case PROTO_CLOUD_STATS_ANS: {
+		struct proto_cloud_stats_ans a;
+		if ((rc = proto_cloud_stats_ans_decode(m, &a)) == 0) {
+			((cloudc_stats_cb)q->cb)(q->arg, &a.err, a.v, a.n);
+			proto_cloud_stats_ans_free(&a);
 		}
 		break;
 	}
@@ -290,4 +301,13 @@ cloudc_quota_group(struct child *c, const struct proto_cloud_itype *itype, uint3
 	int rc = proto_cloud_qgroup_encode(&w, 0, timeout_ms, &g);
 
 	return cloudc_send(c, &w, rc, timeout_ms, PROTO_CLOUD_QGROUP_ANS, (void *)cb, NULL, arg);
+}
+
+int
+cloudc_stats(struct child *c, uint32_t timeout_ms, cloudc_stats_cb cb, void *arg)
+{
+	struct proto_wbuf w;
+	int rc = proto_cloud_stats_encode(&w, 0, timeout_ms);
+
+	return cloudc_send(c, &w, rc, timeout_ms, PROTO_CLOUD_STATS_ANS, (void *)cb, NULL, arg);
 }

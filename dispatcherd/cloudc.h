@@ -38,6 +38,10 @@ typedef void (*cloudc_prices_cb)(void *arg, const struct proto_cloud_err *err,
 				 const struct proto_cloud_price *v, size_t n);
 typedef void (*cloudc_qgroup_cb)(void *arg, const struct proto_cloud_err *err,
 				 const char *group);
+/* v: one entry per subnet the driver counts (none for drivers without counters); starts
+ * are the RunInstances outcomes since the previous stats answer of this cloudd. */
+typedef void (*cloudc_stats_cb)(void *arg, const struct proto_cloud_err *err,
+				const struct proto_cloud_subnet_stats *v, size_t n);
 
 int cloudc_create(struct child *c, const struct proto_cloud_create *req, uint32_t timeout_ms,
 		  cloudc_create_cb cb, void *arg);
@@ -52,5 +56,6 @@ int cloudc_price_history(struct child *c, const struct proto_cloud_prices *req,
 			 uint32_t timeout_ms, cloudc_prices_cb cb, void *arg);
 int cloudc_quota_group(struct child *c, const struct proto_cloud_itype *itype,
 		       uint32_t timeout_ms, cloudc_qgroup_cb cb, void *arg);
+int cloudc_stats(struct child *c, uint32_t timeout_ms, cloudc_stats_cb cb, void *arg);
 
 #endif

@@ -288,8 +288,10 @@ dispatcher_child_ready(struct child *c, void *arg)
 {
 	struct dispatcher *d = arg;
 
-	if (c == d->cloudd)
+	if (c == d->cloudd) {
 		dispatcher_cloud_list(d);
+		port_cloud_ready(&d->pcloud);	/* quota groups, EC2 counters */
+	}
 	if (d->notified_ready || child_state(d->cloudd) != CHILD_READY ||
 	    child_state(d->sshpool) != CHILD_READY)
 		return;
@@ -538,7 +540,8 @@ dispatcher_services(struct dispatcher *d)
 	int r;
 
 	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd, .cluster = d->cfg,
-					 .public_key = &d->public_key, .timeout_ms = 120000 };
+					 .public_key = &d->public_key, .timeout_ms = 120000,
+					 .metrics = d->metrics };
 	port_cloud_init(&d->pcloud, &po.cloud);
 	d->pssh.sshpool = &d->sshpool;
 	d->pssh.port = (uint16_t)(atoi(vm->ssh_port) > 0 ? atoi(vm->ssh_port) : 22);
@@ -660,6 +663,7 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 		return 1;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	dispatcher_loop_close(&d.loop);
+	port_cloud_free(&d.pcloud);
 	metrics_free(d.metrics);
 	itypes_table_free(d.itypes);
 	free(d.public_key);

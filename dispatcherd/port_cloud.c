@@ -89,11 +89,14 @@ port_cloud_tags(const struct pool_tag *t, size_t n, char **keys, char **values)
 /* ---- create ---- */
 
 struct port_cloud_call {
+	struct port_cloud *pc;
 	void *cb;
 	void *arg;
-	/* list: instances gathered from the parts (deep copies) */
+	/* list: instances gathered from the parts (deep copies; provider_type holds the
+	 * Arvados type name from the InstanceType tag) */
 	struct proto_cloud_inst *insts;
 	size_t n, cap;
+	size_t prices_pending;		/* price history requests not answered yet */
 };
 
 static void
@@ -115,6 +118,7 @@ port_cloud_create_done(void *arg, const struct proto_cloud_err *err,
 	} else {
 		cb(c->arg, &pe, NULL);
 	}
+	port_cloud_stats(c->pc);	/* a RunInstances attempt was counted (or not) */
 	free(c);
 }
 
@@ -153,6 +157,7 @@ port_cloud_create(void *ctx, const struct pool_create_req *req, pool_create_cb c
 			.key = "",
 			.tags = port_cloud_tags(req->tags, req->n_tags, kv, kv + req->n_tags + 1),
 		};
+		c->pc = pc;
 		c->cb = (void *)cb;
 		c->arg = arg;
 		r = cloudc_create(*pc->cloudd, &m, pc->timeout_ms, port_cloud_create_done, c);
@@ -178,6 +183,8 @@ port_cloud_inst_free(struct proto_cloud_inst *i)
 	free(i->address);
 	free(i->remote_user);
 	free(i->host_key);
+	free(i->az);
+	free(i->provider_type);
 	for (uint32_t k = 0; k < i->tags.n; k++) {
 		free(i->tags.keys[k]);
 		free(i->tags.values[k]);
@@ -186,16 +193,38 @@ port_cloud_inst_free(struct proto_cloud_inst *i)
 	free(i->tags.values);
 }
 
-/* Copy the fields the pool reads. -ENOMEM leaves *o freeable. */
+/* The Arvados instance type named by the instance's InstanceType tag ("" when none). */
+static const char *
+port_cloud_type_tag(const struct port_cloud *pc, const struct proto_cloud_inst *in)
+{
+	const char *pre = pc->cluster->containers.cloudvms.tag_key_prefix;
+	size_t pl;
+
+	pre = pre != NULL ? pre : "Arvados";
+	pl = strlen(pre);
+	for (uint32_t k = 0; k < in->tags.n; k++)
+		if (strncmp(in->tags.keys[k], pre, pl) == 0 &&
+		    strcmp(in->tags.keys[k] + pl, "InstanceType") == 0)
+			return in->tags.values[k];
+	return "";
+}
+
+/* Copy the fields the pool reads, and what a price history lookup needs (spot, az, the
+ * Arvados type name in provider_type). -ENOMEM leaves *o freeable. */
 static int
-port_cloud_inst_copy(const struct proto_cloud_inst *in, struct proto_cloud_inst *o)
+port_cloud_inst_copy(const struct port_cloud *pc, const struct proto_cloud_inst *in,
+		     struct proto_cloud_inst *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->id = port_cloud_dup(in->id);
 	o->address = port_cloud_dup(in->address);
 	o->remote_user = port_cloud_dup(in->remote_user);
 	o->host_key = port_cloud_dup(in->host_key);
-	if (o->id == NULL || o->address == NULL || o->remote_user == NULL || o->host_key == NULL)
+	o->az = port_cloud_dup(in->az);
+	o->provider_type = port_cloud_dup(port_cloud_type_tag(pc, in));
+	o->spot = in->spot;
+	if (o->id == NULL || o->address == NULL || o->remote_user == NULL || o->host_key == NULL ||
+	    o->az == NULL || o->provider_type == NULL)
 		return -ENOMEM;
 	if (in->tags.n == 0)
 		return 0;
@@ -227,7 +256,7 @@ port_cloud_list_part(void *arg, const struct proto_cloud_inst *insts, size_t n)
 			c->insts = v;
 			c->cap = cap;
 		}
-		if (port_cloud_inst_copy(&insts[i], &c->insts[c->n]) != 0) {
+		if (port_cloud_inst_copy(c->pc, &insts[i], &c->insts[c->n]) != 0) {
 			port_cloud_inst_free(&c->insts[c->n]);
 			return;
 		}
@@ -235,21 +264,37 @@ port_cloud_list_part(void *arg, const struct proto_cloud_inst *insts, size_t n)
 	}
 }
 
-static void
-port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
+/* The price history cached for (type, az), or NULL. */
+static const struct port_cloud_hist *
+port_cloud_hist_find(const struct port_cloud *pc, const char *type, const char *az)
 {
-	struct port_cloud_call *c = arg;
+	for (size_t i = 0; i < pc->n_hist; i++)
+		if (strcmp(pc->hist[i].type, type) == 0 && strcmp(pc->hist[i].az, az) == 0)
+			return &pc->hist[i];
+	return NULL;
+}
+
+static void
+port_cloud_list_deliver(struct port_cloud_call *c, struct pool_cloud_err pe)
+{
 	pool_list_cb cb = (pool_list_cb)c->cb;
 	struct pool_instance *v = calloc(c->n + 1, sizeof(*v));
-	struct pool_cloud_err pe;
 	size_t made = 0;
 
-	port_cloud_err(err, &pe);
 	if (v == NULL)
 		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
-	for (; v != NULL && made < c->n; made++)
-		if (port_cloud_inst(&c->insts[made], &v[made]) != 0)
+	for (; v != NULL && made < c->n; made++) {
+		const struct proto_cloud_inst *in = &c->insts[made];
+		const struct port_cloud_hist *h;
+
+		if (port_cloud_inst(in, &v[made]) != 0)
 			break;
+		/* 5.7.3: spot instances carry the history of their type and zone */
+		if (in->spot && (h = port_cloud_hist_find(c->pc, in->provider_type, in->az)) != NULL) {
+			v[made].prices = h->v;
+			v[made].n_prices = h->n;
+		}
+	}
 	if (v != NULL && made < c->n)
 		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
 	if (pe.kind == POOL_CLOUD_OK)
@@ -266,6 +311,120 @@ port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
 	free(c);
 }
 
+struct port_cloud_price_req {
+	struct port_cloud_call *c;
+	size_t hist;			/* index into pc->hist (entries are never removed) */
+};
+
+static void
+port_cloud_price_done(void *arg, const struct proto_cloud_err *err,
+		      const struct proto_cloud_price *p, size_t n)
+{
+	struct port_cloud_price_req *q = arg;
+	struct port_cloud_call *c = q->c;
+	struct port_cloud_hist *h = &c->pc->hist[q->hist];
+	struct pool_price *v;
+
+	/* A failed lookup keeps the last history of that key (cloudd restarting). */
+	if (err->status == PROTO_OK && (v = calloc(n + 1, sizeof(*v))) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = (struct pool_price){ p[i].start_time * 1000000000, p[i].price };
+		free(h->v);
+		h->v = v;
+		h->n = n;
+	}
+	free(q);
+	if (--c->prices_pending == 0)
+		port_cloud_list_deliver(c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK,
+								    .message = "" });
+}
+
+/* The history entry for (type, az), made when missing; its index or -1. */
+static long
+port_cloud_hist_slot(struct port_cloud *pc, const char *type, const char *az)
+{
+	const struct port_cloud_hist *h = port_cloud_hist_find(pc, type, az);
+	struct port_cloud_hist *nh;
+
+	if (h != NULL)
+		return h - pc->hist;
+	nh = realloc(pc->hist, (pc->n_hist + 1) * sizeof(*nh));
+	if (nh == NULL)
+		return -1;
+	pc->hist = nh;
+	nh[pc->n_hist] = (struct port_cloud_hist){ strdup(type), strdup(az), NULL, 0 };
+	if (nh[pc->n_hist].type == NULL || nh[pc->n_hist].az == NULL) {
+		free(nh[pc->n_hist].type);
+		free(nh[pc->n_hist].az);
+		return -1;
+	}
+	return (long)pc->n_hist++;
+}
+
+/* One CLOUD_PRICES request per distinct (type, az) of the listed spot instances: cloudd
+ * answers from the driver's cache (refreshed by the list itself, at most once per
+ * SpotPriceUpdateInterval, spec 2.7), so a sync costs a few local messages. */
+static void
+port_cloud_fetch_prices(struct port_cloud_call *c)
+{
+	struct port_cloud *pc = c->pc;
+
+	c->prices_pending = 1;		/* held until every request is out */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct proto_cloud_inst *in = &c->insts[i];
+		const struct cfg_instance_type *it = NULL;
+		struct port_cloud_price_req *q;
+		bool seen = false;
+		long slot;
+
+		if (!in->spot || in->az[0] == '\0')
+			continue;
+		for (size_t k = 0; k < pc->cluster->n_instance_types && it == NULL; k++)
+			if (strcmp(pc->cluster->instance_types[k].name, in->provider_type) == 0)
+				it = &pc->cluster->instance_types[k];
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = c->insts[j].spot && strcmp(c->insts[j].provider_type,
+							  in->provider_type) == 0 &&
+			       strcmp(c->insts[j].az, in->az) == 0;
+		if (it == NULL || seen || (slot = port_cloud_hist_slot(pc, it->name, in->az)) < 0 ||
+		    (q = malloc(sizeof(*q))) == NULL)
+			continue;
+		*q = (struct port_cloud_price_req){ c, (size_t)slot };
+		struct proto_cloud_prices m = {
+			.itype = {
+				.name = it->name, .provider_type = it->provider_type,
+				.price = it->price, .preemptible = it->preemptible,
+				.added_scratch = it->added_scratch,
+			},
+			.id = in->id, .az = in->az, .spot = true,
+		};
+		c->prices_pending++;
+		if (*pc->cloudd == NULL ||
+		    cloudc_price_history(*pc->cloudd, &m, pc->timeout_ms, port_cloud_price_done,
+					 q) != 0) {
+			c->prices_pending--;
+			free(q);
+		}
+	}
+	if (--c->prices_pending == 0)
+		port_cloud_list_deliver(c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK,
+								    .message = "" });
+}
+
+static void
+port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
+{
+	struct port_cloud_call *c = arg;
+	struct pool_cloud_err pe;
+
+	port_cloud_err(err, &pe);
+	port_cloud_stats(c->pc);	/* ec2_instances follows every list */
+	if (pe.kind == POOL_CLOUD_OK)
+		port_cloud_fetch_prices(c);
+	else
+		port_cloud_list_deliver(c, pe);
+}
+
 static int
 port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list_cb cb,
 		void *arg)
@@ -279,6 +438,7 @@ port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list
 
 	if (c == NULL)
 		return -ENOMEM;
+	c->pc = pc;
 	c->cb = (void *)cb;
 	c->arg = arg;
 	r = cloudc_list(*pc->cloudd, &f, pc->timeout_ms, port_cloud_list_part,
@@ -358,16 +518,11 @@ port_cloud_set_tags(void *ctx, const char *id, const struct pool_tag *tags, size
 	return r;
 }
 
-/* Quota groups only matter for the capacity holds of drivers that have them (EC2 with
- * InstanceQuotaGroups); without a synchronous source every type is its own group, which
- * makes a group-wide capacity error hold only the type that met it. */
+/* Answered from the cache port_cloud_ready() fills each time cloudd becomes ready. */
 static const char *
 port_cloud_quota_group(void *ctx, const char *provider_type, bool preemptible)
 {
-	(void)ctx;
-	(void)provider_type;
-	(void)preemptible;
-	return "";
+	return port_cloud_qgroup_lookup(ctx, provider_type, preemptible);
 }
 
 void

@@ -12,7 +12,16 @@
 
 #include "child.h"
 #include "config.h"
+#include "metrics.h"
 #include "pool_ports.h"
+
+/* Last price history cloudd gave for (instance type, availability zone). */
+struct port_cloud_hist {
+	char *type;				/* Arvados instance type name */
+	char *az;
+	struct pool_price *v;
+	size_t n;
+};
 
 struct port_cloud {
 	struct child **cloudd;			/* the dispatcher's cloudd (NULL once stopped) */
@@ -20,9 +29,29 @@ struct port_cloud {
 	char *const *public_key;		/* DeployPublicKey: the dispatch key's public half
 						 * (from sshd-pool's init answer; may be NULL) */
 	uint32_t timeout_ms;			/* per call */
+	struct metrics_registry *metrics;	/* ec2_instances, ec2_instance_starts_total
+						 * (NULL: not published) */
+	/* the adapter's own state (zero-initialised by the owner) */
+	char **qgroups;				/* per configured type: its quota group, NULL
+						 * until cloudd answered */
+	struct port_cloud_hist *hist;		/* spot price histories, one per (type, az) */
+	size_t n_hist;
+	bool stats_busy, stats_again;		/* one CLOUD_STATS request at a time */
 };
 
 /* Fill port with the adapter's functions; pc must outlive the pool. */
 void port_cloud_init(struct port_cloud *pc, struct pool_cloud_port *port);
+
+/* cloudd has become ready (first start or restart): ask it the quota group of every
+ * configured type (the port's quota_group is synchronous and answers from this cache) and
+ * its counters. Failures are logged; the next ready tries again. */
+void port_cloud_ready(struct port_cloud *pc);
+/* Ask cloudd for its per-subnet counters and publish them (port_cloud_cache.c). */
+void port_cloud_stats(struct port_cloud *pc);
+/* The cached quota group ("" when unknown); what the port's quota_group answers. */
+const char *port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type,
+				     bool preemptible);
+/* Free the caches (after the loop has stopped). */
+void port_cloud_free(struct port_cloud *pc);
 
 #endif

@@ -785,3 +785,81 @@ proto_cloud_qgroup_ans_free(struct proto_cloud_qgroup_ans *m)
 	free(m->group);
 	memset(m, 0, sizeof(*m));
 }
+
+/* ---- CLOUD_STATS_REQ / ANS ---- */
+
+#define PC_MIN_STATS  28u
+
+int
+proto_cloud_stats_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms)
+{
+	proto_wbuf_begin(w, PROTO_CLOUD_STATS_REQ, 0, reqid, timeout_ms);
+	return pc_finish(w);
+}
+
+int
+proto_cloud_stats_decode(const struct proto_msg *msg)
+{
+	struct proto_rbuf r;
+
+	if (msg->hdr.type != PROTO_CLOUD_STATS_REQ)
+		return -EBADMSG;
+	proto_rbuf_init(&r, msg);
+	return proto_end(&r);
+}
+
+int
+proto_cloud_stats_ans_encode(struct proto_wbuf *w, uint32_t reqid,
+			     const struct proto_cloud_stats_ans *m)
+{
+	proto_wbuf_begin(w, PROTO_CLOUD_STATS_ANS, 0, reqid, 0);
+	pc_put_err(w, &m->err);
+	pc_put_count(w, m->n, PROTO_MAX_SUBNETS);
+	for (uint32_t i = 0; i < m->n && w->err == 0; i++) {
+		pc_put_str(w, m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
+		proto_put_u64(w, m->v[i].starts_ok);
+		proto_put_u64(w, m->v[i].starts_fail);
+		proto_put_u64(w, m->v[i].instances);
+	}
+	return pc_finish(w);
+}
+
+int
+proto_cloud_stats_ans_decode(const struct proto_msg *msg, struct proto_cloud_stats_ans *m)
+{
+	struct proto_rbuf r;
+	uint32_t n = 0;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (msg->hdr.type != PROTO_CLOUD_STATS_ANS)
+		return -EBADMSG;
+	proto_rbuf_init(&r, msg);
+	pc_get_err(&r, &m->err);
+	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_SUBNETS, PC_MIN_STATS) == 0 && n > 0) {
+		m->v = calloc(n, sizeof(*m->v));
+		if (m->v == NULL)
+			r.err = -ENOMEM;
+		else
+			m->n = n;
+	}
+	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
+		proto_get_str(&r, &m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
+		proto_get_u64(&r, &m->v[i].starts_ok);
+		proto_get_u64(&r, &m->v[i].starts_fail);
+		proto_get_u64(&r, &m->v[i].instances);
+	}
+	if ((rc = proto_end(&r)) != 0)
+		proto_cloud_stats_ans_free(m);
+	return rc;
+}
+
+void
+proto_cloud_stats_ans_free(struct proto_cloud_stats_ans *m)
+{
+	proto_cloud_err_free(&m->err);
+	for (uint32_t i = 0; i < m->n; i++)
+		free(m->v[i].subnet_id);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}

@@ -11,6 +11,9 @@
  *   CLOUD_TAGS_REQ/ANS     merge tags into one instance
  *   CLOUD_PRICES_REQ/ANS   price history of an instance (its type, spot, zone)
  *   CLOUD_QGROUP_REQ/ANS   the InstanceQuotaGroup of a type
+ *   CLOUD_STATS_REQ/ANS    the driver's per-subnet counters (EC2 metrics of spec 8):
+ *                          RunInstances outcomes since the previous answer, and the
+ *                          instances of the last list per subnet
  *
  * Every answer starts with a struct proto_cloud_err: a status (PROTO_OK or PROTO_E_*) and,
  * for a failed cloud call, its class (rate-limited with the earliest retry time, quota,
@@ -35,6 +38,8 @@
 #define PROTO_MAX_DESTROY_IDS    1000u     /* TerminateInstances' batch size */
 #define PROTO_MAX_PRICES         2048u
 #define PROTO_MAX_PART_INSTANCES 4096u     /* per list part; the 64 KiB limit binds first */
+#define PROTO_MAX_SUBNETS        256u
+#define PROTO_MAX_SUBNET_ID      256u
 
 /* The driver's error classes (drv.h enum drv_err_class), on the wire as u8. */
 enum proto_cloud_class {
@@ -158,6 +163,20 @@ struct proto_cloud_qgroup_ans {   /* CLOUD_QGROUP_ANS */
 	char *group;
 };
 
+/* CLOUD_STATS_REQ has an empty payload. */
+struct proto_cloud_subnet_stats {
+	char *subnet_id;              /* "" = no subnet configured */
+	uint64_t starts_ok;           /* RunInstances successes since the previous answer */
+	uint64_t starts_fail;         /* ... and failures */
+	uint64_t instances;           /* instances in this subnet at the last list */
+};
+
+struct proto_cloud_stats_ans {    /* CLOUD_STATS_ANS */
+	struct proto_cloud_err err;
+	struct proto_cloud_subnet_stats *v;
+	uint32_t n;                   /* 0 when the driver keeps none (loopback) */
+};
+
 /* Bytes a proto_cloud_inst takes on the wire (to pack list parts under PROTO_MAX_MSG). */
 size_t proto_cloud_inst_size(const struct proto_cloud_inst *i);
 size_t proto_cloud_err_size(const struct proto_cloud_err *e);
@@ -225,5 +244,13 @@ int proto_cloud_qgroup_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 				  const struct proto_cloud_qgroup_ans *m);
 int proto_cloud_qgroup_ans_decode(const struct proto_msg *msg, struct proto_cloud_qgroup_ans *m);
 void proto_cloud_qgroup_ans_free(struct proto_cloud_qgroup_ans *m);
+
+int proto_cloud_stats_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms);
+int proto_cloud_stats_decode(const struct proto_msg *msg);
+
+int proto_cloud_stats_ans_encode(struct proto_wbuf *w, uint32_t reqid,
+				 const struct proto_cloud_stats_ans *m);
+int proto_cloud_stats_ans_decode(const struct proto_msg *msg, struct proto_cloud_stats_ans *m);
+void proto_cloud_stats_ans_free(struct proto_cloud_stats_ans *m);
 
 #endif

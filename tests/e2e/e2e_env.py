@@ -220,7 +220,8 @@ M4_TYPE = """      m4:
 
 
 def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4,
-                 timeout_booting="20s", itypes=M4_TYPE, extra_containers="", deploy_runner=""):
+                 timeout_booting="20s", itypes=M4_TYPE, extra_containers="", deploy_runner="",
+                 driver_extra=""):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -255,10 +256,11 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
           SecretAccessKey: %(sak)s
           Region: us-east-1
           AdminUsername: root
-    InstanceTypes:
+%(driver)s    InstanceTypes:
 %(itypes)s""" % {"itypes": itypes, "xc": extra_containers, "deploy": deploy_runner,
        "root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
-       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK}
+       "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK,
+       "driver": driver_extra}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -269,7 +271,8 @@ class E2E:
     """Everything one scenario needs; stop() tears it down."""
 
     def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
-                 itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True):
+                 itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
+                 driver_extra="", ec2_args=()):
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -278,7 +281,7 @@ class E2E:
         os.chmod(self.key_path, 0o644)  # read by sshd-pool's own user
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
-        self.ec2 = FakeEC2(self.dir)
+        self.ec2 = FakeEC2(self.dir, *ec2_args)
         self.ssh_port = free_port("127.0.1.4")
         self.mgmt_port = free_port()
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"),
@@ -290,7 +293,8 @@ class E2E:
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port,
                                    self.key_path, extra_vm, max_instances=max_instances,
                                    timeout_booting=timeout_booting, itypes=itypes,
-                                   extra_containers=extra_containers, deploy_runner=deploy_runner)
+                                   extra_containers=extra_containers, deploy_runner=deploy_runner,
+                                   driver_extra=driver_extra)
         self.disp = None
 
     def env(self):

@@ -17,7 +17,7 @@ if(ADC_FUZZ)
 endif()
 # Decoders compiled into each target so that -fsanitize=fuzzer instruments them.
 foreach(n create create_ans list list_ans destroy destroy_ans tags err_ans prices prices_ans
-          qgroup qgroup_ans)
+          qgroup qgroup_ans stats stats_ans)
   adc_fuzz_target(fuzz_proto_cloud_${n}
                   SOURCES fuzz_proto_cloud_${n}.c proto_cloud_cases.c proto_cases.c
                           ${PROJECT_SOURCE_DIR}/proto/proto_codec.c

@@ -360,6 +360,52 @@ qgroup_ans_check(const struct proto_msg *m)
 	return pcc_same(&w, rc, m);
 }
 
+/* ---- driver counters ---- */
+
+static int
+stats_sample(struct proto_wbuf *w, int i)
+{
+	return proto_cloud_stats_encode(w, 27, i == 0 ? 10 : 0);
+}
+
+static int
+stats_check(const struct proto_msg *m)
+{
+	struct proto_wbuf w;
+	int rc = proto_cloud_stats_decode(m);
+
+	if (rc != 0)
+		return rc;
+	rc = proto_cloud_stats_encode(&w, m->hdr.reqid, m->hdr.timeout_ms);
+	return pcc_same(&w, rc, m);
+}
+
+static int
+stats_ans_sample(struct proto_wbuf *w, int i)
+{
+	struct proto_cloud_subnet_stats v[] = {
+		{ "subnet-0123456789abcdef0", 3, 1, 2 }, { "", 0, 0, 0 },
+	};
+	struct proto_cloud_stats_ans a = { .v = v, .n = i == 0 ? 2 : 0 };
+
+	proto_cloud_sample_err(&a.err, i == 0 ? PROTO_CLOUD_OK : PROTO_CLOUD_OTHER);
+	return proto_cloud_stats_ans_encode(w, 27, &a);
+}
+
+static int
+stats_ans_check(const struct proto_msg *m)
+{
+	struct proto_cloud_stats_ans a;
+	struct proto_wbuf w;
+	int rc = proto_cloud_stats_ans_decode(m, &a);
+
+	if (rc != 0)
+		return rc;
+	rc = proto_cloud_stats_ans_encode(&w, m->hdr.reqid, &a);
+	proto_cloud_stats_ans_free(&a);
+	return pcc_same(&w, rc, m);
+}
+
 const struct proto_case proto_cloud_cases[] = {
 	{ "cloud_create", create_sample, 2, create_check },
 	{ "cloud_create_ans", create_ans_sample, 5, create_ans_check },
@@ -373,6 +419,8 @@ const struct proto_case proto_cloud_cases[] = {
 	{ "cloud_prices_ans", prices_ans_sample, 2, prices_ans_check },
 	{ "cloud_qgroup", qgroup_sample, 2, qgroup_check },
 	{ "cloud_qgroup_ans", qgroup_ans_sample, 2, qgroup_ans_check },
+	{ "cloud_stats", stats_sample, 2, stats_check },
+	{ "cloud_stats_ans", stats_ans_sample, 2, stats_ans_check },
 };
 const size_t proto_cloud_ncases = sizeof(proto_cloud_cases) / sizeof(proto_cloud_cases[0]);
 

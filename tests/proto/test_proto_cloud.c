@@ -275,7 +275,7 @@ static void
 test_catalogue(void **state)
 {
 	(void)state;
-	for (uint16_t t = PROTO_CLOUD_CREATE_REQ; t <= PROTO_CLOUD_QGROUP_ANS; t++) {
+	for (uint16_t t = PROTO_CLOUD_CREATE_REQ; t <= PROTO_CLOUD_STATS_ANS; t++) {
 		enum proto_dir d = (t % 2 == 0) ? PROTO_P2C : PROTO_C2P;
 
 		assert_true(proto_type_known(t));
