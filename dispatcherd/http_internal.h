@@ -69,6 +69,7 @@ struct http_server {
 	struct http_request *inflight;
 	size_t ninflight;
 	struct http_conn *conns;
+	struct http_server_stats stats;
 };
 
 /* http_front.c: the request path of spec 7.1 after the body is in. */

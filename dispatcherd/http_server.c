@@ -40,11 +40,38 @@ on_timer(uv_timer_t *t)
 	srv_drive(t->data);
 }
 
+void
+http_server_account(struct http_server *s, uint64_t ns)
+{
+	s->stats.turns++;
+	s->stats.total_ns += ns;
+	if (ns > s->stats.max_turn_ns)
+		s->stats.max_turn_ns = ns;
+}
+
+void
+http_server_stats(struct http_server *s, struct http_server_stats *out, bool reset)
+{
+	if (out)
+		*out = s->stats;
+	if (reset)
+		memset(&s->stats, 0, sizeof(s->stats));
+}
+
+uv_loop_t *
+http_server_loop(struct http_server *s)
+{
+	return s->loop;
+}
+
+/* One loop callback's worth of MHD work (reads, handlers, writes), timed for the stats. */
 static void
 srv_drive(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG to;
+	uint64_t t0 = uv_hrtime();
 	MHD_run(s->mhd);
+	http_server_account(s, uv_hrtime() - t0);
 	if (MHD_get_timeout(s->mhd, &to) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, to, 0);
 	else

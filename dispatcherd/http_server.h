@@ -64,6 +64,16 @@ int http_server_adopt(struct http_server *s, int fd);
  * (the loop must keep running until then); the server is freed before done is called. */
 void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
 
+/* Loop time spent in the management code, for bench/mgmt: each MHD_run (reads, handlers,
+ * writes) and each list-rendering slice is one "turn", timed with uv_hrtime around it. */
+struct http_server_stats {
+	uint64_t max_turn_ns, total_ns, turns;
+};
+void http_server_stats(struct http_server *s, struct http_server_stats *out, bool reset);
+/* Add one turn of ns nanoseconds (code that runs on the loop for the server, outside MHD_run). */
+void http_server_account(struct http_server *s, uint64_t ns);
+uv_loop_t *http_server_loop(struct http_server *s);
+
 /* Request accessors; strings live until the handler returns. */
 const char *http_request_method(const struct http_request *r);
 const char *http_request_path(const struct http_request *r);
