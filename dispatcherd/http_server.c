@@ -78,6 +78,13 @@ srv_drive(struct http_server *s)
 		uv_timer_stop(&s->timer);
 }
 
+void
+http_server_kick(struct http_server *s)
+{
+	if (s->mhd)
+		uv_timer_start(&s->timer, on_timer, 0, 0);
+}
+
 /* The request-head deadline: shut the socket down; MHD sees EOF on its next run and cleans up
  * through its usual close path, so no MHD state is touched from outside. */
 static void
@@ -190,7 +197,7 @@ srv_free(struct http_server *s)
 static struct MHD_Daemon *
 srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 {
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hdr = o->max_header_bytes ? o->max_header_bytes : 16 * 1024;
 	if (o->listen_fd < 0)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
@@ -309,9 +316,41 @@ on_closed(uv_handle_t *h)
 		done(arg);
 }
 
+int
+http_server_on_close(struct http_server *s, void (*fn)(void *arg), void *arg)
+{
+	if (s->ncloser == HTTP_MAX_CLOSERS)
+		return -ENOSPC;
+	s->closers[s->ncloser].fn = fn;
+	s->closers[s->ncloser].arg = arg;
+	s->ncloser++;
+	return 0;
+}
+
+/* Deferred requests nobody will answer now: 503, and one MHD_run to queue the responses, so
+ * that MHD_stop_daemon finds no suspended connection and every request is logged and freed. */
+static void
+srv_finish_deferred(struct http_server *s)
+{
+	int n = 0;
+	for (size_t i = 0; i < s->ncloser; i++)
+		s->closers[i].fn(s->closers[i].arg);
+	s->ncloser = 0;
+	for (struct http_request *r = s->inflight; r; r = r->next) {
+		if (!r->deferred || r->resumed)
+			continue;
+		http_respond_error(&r->resp, 503, "server is shutting down");
+		http_request_resume(r);
+		n++;
+	}
+	if (n)
+		MHD_run(s->mhd);
+}
+
 void
 http_server_close(struct http_server *s, void (*done)(void *arg), void *arg)
 {
+	srv_finish_deferred(s);
 	s->done = done;
 	s->done_arg = arg;
 	s->nclosing = 3;

@@ -52,6 +52,10 @@ struct http_server_opts {
 	void *health_ctx;
 };
 
+/* A handler's return value: no response yet. The connection is suspended (libmicrohttpd's
+ * suspend/resume) until http_request_resume; keep the request from http_request_defer. */
+#define HTTP_DEFER 1
+
 /* Start serving. 0 and *out, or a negative errno (listen_fd closed). */
 int http_server_start(const struct http_server_opts *o, struct http_server **out);
 /* Add a dispatcher route (exact path). -EEXIST for a duplicate, -ENOMEM. */
@@ -63,6 +67,11 @@ int http_server_adopt(struct http_server *s, int fd);
 /* Stop: closes every connection and the listener; done(arg) runs once the handles are closed
  * (the loop must keep running until then); the server is freed before done is called. */
 void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
+
+/* fn(arg) runs first thing in http_server_close, before the deferred requests still waiting
+ * are answered 503 and the connections closed: the place to forget them. At most 4;
+ * -ENOSPC beyond. */
+int http_server_on_close(struct http_server *s, void (*fn)(void *arg), void *arg);
 
 /* Loop time spent in the management code, for bench/mgmt: each MHD_run (reads, handlers,
  * writes) and each list-rendering slice is one "turn", timed with uv_hrtime around it. */
@@ -81,6 +90,13 @@ const char *http_request_path(const struct http_request *r);
 const char *http_request_param(const struct http_request *r, const char *name);
 const char *http_request_header(const struct http_request *r, const char *name);
 const char *http_request_id(const struct http_request *r);
+/* From a handler about to return HTTP_DEFER: the request, to answer later. It stays valid until
+ * http_request_resume, or until the server's on_close hooks have run. */
+struct http_request *http_request_defer(const struct http_request *r);
+/* Where to put the deferred request's response before resuming it. */
+struct http_response *http_request_response(struct http_request *r);
+/* Send the response now filled in (an empty one becomes a 500). Never from inside a handler. */
+void http_request_resume(struct http_request *r);
 
 /* Response builders. Each replaces any body set before; 0 or -ENOMEM. */
 int http_respond_json(struct http_response *w, unsigned status, cJSON *body); /* consumes body */
@@ -89,6 +105,10 @@ int http_respond_error(struct http_response *w, unsigned status, const char *msg
 int http_respond_empty(struct http_response *w, unsigned status);
 int http_respond_raw(struct http_response *w, unsigned status, const char *content_type,
 		     char *body, size_t len); /* consumes body (malloc'd) even on failure */
+/* A body shared with other responses (a cached rendering): not copied; release(cls) is called
+ * exactly once, when this response no longer needs it (sent, replaced, failed). */
+int http_respond_shared(struct http_response *w, unsigned status, const char *content_type,
+			const char *body, size_t len, void (*release)(void *cls), void *cls);
 int http_respond_header(struct http_response *w, const char *name, const char *value);
 
 #endif
