@@ -184,7 +184,7 @@ mgmt_list_slice(struct mgmt_list *l, uint64_t t0)
 				return rc;
 			l->printed++;
 		}
-		if (++done == l->slice_max || uv_hrtime() - t0 >= l->budget_ns)
+		if (l->i < l->n && (++done == l->slice_max || uv_hrtime() - t0 >= l->budget_ns))
 			return 0;
 	}
 	return mgmt_body_append(&l->out, MGMT_LIST_TAIL, strlen(MGMT_LIST_TAIL));
