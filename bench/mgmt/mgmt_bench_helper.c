@@ -103,6 +103,8 @@ bench_pool_new(void)
 	return p;
 }
 
+static cJSON *bench_instance_view(struct bench_pool *p, unsigned i);
+
 /* The pool's list_instances, with the pool's per-request work: a fresh cJSON view per worker. */
 static int
 bench_list_instances(void *ctx, cJSON **items)
@@ -112,7 +114,16 @@ bench_list_instances(void *ctx, cJSON **items)
 
 	if (a == NULL)
 		return -1;
-	for (unsigned i = 0; i < BENCH_INSTANCES; i++) {
+	for (unsigned i = 0; i < BENCH_INSTANCES; i++)
+		cJSON_AddItemToArray(a, bench_instance_view(p, i));
+	*items = a;
+	return 0;
+}
+
+static cJSON *
+bench_instance_view(struct bench_pool *p, unsigned i)
+{
+	{
 		cJSON *o = cJSON_CreateObject(), *u = cJSON_CreateArray();
 		bool busy = i % 3 != 0;
 
@@ -128,10 +139,8 @@ bench_list_instances(void *ctx, cJSON **items)
 		cJSON_AddItemToObject(o, "running_container_uuids", u);
 		cJSON_AddStringToObject(o, "worker_state", busy ? "running" : "idle");
 		cJSON_AddStringToObject(o, "idle_behavior", "run");
-		cJSON_AddItemToArray(a, o);
+		return o;
 	}
-	*items = a;
-	return 0;
 }
 
 #define BENCH_CONTAINERS 100000
@@ -243,6 +252,48 @@ bench_list_containers(void *ctx, cJSON **items)
 	return a ? 0 : -1;
 }
 
+/* The incremental forms, as the pool and the queue provide them: a snapshot of keys in one
+ * turn, then each entry built on its own. */
+static int
+bench_open_instances(void *ctx, void **snap, size_t *n)
+{
+	(void)ctx;
+	*snap = NULL;
+	*n = BENCH_INSTANCES;
+	return 0;
+}
+
+static int
+bench_open_containers(void *ctx, void **snap, size_t *n)
+{
+	(void)ctx;
+	*snap = NULL;
+	*n = BENCH_CONTAINERS;
+	return 0;
+}
+
+static int
+bench_instance_entry(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	(void)snap;
+	*out = bench_instance_view(ctx, (unsigned)i);
+	return *out ? 0 : -1;
+}
+
+static int
+bench_container_entry_src(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	(void)ctx, (void)snap;
+	*out = bench_container_entry((unsigned)i);
+	return *out ? 0 : -1;
+}
+
+static void
+bench_close(void *ctx, void *snap)
+{
+	(void)ctx, (void)snap;
+}
+
 static int
 bench_stats(void *ctx, const struct http_request *r, struct http_response *w)
 {
@@ -269,6 +320,14 @@ serve(const char *token, const char *portfile)
 		return 1;
 	static struct mgmt_providers pool = { .list_instances = bench_list_instances,
 					      .list_containers = bench_list_containers };
+	/* MGMT_BENCH_ONESHOT=1: the one-shot providers only (rendering in one turn per miss). */
+	if (!getenv("MGMT_BENCH_ONESHOT")) {
+		pool.instances_src = (struct mgmt_list_src){ bench_open_instances,
+							     bench_instance_entry, bench_close };
+		pool.containers_src = (struct mgmt_list_src){ bench_open_containers,
+							      bench_container_entry_src,
+							      bench_close };
+	}
 	static struct http_server *s;
 	struct http_server_opts o = { .loop = uv_default_loop(), .listen_fd = fd,
 				      .management_token = token, .metrics = make_registry(10000) };
