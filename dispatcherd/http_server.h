@@ -4,7 +4,7 @@
  *
  * libmicrohttpd parses HTTP; it runs in its "external select" mode with its own epoll fd, which
  * a uv_poll_t watches, and a uv_timer_t follows MHD_get_timeout: nothing blocks the loop and no
- * thread is started. Handlers run on the loop and answer synchronously.
+ * thread is started. Handlers run on the loop and answer at once, or later (HTTP_DEFER).
  *
  * Request path (spec 7.1, weakness 24 fixed, docs/MANAGEMENT_API.md): X-Request-Id, `request`
  * log entry, then /metrics, /metrics.json, GET /_health/ping and /_inspect/requests with their
