@@ -8,6 +8,7 @@
 
 #define HTTP_MAX_FORM_PARAMS 16
 #define HTTP_MAX_RESP_HEADERS 4
+#define HTTP_MAX_CLOSERS 4
 
 struct http_route {
 	char *method, *path;
@@ -27,6 +28,8 @@ struct http_response {
 	unsigned status;
 	char *body;
 	size_t len;
+	void (*release)(void *cls);             /* set: body is shared, release(cls) instead of free */
+	void *release_cls;
 	const char *content_type;
 	char *hname[HTTP_MAX_RESP_HEADERS], *hvalue[HTTP_MAX_RESP_HEADERS];
 	size_t nheaders;
@@ -41,6 +44,7 @@ struct http_request {
 	char request_id[64];
 	uint64_t t_start_ns, t_status_ns;
 	bool started, responded, bad_form;
+	bool deferred, resumed;                 /* HTTP_DEFER: suspended until http_request_resume */
 	size_t body_bytes;
 	struct MHD_PostProcessor *pp;
 	char *fkey[HTTP_MAX_FORM_PARAMS], *fval[HTTP_MAX_FORM_PARAMS];
@@ -69,6 +73,12 @@ struct http_server {
 	struct http_request *inflight;
 	size_t ninflight;
 	struct http_conn *conns;
+	struct http_server_stats stats;
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} closers[HTTP_MAX_CLOSERS];
+	size_t ncloser;
 };
 
 /* http_front.c: the request path of spec 7.1 after the body is in. */
@@ -79,6 +89,8 @@ void http_router_dispatch(struct http_server *s, struct http_request *rq);
 void http_router_free(struct http_server *s);
 /* http_request.c: "host:port" of the client, "" when unknown. */
 void http_remote_addr(struct MHD_Connection *conn, char *buf, size_t len);
+/* http_server.c: MHD_run on the next loop turn. */
+void http_server_kick(struct http_server *s);
 /* http_response.c */
 void http_response_reset(struct http_response *w);
 

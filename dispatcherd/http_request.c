@@ -126,17 +126,66 @@ log_request(struct http_request *rq)
 	       LF_INT("reqBytes", strtoll(hdr(rq, "Content-Length"), NULL, 10)));
 }
 
+/* A shared body goes out through a content reader: MHD then copies at most its write buffer
+ * per connection and turn, where from a buffer it hands the kernel all that it takes (tens
+ * of MB on loopback), which made one MHD_run serving large cached lists last tens of ms. */
+struct shared_body {
+	const char *data;
+	size_t len;
+	void (*release)(void *cls);
+	void *cls;
+};
+
+static ssize_t
+shared_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct shared_body *b = cls;
+	size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	memcpy(buf, b->data + pos, n);
+	return (ssize_t)n;
+}
+
+static void
+shared_free(void *cls)
+{
+	struct shared_body *b = cls;
+
+	b->release(b->cls);
+	free(b);
+}
+
+static struct MHD_Response *
+shared_response(struct http_response *w)
+{
+	struct shared_body *b = malloc(sizeof(*b));
+	struct MHD_Response *r;
+
+	if (b == NULL)
+		return NULL;
+	*b = (struct shared_body){ w->body, w->len, w->release, w->release_cls };
+	r = MHD_create_response_from_callback(w->len, 64 * 1024, shared_read, b, shared_free);
+	if (r == NULL)
+		free(b);
+	return r;
+}
+
 static enum MHD_Result
 queue_response(struct http_request *rq)
 {
 	struct http_response *w = &rq->resp;
 	if (!w->status)
 		http_respond_error(w, 500, "handler produced no response");
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
-		w->len, w->body, free);
+	struct MHD_Response *r =
+		w->release ? shared_response(w)
+			   : MHD_create_response_from_buffer_with_free_callback(w->len, w->body,
+										free);
 	if (!r)
 		return MHD_NO;
-	w->body = NULL; /* MHD owns it now */
+	w->body = NULL; /* MHD owns it (or the reference to the shared one) now */
+	w->release = NULL;
 	MHD_add_response_header(r, "X-Request-Id", rq->request_id);
 	if (w->content_type)
 		MHD_add_response_header(r, "Content-Type", w->content_type);
@@ -246,10 +295,21 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 	}
 	if (rq->responded)
 		return MHD_YES;
+	if (rq->deferred) {
+		if (rq->resumed)
+			return queue_response(rq);
+		MHD_suspend_connection(conn);
+		return MHD_YES;
+	}
 	if (rq->bad_form)
 		http_respond_error(&rq->resp, 400, "malformed or oversized form body");
 	else
 		http_front_dispatch(rq->srv, rq);
+	if (rq->deferred) {
+		/* Suspended until http_request_resume; MHD then calls us again (above). */
+		MHD_suspend_connection(conn);
+		return MHD_YES;
+	}
 	return queue_response(rq);
 }
 
@@ -357,6 +417,31 @@ const char *
 http_request_header(const struct http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct http_request *
+http_request_defer(const struct http_request *r)
+{
+	return (struct http_request *)r; /* the handler's view is const; the owner's is not */
+}
+
+struct http_response *
+http_request_response(struct http_request *r)
+{
+	return &r->resp;
+}
+
+void
+http_request_resume(struct http_request *r)
+{
+	if (!r->deferred || r->resumed)
+		return;
+	r->resumed = true;
+	/* The next MHD_run calls the access handler again, which queues the response. MHD's
+	 * own wake-up (its inter-thread channel) does not reach our poll in this mode: run it
+	 * from the loop, soon, and never from inside the current MHD_run. */
+	MHD_resume_connection(r->conn);
+	http_server_kick(r->srv);
 }
 
 const char *

@@ -73,6 +73,10 @@ http_router_dispatch(struct http_server *s, struct http_request *rq)
 		if (strcmp(r->method, rq->method) != 0)
 			continue;
 		int rc = r->fn(r->ctx, rq, &rq->resp);
+		if (rc == HTTP_DEFER) {
+			rq->deferred = true;
+			return;
+		}
 		if (rc < 0 && !rq->resp.status)
 			http_respond_error(&rq->resp, 500, "internal error");
 		return;

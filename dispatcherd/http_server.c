@@ -40,15 +40,49 @@ on_timer(uv_timer_t *t)
 	srv_drive(t->data);
 }
 
+void
+http_server_account(struct http_server *s, uint64_t ns)
+{
+	s->stats.turns++;
+	s->stats.total_ns += ns;
+	if (ns > s->stats.max_turn_ns)
+		s->stats.max_turn_ns = ns;
+}
+
+void
+http_server_stats(struct http_server *s, struct http_server_stats *out, bool reset)
+{
+	if (out)
+		*out = s->stats;
+	if (reset)
+		memset(&s->stats, 0, sizeof(s->stats));
+}
+
+uv_loop_t *
+http_server_loop(struct http_server *s)
+{
+	return s->loop;
+}
+
+/* One loop callback's worth of MHD work (reads, handlers, writes), timed for the stats. */
 static void
 srv_drive(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG to;
+	uint64_t t0 = uv_hrtime();
 	MHD_run(s->mhd);
+	http_server_account(s, uv_hrtime() - t0);
 	if (MHD_get_timeout(s->mhd, &to) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, to, 0);
 	else
 		uv_timer_stop(&s->timer);
+}
+
+void
+http_server_kick(struct http_server *s)
+{
+	if (s->mhd)
+		uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 /* The request-head deadline: shut the socket down; MHD sees EOF on its next run and cleans up
@@ -163,7 +197,7 @@ srv_free(struct http_server *s)
 static struct MHD_Daemon *
 srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 {
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hdr = o->max_header_bytes ? o->max_header_bytes : 16 * 1024;
 	if (o->listen_fd < 0)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
@@ -282,9 +316,41 @@ on_closed(uv_handle_t *h)
 		done(arg);
 }
 
+int
+http_server_on_close(struct http_server *s, void (*fn)(void *arg), void *arg)
+{
+	if (s->ncloser == HTTP_MAX_CLOSERS)
+		return -ENOSPC;
+	s->closers[s->ncloser].fn = fn;
+	s->closers[s->ncloser].arg = arg;
+	s->ncloser++;
+	return 0;
+}
+
+/* Deferred requests nobody will answer now: 503, and one MHD_run to queue the responses, so
+ * that MHD_stop_daemon finds no suspended connection and every request is logged and freed. */
+static void
+srv_finish_deferred(struct http_server *s)
+{
+	int n = 0;
+	for (size_t i = 0; i < s->ncloser; i++)
+		s->closers[i].fn(s->closers[i].arg);
+	s->ncloser = 0;
+	for (struct http_request *r = s->inflight; r; r = r->next) {
+		if (!r->deferred || r->resumed)
+			continue;
+		http_respond_error(&r->resp, 503, "server is shutting down");
+		http_request_resume(r);
+		n++;
+	}
+	if (n)
+		MHD_run(s->mhd);
+}
+
 void
 http_server_close(struct http_server *s, void (*done)(void *arg), void *arg)
 {
+	srv_finish_deferred(s);
 	s->done = done;
 	s->done_arg = arg;
 	s->nclosing = 3;

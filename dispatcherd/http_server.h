@@ -4,7 +4,7 @@
  *
  * libmicrohttpd parses HTTP; it runs in its "external select" mode with its own epoll fd, which
  * a uv_poll_t watches, and a uv_timer_t follows MHD_get_timeout: nothing blocks the loop and no
- * thread is started. Handlers run on the loop and answer synchronously.
+ * thread is started. Handlers run on the loop and answer at once, or later (HTTP_DEFER).
  *
  * Request path (spec 7.1, weakness 24 fixed, docs/MANAGEMENT_API.md): X-Request-Id, `request`
  * log entry, then /metrics, /metrics.json, GET /_health/ping and /_inspect/requests with their
@@ -52,6 +52,10 @@ struct http_server_opts {
 	void *health_ctx;
 };
 
+/* A handler's return value: no response yet. The connection is suspended (libmicrohttpd's
+ * suspend/resume) until http_request_resume; keep the request from http_request_defer. */
+#define HTTP_DEFER 1
+
 /* Start serving. 0 and *out, or a negative errno (listen_fd closed). */
 int http_server_start(const struct http_server_opts *o, struct http_server **out);
 /* Add a dispatcher route (exact path). -EEXIST for a duplicate, -ENOMEM. */
@@ -64,6 +68,21 @@ int http_server_adopt(struct http_server *s, int fd);
  * (the loop must keep running until then); the server is freed before done is called. */
 void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
 
+/* fn(arg) runs first thing in http_server_close, before the deferred requests still waiting
+ * are answered 503 and the connections closed: the place to forget them. At most 4;
+ * -ENOSPC beyond. */
+int http_server_on_close(struct http_server *s, void (*fn)(void *arg), void *arg);
+
+/* Loop time spent in the management code, for bench/mgmt: each MHD_run (reads, handlers,
+ * writes) and each list-rendering slice is one "turn", timed with uv_hrtime around it. */
+struct http_server_stats {
+	uint64_t max_turn_ns, total_ns, turns;
+};
+void http_server_stats(struct http_server *s, struct http_server_stats *out, bool reset);
+/* Add one turn of ns nanoseconds (code that runs on the loop for the server, outside MHD_run). */
+void http_server_account(struct http_server *s, uint64_t ns);
+uv_loop_t *http_server_loop(struct http_server *s);
+
 /* Request accessors; strings live until the handler returns. */
 const char *http_request_method(const struct http_request *r);
 const char *http_request_path(const struct http_request *r);
@@ -71,6 +90,13 @@ const char *http_request_path(const struct http_request *r);
 const char *http_request_param(const struct http_request *r, const char *name);
 const char *http_request_header(const struct http_request *r, const char *name);
 const char *http_request_id(const struct http_request *r);
+/* From a handler about to return HTTP_DEFER: the request, to answer later. It stays valid until
+ * http_request_resume, or until the server's on_close hooks have run. */
+struct http_request *http_request_defer(const struct http_request *r);
+/* Where to put the deferred request's response before resuming it. */
+struct http_response *http_request_response(struct http_request *r);
+/* Send the response now filled in (an empty one becomes a 500). Never from inside a handler. */
+void http_request_resume(struct http_request *r);
 
 /* Response builders. Each replaces any body set before; 0 or -ENOMEM. */
 int http_respond_json(struct http_response *w, unsigned status, cJSON *body); /* consumes body */
@@ -79,6 +105,10 @@ int http_respond_error(struct http_response *w, unsigned status, const char *msg
 int http_respond_empty(struct http_response *w, unsigned status);
 int http_respond_raw(struct http_response *w, unsigned status, const char *content_type,
 		     char *body, size_t len); /* consumes body (malloc'd) even on failure */
+/* A body shared with other responses (a cached rendering): not copied; release(cls) is called
+ * exactly once, when this response no longer needs it (sent, replaced, failed). */
+int http_respond_shared(struct http_response *w, unsigned status, const char *content_type,
+			const char *body, size_t len, void (*release)(void *cls), void *cls);
 int http_respond_header(struct http_response *w, const char *name, const char *value);
 
 #endif

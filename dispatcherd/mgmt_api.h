@@ -17,6 +17,18 @@
 
 enum mgmt_instance_action { MGMT_HOLD = 0, MGMT_DRAIN, MGMT_RUN, MGMT_KILL };
 
+/* A list rendered incrementally (mgmt_list.h): open takes a snapshot of what to list (*n
+ * entries; *snap is the source's until close), entry builds entry i of it as the one-shot
+ * list would hold it (*out NULL: skip it, it is gone since the snapshot), close frees the
+ * snapshot. open runs in one loop turn, so it should copy keys, not render; entry runs in
+ * later turns, so it must not keep pointers into data that may change in between.
+ * Negative errno-style returns are failures (500). */
+struct mgmt_list_src {
+	int (*open)(void *ctx, void **snap, size_t *n);
+	int (*entry)(void *ctx, void *snap, size_t i, cJSON **out);
+	void (*close)(void *ctx, void *snap);
+};
+
 struct mgmt_providers {
 	void *ctx;
 	/* Queue entries in scheduler order (7.2 "Queue entry object"). *items: a cJSON array the
@@ -33,9 +45,24 @@ struct mgmt_providers {
 	 * except for kill, where it is already "via management API: <reason>". */
 	int (*instance_action)(void *ctx, enum mgmt_instance_action a, const char *instance_id,
 			       const char *reason);
+	/* Optional incremental forms of list_containers and list_instances (ctx is ctx), used
+	 * instead of them when open is set. Without them the one-shot list is built in one turn
+	 * and only its printing is sliced. */
+	struct mgmt_list_src containers_src, instances_src;
 };
 
-/* Register the 7.2 routes. p (not copied) and p->ctx must outlive the server. 0 or -errno. */
+struct mgmt_api_opts {
+	/* A list rendering is served to requests arriving up to this long after its snapshot
+	 * (docs/MANAGEMENT_API.md, "Large lists"). 0: 1000 ms. */
+	uint64_t cache_ms;
+	uint64_t slice_budget_ns;	/* loop time per rendering slice; 0: 1 ms */
+	size_t slice_max;		/* entries per slice at most; 0: only the budget counts */
+};
+
+/* Register the 7.2 routes. p (not copied) and p->ctx must outlive the server. 0 or -errno.
+ * The lists' state is freed after http_server_close (the loop must run until then). */
 int mgmt_api_register(struct http_server *s, const struct mgmt_providers *p);
+int mgmt_api_register_opts(struct http_server *s, const struct mgmt_providers *p,
+			   const struct mgmt_api_opts *o);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -74,6 +75,76 @@ mgmt_wiring_list_containers(void *ctx, cJSON **items)
 	return 0;
 }
 
+/*
+ * The incremental form (mgmt_list_src): the snapshot is the uuids in scheduler order (one
+ * memcpy each), taken in one turn; each entry is built in a later turn from the queue as it
+ * is then (a container gone meanwhile is left out). Entry pointers are valid for one turn
+ * only (queue.h), so entries are looked up again by uuid.
+ */
+struct mgmt_wiring_snap {
+	size_t n;
+	char uuid[][QUEUE_UUID_MAX];
+};
+
+static int
+mgmt_wiring_containers_open(void *ctx, void **snap, size_t *n)
+{
+	struct mgmt_wiring *w = ctx;
+	struct queue_ent *const *v;
+	struct mgmt_wiring_snap *s;
+	size_t k = 0;
+
+	*snap = NULL;
+	*n = 0;
+	if (!sched_driver_has_passed(w->sched))
+		return 0;		/* no pass yet: sent as [] */
+	v = queue_view(w->queue, &k);
+	if ((s = malloc(sizeof(*s) + (k + 1) * QUEUE_UUID_MAX)) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++)
+		memcpy(s->uuid[i], v[i]->uuid, QUEUE_UUID_MAX);
+	s->n = k;
+	*snap = s;
+	*n = k;
+	return 0;
+}
+
+static int
+mgmt_wiring_containers_entry(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	struct mgmt_wiring *w = ctx;
+	struct mgmt_wiring_snap *s = snap;
+	const struct queue_ent *e = queue_get(w->queue, s->uuid[i]);
+
+	*out = e ? mgmt_wiring_entry(w, e) : NULL;
+	return e && !*out ? -ENOMEM : 0;
+}
+
+static void
+mgmt_wiring_containers_close(void *ctx, void *snap)
+{
+	(void)ctx;
+	free(snap);
+}
+
+static int
+mgmt_wiring_instances_open(void *ctx, void **snap, size_t *n)
+{
+	return pool_mgmt_list_open(((struct mgmt_wiring *)ctx)->pool, snap, n);
+}
+
+static int
+mgmt_wiring_instances_entry(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	return pool_mgmt_list_entry(((struct mgmt_wiring *)ctx)->pool, snap, i, out);
+}
+
+static void
+mgmt_wiring_instances_close(void *ctx, void *snap)
+{
+	pool_mgmt_list_close_snap(((struct mgmt_wiring *)ctx)->pool, snap);
+}
+
 static int
 mgmt_wiring_get_container(void *ctx, const char *uuid, cJSON **entry)
 {
@@ -123,5 +194,9 @@ mgmt_wiring_init(struct mgmt_wiring *w)
 		.kill_container = mgmt_wiring_kill_container,
 		.list_instances = mgmt_wiring_list_instances,
 		.instance_action = mgmt_wiring_instance_action,
+		.containers_src = { mgmt_wiring_containers_open, mgmt_wiring_containers_entry,
+				    mgmt_wiring_containers_close },
+		.instances_src = { mgmt_wiring_instances_open, mgmt_wiring_instances_entry,
+				   mgmt_wiring_instances_close },
 	};
 }

@@ -126,6 +126,12 @@ int pool_mgmt_instance_action(void *pool, enum mgmt_instance_action a, const cha
 			      const char *reason);
 int pool_mgmt_kill_container(void *pool, const char *uuid, const char *reason);
 void pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp);
+/* The incremental form of pool_mgmt_list_instances (mgmt_api.h struct mgmt_list_src, ctx the
+ * pool): the same views, byte for byte, rendered a slice at a time. */
+void pool_mgmt_list_src(struct mgmt_list_src *src);
+int pool_mgmt_list_open(void *pool, void **snap, size_t *n);
+int pool_mgmt_list_entry(void *pool, void *snap, size_t i, cJSON **out);
+void pool_mgmt_list_close_snap(void *pool, void *snap);
 
 /* ------------------------------------------------------------ runner binary */
 

@@ -108,6 +108,94 @@ pool_instances_json(struct pool *p)
 	return a;
 }
 
+/*
+ * The incremental form (mgmt_list_src): the snapshot is the sorted list of instance IDs and
+ * copies of the pending creates, taken in one turn; each view is built in a later turn from
+ * the worker as it is then (a worker gone meanwhile is left out). Workers are looked up by
+ * ID, never kept by pointer: one may be freed between two turns.
+ */
+struct pool_snap_row {
+	char *id;			/* NULL: a pending create */
+	const char *type;		/* sort key, valid during open only */
+	struct pool_pending pend;
+};
+
+struct pool_snap {
+	size_t n;
+	struct pool_snap_row rows[];
+};
+
+static int
+pool_snap_cmp(const void *a, const void *b)
+{
+	const struct pool_snap_row *x = a, *y = b;
+	int c = strcmp(x->id ? x->id : "", y->id ? y->id : "");
+
+	return c ? c : strcmp(x->type, y->type);
+}
+
+void
+pool_mgmt_list_close_snap(void *ctx, void *snap)
+{
+	struct pool_snap *s = snap;
+
+	(void)ctx;
+	for (size_t i = 0; s && i < s->n; i++)
+		free(s->rows[i].id);
+	free(s);
+}
+
+int
+pool_mgmt_list_open(void *ctx, void **snap, size_t *n)
+{
+	struct pool *p = ctx;
+	size_t want = p->n_workers + p->n_pending;
+	struct pool_snap *s = malloc(sizeof(*s) + (want + 1) * sizeof(s->rows[0]));
+
+	if (s == NULL)
+		return -ENOMEM;
+	s->n = 0;
+	for (size_t i = 0; i < p->n_workers; i++, s->n++) {
+		struct pool_worker *w = p->workers[i];
+
+		s->rows[i] = (struct pool_snap_row){ .id = strdup(w->id),
+						     .type = w->type_name ? w->type_name : "" };
+		if (s->rows[i].id == NULL) {
+			pool_mgmt_list_close_snap(ctx, s);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < p->n_pending; i++, s->n++)
+		s->rows[s->n] = (struct pool_snap_row){
+			NULL, p->cl->instance_types[p->pending[i].type].name, p->pending[i] };
+	qsort(s->rows, s->n, sizeof(s->rows[0]), pool_snap_cmp);
+	*snap = s;
+	*n = s->n;
+	return 0;
+}
+
+int
+pool_mgmt_list_entry(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	struct pool *p = ctx;
+	struct pool_snap *s = snap;
+	struct pool_snap_row *r = &s->rows[i];
+	struct pool_worker *w = r->id ? pool_worker_find(p, r->id) : NULL;
+
+	*out = NULL;
+	if (r->id != NULL && (w == NULL || w->removed))
+		return 0;
+	*out = r->id ? pool_view(p, w, NULL) : pool_view(p, NULL, &r->pend);
+	return *out ? 0 : -ENOMEM;
+}
+
+void
+pool_mgmt_list_src(struct mgmt_list_src *src)
+{
+	*src = (struct mgmt_list_src){ pool_mgmt_list_open, pool_mgmt_list_entry,
+				       pool_mgmt_list_close_snap };
+}
+
 int
 pool_mgmt_list_instances(void *ctx, cJSON **items)
 {
@@ -146,6 +234,7 @@ pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp)
 {
 	mp->ctx = p;
 	mp->list_instances = pool_mgmt_list_instances;
+	pool_mgmt_list_src(&mp->instances_src);
 	mp->instance_action = pool_mgmt_instance_action;
 	mp->kill_container = pool_mgmt_kill_container;
 }

@@ -5,7 +5,12 @@
  *                  with a synthetic pool of 10,000 instances behind the providers (each
  *                  /arvados/v1/dispatch/instances builds the 10,000 views as the pool does:
  *                  one cJSON object of the 5.1 fields per worker, sorted by instance id),
- *                  write the port to F, serve until killed
+ *                  and a synthetic queue of 100,000 containers (each
+ *                  /arvados/v1/dispatch/containers builds the 100,000 queue entries as
+ *                  mgmt_wiring.c does: the container object of every arvados.Container
+ *                  attribute, instance_resources, one instance type, first_seen_at, status),
+ *                  write the port to F, serve until killed. GET /bench/stats returns the
+ *                  server's loop-time figures (http_server_stats) and resets them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -98,6 +103,8 @@ bench_pool_new(void)
 	return p;
 }
 
+static cJSON *bench_instance_view(struct bench_pool *p, unsigned i);
+
 /* The pool's list_instances, with the pool's per-request work: a fresh cJSON view per worker. */
 static int
 bench_list_instances(void *ctx, cJSON **items)
@@ -107,7 +114,16 @@ bench_list_instances(void *ctx, cJSON **items)
 
 	if (a == NULL)
 		return -1;
-	for (unsigned i = 0; i < BENCH_INSTANCES; i++) {
+	for (unsigned i = 0; i < BENCH_INSTANCES; i++)
+		cJSON_AddItemToArray(a, bench_instance_view(p, i));
+	*items = a;
+	return 0;
+}
+
+static cJSON *
+bench_instance_view(struct bench_pool *p, unsigned i)
+{
+	{
 		cJSON *o = cJSON_CreateObject(), *u = cJSON_CreateArray();
 		bool busy = i % 3 != 0;
 
@@ -123,10 +139,173 @@ bench_list_instances(void *ctx, cJSON **items)
 		cJSON_AddItemToObject(o, "running_container_uuids", u);
 		cJSON_AddStringToObject(o, "worker_state", busy ? "running" : "idle");
 		cJSON_AddStringToObject(o, "idle_behavior", "run");
-		cJSON_AddItemToArray(a, o);
+		return o;
 	}
+}
+
+#define BENCH_CONTAINERS 100000
+
+static void
+bench_add_nulls(cJSON *o, const char *const *names)
+{
+	for (; *names; names++)
+		cJSON_AddNullToObject(o, *names);
+}
+
+/* One queue entry of the 7.2 shape, with the field set and order of queue_ent_container_json
+ * and mgmt_wiring_entry. */
+static cJSON *
+bench_container_entry(unsigned i)
+{
+	static const char *const nulls1[] = { "command", NULL }, *const nulls2[] = { "environment", NULL };
+	char uuid[32];
+	cJSON *o = cJSON_CreateObject(), *c = cJSON_CreateObject(), *rc, *g, *sp, *res, *t, *it, *ig;
+
+	snprintf(uuid, sizeof(uuid), "zzzzz-dz642-%015u", i);
+	cJSON_AddStringToObject(c, "uuid", uuid);
+	cJSON_AddStringToObject(c, "etag", "");
+	cJSON_AddStringToObject(c, "created_at", "2025-01-13T15:20:21.775019617Z");
+	cJSON_AddStringToObject(c, "modified_by_user_uuid", "");
+	cJSON_AddStringToObject(c, "modified_at", "0001-01-01T00:00:00Z");
+	bench_add_nulls(c, nulls1);
+	cJSON_AddStringToObject(c, "container_image", "d41d8cd98f00b204e9800998ecf8427e+0");
+	cJSON_AddStringToObject(c, "cwd", "");
+	bench_add_nulls(c, nulls2);
+	cJSON_AddStringToObject(c, "locked_by_uuid", i % 2 ? "zzzzz-gj3su-000000000000000" : "");
+	cJSON_AddNumberToObject(c, "lock_count", 0);
+	cJSON_AddNullToObject(c, "mounts");
+	cJSON_AddStringToObject(c, "output", "");
+	cJSON_AddStringToObject(c, "output_path", "");
+	cJSON_AddNullToObject(c, "output_glob");
+	cJSON_AddNumberToObject(c, "priority", 1000 - i % 1000);
+	rc = cJSON_AddObjectToObject(c, "runtime_constraints");
+	cJSON_AddBoolToObject(rc, "API", false);
+	cJSON_AddNumberToObject(rc, "ram", 268435456);
+	cJSON_AddNumberToObject(rc, "vcpus", 1 + i % 4);
+	cJSON_AddNumberToObject(rc, "keep_cache_ram", 0);
+	cJSON_AddNumberToObject(rc, "keep_cache_disk", 2147483648.0);
+	g = cJSON_AddObjectToObject(rc, "gpu");
+	cJSON_AddStringToObject(g, "stack", "");
+	cJSON_AddStringToObject(g, "driver_version", "");
+	cJSON_AddNullToObject(g, "hardware_target");
+	cJSON_AddNumberToObject(g, "device_count", 0);
+	cJSON_AddNumberToObject(g, "vram", 0);
+	cJSON_AddStringToObject(c, "state", i % 2 ? "Locked" : "Queued");
+	sp = cJSON_AddObjectToObject(c, "scheduling_parameters");
+	cJSON_AddNullToObject(sp, "partitions");
+	cJSON_AddBoolToObject(sp, "preemptible", false);
+	cJSON_AddNumberToObject(sp, "max_run_time", 0);
+	cJSON_AddBoolToObject(sp, "supervisor", false);
+	cJSON_AddNumberToObject(c, "exit_code", 0);
+	cJSON_AddNullToObject(c, "runtime_status");
+	cJSON_AddNullToObject(c, "started_at");
+	cJSON_AddNullToObject(c, "finished_at");
+	cJSON_AddStringToObject(c, "gateway_address", "");
+	cJSON_AddBoolToObject(c, "interactive_session_started", false);
+	cJSON_AddNullToObject(c, "output_storage_classes");
+	cJSON_AddStringToObject(c, "runtime_user_uuid", "");
+	cJSON_AddNullToObject(c, "runtime_auth_scopes");
+	cJSON_AddStringToObject(c, "runtime_token", "");
+	cJSON_AddStringToObject(c, "auth_uuid", "");
+	cJSON_AddStringToObject(c, "log", "");
+	cJSON_AddNumberToObject(c, "cost", 0);
+	cJSON_AddNumberToObject(c, "subrequests_cost", 0);
+	cJSON_AddBoolToObject(c, "service", false);
+	cJSON_AddNullToObject(c, "published_ports");
+	cJSON_AddItemToObject(o, "container", c);
+	res = cJSON_AddObjectToObject(o, "instance_resources");
+	cJSON_AddNumberToObject(res, "VCPUs", 1 + i % 4);
+	cJSON_AddNumberToObject(res, "RAM", 805306368);
+	cJSON_AddNumberToObject(res, "Scratch", 2147483648.0);
+	cJSON_AddNumberToObject(res, "GPUs", 0);
+	cJSON_AddNumberToObject(res, "GPUVRAM", 0);
+	t = cJSON_AddArrayToObject(o, "instance_types");
+	it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "ProviderType", "m5.large");
+	cJSON_AddNumberToObject(it, "VCPUs", 2);
+	cJSON_AddNumberToObject(it, "RAM", 8589934592.0);
+	cJSON_AddNumberToObject(it, "IncludedScratch", 0);
+	cJSON_AddNumberToObject(it, "AddedScratch", 10000000000.0);
+	cJSON_AddNumberToObject(it, "Price", 0.096);
+	cJSON_AddBoolToObject(it, "Preemptible", false);
+	ig = cJSON_AddObjectToObject(it, "GPU");
+	cJSON_AddStringToObject(ig, "Stack", "");
+	cJSON_AddStringToObject(ig, "DriverVersion", "");
+	cJSON_AddStringToObject(ig, "HardwareTarget", "");
+	cJSON_AddNumberToObject(ig, "DeviceCount", 0);
+	cJSON_AddNumberToObject(ig, "VRAM", 0);
+	cJSON_AddItemToArray(t, it);
+	cJSON_AddStringToObject(o, "first_seen_at", "2025-01-13T15:20:21.775000000Z");
+	cJSON_AddStringToObject(o, "scheduling_status", i % 2 ? "" : "waiting for a suitable instance");
+	return o;
+}
+
+static int
+bench_list_containers(void *ctx, cJSON **items)
+{
+	(void)ctx;
+	cJSON *a = cJSON_CreateArray();
+
+	for (unsigned i = 0; a && i < BENCH_CONTAINERS; i++)
+		cJSON_AddItemToArray(a, bench_container_entry(i));
 	*items = a;
+	return a ? 0 : -1;
+}
+
+/* The incremental forms, as the pool and the queue provide them: a snapshot of keys in one
+ * turn, then each entry built on its own. */
+static int
+bench_open_instances(void *ctx, void **snap, size_t *n)
+{
+	(void)ctx;
+	*snap = NULL;
+	*n = BENCH_INSTANCES;
 	return 0;
+}
+
+static int
+bench_open_containers(void *ctx, void **snap, size_t *n)
+{
+	(void)ctx;
+	*snap = NULL;
+	*n = BENCH_CONTAINERS;
+	return 0;
+}
+
+static int
+bench_instance_entry(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	(void)snap;
+	*out = bench_instance_view(ctx, (unsigned)i);
+	return *out ? 0 : -1;
+}
+
+static int
+bench_container_entry_src(void *ctx, void *snap, size_t i, cJSON **out)
+{
+	(void)ctx, (void)snap;
+	*out = bench_container_entry((unsigned)i);
+	return *out ? 0 : -1;
+}
+
+static void
+bench_close(void *ctx, void *snap)
+{
+	(void)ctx, (void)snap;
+}
+
+static int
+bench_stats(void *ctx, const struct http_request *r, struct http_response *w)
+{
+	struct http_server_stats st;
+	cJSON *o = cJSON_CreateObject();
+
+	(void)r;
+	http_server_stats(*(struct http_server **)ctx, &st, true);
+	cJSON_AddNumberToObject(o, "max_turn_ms", (double)st.max_turn_ns / 1e6);
+	cJSON_AddNumberToObject(o, "total_ms", (double)st.total_ns / 1e6);
+	cJSON_AddNumberToObject(o, "turns", (double)st.turns);
+	return http_respond_json(w, 200, o);
 }
 
 static int
@@ -139,12 +318,22 @@ serve(const char *token, const char *portfile)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1024) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &al) < 0)
 		return 1;
-	static struct mgmt_providers pool = { .list_instances = bench_list_instances };
-	struct http_server *s;
+	static struct mgmt_providers pool = { .list_instances = bench_list_instances,
+					      .list_containers = bench_list_containers };
+	/* MGMT_BENCH_ONESHOT=1: the one-shot providers only (rendering in one turn per miss). */
+	if (!getenv("MGMT_BENCH_ONESHOT")) {
+		pool.instances_src = (struct mgmt_list_src){ bench_open_instances,
+							     bench_instance_entry, bench_close };
+		pool.containers_src = (struct mgmt_list_src){ bench_open_containers,
+							      bench_container_entry_src,
+							      bench_close };
+	}
+	static struct http_server *s;
 	struct http_server_opts o = { .loop = uv_default_loop(), .listen_fd = fd,
 				      .management_token = token, .metrics = make_registry(10000) };
 	pool.ctx = bench_pool_new();
-	if (http_server_start(&o, &s) < 0 || mgmt_api_register(s, &pool) < 0)
+	if (http_server_start(&o, &s) < 0 || mgmt_api_register(s, &pool) < 0 ||
+	    http_server_route(s, "GET", "/bench/stats", bench_stats, &s) < 0)
 		return 1;
 	FILE *f = fopen(portfile, "w");
 	if (!f)

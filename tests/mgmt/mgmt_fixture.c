@@ -119,7 +119,9 @@ fixture_setup_loop(struct fixture *f, const struct fixture_opts *o, int listen_f
 			.list_instances = fake_list_instances, .instance_action = fake_instance_action,
 		};
 	}
-	assert_int_equal(mgmt_api_register(f->srv, &f->prov), 0);
+	if (o->providers)
+		f->prov = *o->providers;
+	assert_int_equal(mgmt_api_register_opts(f->srv, &f->prov, o->api_opts), 0);
 	assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
 	f->stop.data = f;
 }

@@ -40,6 +40,8 @@ struct fixture_opts {
 	size_t max_header_bytes, max_body_bytes;
 	const char *tls_cert_pem, *tls_key_pem;
 	int listen_fd;          /* -1: make one on 127.0.0.1:0 */
+	const struct mgmt_providers *providers; /* set: these instead of the fakes (not copied) */
+	const struct mgmt_api_opts *api_opts;   /* NULL: defaults */
 };
 
 /* 0, or fails the test. */

@@ -585,6 +585,52 @@ test_weakness9_and_2_unknown_with_containers(void **state)
 
 /* ------------------------------------------------------------ actions and shutdown */
 
+/* The incremental views (pool_mgmt_list_src, what the management API renders a slice at a
+ * time) print byte for byte as the one-shot pool_instances_json. */
+static void
+check_incremental_views(struct pool *p)
+{
+	struct mgmt_list_src src;
+	cJSON *a = pool_instances_json(p), *b = cJSON_CreateArray(), *e;
+	void *snap = NULL;
+	size_t n = 0;
+
+	pool_mgmt_list_src(&src);
+	assert_int_equal(src.open(p, &snap, &n), 0);
+	assert_int_equal(n, (size_t)cJSON_GetArraySize(a));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(src.entry(p, snap, i, &e), 0);
+		assert_non_null(e);
+		cJSON_AddItemToArray(b, e);
+	}
+	src.close(p, snap);
+	char *want = cJSON_PrintUnformatted(a), *got = cJSON_PrintUnformatted(b);
+
+	assert_string_equal(got, want);
+	cJSON_free(want);
+	cJSON_free(got);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
+/* Two workers and a pending create, on hold and not. */
+static void
+test_incremental_views(void **state)
+{
+	struct fk_harness h;
+	char a[32];
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .idle = 60000 }), 0);
+	snprintf(a, sizeof(a), "%s", make_idle(&h, "small"));
+	make_idle(&h, "small");
+	assert_int_equal(pool_mgmt_instance_action(h.pool, MGMT_HOLD, a, ""), 0);
+	check_incremental_views(h.pool);
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	check_incremental_views(h.pool);
+	fk_teardown(&h);
+}
+
 static void
 test_actions(void **state)
 {
@@ -737,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_weakness12_kill_starting),
 		cmocka_unit_test(test_weakness9_and_2_unknown_with_containers),
 		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_incremental_views),
 		cmocka_unit_test(test_shutdown_retry),
 		cmocka_unit_test(test_booting_drain),
 	};
