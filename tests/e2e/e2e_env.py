@@ -167,7 +167,7 @@ class WorkerWatcher(threading.Thread):
             return
         w.kill(signal.SIGTERM)
         sshd_rig._kill_namespaces(w.namespaces)
-        w.namespaces = set()  # namespace ids may be reused once these are gone
+        w.release_namespaces()  # their ids may be reused once these are gone
         w.proc = None
         with self.lock:
             for h in self.history:

@@ -115,6 +115,11 @@ class Handler(BaseHTTPRequestHandler):
 	def server_send(self, status, body, request_id=None, ctype="application/json", close=False):
 		if isinstance(body, (dict, list)):
 			body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+		# The log shows the status before the client can see the answer, so a client that reads
+		# the log right after its call finds it complete.
+		entry = getattr(self, "server_log_entry", None)
+		if entry is not None:
+			entry["status"] = status
 		self.send_response(status)
 		self.send_header("Content-Type", ctype)
 		self.send_header("Content-Length", str(len(body)))
@@ -158,11 +163,14 @@ class Handler(BaseHTTPRequestHandler):
 			body=None, params=None, token=None, request_id=request_id,
 			headers={h: self.headers.get(h) for h in RequestLog.HEADERS if self.headers.get(h) is not None},
 			fault=None)
+		self.server_log_entry = entry
 		try:
 			status = self.server_dispatch(state, entry, method, route, uuid, path, url.query, body, request_id)
 		except (BrokenPipeError, ConnectionResetError):
 			status = -1
 			self.close_connection = True
+		finally:
+			self.server_log_entry = None
 		entry["status"] = status
 		entry["duration"] = time.time() - entry["time"]
 

@@ -202,6 +202,7 @@ class Worker:
         self.dir = os.path.join(rig.base_dir, self.id)
         self.proc = None
         self.namespaces = set()
+        self._ns_fds = []         # open fds of self.namespaces: keeps their ids from being reused
         self.key_generation = 0
         self._log = None
 
@@ -401,8 +402,8 @@ class Worker:
                 raise RigError("%s: server exited with %d; see %s and %s" % (
                     self.id, self.proc.returncode, self.path("launch.log"), self.log_path))
             ns = _mnt_ns(self.proc.pid)
-            if ns and ns != _mnt_ns(os.getpid()):
-                self.namespaces.add(ns)
+            if ns and ns != _mnt_ns(os.getpid()) and ns not in self.namespaces:
+                self._hold_namespace(ns)
             if _listening(self.address, self.port):
                 return
             if time.monotonic() > deadline:
@@ -460,11 +461,32 @@ class Worker:
         if restart and self.running:
             self.restart()
 
+    def _hold_namespace(self, ns):
+        """Record a mount namespace of this worker and keep it open: a namespace's id (its inode
+        number) is reused once the namespace is gone, and a later sweep by id would then kill
+        another worker's processes (seen: an e2e worker's sshd killed by a neighbour's stop)."""
+        try:
+            fd = os.open("/proc/%d/ns/mnt" % self.proc.pid, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        if _mnt_ns(self.proc.pid) != ns:
+            os.close(fd)
+            return
+        self.namespaces.add(ns)
+        self._ns_fds.append(fd)
+
+    def release_namespaces(self):
+        for fd in self._ns_fds:
+            os.close(fd)
+        self._ns_fds = []
+        self.namespaces = set()
+
     def stop(self):
         """Stop everything of this worker: the server, its sessions, fake containers (every process
         in any mount namespace this worker ever had)."""
         self.kill(signal.SIGTERM)
         _kill_namespaces(self.namespaces)
+        self.release_namespaces()
 
     # ---- stub crunch-run controls and records --------------------------------------------------
     def set_crunch_run_config(self, **cfg):
@@ -651,6 +673,8 @@ class WorkerRig:
             w.kill(signal.SIGTERM)
             namespaces |= w.namespaces
         _kill_namespaces(namespaces)
+        for w in self.workers:
+            w.release_namespaces()
 
     def __enter__(self):
         return self
