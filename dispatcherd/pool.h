@@ -56,6 +56,12 @@ int64_t pool_now(const struct pool *p);
 
 /* The first sync has completed ("loaded initial instance list"). */
 bool pool_loaded(const struct pool *p);
+/*
+ * The cloud port takes calls again (cloudd became ready, at start-up or after a restart): if
+ * the latest sync failed (the port refused it while cloudd was down), sync now rather than
+ * SyncInterval later, so that scheduling does not wait a whole SyncInterval at start-up.
+ */
+void pool_cloud_ready(struct pool *p);
 
 /* ------------------------------------------------------------ scheduler's actions */
 

@@ -294,6 +294,43 @@ test_adoption(void **state)
 	fk_teardown(&h);
 }
 
+/*
+ * The first sync refused by the cloud port (cloudd not up yet, as at every start-up) is retried
+ * when cloudd becomes ready, not a SyncInterval later (found by bench/e2e: scheduling waited
+ * the whole SyncInterval, 1m by default, after each start).
+ */
+static void
+test_sync_retried_when_cloud_ready(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .sync_interval = 600000 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	fk_stop_pool(&h);
+	h.fk.list_err = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+						  .message = "cloud port refused the call" };
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	fk_run_for(&h, 200);
+	assert_false(pool_loaded(h.pool));
+	assert_true(fk_log_has(&h, "sync failed"));
+	pool_cloud_ready(h.pool);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	/* The latest sync succeeded: another ready lists nothing more. */
+	int lists = 0;
+
+	for (int i = 0; i < h.fk.n_ops; i++)
+		lists += h.fk.ops[i] == 'L';
+	pool_cloud_ready(h.pool);
+	fk_run_for(&h, 100);
+	int after = 0;
+
+	for (int i = 0; i < h.fk.n_ops; i++)
+		after += h.fk.ops[i] == 'L';
+	assert_int_equal(after, lists);
+	fk_teardown(&h);
+}
+
 /* ------------------------------------------------------------ probes */
 
 static void
@@ -727,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_create_quota_capacity_ratelimit),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_adoption),
+		cmocka_unit_test(test_sync_retried_when_cloud_ready),
 		cmocka_unit_test(test_boot_timeout),
 		cmocka_unit_test(test_probe_timeout),
 		cmocka_unit_test(test_probe_hung),
