@@ -445,6 +445,24 @@ present(struct fk_harness *h, void *arg)
 	return st.runner_present;
 }
 
+/* pool_container_states (the scheduler's batch lookup) agrees with pool_container_state for
+ * a runner, an exited placeholder and an unknown container, in any order. */
+static void
+assert_batch_same(struct fk_harness *h)
+{
+	const char *u[] = { UUID2, "zzzzz-dz642-nosuchcontainer", UUID1, UUID1 };
+	struct pool_ctr_state b[4], one;
+
+	assert_int_equal(pool_container_states(h->pool, u, 4, b), 0);
+	for (int i = 0; i < 4; i++) {
+		pool_container_state(h->pool, u[i], &one);
+		assert_int_equal(b[i].in_running, one.in_running);
+		assert_int_equal(b[i].runner_present, one.runner_present);
+		assert_int_equal(b[i].exited, one.exited);
+		assert_true(b[i].exit_time == one.exit_time);
+	}
+}
+
 static bool
 exited(struct fk_harness *h, void *arg)
 {
@@ -470,6 +488,7 @@ test_start_payload(void **state)
 	assert_true(pool_start(h.pool, a, UUID1, &need, -1, 0));
 	assert_string_equal(fk_state(&h, a, NULL), "running");
 	assert_true(fk_run_until(&h, log_seen, "crunch-run process started", WAIT));
+	assert_batch_same(&h);
 	const char *pl = fk_find(&h.fk, a)->last_payload;
 	cJSON *j = cJSON_Parse(pl);
 
@@ -517,6 +536,13 @@ test_start_payload(void **state)
 	assert_true(fk_run_until(&h, exited, UUID1, WAIT));
 	assert_true(wait_state(&h, a, "idle"));
 	assert_true(fk_log_has(&h, "crunch-run process ended"));
+	assert_batch_same(&h);
+	{
+		struct pool_ctr_state st;
+
+		pool_container_state(h.pool, UUID1, &st);
+		assert_true(st.exited && st.in_running && !st.runner_present);
+	}
 	pool_forget_exited(h.pool, UUID1);
 	struct pool_ctr_state st;
 
