@@ -308,6 +308,8 @@ dispatcher_child_up(struct child *c, void *arg)
 	struct dispatcher *d = arg;
 
 	dispatcher_child_ready(c, arg);
+	if (c == d->cloudd && d->pool != NULL)
+		pool_cloud_ready(d->pool);	/* the first sync was refused if cloudd was not up */
 	if (d->sched != NULL)
 		sched_driver_kick(d->sched);
 }

@@ -56,6 +56,12 @@ int64_t pool_now(const struct pool *p);
 
 /* The first sync has completed ("loaded initial instance list"). */
 bool pool_loaded(const struct pool *p);
+/*
+ * The cloud port takes calls again (cloudd became ready, at start-up or after a restart): if
+ * the latest sync failed (the port refused it while cloudd was down), sync now rather than
+ * SyncInterval later, so that scheduling does not wait a whole SyncInterval at start-up.
+ */
+void pool_cloud_ready(struct pool *p);
 
 /* ------------------------------------------------------------ scheduler's actions */
 
@@ -100,6 +106,14 @@ struct pool_ctr_state {
 	bool runner_present;	/* starting or running on some worker */
 };
 void pool_container_state(const struct pool *p, const char *uuid, struct pool_ctr_state *st);
+/*
+ * The same for n containers at once: st[i] is pool_container_state(uuids[i]). One sort of the
+ * pool's runners and exited placeholders, then a binary search each, so a pass over 100,000
+ * queued containers and 10,000 workers costs O((n + runners) log) instead of O(n x workers)
+ * (found by bench/e2e: 4.4 s per scheduling pass). 0 or -ENOMEM.
+ */
+int pool_container_states(const struct pool *p, const char *const *uuids, size_t n,
+			  struct pool_ctr_state *st);
 
 /* Every UUID in the running set, for sched_input.running_uncached (borrowed, same lifetime
  * as pool_sched_workers). */

@@ -136,6 +136,7 @@ struct pool {
 	int open_handles;
 	bool syncing;
 	bool loaded;
+	bool sync_failed;		/* the latest sync failed: pool_cloud_ready retries it */
 	bool closing;
 	int calls;			/* outstanding port calls */
 	/* Views for the scheduler. */

@@ -166,6 +166,7 @@ pool_list_done(void *arg, const struct pool_cloud_err *err, const struct pool_in
 
 	if (!pool_call_end(p)) {
 		pool_count_op(p, "List", err->kind != POOL_CLOUD_OK);
+		p->sync_failed = err->kind != POOL_CLOUD_OK;
 		if (err->kind != POOL_CLOUD_OK) {
 			pool_throttle_error(p, &p->list_throttle_until, err, "list instances");
 			log_kv_err(LOG_LVL_WARN, "sync failed", err->message, LF_END);
@@ -196,6 +197,14 @@ pool_list_drop(struct pool *p, struct pool_cloudop *o)
 {
 	(void)p;
 	free(o);
+}
+
+void
+pool_cloud_ready(struct pool *p)
+{
+	if (p == NULL || p->closing || p->syncing || !p->sync_failed)
+		return;
+	uv_timer_start(&p->sync_timer, pool_sync_timer_cb, 0, 0);
 }
 
 void

@@ -70,6 +70,79 @@ pool_container_state(const struct pool *p, const char *uuid, struct pool_ctr_sta
 	}
 }
 
+static int
+pool_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Exited placeholders by uuid, then by position: the last of equal uuids wins, as in the loop
+ * of pool_container_state. */
+struct pool_exref {
+	const char *uuid;
+	size_t i;
+};
+
+static int
+pool_cmp_exref(const void *a, const void *b)
+{
+	const struct pool_exref *x = a, *y = b;
+	int c = strcmp(x->uuid, y->uuid);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int
+pool_container_states(const struct pool *p, const char *const *uuids, size_t n,
+		      struct pool_ctr_state *st)
+{
+	size_t nr = 0, k = 0, ne = p->n_exited;
+
+	for (size_t i = 0; i < p->n_workers; i++)
+		nr += p->workers[i]->n_run;
+	const char **run = malloc((nr ? nr : 1) * sizeof(*run));
+	struct pool_exref *ex = malloc((ne ? ne : 1) * sizeof(*ex));
+
+	if (run == NULL || ex == NULL) {
+		free(run);
+		free(ex);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_workers; i++)
+		for (size_t j = 0; j < p->workers[i]->n_run; j++)
+			run[k++] = p->workers[i]->run[j]->uuid;
+	qsort(run, nr, sizeof(*run), pool_cmp_str);
+	for (size_t i = 0; i < ne; i++)
+		ex[i] = (struct pool_exref){ p->exited[i].uuid, i };
+	qsort(ex, ne, sizeof(*ex), pool_cmp_exref);
+	for (size_t i = 0; i < n; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		if (nr && bsearch(&uuids[i], run, nr, sizeof(*run), pool_cmp_str) != NULL)
+			st[i].in_running = st[i].runner_present = true;
+		/* The last placeholder of this uuid: the end of its run of equal keys. */
+		size_t lo = 0, hi = ne;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(ex[mid].uuid, uuids[i]) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && strcmp(ex[lo - 1].uuid, uuids[i]) == 0) {
+			st[i].in_running = true;
+			if (!st[i].runner_present) {
+				st[i].exited = true;
+				st[i].exit_time = p->exited[ex[lo - 1].i].at;
+			}
+		}
+	}
+	free(run);
+	free(ex);
+	return 0;
+}
+
 int
 pool_running_uuids(struct pool *p, const char *const **out, size_t *n)
 {

@@ -82,14 +82,31 @@ sd_input_ctrs(struct sched_driver *d)
 		return -ENOMEM;
 	d->ctr_ids = ids;
 	size_t j = 0;
+	/* Every container's runner state in one batch: one lookup each would scan every worker
+	 * (O(containers x workers) per pass). */
+	const char **uuids = malloc((n ? n : 1) * sizeof(*uuids));
+	struct pool_ctr_state *pst = malloc((n ? n : 1) * sizeof(*pst));
 
+	if (uuids == NULL || pst == NULL) {
+		free(uuids);
+		free(pst);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		uuids[i] = v[i]->uuid;
+	int r = pool_container_states(d->o.pool, uuids, n, pst);
+
+	free(uuids);
+	if (r != 0) {
+		free(pst);
+		return r;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
-		struct pool_ctr_state ps;
+		struct pool_ctr_state ps = pst[i];
 		struct sd_memo *m = d->n_memo ? sd_memo_get(d, e->uuid, false) : NULL;
 
-		pool_container_state(d->o.pool, e->uuid, &ps);
 		/* Mounts not fetched yet, or no type fits: the candidates are unknown, and the
 		 * queue (not the scheduler) cancels what no type fits. Left out of the pass unless
 		 * a runner has it (then sync must still see it, or it would be killed as "not in
@@ -120,6 +137,7 @@ sd_input_ctrs(struct sched_driver *d)
 			c->op_in_flight = true;	/* the pass leaves it be */
 		j++;
 	}
+	free(pst);
 	d->n_ctrs = j;
 	return 0;
 }

@@ -294,6 +294,43 @@ test_adoption(void **state)
 	fk_teardown(&h);
 }
 
+/*
+ * The first sync refused by the cloud port (cloudd not up yet, as at every start-up) is retried
+ * when cloudd becomes ready, not a SyncInterval later (found by bench/e2e: scheduling waited
+ * the whole SyncInterval, 1m by default, after each start).
+ */
+static void
+test_sync_retried_when_cloud_ready(void **state)
+{
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .sync_interval = 600000 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	fk_stop_pool(&h);
+	h.fk.list_err = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+						  .message = "cloud port refused the call" };
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	fk_run_for(&h, 200);
+	assert_false(pool_loaded(h.pool));
+	assert_true(fk_log_has(&h, "sync failed"));
+	pool_cloud_ready(h.pool);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	/* The latest sync succeeded: another ready lists nothing more. */
+	int lists = 0;
+
+	for (int i = 0; i < h.fk.n_ops; i++)
+		lists += h.fk.ops[i] == 'L';
+	pool_cloud_ready(h.pool);
+	fk_run_for(&h, 100);
+	int after = 0;
+
+	for (int i = 0; i < h.fk.n_ops; i++)
+		after += h.fk.ops[i] == 'L';
+	assert_int_equal(after, lists);
+	fk_teardown(&h);
+}
+
 /* ------------------------------------------------------------ probes */
 
 static void
@@ -408,6 +445,24 @@ present(struct fk_harness *h, void *arg)
 	return st.runner_present;
 }
 
+/* pool_container_states (the scheduler's batch lookup) agrees with pool_container_state for
+ * a runner, an exited placeholder and an unknown container, in any order. */
+static void
+assert_batch_same(struct fk_harness *h)
+{
+	const char *u[] = { UUID2, "zzzzz-dz642-nosuchcontainer", UUID1, UUID1 };
+	struct pool_ctr_state b[4], one;
+
+	assert_int_equal(pool_container_states(h->pool, u, 4, b), 0);
+	for (int i = 0; i < 4; i++) {
+		pool_container_state(h->pool, u[i], &one);
+		assert_int_equal(b[i].in_running, one.in_running);
+		assert_int_equal(b[i].runner_present, one.runner_present);
+		assert_int_equal(b[i].exited, one.exited);
+		assert_true(b[i].exit_time == one.exit_time);
+	}
+}
+
 static bool
 exited(struct fk_harness *h, void *arg)
 {
@@ -433,6 +488,7 @@ test_start_payload(void **state)
 	assert_true(pool_start(h.pool, a, UUID1, &need, -1, 0));
 	assert_string_equal(fk_state(&h, a, NULL), "running");
 	assert_true(fk_run_until(&h, log_seen, "crunch-run process started", WAIT));
+	assert_batch_same(&h);
 	const char *pl = fk_find(&h.fk, a)->last_payload;
 	cJSON *j = cJSON_Parse(pl);
 
@@ -480,6 +536,13 @@ test_start_payload(void **state)
 	assert_true(fk_run_until(&h, exited, UUID1, WAIT));
 	assert_true(wait_state(&h, a, "idle"));
 	assert_true(fk_log_has(&h, "crunch-run process ended"));
+	assert_batch_same(&h);
+	{
+		struct pool_ctr_state st;
+
+		pool_container_state(h.pool, UUID1, &st);
+		assert_true(st.exited && st.in_running && !st.runner_present);
+	}
 	pool_forget_exited(h.pool, UUID1);
 	struct pool_ctr_state st;
 
@@ -773,6 +836,7 @@ main(void)
 		cmocka_unit_test(test_create_quota_capacity_ratelimit),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_adoption),
+		cmocka_unit_test(test_sync_retried_when_cloud_ready),
 		cmocka_unit_test(test_boot_timeout),
 		cmocka_unit_test(test_probe_timeout),
 		cmocka_unit_test(test_probe_hung),

@@ -1,0 +1,81 @@
+"""bench_e2e_lib.py - what both end-to-end benchmarks read from /proc: CPU time and memory of a
+process, and the machine's busy CPU time (to show what the rest of the rig cost)."""
+import os
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def lib_cpu(pid):
+    """User + system CPU seconds of pid (fields 14 and 15 of /proc/<pid>/stat); None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def lib_mem(pid):
+    """(VmRSS, VmHWM) in KiB from /proc/<pid>/status."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0])
+    return out["VmRSS"], out["VmHWM"]
+
+
+def lib_machine_busy():
+    """Busy CPU seconds of the whole machine since boot (everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+
+
+def lib_pct(sorted_vals, p):
+    """The p-th percentile (nearest rank) of an already sorted list."""
+    if not sorted_vals:
+        return float("nan")
+    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+class LibCpuGroup:
+    """A cgroup (v1 cpuacct) holding this process and so everything it starts from now on:
+    its usage counts the CPU of every descendant, those that exited included (the sshd
+    sessions, the detached stub crunch-runs), and none of the other work on the machine.
+    usage() is None when cgroups cannot be used here."""
+
+    ROOT = "/sys/fs/cgroup/cpuacct"
+
+    def __init__(self):
+        self.path = os.path.join(self.ROOT, "adc-bench-%d" % os.getpid())
+        try:
+            os.mkdir(self.path)
+            with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError:
+            self.path = None
+
+    def usage(self):
+        if self.path is None:
+            return None
+        with open(os.path.join(self.path, "cpuacct.usage")) as f:
+            return int(f.read()) / 1e9
+
+    def close(self):
+        """Back to the root group; the group is removed once its last process has exited."""
+        if self.path is None:
+            return
+        with open(os.path.join(self.ROOT, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
