@@ -18,7 +18,12 @@ struct pchild {
 	const struct pchild_ops *ops;
 	struct proto_chan *chan;
 	enum pchild_state state;
-	uv_signal_t sigterm;
+	/* On the heap, freed by its close callback: a SIGTERM caught just before pchild_finish
+	 * closes it leaves a message naming it in libuv's signal pipe, and libuv keeps the closing
+	 * handle queued until that message is read, possibly after pchild_serve has returned (the
+	 * loop is stopped) by the role's teardown. A handle in pchild_serve's frame was then
+	 * written to and finished on a dead stack: uv__finish_close's !UV_HANDLE_CLOSED assert. */
+	uv_signal_t *sigterm;
 	int exit_code;
 	bool done;
 };
@@ -68,6 +73,12 @@ pchild_log_init(const char *proc, const struct pchild_args *a)
 }
 
 static void
+pchild_sigterm_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
 pchild_finish(struct pchild *p, int code, const char *why)
 {
 	if (p->done)
@@ -82,7 +93,8 @@ pchild_finish(struct pchild *p, int code, const char *why)
 		p->chan = NULL;
 		proto_chan_close(ch, code ? -EPROTO : 0, why);
 	}
-	uv_close((uv_handle_t *)&p->sigterm, NULL);
+	uv_close((uv_handle_t *)p->sigterm, pchild_sigterm_closed);
+	p->sigterm = NULL;
 	/* Role handles (curl, ssh sessions) may still be open: the process is ending anyway. */
 	uv_stop(p->loop);
 }
@@ -200,15 +212,21 @@ pchild_serve(uv_loop_t *loop, int fd, const struct pchild_ops *ops)
 		.on_msg = pchild_msg_cb, .on_closed = pchild_closed_cb, .arg = &p,
 	};
 
-	uv_signal_init(loop, &p.sigterm);
-	p.sigterm.data = &p;
-	uv_signal_start(&p.sigterm, pchild_sigterm_cb, SIGTERM);
+	if ((p.sigterm = malloc(sizeof(*p.sigterm))) == NULL) {
+		close(fd);
+		return 1;
+	}
+	uv_signal_init(loop, p.sigterm);
+	p.sigterm->data = &p;
+	uv_signal_start(p.sigterm, pchild_sigterm_cb, SIGTERM);
 	p.chan = proto_chan_new(loop, fd, &cfg);
 	if (p.chan == NULL) {
-		uv_close((uv_handle_t *)&p.sigterm, NULL);
+		uv_close((uv_handle_t *)p.sigterm, pchild_sigterm_closed);
 		uv_run(loop, UV_RUN_DEFAULT);
 		return 1;
 	}
 	uv_run(loop, UV_RUN_DEFAULT);
+	/* p.sigterm is NULL here (pchild_finish closed it): its close may still be pending, and
+	 * needs the heap memory only, not this frame (the signal callback is not run once closed). */
 	return p.exit_code;
 }

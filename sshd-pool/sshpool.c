@@ -173,10 +173,11 @@ sshpool_teardown(struct sshpool *sp)
 
 		sp->pool = NULL;        /* callbacks run by the free must not look sessions up */
 		sess_pool_free(pool);
-		/* Let the sessions' handles close (bounded: the process is ending anyway). */
-		for (int i = 0; i < 16 && uv_run(sp->loop, UV_RUN_NOWAIT) != 0; i++)
-			;
 	}
+	/* Let the sessions' handles close, and pchild's SIGTERM watcher when a caught signal kept
+	 * it closing past pchild_serve (bounded: the process is ending anyway). */
+	for (int i = 0; sp->loop != NULL && i < 16 && uv_run(sp->loop, UV_RUN_NOWAIT) != 0; i++)
+		;
 	sshpool_unconfigure(sp);
 	memset(sp, 0, sizeof(*sp));
 }
