@@ -101,6 +101,8 @@ sd_input_ctrs(struct sched_driver *d)
 		free(pst);
 		return r;
 	}
+	bool unknown_workers = pool_count_unknown(d->o.pool) > 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
@@ -135,6 +137,13 @@ sd_input_ctrs(struct sched_driver *d)
 		};
 		if (e->fit != QFIT_OK && (e->state == QST_QUEUED || e->state == QST_LOCKED))
 			c->op_in_flight = true;	/* the pass leaves it be */
+		/* A container we hold Locked that no probed worker runs may be running on a worker
+		 * not probed yet (adopted after a restart, state unknown): starting it elsewhere
+		 * would run it twice, unlocking it would let it be locked and run again. The pass
+		 * leaves it be until every unknown worker is probed or gone (the reference starts
+		 * or unlocks it after StaleLockTimeout; an e2e test saw the double run under load). */
+		if (unknown_workers && e->state == QST_LOCKED && !ps.in_running)
+			c->op_in_flight = true;
 		j++;
 	}
 	free(pst);

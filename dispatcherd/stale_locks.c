@@ -54,8 +54,9 @@ stale_locks_timeout(uv_timer_t *t)
 		uv_timer_start(&d->stale_timer, stale_locks_timeout, 100, 0);
 	else if (d->stale_started == 0)
 		stale_locks_check(d);
-	else
-		stale_locks_finish(d, d->stale_had_unknown);
+	else	/* only what no worker can be running: none may still be unknown (see
+		 * sched_driver_input.c, which holds such containers back until then) */
+		stale_locks_finish(d, d->stale_had_unknown && pool_count_unknown(d->o.pool) == 0);
 }
 
 void
