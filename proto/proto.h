@@ -141,6 +141,10 @@ void proto_put_strn(struct proto_wbuf *w, const char *s, size_t n);
 void proto_put_bytes(struct proto_wbuf *w, const void *p, size_t n);
 /* Finish: write len into the header. Returns 0 or the sticky error. */
 int proto_wbuf_end(struct proto_wbuf *w);
+/* A string of at most max bytes (longer: the message fails with -EMSGSIZE). */
+void proto_put_str_max(struct proto_wbuf *w, const char *s, size_t max);
+/* proto_wbuf_end, and on failure free w: what every typed encoder ends with. */
+int proto_encode_finish(struct proto_wbuf *w);
 void proto_wbuf_set_reqid(struct proto_wbuf *w, uint32_t reqid);
 void proto_wbuf_set_timeout(struct proto_wbuf *w, uint32_t timeout_ms);
 /* Replace the header's flags (e.g. PROTO_F_MORE on the parts of a streamed answer). */

@@ -22,28 +22,6 @@
 
 /* ---- helpers ---- */
 
-static void
-pc_put_str(struct proto_wbuf *w, const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (w->err == 0 && n > max) {
-		w->err = -EMSGSIZE;
-		return;
-	}
-	proto_put_strn(w, s, n);
-}
-
-static int
-pc_finish(struct proto_wbuf *w)
-{
-	int r = proto_wbuf_end(w);
-
-	if (r != 0)
-		proto_wbuf_free(w);
-	return r;
-}
-
 /* A count: bounded by max, and n * min_each bytes must still be there. */
 static int
 pc_get_count(struct proto_rbuf *r, uint32_t *n, uint32_t max, size_t min_each)
@@ -80,8 +58,8 @@ pc_put_tags(struct proto_wbuf *w, const struct proto_cloud_tags *t)
 {
 	pc_put_count(w, t->n, PROTO_MAX_TAGS);
 	for (uint32_t i = 0; i < t->n && w->err == 0; i++) {
-		pc_put_str(w, t->keys[i], PROTO_MAX_TAG_KEY);
-		pc_put_str(w, t->values[i], PROTO_MAX_TAG_VALUE);
+		proto_put_str_max(w, t->keys[i], PROTO_MAX_TAG_KEY);
+		proto_put_str_max(w, t->values[i], PROTO_MAX_TAG_VALUE);
 	}
 }
 
@@ -146,10 +124,10 @@ pc_put_err(struct proto_wbuf *w, const struct proto_cloud_err *e)
 	proto_put_bool(w, e->quota_group_specific);
 	proto_put_bool(w, e->spot);
 	proto_put_i32(w, e->http_status);
-	pc_put_str(w, e->instance_type, PROTO_MAX_ERR_FIELD);
-	pc_put_str(w, e->quota_group, PROTO_MAX_ERR_FIELD);
-	pc_put_str(w, e->code, PROTO_MAX_ERR_FIELD);
-	pc_put_str(w, e->text, PROTO_MAX_ERR_TEXT);
+	proto_put_str_max(w, e->instance_type, PROTO_MAX_ERR_FIELD);
+	proto_put_str_max(w, e->quota_group, PROTO_MAX_ERR_FIELD);
+	proto_put_str_max(w, e->code, PROTO_MAX_ERR_FIELD);
+	proto_put_str_max(w, e->text, PROTO_MAX_ERR_TEXT);
 }
 
 static void
@@ -198,8 +176,8 @@ proto_cloud_err_size(const struct proto_cloud_err *e)
 static void
 pc_put_itype(struct proto_wbuf *w, const struct proto_cloud_itype *t)
 {
-	pc_put_str(w, t->name, PROTO_MAX_ID);
-	pc_put_str(w, t->provider_type, PROTO_MAX_ID);
+	proto_put_str_max(w, t->name, PROTO_MAX_ID);
+	proto_put_str_max(w, t->provider_type, PROTO_MAX_ID);
 	proto_put_f64(w, t->price);
 	proto_put_bool(w, t->preemptible);
 	proto_put_i64(w, t->added_scratch);
@@ -228,15 +206,15 @@ pc_itype_free(struct proto_cloud_itype *t)
 static void
 pc_put_inst(struct proto_wbuf *w, const struct proto_cloud_inst *i)
 {
-	pc_put_str(w, i->id, PROTO_MAX_ID);
-	pc_put_str(w, i->provider_type, PROTO_MAX_ID);
-	pc_put_str(w, i->address, PROTO_MAX_ID);
-	pc_put_str(w, i->private_address, PROTO_MAX_ID);
-	pc_put_str(w, i->subnet_id, PROTO_MAX_ID);
-	pc_put_str(w, i->state, PROTO_MAX_STATE);
-	pc_put_str(w, i->az, PROTO_MAX_ID);
-	pc_put_str(w, i->remote_user, PROTO_MAX_USER);
-	pc_put_str(w, i->host_key, PROTO_MAX_HOST_KEY);
+	proto_put_str_max(w, i->id, PROTO_MAX_ID);
+	proto_put_str_max(w, i->provider_type, PROTO_MAX_ID);
+	proto_put_str_max(w, i->address, PROTO_MAX_ID);
+	proto_put_str_max(w, i->private_address, PROTO_MAX_ID);
+	proto_put_str_max(w, i->subnet_id, PROTO_MAX_ID);
+	proto_put_str_max(w, i->state, PROTO_MAX_STATE);
+	proto_put_str_max(w, i->az, PROTO_MAX_ID);
+	proto_put_str_max(w, i->remote_user, PROTO_MAX_USER);
+	proto_put_str_max(w, i->host_key, PROTO_MAX_HOST_KEY);
 	proto_put_bool(w, i->spot);
 	pc_put_tags(w, &i->tags);
 }
@@ -291,12 +269,12 @@ proto_cloud_create_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_CREATE_REQ, 0, reqid, timeout_ms);
 	pc_put_itype(w, &m->itype);
-	pc_put_str(w, m->image, PROTO_MAX_IMAGE);
-	pc_put_str(w, m->init_command, PROTO_MAX_INIT_COMMAND);
-	pc_put_str(w, m->public_key, PROTO_MAX_PUBLIC_KEY);
-	pc_put_str(w, m->key, PROTO_MAX_ID);
+	proto_put_str_max(w, m->image, PROTO_MAX_IMAGE);
+	proto_put_str_max(w, m->init_command, PROTO_MAX_INIT_COMMAND);
+	proto_put_str_max(w, m->public_key, PROTO_MAX_PUBLIC_KEY);
+	proto_put_str_max(w, m->key, PROTO_MAX_ID);
 	pc_put_tags(w, &m->tags);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -340,7 +318,7 @@ proto_cloud_create_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 	proto_wbuf_begin(w, PROTO_CLOUD_CREATE_ANS, 0, reqid, 0);
 	pc_put_err(w, &m->err);
 	pc_put_inst(w, &m->inst);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -376,7 +354,7 @@ proto_cloud_list_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_m
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_LIST_REQ, 0, reqid, timeout_ms);
 	pc_put_tags(w, &m->filter);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -410,7 +388,7 @@ proto_cloud_list_ans_encode(struct proto_wbuf *w, uint32_t reqid, uint16_t flags
 	pc_put_count(w, m->n, PROTO_MAX_PART_INSTANCES);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++)
 		pc_put_inst(w, &m->insts[i]);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -461,8 +439,8 @@ proto_cloud_destroy_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeou
 		w->err = -EINVAL;
 	pc_put_count(w, m->n, PROTO_MAX_DESTROY_IDS);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++)
-		pc_put_str(w, m->ids[i], PROTO_MAX_ID);
-	return pc_finish(w);
+		proto_put_str_max(w, m->ids[i], PROTO_MAX_ID);
+	return proto_encode_finish(w);
 }
 
 static int
@@ -513,10 +491,10 @@ proto_cloud_destroy_ans_encode(struct proto_wbuf *w, uint32_t reqid, uint16_t fl
 	pc_put_err(w, &m->err);
 	pc_put_count(w, m->n, PROTO_MAX_DESTROY_IDS);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++) {
-		pc_put_str(w, m->ids[i], PROTO_MAX_ID);
+		proto_put_str_max(w, m->ids[i], PROTO_MAX_ID);
 		pc_put_err(w, &m->errs[i]);
 	}
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -566,9 +544,9 @@ proto_cloud_tags_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_m
 			const struct proto_cloud_tags_req *m)
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_TAGS_REQ, 0, reqid, timeout_ms);
-	pc_put_str(w, m->id, PROTO_MAX_ID);
+	proto_put_str_max(w, m->id, PROTO_MAX_ID);
 	pc_put_tags(w, &m->tags);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -607,7 +585,7 @@ proto_cloud_err_ans_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
 	}
 	proto_wbuf_begin(w, type, 0, reqid, 0);
 	pc_put_err(w, m);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -634,10 +612,10 @@ proto_cloud_prices_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_PRICES_REQ, 0, reqid, timeout_ms);
 	pc_put_itype(w, &m->itype);
-	pc_put_str(w, m->id, PROTO_MAX_ID);
-	pc_put_str(w, m->az, PROTO_MAX_ID);
+	proto_put_str_max(w, m->id, PROTO_MAX_ID);
+	proto_put_str_max(w, m->az, PROTO_MAX_ID);
 	proto_put_bool(w, m->spot);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -679,7 +657,7 @@ proto_cloud_prices_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 		proto_put_i64(w, m->v[i].start_time);
 		proto_put_f64(w, m->v[i].price);
 	}
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -726,7 +704,7 @@ proto_cloud_qgroup_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_QGROUP_REQ, 0, reqid, timeout_ms);
 	pc_put_itype(w, &m->itype);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -757,8 +735,8 @@ proto_cloud_qgroup_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_QGROUP_ANS, 0, reqid, 0);
 	pc_put_err(w, &m->err);
-	pc_put_str(w, m->group, PROTO_MAX_ERR_FIELD);
-	return pc_finish(w);
+	proto_put_str_max(w, m->group, PROTO_MAX_ERR_FIELD);
+	return proto_encode_finish(w);
 }
 
 int
@@ -794,7 +772,7 @@ int
 proto_cloud_stats_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms)
 {
 	proto_wbuf_begin(w, PROTO_CLOUD_STATS_REQ, 0, reqid, timeout_ms);
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -816,12 +794,12 @@ proto_cloud_stats_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 	pc_put_err(w, &m->err);
 	pc_put_count(w, m->n, PROTO_MAX_SUBNETS);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++) {
-		pc_put_str(w, m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
+		proto_put_str_max(w, m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
 		proto_put_u64(w, m->v[i].starts_ok);
 		proto_put_u64(w, m->v[i].starts_fail);
 		proto_put_u64(w, m->v[i].instances);
 	}
-	return pc_finish(w);
+	return proto_encode_finish(w);
 }
 
 int

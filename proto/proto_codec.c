@@ -480,3 +480,28 @@ proto_end(struct proto_rbuf *r)
 		r->err = -EBADMSG;
 	return r->err;
 }
+
+/* A string field bounded by max; an over-long one makes the whole message -EMSGSIZE. Shared
+ * by every typed encoder (proto_msgs.c, proto_cloud.c, proto_ssh.c). */
+void
+proto_put_str_max(struct proto_wbuf *w, const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (w->err == 0 && n > max) {
+		w->err = -EMSGSIZE;
+		return;
+	}
+	proto_put_strn(w, s, n);
+}
+
+/* End an encoded message; on failure the buffer is freed (wiped if secret). */
+int
+proto_encode_finish(struct proto_wbuf *w)
+{
+	int r = proto_wbuf_end(w);
+
+	if (r != 0)
+		proto_wbuf_free(w);
+	return r;
+}

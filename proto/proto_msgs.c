@@ -15,30 +15,6 @@
 
 /* ---- shared helpers ---- */
 
-/* A string field bounded by max; an over-long one makes the whole message -EMSGSIZE. */
-static void
-proto_put_str_max(struct proto_wbuf *w, const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (w->err == 0 && n > max) {
-		w->err = -EMSGSIZE;
-		return;
-	}
-	proto_put_strn(w, s, n);
-}
-
-/* End an encoded message; on failure the buffer is freed (wiped if secret). */
-static int
-proto_encode_finish(struct proto_wbuf *w)
-{
-	int r = proto_wbuf_end(w);
-
-	if (r != 0)
-		proto_wbuf_free(w);
-	return r;
-}
-
 /* Begin failures leave w->err set; let finish report and free them in one place. */
 static void
 proto_encode_begin(struct proto_wbuf *w, uint16_t type, uint16_t flags, uint32_t reqid,

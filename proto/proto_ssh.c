@@ -15,18 +15,6 @@
 /* ---- shared helpers ---- */
 
 static void
-pssh_put_str(struct proto_wbuf *w, const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (w->err == 0 && n > max) {
-		w->err = -EMSGSIZE;
-		return;
-	}
-	proto_put_strn(w, s, n);
-}
-
-static void
 pssh_put_bytes(struct proto_wbuf *w, const uint8_t *p, size_t n, size_t max)
 {
 	if (w->err == 0 && n > max) {
@@ -42,16 +30,6 @@ pssh_begin(struct proto_wbuf *w, uint16_t type, uint16_t flags, uint32_t reqid,
 {
 	proto_wbuf_begin(w, type, flags, reqid, timeout_ms);
 	w->secret = secret;
-}
-
-static int
-pssh_finish(struct proto_wbuf *w)
-{
-	int r = proto_wbuf_end(w);
-
-	if (r != 0)
-		proto_wbuf_free(w);
-	return r;
 }
 
 /* Bytes that may hold a secret: wiped before free. */
@@ -96,12 +74,12 @@ proto_ssh_verify_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_m
 			const struct proto_ssh_verify *m)
 {
 	pssh_begin(w, PROTO_SSH_VERIFY_REQ, 0, reqid, timeout_ms, true);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
-	pssh_put_str(w, m->address, PROTO_SSH_MAX_ADDRESS);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	proto_put_str_max(w, m->address, PROTO_SSH_MAX_ADDRESS);
 	proto_put_u16(w, m->port);
-	pssh_put_str(w, m->user, PROTO_SSH_MAX_USER);
+	proto_put_str_max(w, m->user, PROTO_SSH_MAX_USER);
 	pssh_put_bytes(w, m->secret, m->secret_len, PROTO_SSH_MAX_SECRET);
-	return pssh_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -154,8 +132,8 @@ proto_ssh_target_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
 		return -EINVAL;
 	}
 	pssh_begin(w, type, 0, reqid, timeout_ms, false);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
-	return pssh_finish(w);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	return proto_encode_finish(w);
 }
 
 int
@@ -188,9 +166,9 @@ proto_ssh_deploy_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_m
 			const struct proto_ssh_deploy *m)
 {
 	pssh_begin(w, PROTO_SSH_DEPLOY_REQ, PROTO_F_FD, reqid, timeout_ms, false);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
-	pssh_put_str(w, m->md5, PROTO_MAX_MD5);
-	return pssh_finish(w);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	proto_put_str_max(w, m->md5, PROTO_MAX_MD5);
+	return proto_encode_finish(w);
 }
 
 int
@@ -225,9 +203,9 @@ proto_ssh_run_probe_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeou
 			   const struct proto_ssh_run_probe *m)
 {
 	pssh_begin(w, PROTO_SSH_RUN_PROBE_REQ, 0, reqid, timeout_ms, false);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
 	pssh_put_bytes(w, m->prices, m->prices_len, PROTO_SSH_MAX_PRICES);
-	return pssh_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -267,19 +245,19 @@ proto_ssh_start_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms
 	size_t plen = with_fd ? 0 : m->payload_len;
 
 	pssh_begin(w, PROTO_SSH_START_REQ, with_fd ? PROTO_F_FD : 0, reqid, timeout_ms, true);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
-	pssh_put_str(w, m->uuid, PROTO_SSH_MAX_UUID);
-	pssh_put_str(w, m->runtime_engine, PROTO_SSH_MAX_ENGINE);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	proto_put_str_max(w, m->uuid, PROTO_SSH_MAX_UUID);
+	proto_put_str_max(w, m->runtime_engine, PROTO_SSH_MAX_ENGINE);
 	if (w->err == 0 && (m->nargs > PROTO_SSH_MAX_ARGS || (m->nargs > 0 && m->args == NULL)))
 		w->err = -EMSGSIZE;
 	proto_put_u32(w, m->nargs);
 	for (uint32_t i = 0; i < m->nargs && w->err == 0; i++)
-		pssh_put_str(w, m->args[i], PROTO_SSH_MAX_ARG);
+		proto_put_str_max(w, m->args[i], PROTO_SSH_MAX_ARG);
 	/* Exactly one of the two carries the payload: the message or the fd. */
 	if (w->err == 0 && !with_fd && plen == 0)
 		w->err = -EINVAL;
 	pssh_put_bytes(w, m->payload, plen, PROTO_SSH_MAX_INLINE);
-	return pssh_finish(w);
+	return proto_encode_finish(w);
 }
 
 /* n bounded, and each entry needs at least its 4-byte length, checked against what is left
@@ -350,10 +328,10 @@ proto_ssh_kill_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms,
 		      const struct proto_ssh_kill *m)
 {
 	pssh_begin(w, PROTO_SSH_KILL_REQ, 0, reqid, timeout_ms, false);
-	pssh_put_str(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
-	pssh_put_str(w, m->uuid, PROTO_SSH_MAX_UUID);
+	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
+	proto_put_str_max(w, m->uuid, PROTO_SSH_MAX_UUID);
 	proto_put_u8(w, m->signal);
-	return pssh_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
@@ -428,15 +406,15 @@ proto_ssh_ans_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
 	pssh_begin(w, type, 0, reqid, 0, false);
 	proto_put_u8(w, m->outcome);
 	proto_put_i32(w, m->exit_status);
-	pssh_put_str(w, m->exit_signal, PROTO_SSH_MAX_SIGNAL_NAME);
+	proto_put_str_max(w, m->exit_signal, PROTO_SSH_MAX_SIGNAL_NAME);
 	pssh_put_bytes(w, m->out, m->out_len, PROTO_SSH_MAX_OUT);
 	proto_put_bool(w, m->out_truncated);
 	pssh_put_bytes(w, m->err, m->err_len, PROTO_SSH_MAX_ERR);
 	proto_put_bool(w, m->err_truncated);
-	pssh_put_str(w, m->message, PROTO_SSH_MAX_TEXT);
-	pssh_put_str(w, m->host_key_fp, PROTO_SSH_MAX_FP);
+	proto_put_str_max(w, m->message, PROTO_SSH_MAX_TEXT);
+	proto_put_str_max(w, m->host_key_fp, PROTO_SSH_MAX_FP);
 	proto_put_bool(w, m->pinned);
-	return pssh_finish(w);
+	return proto_encode_finish(w);
 }
 
 int
