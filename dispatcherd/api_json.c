@@ -12,6 +12,8 @@
 
 /* Doubles hold every integer of magnitude up to 2^53 exactly. */
 #define API_JSON_EXACT_LIMIT 9007199254740992.0
+/* From here on cJSON may print an integer in exponent form (see api_json_new_int64). */
+#define API_JSON_DIGITS_LIMIT 1e15
 
 /*
  * Number literals of the raw text, in document order. This is not a JSON parser: it runs only
@@ -221,7 +223,10 @@ api_json_new_int64(int64_t v)
 {
 	cJSON *n = cJSON_CreateNumber((double)v);
 
-	if (n == NULL || (v < 0 ? -(double)v : (double)v) < API_JSON_EXACT_LIMIT)
+	/* cJSON prints a number with %1.15g when that reads back equal, so from 1e15 on an
+	 * integer may come out as "1.12410455240422e+15": keep the digits from there, not only
+	 * past 2^53 where the double itself is inexact. */
+	if (n == NULL || (v < 0 ? -(double)v : (double)v) < API_JSON_DIGITS_LIMIT)
 		return n;
 	char buf[24];
 	snprintf(buf, sizeof(buf), "%" PRId64, v);

@@ -1,5 +1,6 @@
 /* http_response.c - building a response: JSON bodies end with a newline, as Go's json.Encoder
  * writes them; text bodies as Go's http.Error (text/plain, newline added). */
+#include "api_json.h"
 #include "http_internal.h"
 
 #include <errno.h>
@@ -82,7 +83,7 @@ http_respond_text(struct http_response *w, unsigned status, const char *text)
 int
 http_respond_json(struct http_response *w, unsigned status, cJSON *body)
 {
-	char *s = body ? cJSON_PrintUnformatted(body) : NULL;
+	char *s = body ? api_json_print(body) : NULL;
 	cJSON_Delete(body);
 	if (!s) {
 		http_respond_raw(w, 500, NULL, NULL, 0);

@@ -1,5 +1,6 @@
 /* mgmt_list.c - see mgmt_list.h. Everything runs on the server's loop thread: the body's
  * reference count needs no atomics (libmicrohttpd runs without threads here). */
+#include "api_json.h"
 #include "mgmt_list.h"
 
 #include <errno.h>
@@ -172,7 +173,7 @@ mgmt_list_slice(struct mgmt_list *l, uint64_t t0)
 		if (rc < 0)
 			return rc;
 		if (e != NULL) {
-			char *s = cJSON_PrintUnformatted(e);
+			char *s = api_json_print(e);
 
 			cJSON_Delete(e);
 			if (s == NULL)

@@ -80,6 +80,24 @@ test_go_escape(void **state)
 	assert_null(api_json_go_escape(NULL));
 }
 
+/* From 1e15 on, cJSON's %1.15g would print a 16-digit integer as "1.12410455240422e+15" (a
+ * priority seen on the management API); api_json_new_int64 keeps its digits. */
+static void
+test_int64_16_digits(void **state)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	(void)state;
+	cJSON_AddItemToObject(o, "p", api_json_new_int64(INT64_C(1124104552404220)));
+	cJSON_AddItemToObject(o, "q", api_json_new_int64(INT64_C(999999999999999)));
+	cJSON_AddItemToObject(o, "n", api_json_new_int64(-INT64_C(1000000000000000)));
+	s = api_json_print(o);
+	assert_string_equal(s, "{\"p\":1124104552404220,\"q\":999999999999999,\"n\":-1000000000000000}");
+	free(s);
+	cJSON_Delete(o);
+}
+
 static void
 test_empty_and_repeat(void **state)
 {
@@ -207,6 +225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_type),
 		cmocka_unit_test(test_go_escape),
+		cmocka_unit_test(test_int64_16_digits),
 		cmocka_unit_test(test_empty_and_repeat),
 		cmocka_unit_test(test_add_object),
 		cmocka_unit_test(test_json_exact_ints),
