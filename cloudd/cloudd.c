@@ -31,7 +31,7 @@
 #include "util.h"
 
 #define CLOUDD_MAX_PARAMS (1u << 20)
-#define CLOUDD_MAX_CA     (16u << 20)
+#define CLOUDD_MAX_CA	  (16u << 20)
 
 static const char *const cloudd_drivers[] = { "ec2", "azure", "loopback" };
 
@@ -88,14 +88,16 @@ cloudd_loopback_prepare(struct cloudd *cd)
 	}
 	cd->private_dir_made = true;
 	if (pw == NULL || strlen(pw->pw_name) >= sizeof(cd->user)) {
-		log_kv(LOG_LVL_FATAL, "loopback: cannot name the current user", LF_INT("uid", geteuid()));
+		log_kv(LOG_LVL_FATAL, "loopback: cannot name the current user",
+		       LF_INT("uid", geteuid()));
 		return -1;
 	}
 	snprintf(cd->user, sizeof(cd->user), "%s", pw->pw_name);
 	/* A root sshd chroots its pre-auth child here; systemd's ssh.service normally makes
 	 * it, and after the sandbox nothing can. */
 	if (geteuid() == 0 && mkdir("/run/sshd", 0755) != 0 && errno != EEXIST) {
-		log_kv_err(LOG_LVL_FATAL, "loopback: cannot create a directory", strerror(errno), LF_STR("path", "/run/sshd"));
+		log_kv_err(LOG_LVL_FATAL, "loopback: cannot create a directory", strerror(errno),
+			   LF_STR("path", "/run/sshd"));
 		return -1;
 	}
 	return 0;
@@ -109,7 +111,8 @@ cloudd_setup(struct cloudd *cd, uv_loop_t *loop, const char *driver)
 
 	cJSON_InitHooks(&hooks);
 	cd->loop = loop;
-	for (size_t i = 0; driver != NULL && i < sizeof(cloudd_drivers) / sizeof(*cloudd_drivers); i++)
+	for (size_t i = 0; driver != NULL && i < sizeof(cloudd_drivers) / sizeof(*cloudd_drivers);
+	     i++)
 		known = known || strcmp(driver, cloudd_drivers[i]) == 0;
 	if (!known) {
 		log_kv(LOG_LVL_FATAL, "unsupported cloud driver",
@@ -127,8 +130,9 @@ cloudd_setup(struct cloudd *cd, uv_loop_t *loop, const char *driver)
 static int
 cloudd_answer(struct proto_wbuf *ans, int32_t status, const char *msg)
 {
-	return proto_status_encode(ans, PROTO_CLOUD_INIT_ANS, 0,
-				   &(struct proto_status){ .status = status, .message = (char *)msg });
+	return proto_status_encode(
+		ans, PROTO_CLOUD_INIT_ANS, 0,
+		&(struct proto_status){ .status = status, .message = (char *)msg });
 }
 
 /* The fd's envelope, or the inline DriverParameters. */
@@ -180,7 +184,8 @@ cloudd_make_driver(struct cloudd *cd, char *err, size_t errlen)
 			.token = cloudd_env(cd, "AWS_SESSION_TOKEN"),
 		};
 		struct ec2_driver_opts o = {
-			.ca_pem = cd->ca_pem, .ca_pem_len = cd->ca_pem_len,
+			.ca_pem = cd->ca_pem,
+			.ca_pem_len = cd->ca_pem_len,
 			/* Only the parent's moved variables: getenv would find nothing anyway. */
 			.env = &env,
 		};
@@ -211,7 +216,8 @@ cloudd_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 		if (m->fd >= 0)
 			close(m->fd);
 		proto_cloud_init_free(&ci);
-		cloudd_answer(ans, PROTO_E_INVALID, "driver differs from the one cloudd was started for");
+		cloudd_answer(ans, PROTO_E_INVALID,
+			      "driver differs from the one cloudd was started for");
 		return -1;
 	}
 	cJSON_Delete(cd->params);
@@ -259,6 +265,6 @@ cloudd_teardown(struct cloudd *cd)
 	free(cd->ca_pem);
 	free(cd->starts_sent);
 	if (cd->private_dir_made)
-		rmdir(cd->private_dir);     /* empty once the loopback driver is freed */
+		rmdir(cd->private_dir); /* empty once the loopback driver is freed */
 	memset(cd, 0, sizeof(*cd));
 }

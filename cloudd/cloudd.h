@@ -13,21 +13,21 @@
 #include "proto_chan.h"
 
 struct cloudd {
-	char driver[16];              /* ec2, azure, loopback */
+	char driver[16]; /* ec2, azure, loopback */
 	uv_loop_t *loop;
-	cJSON *params;                /* DriverParameters; secret (cJSON frees wipe, see cloudd.c) */
-	cJSON *env;                   /* "Env" of the secret blob: AWS_* moved from the parent */
+	cJSON *params; /* DriverParameters; secret (cJSON frees wipe, see cloudd.c) */
+	cJSON *env;    /* "Env" of the secret blob: AWS_* moved from the parent */
 	char *instance_set_id;
 	char *tag_key_prefix;
 	bool initialised;
 	struct drv *drv;
-	size_t inflight;              /* driver operations not yet answered */
-	uint8_t *ca_pem;              /* AWS_CA_BUNDLE, read before the sandbox */
+	size_t inflight; /* driver operations not yet answered */
+	uint8_t *ca_pem; /* AWS_CA_BUNDLE, read before the sandbox */
 	size_t ca_pem_len;
-	char private_dir[256];        /* loopback: sshd's files (created before the sandbox) */
-	bool private_dir_made;        /* we created it: remove it at teardown */
-	char user[64];                /* loopback: the OS user sshd runs as (the remote user) */
-	uint64_t *starts_sent;        /* ec2: per subnet, RunInstances ok/fail already reported
+	char private_dir[256]; /* loopback: sshd's files (created before the sandbox) */
+	bool private_dir_made; /* we created it: remove it at teardown */
+	char user[64];	       /* loopback: the OS user sshd runs as (the remote user) */
+	uint64_t *starts_sent; /* ec2: per subnet, RunInstances ok/fail already reported
 				       * to the parent (2 per subnet; CLOUD_STATS sends deltas) */
 };
 

@@ -29,7 +29,7 @@ struct cv_req {
 	struct proto_cloud_inst *insts;
 	uint32_t n, cap;
 	size_t bytes;
-	struct drv_itype itype;         /* create: the request's strings live in req */
+	struct drv_itype itype; /* create: the request's strings live in req */
 	struct proto_cloud_create create;
 };
 
@@ -40,7 +40,7 @@ cv_err_from_drv(struct proto_cloud_err *e, const struct drv_error *d)
 	if (d == NULL || d->cls == DRV_OK)
 		return;
 	e->status = PROTO_E_FAILED;
-	e->cls = (uint8_t)d->cls;      /* drv_err_class and proto_cloud_class share numbers */
+	e->cls = (uint8_t)d->cls; /* drv_err_class and proto_cloud_class share numbers */
 	e->earliest_retry_ms = d->earliest_retry_ms;
 	e->type_specific = d->type_specific;
 	e->quota_group_specific = d->quota_group_specific;
@@ -176,8 +176,7 @@ cv_create_cb(void *arg, const struct drv_error *err, const struct drv_instance *
 
 	memset(&a, 0, sizeof(a));
 	cv_err_from_drv(&a.err, err);
-	if (a.err.status == PROTO_OK && inst != NULL &&
-	    cv_inst_to_wire(q->cd, &a.inst, inst) != 0)
+	if (a.err.status == PROTO_OK && inst != NULL && cv_inst_to_wire(q->cd, &a.inst, inst) != 0)
 		cv_err_local(&a.err, PROTO_E_FAILED, "out of memory");
 	cv_send(q, &w, proto_cloud_create_ans_encode(&w, q->reqid, &a));
 	cv_tags_wire_free(&a.inst.tags);
@@ -202,8 +201,8 @@ cv_create(struct cv_req *q, const struct proto_msg *m)
 				     cv_create_cb, q);
 	else
 		r = cd->drv->ops->create(cd->drv, &q->itype, q->create.image, &tags,
-					 q->create.init_command, q->create.public_key,
-					 cv_create_cb, q);
+					 q->create.init_command, q->create.public_key, cv_create_cb,
+					 q);
 	drv_tags_free(&tags);
 	return r;
 }
@@ -312,8 +311,8 @@ cv_destroy_cb(void *arg, size_t n, const char *const *ids, const struct drv_erro
 		a.ids = (char **)ids + start;
 		a.errs = pe;
 		a.n = (uint32_t)(i - start);
-		cv_send(q, &w, proto_cloud_destroy_ans_encode(&w, q->reqid,
-							       i < n ? PROTO_F_MORE : 0, &a));
+		cv_send(q, &w,
+			proto_cloud_destroy_ans_encode(&w, q->reqid, i < n ? PROTO_F_MORE : 0, &a));
 		free(pe);
 	} while (i < n);
 	cv_req_done(q);
@@ -327,8 +326,7 @@ cv_destroy(struct cv_req *q, const struct proto_msg *m)
 
 	if (proto_cloud_destroy_decode(m, &d) != 0)
 		return -EBADMSG;
-	r = q->cd->drv->ops->destroy(q->cd->drv, (const char *const *)d.ids, d.n, cv_destroy_cb,
-				     q);
+	r = q->cd->drv->ops->destroy(q->cd->drv, (const char *const *)d.ids, d.n, cv_destroy_cb, q);
 	proto_cloud_destroy_free(&d);
 	return r;
 }
@@ -389,7 +387,7 @@ cv_prices(struct cv_req *q, const struct proto_msg *m)
 	if (q->cd->drv->ops->price_history(q->cd->drv, &inst, &t, &v, &n) != 0)
 		cv_err_local(&a.err, PROTO_E_FAILED, "out of memory");
 	if (n > PROTO_MAX_PRICES)
-		n = PROTO_MAX_PRICES;  /* newest first: the oldest are dropped */
+		n = PROTO_MAX_PRICES; /* newest first: the oldest are dropped */
 	a.v = calloc(n ? n : 1, sizeof(*a.v));
 	for (size_t i = 0; a.v != NULL && i < n; i++)
 		a.v[i] = (struct proto_cloud_price){ v[i].start_time, v[i].price };
@@ -531,7 +529,7 @@ cloudd_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 	int r;
 
 	if (m->fd >= 0)
-		close(m->fd);          /* no cloud verb carries an fd */
+		close(m->fd); /* no cloud verb carries an fd */
 	if (m->hdr.type < PROTO_CLOUD_CREATE_REQ || m->hdr.type > PROTO_CLOUD_STATS_REQ ||
 	    cd->drv == NULL) {
 		proto_chan_close(ch, -EPROTO, "unexpected request");
@@ -543,13 +541,27 @@ cloudd_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 	}
 	cd->inflight++;
 	switch (m->hdr.type) {
-	case PROTO_CLOUD_CREATE_REQ: r = cv_create(q, m); break;
-	case PROTO_CLOUD_LIST_REQ: r = cv_list(q, m); break;
-	case PROTO_CLOUD_DESTROY_REQ: r = cv_destroy(q, m); break;
-	case PROTO_CLOUD_TAGS_REQ: r = cv_set_tags(q, m); break;
-	case PROTO_CLOUD_PRICES_REQ: r = cv_prices(q, m); break;
-	case PROTO_CLOUD_STATS_REQ: r = cv_stats(q, m); break;
-	default: r = cv_qgroup(q, m); break;
+	case PROTO_CLOUD_CREATE_REQ:
+		r = cv_create(q, m);
+		break;
+	case PROTO_CLOUD_LIST_REQ:
+		r = cv_list(q, m);
+		break;
+	case PROTO_CLOUD_DESTROY_REQ:
+		r = cv_destroy(q, m);
+		break;
+	case PROTO_CLOUD_TAGS_REQ:
+		r = cv_set_tags(q, m);
+		break;
+	case PROTO_CLOUD_PRICES_REQ:
+		r = cv_prices(q, m);
+		break;
+	case PROTO_CLOUD_STATS_REQ:
+		r = cv_stats(q, m);
+		break;
+	default:
+		r = cv_qgroup(q, m);
+		break;
 	}
 	if (r != 0)
 		cv_fail_now(q, r);

@@ -34,7 +34,8 @@ struct cu_sock {
 	curl_socket_t fd;
 };
 
-static void cu_check_done(struct cu *c)
+static void
+cu_check_done(struct cu *c)
 {
 	CURLMsg *m;
 	int left;
@@ -68,7 +69,8 @@ static void cu_check_done(struct cu *c)
 	}
 }
 
-static void cu_on_poll(uv_poll_t *h, int status, int events)
+static void
+cu_on_poll(uv_poll_t *h, int status, int events)
 {
 	struct cu_sock *s = h->data;
 	int flags = 0, running;
@@ -83,7 +85,8 @@ static void cu_on_poll(uv_poll_t *h, int status, int events)
 	cu_check_done(s->cu);
 }
 
-static void cu_on_timer(uv_timer_t *t)
+static void
+cu_on_timer(uv_timer_t *t)
 {
 	struct cu *c = t->data;
 	int running;
@@ -92,12 +95,14 @@ static void cu_on_timer(uv_timer_t *t)
 	cu_check_done(c);
 }
 
-static void cu_sock_closed(uv_handle_t *h)
+static void
+cu_sock_closed(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-static int cu_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
+static int
+cu_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
 {
 	struct cu *c = userp;
 	struct cu_sock *s = sockp;
@@ -133,7 +138,8 @@ static int cu_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *
 	return 0;
 }
 
-static int cu_timer_cb(CURLM *m, long timeout_ms, void *userp)
+static int
+cu_timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
 	struct cu *c = userp;
 
@@ -145,7 +151,8 @@ static int cu_timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
-int cu_new(uv_loop_t *loop, struct cu **out)
+int
+cu_new(uv_loop_t *loop, struct cu **out)
 {
 	struct cu *c = calloc(1, sizeof(*c));
 
@@ -167,12 +174,14 @@ int cu_new(uv_loop_t *loop, struct cu **out)
 	return 0;
 }
 
-static void cu_timer_closed(uv_handle_t *h)
+static void
+cu_timer_closed(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-void cu_free(struct cu *c)
+void
+cu_free(struct cu *c)
 {
 	if (!c)
 		return;
@@ -180,19 +189,21 @@ void cu_free(struct cu *c)
 	uv_close((uv_handle_t *)&c->timer, cu_timer_closed);
 }
 
-size_t cu_active(const struct cu *c)
+size_t
+cu_active(const struct cu *c)
 {
 	return c->active;
 }
 
-static size_t cu_write(char *p, size_t sz, size_t n, void *arg)
+static size_t
+cu_write(char *p, size_t sz, size_t n, void *arg)
 {
 	struct cu_req *r = arg;
 	size_t add = sz * n;
 
 	if (r->len + add > r->max) {
 		r->too_large = 1;
-		return 0;   /* makes curl fail the transfer: memory stays bounded */
+		return 0; /* makes curl fail the transfer: memory stays bounded */
 	}
 	if (r->len + add + 1 > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;
@@ -213,7 +224,8 @@ static size_t cu_write(char *p, size_t sz, size_t n, void *arg)
 }
 
 /* Only Retry-After is read (seconds form); the rest of the headers are not needed. */
-static size_t cu_header(char *p, size_t sz, size_t n, void *arg)
+static size_t
+cu_header(char *p, size_t sz, size_t n, void *arg)
 {
 	struct cu_req *r = arg;
 	size_t len = sz * n;
@@ -236,8 +248,9 @@ static size_t cu_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-int cu_start(struct cu *c, CURL *easy, struct curl_slist *headers, size_t max_body,
-	     cu_done_cb cb, void *arg)
+int
+cu_start(struct cu *c, CURL *easy, struct curl_slist *headers, size_t max_body, cu_done_cb cb,
+	 void *arg)
 {
 	struct cu_req *r = calloc(1, sizeof(*r));
 

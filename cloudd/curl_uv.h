@@ -19,9 +19,9 @@
 struct cu;
 
 struct cu_result {
-	int curl_code;        /* CURLE_OK, a CURLcode, or CU_TOO_LARGE */
-	long http_status;     /* 0 when no answer */
-	const char *body;     /* NUL-terminated; never NULL */
+	int curl_code;	  /* CURLE_OK, a CURLcode, or CU_TOO_LARGE */
+	long http_status; /* 0 when no answer */
+	const char *body; /* NUL-terminated; never NULL */
 	size_t body_len;
 	const char *error;    /* human text for a transport failure ("" when none) */
 	double retry_after_s; /* Retry-After header in seconds, -1 when absent */
@@ -34,8 +34,8 @@ int cu_new(uv_loop_t *loop, struct cu **out);
 /* Closes libuv handles; the loop must run afterwards to finish closing them. */
 void cu_free(struct cu *c);
 /* 0, or negative errno (the easy handle and headers are freed, cb not called). */
-int cu_start(struct cu *c, CURL *easy, struct curl_slist *headers, size_t max_body,
-	     cu_done_cb cb, void *arg);
+int cu_start(struct cu *c, CURL *easy, struct curl_slist *headers, size_t max_body, cu_done_cb cb,
+	     void *arg);
 /* Requests in flight. */
 size_t cu_active(const struct cu *c);
 

@@ -7,7 +7,8 @@
 
 #include "drv.h"
 
-void drv_error_set(struct drv_error *e, enum drv_err_class cls, const char *fmt, ...)
+void
+drv_error_set(struct drv_error *e, enum drv_err_class cls, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -18,19 +19,26 @@ void drv_error_set(struct drv_error *e, enum drv_err_class cls, const char *fmt,
 	va_end(ap);
 }
 
-const char *drv_err_class_name(enum drv_err_class c)
+const char *
+drv_err_class_name(enum drv_err_class c)
 {
 	switch (c) {
-	case DRV_OK: return "ok";
-	case DRV_ERR_RATE_LIMIT: return "rate-limit";
-	case DRV_ERR_QUOTA: return "quota";
-	case DRV_ERR_CAPACITY: return "capacity";
-	case DRV_ERR_OTHER: return "other";
+	case DRV_OK:
+		return "ok";
+	case DRV_ERR_RATE_LIMIT:
+		return "rate-limit";
+	case DRV_ERR_QUOTA:
+		return "quota";
+	case DRV_ERR_CAPACITY:
+		return "capacity";
+	case DRV_ERR_OTHER:
+		return "other";
 	}
 	return "?";
 }
 
-int drv_tags_add(struct drv_tags *t, const char *key, const char *value)
+int
+drv_tags_add(struct drv_tags *t, const char *key, const char *value)
 {
 	struct drv_tag *nv;
 	char *k, *v;
@@ -62,7 +70,8 @@ int drv_tags_add(struct drv_tags *t, const char *key, const char *value)
 	return 0;
 }
 
-int drv_tags_copy(struct drv_tags *dst, const struct drv_tags *src)
+int
+drv_tags_copy(struct drv_tags *dst, const struct drv_tags *src)
 {
 	dst->v = NULL;
 	dst->n = 0;
@@ -75,7 +84,8 @@ int drv_tags_copy(struct drv_tags *dst, const struct drv_tags *src)
 	return 0;
 }
 
-const char *drv_tags_get(const struct drv_tags *t, const char *key)
+const char *
+drv_tags_get(const struct drv_tags *t, const char *key)
 {
 	for (size_t i = 0; t && i < t->n; i++)
 		if (strcmp(t->v[i].key, key) == 0)
@@ -83,7 +93,8 @@ const char *drv_tags_get(const struct drv_tags *t, const char *key)
 	return NULL;
 }
 
-void drv_tags_free(struct drv_tags *t)
+void
+drv_tags_free(struct drv_tags *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].key);
@@ -94,7 +105,8 @@ void drv_tags_free(struct drv_tags *t)
 	t->n = 0;
 }
 
-void drv_instance_free(struct drv_instance *i)
+void
+drv_instance_free(struct drv_instance *i)
 {
 	free(i->id);
 	free(i->provider_type);

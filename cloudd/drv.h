@@ -20,23 +20,23 @@
 
 enum drv_err_class {
 	DRV_OK = 0,
-	DRV_ERR_RATE_LIMIT,   /* retry no earlier than earliest_retry_ms */
-	DRV_ERR_QUOTA,        /* account or subnet quota: the pool is "at quota" */
-	DRV_ERR_CAPACITY,     /* provider capacity: see type_specific / quota_group_specific */
-	DRV_ERR_OTHER,        /* unclassified: logged, retried on a later pass */
+	DRV_ERR_RATE_LIMIT, /* retry no earlier than earliest_retry_ms */
+	DRV_ERR_QUOTA,	    /* account or subnet quota: the pool is "at quota" */
+	DRV_ERR_CAPACITY,   /* provider capacity: see type_specific / quota_group_specific */
+	DRV_ERR_OTHER,	    /* unclassified: logged, retried on a later pass */
 };
 
 struct drv_error {
 	enum drv_err_class cls;
-	int64_t earliest_retry_ms;  /* RATE_LIMIT: wall clock, ms since the epoch */
-	bool type_specific;         /* CAPACITY: for this instance type (spot apart, see spot) */
-	bool quota_group_specific;  /* CAPACITY: for every type of quota_group */
-	bool spot;                  /* the failed request was for a preemptible instance */
-	char instance_type[64];     /* ProviderType the error is about ("" when none) */
-	char quota_group[64];       /* its InstanceQuotaGroup (with -spot) */
-	int http_status;            /* 0 when no HTTP answer (transport error) */
-	char code[64];              /* provider error code, "" for transport/parse errors */
-	char text[512];             /* "api error CODE: MESSAGE" or the transport/parse error */
+	int64_t earliest_retry_ms; /* RATE_LIMIT: wall clock, ms since the epoch */
+	bool type_specific;	   /* CAPACITY: for this instance type (spot apart, see spot) */
+	bool quota_group_specific; /* CAPACITY: for every type of quota_group */
+	bool spot;		   /* the failed request was for a preemptible instance */
+	char instance_type[64];	   /* ProviderType the error is about ("" when none) */
+	char quota_group[64];	   /* its InstanceQuotaGroup (with -spot) */
+	int http_status;	   /* 0 when no HTTP answer (transport error) */
+	char code[64];		   /* provider error code, "" for transport/parse errors */
+	char text[512];		   /* "api error CODE: MESSAGE" or the transport/parse error */
 };
 
 struct drv_tag {
@@ -53,13 +53,13 @@ struct drv_tags {
 struct drv_instance {
 	char *id;
 	char *provider_type;
-	char *address;        /* private IP; the executor appends the SSH port */
+	char *address; /* private IP; the executor appends the SSH port */
 	char *subnet_id;
-	char *state;          /* pending, running, stopping, stopped */
-	char *az;             /* availability zone, "" when unknown */
+	char *state; /* pending, running, stopping, stopped */
+	char *az;    /* availability zone, "" when unknown */
 	bool spot;
 	struct drv_tags tags;
-	char *host_key;       /* host public key line when the driver knows it (loopback), or NULL */
+	char *host_key; /* host public key line when the driver knows it (loopback), or NULL */
 };
 
 /* What drivers use of an instance type (1.2). */
@@ -68,12 +68,12 @@ struct drv_itype {
 	const char *provider_type;
 	double price;
 	bool preemptible;
-	int64_t added_scratch;   /* bytes */
+	int64_t added_scratch; /* bytes */
 };
 
 struct drv_price {
-	int64_t start_time;   /* seconds since the epoch */
-	double price;         /* $/hour */
+	int64_t start_time; /* seconds since the epoch */
+	double price;	    /* $/hour */
 };
 
 struct drv;
@@ -88,8 +88,8 @@ typedef void (*drv_destroy_cb)(void *arg, size_t n, const char *const *ids,
 
 struct drv_ops {
 	int (*create)(struct drv *d, const struct drv_itype *t, const char *image_id,
-		      const struct drv_tags *tags, const char *init_command,
-		      const char *public_key, drv_create_cb cb, void *arg);
+		      const struct drv_tags *tags, const char *init_command, const char *public_key,
+		      drv_create_cb cb, void *arg);
 	/* Instances carrying every filter tag; pages streamed, then done. */
 	int (*list)(struct drv *d, const struct drv_tags *filter, drv_page_cb page,
 		    drv_done_cb done, void *arg);
@@ -97,8 +97,8 @@ struct drv_ops {
 	int (*destroy)(struct drv *d, const char *const *ids, size_t n, drv_destroy_cb cb,
 		       void *arg);
 	/* Adds/overwrites the given tags (merge; EC2 cannot replace atomically). */
-	int (*set_tags)(struct drv *d, const char *id, const struct drv_tags *tags,
-			drv_done_cb cb, void *arg);
+	int (*set_tags)(struct drv *d, const char *id, const struct drv_tags *tags, drv_done_cb cb,
+			void *arg);
 	/* Host (or host:port) to SSH to, "" when none yet. */
 	const char *(*address)(struct drv *d, const struct drv_instance *inst);
 	const char *(*remote_user)(struct drv *d);

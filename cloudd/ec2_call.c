@@ -20,8 +20,8 @@ struct ec2_client {
 	struct cu *cu;
 	struct ec2_pace *pace;
 	struct ec2_creds *creds;
-	char *url;        /* scheme://authority/ */
-	char *host;       /* Host header: authority */
+	char *url;  /* scheme://authority/ */
+	char *host; /* Host header: authority */
 	char *region;
 	void *ca;
 	size_t ca_len;
@@ -36,11 +36,12 @@ struct ec2_pending {
 	struct ec2_query q;
 	ec2_call_cb cb;
 	void *arg;
-	uv_timer_t defer;     /* delivers early failures after ec2_call returned */
+	uv_timer_t defer; /* delivers early failures after ec2_call returned */
 	struct drv_error early;
 };
 
-static int ec2_read_file(const char *path, void **out, size_t *len)
+static int
+ec2_read_file(const char *path, void **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -67,7 +68,8 @@ static int ec2_read_file(const char *path, void **out, size_t *len)
 	return 0;
 }
 
-static int ec2_endpoint(struct ec2_client *c, const char *ep, char *err, size_t errlen)
+static int
+ec2_endpoint(struct ec2_client *c, const char *ep, char *err, size_t errlen)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL;
@@ -85,7 +87,7 @@ static int ec2_endpoint(struct ec2_client *c, const char *ep, char *err, size_t 
 		snprintf(err, errlen, "EC2 endpoint must be http(s): %s", ep);
 		goto out;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, 0);   /* only when given explicitly */
+	curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when given explicitly */
 	if (asprintf(&c->host, "%s%s%s", host, port ? ":" : "", port ? port : "") < 0) {
 		c->host = NULL;
 		rc = -ENOMEM;
@@ -105,15 +107,17 @@ out:
 	return rc;
 }
 
-static const char *ec2_env(const char *name)
+static const char *
+ec2_env(const char *name)
 {
 	const char *v = getenv(name);
 
 	return v && *v ? v : NULL;
 }
 
-int ec2_client_new(uv_loop_t *loop, const struct ec2_client_cfg *cfg, struct ec2_client **out,
-		   char *err, size_t errlen)
+int
+ec2_client_new(uv_loop_t *loop, const struct ec2_client_cfg *cfg, struct ec2_client **out,
+	       char *err, size_t errlen)
 {
 	struct ec2_client *c = calloc(1, sizeof(*c));
 	const char *ep = cfg->endpoint && *cfg->endpoint ? cfg->endpoint : NULL;
@@ -164,10 +168,11 @@ int ec2_client_new(uv_loop_t *loop, const struct ec2_client_cfg *cfg, struct ec2
 	}
 	if ((rc = cu_new(loop, &c->cu)) < 0 || (rc = ec2_pace_new(loop, &c->pace)) < 0)
 		goto fail;
-	rc = ec2_creds_new(c->cu, cfg->akid, cfg->secret, cfg->env, c->connect_ms, c->total_ms, &c->creds);
+	rc = ec2_creds_new(c->cu, cfg->akid, cfg->secret, cfg->env, c->connect_ms, c->total_ms,
+			   &c->creds);
 	if (rc) {
-		snprintf(err, errlen, rc == -ENOENT ? "no AWS credentials available"
-						    : "out of memory");
+		snprintf(err, errlen,
+			 rc == -ENOENT ? "no AWS credentials available" : "out of memory");
 		goto fail;
 	}
 	*out = c;
@@ -177,7 +182,8 @@ fail:
 	return rc;
 }
 
-void ec2_client_free(struct ec2_client *c)
+void
+ec2_client_free(struct ec2_client *c)
 {
 	if (!c)
 		return;
@@ -191,33 +197,39 @@ void ec2_client_free(struct ec2_client *c)
 	free(c);
 }
 
-struct ec2_pace *ec2_client_pace(struct ec2_client *c)
+struct ec2_pace *
+ec2_client_pace(struct ec2_client *c)
 {
 	return c->pace;
 }
 
-struct ec2_creds *ec2_client_creds(struct ec2_client *c)
+struct ec2_creds *
+ec2_client_creds(struct ec2_client *c)
 {
 	return c->creds;
 }
 
-const char *ec2_client_endpoint(const struct ec2_client *c)
+const char *
+ec2_client_endpoint(const struct ec2_client *c)
 {
 	return c->url;
 }
 
-size_t ec2_client_active(const struct ec2_client *c)
+size_t
+ec2_client_active(const struct ec2_client *c)
 {
 	return c->active;
 }
 
-static void ec2_pending_closed(uv_handle_t *h)
+static void
+ec2_pending_closed(uv_handle_t *h)
 {
 	free(h->data);
 }
 
 /* Finish a call: callback, then free the pending state (the timer closes asynchronously). */
-static void ec2_pending_end(struct ec2_pending *p, const struct ec2_reply *r)
+static void
+ec2_pending_end(struct ec2_pending *p, const struct ec2_reply *r)
 {
 	p->c->active--;
 	p->cb(p->arg, r);
@@ -225,7 +237,8 @@ static void ec2_pending_end(struct ec2_pending *p, const struct ec2_reply *r)
 	uv_close((uv_handle_t *)&p->defer, ec2_pending_closed);
 }
 
-static void ec2_on_defer(uv_timer_t *t)
+static void
+ec2_on_defer(uv_timer_t *t)
 {
 	struct ec2_pending *p = t->data;
 	struct ec2_reply r = { .root = NULL, .message = "" };
@@ -235,13 +248,15 @@ static void ec2_on_defer(uv_timer_t *t)
 }
 
 /* Deliver a failure from the loop, never from inside ec2_call. */
-static void ec2_fail_later(struct ec2_pending *p, const char *fmt, const char *detail)
+static void
+ec2_fail_later(struct ec2_pending *p, const char *fmt, const char *detail)
 {
 	drv_error_set(&p->early, DRV_ERR_OTHER, fmt, p->action, detail);
 	uv_timer_start(&p->defer, ec2_on_defer, 0, 0);
 }
 
-static void ec2_on_answer(void *arg, const struct cu_result *res)
+static void
+ec2_on_answer(void *arg, const struct cu_result *res)
 {
 	struct ec2_pending *p = arg;
 	struct ec2_reply r = { .root = NULL, .message = "" };
@@ -250,7 +265,8 @@ static void ec2_on_answer(void *arg, const struct cu_result *res)
 	const char *code, *msg;
 
 	if (res->curl_code != 0) {
-		drv_error_set(&r.err, DRV_ERR_OTHER, "%s: request failed: %s", p->action, res->error);
+		drv_error_set(&r.err, DRV_ERR_OTHER, "%s: request failed: %s", p->action,
+			      res->error);
 		r.err.http_status = (int)res->http_status;
 		ec2_pending_end(p, &r);
 		return;
@@ -278,13 +294,21 @@ static void ec2_on_answer(void *arg, const struct cu_result *res)
 	ec2_xml_free(root);
 }
 
-static void ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
+static void
+ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 {
 	struct ec2_client *c = p->c;
 	struct ec2_sign_in in = {
-		.akid = cr->akid, .secret = cr->secret, .token = cr->token, .region = c->region,
-		.service = "ec2", .host = c->host, .content_type = EC2_CT, .body = p->q.buf,
-		.body_len = p->q.len, .now = time(NULL),
+		.akid = cr->akid,
+		.secret = cr->secret,
+		.token = cr->token,
+		.region = c->region,
+		.service = "ec2",
+		.host = c->host,
+		.content_type = EC2_CT,
+		.body = p->q.buf,
+		.body_len = p->q.len,
+		.now = time(NULL),
 	};
 	char date[EC2_AMZ_DATE_LEN], auth[512], h[600];
 	struct curl_slist *hl = NULL, *t;
@@ -293,8 +317,17 @@ static void ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 
 	if (ok && ec2_sign(&in, date, auth, sizeof(auth)) < 0)
 		ok = 0;
-#define EC2_HDR(...) do { if (ok) { snprintf(h, sizeof(h), __VA_ARGS__); \
-	t = curl_slist_append(hl, h); if (t) hl = t; else ok = 0; } } while (0)
+#define EC2_HDR(...)                                         \
+	do {                                                 \
+		if (ok) {                                    \
+			snprintf(h, sizeof(h), __VA_ARGS__); \
+			t = curl_slist_append(hl, h);        \
+			if (t)                               \
+				hl = t;                      \
+			else                                 \
+				ok = 0;                      \
+		}                                            \
+	} while (0)
 	EC2_HDR("Host: %s", c->host);
 	EC2_HDR("Content-Type: %s", EC2_CT);
 	EC2_HDR("X-Amz-Date: %s", date);
@@ -328,7 +361,8 @@ static void ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 		ec2_fail_later(p, "%s: cannot start request%s", "");
 }
 
-static void ec2_on_creds(void *arg, int rc, const struct ec2_cred *cred, const char *err)
+static void
+ec2_on_creds(void *arg, int rc, const struct ec2_cred *cred, const char *err)
 {
 	struct ec2_pending *p = arg;
 
@@ -339,7 +373,8 @@ static void ec2_on_creds(void *arg, int rc, const struct ec2_cred *cred, const c
 	ec2_send(p, cred);
 }
 
-static void ec2_on_paced(void *arg)
+static void
+ec2_on_paced(void *arg)
 {
 	struct ec2_pending *p = arg;
 	const struct ec2_cred *cr = ec2_creds_current(p->c->creds, (int64_t)time(NULL));
@@ -352,8 +387,9 @@ static void ec2_on_paced(void *arg)
 		ec2_fail_later(p, "%s: no credentials: %s", "out of memory");
 }
 
-int ec2_call(struct ec2_client *c, const char *action, struct ec2_query *q, double res_cost,
-	     ec2_call_cb cb, void *arg)
+int
+ec2_call(struct ec2_client *c, const char *action, struct ec2_query *q, double res_cost,
+	 ec2_call_cb cb, void *arg)
 {
 	struct ec2_pending *p = calloc(1, sizeof(*p));
 

@@ -22,23 +22,23 @@
 
 struct ec2_client_cfg {
 	const char *region;
-	const char *endpoint;        /* NULL or "": from the environment or region */
-	const char *ca_file;         /* NULL or "": AWS_CA_BUNDLE, else the system store */
-	const uint8_t *ca_pem;       /* CA bundle already in memory (read before the sandbox);
+	const char *endpoint;  /* NULL or "": from the environment or region */
+	const char *ca_file;   /* NULL or "": AWS_CA_BUNDLE, else the system store */
+	const uint8_t *ca_pem; /* CA bundle already in memory (read before the sandbox);
 				      * wins over ca_file */
 	size_t ca_pem_len;
-	const char *akid, *secret;   /* static keys (NULL/"": env, then IMDS) */
-	const struct ec2_env_keys *env;  /* NULL: getenv (see ec2_creds_new) */
-	long connect_timeout_ms;     /* 0: 30 s */
-	long timeout_ms;             /* 0: 5 min */
-	size_t max_body;             /* 0: 64 MiB */
+	const char *akid, *secret;	/* static keys (NULL/"": env, then IMDS) */
+	const struct ec2_env_keys *env; /* NULL: getenv (see ec2_creds_new) */
+	long connect_timeout_ms;	/* 0: 30 s */
+	long timeout_ms;		/* 0: 5 min */
+	size_t max_body;		/* 0: 64 MiB */
 };
 
 struct ec2_reply {
-	const struct ec2_xnode *root;   /* the answer on success, NULL on failure */
-	struct drv_error err;           /* cls DRV_OK, or DRV_ERR_OTHER with code/text/status
+	const struct ec2_xnode *root; /* the answer on success, NULL on failure */
+	struct drv_error err;	      /* cls DRV_OK, or DRV_ERR_OTHER with code/text/status
 					 * (callers classify with ec2_err_classify) */
-	const char *message;            /* provider message, "" when none */
+	const char *message;	      /* provider message, "" when none */
 };
 
 typedef void (*ec2_call_cb)(void *arg, const struct ec2_reply *r);

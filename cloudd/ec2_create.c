@@ -28,7 +28,8 @@ struct ec2_cop {
 	struct drv_error early;
 };
 
-static void ec2_cop_closed(uv_handle_t *h)
+static void
+ec2_cop_closed(uv_handle_t *h)
 {
 	struct ec2_cop *c = h->data;
 
@@ -42,14 +43,15 @@ static void ec2_cop_closed(uv_handle_t *h)
 	free(c);
 }
 
-static void ec2_cop_finish(struct ec2_cop *c, const struct drv_error *e,
-			   const struct drv_instance *inst)
+static void
+ec2_cop_finish(struct ec2_cop *c, const struct drv_error *e, const struct drv_instance *inst)
 {
 	c->cb(c->arg, e, inst);
 	uv_close((uv_handle_t *)&c->defer, ec2_cop_closed);
 }
 
-static void ec2_cop_on_defer(uv_timer_t *t)
+static void
+ec2_cop_on_defer(uv_timer_t *t)
 {
 	struct ec2_cop *c = t->data;
 
@@ -57,16 +59,19 @@ static void ec2_cop_on_defer(uv_timer_t *t)
 }
 
 /* An unclassified failure, delivered from the loop. */
-static void ec2_cop_fail(struct ec2_cop *c, const char *text)
+static void
+ec2_cop_fail(struct ec2_cop *c, const char *text)
 {
 	char copy[sizeof(c->early.text)];
 
-	snprintf(copy, sizeof(copy), "%.*s", (int)sizeof(copy) - 1, text);   /* text may be c->early.text itself */
+	snprintf(copy, sizeof(copy), "%.*s", (int)sizeof(copy) - 1,
+		 text); /* text may be c->early.text itself */
 	drv_error_set(&c->early, DRV_ERR_OTHER, "%s", copy);
 	uv_timer_start(&c->defer, ec2_cop_on_defer, 0, 0);
 }
 
-static void ec2_cop_describe_err(struct ec2_cop *c, struct drv_error *e)
+static void
+ec2_cop_describe_err(struct ec2_cop *c, struct drv_error *e)
 {
 	snprintf(e->instance_type, sizeof(e->instance_type), "%s", c->ptype);
 	snprintf(e->quota_group, sizeof(e->quota_group), "%s", c->qg);
@@ -75,7 +80,8 @@ static void ec2_cop_describe_err(struct ec2_cop *c, struct drv_error *e)
 
 static void ec2_run_attempt(struct ec2_cop *c);
 
-static void ec2_cop_on_run(void *arg, const struct ec2_reply *r)
+static void
+ec2_cop_on_run(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_cop *c = arg;
 	struct ec2_driver *d = c->d;
@@ -128,7 +134,8 @@ static void ec2_cop_on_run(void *arg, const struct ec2_reply *r)
 
 /* ClientToken: derived from the caller's key and the subnet (same on a re-issued Create,
  * different per subnet attempt), else a fresh UUID per attempt. */
-static int ec2_client_token(const struct ec2_cop *c, const char *subnet, char *buf, size_t len)
+static int
+ec2_client_token(const struct ec2_cop *c, const char *subnet, char *buf, size_t len)
 {
 	char *s = NULL, h[65];
 
@@ -142,8 +149,8 @@ static int ec2_client_token(const struct ec2_cop *c, const char *subnet, char *b
 	return 0;
 }
 
-static void ec2_run_query(struct ec2_cop *c, struct ec2_query *q, const char *subnet,
-			  const char *token)
+static void
+ec2_run_query(struct ec2_cop *c, struct ec2_query *q, const char *subnet, const char *token)
 {
 	struct ec2_driver *d = c->d;
 	char num[64];
@@ -197,7 +204,8 @@ static void ec2_run_query(struct ec2_cop *c, struct ec2_query *q, const char *su
 	ec2_query_add(q, "ClientToken", token);
 }
 
-static void ec2_run_attempt(struct ec2_cop *c)
+static void
+ec2_run_attempt(struct ec2_cop *c)
 {
 	struct ec2_driver *d = c->d;
 	size_t n = d->p.n_subnets;
@@ -214,7 +222,8 @@ static void ec2_run_attempt(struct ec2_cop *c)
 		ec2_cop_fail(c, "RunInstances: out of memory");
 }
 
-static int ec2_kp_remember(struct ec2_driver *d, const char *fp0, const char *name)
+static int
+ec2_kp_remember(struct ec2_driver *d, const char *fp0, const char *name)
 {
 	struct ec2_kp_cache *n = realloc(d->kp, (d->n_kp + 1) * sizeof(*n));
 
@@ -227,7 +236,8 @@ static int ec2_kp_remember(struct ec2_driver *d, const char *fp0, const char *na
 	return 0;
 }
 
-static void ec2_cop_use_key(struct ec2_cop *c, const char *name, bool remember)
+static void
+ec2_cop_use_key(struct ec2_cop *c, const char *name, bool remember)
 {
 	c->keyname = strdup(name);
 	if (!c->keyname || (remember && ec2_kp_remember(c->d, c->fps.fp[0], name) < 0)) {
@@ -237,7 +247,8 @@ static void ec2_cop_use_key(struct ec2_cop *c, const char *name, bool remember)
 	ec2_run_attempt(c);
 }
 
-static void ec2_cop_on_import(void *arg, const struct ec2_reply *r)
+static void
+ec2_cop_on_import(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_cop *c = arg;
 	char name[200];
@@ -255,7 +266,8 @@ static void ec2_cop_on_import(void *arg, const struct ec2_reply *r)
 	ec2_cop_fail(c, msg);
 }
 
-static void ec2_cop_on_describe_kp(void *arg, const struct ec2_reply *r)
+static void
+ec2_cop_on_describe_kp(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_cop *c = arg;
 	const char *name = ec2_xml_text(r->root, "keySet/item/keyName");
@@ -290,7 +302,8 @@ static void ec2_cop_on_describe_kp(void *arg, const struct ec2_reply *r)
 		ec2_cop_fail(c, "Could not import keypair: out of memory");
 }
 
-static void ec2_cop_resolve_key(struct ec2_cop *c)
+static void
+ec2_cop_resolve_key(struct ec2_cop *c)
 {
 	struct ec2_driver *d = c->d;
 	char err[200];
@@ -319,9 +332,10 @@ static void ec2_cop_resolve_key(struct ec2_cop *c)
 		ec2_cop_fail(c, "Could not search for keypair: out of memory");
 }
 
-static int ec2_cop_new(struct ec2_driver *d, const struct drv_itype *t, const char *image_id,
-		       const struct drv_tags *tags, const char *init_command,
-		       const char *public_key, const char *key, struct ec2_cop **out)
+static int
+ec2_cop_new(struct ec2_driver *d, const struct drv_itype *t, const char *image_id,
+	    const struct drv_tags *tags, const char *init_command, const char *public_key,
+	    const char *key, struct ec2_cop **out)
 {
 	struct ec2_cop *c = calloc(1, sizeof(*c));
 	char *script = NULL;
@@ -362,9 +376,10 @@ static int ec2_cop_new(struct ec2_driver *d, const struct drv_itype *t, const ch
 	return 0;
 }
 
-int ec2_create_keyed(struct drv *dv, const struct drv_itype *t, const char *image_id,
-		     const struct drv_tags *tags, const char *init_command, const char *public_key,
-		     const char *key, drv_create_cb cb, void *arg)
+int
+ec2_create_keyed(struct drv *dv, const struct drv_itype *t, const char *image_id,
+		 const struct drv_tags *tags, const char *init_command, const char *public_key,
+		 const char *key, drv_create_cb cb, void *arg)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 	struct ec2_cop *c;
@@ -385,9 +400,10 @@ int ec2_create_keyed(struct drv *dv, const struct drv_itype *t, const char *imag
 	return 0;
 }
 
-int ec2_create(struct drv *d, const struct drv_itype *t, const char *image_id,
-	       const struct drv_tags *tags, const char *init_command, const char *public_key,
-	       drv_create_cb cb, void *arg)
+int
+ec2_create(struct drv *d, const struct drv_itype *t, const char *image_id,
+	   const struct drv_tags *tags, const char *init_command, const char *public_key,
+	   drv_create_cb cb, void *arg)
 {
 	return ec2_create_keyed(d, t, image_id, tags, init_command, public_key, NULL, cb, arg);
 }

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "ec2_creds.h"
-#include "ec2_spot.h"   /* ec2_parse_time */
+#include "ec2_spot.h" /* ec2_parse_time */
 #include "util.h"
 
 struct ec2_waiter {
@@ -22,7 +22,7 @@ struct ec2_creds {
 	struct cu *cu;
 	enum ec2_creds_source src;
 	struct ec2_cred cur;
-	char *imds;          /* base URL, no trailing slash */
+	char *imds; /* base URL, no trailing slash */
 	char *imds_token;
 	char *role;
 	long connect_ms, total_ms;
@@ -30,7 +30,8 @@ struct ec2_creds {
 	bool fetching;
 };
 
-static void ec2_cred_clear(struct ec2_cred *c)
+static void
+ec2_cred_clear(struct ec2_cred *c)
 {
 	adc_free_secret_str(c->akid);
 	adc_free_secret_str(c->secret);
@@ -38,8 +39,9 @@ static void ec2_cred_clear(struct ec2_cred *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int ec2_cred_set(struct ec2_cred *c, const char *akid, const char *secret,
-			const char *token, int64_t expires)
+static int
+ec2_cred_set(struct ec2_cred *c, const char *akid, const char *secret, const char *token,
+	     int64_t expires)
 {
 	struct ec2_cred n = { 0 };
 
@@ -56,9 +58,10 @@ static int ec2_cred_set(struct ec2_cred *c, const char *akid, const char *secret
 	return 0;
 }
 
-int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_secret,
-		  const struct ec2_env_keys *env, long connect_ms, long total_ms,
-		  struct ec2_creds **out)
+int
+ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_secret,
+	      const struct ec2_env_keys *env, long connect_ms, long total_ms,
+	      struct ec2_creds **out)
 {
 	struct ec2_creds *c = calloc(1, sizeof(*c));
 	const char *ea = env ? env->akid : getenv("AWS_ACCESS_KEY_ID");
@@ -97,7 +100,8 @@ int ec2_creds_new(struct cu *cu, const char *static_akid, const char *static_sec
 	return 0;
 }
 
-void ec2_creds_free(struct ec2_creds *c)
+void
+ec2_creds_free(struct ec2_creds *c)
 {
 	if (!c)
 		return;
@@ -114,12 +118,14 @@ void ec2_creds_free(struct ec2_creds *c)
 	free(c);
 }
 
-enum ec2_creds_source ec2_creds_source(const struct ec2_creds *c)
+enum ec2_creds_source
+ec2_creds_source(const struct ec2_creds *c)
 {
 	return c->src;
 }
 
-const struct ec2_cred *ec2_creds_current(const struct ec2_creds *c, int64_t now)
+const struct ec2_cred *
+ec2_creds_current(const struct ec2_creds *c, int64_t now)
 {
 	if (!c->cur.akid)
 		return NULL;
@@ -128,7 +134,8 @@ const struct ec2_cred *ec2_creds_current(const struct ec2_creds *c, int64_t now)
 	return &c->cur;
 }
 
-static void ec2_creds_finish(struct ec2_creds *c, int rc, const char *err)
+static void
+ec2_creds_finish(struct ec2_creds *c, int rc, const char *err)
 {
 	struct ec2_waiter *w = c->waiters;
 
@@ -152,7 +159,8 @@ struct ec2_imds_req {
 
 static void ec2_imds_done(void *arg, const struct cu_result *r);
 
-static int ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
+static int
+ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
 {
 	struct ec2_imds_req *q = calloc(1, sizeof(*q));
 	struct curl_slist *h = NULL, *h2;
@@ -195,7 +203,8 @@ static int ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
 	return 0;
 }
 
-static int ec2_imds_take_creds(struct ec2_creds *c, const char *body, char *err, size_t errlen)
+static int
+ec2_imds_take_creds(struct ec2_creds *c, const char *body, char *err, size_t errlen)
 {
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "AccessKeyId");
@@ -220,7 +229,8 @@ static int ec2_imds_take_creds(struct ec2_creds *c, const char *body, char *err,
 	return rc;
 }
 
-static void ec2_imds_done(void *arg, const struct cu_result *r)
+static void
+ec2_imds_done(void *arg, const struct cu_result *r)
 {
 	struct ec2_imds_req *q = arg;
 	struct ec2_creds *c = q->c;
@@ -231,7 +241,9 @@ static void ec2_imds_done(void *arg, const struct cu_result *r)
 	free(q);
 	if (r->curl_code != 0 || r->http_status != 200) {
 		snprintf(err, sizeof(err), "IMDS %s: %s (HTTP %ld)",
-			 step == IMDS_TOKEN ? "token" : step == IMDS_ROLE ? "role" : "credentials",
+			 step == IMDS_TOKEN  ? "token"
+			 : step == IMDS_ROLE ? "role"
+					     : "credentials",
 			 r->curl_code ? r->error : "unexpected status", r->http_status);
 		ec2_creds_finish(c, -EIO, err);
 		return;
@@ -268,7 +280,8 @@ static void ec2_imds_done(void *arg, const struct cu_result *r)
 	}
 }
 
-int ec2_creds_refresh(struct ec2_creds *c, ec2_creds_cb cb, void *arg)
+int
+ec2_creds_refresh(struct ec2_creds *c, ec2_creds_cb cb, void *arg)
 {
 	struct ec2_waiter *w = calloc(1, sizeof(*w));
 	int rc;

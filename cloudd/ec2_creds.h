@@ -21,8 +21,8 @@ enum ec2_creds_source { EC2_CREDS_STATIC = 1, EC2_CREDS_ENV, EC2_CREDS_IMDS };
 struct ec2_cred {
 	char *akid;
 	char *secret;
-	char *token;        /* NULL without a session token */
-	int64_t expires;    /* epoch seconds, 0 for never */
+	char *token;	 /* NULL without a session token */
+	int64_t expires; /* epoch seconds, 0 for never */
 };
 
 struct ec2_creds;
@@ -30,7 +30,7 @@ struct ec2_creds;
 /* The environment keys (source 2) when the caller read them elsewhere: cloudd gets them
  * from dispatcherd's secret fd, because the parent removes them from its environment. */
 struct ec2_env_keys {
-	const char *akid, *secret, *token;   /* NULL or "" when absent */
+	const char *akid, *secret, *token; /* NULL or "" when absent */
 };
 
 /* static_akid/static_secret may be NULL or "". env: NULL reads AWS_ACCESS_KEY_ID,

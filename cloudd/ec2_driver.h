@@ -20,8 +20,8 @@ struct ec2_driver {
 	struct ec2_params p;
 	struct ec2_client *cl;
 	struct ec2_backoff bo_create, bo_instances;
-	size_t subnet_cur;                /* 2.4.3 "cur" */
-	struct ec2_subnet_stats *stats;   /* n_subnets entries, or 1 for "" */
+	size_t subnet_cur;		/* 2.4.3 "cur" */
+	struct ec2_subnet_stats *stats; /* n_subnets entries, or 1 for "" */
 	size_t n_stats;
 	struct ec2_kp_cache *kp;
 	size_t n_kp;

@@ -5,19 +5,34 @@
 #include "ec2_errors.h"
 
 static const char *const ec2_throttle_codes[] = {
-	"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-	"TooManyRequestsException", "ProvisionedThroughputExceededException",
-	"TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-	"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-	"EC2ThrottledException", NULL,
+	"Throttling",
+	"ThrottlingException",
+	"ThrottledException",
+	"RequestThrottledException",
+	"TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException",
+	"RequestLimitExceeded",
+	"BandwidthLimitExceeded",
+	"LimitExceededException",
+	"RequestThrottled",
+	"SlowDown",
+	"PriorRequestNotComplete",
+	"EC2ThrottledException",
+	NULL,
 };
 
 static const char *const ec2_quota_codes[] = {
-	"InstanceLimitExceeded", "InsufficientAddressCapacity", "InsufficientFreeAddressesInSubnet",
-	"InsufficientVolumeCapacity", "MaxSpotInstanceCountExceeded", NULL,
+	"InstanceLimitExceeded",
+	"InsufficientAddressCapacity",
+	"InsufficientFreeAddressesInSubnet",
+	"InsufficientVolumeCapacity",
+	"MaxSpotInstanceCountExceeded",
+	NULL,
 };
 
-static bool ec2_in(const char *const *set, const char *code)
+static bool
+ec2_in(const char *const *set, const char *code)
 {
 	for (; *set; set++)
 		if (strcmp(*set, code) == 0)
@@ -25,7 +40,8 @@ static bool ec2_in(const char *const *set, const char *code)
 	return false;
 }
 
-enum ec2_err_kind ec2_err_kind(const char *code, const char *message)
+enum ec2_err_kind
+ec2_err_kind(const char *code, const char *message)
 {
 	if (!code || !*code)
 		return EC2_ERRK_OTHER;
@@ -42,7 +58,8 @@ enum ec2_err_kind ec2_err_kind(const char *code, const char *message)
 	return EC2_ERRK_OTHER;
 }
 
-bool ec2_err_subnet_specific(const char *code, const char *message)
+bool
+ec2_err_subnet_specific(const char *code, const char *message)
 {
 	if (!code || !*code)
 		return false;
@@ -58,14 +75,15 @@ bool ec2_err_subnet_specific(const char *code, const char *message)
 	return false;
 }
 
-void ec2_backoff_reset(struct ec2_backoff *b)
+void
+ec2_backoff_reset(struct ec2_backoff *b)
 {
 	if (b)
 		b->d_ms = 0;
 }
 
-void ec2_err_classify(struct drv_error *e, const char *message, struct ec2_backoff *b,
-		      int64_t now_ms)
+void
+ec2_err_classify(struct drv_error *e, const char *message, struct ec2_backoff *b, int64_t now_ms)
 {
 	switch (ec2_err_kind(e->code, message)) {
 	case EC2_ERRK_THROTTLE: {

@@ -21,8 +21,8 @@ struct ec2_backoff {
 enum ec2_err_kind {
 	EC2_ERRK_THROTTLE = 1,
 	EC2_ERRK_QUOTA,
-	EC2_ERRK_CAPACITY_GROUP,   /* VcpuLimitExceeded */
-	EC2_ERRK_CAPACITY_TYPE,    /* InsufficientInstanceCapacity, Unsupported "requested instance type" */
+	EC2_ERRK_CAPACITY_GROUP, /* VcpuLimitExceeded */
+	EC2_ERRK_CAPACITY_TYPE, /* InsufficientInstanceCapacity, Unsupported "requested instance type" */
 	EC2_ERRK_OTHER,
 };
 
@@ -36,8 +36,8 @@ bool ec2_err_subnet_specific(const char *code, const char *message);
  * b may be NULL (calls whose errors are never classified by the reference still get a class
  * here, but no backoff state). now_ms is wall-clock ms since the epoch.
  */
-void ec2_err_classify(struct drv_error *e, const char *message, struct ec2_backoff *b,
-		      int64_t now_ms);
+void
+ec2_err_classify(struct drv_error *e, const char *message, struct ec2_backoff *b, int64_t now_ms);
 
 /* A successful call of that kind (only "instances" resets on success, see docs). */
 void ec2_backoff_reset(struct ec2_backoff *b);

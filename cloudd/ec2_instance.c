@@ -8,15 +8,17 @@
 
 #include "ec2_driver.h"
 
-static char *ec2_dup_text(const struct ec2_xnode *n, const char *path)
+static char *
+ec2_dup_text(const struct ec2_xnode *n, const char *path)
 {
 	const char *t = ec2_xml_text(n, path);
 
 	return strdup(t ? t : "");
 }
 
-int ec2_instance_parse(const struct ec2_xnode *item, const struct drv_tags *fallback,
-		       struct drv_instance *out)
+int
+ec2_instance_parse(const struct ec2_xnode *item, const struct drv_tags *fallback,
+		   struct drv_instance *out)
 {
 	const struct ec2_xnode *ts = ec2_xml_child(item, "tagSet");
 	const char *lc = ec2_xml_text(item, "instanceLifecycle");
@@ -36,14 +38,15 @@ int ec2_instance_parse(const struct ec2_xnode *item, const struct drv_tags *fall
 	    !out->az)
 		goto nomem;
 	if (ts && ts->child) {
-		for (const struct ec2_xnode *it = ec2_xml_child(ts, "item"); it; it = ec2_xml_next(it)) {
+		for (const struct ec2_xnode *it = ec2_xml_child(ts, "item"); it;
+		     it = ec2_xml_next(it)) {
 			const char *k = ec2_xml_text(it, "key"), *v = ec2_xml_text(it, "value");
 
 			if (k && drv_tags_add(&out->tags, k, v ? v : "") < 0)
 				goto nomem;
 		}
 	} else if (fallback && drv_tags_copy(&out->tags, fallback) < 0) {
-		goto nomem;   /* 11.2: the tags sent at create stand in for an omitted tagSet */
+		goto nomem; /* 11.2: the tags sent at create stand in for an omitted tagSet */
 	}
 	return 0;
 nomem:
@@ -51,7 +54,8 @@ nomem:
 	return -ENOMEM;
 }
 
-int64_t ec2_wall_ms(void)
+int64_t
+ec2_wall_ms(void)
 {
 	struct timespec ts;
 
@@ -60,7 +64,8 @@ int64_t ec2_wall_ms(void)
 }
 
 /* A random UUID (version 4), as the SDK fills ClientToken. */
-int ec2_random_token(char *buf, size_t len)
+int
+ec2_random_token(char *buf, size_t len)
 {
 	unsigned char r[16];
 

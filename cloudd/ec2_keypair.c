@@ -15,8 +15,8 @@
 #include "ec2_keypair.h"
 
 /* Reads one SSH wire "string" (u32 length + bytes) from the blob. */
-static int ec2_ssh_str(const unsigned char **p, const unsigned char *end,
-		       const unsigned char **s, size_t *len)
+static int
+ec2_ssh_str(const unsigned char **p, const unsigned char *end, const unsigned char **s, size_t *len)
 {
 	uint32_t l;
 
@@ -32,7 +32,8 @@ static int ec2_ssh_str(const unsigned char **p, const unsigned char *end,
 	return 0;
 }
 
-static void ec2_hexcolon(const unsigned char *h, size_t n, char *out)
+static void
+ec2_hexcolon(const unsigned char *h, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
 
@@ -43,7 +44,8 @@ static void ec2_hexcolon(const unsigned char *h, size_t n, char *out)
 	}
 }
 
-static int ec2_rsa_fps(const unsigned char *blob, size_t blen, struct ec2_fps *out)
+static int
+ec2_rsa_fps(const unsigned char *blob, size_t blen, struct ec2_fps *out)
 {
 	const unsigned char *p = blob, *end = blob + blen, *t, *e, *n;
 	size_t tl, el, nl;
@@ -73,7 +75,8 @@ out:
 	return rc;
 }
 
-int ec2_key_fingerprints(const char *pubkey, struct ec2_fps *out, char *err, size_t errlen)
+int
+ec2_key_fingerprints(const char *pubkey, struct ec2_fps *out, char *err, size_t errlen)
 {
 	const char *b64 = strchr(pubkey, ' ');
 	size_t b64len, blen = 0;
@@ -84,7 +87,8 @@ int ec2_key_fingerprints(const char *pubkey, struct ec2_fps *out, char *err, siz
 
 	memset(out, 0, sizeof(*out));
 	if (!b64) {
-		snprintf(err, errlen, "Could not make key fingerprint: not an authorized_keys line");
+		snprintf(err, errlen,
+			 "Could not make key fingerprint: not an authorized_keys line");
 		return -EINVAL;
 	}
 	b64++;
@@ -105,7 +109,7 @@ int ec2_key_fingerprints(const char *pubkey, struct ec2_fps *out, char *err, siz
 		mbedtls_sha256_ret(blob, blen, h, 0);
 		mbedtls_base64_encode((unsigned char *)enc, sizeof(enc), &elen, h, 32);
 		enc[elen] = 0;
-		snprintf(out->fp[0], sizeof(out->fp[0]), "SHA256:%s", enc);   /* padded */
+		snprintf(out->fp[0], sizeof(out->fp[0]), "SHA256:%s", enc); /* padded */
 		while (elen && enc[elen - 1] == '=')
 			enc[--elen] = 0;
 		snprintf(out->fp[1], sizeof(out->fp[1]), "SHA256:%s", enc);

@@ -19,12 +19,13 @@ struct ec2_lop {
 	/* distinct spot (type, az) pairs seen, for the price refresh */
 	char **sp_type, **sp_az;
 	size_t n_sp;
-	uint64_t *counts;   /* per stats entry */
+	uint64_t *counts; /* per stats entry */
 	uv_timer_t defer;
 	struct drv_error early;
 };
 
-static void ec2_lop_closed(uv_handle_t *h)
+static void
+ec2_lop_closed(uv_handle_t *h)
 {
 	struct ec2_lop *l = h->data;
 
@@ -40,33 +41,38 @@ static void ec2_lop_closed(uv_handle_t *h)
 	free(l);
 }
 
-static void ec2_lop_finish(struct ec2_lop *l, const struct drv_error *e)
+static void
+ec2_lop_finish(struct ec2_lop *l, const struct drv_error *e)
 {
 	l->done(l->arg, e);
 	uv_close((uv_handle_t *)&l->defer, ec2_lop_closed);
 }
 
-static void ec2_lop_on_defer(uv_timer_t *t)
+static void
+ec2_lop_on_defer(uv_timer_t *t)
 {
 	struct ec2_lop *l = t->data;
 
 	ec2_lop_finish(l, &l->early);
 }
 
-static void ec2_lop_fail(struct ec2_lop *l, const char *text)
+static void
+ec2_lop_fail(struct ec2_lop *l, const char *text)
 {
 	drv_error_set(&l->early, DRV_ERR_OTHER, "%s", text);
 	uv_timer_start(&l->defer, ec2_lop_on_defer, 0, 0);
 }
 
-static int ec2_lop_note_spot(struct ec2_lop *l, const struct drv_instance *in)
+static int
+ec2_lop_note_spot(struct ec2_lop *l, const struct drv_instance *in)
 {
 	char **nt, **na;
 
 	if (!in->spot || !in->az[0])
 		return 0;
 	for (size_t i = 0; i < l->n_sp; i++)
-		if (strcmp(l->sp_type[i], in->provider_type) == 0 && strcmp(l->sp_az[i], in->az) == 0)
+		if (strcmp(l->sp_type[i], in->provider_type) == 0 &&
+		    strcmp(l->sp_az[i], in->az) == 0)
 			return 0;
 	nt = realloc(l->sp_type, (l->n_sp + 1) * sizeof(*nt));
 	if (!nt)
@@ -87,7 +93,8 @@ static int ec2_lop_note_spot(struct ec2_lop *l, const struct drv_instance *in)
 	return 0;
 }
 
-static void ec2_lop_count(struct ec2_lop *l, const struct drv_instance *in)
+static void
+ec2_lop_count(struct ec2_lop *l, const struct drv_instance *in)
 {
 	struct ec2_driver *d = l->d;
 
@@ -104,7 +111,8 @@ static void ec2_lop_count(struct ec2_lop *l, const struct drv_instance *in)
 }
 
 /* One page: instances of every reservation, minus shutting-down/terminated ones (2.5.3). */
-static int ec2_lop_page(struct ec2_lop *l, const struct ec2_xnode *root)
+static int
+ec2_lop_page(struct ec2_lop *l, const struct ec2_xnode *root)
 {
 	struct drv_instance *v = NULL, *nv;
 	size_t n = 0;
@@ -127,7 +135,7 @@ static int ec2_lop_page(struct ec2_lop *l, const struct ec2_xnode *root)
 			v = nv;
 			rc = ec2_instance_parse(it, NULL, &v[n]);
 			if (rc == -EINVAL) {
-				rc = 0;   /* an item without instanceId is skipped, not fatal */
+				rc = 0; /* an item without instanceId is skipped, not fatal */
 				continue;
 			}
 			if (!rc) {
@@ -148,7 +156,8 @@ static int ec2_lop_page(struct ec2_lop *l, const struct ec2_xnode *root)
 static void ec2_lop_send(struct ec2_lop *l);
 static void ec2_spot_refresh(struct ec2_lop *l);
 
-static void ec2_lop_on_answer(void *arg, const struct ec2_reply *r)
+static void
+ec2_lop_on_answer(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_lop *l = arg;
 	struct ec2_driver *d = l->d;
@@ -169,7 +178,7 @@ static void ec2_lop_on_answer(void *arg, const struct ec2_reply *r)
 	nt = ec2_xml_text(r->root, "nextToken");
 	free(l->next_token);
 	l->next_token = NULL;
-	if (nt && *nt) {   /* AWS may send an empty <nextToken/> on the last page (#22400) */
+	if (nt && *nt) { /* AWS may send an empty <nextToken/> on the last page (#22400) */
 		l->next_token = strdup(nt);
 		if (!l->next_token) {
 			drv_error_set(&e, DRV_ERR_OTHER, "DescribeInstances: out of memory");
@@ -185,7 +194,8 @@ static void ec2_lop_on_answer(void *arg, const struct ec2_reply *r)
 	ec2_spot_refresh(l);
 }
 
-static void ec2_lop_send(struct ec2_lop *l)
+static void
+ec2_lop_send(struct ec2_lop *l)
 {
 	struct ec2_query q;
 	char mr[16];
@@ -209,8 +219,9 @@ static void ec2_lop_send(struct ec2_lop *l)
 		ec2_lop_fail(l, "DescribeInstances: out of memory");
 }
 
-int ec2_list(struct drv *dv, const struct drv_tags *filter, drv_page_cb page, drv_done_cb done,
-	     void *arg)
+int
+ec2_list(struct drv *dv, const struct drv_tags *filter, drv_page_cb page, drv_done_cb done,
+	 void *arg)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 	struct ec2_lop *l;
@@ -238,7 +249,8 @@ int ec2_list(struct drv *dv, const struct drv_tags *filter, drv_page_cb page, dr
 
 /* --- spot price refresh (2.7); its errors are only logged, the list still succeeds --- */
 
-static void ec2_spot_done(struct ec2_lop *l)
+static void
+ec2_spot_done(struct ec2_lop *l)
 {
 	struct ec2_driver *d = l->d;
 
@@ -249,7 +261,8 @@ static void ec2_spot_done(struct ec2_lop *l)
 
 static void ec2_spot_send(struct ec2_lop *l);
 
-static void ec2_spot_on_answer(void *arg, const struct ec2_reply *r)
+static void
+ec2_spot_on_answer(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_lop *l = arg;
 	struct ec2_driver *d = l->d;
@@ -264,8 +277,10 @@ static void ec2_spot_on_answer(void *arg, const struct ec2_reply *r)
 	}
 	for (const struct ec2_xnode *it = ec2_xml_path(r->root, "spotPriceHistorySet/item"); it;
 	     it = ec2_xml_next(it)) {
-		const char *ty = ec2_xml_text(it, "instanceType"), *pr = ec2_xml_text(it, "spotPrice");
-		const char *ts = ec2_xml_text(it, "timestamp"), *az = ec2_xml_text(it, "availabilityZone");
+		const char *ty = ec2_xml_text(it, "instanceType"),
+			   *pr = ec2_xml_text(it, "spotPrice");
+		const char *ts = ec2_xml_text(it, "timestamp"),
+			   *az = ec2_xml_text(it, "availabilityZone");
 		char *end;
 		double price;
 		int64_t t;
@@ -287,7 +302,8 @@ static void ec2_spot_on_answer(void *arg, const struct ec2_reply *r)
 		ec2_spot_done(l);
 }
 
-static void ec2_spot_send(struct ec2_lop *l)
+static void
+ec2_spot_send(struct ec2_lop *l)
 {
 	struct ec2_driver *d = l->d;
 	struct ec2_query q;
@@ -320,7 +336,8 @@ static void ec2_spot_send(struct ec2_lop *l)
 	}
 }
 
-static void ec2_spot_refresh(struct ec2_lop *l)
+static void
+ec2_spot_refresh(struct ec2_lop *l)
 {
 	struct ec2_driver *d = l->d;
 

@@ -16,17 +16,18 @@ struct ec2_dop {
 	char **ids;
 	struct drv_error *errs;
 	size_t n;
-	size_t *batch;        /* indexes of the ids in the call in flight */
+	size_t *batch; /* indexes of the ids in the call in flight */
 	size_t n_batch;
-	size_t next;          /* first id not yet sent */
-	bool resent;          /* the NotFound follow-up was sent for this batch */
+	size_t next; /* first id not yet sent */
+	bool resent; /* the NotFound follow-up was sent for this batch */
 	drv_destroy_cb cb;
 	void *arg;
 };
 
 static void ec2_dop_send(struct ec2_dop *o);
 
-static void ec2_dop_end(struct ec2_dop *o)
+static void
+ec2_dop_end(struct ec2_dop *o)
 {
 	o->cb(o->arg, o->n, (const char *const *)o->ids, o->errs);
 	for (size_t i = 0; i < o->n; i++)
@@ -37,7 +38,8 @@ static void ec2_dop_end(struct ec2_dop *o)
 	free(o);
 }
 
-static void ec2_dop_next(struct ec2_dop *o)
+static void
+ec2_dop_next(struct ec2_dop *o)
 {
 	if (o->next >= o->n) {
 		ec2_dop_end(o);
@@ -50,7 +52,8 @@ static void ec2_dop_next(struct ec2_dop *o)
 	ec2_dop_send(o);
 }
 
-static void ec2_dop_on_answer(void *arg, const struct ec2_reply *r)
+static void
+ec2_dop_on_answer(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_dop *o = arg;
 	struct drv_error e = r->err;
@@ -84,16 +87,16 @@ static void ec2_dop_on_answer(void *arg, const struct ec2_reply *r)
 	ec2_dop_next(o);
 }
 
-static void ec2_dop_send(struct ec2_dop *o)
+static void
+ec2_dop_send(struct ec2_dop *o)
 {
 	struct ec2_query q;
 
 	ec2_query_init(&q, "TerminateInstances");
 	for (size_t i = 0; i < o->n_batch; i++)
 		ec2_query_addf(&q, o->ids[o->batch[i]], "InstanceId.%zu", i + 1);
-	if (ec2_query_done(&q) < 0 ||
-	    ec2_call(o->d->cl, "TerminateInstances", &q, (double)o->n_batch, ec2_dop_on_answer,
-		     o) < 0) {
+	if (ec2_query_done(&q) < 0 || ec2_call(o->d->cl, "TerminateInstances", &q,
+					       (double)o->n_batch, ec2_dop_on_answer, o) < 0) {
 		/* cannot happen after the first call without ENOMEM; report and stop */
 		for (size_t i = 0; i < o->n_batch; i++)
 			drv_error_set(&o->errs[o->batch[i]], DRV_ERR_OTHER,
@@ -103,8 +106,8 @@ static void ec2_dop_send(struct ec2_dop *o)
 	}
 }
 
-static int ec2_destroy(struct drv *dv, const char *const *ids, size_t n, drv_destroy_cb cb,
-		       void *arg)
+static int
+ec2_destroy(struct drv *dv, const char *const *ids, size_t n, drv_destroy_cb cb, void *arg)
 {
 	struct ec2_dop *o;
 	struct ec2_query q;
@@ -139,9 +142,8 @@ static int ec2_destroy(struct drv *dv, const char *const *ids, size_t n, drv_des
 	ec2_query_init(&q, "TerminateInstances");
 	for (size_t i = 0; i < o->n_batch; i++)
 		ec2_query_addf(&q, o->ids[o->batch[i]], "InstanceId.%zu", i + 1);
-	if (ec2_query_done(&q) < 0 ||
-	    ec2_call(o->d->cl, "TerminateInstances", &q, (double)o->n_batch, ec2_dop_on_answer,
-		     o) < 0) {
+	if (ec2_query_done(&q) < 0 || ec2_call(o->d->cl, "TerminateInstances", &q,
+					       (double)o->n_batch, ec2_dop_on_answer, o) < 0) {
 		for (size_t i = 0; i < n; i++)
 			free(o->ids[i]);
 		free(o->ids);
@@ -160,7 +162,8 @@ struct ec2_top {
 	void *arg;
 };
 
-static void ec2_top_on_answer(void *arg, const struct ec2_reply *r)
+static void
+ec2_top_on_answer(void *arg, const struct ec2_reply *r)
 {
 	struct ec2_top *t = arg;
 	struct drv_error e = r->err;
@@ -174,8 +177,8 @@ static void ec2_top_on_answer(void *arg, const struct ec2_reply *r)
 	free(t);
 }
 
-static int ec2_set_tags(struct drv *dv, const char *id, const struct drv_tags *tags,
-			drv_done_cb cb, void *arg)
+static int
+ec2_set_tags(struct drv *dv, const char *id, const struct drv_tags *tags, drv_done_cb cb, void *arg)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 	struct ec2_top *t;
@@ -194,7 +197,8 @@ static int ec2_set_tags(struct drv *dv, const char *id, const struct drv_tags *t
 		ec2_query_addf(&q, tags->v[i].key, "Tag.%zu.Key", i + 1);
 		ec2_query_addf(&q, tags->v[i].value, "Tag.%zu.Value", i + 1);
 	}
-	if (ec2_query_done(&q) < 0 || ec2_call(d->cl, "CreateTags", &q, 0, ec2_top_on_answer, t) < 0) {
+	if (ec2_query_done(&q) < 0 ||
+	    ec2_call(d->cl, "CreateTags", &q, 0, ec2_top_on_answer, t) < 0) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -203,19 +207,22 @@ static int ec2_set_tags(struct drv *dv, const char *id, const struct drv_tags *t
 
 /* ---- local operations ---- */
 
-static const char *ec2_address(struct drv *d, const struct drv_instance *inst)
+static const char *
+ec2_address(struct drv *d, const struct drv_instance *inst)
 {
 	(void)d;
 	return inst->address ? inst->address : "";
 }
 
-static const char *ec2_remote_user(struct drv *dv)
+static const char *
+ec2_remote_user(struct drv *dv)
 {
 	return ((struct ec2_driver *)dv)->p.admin_user;
 }
 
-static int ec2_price_history(struct drv *dv, const struct drv_instance *inst,
-			     const struct drv_itype *t, struct drv_price **out, size_t *n)
+static int
+ec2_price_history(struct drv *dv, const struct drv_instance *inst, const struct drv_itype *t,
+		  struct drv_price **out, size_t *n)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 	int64_t gib = t->added_scratch > 0 ? (t->added_scratch + (1LL << 30) - 1) >> 30 : 0;
@@ -228,7 +235,8 @@ static int ec2_price_history(struct drv *dv, const struct drv_instance *inst,
 				d->p.ebs_price * (double)gib / 30.0 / 24.0, out, n);
 }
 
-static int ec2_qgroup(struct drv *dv, const struct drv_itype *t, char *buf, size_t len)
+static int
+ec2_qgroup(struct drv *dv, const struct drv_itype *t, char *buf, size_t len)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 	const char *pt = t->provider_type && *t->provider_type ? t->provider_type : t->name;
@@ -236,7 +244,8 @@ static int ec2_qgroup(struct drv *dv, const struct drv_itype *t, char *buf, size
 	return ec2_quota_group(d->p.qg, d->p.n_qg, pt, t->preemptible, buf, len);
 }
 
-static void ec2_free(struct drv *dv)
+static void
+ec2_free(struct drv *dv)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 
@@ -262,8 +271,9 @@ static const struct drv_ops ec2_drv_ops = {
 	.free = ec2_free,
 };
 
-int ec2_driver_new(uv_loop_t *loop, const cJSON *params, const struct ec2_driver_opts *o,
-		   struct drv **out, char *err, size_t errlen)
+int
+ec2_driver_new(uv_loop_t *loop, const cJSON *params, const struct ec2_driver_opts *o,
+	       struct drv **out, char *err, size_t errlen)
 {
 	static const struct ec2_driver_opts none;
 	struct ec2_driver *d = calloc(1, sizeof(*d));
@@ -315,7 +325,8 @@ int ec2_driver_new(uv_loop_t *loop, const cJSON *params, const struct ec2_driver
 	return 0;
 }
 
-size_t ec2_driver_stats(struct drv *dv, const struct ec2_subnet_stats **out)
+size_t
+ec2_driver_stats(struct drv *dv, const struct ec2_subnet_stats **out)
 {
 	struct ec2_driver *d = (struct ec2_driver *)dv;
 
@@ -323,12 +334,14 @@ size_t ec2_driver_stats(struct drv *dv, const struct ec2_subnet_stats **out)
 	return d->n_stats;
 }
 
-struct ec2_pace *ec2_driver_pace(struct drv *dv)
+struct ec2_pace *
+ec2_driver_pace(struct drv *dv)
 {
 	return ec2_client_pace(((struct ec2_driver *)dv)->cl);
 }
 
-size_t ec2_driver_active(struct drv *dv)
+size_t
+ec2_driver_active(struct drv *dv)
 {
 	return ec2_client_active(((struct ec2_driver *)dv)->cl);
 }

@@ -17,16 +17,16 @@
 #include "ec2_creds.h"
 
 struct ec2_driver_opts {
-	const char *endpoint;        /* NULL: AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL / region */
-	const char *ca_file;         /* NULL: AWS_CA_BUNDLE */
-	long connect_timeout_ms;     /* 0: 30 s */
-	long timeout_ms;             /* 0: 5 min */
-	int max_results;             /* DescribeInstances page size; 0: 1000; <0: not sent */
-	bool no_pace;                /* turn the client-side token buckets off */
-	size_t max_body;             /* largest answer accepted; 0: 64 MiB */
-	const uint8_t *ca_pem;       /* CA bundle read before the sandbox; wins over ca_file */
+	const char *endpoint;	 /* NULL: AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL / region */
+	const char *ca_file;	 /* NULL: AWS_CA_BUNDLE */
+	long connect_timeout_ms; /* 0: 30 s */
+	long timeout_ms;	 /* 0: 5 min */
+	int max_results;	 /* DescribeInstances page size; 0: 1000; <0: not sent */
+	bool no_pace;		 /* turn the client-side token buckets off */
+	size_t max_body;	 /* largest answer accepted; 0: 64 MiB */
+	const uint8_t *ca_pem;	 /* CA bundle read before the sandbox; wins over ca_file */
 	size_t ca_pem_len;
-	const struct ec2_env_keys *env;  /* env credentials handed over; NULL: getenv */
+	const struct ec2_env_keys *env; /* env credentials handed over; NULL: getenv */
 };
 
 /* 0 and *out; or negative errno with the reason in err (never a secret). */

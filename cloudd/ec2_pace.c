@@ -33,7 +33,8 @@ struct ec2_pace {
  * whole bucket); it costs only that much of the initial burst, nothing in steady state. */
 #define EC2_PACE_JITTER_S 0.2
 
-static void ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uint64_t now)
+static void
+ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uint64_t now)
 {
 	double reserve = ceil(refill * EC2_PACE_JITTER_S);
 
@@ -47,7 +48,8 @@ static void ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uin
 	b->last_ms = now;
 }
 
-int ec2_pace_new(uv_loop_t *loop, struct ec2_pace **out)
+int
+ec2_pace_new(uv_loop_t *loop, struct ec2_pace **out)
 {
 	struct ec2_pace *p = calloc(1, sizeof(*p));
 	uint64_t now = uv_now(loop);
@@ -71,30 +73,35 @@ int ec2_pace_new(uv_loop_t *loop, struct ec2_pace **out)
 	return 0;
 }
 
-static void ec2_pace_closed(uv_handle_t *h)
+static void
+ec2_pace_closed(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-void ec2_pace_free(struct ec2_pace *p)
+void
+ec2_pace_free(struct ec2_pace *p)
 {
 	if (p)
 		uv_close((uv_handle_t *)&p->timer, ec2_pace_closed);
 }
 
-void ec2_pace_enable(struct ec2_pace *p, bool on)
+void
+ec2_pace_enable(struct ec2_pace *p, bool on)
 {
 	p->enabled = on;
 }
 
-void ec2_pace_set_margin(struct ec2_pace *p, double margin)
+void
+ec2_pace_set_margin(struct ec2_pace *p, double margin)
 {
 	if (margin > 0 && margin <= 1)
 		p->margin = margin;
 }
 
-void ec2_pace_set(struct ec2_pace *p, enum ec2_pace_cat cat, double cap, double refill,
-		  double res_cap, double res_refill)
+void
+ec2_pace_set(struct ec2_pace *p, enum ec2_pace_cat cat, double cap, double refill, double res_cap,
+	     double res_refill)
 {
 	uint64_t now = uv_now(p->loop);
 
@@ -103,7 +110,8 @@ void ec2_pace_set(struct ec2_pace *p, enum ec2_pace_cat cat, double cap, double 
 		ec2_bucket_init(&p->q[cat].res, res_cap, res_refill, now);
 }
 
-enum ec2_pace_cat ec2_pace_category(const char *action)
+enum ec2_pace_cat
+ec2_pace_category(const char *action)
 {
 	if (strcmp(action, "RunInstances") == 0)
 		return EC2_PACE_RUN;
@@ -114,7 +122,8 @@ enum ec2_pace_cat ec2_pace_category(const char *action)
 	return EC2_PACE_MUTATE;
 }
 
-static void ec2_bucket_fill(struct ec2_bucket *b, uint64_t now, double margin)
+static void
+ec2_bucket_fill(struct ec2_bucket *b, uint64_t now, double margin)
 {
 	if (now > b->last_ms) {
 		b->tokens += (double)(now - b->last_ms) / 1000.0 * b->refill * margin;
@@ -125,24 +134,27 @@ static void ec2_bucket_fill(struct ec2_bucket *b, uint64_t now, double margin)
 }
 
 /* ms until b holds need tokens (0 when it does now); UINT64_MAX when it never will. */
-static uint64_t ec2_bucket_wait(const struct ec2_bucket *b, double need, double margin)
+static uint64_t
+ec2_bucket_wait(const struct ec2_bucket *b, double need, double margin)
 {
 	if (b->tokens >= need)
 		return 0;
 	if (b->refill <= 0 || need > b->capacity)
-		return b->tokens >= b->capacity ? 0 : UINT64_MAX;  /* oversize: send when full */
+		return b->tokens >= b->capacity ? 0 : UINT64_MAX; /* oversize: send when full */
 	return (uint64_t)ceil((need - b->tokens) * 1000.0 / (b->refill * margin));
 }
 
 static void ec2_pace_run(struct ec2_pace *p);
 
-static void ec2_pace_on_timer(uv_timer_t *t)
+static void
+ec2_pace_on_timer(uv_timer_t *t)
 {
 	ec2_pace_run(t->data);
 }
 
 /* Release every head whose buckets allow it, then arm the timer for the soonest next. */
-static void ec2_pace_run(struct ec2_pace *p)
+static void
+ec2_pace_run(struct ec2_pace *p)
 {
 	uint64_t now = uv_now(p->loop), soonest = UINT64_MAX;
 
@@ -182,8 +194,8 @@ static void ec2_pace_run(struct ec2_pace *p)
 		uv_timer_start(&p->timer, ec2_pace_on_timer, soonest, 0);
 }
 
-int ec2_pace_acquire(struct ec2_pace *p, enum ec2_pace_cat cat, double res, ec2_pace_cb cb,
-		     void *arg)
+int
+ec2_pace_acquire(struct ec2_pace *p, enum ec2_pace_cat cat, double res, ec2_pace_cb cb, void *arg)
 {
 	struct ec2_pace_w *w;
 
@@ -206,7 +218,8 @@ int ec2_pace_acquire(struct ec2_pace *p, enum ec2_pace_cat cat, double res, ec2_
 	return 0;
 }
 
-void ec2_pace_throttled(struct ec2_pace *p, enum ec2_pace_cat cat)
+void
+ec2_pace_throttled(struct ec2_pace *p, enum ec2_pace_cat cat)
 {
 	uint64_t now = uv_now(p->loop);
 

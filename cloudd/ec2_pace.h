@@ -19,13 +19,18 @@
 
 struct ec2_bucket {
 	double capacity;
-	double refill;     /* tokens per second */
+	double refill; /* tokens per second */
 	double tokens;
-	uint64_t last_ms;  /* monotonic */
+	uint64_t last_ms; /* monotonic */
 };
 
-enum ec2_pace_cat { EC2_PACE_RUN, EC2_PACE_TERMINATE, EC2_PACE_MUTATE, EC2_PACE_DESCRIBE,
-		    EC2_PACE_NCAT };
+enum ec2_pace_cat {
+	EC2_PACE_RUN,
+	EC2_PACE_TERMINATE,
+	EC2_PACE_MUTATE,
+	EC2_PACE_DESCRIBE,
+	EC2_PACE_NCAT
+};
 
 struct ec2_pace;
 
@@ -42,8 +47,8 @@ void ec2_pace_set(struct ec2_pace *p, enum ec2_pace_cat cat, double cap, double 
 enum ec2_pace_cat ec2_pace_category(const char *action);
 /* Run cb when cat's buckets allow (res = resource tokens, e.g. instance count). cb may run
  * before this returns. 0 or -ENOMEM. */
-int ec2_pace_acquire(struct ec2_pace *p, enum ec2_pace_cat cat, double res, ec2_pace_cb cb,
-		     void *arg);
+int
+ec2_pace_acquire(struct ec2_pace *p, enum ec2_pace_cat cat, double res, ec2_pace_cb cb, void *arg);
 /* EC2 said the call was throttled: the cloud's buckets are empty now. */
 void ec2_pace_throttled(struct ec2_pace *p, enum ec2_pace_cat cat);
 

@@ -9,9 +9,10 @@
 #include "ec2_params.h"
 #include "util.h"
 
-static char *ec2_pstr(const cJSON *j, const char *key, const char *def, int *bad)
+static char *
+ec2_pstr(const cJSON *j, const char *key, const char *def, int *bad)
 {
-	const cJSON *v = cJSON_GetObjectItem(j, key);   /* case-insensitive */
+	const cJSON *v = cJSON_GetObjectItem(j, key); /* case-insensitive */
 
 	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
 		*bad = 1;
@@ -20,7 +21,8 @@ static char *ec2_pstr(const cJSON *j, const char *key, const char *def, int *bad
 	return strdup(v && cJSON_IsString(v) ? v->valuestring : def);
 }
 
-static int ec2_strlist_add(char ***v, size_t *n, const char *s)
+static int
+ec2_strlist_add(char ***v, size_t *n, const char *s)
 {
 	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
 
@@ -35,8 +37,8 @@ static int ec2_strlist_add(char ***v, size_t *n, const char *s)
 }
 
 /* A string, a list of strings, or a map whose keys are the values (SecurityGroupIDs). */
-static int ec2_plist(const cJSON *j, const char *key, char ***v, size_t *n, char *err,
-		     size_t errlen)
+static int
+ec2_plist(const cJSON *j, const char *key, char ***v, size_t *n, char *err, size_t errlen)
 {
 	const cJSON *x = cJSON_GetObjectItem(j, key), *e;
 
@@ -46,7 +48,8 @@ static int ec2_plist(const cJSON *j, const char *key, char ***v, size_t *n, char
 		return *x->valuestring ? ec2_strlist_add(v, n, x->valuestring) : 0;
 	if (!cJSON_IsArray(x) && !cJSON_IsObject(x))
 		goto bad;
-	cJSON_ArrayForEach(e, x) {
+	cJSON_ArrayForEach(e, x)
+	{
 		const char *s = cJSON_IsObject(x) ? e->string : e->valuestring;
 
 		if (cJSON_IsArray(x) && !cJSON_IsString(e))
@@ -56,21 +59,25 @@ static int ec2_plist(const cJSON *j, const char *key, char ***v, size_t *n, char
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "EC2 DriverParameters: %s must be a string or a list of strings", key);
+	snprintf(err, errlen, "EC2 DriverParameters: %s must be a string or a list of strings",
+		 key);
 	return -EINVAL;
 }
 
-static int ec2_pqg(const cJSON *j, struct ec2_params *p, char *err, size_t errlen)
+static int
+ec2_pqg(const cJSON *j, struct ec2_params *p, char *err, size_t errlen)
 {
 	const cJSON *x = cJSON_GetObjectItem(j, "InstanceTypeQuotaGroups"), *e;
 
 	if (!x || cJSON_IsNull(x))
 		return 0;
 	if (!cJSON_IsObject(x)) {
-		snprintf(err, errlen, "EC2 DriverParameters: InstanceTypeQuotaGroups must be a map");
+		snprintf(err, errlen,
+			 "EC2 DriverParameters: InstanceTypeQuotaGroups must be a map");
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(e, x) {
+	cJSON_ArrayForEach(e, x)
+	{
 		struct ec2_qg_entry *nq;
 
 		if (!cJSON_IsString(e)) {
@@ -96,8 +103,8 @@ static int ec2_pqg(const cJSON *j, struct ec2_params *p, char *err, size_t errle
 	return 0;
 }
 
-static int ec2_pduration(const cJSON *j, const char *key, int64_t *out_s, char *err,
-			 size_t errlen)
+static int
+ec2_pduration(const cJSON *j, const char *key, int64_t *out_s, char *err, size_t errlen)
 {
 	const cJSON *x = cJSON_GetObjectItem(j, key);
 	cfg_duration_ns ns = 0;
@@ -115,7 +122,8 @@ static int ec2_pduration(const cJSON *j, const char *key, int64_t *out_s, char *
 	return 0;
 }
 
-int ec2_params_parse(const cJSON *j, struct ec2_params *p, char *err, size_t errlen)
+int
+ec2_params_parse(const cJSON *j, struct ec2_params *p, char *err, size_t errlen)
 {
 	const cJSON *price = cJSON_GetObjectItem(j, "EBSPrice");
 	int bad = 0, rc;
@@ -162,7 +170,8 @@ fail:
 	return rc;
 }
 
-void ec2_params_free(struct ec2_params *p)
+void
+ec2_params_free(struct ec2_params *p)
 {
 	free(p->akid);
 	adc_free_secret_str(p->secret);

@@ -13,7 +13,7 @@
 #include "ec2_spot.h"
 
 struct ec2_params {
-	char *akid, *secret;        /* secret: wiped on free */
+	char *akid, *secret; /* secret: wiped on free */
 	char *region;
 	char **sgs;
 	size_t n_sgs;
@@ -23,7 +23,7 @@ struct ec2_params {
 	char *ebs_type;
 	double ebs_price;
 	char *iam_profile;
-	int64_t spot_interval_s;    /* 0 disables spot price lookups */
+	int64_t spot_interval_s; /* 0 disables spot price lookups */
 	struct ec2_qg_entry *qg;
 	size_t n_qg;
 };

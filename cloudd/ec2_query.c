@@ -9,7 +9,8 @@
 
 #include "ec2_query.h"
 
-static void ec2_query_put(struct ec2_query *q, const char *s, size_t n)
+static void
+ec2_query_put(struct ec2_query *q, const char *s, size_t n)
 {
 	if (q->err)
 		return;
@@ -32,7 +33,8 @@ static void ec2_query_put(struct ec2_query *q, const char *s, size_t n)
 	q->buf[q->len] = 0;
 }
 
-static void ec2_query_enc(struct ec2_query *q, const char *s)
+static void
+ec2_query_enc(struct ec2_query *q, const char *s)
 {
 	static const char hx[] = "0123456789ABCDEF";
 
@@ -50,14 +52,16 @@ static void ec2_query_enc(struct ec2_query *q, const char *s)
 	}
 }
 
-void ec2_query_init(struct ec2_query *q, const char *action)
+void
+ec2_query_init(struct ec2_query *q, const char *action)
 {
 	memset(q, 0, sizeof(*q));
 	ec2_query_add(q, "Action", action);
 	ec2_query_add(q, "Version", EC2_API_VERSION);
 }
 
-void ec2_query_add(struct ec2_query *q, const char *key, const char *value)
+void
+ec2_query_add(struct ec2_query *q, const char *key, const char *value)
 {
 	if (q->len)
 		ec2_query_put(q, "&", 1);
@@ -66,7 +70,8 @@ void ec2_query_add(struct ec2_query *q, const char *key, const char *value)
 	ec2_query_enc(q, value);
 }
 
-void ec2_query_addf(struct ec2_query *q, const char *value, const char *keyfmt, ...)
+void
+ec2_query_addf(struct ec2_query *q, const char *value, const char *keyfmt, ...)
 {
 	char key[256];
 	va_list ap;
@@ -82,7 +87,8 @@ void ec2_query_addf(struct ec2_query *q, const char *value, const char *keyfmt, 
 	ec2_query_add(q, key, value);
 }
 
-int ec2_query_done(struct ec2_query *q)
+int
+ec2_query_done(struct ec2_query *q)
 {
 	int err = q->err;
 
@@ -93,14 +99,16 @@ int ec2_query_done(struct ec2_query *q)
 	return err;
 }
 
-void ec2_query_free(struct ec2_query *q)
+void
+ec2_query_free(struct ec2_query *q)
 {
 	free(q->buf);
 	q->buf = NULL;
 	q->len = q->cap = 0;
 }
 
-int ec2_base64(const void *data, size_t len, char **out)
+int
+ec2_base64(const void *data, size_t len, char **out)
 {
 	size_t olen = 0, cap = 4 * ((len + 2) / 3) + 1;
 	char *b = malloc(cap);
@@ -116,7 +124,8 @@ int ec2_base64(const void *data, size_t len, char **out)
 	return 0;
 }
 
-void ec2_format_price(double v, char *buf, size_t len)
+void
+ec2_format_price(double v, char *buf, size_t len)
 {
 	char tmp[40];
 	int exp;

@@ -10,7 +10,8 @@
 #include "ec2_sign.h"
 #include "util.h"
 
-static void ec2_hex(const unsigned char *b, size_t n, char *out)
+static void
+ec2_hex(const unsigned char *b, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
 
@@ -21,7 +22,8 @@ static void ec2_hex(const unsigned char *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-void ec2_sha256_hex(const void *data, size_t len, char out[65])
+void
+ec2_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char h[32];
 
@@ -29,15 +31,18 @@ void ec2_sha256_hex(const void *data, size_t len, char out[65])
 	ec2_hex(h, 32, out);
 }
 
-static int ec2_hmac(const unsigned char *key, size_t klen, const char *msg, unsigned char out[32])
+static int
+ec2_hmac(const unsigned char *key, size_t klen, const char *msg, unsigned char out[32])
 {
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
-	return mbedtls_md_hmac(md, key, klen, (const unsigned char *)msg, strlen(msg), out) ? -EIO : 0;
+	return mbedtls_md_hmac(md, key, klen, (const unsigned char *)msg, strlen(msg), out) ? -EIO
+											    : 0;
 }
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request") */
-static int ec2_signing_key(const struct ec2_sign_in *in, const char *date, unsigned char k[32])
+static int
+ec2_signing_key(const struct ec2_sign_in *in, const char *date, unsigned char k[32])
 {
 	size_t sl = strlen(in->secret);
 	unsigned char *k0 = malloc(sl + 4);
@@ -59,8 +64,8 @@ static int ec2_signing_key(const struct ec2_sign_in *in, const char *date, unsig
 	return rc;
 }
 
-int ec2_sign(const struct ec2_sign_in *in, char amz_date[EC2_AMZ_DATE_LEN], char *auth,
-	     size_t auth_len)
+int
+ec2_sign(const struct ec2_sign_in *in, char amz_date[EC2_AMZ_DATE_LEN], char *auth, size_t auth_len)
 {
 	char date[9], body_hash[65], creq_hash[65], sig[65], scope[160];
 	const char *signed_hdrs = in->token ? "content-type;host;x-amz-date;x-amz-security-token"
@@ -77,7 +82,8 @@ int ec2_sign(const struct ec2_sign_in *in, char amz_date[EC2_AMZ_DATE_LEN], char
 	ec2_sha256_hex(in->body, in->body_len, body_hash);
 	if (asprintf(&creq, "POST\n/\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\n%s%s%s\n%s\n%s",
 		     in->content_type, in->host, amz_date, in->token ? "x-amz-security-token:" : "",
-		     in->token ? in->token : "", in->token ? "\n" : "", signed_hdrs, body_hash) < 0) {
+		     in->token ? in->token : "", in->token ? "\n" : "", signed_hdrs,
+		     body_hash) < 0) {
 		creq = NULL;
 		goto out;
 	}
@@ -98,8 +104,9 @@ int ec2_sign(const struct ec2_sign_in *in, char amz_date[EC2_AMZ_DATE_LEN], char
 	if (rc)
 		goto out;
 	ec2_hex(mac, 32, sig);
-	n = snprintf(auth, auth_len, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-		     in->akid, scope, signed_hdrs, sig);
+	n = snprintf(auth, auth_len,
+		     "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s", in->akid,
+		     scope, signed_hdrs, sig);
 	rc = (n < 0 || (size_t)n >= auth_len) ? -ENOSPC : 0;
 out:
 	free(creq);

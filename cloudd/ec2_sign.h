@@ -15,17 +15,17 @@
 struct ec2_sign_in {
 	const char *akid;
 	const char *secret;
-	const char *token;         /* session token or NULL */
+	const char *token; /* session token or NULL */
 	const char *region;
-	const char *service;       /* "ec2" */
-	const char *host;          /* the Host header sent, host[:port] */
-	const char *content_type;  /* the Content-Type header sent */
+	const char *service;	  /* "ec2" */
+	const char *host;	  /* the Host header sent, host[:port] */
+	const char *content_type; /* the Content-Type header sent */
 	const char *body;
 	size_t body_len;
 	time_t now;
 };
 
-#define EC2_AMZ_DATE_LEN 17   /* YYYYMMDDTHHMMSSZ + NUL */
+#define EC2_AMZ_DATE_LEN 17 /* YYYYMMDDTHHMMSSZ + NUL */
 
 /* Fills amz_date and the Authorization header value. 0, or -ENOSPC / -EIO. The secret is
  * only read; the derived keys are wiped before return. */

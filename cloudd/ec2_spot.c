@@ -8,8 +8,9 @@
 
 #include "ec2_spot.h"
 
-int ec2_quota_group(const struct ec2_qg_entry *tab, size_t n, const char *provider_type,
-		    bool preemptible, char *buf, size_t len)
+int
+ec2_quota_group(const struct ec2_qg_entry *tab, size_t n, const char *provider_type,
+		bool preemptible, char *buf, size_t len)
 {
 	size_t pl = strlen(provider_type), i0 = 0, best = 0;
 	const char *group = NULL;
@@ -46,33 +47,35 @@ int ec2_quota_group(const struct ec2_qg_entry *tab, size_t n, const char *provid
 	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
 }
 
-static int ec2_price_cmp(const void *a, const void *b)
+static int
+ec2_price_cmp(const void *a, const void *b)
 {
 	const struct drv_price *x = a, *y = b;
 
 	return x->start_time < y->start_time ? 1 : x->start_time > y->start_time ? -1 : 0;
 }
 
-size_t ec2_price_normalize(struct drv_price *p, size_t n)
+size_t
+ec2_price_normalize(struct drv_price *p, size_t n)
 {
 	size_t out = 0;
 
 	if (n == 0)
 		return 0;
-	qsort(p, n, sizeof(*p), ec2_price_cmp);   /* newest first */
+	qsort(p, n, sizeof(*p), ec2_price_cmp); /* newest first */
 	/* Scan from the newest: drop the newer of two neighbours with equal time or price,
 	 * so a run of equal prices keeps its oldest point (when the price took effect). */
 	for (size_t i = 0; i < n; i++) {
-		if (i + 1 < n && (p[i].start_time == p[i + 1].start_time ||
-				  p[i].price == p[i + 1].price))
+		if (i + 1 < n &&
+		    (p[i].start_time == p[i + 1].start_time || p[i].price == p[i + 1].price))
 			continue;
 		p[out++] = p[i];
 	}
 	return out;
 }
 
-static struct ec2_spot_key *ec2_spot_find(const struct ec2_spot_cache *c, const char *type,
-					  const char *az)
+static struct ec2_spot_key *
+ec2_spot_find(const struct ec2_spot_cache *c, const char *type, const char *az)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (strcmp(c->keys[i].type, type) == 0 && strcmp(c->keys[i].az, az) == 0)
@@ -80,8 +83,9 @@ static struct ec2_spot_key *ec2_spot_find(const struct ec2_spot_cache *c, const 
 	return NULL;
 }
 
-bool ec2_spot_stale(const struct ec2_spot_cache *c, const char *const *types,
-		    const char *const *azs, size_t n, int64_t now, int64_t interval_s)
+bool
+ec2_spot_stale(const struct ec2_spot_cache *c, const char *const *types, const char *const *azs,
+	       size_t n, int64_t now, int64_t interval_s)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct ec2_spot_key *k = ec2_spot_find(c, types[i], azs[i]);
@@ -92,8 +96,9 @@ bool ec2_spot_stale(const struct ec2_spot_cache *c, const char *const *types,
 	return false;
 }
 
-int ec2_spot_add(struct ec2_spot_cache *c, const char *type, const char *az, int64_t ts,
-		 double price, int64_t now)
+int
+ec2_spot_add(struct ec2_spot_cache *c, const char *type, const char *az, int64_t ts, double price,
+	     int64_t now)
 {
 	struct ec2_spot_key *k = ec2_spot_find(c, type, az);
 	struct drv_price *np;
@@ -126,7 +131,8 @@ int ec2_spot_add(struct ec2_spot_cache *c, const char *type, const char *az, int
 	return 0;
 }
 
-void ec2_spot_finish(struct ec2_spot_cache *c, int64_t now, int64_t interval_s)
+void
+ec2_spot_finish(struct ec2_spot_cache *c, int64_t now, int64_t interval_s)
 {
 	size_t out = 0;
 
@@ -147,8 +153,9 @@ void ec2_spot_finish(struct ec2_spot_cache *c, int64_t now, int64_t interval_s)
 	c->n = out;
 }
 
-int ec2_spot_history(const struct ec2_spot_cache *c, const char *type, const char *az,
-		     double ebs_hourly, struct drv_price **out, size_t *n)
+int
+ec2_spot_history(const struct ec2_spot_cache *c, const char *type, const char *az,
+		 double ebs_hourly, struct drv_price **out, size_t *n)
 {
 	struct ec2_spot_key *k = ec2_spot_find(c, type, az);
 
@@ -167,7 +174,8 @@ int ec2_spot_history(const struct ec2_spot_cache *c, const char *type, const cha
 	return 0;
 }
 
-void ec2_spot_free(struct ec2_spot_cache *c)
+void
+ec2_spot_free(struct ec2_spot_cache *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->keys[i].type);
@@ -179,7 +187,8 @@ void ec2_spot_free(struct ec2_spot_cache *c)
 	c->n = 0;
 }
 
-int64_t ec2_parse_time(const char *s)
+int64_t
+ec2_parse_time(const char *s)
 {
 	struct tm tm;
 	const char *p;

@@ -13,7 +13,7 @@
 #include "drv.h"
 
 struct ec2_qg_entry {
-	char *prefix;   /* lowercase */
+	char *prefix; /* lowercase */
 	char *group;
 };
 

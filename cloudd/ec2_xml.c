@@ -15,7 +15,8 @@ struct ec2_xctx {
 	char err[160];
 };
 
-static void ec2_xml_fail(struct ec2_xctx *c, const char *msg)
+static void
+ec2_xml_fail(struct ec2_xctx *c, const char *msg)
 {
 	if (!c->err[0])
 		snprintf(c->err, sizeof(c->err), "%s at line %lu", msg,
@@ -23,7 +24,8 @@ static void ec2_xml_fail(struct ec2_xctx *c, const char *msg)
 	XML_StopParser(c->p, XML_FALSE);
 }
 
-static void ec2_xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
+static void
+ec2_xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct ec2_xctx *c = ud;
 	const char *local = strrchr(name, '\x01');
@@ -56,7 +58,8 @@ static void ec2_xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	c->cur = n;
 }
 
-static void ec2_xml_end(void *ud, const XML_Char *name)
+static void
+ec2_xml_end(void *ud, const XML_Char *name)
 {
 	struct ec2_xctx *c = ud;
 
@@ -67,7 +70,8 @@ static void ec2_xml_end(void *ud, const XML_Char *name)
 	c->cur = c->cur->parent;
 }
 
-static void ec2_xml_chars(void *ud, const XML_Char *s, int len)
+static void
+ec2_xml_chars(void *ud, const XML_Char *s, int len)
 {
 	struct ec2_xctx *c = ud;
 	struct ec2_xnode *n = c->cur;
@@ -87,8 +91,9 @@ static void ec2_xml_chars(void *ud, const XML_Char *s, int len)
 }
 
 /* No DOCTYPE means no internal entities: nothing to expand, no "billion laughs". */
-static void ec2_xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-			    const XML_Char *pubid, int has_internal)
+static void
+ec2_xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+		int has_internal)
 {
 	(void)name;
 	(void)sysid;
@@ -97,7 +102,8 @@ static void ec2_xml_doctype(void *ud, const XML_Char *name, const XML_Char *sysi
 	ec2_xml_fail(ud, "XML DOCTYPE refused");
 }
 
-void ec2_xml_free(struct ec2_xnode *n)
+void
+ec2_xml_free(struct ec2_xnode *n)
 {
 	/* Iterative over siblings, recursive over depth (bounded by EC2_XML_MAX_DEPTH). */
 	while (n) {
@@ -111,7 +117,8 @@ void ec2_xml_free(struct ec2_xnode *n)
 	}
 }
 
-static void ec2_xml_fill_text(struct ec2_xnode *n)
+static void
+ec2_xml_fill_text(struct ec2_xnode *n)
 {
 	for (; n; n = n->next) {
 		if (!n->text)
@@ -120,8 +127,8 @@ static void ec2_xml_fill_text(struct ec2_xnode *n)
 	}
 }
 
-int ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *err,
-		  size_t errlen)
+int
+ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *err, size_t errlen)
 {
 	struct ec2_xctx c;
 	enum XML_Status st;
@@ -160,7 +167,8 @@ int ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *er
 	return 0;
 }
 
-const struct ec2_xnode *ec2_xml_child(const struct ec2_xnode *n, const char *name)
+const struct ec2_xnode *
+ec2_xml_child(const struct ec2_xnode *n, const char *name)
 {
 	if (!n)
 		return NULL;
@@ -170,7 +178,8 @@ const struct ec2_xnode *ec2_xml_child(const struct ec2_xnode *n, const char *nam
 	return NULL;
 }
 
-const struct ec2_xnode *ec2_xml_next(const struct ec2_xnode *n)
+const struct ec2_xnode *
+ec2_xml_next(const struct ec2_xnode *n)
 {
 	for (const struct ec2_xnode *c = n ? n->next : NULL; c; c = c->next)
 		if (strcmp(c->name, n->name) == 0)
@@ -178,7 +187,8 @@ const struct ec2_xnode *ec2_xml_next(const struct ec2_xnode *n)
 	return NULL;
 }
 
-const struct ec2_xnode *ec2_xml_path(const struct ec2_xnode *n, const char *path)
+const struct ec2_xnode *
+ec2_xml_path(const struct ec2_xnode *n, const char *path)
 {
 	char seg[64];
 
@@ -196,13 +206,15 @@ const struct ec2_xnode *ec2_xml_path(const struct ec2_xnode *n, const char *path
 	return n;
 }
 
-const char *ec2_xml_text(const struct ec2_xnode *n, const char *path)
+const char *
+ec2_xml_text(const struct ec2_xnode *n, const char *path)
 {
 	n = ec2_xml_path(n, path);
 	return n ? n->text : NULL;
 }
 
-int ec2_xml_error(const struct ec2_xnode *root, const char **code, const char **message)
+int
+ec2_xml_error(const struct ec2_xnode *root, const char **code, const char **message)
 {
 	const struct ec2_xnode *e;
 

@@ -13,18 +13,17 @@
 
 #define EC2_XML_MAX_DEPTH 48
 #define EC2_XML_MAX_NODES 4000000
-#define EC2_XML_MAX_TEXT  (1u << 20)   /* per element */
+#define EC2_XML_MAX_TEXT  (1u << 20) /* per element */
 
 struct ec2_xnode {
-	char *name;          /* local name */
-	char *text;          /* concatenated character data, "" when none */
+	char *name; /* local name */
+	char *text; /* concatenated character data, "" when none */
 	size_t text_len;
 	struct ec2_xnode *parent, *child, *last, *next;
 };
 
 /* Parse; 0 and *root, or -EINVAL with a message in err (root NULL). */
-int ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *err,
-		  size_t errlen);
+int ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *err, size_t errlen);
 void ec2_xml_free(struct ec2_xnode *n);
 
 /* First child named name (NULL when none or n is NULL). */

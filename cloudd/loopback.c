@@ -14,11 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LB_SSHD          "/usr/sbin/sshd"
-#define LB_KEYGEN        "/usr/bin/ssh-keygen"
-#define LB_POLL_MS       20
-#define LB_READY_TRIES   500      /* 10 s for sshd to listen */
-#define LB_STOP_TRIES    100      /* 2 s for sshd to exit after SIGTERM, then SIGKILL */
+#define LB_SSHD		 "/usr/sbin/sshd"
+#define LB_KEYGEN	 "/usr/bin/ssh-keygen"
+#define LB_POLL_MS	 20
+#define LB_READY_TRIES	 500 /* 10 s for sshd to listen */
+#define LB_STOP_TRIES	 100 /* 2 s for sshd to exit after SIGTERM, then SIGKILL */
 #define LB_PORT_ATTEMPTS 5
 
 enum lb_phase { LB_IDLE = 0, LB_KEYGEN_RUN, LB_STARTING, LB_UP, LB_STOPPING };
@@ -120,7 +120,7 @@ static void
 lb_unlink_all(const struct lb_driver *d)
 {
 	static const char *const names[] = { "host_key", "host_key.pub", "authorized_keys",
-					      "sshd_config" };
+					     "sshd_config" };
 	char p[320];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
@@ -135,7 +135,8 @@ lb_read_pub(const struct lb_driver *d)
 	ssize_t n;
 	int fd;
 
-	if (lb_path(d, "host_key.pub", p, sizeof(p)) != 0 || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (lb_path(d, "host_key.pub", p, sizeof(p)) != 0 ||
+	    (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -197,7 +198,8 @@ lb_pick_port(void)
 static bool
 lb_listening(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool ok;
@@ -337,16 +339,19 @@ static int
 lb_start_keygen(struct lb_driver *d)
 {
 	char keypath[320];
-	const char *args[] = { LB_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", "loopback",
-			       "-f", keypath, NULL };
+	const char *args[] = { LB_KEYGEN, "-q",	      "-t", "ed25519", "-N", "",
+			       "-C",	  "loopback", "-f", keypath,   NULL };
 	uv_stdio_container_t stdio[3] = {
 		{ .flags = UV_IGNORE },
 		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
 		{ .flags = UV_INHERIT_FD, .data.fd = 2 },
 	};
 	uv_process_options_t o = {
-		.file = LB_KEYGEN, .args = (char **)args, .exit_cb = lb_keygen_exit,
-		.stdio = stdio, .stdio_count = 3,
+		.file = LB_KEYGEN,
+		.args = (char **)args,
+		.exit_cb = lb_keygen_exit,
+		.stdio = stdio,
+		.stdio_count = 3,
 	};
 
 	if (lb_path(d, "host_key", keypath, sizeof(keypath)) != 0)
@@ -381,7 +386,7 @@ lb_create(struct drv *dv, const struct drv_itype *t, const char *image_id,
 	int r;
 
 	(void)image_id;
-	(void)init_command;    /* ignored, as in the reference: the host key is verified */
+	(void)init_command; /* ignored, as in the reference: the host key is verified */
 	if (d->phase != LB_IDLE) {
 		struct lb_defer *x = lb_defer(d, lb_quota_fire, (void *)cb, arg);
 
@@ -572,8 +577,7 @@ lb_tags_fire(struct lb_defer *x)
 }
 
 static int
-lb_set_tags(struct drv *dv, const char *id, const struct drv_tags *tags, drv_done_cb cb,
-	    void *arg)
+lb_set_tags(struct drv *dv, const char *id, const struct drv_tags *tags, drv_done_cb cb, void *arg)
 {
 	struct lb_driver *d = (struct lb_driver *)dv;
 	struct lb_defer *x;
@@ -662,8 +666,8 @@ static const struct drv_ops lb_ops = {
 };
 
 int
-loopback_driver_new(uv_loop_t *loop, const char *private_dir, const char *user,
-		    struct drv **out, char *err, size_t errlen)
+loopback_driver_new(uv_loop_t *loop, const char *private_dir, const char *user, struct drv **out,
+		    char *err, size_t errlen)
 {
 	struct lb_driver *d;
 

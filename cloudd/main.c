@@ -37,17 +37,24 @@ main(int argc, char **argv)
 		return 1;
 	bool loopback = strcmp(a.driver, "loopback") == 0;
 	enum sandbox_role role = loopback ? SANDBOX_CLOUDD_LOOPBACK : SANDBOX_CLOUDD;
-	if (sandbox_apply(role, &(struct sandbox_opts){
-			.user = a.user, .insecure = a.insecure_no_sandbox,
-			.private_dir = loopback ? cd.private_dir : NULL, .keep_root = loopback }) != 0) {
+	if (sandbox_apply(role,
+			  &(struct sandbox_opts){ .user = a.user,
+						  .insecure = a.insecure_no_sandbox,
+						  .private_dir = loopback ? cd.private_dir : NULL,
+						  .keep_root = loopback }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
 		       LF_STR("Helper", "cloudd"), LF_STR("flag", "-insecure-no-sandbox"));
 		return 1;
 	}
-	r = pchild_serve(&loop, CLOUDD_PARENT_FD, &(struct pchild_ops){
-		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .init_type = PROTO_CLOUD_INIT_REQ,
-		.on_init = cloudd_on_init, .on_request = cloudd_on_request, .arg = &cd,
-	});
+	r = pchild_serve(&loop, CLOUDD_PARENT_FD,
+			 &(struct pchild_ops){
+				 .name = "cloudd",
+				 .role = PROTO_ROLE_CLOUDD,
+				 .init_type = PROTO_CLOUD_INIT_REQ,
+				 .on_init = cloudd_on_init,
+				 .on_request = cloudd_on_request,
+				 .arg = &cd,
+			 });
 	cloudd_teardown(&cd);
 	return r;
 }

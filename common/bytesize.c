@@ -18,28 +18,24 @@ struct bs_unit {
 };
 
 static const struct bs_unit bs_units[] = {
-	{"", 1},
-	{"K", 1000LL},
-	{"Ki", 1LL << 10},
-	{"M", 1000LL * 1000},
-	{"Mi", 1LL << 20},
-	{"G", 1000LL * 1000 * 1000},
-	{"Gi", 1LL << 30},
-	{"T", 1000LL * 1000 * 1000 * 1000},
-	{"Ti", 1LL << 40},
-	{"P", 1000LL * 1000 * 1000 * 1000 * 1000},
-	{"Pi", 1LL << 50},
-	{"E", 1000LL * 1000 * 1000 * 1000 * 1000 * 1000},
-	{"Ei", 1LL << 60},
+	{ "", 1 },	     { "K", 1000LL },
+	{ "Ki", 1LL << 10 }, { "M", 1000LL * 1000 },
+	{ "Mi", 1LL << 20 }, { "G", 1000LL * 1000 * 1000 },
+	{ "Gi", 1LL << 30 }, { "T", 1000LL * 1000 * 1000 * 1000 },
+	{ "Ti", 1LL << 40 }, { "P", 1000LL * 1000 * 1000 * 1000 * 1000 },
+	{ "Pi", 1LL << 50 }, { "E", 1000LL * 1000 * 1000 * 1000 * 1000 * 1000 },
+	{ "Ei", 1LL << 60 },
 };
 
-static int bs_digit(char c)
+static int
+bs_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
 /* Length of the number at s, and whether it is a plain integer; 0 when there is none. */
-static size_t bs_number_len(const char *s, int *is_int)
+static size_t
+bs_number_len(const char *s, int *is_int)
 {
 	size_t i = 0, digits = 0;
 
@@ -70,7 +66,8 @@ static size_t bs_number_len(const char *s, int *is_int)
 	return i;
 }
 
-static int bs_unit_lookup(const char *u, int64_t *mult)
+static int
+bs_unit_lookup(const char *u, int64_t *mult)
 {
 	size_t n = strlen(u);
 
@@ -84,7 +81,8 @@ static int bs_unit_lookup(const char *u, int64_t *mult)
 	return -EINVAL;
 }
 
-static int bs_integer(const char *num, size_t len, int64_t mult, int64_t *out)
+static int
+bs_integer(const char *num, size_t len, int64_t mult, int64_t *out)
 {
 	int neg = 0;
 	int64_t v = 0;
@@ -106,7 +104,8 @@ static int bs_integer(const char *num, size_t len, int64_t mult, int64_t *out)
 	return 0;
 }
 
-static int bs_decimal(const char *num, size_t len, int64_t mult, int64_t *out)
+static int
+bs_decimal(const char *num, size_t len, int64_t mult, int64_t *out)
 {
 	char buf[64];
 	double d;
@@ -123,7 +122,8 @@ static int bs_decimal(const char *num, size_t len, int64_t mult, int64_t *out)
 	return 0;
 }
 
-int cfg_parse_bytesize(const char *s, int64_t *out)
+int
+cfg_parse_bytesize(const char *s, int64_t *out)
 {
 	int is_int;
 	int64_t mult;

@@ -25,20 +25,20 @@ enum cfg_gpu_stack { CFG_GPU_NONE = 0, CFG_GPU_CUDA, CFG_GPU_ROCM };
 
 struct cfg_gpu {
 	enum cfg_gpu_stack stack;
-	char *driver_version;   /* "X.Y", "" when unset */
-	char *hardware_target;  /* CUDA "X.Y" or ROCm "gfxNNNN", "" when unset */
+	char *driver_version;  /* "X.Y", "" when unset */
+	char *hardware_target; /* CUDA "X.Y" or ROCm "gfxNNNN", "" when unset */
 	int64_t device_count;
-	int64_t vram;           /* bytes per device */
+	int64_t vram; /* bytes per device */
 };
 
 struct cfg_instance_type {
-	char *name;             /* the map key */
-	char *provider_type;    /* defaults to name */
+	char *name;	     /* the map key */
+	char *provider_type; /* defaults to name */
 	int64_t vcpus;
-	int64_t ram;            /* bytes */
+	int64_t ram; /* bytes */
 	int64_t included_scratch;
 	int64_t added_scratch;
-	int64_t scratch;        /* included + added; a literal Scratch key is ignored */
+	int64_t scratch; /* included + added; a literal Scratch key is ignored */
 	double price;
 	bool preemptible;
 	struct cfg_gpu gpu;
@@ -47,10 +47,10 @@ struct cfg_instance_type {
 /* One diagnostic: a warning or an error, with where it came from. */
 struct cfg_diag {
 	bool is_error;
-	char *key_path;         /* dotted, e.g. "Clusters.zzzzz.Containers.CloudVMs.TimeoutIdle" */
-	char *file;             /* config file path, or NULL when not tied to a place */
-	int line, column;       /* 1-based; 0 when unknown */
-	char *message;          /* what is wrong, and for old keys the new key to use */
+	char *key_path;	  /* dotted, e.g. "Clusters.zzzzz.Containers.CloudVMs.TimeoutIdle" */
+	char *file;	  /* config file path, or NULL when not tied to a place */
+	int line, column; /* 1-based; 0 when unknown */
+	char *message;	  /* what is wrong, and for old keys the new key to use */
 };
 
 struct cfg_diags {
@@ -61,30 +61,30 @@ struct cfg_diags {
 
 /* What only cloudd and sshd-pool may hold. dispatcherd wipes it once its children have it. */
 struct cfg_secrets {
-	char *driver_parameters_json;   /* Containers.CloudVMs.DriverParameters as compact JSON */
+	char *driver_parameters_json; /* Containers.CloudVMs.DriverParameters as compact JSON */
 	size_t driver_parameters_len;
-	char *dispatch_private_key;     /* inline PEM/OpenSSH text; NULL when given as file:// */
+	char *dispatch_private_key; /* inline PEM/OpenSSH text; NULL when given as file:// */
 	size_t dispatch_private_key_len;
-	char *dispatch_private_key_path;/* absolute path when given as file:///path, else NULL */
+	char *dispatch_private_key_path; /* absolute path when given as file:///path, else NULL */
 };
 
 struct cfg_cloudvms {
-	char *driver;                   /* ec2, azure, loopback */
+	char *driver; /* ec2, azure, loopback */
 	char *image_id;
 	char *instance_init_command;
-	char *ssh_port;                 /* "22" by default; "ssh" when configured empty */
+	char *ssh_port; /* "22" by default; "ssh" when configured empty */
 	cfg_duration_ns poll_interval, sync_interval, probe_interval;
 	double max_probes_per_second;
-	char *boot_probe_command;       /* "true" when configured empty */
+	char *boot_probe_command; /* "true" when configured empty */
 	cfg_duration_ns timeout_idle, timeout_booting, timeout_probe, timeout_shutdown;
 	cfg_duration_ns timeout_term, timeout_signal, timeout_stale_run_lock;
-	double max_cloud_ops_per_second;   /* 0 = unlimited */
-	int64_t max_concurrent_instance_create_ops; /* 0 = unlimited */
-	int64_t max_instances;             /* 0 = unlimited */
+	double max_cloud_ops_per_second;	     /* 0 = unlimited */
+	int64_t max_concurrent_instance_create_ops;  /* 0 = unlimited */
+	int64_t max_instances;			     /* 0 = unlimited */
 	int64_t max_running_containers_per_instance; /* 0 = unlimited */
 	int64_t initial_quota_estimate;
 	double supervisor_fraction;
-	char *deploy_runner_binary;     /* "" = do not deploy */
+	char *deploy_runner_binary; /* "" = do not deploy */
 	char *deploy_runner_directory;
 	bool deploy_public_key;
 	char **resource_tag_keys, **resource_tag_values;
@@ -111,12 +111,12 @@ struct cfg_containers {
 /* One InternalURLs entry of Services.DispatchCloud. */
 struct cfg_internal_url {
 	char *url;
-	char *listen_url;               /* "" when unset */
+	char *listen_url; /* "" when unset */
 };
 
 struct cfg_cluster {
-	char *cluster_id;               /* ^[a-z0-9]{5}$ */
-	char *source_path;              /* the file it came from */
+	char *cluster_id;  /* ^[a-z0-9]{5}$ */
+	char *source_path; /* the file it came from */
 	char *system_root_token;
 	char *management_token;
 	char *controller_external_url;
@@ -127,10 +127,10 @@ struct cfg_cluster {
 	int64_t api_max_concurrent_requests;
 	int64_t api_max_queued_requests;
 	cfg_duration_ns api_request_timeout;
-	char *log_format;               /* json, text */
-	char *log_level;                /* trace, debug, info, warn, error */
+	char *log_format; /* json, text */
+	char *log_level;  /* trace, debug, info, warn, error */
 	struct cfg_containers containers;
-	struct cfg_instance_type *instance_types;  /* sorted by name */
+	struct cfg_instance_type *instance_types; /* sorted by name */
 	size_t n_instance_types;
 	struct cfg_secrets secrets;
 	/* The merged cluster config (defaults + file) as JSON, minus what workers must not hold
@@ -147,8 +147,8 @@ struct cfg_cluster {
 struct cfg_cluster *cfg_load(const char *path, struct cfg_diags *diags);
 
 /* The same, from a buffer already in memory; name is used in diagnostics (fuzzing, tests). */
-struct cfg_cluster *cfg_load_buffer(const char *buf, size_t len, const char *name,
-				    struct cfg_diags *diags);
+struct cfg_cluster *
+cfg_load_buffer(const char *buf, size_t len, const char *name, struct cfg_diags *diags);
 
 void cfg_free(struct cfg_cluster *c);
 void cfg_diags_free(struct cfg_diags *d);

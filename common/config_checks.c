@@ -8,7 +8,8 @@
 
 #define CFG_TOKEN_MIN 32
 
-static void check_token(struct cfg_ctx *x, const char *rel, const char *tok)
+static void
+check_token(struct cfg_ctx *x, const char *rel, const char *tok)
 {
 	struct fy_node *k = NULL, *v = cfg_lookup(x->cluster, rel, &k);
 	size_t n = tok ? strlen(tok) : 0;
@@ -23,12 +24,13 @@ static void check_token(struct cfg_ctx *x, const char *rel, const char *tok)
 		return;
 	}
 	if (n < CFG_TOKEN_MIN)
-		cfg_report(x, false, rel, k, v, "token is too short (should be at least %d characters)",
-			   CFG_TOKEN_MIN);
+		cfg_report(x, false, rel, k, v,
+			   "token is too short (should be at least %d characters)", CFG_TOKEN_MIN);
 }
 
 /* Length of the host in "scheme://[user@]host[:port][/...]"; 0 when there is none. */
-static size_t check_url_host(const char *url)
+static size_t
+check_url_host(const char *url)
 {
 	const char *p = strstr(url, "://"), *end, *at;
 
@@ -46,7 +48,8 @@ static size_t check_url_host(const char *url)
 	return strcspn(p, ":/?#");
 }
 
-void cfg_check_cluster(struct cfg_ctx *x)
+void
+cfg_check_cluster(struct cfg_ctx *x)
 {
 	struct cfg_cluster *c = x->c;
 	const char *rel = "Services.Controller.ExternalURL";
@@ -63,12 +66,15 @@ void cfg_check_cluster(struct cfg_ctx *x)
 			v = cfg_lookup(x->cluster, "Services", &k);
 		if (!k)
 			k = x->cluster_key;
-		cfg_report(x, true, rel, k, v, "controller URL \"%s\" has no host (expected e.g. "
-			   "https://zzzzz.example.com)", c->controller_external_url);
+		cfg_report(x, true, rel, k, v,
+			   "controller URL \"%s\" has no host (expected e.g. "
+			   "https://zzzzz.example.com)",
+			   c->controller_external_url);
 	}
 	if (logs && strcmp(logs, "none") && strcmp(logs, "all") && strcmp(logs, "errors")) {
 		rel = "Containers.LocalKeepLogsToContainerLog";
 		v = cfg_lookup(x->cluster, rel, &k);
-		cfg_report(x, true, rel, k, v, "must be \"none\", \"all\" or \"errors\", not \"%s\"", logs);
+		cfg_report(x, true, rel, k, v,
+			   "must be \"none\", \"all\" or \"errors\", not \"%s\"", logs);
 	}
 }

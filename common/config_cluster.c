@@ -10,7 +10,8 @@
 
 #define NS_SEC 1000000000LL
 
-static int cluster_read_strs(struct cfg_ctx *x)
+static int
+cluster_read_strs(struct cfg_ctx *x)
 {
 	struct cfg_cluster *c = x->c;
 	struct cfg_cloudvms *v = &c->containers.cloudvms;
@@ -33,12 +34,14 @@ static int cluster_read_strs(struct cfg_ctx *x)
 	rc |= cfg_get_str(x, "Containers.CloudVMs.SSHPort", &v->ssh_port);
 	rc |= cfg_get_str(x, "Containers.CloudVMs.BootProbeCommand", &v->boot_probe_command);
 	rc |= cfg_get_str(x, "Containers.CloudVMs.DeployRunnerBinary", &v->deploy_runner_binary);
-	rc |= cfg_get_str(x, "Containers.CloudVMs.DeployRunnerDirectory", &v->deploy_runner_directory);
+	rc |= cfg_get_str(x, "Containers.CloudVMs.DeployRunnerDirectory",
+			  &v->deploy_runner_directory);
 	rc |= cfg_get_str(x, "Containers.CloudVMs.TagKeyPrefix", &v->tag_key_prefix);
 	return rc;
 }
 
-static int cluster_read_numbers(struct cfg_ctx *x)
+static int
+cluster_read_numbers(struct cfg_ctx *x)
 {
 	struct cfg_cluster *c = x->c;
 	struct cfg_containers *k = &c->containers;
@@ -50,7 +53,8 @@ static int cluster_read_numbers(struct cfg_ctx *x)
 	rc |= cfg_get_int(x, "API.MaxQueuedRequests", &c->api_max_queued_requests);
 	rc |= cfg_get_duration(x, "API.RequestTimeout", &c->api_request_timeout);
 	rc |= cfg_get_bytesize(x, "Containers.ReserveExtraRAM", &k->reserve_extra_ram);
-	rc |= cfg_get_int(x, "Containers.LocalKeepBlobBuffersPerVCPU", &k->local_keep_blob_buffers_per_vcpu);
+	rc |= cfg_get_int(x, "Containers.LocalKeepBlobBuffersPerVCPU",
+			  &k->local_keep_blob_buffers_per_vcpu);
 	rc |= cfg_get_float(x, "Containers.MaximumPriceFactor", &k->maximum_price_factor);
 	rc |= cfg_get_duration(x, "Containers.StaleLockTimeout", &k->stale_lock_timeout);
 	rc |= cfg_get_float(x, "Containers.PreemptiblePriceFactor", &k->preemptible_price_factor);
@@ -65,27 +69,32 @@ static int cluster_read_numbers(struct cfg_ctx *x)
 	rc |= cfg_get_duration(x, "Containers.CloudVMs.TimeoutShutdown", &v->timeout_shutdown);
 	rc |= cfg_get_duration(x, "Containers.CloudVMs.TimeoutTERM", &v->timeout_term);
 	rc |= cfg_get_duration(x, "Containers.CloudVMs.TimeoutSignal", &v->timeout_signal);
-	rc |= cfg_get_duration(x, "Containers.CloudVMs.TimeoutStaleRunLock", &v->timeout_stale_run_lock);
-	rc |= cfg_get_float(x, "Containers.CloudVMs.MaxCloudOpsPerSecond", &v->max_cloud_ops_per_second);
+	rc |= cfg_get_duration(x, "Containers.CloudVMs.TimeoutStaleRunLock",
+			       &v->timeout_stale_run_lock);
+	rc |= cfg_get_float(x, "Containers.CloudVMs.MaxCloudOpsPerSecond",
+			    &v->max_cloud_ops_per_second);
 	rc |= cfg_get_int(x, "Containers.CloudVMs.MaxConcurrentInstanceCreateOps",
 			  &v->max_concurrent_instance_create_ops);
 	rc |= cfg_get_int(x, "Containers.CloudVMs.MaxInstances", &v->max_instances);
 	rc |= cfg_get_int(x, "Containers.CloudVMs.MaxRunningContainersPerInstance",
 			  &v->max_running_containers_per_instance);
-	rc |= cfg_get_int(x, "Containers.CloudVMs.InitialQuotaEstimate", &v->initial_quota_estimate);
+	rc |= cfg_get_int(x, "Containers.CloudVMs.InitialQuotaEstimate",
+			  &v->initial_quota_estimate);
 	rc |= cfg_get_float(x, "Containers.CloudVMs.SupervisorFraction", &v->supervisor_fraction);
 	rc |= cfg_get_bool(x, "Containers.CloudVMs.DeployPublicKey", &v->deploy_public_key);
 	rc |= cfg_get_bool(x, "Containers.CloudVMs.Enable", &v->enable);
 	return rc;
 }
 
-static void fb_dur(cfg_duration_ns *d, cfg_duration_ns fallback)
+static void
+fb_dur(cfg_duration_ns *d, cfg_duration_ns fallback)
 {
 	if (*d <= 0)
 		*d = fallback;
 }
 
-static int fb_str(char **s, const char *fallback)
+static int
+fb_str(char **s, const char *fallback)
 {
 	if (*s && **s)
 		return 0;
@@ -95,7 +104,8 @@ static int fb_str(char **s, const char *fallback)
 }
 
 /* Spec 1.3's "fallback" column. */
-static int cluster_fallbacks(struct cfg_cluster *c)
+static int
+cluster_fallbacks(struct cfg_cluster *c)
 {
 	struct cfg_containers *k = &c->containers;
 	struct cfg_cloudvms *v = &k->cloudvms;
@@ -130,7 +140,8 @@ static int cluster_fallbacks(struct cfg_cluster *c)
 }
 
 /* Containers.CrunchRunArgumentsList: a sequence of strings. */
-static int cluster_read_args(struct cfg_ctx *x)
+static int
+cluster_read_args(struct cfg_ctx *x)
 {
 	const char *rel = "Containers.CrunchRunArgumentsList";
 	struct fy_node *k = NULL, *seq = cfg_lookup(x->cluster, rel, &k), *item;
@@ -160,7 +171,8 @@ static int cluster_read_args(struct cfg_ctx *x)
 }
 
 /* Containers.CloudVMs.ResourceTags: a mapping of tag name to string. */
-static int cluster_read_tags(struct cfg_ctx *x)
+static int
+cluster_read_tags(struct cfg_ctx *x)
 {
 	const char *rel = "Containers.CloudVMs.ResourceTags";
 	struct fy_node *k = NULL, *map = cfg_lookup(x->cluster, rel, &k);
@@ -182,7 +194,8 @@ static int cluster_read_tags(struct cfg_ctx *x)
 		return -1;
 	while ((p = fy_node_mapping_iterate(map, &it))) {
 		char *name = cfg_scalar_dup(fy_node_pair_key(p)), *val = NULL;
-		if (!name || cfg_node_str(x, rel, fy_node_pair_key(p), fy_node_pair_value(p), &val) < 0) {
+		if (!name ||
+		    cfg_node_str(x, rel, fy_node_pair_key(p), fy_node_pair_value(p), &val) < 0) {
 			free(name);
 			rc = -1;
 			continue;
@@ -194,7 +207,8 @@ static int cluster_read_tags(struct cfg_ctx *x)
 }
 
 /* Services.DispatchCloud.InternalURLs: URL -> {ListenURL: ...} (value may be empty). */
-static int cluster_read_internal_urls(struct cfg_ctx *x)
+static int
+cluster_read_internal_urls(struct cfg_ctx *x)
 {
 	const char *rel = "Services.DispatchCloud.InternalURLs";
 	struct fy_node *k = NULL, *map = cfg_lookup(x->cluster, rel, &k);
@@ -214,8 +228,10 @@ static int cluster_read_internal_urls(struct cfg_ctx *x)
 	if (!c->dispatch_internal_urls)
 		return -1;
 	while ((p = fy_node_mapping_iterate(map, &it))) {
-		struct cfg_internal_url *u = &c->dispatch_internal_urls[c->n_dispatch_internal_urls];
-		struct fy_node *lk = NULL, *lv = cfg_lookup(fy_node_pair_value(p), "ListenURL", &lk);
+		struct cfg_internal_url *u =
+			&c->dispatch_internal_urls[c->n_dispatch_internal_urls];
+		struct fy_node *lk = NULL,
+			       *lv = cfg_lookup(fy_node_pair_value(p), "ListenURL", &lk);
 		char *url = cfg_scalar_dup(fy_node_pair_key(p)), *listen = strdup("");
 
 		if (!url || !listen || (lv && cfg_node_str(x, rel, lk, lv, &listen) < 0)) {
@@ -231,7 +247,8 @@ static int cluster_read_internal_urls(struct cfg_ctx *x)
 	return rc;
 }
 
-int cfg_read_cluster(struct cfg_ctx *x)
+int
+cfg_read_cluster(struct cfg_ctx *x)
 {
 	int rc = 0;
 

@@ -9,7 +9,8 @@
 
 #include "config_internal.h"
 
-static int diag_grow(struct cfg_diags *d)
+static int
+diag_grow(struct cfg_diags *d)
 {
 	if (d->n < d->cap)
 		return 0;
@@ -22,7 +23,8 @@ static int diag_grow(struct cfg_diags *d)
 	return 0;
 }
 
-static char *diag_vfmt(const char *fmt, va_list ap)
+static char *
+diag_vfmt(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 
@@ -31,10 +33,11 @@ static char *diag_vfmt(const char *fmt, va_list ap)
 	return s;
 }
 
-int cfg_diag_add(struct cfg_diags *d, bool is_error, const char *key, const char *file, int line,
-		 int column, const char *fmt, ...)
+int
+cfg_diag_add(struct cfg_diags *d, bool is_error, const char *key, const char *file, int line,
+	     int column, const char *fmt, ...)
 {
-	struct cfg_diag g = {.is_error = is_error, .line = line, .column = column};
+	struct cfg_diag g = { .is_error = is_error, .line = line, .column = column };
 	va_list ap;
 
 	/* An error always counts, even if there is no memory left to describe it. */
@@ -57,7 +60,8 @@ int cfg_diag_add(struct cfg_diags *d, bool is_error, const char *key, const char
 	return 0;
 }
 
-static void diag_token_pos(struct fy_node *n, int *line, int *column)
+static void
+diag_token_pos(struct fy_node *n, int *line, int *column)
 {
 	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
 	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
@@ -72,7 +76,8 @@ static void diag_token_pos(struct fy_node *n, int *line, int *column)
 	}
 }
 
-void cfg_node_pos(struct fy_node *key, struct fy_node *value, int *line, int *column)
+void
+cfg_node_pos(struct fy_node *key, struct fy_node *value, int *line, int *column)
 {
 	*line = *column = 0;
 	/* libfyaml 0.7 has no start mark for collections: point at their key instead. */
@@ -82,8 +87,9 @@ void cfg_node_pos(struct fy_node *key, struct fy_node *value, int *line, int *co
 		diag_token_pos(key, line, column);
 }
 
-void cfg_report(struct cfg_ctx *x, bool is_error, const char *rel, struct fy_node *key,
-		struct fy_node *value, const char *fmt, ...)
+void
+cfg_report(struct cfg_ctx *x, bool is_error, const char *rel, struct fy_node *key,
+	   struct fy_node *value, const char *fmt, ...)
 {
 	char *path = NULL, *msg;
 	int line, column;
@@ -105,7 +111,8 @@ void cfg_report(struct cfg_ctx *x, bool is_error, const char *rel, struct fy_nod
 	free(path);
 }
 
-char *cfg_diag_format(const struct cfg_diag *d)
+char *
+cfg_diag_format(const struct cfg_diag *d)
 {
 	char *s = NULL, where[64] = "";
 	const char *kind = d->is_error ? "error" : "warning";
@@ -122,7 +129,8 @@ char *cfg_diag_format(const struct cfg_diag *d)
 	return rc < 0 ? NULL : s;
 }
 
-void cfg_diags_free(struct cfg_diags *d)
+void
+cfg_diags_free(struct cfg_diags *d)
 {
 	if (!d)
 		return;

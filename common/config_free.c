@@ -5,7 +5,8 @@
 #include "config_internal.h"
 #include "util.h"
 
-void cfg_itype_free(struct cfg_instance_type *t)
+void
+cfg_itype_free(struct cfg_instance_type *t)
 {
 	free(t->name);
 	free(t->provider_type);
@@ -14,7 +15,8 @@ void cfg_itype_free(struct cfg_instance_type *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void cfg_secrets_wipe(struct cfg_secrets *s)
+void
+cfg_secrets_wipe(struct cfg_secrets *s)
 {
 	if (!s)
 		return;
@@ -30,14 +32,16 @@ void cfg_secrets_wipe(struct cfg_secrets *s)
 	adc_wipe(s, sizeof(*s));
 }
 
-static void cfg_free_strv(char **v, size_t n)
+static void
+cfg_free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
 }
 
-static void cfg_free_containers(struct cfg_containers *k)
+static void
+cfg_free_containers(struct cfg_containers *k)
 {
 	struct cfg_cloudvms *v = &k->cloudvms;
 
@@ -57,7 +61,8 @@ static void cfg_free_containers(struct cfg_containers *k)
 	free(v->tag_key_prefix);
 }
 
-void cfg_free(struct cfg_cluster *c)
+void
+cfg_free(struct cfg_cluster *c)
 {
 	if (!c)
 		return;

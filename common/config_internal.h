@@ -16,13 +16,13 @@
 #include "config.h"
 
 struct cfg_ctx {
-	struct fy_document *doc;        /* the file */
-	struct fy_node *cluster;        /* Clusters.<id> in the file */
-	struct fy_node *cluster_key;    /* its key, for diagnostics about missing keys */
-	struct fy_document *defdoc;     /* built-in defaults for one cluster */
-	struct fy_node *defaults;       /* its root mapping */
-	const char *file;               /* name used in diagnostics */
-	char prefix[32];                /* "Clusters.<id>" */
+	struct fy_document *doc;     /* the file */
+	struct fy_node *cluster;     /* Clusters.<id> in the file */
+	struct fy_node *cluster_key; /* its key, for diagnostics about missing keys */
+	struct fy_document *defdoc;  /* built-in defaults for one cluster */
+	struct fy_node *defaults;    /* its root mapping */
+	const char *file;	     /* name used in diagnostics */
+	char prefix[32];	     /* "Clusters.<id>" */
 	struct cfg_diags *diags;
 	struct cfg_cluster *c;
 };
@@ -55,11 +55,16 @@ int cfg_get_bool(struct cfg_ctx *x, const char *rel, bool *out);
 int cfg_get_duration(struct cfg_ctx *x, const char *rel, cfg_duration_ns *out);
 int cfg_get_bytesize(struct cfg_ctx *x, const char *rel, int64_t *out);
 /* The same conversions on a node already found (instance types); rel names it in diags. */
-int cfg_node_str(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, char **out);
-int cfg_node_int(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, int64_t *out);
-int cfg_node_float(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, double *out);
-int cfg_node_bool(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, bool *out);
-int cfg_node_bytesize(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, int64_t *out);
+int
+cfg_node_str(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, char **out);
+int cfg_node_int(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		 int64_t *out);
+int cfg_node_float(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		   double *out);
+int
+cfg_node_bool(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, bool *out);
+int cfg_node_bytesize(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		      int64_t *out);
 /* A scalar's text as a new NUL-terminated string; NULL if not a scalar or out of memory. */
 char *cfg_scalar_dup(struct fy_node *n);
 
@@ -67,7 +72,7 @@ char *cfg_scalar_dup(struct fy_node *n);
 extern const char cfg_defaults_yaml[];
 /* Known keys per section the dispatcher owns; NULL-terminated lists. */
 struct cfg_section {
-	const char *rel;                /* "Containers.CloudVMs"; "InstanceTypes.*" for each type */
+	const char *rel; /* "Containers.CloudVMs"; "InstanceTypes.*" for each type */
 	const char *const *keys;
 };
 extern const struct cfg_section cfg_sections[];

@@ -15,7 +15,10 @@ struct itype_field {
 	size_t off;
 };
 
-#define F(k, kind, member) {k, kind, offsetof(struct cfg_instance_type, member)}
+#define F(k, kind, member)                                          \
+	{                                                           \
+		k, kind, offsetof(struct cfg_instance_type, member) \
+	}
 static const struct itype_field itype_fields[] = {
 	F("ProviderType", F_STR, provider_type),
 	F("VCPUs", F_INT, vcpus),
@@ -31,8 +34,9 @@ static const struct itype_field itype_fields[] = {
 };
 #undef F
 
-static int itype_field(struct cfg_ctx *x, const char *base, struct fy_node *tn,
-		       const struct itype_field *f, struct cfg_instance_type *t)
+static int
+itype_field(struct cfg_ctx *x, const char *base, struct fy_node *tn, const struct itype_field *f,
+	    struct cfg_instance_type *t)
 {
 	struct fy_node *k = NULL, *v = cfg_lookup(tn, f->key, &k);
 	char rel[512];
@@ -56,7 +60,8 @@ static int itype_field(struct cfg_ctx *x, const char *base, struct fy_node *tn,
 }
 
 /* "11.4", "470": digits with at most one decimal point. */
-static bool itype_decimal(const char *s)
+static bool
+itype_decimal(const char *s)
 {
 	size_t i = 0, digits = 0;
 
@@ -68,8 +73,8 @@ static bool itype_decimal(const char *s)
 	return digits > 0 && s[i] == '\0' && s[0] != '.';
 }
 
-static int itype_gpu(struct cfg_ctx *x, const char *base, struct fy_node *tn,
-		     struct cfg_instance_type *t)
+static int
+itype_gpu(struct cfg_ctx *x, const char *base, struct fy_node *tn, struct cfg_instance_type *t)
 {
 	struct fy_node *k = NULL, *gpu = cfg_lookup(tn, "GPU", &k), *sk = NULL, *sv;
 	char rel[512], *stack = NULL;
@@ -91,7 +96,8 @@ static int itype_gpu(struct cfg_ctx *x, const char *base, struct fy_node *tn,
 	else if (!strcmp(stack, "rocm"))
 		t->gpu.stack = CFG_GPU_ROCM;
 	else {
-		cfg_report(x, true, rel, sk, sv, "GPU stack must be \"cuda\", \"rocm\" or empty, not \"%s\"", stack);
+		cfg_report(x, true, rel, sk, sv,
+			   "GPU stack must be \"cuda\", \"rocm\" or empty, not \"%s\"", stack);
 		rc = -1;
 	}
 	free(stack);
@@ -99,8 +105,8 @@ static int itype_gpu(struct cfg_ctx *x, const char *base, struct fy_node *tn,
 }
 
 /* After reading: checks of spec 1.2 and values that cannot make sense. */
-static int itype_check(struct cfg_ctx *x, const char *base, struct fy_node *tn,
-		       struct cfg_instance_type *t)
+static int
+itype_check(struct cfg_ctx *x, const char *base, struct fy_node *tn, struct cfg_instance_type *t)
 {
 	struct fy_node *k = NULL, *v;
 	char rel[512];
@@ -109,8 +115,9 @@ static int itype_check(struct cfg_ctx *x, const char *base, struct fy_node *tn,
 	for (size_t i = 1; i < sizeof(itype_fields) / sizeof(itype_fields[0]); i++) {
 		const struct itype_field *f = &itype_fields[i];
 		const void *p = (const char *)t + f->off;
-		bool neg = (f->kind == F_INT || f->kind == F_SIZE) ? *(const int64_t *)p < 0 :
-			   f->kind == F_FLOAT ? *(const double *)p < 0 : false;
+		bool neg = (f->kind == F_INT || f->kind == F_SIZE) ? *(const int64_t *)p < 0
+			   : f->kind == F_FLOAT			   ? *(const double *)p < 0
+								   : false;
 		if (!neg)
 			continue;
 		v = cfg_lookup(tn, f->key, &k);
@@ -129,15 +136,18 @@ static int itype_check(struct cfg_ctx *x, const char *base, struct fy_node *tn,
 		if (!k)
 			v = cfg_lookup(tn, "GPU.DeviceCount", &k);
 		snprintf(rel, sizeof(rel), "%s.GPU.DriverVersion", base);
-		cfg_report(x, true, rel, k, v, "GPU driver version \"%s\" is not a decimal number "
-			   "(e.g. \"11.4\")", t->gpu.driver_version);
+		cfg_report(x, true, rel, k, v,
+			   "GPU driver version \"%s\" is not a decimal number "
+			   "(e.g. \"11.4\")",
+			   t->gpu.driver_version);
 		rc = -1;
 	}
 	return rc;
 }
 
-static int itype_read_one(struct cfg_ctx *x, struct fy_node *kn, struct fy_node *tn,
-			  struct cfg_instance_type *t)
+static int
+itype_read_one(struct cfg_ctx *x, struct fy_node *kn, struct fy_node *tn,
+	       struct cfg_instance_type *t)
 {
 	char base[400];
 	int rc = 0;
@@ -148,7 +158,8 @@ static int itype_read_one(struct cfg_ctx *x, struct fy_node *kn, struct fy_node 
 	t->gpu.driver_version = strdup("");
 	t->gpu.hardware_target = strdup("");
 	if (!t->name || !t->provider_type || !t->gpu.driver_version || !t->gpu.hardware_target) {
-		cfg_report(x, true, "InstanceTypes", kn, NULL, "instance type name must be a string");
+		cfg_report(x, true, "InstanceTypes", kn, NULL,
+			   "instance type name must be a string");
 		return -1;
 	}
 	snprintf(base, sizeof(base), "InstanceTypes.%s", t->name);
@@ -164,7 +175,8 @@ static int itype_read_one(struct cfg_ctx *x, struct fy_node *kn, struct fy_node 
 	if ((sv = cfg_lookup(tn, "Scratch", &sk)) != NULL || sk) {
 		char rel[512];
 		snprintf(rel, sizeof(rel), "%s.Scratch", base);
-		cfg_report(x, false, rel, sk, sv, "ignored: Scratch is IncludedScratch + AddedScratch");
+		cfg_report(x, false, rel, sk, sv,
+			   "ignored: Scratch is IncludedScratch + AddedScratch");
 	}
 	if (!*t->provider_type) {
 		free(t->provider_type);
@@ -173,13 +185,15 @@ static int itype_read_one(struct cfg_ctx *x, struct fy_node *kn, struct fy_node 
 	return rc || !t->provider_type ? -1 : 0;
 }
 
-static int itype_cmp(const void *a, const void *b)
+static int
+itype_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct cfg_instance_type *)a)->name,
 		      ((const struct cfg_instance_type *)b)->name);
 }
 
-static bool itype_equal(const struct cfg_instance_type *a, const struct cfg_instance_type *b)
+static bool
+itype_equal(const struct cfg_instance_type *a, const struct cfg_instance_type *b)
 {
 	return !strcmp(a->provider_type, b->provider_type) && a->vcpus == b->vcpus &&
 	       a->ram == b->ram && a->included_scratch == b->included_scratch &&
@@ -190,7 +204,8 @@ static bool itype_equal(const struct cfg_instance_type *a, const struct cfg_inst
 	       a->gpu.device_count == b->gpu.device_count && a->gpu.vram == b->gpu.vram;
 }
 
-static struct cfg_instance_type *itype_find(struct cfg_cluster *c, size_t n, const char *name)
+static struct cfg_instance_type *
+itype_find(struct cfg_cluster *c, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(c->instance_types[i].name, name))
@@ -198,7 +213,8 @@ static struct cfg_instance_type *itype_find(struct cfg_cluster *c, size_t n, con
 	return NULL;
 }
 
-static int itype_copy(struct cfg_instance_type *d, const struct cfg_instance_type *s)
+static int
+itype_copy(struct cfg_instance_type *d, const struct cfg_instance_type *s)
 {
 	*d = *s;
 	d->provider_type = strdup(s->provider_type);
@@ -209,7 +225,8 @@ static int itype_copy(struct cfg_instance_type *d, const struct cfg_instance_typ
 }
 
 /* Spec 1.2: "<name>.preemptible" twins; c->instance_types has room for 2n entries. */
-static int itype_add_preemptible(struct cfg_ctx *x)
+static int
+itype_add_preemptible(struct cfg_ctx *x)
 {
 	struct cfg_cluster *c = x->c;
 	size_t n = c->n_instance_types;
@@ -242,22 +259,26 @@ static int itype_add_preemptible(struct cfg_ctx *x)
 	return 0;
 }
 
-static int itype_loopback(struct cfg_ctx *x, struct fy_node *k, struct fy_node *map)
+static int
+itype_loopback(struct cfg_ctx *x, struct fy_node *k, struct fy_node *map)
 {
 	struct cfg_cluster *c = x->c;
 
 	if (strcmp(c->containers.cloudvms.driver ? c->containers.cloudvms.driver : "", "loopback"))
 		return 0;
 	if (c->n_instance_types > 1) {
-		cfg_report(x, true, "InstanceTypes", k, map,
-			   "Containers.CloudVMs.Driver is loopback: InstanceTypes must have exactly "
-			   "one entry, not %zu", c->n_instance_types);
+		cfg_report(
+			x, true, "InstanceTypes", k, map,
+			"Containers.CloudVMs.Driver is loopback: InstanceTypes must have exactly "
+			"one entry, not %zu",
+			c->n_instance_types);
 		return -1;
 	}
 	if (c->n_instance_types == 1)
 		return 0;
 	if (cfg_loopback_type(&c->instance_types[0]) < 0) {
-		cfg_report(x, true, "InstanceTypes", k, map, "cannot describe this host for the "
+		cfg_report(x, true, "InstanceTypes", k, map,
+			   "cannot describe this host for the "
 			   "loopback driver's instance type");
 		return -1;
 	}
@@ -265,7 +286,8 @@ static int itype_loopback(struct cfg_ctx *x, struct fy_node *k, struct fy_node *
 	return 0;
 }
 
-int cfg_read_instance_types(struct cfg_ctx *x)
+int
+cfg_read_instance_types(struct cfg_ctx *x)
 {
 	struct fy_node *k = NULL, *map = cfg_lookup(x->cluster, "InstanceTypes", &k);
 	struct cfg_cluster *c = x->c;
@@ -276,7 +298,8 @@ int cfg_read_instance_types(struct cfg_ctx *x)
 
 	if (!cfg_node_is_null(map) && fy_node_get_type(map) != FYNT_MAPPING) {
 		cfg_report(x, true, "InstanceTypes", k, map,
-			   "InstanceTypes must be a map of name to type (the list form is not supported)");
+			   "InstanceTypes must be a map of name to type (the list form is not "
+			   "supported)");
 		return -1;
 	}
 	if (!cfg_node_is_null(map))
@@ -299,9 +322,10 @@ int cfg_read_instance_types(struct cfg_ctx *x)
 	return 0;
 }
 
-const struct cfg_instance_type *cfg_instance_type(const struct cfg_cluster *c, const char *name)
+const struct cfg_instance_type *
+cfg_instance_type(const struct cfg_cluster *c, const char *name)
 {
-	struct cfg_instance_type key = {.name = (char *)name};
+	struct cfg_instance_type key = { .name = (char *)name };
 
 	if (!c || !name || !c->n_instance_types)
 		return NULL;

@@ -14,12 +14,13 @@
 #include "config_internal.h"
 #include "util.h"
 
-int cfg_plain_bool(const char *s)
+int
+cfg_plain_bool(const char *s)
 {
-	static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-					  "on", "On", "ON", NULL};
-	static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
-					 "off", "Off", "OFF", NULL};
+	static const char *const yes[] = { "y",	   "Y",	   "yes", "Yes", "YES", "true",
+					   "True", "TRUE", "on",  "On",	 "ON",	NULL };
+	static const char *const no[] = { "n",	   "N",	    "no",  "No",  "NO",	 "false",
+					  "False", "FALSE", "off", "Off", "OFF", NULL };
 
 	for (size_t i = 0; yes[i]; i++)
 		if (!strcmp(s, yes[i]))
@@ -30,7 +31,8 @@ int cfg_plain_bool(const char *s)
 	return -1;
 }
 
-static cJSON *json_int(const char *s)
+static cJSON *
+json_int(const char *s)
 {
 	char buf[32], *end;
 	long long v;
@@ -47,7 +49,8 @@ static cJSON *json_int(const char *s)
 	return cJSON_CreateRaw(buf);
 }
 
-static cJSON *json_plain(const char *s)
+static cJSON *
+json_plain(const char *s)
 {
 	char *end;
 	double d;
@@ -70,7 +73,8 @@ static cJSON *json_plain(const char *s)
 	return cJSON_CreateString(s);
 }
 
-static cJSON *json_scalar(struct fy_node *n)
+static cJSON *
+json_scalar(struct fy_node *n)
 {
 	char *s = cfg_scalar_dup(n);
 	cJSON *j;
@@ -82,7 +86,8 @@ static cJSON *json_scalar(struct fy_node *n)
 	return j;
 }
 
-static cJSON *json_mapping(struct fy_node *n)
+static cJSON *
+json_mapping(struct fy_node *n)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct fy_node_pair *p;
@@ -102,7 +107,8 @@ static cJSON *json_mapping(struct fy_node *n)
 	return o;
 }
 
-cJSON *cfg_yaml_to_json(struct fy_node *n)
+cJSON *
+cfg_yaml_to_json(struct fy_node *n)
 {
 	struct fy_node *item;
 	void *it = NULL;
@@ -129,7 +135,8 @@ cJSON *cfg_yaml_to_json(struct fy_node *n)
 	}
 }
 
-static void json_wipe(cJSON *j)
+static void
+json_wipe(cJSON *j)
 {
 	for (; j; j = j->next) {
 		if (j->valuestring)
@@ -142,7 +149,8 @@ static void json_wipe(cJSON *j)
 	}
 }
 
-void cfg_json_wipe_delete(cJSON *j)
+void
+cfg_json_wipe_delete(cJSON *j)
 {
 	if (!j)
 		return;

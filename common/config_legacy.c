@@ -19,13 +19,14 @@
 #include "config_internal.h"
 
 /* Detach the value of pair p from map (the key is destroyed); NULL for an empty value. */
-static struct fy_node *legacy_detach(struct fy_node *map, struct fy_node_pair *p)
+static struct fy_node *
+legacy_detach(struct fy_node *map, struct fy_node_pair *p)
 {
 	return fy_node_mapping_remove_by_key(map, fy_node_pair_key(p));
 }
 
-static int legacy_append(struct fy_document *doc, struct fy_node *map, const char *key,
-			 struct fy_node *value)
+static int
+legacy_append(struct fy_document *doc, struct fy_node *map, const char *key, struct fy_node *value)
 {
 	struct fy_node *k = fy_node_create_scalar_copy(doc, key, strlen(key));
 
@@ -39,8 +40,8 @@ static int legacy_append(struct fy_document *doc, struct fy_node *map, const cha
 }
 
 /* map.key as a mapping, created empty when absent; NULL when it exists as something else. */
-static struct fy_node *legacy_ensure_map(struct fy_document *doc, struct fy_node *map,
-					 const char *key)
+static struct fy_node *
+legacy_ensure_map(struct fy_document *doc, struct fy_node *map, const char *key)
 {
 	struct fy_node *v = fy_node_mapping_lookup_by_string(map, key, strlen(key));
 	struct fy_node_pair *p = fy_node_mapping_lookup_pair_by_string(map, key, strlen(key));
@@ -58,21 +59,23 @@ static struct fy_node *legacy_ensure_map(struct fy_document *doc, struct fy_node
 }
 
 /* Move old.rel (pair p in map) to newmap.newkey, or drop it when newmap already has newkey. */
-static void legacy_move(struct cfg_ctx *x, struct fy_node *map, struct fy_node_pair *p,
-			const char *oldrel, struct fy_node *newmap, const char *newkey,
-			const char *newrel)
+static void
+legacy_move(struct cfg_ctx *x, struct fy_node *map, struct fy_node_pair *p, const char *oldrel,
+	    struct fy_node *newmap, const char *newkey, const char *newrel)
 {
 	struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
-	bool taken = newmap && fy_node_mapping_lookup_pair_by_string(newmap, newkey, strlen(newkey));
+	bool taken = newmap &&
+		     fy_node_mapping_lookup_pair_by_string(newmap, newkey, strlen(newkey));
 
-	cfg_report(x, false, oldrel, k, NULL, "deprecated config key, use %s.%s instead%s", x->prefix,
-		   newrel, taken ? " (it is set, so this old key is ignored)" : "");
+	cfg_report(x, false, oldrel, k, NULL, "deprecated config key, use %s.%s instead%s",
+		   x->prefix, newrel, taken ? " (it is set, so this old key is ignored)" : "");
 	v = legacy_detach(map, p);
 	if (!newmap || taken || legacy_append(x->doc, newmap, newkey, v) < 0)
 		fy_node_free(v);
 }
 
-static void legacy_cloudvms(struct cfg_ctx *x)
+static void
+legacy_cloudvms(struct cfg_ctx *x)
 {
 	struct fy_node_pair *p = fy_node_mapping_lookup_pair_by_string(x->cluster, "CloudVMs", 8);
 	struct fy_node *containers;
@@ -83,7 +86,8 @@ static void legacy_cloudvms(struct cfg_ctx *x)
 	legacy_move(x, x->cluster, p, "CloudVMs", containers, "CloudVMs", "Containers.CloudVMs");
 }
 
-static void legacy_dispatch_key(struct cfg_ctx *x)
+static void
+legacy_dispatch_key(struct cfg_ctx *x)
 {
 	struct fy_node *d = fy_node_mapping_lookup_by_string(x->cluster, "Dispatch", 8);
 	struct fy_node_pair *p;
@@ -108,7 +112,8 @@ static void legacy_dispatch_key(struct cfg_ctx *x)
  * empty or wildcard host meant "all addresses": the entry is http://localhost:port (how local
  * clients reach it, as in the new-layout examples) with ListenURL http://0.0.0.0:port.
  */
-static int legacy_listen_urls(const char *listen, char **url, char **listen_url)
+static int
+legacy_listen_urls(const char *listen, char **url, char **listen_url)
 {
 	const char *colon = strrchr(listen, ':');
 	size_t hostlen = colon ? (size_t)(colon - listen) : strlen(listen);
@@ -126,7 +131,8 @@ static int legacy_listen_urls(const char *listen, char **url, char **listen_url)
 	return asprintf(url, "http://%s", listen) < 0 ? -1 : 0;
 }
 
-static void legacy_add_internal_url(struct cfg_ctx *x, const char *url, const char *listen_url)
+static void
+legacy_add_internal_url(struct cfg_ctx *x, const char *url, const char *listen_url)
 {
 	struct fy_node *svc = legacy_ensure_map(x->doc, x->cluster, "Services");
 	struct fy_node *dc = svc ? legacy_ensure_map(x->doc, svc, "DispatchCloud") : NULL;
@@ -138,9 +144,9 @@ static void legacy_add_internal_url(struct cfg_ctx *x, const char *url, const ch
 	entry = fy_node_create_mapping(x->doc);
 	if (!entry)
 		return;
-	if (listen_url && legacy_append(x->doc, entry, "ListenURL",
-					fy_node_create_scalar_copy(x->doc, listen_url,
-								   strlen(listen_url))) < 0) {
+	if (listen_url &&
+	    legacy_append(x->doc, entry, "ListenURL",
+			  fy_node_create_scalar_copy(x->doc, listen_url, strlen(listen_url))) < 0) {
 		fy_node_free(entry);
 		return;
 	}
@@ -148,7 +154,8 @@ static void legacy_add_internal_url(struct cfg_ctx *x, const char *url, const ch
 		fy_node_free(entry);
 }
 
-static void legacy_one_profile(struct cfg_ctx *x, const char *name, struct fy_node *profile)
+static void
+legacy_one_profile(struct cfg_ctx *x, const char *name, struct fy_node *profile)
 {
 	struct fy_node *k = NULL, *v;
 	char rel[256], *listen, *url, *listen_url;
@@ -165,8 +172,9 @@ static void legacy_one_profile(struct cfg_ctx *x, const char *name, struct fy_no
 	if (legacy_listen_urls(listen, &url, &listen_url) == 0) {
 		cfg_report(x, false, rel, k, NULL,
 			   "deprecated config key, use %s.Services.DispatchCloud.InternalURLs "
-			   "(mapped to \"%s\"%s%s)", x->prefix, url,
-			   listen_url ? " with ListenURL " : "", listen_url ? listen_url : "");
+			   "(mapped to \"%s\"%s%s)",
+			   x->prefix, url, listen_url ? " with ListenURL " : "",
+			   listen_url ? listen_url : "");
 		legacy_add_internal_url(x, url, listen_url);
 	}
 	free(url);
@@ -174,9 +182,11 @@ static void legacy_one_profile(struct cfg_ctx *x, const char *name, struct fy_no
 	free(listen);
 }
 
-static void legacy_node_profiles(struct cfg_ctx *x)
+static void
+legacy_node_profiles(struct cfg_ctx *x)
 {
-	struct fy_node_pair *p = fy_node_mapping_lookup_pair_by_string(x->cluster, "NodeProfiles", 12);
+	struct fy_node_pair *p = fy_node_mapping_lookup_pair_by_string(x->cluster, "NodeProfiles",
+								       12);
 	struct fy_node *np = p ? fy_node_pair_value(p) : NULL;
 	struct fy_node_pair *q;
 	void *it = NULL;
@@ -197,12 +207,13 @@ static void legacy_node_profiles(struct cfg_ctx *x)
 static const struct {
 	const char *old, *new;
 } legacy_cuda_keys[] = {
-	{"DriverVersion", "DriverVersion"},
-	{"HardwareCapability", "HardwareTarget"},
-	{"DeviceCount", "DeviceCount"},
+	{ "DriverVersion", "DriverVersion" },
+	{ "HardwareCapability", "HardwareTarget" },
+	{ "DeviceCount", "DeviceCount" },
 };
 
-int cfg_legacy_cuda(struct cfg_ctx *x, const char *name, struct fy_node *itype)
+int
+cfg_legacy_cuda(struct cfg_ctx *x, const char *name, struct fy_node *itype)
 {
 	struct fy_node_pair *p = fy_node_mapping_lookup_pair_by_string(itype, "CUDA", 4), *q;
 	struct fy_node *cuda = p ? fy_node_pair_value(p) : NULL, *gpu;
@@ -218,8 +229,8 @@ int cfg_legacy_cuda(struct cfg_ctx *x, const char *name, struct fy_node *itype)
 	}
 	cfg_report(x, false, rel, fy_node_pair_key(p), NULL,
 		   "deprecated config key, use %s.InstanceTypes.%s.GPU with Stack \"cuda\" "
-		   "(HardwareCapability is now HardwareTarget)%s", x->prefix, name,
-		   has_gpu ? "; GPU is set, so CUDA is ignored" : "");
+		   "(HardwareCapability is now HardwareTarget)%s",
+		   x->prefix, name, has_gpu ? "; GPU is set, so CUDA is ignored" : "");
 	gpu = has_gpu ? NULL : legacy_ensure_map(x->doc, itype, "GPU");
 	if (gpu)
 		legacy_append(x->doc, gpu, "Stack", fy_node_create_scalar_copy(x->doc, "cuda", 4));
@@ -243,7 +254,8 @@ int cfg_legacy_cuda(struct cfg_ctx *x, const char *name, struct fy_node *itype)
 	return 0;
 }
 
-int cfg_legacy_map(struct cfg_ctx *x)
+int
+cfg_legacy_map(struct cfg_ctx *x)
 {
 	struct fy_node *it = fy_node_mapping_lookup_by_string(x->cluster, "InstanceTypes", 13);
 	struct fy_node_pair *p;

@@ -17,12 +17,12 @@
 
 #define CFG_MAX_FILE (64u << 20) /* a config file larger than this is a mistake */
 
-static struct fy_document *load_parse(const char *buf, size_t len, const char *name,
-				      struct cfg_diags *diags)
+static struct fy_document *
+load_parse(const char *buf, size_t len, const char *name, struct cfg_diags *diags)
 {
 	struct fy_diag_cfg dc;
 	struct fy_diag *dg;
-	struct fy_parse_cfg pc = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG};
+	struct fy_parse_cfg pc = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG };
 	struct fy_document *doc;
 	struct fy_diag_error *e;
 	void *it = NULL;
@@ -47,7 +47,8 @@ static struct fy_document *load_parse(const char *buf, size_t len, const char *n
 	/* Collected positions are 1-based already. */
 	while ((e = fy_diag_errors_iterate(dg, &it)))
 		if (e->type >= FYET_ERROR)
-			cfg_diag_add(diags, true, NULL, name, e->line, e->column, "YAML: %s", e->msg);
+			cfg_diag_add(diags, true, NULL, name, e->line, e->column, "YAML: %s",
+				     e->msg);
 	if (!doc && diags->nerrors == before)
 		cfg_diag_add(diags, true, NULL, name, 0, 0, "YAML: cannot parse");
 	if (doc && diags->nerrors != before) {
@@ -58,7 +59,8 @@ static struct fy_document *load_parse(const char *buf, size_t len, const char *n
 	return doc;
 }
 
-static bool load_valid_id(const char *id)
+static bool
+load_valid_id(const char *id)
 {
 	if (strlen(id) != 5)
 		return false;
@@ -68,14 +70,15 @@ static bool load_valid_id(const char *id)
 	return true;
 }
 
-static void load_pos(struct fy_node *k, int *line, int *col)
+static void
+load_pos(struct fy_node *k, int *line, int *col)
 {
 	cfg_node_pos(k, NULL, line, col);
 }
 
 /* The one pair under Clusters; NULL (with an error diag) otherwise. */
-static struct fy_node_pair *load_pick_cluster(struct fy_document *doc, const char *name,
-					      struct cfg_diags *diags)
+static struct fy_node_pair *
+load_pick_cluster(struct fy_document *doc, const char *name, struct cfg_diags *diags)
 {
 	struct fy_node *root = fy_document_root(doc), *k = NULL;
 	struct fy_node *cl = cfg_lookup(root, "Clusters", &k);
@@ -103,8 +106,8 @@ static struct fy_node_pair *load_pick_cluster(struct fy_document *doc, const cha
 	return p;
 }
 
-static int load_ctx(struct cfg_ctx *x, struct fy_document *doc, const char *name,
-		    struct cfg_diags *diags)
+static int
+load_ctx(struct cfg_ctx *x, struct fy_document *doc, const char *name, struct cfg_diags *diags)
 {
 	struct fy_node_pair *p = load_pick_cluster(doc, name, diags);
 	char *id, path[64];
@@ -125,7 +128,8 @@ static int load_ctx(struct cfg_ctx *x, struct fy_document *doc, const char *name
 	snprintf(x->prefix, sizeof(x->prefix), "Clusters.%s", id);
 	x->cluster = fy_node_pair_value(p);
 	if (!cfg_node_is_null(x->cluster) && fy_node_get_type(x->cluster) != FYNT_MAPPING) {
-		cfg_report(x, true, "", x->cluster_key, NULL, "expected a mapping (the cluster config)");
+		cfg_report(x, true, "", x->cluster_key, NULL,
+			   "expected a mapping (the cluster config)");
 		free(id);
 		return -1;
 	}
@@ -141,16 +145,18 @@ static int load_ctx(struct cfg_ctx *x, struct fy_document *doc, const char *name
 	return 0;
 }
 
-static int load_defaults(struct cfg_ctx *x)
+static int
+load_defaults(struct cfg_ctx *x)
 {
-	struct fy_parse_cfg pc = {.flags = FYPCF_QUIET};
+	struct fy_parse_cfg pc = { .flags = FYPCF_QUIET };
 
 	x->defdoc = fy_document_build_from_string(&pc, cfg_defaults_yaml, FY_NT);
 	x->defaults = x->defdoc ? fy_document_root(x->defdoc) : NULL;
 	return x->defaults ? 0 : -1;
 }
 
-static void load_passes(struct cfg_ctx *x)
+static void
+load_passes(struct cfg_ctx *x)
 {
 	cfg_legacy_map(x);
 	cfg_unknown_check(x);
@@ -165,10 +171,10 @@ static void load_passes(struct cfg_ctx *x)
 		cfg_report(x, true, "", NULL, NULL, "out of memory building the workers' config");
 }
 
-struct cfg_cluster *cfg_load_buffer(const char *buf, size_t len, const char *name,
-				    struct cfg_diags *diags)
+struct cfg_cluster *
+cfg_load_buffer(const char *buf, size_t len, const char *name, struct cfg_diags *diags)
 {
-	struct cfg_ctx x = {.file = name ? name : "(config)", .diags = diags};
+	struct cfg_ctx x = { .file = name ? name : "(config)", .diags = diags };
 	struct cfg_cluster *c = NULL;
 
 	x.doc = load_parse(buf, len, x.file, diags);
@@ -194,7 +200,8 @@ struct cfg_cluster *cfg_load_buffer(const char *buf, size_t len, const char *nam
 }
 
 /* The whole file in a buffer we own, NUL-terminated; -errno on failure. */
-static int load_read_file(const char *path, char **bufp, size_t *lenp)
+static int
+load_read_file(const char *path, char **bufp, size_t *lenp)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -237,7 +244,8 @@ static int load_read_file(const char *path, char **bufp, size_t *lenp)
 	return 0;
 }
 
-struct cfg_cluster *cfg_load(const char *path, struct cfg_diags *diags)
+struct cfg_cluster *
+cfg_load(const char *path, struct cfg_diags *diags)
 {
 	struct cfg_cluster *c;
 	char *buf = NULL;

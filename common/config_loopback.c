@@ -10,7 +10,8 @@
 
 #include "config_internal.h"
 
-static int64_t loopback_memtotal(void)
+static int64_t
+loopback_memtotal(void)
 {
 	FILE *f = fopen("/proc/meminfo", "re");
 	char line[256];
@@ -25,7 +26,8 @@ static int64_t loopback_memtotal(void)
 	return kb < 0 ? -1 : (int64_t)kb * 1024;
 }
 
-static int64_t loopback_tmp_size(void)
+static int64_t
+loopback_tmp_size(void)
 {
 	const char *dir = getenv("TMPDIR");
 	struct statvfs st;
@@ -37,7 +39,8 @@ static int64_t loopback_tmp_size(void)
 	return (int64_t)st.f_blocks * (int64_t)st.f_frsize;
 }
 
-int cfg_loopback_type(struct cfg_instance_type *t)
+int
+cfg_loopback_type(struct cfg_instance_type *t)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 

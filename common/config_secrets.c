@@ -9,7 +9,8 @@
 #include "config_internal.h"
 #include "util.h"
 
-static int secrets_driver_params(struct cfg_ctx *x)
+static int
+secrets_driver_params(struct cfg_ctx *x)
 {
 	const char *rel = "Containers.CloudVMs.DriverParameters";
 	struct fy_node *k = NULL, *v = cfg_lookup(x->cluster, rel, &k);
@@ -31,7 +32,8 @@ static int secrets_driver_params(struct cfg_ctx *x)
 	return 0;
 }
 
-static int secrets_private_key(struct cfg_ctx *x)
+static int
+secrets_private_key(struct cfg_ctx *x)
 {
 	const char *rel = "Containers.DispatchPrivateKey";
 	struct fy_node *k = NULL, *v = cfg_lookup(x->cluster, rel, &k);
@@ -59,13 +61,15 @@ static int secrets_private_key(struct cfg_ctx *x)
 		return s->dispatch_private_key_path ? 0 : -1;
 	}
 	/* Do not echo the value: it may be a mangled key. */
-	cfg_report(x, true, rel, k, v, "expected an inline PEM/OpenSSH private key "
+	cfg_report(x, true, rel, k, v,
+		   "expected an inline PEM/OpenSSH private key "
 		   "(\"-----BEGIN ...\") or file:///absolute/path");
 	adc_free_secret_str(text);
 	return -1;
 }
 
-int cfg_read_secrets(struct cfg_ctx *x)
+int
+cfg_read_secrets(struct cfg_ctx *x)
 {
 	int rc = secrets_driver_params(x);
 

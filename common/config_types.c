@@ -13,7 +13,8 @@
 
 #include "config_internal.h"
 
-struct fy_node *cfg_lookup(struct fy_node *base, const char *rel, struct fy_node **keyp)
+struct fy_node *
+cfg_lookup(struct fy_node *base, const char *rel, struct fy_node **keyp)
 {
 	struct fy_node *n = base, *key = NULL;
 	const char *s = rel;
@@ -37,14 +38,16 @@ struct fy_node *cfg_lookup(struct fy_node *base, const char *rel, struct fy_node
 	return n;
 }
 
-static bool cfg_is_plain(struct fy_node *n)
+static bool
+cfg_is_plain(struct fy_node *n)
 {
 	return fy_node_get_type(n) == FYNT_SCALAR && fy_node_get_style(n) == FYNS_PLAIN;
 }
 
-bool cfg_node_is_null(struct fy_node *n)
+bool
+cfg_node_is_null(struct fy_node *n)
 {
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
 	size_t len;
 	const char *s;
 
@@ -59,7 +62,8 @@ bool cfg_node_is_null(struct fy_node *n)
 	return !s;
 }
 
-char *cfg_scalar_dup(struct fy_node *n)
+char *
+cfg_scalar_dup(struct fy_node *n)
 {
 	size_t len;
 	const char *s;
@@ -78,7 +82,8 @@ char *cfg_scalar_dup(struct fy_node *n)
 	return r;
 }
 
-static const char *cfg_kind(struct fy_node *n)
+static const char *
+cfg_kind(struct fy_node *n)
 {
 	switch (fy_node_get_type(n)) {
 	case FYNT_MAPPING:
@@ -91,8 +96,9 @@ static const char *cfg_kind(struct fy_node *n)
 }
 
 /* The scalar text of v, or an error diag saying what was expected. */
-static char *cfg_need_scalar(struct cfg_ctx *x, const char *rel, struct fy_node *k,
-			     struct fy_node *v, const char *what)
+static char *
+cfg_need_scalar(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		const char *what)
 {
 	char *s;
 
@@ -106,7 +112,8 @@ static char *cfg_need_scalar(struct cfg_ctx *x, const char *rel, struct fy_node 
 	return s;
 }
 
-int cfg_node_str(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, char **out)
+int
+cfg_node_str(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, char **out)
 {
 	char *s;
 
@@ -121,7 +128,8 @@ int cfg_node_str(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct f
 	return 0;
 }
 
-static int cfg_parse_int(const char *s, int64_t *out)
+static int
+cfg_parse_int(const char *s, int64_t *out)
 {
 	int64_t v = 0;
 	int neg = 0;
@@ -141,7 +149,8 @@ static int cfg_parse_int(const char *s, int64_t *out)
 	return 0;
 }
 
-int cfg_node_int(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, int64_t *out)
+int
+cfg_node_int(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, int64_t *out)
 {
 	char *s = cfg_need_scalar(x, rel, k, v, "an integer");
 	int rc;
@@ -157,7 +166,9 @@ int cfg_node_int(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct f
 	return rc < 0 ? -1 : 0;
 }
 
-int cfg_node_float(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, double *out)
+int
+cfg_node_float(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+	       double *out)
 {
 	char *s = cfg_need_scalar(x, rel, k, v, "a number"), *end;
 	double d;
@@ -176,7 +187,8 @@ int cfg_node_float(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct
 	return 0;
 }
 
-int cfg_node_bool(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, bool *out)
+int
+cfg_node_bool(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v, bool *out)
 {
 	char *s = cfg_need_scalar(x, rel, k, v, "a boolean");
 	int r;
@@ -192,8 +204,9 @@ int cfg_node_bool(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct 
 	return r < 0 ? -1 : 0;
 }
 
-static int cfg_node_duration(struct cfg_ctx *x, const char *rel, struct fy_node *k,
-			     struct fy_node *v, cfg_duration_ns *out)
+static int
+cfg_node_duration(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		  cfg_duration_ns *out)
 {
 	char *s = cfg_need_scalar(x, rel, k, v, "a duration");
 	int rc;
@@ -204,13 +217,15 @@ static int cfg_node_duration(struct cfg_ctx *x, const char *rel, struct fy_node 
 	if (rc == -ERANGE)
 		cfg_report(x, true, rel, k, v, "duration out of range: \"%s\"", s);
 	else if (rc < 0)
-		cfg_report(x, true, rel, k, v, "invalid duration \"%s\" (use e.g. 30s, 5m, 1h30m)", s);
+		cfg_report(x, true, rel, k, v, "invalid duration \"%s\" (use e.g. 30s, 5m, 1h30m)",
+			   s);
 	free(s);
 	return rc < 0 ? -1 : 0;
 }
 
-int cfg_node_bytesize(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
-		      int64_t *out)
+int
+cfg_node_bytesize(struct cfg_ctx *x, const char *rel, struct fy_node *k, struct fy_node *v,
+		  int64_t *out)
 {
 	char *s = cfg_need_scalar(x, rel, k, v, "a byte size");
 	int rc;
@@ -221,13 +236,15 @@ int cfg_node_bytesize(struct cfg_ctx *x, const char *rel, struct fy_node *k, str
 	if (rc == -ERANGE)
 		cfg_report(x, true, rel, k, v, "byte size out of range: \"%s\"", s);
 	else if (rc < 0)
-		cfg_report(x, true, rel, k, v, "invalid byte size \"%s\" (use e.g. 512MiB, 16GB)", s);
+		cfg_report(x, true, rel, k, v, "invalid byte size \"%s\" (use e.g. 512MiB, 16GB)",
+			   s);
 	free(s);
 	return rc < 0 ? -1 : 0;
 }
 
 /* The file's value of rel, or the default's when the file has none (or null). */
-static struct fy_node *cfg_pick(struct cfg_ctx *x, const char *rel, struct fy_node **k)
+static struct fy_node *
+cfg_pick(struct cfg_ctx *x, const char *rel, struct fy_node **k)
 {
 	struct fy_node *v = cfg_lookup(x->cluster, rel, k);
 
@@ -237,13 +254,13 @@ static struct fy_node *cfg_pick(struct cfg_ctx *x, const char *rel, struct fy_no
 	return cfg_lookup(x->defaults, rel, k);
 }
 
-#define CFG_GETTER(name, type, conv)                                                    \
-	int name(struct cfg_ctx *x, const char *rel, type *out)                          \
-	{                                                                               \
-		struct fy_node *k = NULL, *v = cfg_pick(x, rel, &k);                    \
-		if (!v)                                                                 \
-			return 0;                                                       \
-		return conv(x, rel, k, v, out);                                         \
+#define CFG_GETTER(name, type, conv)                                 \
+	int name(struct cfg_ctx *x, const char *rel, type *out)      \
+	{                                                            \
+		struct fy_node *k = NULL, *v = cfg_pick(x, rel, &k); \
+		if (!v)                                              \
+			return 0;                                    \
+		return conv(x, rel, k, v, out);                      \
 	}
 
 CFG_GETTER(cfg_get_str, char *, cfg_node_str)

@@ -14,7 +14,8 @@
 #include "config_internal.h"
 
 /* 1: known; 0: unknown; -1: unknown but *near is a case-insensitive match. */
-static int unknown_classify(const char *const *keys, const char *k, const char **near)
+static int
+unknown_classify(const char *const *keys, const char *k, const char **near)
 {
 	*near = NULL;
 	for (size_t i = 0; keys[i]; i++)
@@ -29,8 +30,8 @@ static int unknown_classify(const char *const *keys, const char *k, const char *
 }
 
 /* Report the unknown keys of one mapping (rel names it); drop the mis-cased ones. */
-static void unknown_check_map(struct cfg_ctx *x, const char *rel, struct fy_node *map,
-			      const char *const *keys)
+static void
+unknown_check_map(struct cfg_ctx *x, const char *rel, struct fy_node *map, const char *const *keys)
 {
 	struct fy_node_pair *p;
 	struct fy_node **drop = NULL;
@@ -67,7 +68,8 @@ static void unknown_check_map(struct cfg_ctx *x, const char *rel, struct fy_node
 	free(drop);
 }
 
-static void unknown_check_types(struct cfg_ctx *x, const struct cfg_section *s)
+static void
+unknown_check_types(struct cfg_ctx *x, const struct cfg_section *s)
 {
 	struct fy_node *types = cfg_lookup(x->cluster, "InstanceTypes", NULL);
 	const char *sub = s->rel + strlen("InstanceTypes.*");
@@ -90,7 +92,8 @@ static void unknown_check_types(struct cfg_ctx *x, const struct cfg_section *s)
 	}
 }
 
-void cfg_unknown_check(struct cfg_ctx *x)
+void
+cfg_unknown_check(struct cfg_ctx *x)
 {
 	for (const struct cfg_section *s = cfg_sections; s->rel; s++) {
 		if (strncmp(s->rel, "InstanceTypes.*", 15) == 0)

@@ -10,7 +10,8 @@
 #include "config_internal.h"
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
+static size_t
+utf8_seq(const unsigned char *s, size_t left)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -40,7 +41,8 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
-int cfg_utf8_check(const char *buf, size_t len, int *line, int *column)
+int
+cfg_utf8_check(const char *buf, size_t len, int *line, int *column)
 {
 	const unsigned char *s = (const unsigned char *)buf;
 	size_t i = 0;

@@ -13,7 +13,8 @@
 #include "util.h"
 
 /* Move every non-null member of src into dst, recursing where both are objects. */
-static void worker_merge(cJSON *dst, cJSON *src)
+static void
+worker_merge(cJSON *dst, cJSON *src)
 {
 	cJSON *item;
 
@@ -38,7 +39,8 @@ static void worker_merge(cJSON *dst, cJSON *src)
 	}
 }
 
-static void worker_add_i64(cJSON *o, const char *k, int64_t v)
+static void
+worker_add_i64(cJSON *o, const char *k, int64_t v)
 {
 	char buf[32];
 
@@ -46,9 +48,10 @@ static void worker_add_i64(cJSON *o, const char *k, int64_t v)
 	cJSON_AddRawToObject(o, k, buf);
 }
 
-static cJSON *worker_itype(const struct cfg_instance_type *t)
+static cJSON *
+worker_itype(const struct cfg_instance_type *t)
 {
-	static const char *const stacks[] = {"", "cuda", "rocm"};
+	static const char *const stacks[] = { "", "cuda", "rocm" };
 	cJSON *o = cJSON_CreateObject(), *g = cJSON_CreateObject();
 
 	if (!o || !g) {
@@ -72,7 +75,8 @@ static cJSON *worker_itype(const struct cfg_instance_type *t)
 	return o;
 }
 
-static int worker_itypes(cJSON *root, const struct cfg_cluster *c)
+static int
+worker_itypes(cJSON *root, const struct cfg_cluster *c)
 {
 	cJSON *m = cJSON_CreateObject();
 
@@ -91,7 +95,8 @@ static int worker_itypes(cJSON *root, const struct cfg_cluster *c)
 	return 0;
 }
 
-static void worker_drop(cJSON *root, const char *section, const char *sub, const char *key)
+static void
+worker_drop(cJSON *root, const char *section, const char *sub, const char *key)
 {
 	cJSON *o = root;
 
@@ -103,7 +108,8 @@ static void worker_drop(cJSON *root, const char *section, const char *sub, const
 		cfg_json_wipe_delete(cJSON_DetachItemFromObjectCaseSensitive(o, key));
 }
 
-int cfg_build_worker_json(struct cfg_ctx *x)
+int
+cfg_build_worker_json(struct cfg_ctx *x)
 {
 	cJSON *root = cfg_yaml_to_json(x->defaults), *file = cfg_yaml_to_json(x->cluster);
 	int rc = -1;

@@ -18,23 +18,25 @@ struct dur_unit {
 };
 
 static const struct dur_unit dur_units[] = {
-	{"ns", 1ULL},
-	{"us", 1000ULL},
-	{"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
-	{"\xce\xbcs", 1000ULL}, /* U+03BC Greek small mu */
-	{"ms", 1000000ULL},
-	{"s", 1000000000ULL},
-	{"m", 60ULL * 1000000000ULL},
-	{"h", 3600ULL * 1000000000ULL},
+	{ "ns", 1ULL },
+	{ "us", 1000ULL },
+	{ "\xc2\xb5s", 1000ULL }, /* U+00B5 micro sign */
+	{ "\xce\xbcs", 1000ULL }, /* U+03BC Greek small mu */
+	{ "ms", 1000000ULL },
+	{ "s", 1000000000ULL },
+	{ "m", 60ULL * 1000000000ULL },
+	{ "h", 3600ULL * 1000000000ULL },
 };
 
-static int dur_is_digit(char c)
+static int
+dur_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
 /* Leading integer; -ERANGE beyond 1<<63 as Go's leadingInt. */
-static int dur_leading_int(const char **sp, uint64_t *v)
+static int
+dur_leading_int(const char **sp, uint64_t *v)
 {
 	const char *s = *sp;
 	uint64_t x = 0;
@@ -52,7 +54,8 @@ static int dur_leading_int(const char **sp, uint64_t *v)
 }
 
 /* Fraction digits; digits past what fits are consumed and ignored (Go's leadingFraction). */
-static void dur_leading_fraction(const char **sp, uint64_t *f, double *scale)
+static void
+dur_leading_fraction(const char **sp, uint64_t *f, double *scale)
 {
 	const char *s = *sp;
 	uint64_t x = 0;
@@ -79,7 +82,8 @@ static void dur_leading_fraction(const char **sp, uint64_t *f, double *scale)
 	*sp = s;
 }
 
-static const struct dur_unit *dur_unit_lookup(const char *u, size_t n)
+static const struct dur_unit *
+dur_unit_lookup(const char *u, size_t n)
 {
 	for (size_t i = 0; i < sizeof(dur_units) / sizeof(dur_units[0]); i++)
 		if (strlen(dur_units[i].name) == n && memcmp(dur_units[i].name, u, n) == 0)
@@ -88,7 +92,8 @@ static const struct dur_unit *dur_unit_lookup(const char *u, size_t n)
 }
 
 /* One "<number><unit>" element, added to *total. */
-static int dur_element(const char **sp, uint64_t *total)
+static int
+dur_element(const char **sp, uint64_t *total)
 {
 	const char *s = *sp, *start;
 	uint64_t v = 0, f = 0;
@@ -130,7 +135,8 @@ static int dur_element(const char **sp, uint64_t *total)
 	return 0;
 }
 
-int cfg_parse_duration(const char *s, cfg_duration_ns *out)
+int
+cfg_parse_duration(const char *s, cfg_duration_ns *out)
 {
 	uint64_t d = 0;
 	int neg = 0, rc;

@@ -20,11 +20,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-struct log_state log_g = { .proc = "", .cluster_id = "", .fmt = LOG_FMT_JSON,
-			   .level = LOG_LVL_INFO, .journal = false };
+struct log_state log_g = {
+	.proc = "", .cluster_id = "", .fmt = LOG_FMT_JSON, .level = LOG_LVL_INFO, .journal = false
+};
 
-static const char *const log_level_names[] = { "trace", "debug", "info", "warn", "error",
-					       "fatal" };
+static const char *const log_level_names[] = { "trace", "debug", "info", "warn", "error", "fatal" };
 
 const char *
 log_level_name(enum log_level level)
@@ -150,8 +150,9 @@ void
 log_emit_err(enum log_level level, const char *msg, const char *error,
 	     const struct log_field *fields)
 {
-	struct log_entry e = { .level = level, .msg = msg ? msg : "", .error = error,
-			       .fields = fields };
+	struct log_entry e = {
+		.level = level, .msg = msg ? msg : "", .error = error, .fields = fields
+	};
 
 	if (!log_enabled(level))
 		return;

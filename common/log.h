@@ -17,8 +17,14 @@
 #include <stdint.h>
 #include <stddef.h>
 
-enum log_level { LOG_LVL_TRACE = 0, LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR,
-		 LOG_LVL_FATAL };
+enum log_level {
+	LOG_LVL_TRACE = 0,
+	LOG_LVL_DEBUG,
+	LOG_LVL_INFO,
+	LOG_LVL_WARN,
+	LOG_LVL_ERROR,
+	LOG_LVL_FATAL
+};
 enum log_format { LOG_FMT_JSON = 0, LOG_FMT_TEXT };
 
 enum log_field_type { LF_T_END = 0, LF_T_STR, LF_T_INT, LF_T_DBL, LF_T_BOOL };
@@ -38,7 +44,7 @@ struct log_field {
 #define LF_INT(k, x)  ((struct log_field){ .key = (k), .type = LF_T_INT, .v.i = (int64_t)(x) })
 #define LF_DBL(k, x)  ((struct log_field){ .key = (k), .type = LF_T_DBL, .v.d = (double)(x) })
 #define LF_BOOL(k, x) ((struct log_field){ .key = (k), .type = LF_T_BOOL, .v.b = (x) })
-#define LF_END        ((struct log_field){ .key = NULL, .type = LF_T_END })
+#define LF_END	      ((struct log_field){ .key = NULL, .type = LF_T_END })
 
 /* Set up logging for this process. proc is the process name (arvados-dispatch-cloud, cloudd,
  * sshd-pool), used as SYSLOG_IDENTIFIER and ADC_PROCESS. Safe to call again (reconfigure). */

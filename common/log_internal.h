@@ -13,19 +13,19 @@
 #include <time.h>
 
 struct log_state {
-	char proc[64];            /* ADC_PROCESS=; "" before log_init */
-	char cluster_id[64];      /* ClusterID; "" = not set, field omitted */
+	char proc[64];	     /* ADC_PROCESS=; "" before log_init */
+	char cluster_id[64]; /* ClusterID; "" = not set, field omitted */
 	enum log_format fmt;
 	enum log_level level;
-	bool journal;             /* send natively to journald (and not to stderr) */
+	bool journal; /* send natively to journald (and not to stderr) */
 };
 
 struct log_entry {
 	enum log_level level;
 	const char *msg;
-	const char *error;                 /* NULL: no "error" field */
-	const struct log_field *fields;    /* ends with LF_END; may be NULL */
-	struct timespec ts;                /* CLOCK_REALTIME at emission */
+	const char *error;		/* NULL: no "error" field */
+	const struct log_field *fields; /* ends with LF_END; may be NULL */
+	struct timespec ts;		/* CLOCK_REALTIME at emission */
 };
 
 extern struct log_state log_g;

@@ -55,9 +55,13 @@ log_journal_priority(enum log_level level)
 static void
 log_journal_key(const char *key, char *out, size_t len)
 {
-	static const struct { const char *from, *to; } map[] = {
-		{ "ContainerUUID", "CONTAINER_UUID" }, { "Instance", "INSTANCE_ID" },
-		{ "InstanceType", "INSTANCE_TYPE" },   { "WorkerState", "WORKER_STATE" },
+	static const struct {
+		const char *from, *to;
+	} map[] = {
+		{ "ContainerUUID", "CONTAINER_UUID" },
+		{ "Instance", "INSTANCE_ID" },
+		{ "InstanceType", "INSTANCE_TYPE" },
+		{ "WorkerState", "WORKER_STATE" },
 	};
 	size_t i, o;
 
@@ -68,7 +72,8 @@ log_journal_key(const char *key, char *out, size_t len)
 		}
 	o = (size_t)snprintf(out, len, "ADC_");
 	for (i = 0; key[i] && o + 1 < len && o < LOG_JOURNAL_KEY_MAX; i++, o++)
-		out[o] = isalnum((unsigned char)key[i]) ? (char)toupper((unsigned char)key[i]) : '_';
+		out[o] = isalnum((unsigned char)key[i]) ? (char)toupper((unsigned char)key[i])
+							: '_';
 	out[o] = '\0';
 }
 

@@ -37,9 +37,12 @@ const char *
 sandbox_role_name(enum sandbox_role role)
 {
 	switch (role) {
-	case SANDBOX_CLOUDD: return "cloudd";
-	case SANDBOX_CLOUDD_LOOPBACK: return "cloudd-loopback";
-	case SANDBOX_SSHD_POOL: return "sshd-pool";
+	case SANDBOX_CLOUDD:
+		return "cloudd";
+	case SANDBOX_CLOUDD_LOOPBACK:
+		return "cloudd-loopback";
+	case SANDBOX_SSHD_POOL:
+		return "sshd-pool";
 	}
 	return "unknown";
 }

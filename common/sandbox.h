@@ -17,16 +17,16 @@
 #include <sys/types.h>
 
 enum sandbox_role {
-	SANDBOX_CLOUDD = 0,        /* HTTPS to the cloud API; no filesystem beyond name resolution */
-	SANDBOX_CLOUDD_LOOPBACK,   /* as cloudd, plus executing /usr/sbin/sshd and a private dir */
-	SANDBOX_SSHD_POOL,         /* TCP to workers; no filesystem at all */
+	SANDBOX_CLOUDD = 0,	 /* HTTPS to the cloud API; no filesystem beyond name resolution */
+	SANDBOX_CLOUDD_LOOPBACK, /* as cloudd, plus executing /usr/sbin/sshd and a private dir */
+	SANDBOX_SSHD_POOL,	 /* TCP to workers; no filesystem at all */
 };
 
 struct sandbox_opts {
-	const char *user;          /* drop to this user when started as root; NULL = role default */
-	const char *private_dir;   /* SANDBOX_CLOUDD_LOOPBACK: read/write dir for sshd's files */
-	bool insecure;             /* -insecure-no-sandbox: skip, loudly */
-	bool keep_root;            /* SANDBOX_CLOUDD_LOOPBACK only: started as root, stay root
+	const char *user;	 /* drop to this user when started as root; NULL = role default */
+	const char *private_dir; /* SANDBOX_CLOUDD_LOOPBACK: read/write dir for sshd's files */
+	bool insecure;		 /* -insecure-no-sandbox: skip, loudly */
+	bool keep_root;		 /* SANDBOX_CLOUDD_LOOPBACK only: started as root, stay root
 				    * (its sshd must run as root to log the dispatcher in as
 				    * root); ignored for the other roles */
 };

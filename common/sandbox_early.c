@@ -92,7 +92,7 @@ sandbox_child_early(const char *proc_name, const int *keep_fds, int n_keep)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		return -errno;
 	if (getppid() == 1)
-		return -ESRCH;  /* the parent died before the prctl took effect */
+		return -ESRCH; /* the parent died before the prctl took effect */
 	if ((r = sandbox_close_fds(keep_fds, keep_fds ? n_keep : 0)) < 0)
 		return r;
 	if (proc_name != NULL && prctl(PR_SET_NAME, proc_name, 0, 0, 0) != 0)

@@ -11,8 +11,8 @@
 
 /* Test hook: pretend a step failed. Never set outside tests/sandbox. */
 struct sandbox_test_hooks {
-	bool fail_landlock;        /* as if the kernel had no Landlock (ABI 0) */
-	bool fail_seccomp;         /* as if seccomp_load() had failed */
+	bool fail_landlock; /* as if the kernel had no Landlock (ABI 0) */
+	bool fail_seccomp;  /* as if seccomp_load() had failed */
 };
 
 int sandbox_apply_hooked(enum sandbox_role role, const struct sandbox_opts *opts,

@@ -31,14 +31,14 @@
 #include <unistd.h>
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)        /* ABI 3 */
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
 #endif
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)       /* ABI 5 */
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #endif
-#define ADC_LL_NET_BIND_TCP (1ULL << 0)                 /* ABI 4 */
-#define ADC_LL_SCOPE_ABSTRACT_UNIX (1ULL << 0)          /* ABI 6 */
-#define ADC_LL_SCOPE_SIGNAL (1ULL << 1)                 /* ABI 6 */
+#define ADC_LL_NET_BIND_TCP	   (1ULL << 0) /* ABI 4 */
+#define ADC_LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define ADC_LL_SCOPE_SIGNAL	   (1ULL << 1) /* ABI 6 */
 
 /* struct landlock_ruleset_attr as of ABI 6. */
 struct adc_ll_ruleset_attr {
@@ -48,12 +48,13 @@ struct adc_ll_ruleset_attr {
 };
 
 #define LL_READ_FILE LANDLOCK_ACCESS_FS_READ_FILE
-#define LL_READ_DIR (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-#define LL_EXEC_DIR (LL_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE)
+#define LL_READ_DIR  (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_EXEC_DIR  (LL_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE)
 /* The rights that apply to a non-directory; others on a file rule are EINVAL. */
-#define LL_FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
-			LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
-			LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define LL_FILE_RIGHTS                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
+	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 int
 sandbox_landlock_abi(void)
@@ -66,7 +67,7 @@ sandbox_landlock_abi(void)
 static uint64_t
 sandbox_ll_handled_fs(int abi)
 {
-	uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;   /* ABI 1: bits 0..12 */
+	uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0..12 */
 
 	if (abi >= 2)
 		fs |= LANDLOCK_ACCESS_FS_REFER;
@@ -91,8 +92,10 @@ sandbox_ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handle
 		r = -errno;
 	} else {
 		pb.parent_fd = fd;
-		pb.allowed_access = access & handled & (S_ISDIR(st.st_mode) ? ~0ULL : LL_FILE_RIGHTS);
-		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
+		pb.allowed_access = access & handled &
+				    (S_ISDIR(st.st_mode) ? ~0ULL : LL_FILE_RIGHTS);
+		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) !=
+		    0)
 			r = -errno;
 	}
 	close(fd);
@@ -120,8 +123,10 @@ sandbox_ll_rules_loopback(int rs, const struct sandbox_opts *opts, uint64_t h)
 	if (r == 0)
 		r = sandbox_ll_allow(rs, "/proc", LL_READ_DIR, h);
 	if (r == 0)
-		r = sandbox_ll_allow(rs, "/dev/null", LL_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-				     LANDLOCK_ACCESS_FS_TRUNCATE, h);
+		r = sandbox_ll_allow(rs, "/dev/null",
+				     LL_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+					     LANDLOCK_ACCESS_FS_TRUNCATE,
+				     h);
 	if (r == 0)
 		r = sandbox_ll_allow(rs, "/dev/urandom", LL_READ_FILE, h);
 	if (r == 0)

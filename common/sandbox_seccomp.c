@@ -47,7 +47,10 @@ struct sandbox_sc_allow {
 	const char *why;
 };
 
-#define SC(name, reason) { SCMP_SYS(name), reason }
+#define SC(name, reason)               \
+	{                              \
+		SCMP_SYS(name), reason \
+	}
 
 /* Unconditionally allowed, each with the reason it is needed. */
 static const struct sandbox_sc_allow sandbox_sc_allowed[] = {
@@ -158,9 +161,10 @@ sandbox_sc_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
 }
 
 #define RULE0(ctx, act, sys) sandbox_sc_rule((ctx), (act), SCMP_SYS(sys), 0, NULL)
-#define RULE(ctx, act, sys, ...)                                                          \
-	sandbox_sc_rule((ctx), (act), SCMP_SYS(sys),                                     \
-			sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / sizeof(struct scmp_arg_cmp), \
+#define RULE(ctx, act, sys, ...)                                         \
+	sandbox_sc_rule((ctx), (act), SCMP_SYS(sys),                     \
+			sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / \
+				sizeof(struct scmp_arg_cmp),             \
 			(struct scmp_arg_cmp[]){ __VA_ARGS__ })
 
 /* mmap/mprotect: never PROT_EXEC (no new code after start-up); refused with EACCES so that
@@ -179,15 +183,18 @@ sandbox_sc_memory(scmp_filter_ctx ctx, int nr, unsigned prot_arg)
 static int
 sandbox_sc_open(scmp_filter_ctx ctx, int nr, unsigned flags_arg)
 {
-	int r = sandbox_sc_rule(ctx, SCMP_ACT_ALLOW, nr, 1, (struct scmp_arg_cmp[]){
-		{ flags_arg, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY } });
+	int r = sandbox_sc_rule(
+		ctx, SCMP_ACT_ALLOW, nr, 1,
+		(struct scmp_arg_cmp[]){ { flags_arg, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY } });
 
 	if (r == 0)
-		r = sandbox_sc_rule(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, (struct scmp_arg_cmp[]){
-			{ flags_arg, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_WRONLY } });
+		r = sandbox_sc_rule(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1,
+				    (struct scmp_arg_cmp[]){ { flags_arg, SCMP_CMP_MASKED_EQ,
+							       O_ACCMODE, O_WRONLY } });
 	if (r == 0)
-		r = sandbox_sc_rule(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, (struct scmp_arg_cmp[]){
-			{ flags_arg, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDWR } });
+		r = sandbox_sc_rule(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1,
+				    (struct scmp_arg_cmp[]){
+					    { flags_arg, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDWR } });
 	return r;
 }
 
@@ -220,12 +227,14 @@ sandbox_seccomp_deny_families(void *ctx, const int *allowed, int n)
 static int
 sandbox_sc_socket(scmp_filter_ctx ctx, bool journal)
 {
-	static const int fam[] = { AF_INET, AF_INET6, AF_UNIX }, typ[] = { SOCK_STREAM, SOCK_DGRAM };
+	static const int fam[] = { AF_INET, AF_INET6, AF_UNIX },
+			 typ[] = { SOCK_STREAM, SOCK_DGRAM };
 	int r = 0;
 
 	for (int f = 0; r == 0 && f < 2; f++)
 		for (int t = 0; r == 0 && t < 2; t++)
-			r = RULE(ctx, SCMP_ACT_ALLOW, socket, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam[f]),
+			r = RULE(ctx, SCMP_ACT_ALLOW, socket,
+				 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam[f]),
 				 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)typ[t]));
 	if (r == 0 && journal)
 		r = RULE(ctx, SCMP_ACT_ALLOW, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
@@ -311,7 +320,8 @@ sandbox_sc_build(scmp_filter_ctx ctx, bool journal)
 {
 	int r = 0;
 
-	for (size_t i = 0; r == 0 && i < sizeof(sandbox_sc_allowed) / sizeof(sandbox_sc_allowed[0]); i++)
+	for (size_t i = 0; r == 0 && i < sizeof(sandbox_sc_allowed) / sizeof(sandbox_sc_allowed[0]);
+	     i++)
 		r = sandbox_sc_rule(ctx, SCMP_ACT_ALLOW, sandbox_sc_allowed[i].nr, 0, NULL);
 	if (r == 0)
 		r = sandbox_sc_socket(ctx, journal);

@@ -20,28 +20,28 @@
 #include <sys/socket.h>
 
 static const int sandbox_sc_loopback_denied[] = {
-	SCMP_SYS(ptrace),            /* reading other processes' memory */
+	SCMP_SYS(ptrace),	     /* reading other processes' memory */
 	SCMP_SYS(process_vm_readv),  /* same */
 	SCMP_SYS(process_vm_writev), /* same */
-	SCMP_SYS(bpf),               /* kernel attack surface */
+	SCMP_SYS(bpf),		     /* kernel attack surface */
 	SCMP_SYS(perf_event_open),   /* kernel attack surface, side channels */
-	SCMP_SYS(userfaultfd),       /* exploitation helper */
+	SCMP_SYS(userfaultfd),	     /* exploitation helper */
 	SCMP_SYS(io_uring_setup),    /* bypasses seccomp for the operations it runs */
 	SCMP_SYS(io_uring_enter),
 	SCMP_SYS(io_uring_register),
-	SCMP_SYS(keyctl),            /* kernel keyrings */
+	SCMP_SYS(keyctl), /* kernel keyrings */
 	SCMP_SYS(add_key),
 	SCMP_SYS(request_key),
-	SCMP_SYS(unshare),           /* new namespaces: user namespaces widen the surface */
+	SCMP_SYS(unshare), /* new namespaces: user namespaces widen the surface */
 	SCMP_SYS(setns),
-	SCMP_SYS(mount),             /* nothing here mounts */
+	SCMP_SYS(mount), /* nothing here mounts */
 	SCMP_SYS(umount2),
 	SCMP_SYS(pivot_root),
 	/* chroot stays allowed: a root sshd chroots its pre-auth child to /run/sshd (a
 	 * smaller world, not an escape: Landlock's rules follow the process). */
 	SCMP_SYS(open_by_handle_at), /* bypasses path-based checks */
 	SCMP_SYS(name_to_handle_at),
-	SCMP_SYS(kexec_load),        /* machine-wide */
+	SCMP_SYS(kexec_load), /* machine-wide */
 	SCMP_SYS(kexec_file_load),
 	SCMP_SYS(init_module),
 	SCMP_SYS(finit_module),
@@ -55,7 +55,7 @@ static const int sandbox_sc_loopback_denied[] = {
 	SCMP_SYS(clock_settime),
 	SCMP_SYS(clock_adjtime),
 	SCMP_SYS(adjtimex),
-	SCMP_SYS(personality),       /* e.g. READ_IMPLIES_EXEC */
+	SCMP_SYS(personality), /* e.g. READ_IMPLIES_EXEC */
 	SCMP_SYS(iopl),
 	SCMP_SYS(ioperm),
 	SCMP_SYS(quotactl),
@@ -74,6 +74,7 @@ sandbox_seccomp_loopback(void *ctx)
 	/* Sockets: IP, and AF_UNIX for sshd's internals and the journal; no netlink, no raw
 	 * packet sockets. */
 	if (r == 0)
-		r = sandbox_seccomp_deny_families(ctx, (const int[]){ AF_UNIX, AF_INET, AF_INET6 }, 3);
+		r = sandbox_seccomp_deny_families(ctx, (const int[]){ AF_UNIX, AF_INET, AF_INET6 },
+						  3);
 	return r;
 }

@@ -33,8 +33,8 @@ sandbox_user_missing(enum sandbox_role role, const char *name)
 
 	snprintf(err, sizeof(err),
 		 "user \"%s\" does not exist: create it (useradd --system --no-create-home "
-		 "--shell /usr/sbin/nologin %s) or name another one with %s", name, name,
-		 sandbox_user_flag(role));
+		 "--shell /usr/sbin/nologin %s) or name another one with %s",
+		 name, name, sandbox_user_flag(role));
 	log_kv_err(LOG_LVL_ERROR, "sandbox: cannot drop privileges", err,
 		   LF_STR("role", sandbox_role_name(role)), LF_STR("user", name));
 	return -ENOENT;

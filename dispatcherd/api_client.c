@@ -17,18 +17,18 @@
 struct api_client {
 	uv_loop_t *loop;
 	struct curl_uv *cu;
-	uv_timer_t wake;                /* ends the limiter's quiet period */
-	char *base;                     /* "scheme://host[:port]" */
-	char *token;                    /* secret: wiped on free */
-	char *auth_header;              /* secret: wiped on free */
+	uv_timer_t wake;   /* ends the limiter's quiet period */
+	char *base;	   /* "scheme://host[:port]" */
+	char *token;	   /* secret: wiped on free */
+	char *auth_header; /* secret: wiped on free */
 	struct api_request_env env;
 	struct curl_blob ca;
 	char *ca_data;
 	uint32_t timeout_ms, list_timeout_ms;
 	struct api_limiter lim;
-	uint64_t last503;               /* Unix ms */
-	struct api_request *q_head, *q_tail;    /* waiting, oldest first */
-	struct api_request *active;     /* in flight */
+	uint64_t last503;		     /* Unix ms */
+	struct api_request *q_head, *q_tail; /* waiting, oldest first */
+	struct api_request *active;	     /* in flight */
 	size_t queued;
 	bool closing;
 	int open_handles;
@@ -65,17 +65,20 @@ api_client_base(const char *ext, char **base, char **error)
 		return -ENOMEM;
 	if (ext == NULL || ext[0] == '\0') {
 		api_client_set_error(error, "%sServices.Controller.ExternalURL is empty", "");
-	} else if (curl_url_set(u, CURLUPART_URL, ext, CURLU_DEFAULT_SCHEME |
-				CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	} else if (curl_url_set(u, CURLUPART_URL, ext,
+				CURLU_DEFAULT_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 		   curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 		   curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
 		api_client_set_error(error, "Services.Controller.ExternalURL %s: no host", ext);
 	} else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-		api_client_set_error(error, "Services.Controller.ExternalURL %s: scheme must be "
-				     "http or https", ext);
+		api_client_set_error(error,
+				     "Services.Controller.ExternalURL %s: scheme must be "
+				     "http or https",
+				     ext);
 	} else {
 		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		if (asprintf(base, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "") < 0) {
+		if (asprintf(base, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "") <
+		    0) {
 			*base = NULL;
 			rc = -ENOMEM;
 		} else {

@@ -26,24 +26,24 @@ struct cfg_cluster;
 struct api_client;
 
 #define API_CONNECT_TIMEOUT_MS 10000u
-#define API_TIMEOUT_MS 30000u           /* single-object calls: get, lock, unlock, update */
-#define API_LIST_TIMEOUT_MS 60000u      /* list pages of up to 1000 records */
-#define API_FORM_GET_LIMIT 1000u        /* encoded forms this long or longer go in a POST body */
-#define API_MAX_RESPONSE (64u << 20)    /* larger responses fail with -EFBIG */
+#define API_TIMEOUT_MS	       30000u	   /* single-object calls: get, lock, unlock, update */
+#define API_LIST_TIMEOUT_MS    60000u	   /* list pages of up to 1000 records */
+#define API_FORM_GET_LIMIT     1000u	   /* encoded forms this long or longer go in a POST body */
+#define API_MAX_RESPONSE       (64u << 20) /* larger responses fail with -EFBIG */
 
 struct api_client_opts {
-	const char *controller_url;     /* Services.Controller.ExternalURL; scheme defaults to https */
-	const char *token;              /* SystemRootToken; copied */
-	bool insecure;                  /* TLS.Insecure: no certificate or host name check */
-	int64_t max_concurrent_requests;/* API.MaxConcurrentRequests (the limiter caps at 1/4) */
+	const char *controller_url; /* Services.Controller.ExternalURL; scheme defaults to https */
+	const char *token;	    /* SystemRootToken; copied */
+	bool insecure;		    /* TLS.Insecure: no certificate or host name check */
+	int64_t max_concurrent_requests; /* API.MaxConcurrentRequests (the limiter caps at 1/4) */
 	/* Trust anchors: a PEM file read at creation, or PEM text in memory; neither: curl's
 	 * default bundle (read by curl when it connects). */
 	const char *ca_file;
 	const char *ca_pem;
 	size_t ca_pem_len;
-	uint32_t connect_timeout_ms;    /* 0: API_CONNECT_TIMEOUT_MS */
-	uint32_t timeout_ms;            /* 0: API_TIMEOUT_MS */
-	uint32_t list_timeout_ms;       /* 0: API_LIST_TIMEOUT_MS */
+	uint32_t connect_timeout_ms; /* 0: API_CONNECT_TIMEOUT_MS */
+	uint32_t timeout_ms;	     /* 0: API_TIMEOUT_MS */
+	uint32_t list_timeout_ms;    /* 0: API_LIST_TIMEOUT_MS */
 };
 
 /*
@@ -62,10 +62,10 @@ struct api_client_opts {
  */
 struct api_result {
 	int err;
-	long status;                    /* HTTP status; 0 when no response */
+	long status; /* HTTP status; 0 when no response */
 	cJSON *body;
-	const char *error;              /* text when err != 0 */
-	const char *request_id;         /* the X-Request-Id sent */
+	const char *error;	/* text when err != 0 */
+	const char *request_id; /* the X-Request-Id sent */
 };
 
 typedef void (*api_cb)(void *arg, struct api_result *r);
@@ -87,14 +87,14 @@ void api_client_opts_from_cfg(const struct cfg_cluster *cfg, struct api_client_o
 int api_call(struct api_client *c, const char *method, const char *path,
 	     const struct api_params *params, api_cb cb, void *arg);
 /* The same with the list timeout: for paged list calls. */
-int api_list(struct api_client *c, const char *path, const struct api_params *params,
-	     api_cb cb, void *arg);
+int api_list(struct api_client *c, const char *path, const struct api_params *params, api_cb cb,
+	     void *arg);
 
 /* Wall-clock time (Unix ms) of the most recent 503 response, 0 if none (spec 4.3). */
 uint64_t api_client_last_503(const struct api_client *c);
 
 struct api_client_stats {
-	int64_t limit, peak_limit;      /* the limiter's current and highest limit */
+	int64_t limit, peak_limit; /* the limiter's current and highest limit */
 	int64_t in_flight, peak_in_flight;
 	size_t queued;
 };

@@ -10,16 +10,37 @@
 const char *
 api_error_status_text(long status)
 {
-	static const struct { long code; const char *text; } t[] = {
-		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
-		{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 408, "Request Timeout" },
-		{ 409, "Conflict" }, { 410, "Gone" }, { 413, "Payload Too Large" },
-		{ 422, "Unprocessable Entity" }, { 423, "Locked" }, { 429, "Too Many Requests" },
-		{ 500, "Internal Server Error" }, { 501, "Not Implemented" }, { 502, "Bad Gateway" },
-		{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
-		{ 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" },
-		{ 304, "Not Modified" }, { 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+	static const struct {
+		long code;
+		const char *text;
+	} t[] = {
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 408, "Request Timeout" },
+		{ 409, "Conflict" },
+		{ 410, "Gone" },
+		{ 413, "Payload Too Large" },
+		{ 422, "Unprocessable Entity" },
+		{ 423, "Locked" },
+		{ 429, "Too Many Requests" },
+		{ 500, "Internal Server Error" },
+		{ 501, "Not Implemented" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+		{ 200, "OK" },
+		{ 201, "Created" },
+		{ 202, "Accepted" },
+		{ 204, "No Content" },
+		{ 301, "Moved Permanently" },
+		{ 302, "Found" },
+		{ 303, "See Other" },
+		{ 304, "Not Modified" },
+		{ 307, "Temporary Redirect" },
+		{ 308, "Permanent Redirect" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -43,12 +64,12 @@ api_error_messages(const char *body, size_t len)
 		cJSON_Delete(root);
 		return NULL;
 	}
-	cJSON_ArrayForEach(e, errs)
-		need += (cJSON_IsString(e) ? strlen(e->valuestring) : 6) + 2;
+	cJSON_ArrayForEach(e, errs) need += (cJSON_IsString(e) ? strlen(e->valuestring) : 6) + 2;
 	out = malloc(need);
 	if (out != NULL) {
 		out[0] = '\0';
-		cJSON_ArrayForEach(e, errs) {
+		cJSON_ArrayForEach(e, errs)
+		{
 			if (out[0] != '\0')
 				strcat(out, "; ");
 			strcat(out, cJSON_IsString(e) ? e->valuestring : "(?)");
@@ -114,13 +135,20 @@ static const char *
 api_error_kind(int code)
 {
 	switch (code) {
-	case -ECONNREFUSED: return "connection failed";
-	case -EKEYREJECTED: return "TLS certificate verification failed";
-	case -ECONNABORTED: return "TLS failure";
-	case -ECONNRESET: return "connection lost";
-	case -EFBIG: return "response too large";
-	case -ENOMEM: return "out of memory";
-	default: return "transport error";
+	case -ECONNREFUSED:
+		return "connection failed";
+	case -EKEYREJECTED:
+		return "TLS certificate verification failed";
+	case -ECONNABORTED:
+		return "TLS failure";
+	case -ECONNRESET:
+		return "connection lost";
+	case -EFBIG:
+		return "response too large";
+	case -ENOMEM:
+		return "out of memory";
+	default:
+		return "transport error";
 	}
 }
 
@@ -128,13 +156,15 @@ char *
 api_error_transport(const char *what, CURLcode res, const char *errbuf)
 {
 	int code = api_error_curl_code(res);
-	const char *detail = (errbuf != NULL && errbuf[0] != '\0') ? errbuf : curl_easy_strerror(res);
+	const char *detail = (errbuf != NULL && errbuf[0] != '\0') ? errbuf
+								   : curl_easy_strerror(res);
 	char *out = NULL;
 	int n;
 
 	if (code == -ETIMEDOUT)
 		n = asprintf(&out, "request failed: %s: timed out: %s", what, detail);
 	else
-		n = asprintf(&out, "request failed: %s: %s: %s", what, api_error_kind(code), detail);
+		n = asprintf(&out, "request failed: %s: %s: %s", what, api_error_kind(code),
+			     detail);
 	return n < 0 ? NULL : out;
 }

@@ -178,7 +178,7 @@ api_json_parse(const char *text, size_t len, cJSON **out, size_t *where)
 	}
 	r = api_json_walk(root, &cur);
 	if (r == 0 && api_json_next_lit(&cur, &p, &n))
-		r = -EBADMSG;           /* more literals than number nodes */
+		r = -EBADMSG; /* more literals than number nodes */
 	if (r != 0) {
 		cJSON_Delete(root);
 		return r;
@@ -290,10 +290,10 @@ api_json_go_escape(char *s)
 		return NULL;
 	for (const char *c = s; *c != '\0'; c++) {
 		if (*c == '<' || *c == '>' || *c == '&')
-			extra += 5;                     /* "\u003c" is 6 bytes for 1 */
+			extra += 5; /* "\u003c" is 6 bytes for 1 */
 		else if ((unsigned char)c[0] == 0xe2 && (unsigned char)c[1] == 0x80 &&
 			 ((unsigned char)c[2] == 0xa8 || (unsigned char)c[2] == 0xa9))
-			extra += 3;                     /* 3 UTF-8 bytes become 6 */
+			extra += 3; /* 3 UTF-8 bytes become 6 */
 	}
 	if (extra == 0)
 		return s;

@@ -22,32 +22,32 @@
 #ifdef AJA_ASAN
 /* A poisoned size word before and a poisoned gap after every allocation, so that ASan still
  * sees overflows between nodes and use after cJSON_Delete of a part of a live tree. */
-#define AJA_HDR 8u
-#define AJA_GAP 16u
+#define AJA_HDR		8u
+#define AJA_GAP		16u
 #define AJA_TEXT_FACTOR 14u
 #else
-#define AJA_HDR 0u
-#define AJA_GAP 0u
+#define AJA_HDR		0u
+#define AJA_GAP		0u
 /* cJSON needs ~4.4 bytes per byte of a list page; a denser text spills into more chunks. */
 #define AJA_TEXT_FACTOR 6u
 #endif
 
-#define AJA_ALIGN 8u                    /* cJSON allocates cJSON structs and strings only */
-#define AJA_MAX_CHUNKS 32u              /* lookups per free stay a handful of compares */
-#define AJA_MIN_CHUNK (64u * 1024u)
-#define AJA_MAX_CHUNK (16u * 1024u * 1024u)
+#define AJA_ALIGN      8u  /* cJSON allocates cJSON structs and strings only */
+#define AJA_MAX_CHUNKS 32u /* lookups per free stay a handful of compares */
+#define AJA_MIN_CHUNK  (64u * 1024u)
+#define AJA_MAX_CHUNK  (16u * 1024u * 1024u)
 
 struct aja_chunk {
-	char *next, *end;               /* bump pointer; one past the last usable byte */
-	size_t live;                    /* allocations not yet freed */
-	bool open;                      /* still allocated from */
+	char *next, *end; /* bump pointer; one past the last usable byte */
+	size_t live;	  /* allocations not yet freed */
+	bool open;	  /* still allocated from */
 };
 
 #define AJA_DATA_OFF ((sizeof(struct aja_chunk) + 15u) & ~(size_t)15u)
 
 static _Thread_local struct aja_chunk *aja_chunks[AJA_MAX_CHUNKS];
 static _Thread_local size_t aja_n;
-static _Thread_local struct aja_chunk *aja_cur;        /* NULL: cJSON gets malloc */
+static _Thread_local struct aja_chunk *aja_cur; /* NULL: cJSON gets malloc */
 static _Thread_local size_t aja_chunk_size;
 static pthread_once_t aja_once = PTHREAD_ONCE_INIT;
 
@@ -110,7 +110,7 @@ aja_malloc(size_t size)
 		struct aja_chunk *n = aja_chunk_new(need > aja_chunk_size ? need : aja_chunk_size);
 
 		if (n == NULL)
-			return malloc(size);    /* the free hook tells the two apart */
+			return malloc(size); /* the free hook tells the two apart */
 		aja_chunk_seal(c);
 		aja_cur = c = n;
 	}

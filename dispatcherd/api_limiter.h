@@ -14,15 +14,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define API_LIMITER_INITIAL 8
+#define API_LIMITER_INITIAL  8
 #define API_LIMITER_QUIET_MS 1000
 
 struct api_limiter {
-	int64_t limit;          /* 0 = unlimited */
-	int64_t max_limit;      /* API.MaxConcurrentRequests / 4; 0 = no cap */
+	int64_t limit;	   /* 0 = unlimited */
+	int64_t max_limit; /* API.MaxConcurrentRequests / 4; 0 = no cap */
 	int64_t in_flight;
-	uint64_t quiet_until;   /* ms on the caller's clock; no new request before */
-	int64_t peak_limit;     /* highest limit ever set (tests, metrics) */
+	uint64_t quiet_until;	/* ms on the caller's clock; no new request before */
+	int64_t peak_limit;	/* highest limit ever set (tests, metrics) */
 	int64_t peak_in_flight; /* highest in-flight count ever reached */
 };
 

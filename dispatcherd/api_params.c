@@ -12,7 +12,7 @@
 struct api_param {
 	char *name;
 	char *value;
-	size_t seq;             /* insertion order, to keep sorting stable */
+	size_t seq; /* insertion order, to keep sorting stable */
 };
 
 struct api_params {
@@ -146,7 +146,8 @@ api_params_add_object(struct api_params *p, const cJSON *obj)
 
 	if (!cJSON_IsObject(obj))
 		return -EINVAL;
-	cJSON_ArrayForEach(m, obj) {
+	cJSON_ArrayForEach(m, obj)
+	{
 		int r = api_params_add_json(p, m->string, m);
 		if (r != 0)
 			return r;

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define API_REQID_CHARS 20
-#define API_REQID_SIZE (4 + API_REQID_CHARS + 1)
+#define API_REQID_SIZE	(4 + API_REQID_CHARS + 1)
 
 /* Fill out (API_REQID_SIZE bytes) from getrandom(2). 0 or -errno. */
 int api_reqid_new(char out[API_REQID_SIZE]);

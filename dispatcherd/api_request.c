@@ -111,7 +111,7 @@ api_request_write(char *data, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 
 	if (n > API_MAX_RESPONSE - r->resp_len)
-		return 0;       /* curl fails the transfer with CURLE_WRITE_ERROR */
+		return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
 	if (r->resp_len + n + 1 > r->resp_cap) {
 		size_t cap = r->resp_cap ? r->resp_cap : 4096;
 		while (cap < r->resp_len + n + 1)
@@ -139,7 +139,7 @@ api_request_headers(struct api_request *r, const struct api_request_env *env)
 	h[n++] = env->auth_header;
 	h[n++] = idh;
 	h[n++] = "Content-Type: application/x-www-form-urlencoded";
-	h[n++] = "Expect:";     /* never wait for 100-continue */
+	h[n++] = "Expect:"; /* never wait for 100-continue */
 	if (r->override_get)
 		h[n++] = "X-Http-Method-Override: GET";
 	for (size_t i = 0; i < n; i++) {
@@ -208,7 +208,8 @@ api_request_prepare(struct api_request *r, const struct api_request_env *env)
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)env->connect_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)env->connect_timeout_ms) !=
+		    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
@@ -244,8 +245,10 @@ api_request_json(struct api_request *r, struct api_result *out)
 	}
 	rc = api_json_parse(r->resp, r->resp_len, &out->body, &where);
 	if (rc == -EBADMSG) {
-		if (asprintf(&t, "request failed: %s: malformed JSON in the response body "
-			     "(%zu bytes, error near byte %zu)", r->what, r->resp_len, where) < 0)
+		if (asprintf(&t,
+			     "request failed: %s: malformed JSON in the response body "
+			     "(%zu bytes, error near byte %zu)",
+			     r->what, r->resp_len, where) < 0)
 			t = NULL;
 		api_request_set_error(r, out, rc, t);
 	} else if (rc != 0) {

@@ -18,21 +18,21 @@
 
 /* What every request takes from its client. */
 struct api_request_env {
-	const char *auth_header;        /* "Authorization: Bearer <token>" */
+	const char *auth_header; /* "Authorization: Bearer <token>" */
 	bool insecure;
-	const struct curl_blob *ca;     /* NULL: curl's default trust */
+	const struct curl_blob *ca; /* NULL: curl's default trust */
 	uint32_t connect_timeout_ms;
 };
 
 struct api_request {
-	struct curl_uv_xfer xfer;       /* xfer.easy is NULL until prepared */
-	struct api_request *prev, *next;/* the client's queue or in-flight list */
+	struct curl_uv_xfer xfer;	 /* xfer.easy is NULL until prepared */
+	struct api_request *prev, *next; /* the client's queue or in-flight list */
 	void *client;
-	const char *verb;               /* the HTTP method sent */
-	bool override_get;              /* a long GET sent as POST */
-	char *url;                      /* with the query for a short GET */
-	char *what;                     /* "GET https://host/path" for error texts: no query */
-	char *body;                     /* the form, for everything but a short GET */
+	const char *verb;  /* the HTTP method sent */
+	bool override_get; /* a long GET sent as POST */
+	char *url;	   /* with the query for a short GET */
+	char *what;	   /* "GET https://host/path" for error texts: no query */
+	char *body;	   /* the form, for everything but a short GET */
 	size_t body_len;
 	uint32_t timeout_ms;
 	char reqid[API_REQID_SIZE];

@@ -15,7 +15,7 @@
 
 #define CHILD_BACKOFF_MIN_MS   1000u
 #define CHILD_BACKOFF_MAX_MS   60000u
-#define CHILD_STABLE_MS        60000u   /* ready this long: the next failure restarts at 1 s */
+#define CHILD_STABLE_MS	       60000u /* ready this long: the next failure restarts at 1 s */
 #define CHILD_HELLO_TIMEOUT_MS 5000u
 #define CHILD_INIT_TIMEOUT_MS  30000u
 #define CHILD_PING_EVERY_MS    10000u
@@ -51,7 +51,8 @@ static void
 child_log(struct child *c, enum log_level lvl, const char *msg, const char *err)
 {
 	if (err != NULL)
-		log_kv_err(lvl, msg, err, LF_STR("Helper", c->spec.name), LF_INT("HelperPID", c->pid));
+		log_kv_err(lvl, msg, err, LF_STR("Helper", c->spec.name),
+			   LF_INT("HelperPID", c->pid));
 	else
 		log_kv(lvl, msg, LF_STR("Helper", c->spec.name), LF_INT("HelperPID", c->pid));
 }
@@ -77,7 +78,7 @@ child_schedule_restart(struct child *c)
 	       LF_INT("DelayMs", c->backoff_ms));
 	uv_timer_start(&c->restart_timer, restart_cb, c->backoff_ms, 0);
 	c->backoff_ms = c->backoff_ms * 2 > CHILD_BACKOFF_MAX_MS ? CHILD_BACKOFF_MAX_MS
-								  : c->backoff_ms * 2;
+								 : c->backoff_ms * 2;
 }
 
 /* Something is wrong with the running child: kill it; its exit restarts it. */
@@ -99,7 +100,7 @@ ping_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 
 	(void)ch;
 	if (status == PROTO_E_RETRY)
-		return;         /* the channel is closing; that path handles the child */
+		return; /* the channel is closing; that path handles the child */
 	if (status != PROTO_OK) {
 		child_fail(c, "no answer to ping");
 		return;
@@ -180,7 +181,8 @@ child_check_hello(struct child *c, const struct proto_msg *m, char *why, size_t 
 	ok = h.version == PROTO_VERSION && strcmp(h.build_id, ADC_BUILD_ID) == 0 &&
 	     strcmp(h.role, c->spec.name) == 0;
 	if (!ok)
-		snprintf(why, len, "HELLO mismatch: %s version %u build %s, want %s version %u build %s",
+		snprintf(why, len,
+			 "HELLO mismatch: %s version %u build %s, want %s version %u build %s",
 			 h.role, h.version, h.build_id, c->spec.name, PROTO_VERSION, ADC_BUILD_ID);
 	proto_hello_free(&h);
 	return ok ? 0 : -1;
@@ -319,8 +321,11 @@ child_spawn(struct child *c)
 	int sv[2], r;
 	struct proto_wbuf w;
 	struct proto_chan_cfg cfg = {
-		.recv_dir = PROTO_C2P, .role = c->spec.role,
-		.on_msg = chan_msg_cb, .on_closed = chan_closed_cb, .arg = c,
+		.recv_dir = PROTO_C2P,
+		.role = c->spec.role,
+		.on_msg = chan_msg_cb,
+		.on_closed = chan_closed_cb,
+		.arg = c,
 	};
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -428,10 +433,26 @@ child_stop(struct child *c, uint64_t grace_ms, void (*done)(void *arg), void *ar
 	child_maybe_finish(c);
 }
 
-enum child_state child_state(const struct child *c) { return c->state; }
-pid_t child_pid(const struct child *c) { return c->pid; }
-unsigned child_starts(const struct child *c) { return c->starts; }
-const char *child_name(const struct child *c) { return c->spec.name; }
+enum child_state
+child_state(const struct child *c)
+{
+	return c->state;
+}
+pid_t
+child_pid(const struct child *c)
+{
+	return c->pid;
+}
+unsigned
+child_starts(const struct child *c)
+{
+	return c->starts;
+}
+const char *
+child_name(const struct child *c)
+{
+	return c->spec.name;
+}
 
 struct proto_chan *
 child_chan(const struct child *c)

@@ -22,18 +22,18 @@
 struct child;
 
 struct child_spec {
-	const char *name;            /* "cloudd", "sshd-pool": logs and HELLO role */
+	const char *name; /* "cloudd", "sshd-pool": logs and HELLO role */
 	enum proto_role role;
-	const char *path;            /* the executable */
-	const char *const *args;     /* extra argv after the program name, NULL-terminated */
-	int secret_fd;               /* sent (dup'ed) with every init; -1 none; owned by the child */
+	const char *path;	 /* the executable */
+	const char *const *args; /* extra argv after the program name, NULL-terminated */
+	int secret_fd;		 /* sent (dup'ed) with every init; -1 none; owned by the child */
 	/* Build the init request into w (begun and ended). 0 or -errno. */
 	int (*build_init)(struct child *c, struct proto_wbuf *w, void *arg);
 	/* Check the init answer; 0 = ready, else a reason is logged and the child restarted. */
 	int (*check_init)(struct child *c, const struct proto_msg *m, char *why, size_t whylen,
 			  void *arg);
-	void (*on_ready)(struct child *c, void *arg);    /* may be NULL */
-	void (*on_down)(struct child *c, void *arg);     /* may be NULL */
+	void (*on_ready)(struct child *c, void *arg); /* may be NULL */
+	void (*on_down)(struct child *c, void *arg);  /* may be NULL */
 	void *arg;
 };
 
@@ -48,9 +48,9 @@ struct child *child_new(uv_loop_t *loop, const struct child_spec *spec);
 void child_stop(struct child *c, uint64_t grace_ms, void (*done)(void *arg), void *arg);
 
 enum child_state child_state(const struct child *c);
-pid_t child_pid(const struct child *c);             /* 0 when no process */
-unsigned child_starts(const struct child *c);        /* how many times it was spawned */
-struct proto_chan *child_chan(const struct child *c);/* NULL unless ready */
+pid_t child_pid(const struct child *c);		      /* 0 when no process */
+unsigned child_starts(const struct child *c);	      /* how many times it was spawned */
+struct proto_chan *child_chan(const struct child *c); /* NULL unless ready */
 const char *child_name(const struct child *c);
 
 #endif

@@ -11,10 +11,10 @@
 struct cli_flag {
 	const char *name;
 	bool is_bool;
-	size_t offset;       /* into struct cli_opts; (size_t)-1 = accepted and ignored */
+	size_t offset; /* into struct cli_opts; (size_t)-1 = accepted and ignored */
 };
 
-#define OPT(f) offsetof(struct cli_opts, f)
+#define OPT(f)	offsetof(struct cli_opts, f)
 #define IGNORED ((size_t)-1)
 
 static const struct cli_flag cli_flags[] = {
@@ -39,7 +39,8 @@ cli_find(const char *name, size_t len)
 		if (strlen(cli_flags[i].name) == len && strncmp(cli_flags[i].name, name, len) == 0)
 			return &cli_flags[i];
 	/* -legacy-<component>-config FILE */
-	if (len > 14 && strncmp(name, "legacy-", 7) == 0 && strncmp(name + len - 7, "-config", 7) == 0) {
+	if (len > 14 && strncmp(name, "legacy-", 7) == 0 &&
+	    strncmp(name + len - 7, "-config", 7) == 0) {
 		static const struct cli_flag legacy = { "legacy-*-config", false, IGNORED };
 		return &legacy;
 	}
@@ -54,7 +55,8 @@ cli_set_bool(const struct cli_flag *f, const char *val, struct cli_opts *o, FILE
 	if (val != NULL) {
 		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0 || strcmp(val, "t") == 0)
 			v = true;
-		else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0 || strcmp(val, "f") == 0)
+		else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0 ||
+			 strcmp(val, "f") == 0)
 			v = false;
 		else {
 			fprintf(err, "invalid boolean value \"%s\" for -%s\n", val, f->name);
@@ -132,15 +134,22 @@ cli_usage(FILE *f, const char *prog)
 		"The Arvados cloud dispatcher: runs queued containers on cloud VMs.\n"
 		"\n"
 		"  config-check             check the configuration and exit\n"
-		"  instance ...             list or act on the dispatcher's instances (management API)\n"
-		"  -config FILE             cluster config (default $ARVADOS_CONFIG, else /etc/arvados/config.yml)\n"
+		"  instance ...             list or act on the dispatcher's instances (management "
+		"API)\n"
+		"  -config FILE             cluster config (default $ARVADOS_CONFIG, else "
+		"/etc/arvados/config.yml)\n"
 		"  -version                 print the version and exit\n"
 		"  -help                    print this help and exit\n"
-		"  -cloudd-path PATH        the cloudd helper (default: beside this program, else the libexec dir)\n"
+		"  -cloudd-path PATH        the cloudd helper (default: beside this program, else "
+		"the libexec dir)\n"
 		"  -sshd-pool-path PATH     the sshd-pool helper (same default)\n"
-		"  -cloudd-user USER        user cloudd runs as when started as root (default arvados-cloudd)\n"
-		"  -sshd-pool-user USER     user sshd-pool runs as when started as root (default arvados-sshd-pool)\n"
-		"  -insecure-no-sandbox     run the helpers without their sandbox (testing only; logged loudly)\n"
-		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, ignored\n",
+		"  -cloudd-user USER        user cloudd runs as when started as root (default "
+		"arvados-cloudd)\n"
+		"  -sshd-pool-user USER     user sshd-pool runs as when started as root (default "
+		"arvados-sshd-pool)\n"
+		"  -insecure-no-sandbox     run the helpers without their sandbox (testing only; "
+		"logged loudly)\n"
+		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
+		"ignored\n",
 		prog, prog);
 }

@@ -9,14 +9,14 @@ enum cli_command { CLI_RUN = 0, CLI_CONFIG_CHECK, CLI_INSTANCE };
 
 struct cli_opts {
 	enum cli_command command;
-	const char *config_path;        /* NULL: $ARVADOS_CONFIG, else /etc/arvados/config.yml */
+	const char *config_path; /* NULL: $ARVADOS_CONFIG, else /etc/arvados/config.yml */
 	bool version, help;
-	bool insecure_no_sandbox;       /* run the children without their sandbox (loudly) */
-	const char *cloudd_path;        /* NULL: beside the executable, else ADC_LIBEXECDIR */
+	bool insecure_no_sandbox; /* run the children without their sandbox (loudly) */
+	const char *cloudd_path;  /* NULL: beside the executable, else ADC_LIBEXECDIR */
 	const char *sshd_pool_path;
-	const char *cloudd_user;        /* NULL: the sandbox's default user per role */
+	const char *cloudd_user; /* NULL: the sandbox's default user per role */
 	const char *sshd_pool_user;
-	int sub_argc;                   /* CLI_INSTANCE: the arguments after "instance" */
+	int sub_argc; /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
 };
 

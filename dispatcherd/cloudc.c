@@ -13,7 +13,7 @@ struct cloudc_req {
 	uint16_t ans_type;
 	void *cb, *done;
 	void *arg;
-	bool failed;                    /* a bad part: later parts are dropped */
+	bool failed; /* a bad part: later parts are dropped */
 	/* destroy: outcomes gathered over the parts */
 	char **ids;
 	struct proto_cloud_err *errs;
@@ -198,7 +198,7 @@ cloudc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, vo
 	} else if (status != PROTO_OK || m == NULL) {
 		cloudc_fail(q, status == PROTO_OK ? PROTO_E_INVALID : status);
 	} else if (cloudc_part(q, m, last)) {
-		q->failed = true;   /* delivered: drop anything that still comes */
+		q->failed = true; /* delivered: drop anything that still comes */
 	}
 	if (last)
 		cloudc_req_free(q);
@@ -253,8 +253,8 @@ cloudc_list(struct child *c, const struct proto_cloud_tags *filter, uint32_t tim
 	struct proto_wbuf w;
 	int rc = proto_cloud_list_encode(&w, 0, timeout_ms, &l);
 
-	return cloudc_send(c, &w, rc, timeout_ms, PROTO_CLOUD_LIST_ANS, (void *)part,
-			   (void *)done, arg);
+	return cloudc_send(c, &w, rc, timeout_ms, PROTO_CLOUD_LIST_ANS, (void *)part, (void *)done,
+			   arg);
 }
 
 int

@@ -36,8 +36,7 @@ typedef void (*cloudc_destroy_cb)(void *arg, const struct proto_cloud_err *err, 
 				  char *const *ids, const struct proto_cloud_err *errs);
 typedef void (*cloudc_prices_cb)(void *arg, const struct proto_cloud_err *err,
 				 const struct proto_cloud_price *v, size_t n);
-typedef void (*cloudc_qgroup_cb)(void *arg, const struct proto_cloud_err *err,
-				 const char *group);
+typedef void (*cloudc_qgroup_cb)(void *arg, const struct proto_cloud_err *err, const char *group);
 /* v: one entry per subnet the driver counts (none for drivers without counters); starts
  * are the RunInstances outcomes since the previous stats answer of this cloudd. */
 typedef void (*cloudc_stats_cb)(void *arg, const struct proto_cloud_err *err,
@@ -52,10 +51,10 @@ int cloudc_destroy(struct child *c, const char *const *ids, size_t n, uint32_t t
 		   cloudc_destroy_cb cb, void *arg);
 int cloudc_set_tags(struct child *c, const char *id, const struct proto_cloud_tags *tags,
 		    uint32_t timeout_ms, cloudc_done_cb cb, void *arg);
-int cloudc_price_history(struct child *c, const struct proto_cloud_prices *req,
-			 uint32_t timeout_ms, cloudc_prices_cb cb, void *arg);
-int cloudc_quota_group(struct child *c, const struct proto_cloud_itype *itype,
-		       uint32_t timeout_ms, cloudc_qgroup_cb cb, void *arg);
+int cloudc_price_history(struct child *c, const struct proto_cloud_prices *req, uint32_t timeout_ms,
+			 cloudc_prices_cb cb, void *arg);
+int cloudc_quota_group(struct child *c, const struct proto_cloud_itype *itype, uint32_t timeout_ms,
+		       cloudc_qgroup_cb cb, void *arg);
 int cloudc_stats(struct child *c, uint32_t timeout_ms, cloudc_stats_cb cb, void *arg);
 
 #endif

@@ -13,10 +13,11 @@
 
 /* Integer division truncates toward zero in C as in Go; the reference multiplies first. */
 #define CTRES_DISCOUNT_PERCENT 5
-#define CTRES_KEEPSTORE_BASE (220 * CTRES_MIB)
-#define CTRES_BLOCK_SIZE (64 * CTRES_MIB)
+#define CTRES_KEEPSTORE_BASE   (220 * CTRES_MIB)
+#define CTRES_BLOCK_SIZE       (64 * CTRES_MIB)
 
-void ctres_init(struct ctres *r)
+void
+ctres_init(struct ctres *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->gpu.stack = "";
@@ -24,13 +25,15 @@ void ctres_init(struct ctres *r)
 	r->container_image = "";
 }
 
-void ctres_release(struct ctres *r)
+void
+ctres_release(struct ctres *r)
 {
 	free(r->gpu.hardware_target);
 	ctres_init(r);
 }
 
-static bool ctres_is_hex_lower(char c)
+static bool
+ctres_is_hex_lower(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
@@ -40,7 +43,8 @@ static bool ctres_is_hex_lower(char c)
  * ASCII digits up to the end (Go's \d is ASCII-only and $ is end of text). The digits go
  * through ParseInt semantics: a value beyond int64 is a parse failure, hence an estimate of 0.
  */
-static bool ctres_pdh_size(const char *pdh, int64_t *n)
+static bool
+ctres_pdh_size(const char *pdh, int64_t *n)
 {
 	const char *p = pdh;
 	int64_t v = 0;
@@ -62,7 +66,8 @@ static bool ctres_pdh_size(const char *pdh, int64_t *n)
 	return true;
 }
 
-int ctres_image_estimate(const char *pdh, int64_t *d)
+int
+ctres_image_estimate(const char *pdh, int64_t *d)
 {
 	int64_t n;
 
@@ -75,7 +80,8 @@ int ctres_image_estimate(const char *pdh, int64_t *d)
 	return 0;
 }
 
-int ctres_scratch(const struct ctres *r, int64_t *scratch)
+int
+ctres_scratch(const struct ctres *r, int64_t *scratch)
 {
 	int64_t d, s;
 	int rc;
@@ -92,7 +98,8 @@ int ctres_scratch(const struct ctres *r, int64_t *scratch)
 	return 0;
 }
 
-int ctres_ram(const struct ctres *r, const struct cfg_containers *cc, int64_t *ram)
+int
+ctres_ram(const struct ctres *r, const struct cfg_containers *cc, int64_t *ram)
 {
 	int64_t v, buf;
 
@@ -117,7 +124,8 @@ int ctres_ram(const struct ctres *r, const struct cfg_containers *cc, int64_t *r
 	return 0;
 }
 
-int ctres_need(const struct ctres *r, const struct cfg_containers *cc, struct res_vec *need)
+int
+ctres_need(const struct ctres *r, const struct cfg_containers *cc, struct res_vec *need)
 {
 	int rc;
 

@@ -21,8 +21,8 @@
 
 /* Parser outcomes (positive: documented, the message is in the caller's buffer). */
 enum {
-	CTRES_EFIELD = 1,	/* a field outside mounts has the wrong JSON type or range */
-	CTRES_EMOUNTS = 2,	/* mounts could not be decoded: cancel with
+	CTRES_EFIELD = 1,  /* a field outside mounts has the wrong JSON type or range */
+	CTRES_EMOUNTS = 2, /* mounts could not be decoded: cancel with
 				 * "error getting mounts from container record: <message>" */
 };
 
@@ -41,12 +41,12 @@ struct res_vec {
 };
 
 struct ctres_gpu {
-	const char *stack;		/* "" when unset */
-	const char *driver_version;	/* "" when unset */
-	const char **hardware_target;	/* n_hardware_target entries; array owned, strings borrowed */
+	const char *stack;	      /* "" when unset */
+	const char *driver_version;   /* "" when unset */
+	const char **hardware_target; /* n_hardware_target entries; array owned, strings borrowed */
 	size_t n_hardware_target;
 	int64_t device_count;
-	int64_t vram;			/* bytes per device */
+	int64_t vram; /* bytes per device */
 };
 
 /*
@@ -61,10 +61,10 @@ struct ctres {
 	int64_t keep_cache_ram;
 	int64_t keep_cache_disk;
 	struct ctres_gpu gpu;
-	int64_t tmp_capacity;		/* sum of the capacity of every "tmp" mount */
-	bool tmp_overflow;		/* that sum overflowed int64: unsatisfiable */
-	const char *container_image;	/* "" when unset */
-	bool preemptible;		/* scheduling_parameters.preemptible */
+	int64_t tmp_capacity;	     /* sum of the capacity of every "tmp" mount */
+	bool tmp_overflow;	     /* that sum overflowed int64: unsatisfiable */
+	const char *container_image; /* "" when unset */
+	bool preemptible;	     /* scheduling_parameters.preemptible */
 };
 
 /* Zero values, "" strings: what Go's zero arvados.Container gives. */

@@ -24,12 +24,13 @@
 struct ctres_dec {
 	char *err;
 	size_t errlen;
-	int code;		/* what a type error returns: CTRES_EFIELD or CTRES_EMOUNTS */
-	const char *strct;	/* e.g. "RuntimeConstraints" */
-	const char *path;	/* e.g. "runtime_constraints." */
+	int code;	   /* what a type error returns: CTRES_EFIELD or CTRES_EMOUNTS */
+	const char *strct; /* e.g. "RuntimeConstraints" */
+	const char *path;  /* e.g. "runtime_constraints." */
 };
 
-static const char *ctres_json_kind(const cJSON *v)
+static const char *
+ctres_json_kind(const cJSON *v)
 {
 	if (cJSON_IsString(v))
 		return "string";
@@ -44,8 +45,8 @@ static const char *ctres_json_kind(const cJSON *v)
 	return "value";
 }
 
-static int ctres_dec_fail(const struct ctres_dec *d, const char *value, const char *key,
-			  const char *gotype)
+static int
+ctres_dec_fail(const struct ctres_dec *d, const char *value, const char *key, const char *gotype)
 {
 	if (d->err != NULL && d->errlen > 0)
 		snprintf(d->err, d->errlen,
@@ -54,22 +55,24 @@ static int ctres_dec_fail(const struct ctres_dec *d, const char *value, const ch
 	return d->code;
 }
 
-static int ctres_dec_type(const struct ctres_dec *d, const cJSON *v, const char *key,
-			  const char *gotype)
+static int
+ctres_dec_type(const struct ctres_dec *d, const cJSON *v, const char *key, const char *gotype)
 {
 	return ctres_dec_fail(d, ctres_json_kind(v), key, gotype);
 }
 
 /* Absent and null both mean "leave the zero value" (Go treats null as a no-op). */
-static const cJSON *ctres_field(const cJSON *obj, const char *key)
+static const cJSON *
+ctres_field(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	return cJSON_IsNull(v) ? NULL : v;
 }
 
-static int ctres_dec_int64(const struct ctres_dec *d, const cJSON *obj, const char *key,
-			   const char *gotype, int64_t *out)
+static int
+ctres_dec_int64(const struct ctres_dec *d, const cJSON *obj, const char *key, const char *gotype,
+		int64_t *out)
 {
 	const cJSON *v = ctres_field(obj, key);
 	char value[64];
@@ -89,8 +92,8 @@ static int ctres_dec_int64(const struct ctres_dec *d, const cJSON *obj, const ch
 	return 0;
 }
 
-static int ctres_dec_string(const struct ctres_dec *d, const cJSON *obj, const char *key,
-			    const char **out)
+static int
+ctres_dec_string(const struct ctres_dec *d, const cJSON *obj, const char *key, const char **out)
 {
 	const cJSON *v = ctres_field(obj, key);
 
@@ -102,7 +105,8 @@ static int ctres_dec_string(const struct ctres_dec *d, const cJSON *obj, const c
 	return 0;
 }
 
-static int ctres_dec_bool(const struct ctres_dec *d, const cJSON *obj, const char *key, bool *out)
+static int
+ctres_dec_bool(const struct ctres_dec *d, const cJSON *obj, const char *key, bool *out)
 {
 	const cJSON *v = ctres_field(obj, key);
 
@@ -115,8 +119,9 @@ static int ctres_dec_bool(const struct ctres_dec *d, const cJSON *obj, const cha
 }
 
 /* *out = the object at key, or NULL when absent/null. */
-static int ctres_dec_object(const struct ctres_dec *d, const cJSON *obj, const char *key,
-			    const char *gotype, const cJSON **out)
+static int
+ctres_dec_object(const struct ctres_dec *d, const cJSON *obj, const char *key, const char *gotype,
+		 const cJSON **out)
 {
 	const cJSON *v = ctres_field(obj, key);
 
@@ -130,7 +135,8 @@ static int ctres_dec_object(const struct ctres_dec *d, const cJSON *obj, const c
 }
 
 /* hardware_target: []string; a null element is "" as in Go. */
-static int ctres_dec_targets(const struct ctres_dec *d, const cJSON *gpu, struct ctres_gpu *g)
+static int
+ctres_dec_targets(const struct ctres_dec *d, const cJSON *gpu, struct ctres_gpu *g)
 {
 	const cJSON *v = ctres_field(gpu, "hardware_target"), *e;
 	size_t n = 0, i = 0;
@@ -139,7 +145,8 @@ static int ctres_dec_targets(const struct ctres_dec *d, const cJSON *gpu, struct
 		return 0;
 	if (!cJSON_IsArray(v))
 		return ctres_dec_type(d, v, "hardware_target", "[]string");
-	cJSON_ArrayForEach(e, v) {
+	cJSON_ArrayForEach(e, v)
+	{
 		if (!cJSON_IsString(e) && !cJSON_IsNull(e))
 			return ctres_dec_type(d, e, "hardware_target", "string");
 		n++;
@@ -148,13 +155,13 @@ static int ctres_dec_targets(const struct ctres_dec *d, const cJSON *gpu, struct
 		return 0;
 	if ((g->hardware_target = calloc(n, sizeof(*g->hardware_target))) == NULL)
 		return -ENOMEM;
-	cJSON_ArrayForEach(e, v)
-		g->hardware_target[i++] = cJSON_IsString(e) ? e->valuestring : "";
+	cJSON_ArrayForEach(e, v) g->hardware_target[i++] = cJSON_IsString(e) ? e->valuestring : "";
 	g->n_hardware_target = n;
 	return 0;
 }
 
-static int ctres_dec_gpu(char *err, size_t errlen, const cJSON *gpu, struct ctres_gpu *g)
+static int
+ctres_dec_gpu(char *err, size_t errlen, const cJSON *gpu, struct ctres_gpu *g)
 {
 	struct ctres_dec d = { err, errlen, CTRES_EFIELD, "GPURuntimeConstraints",
 			       "runtime_constraints.gpu." };
@@ -168,7 +175,8 @@ static int ctres_dec_gpu(char *err, size_t errlen, const cJSON *gpu, struct ctre
 	return ctres_dec_targets(&d, gpu, g);
 }
 
-static int ctres_dec_constraints(char *err, size_t errlen, const cJSON *rc_obj, struct ctres *r)
+static int
+ctres_dec_constraints(char *err, size_t errlen, const cJSON *rc_obj, struct ctres *r)
 {
 	struct ctres_dec d = { err, errlen, CTRES_EFIELD, "RuntimeConstraints",
 			       "runtime_constraints." };
@@ -177,15 +185,18 @@ static int ctres_dec_constraints(char *err, size_t errlen, const cJSON *rc_obj, 
 
 	if ((rc = ctres_dec_int64(&d, rc_obj, "ram", "int64", &r->ram)) != 0 ||
 	    (rc = ctres_dec_int64(&d, rc_obj, "vcpus", "int", &r->vcpus)) != 0 ||
-	    (rc = ctres_dec_int64(&d, rc_obj, "keep_cache_ram", "int64", &r->keep_cache_ram)) != 0 ||
-	    (rc = ctres_dec_int64(&d, rc_obj, "keep_cache_disk", "int64", &r->keep_cache_disk)) != 0 ||
+	    (rc = ctres_dec_int64(&d, rc_obj, "keep_cache_ram", "int64", &r->keep_cache_ram)) !=
+		    0 ||
+	    (rc = ctres_dec_int64(&d, rc_obj, "keep_cache_disk", "int64", &r->keep_cache_disk)) !=
+		    0 ||
 	    (rc = ctres_dec_object(&d, rc_obj, "gpu", "arvados.GPURuntimeConstraints", &gpu)) != 0)
 		return rc;
 	return gpu == NULL ? 0 : ctres_dec_gpu(err, errlen, gpu, &r->gpu);
 }
 
 /* One mounts entry: only kind "tmp" counts, with its capacity. */
-static int ctres_dec_mount(char *err, size_t errlen, const cJSON *m, int64_t *tmp, bool *overflow)
+static int
+ctres_dec_mount(char *err, size_t errlen, const cJSON *m, int64_t *tmp, bool *overflow)
 {
 	char path[256];
 	struct ctres_dec d = { err, errlen, CTRES_EMOUNTS, "Container", "mounts." };
@@ -195,7 +206,7 @@ static int ctres_dec_mount(char *err, size_t errlen, const cJSON *m, int64_t *tm
 
 	if (!cJSON_IsObject(m)) {
 		if (cJSON_IsNull(m))
-			return 0;	/* Go leaves a zero Mount: kind "" */
+			return 0; /* Go leaves a zero Mount: kind "" */
 		return ctres_dec_type(&d, m, m->string, "arvados.Mount");
 	}
 	snprintf(path, sizeof(path), "mounts.%s.", m->string);
@@ -209,7 +220,8 @@ static int ctres_dec_mount(char *err, size_t errlen, const cJSON *m, int64_t *tm
 	return 0;
 }
 
-int ctres_parse_mounts(const cJSON *mounts, struct ctres *r, char *err, size_t errlen)
+int
+ctres_parse_mounts(const cJSON *mounts, struct ctres *r, char *err, size_t errlen)
 {
 	struct ctres_dec d = { err, errlen, CTRES_EMOUNTS, "Container", "" };
 	const cJSON *m;
@@ -220,16 +232,16 @@ int ctres_parse_mounts(const cJSON *mounts, struct ctres *r, char *err, size_t e
 	if (mounts != NULL && !cJSON_IsNull(mounts)) {
 		if (!cJSON_IsObject(mounts))
 			return ctres_dec_type(&d, mounts, "mounts", "map[string]arvados.Mount");
-		cJSON_ArrayForEach(m, mounts)
-			if ((rc = ctres_dec_mount(err, errlen, m, &tmp, &overflow)) != 0)
-				return rc;
+		cJSON_ArrayForEach(m, mounts) if ((rc = ctres_dec_mount(err, errlen, m, &tmp,
+									&overflow)) != 0) return rc;
 	}
 	r->tmp_capacity = tmp;
 	r->tmp_overflow = overflow;
 	return 0;
 }
 
-static int ctres_dec_record(const cJSON *rec, struct ctres *r, char *err, size_t errlen)
+static int
+ctres_dec_record(const cJSON *rec, struct ctres *r, char *err, size_t errlen)
 {
 	struct ctres_dec d = { err, errlen, CTRES_EFIELD, "Container", "" };
 	const cJSON *rc_obj, *sp;
@@ -237,15 +249,17 @@ static int ctres_dec_record(const cJSON *rec, struct ctres *r, char *err, size_t
 
 	if (!cJSON_IsObject(rec)) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "json: cannot unmarshal %s into Go value of type "
-				 "arvados.Container", ctres_json_kind(rec));
+			snprintf(err, errlen,
+				 "json: cannot unmarshal %s into Go value of type "
+				 "arvados.Container",
+				 ctres_json_kind(rec));
 		return CTRES_EFIELD;
 	}
 	if ((rc = ctres_dec_string(&d, rec, "container_image", &r->container_image)) != 0 ||
 	    (rc = ctres_dec_object(&d, rec, "runtime_constraints", "arvados.RuntimeConstraints",
 				   &rc_obj)) != 0 ||
-	    (rc = ctres_dec_object(&d, rec, "scheduling_parameters",
-				   "arvados.SchedulingParameters", &sp)) != 0)
+	    (rc = ctres_dec_object(&d, rec, "scheduling_parameters", "arvados.SchedulingParameters",
+				   &sp)) != 0)
 		return rc;
 	if (rc_obj != NULL && (rc = ctres_dec_constraints(err, errlen, rc_obj, r)) != 0)
 		return rc;
@@ -259,7 +273,8 @@ static int ctres_dec_record(const cJSON *rec, struct ctres *r, char *err, size_t
 	return ctres_parse_mounts(cJSON_GetObjectItemCaseSensitive(rec, "mounts"), r, err, errlen);
 }
 
-int ctres_parse(const cJSON *record, struct ctres *r, char *err, size_t errlen)
+int
+ctres_parse(const cJSON *record, struct ctres *r, char *err, size_t errlen)
 {
 	int rc;
 

@@ -11,7 +11,7 @@ struct curl_uv_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	struct curl_uv *cu;
-	struct curl_uv_sock *prev, *next;       /* live sockets (not yet closing) */
+	struct curl_uv_sock *prev, *next; /* live sockets (not yet closing) */
 };
 
 struct curl_uv {
@@ -19,7 +19,7 @@ struct curl_uv {
 	CURLM *multi;
 	uv_timer_t timer;
 	struct curl_uv_sock *socks;
-	unsigned open_handles;                  /* the timer plus every poll not yet closed */
+	unsigned open_handles; /* the timer plus every poll not yet closed */
 	bool closing;
 	void (*closed)(void *arg);
 	void *closed_arg;
@@ -122,7 +122,8 @@ curl_uv_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	(void)multi;
 	if (timeout_ms < 0)
 		return uv_timer_stop(&cu->timer) == 0 ? 0 : -1;
-	return uv_timer_start(&cu->timer, curl_uv_on_timeout, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+	return uv_timer_start(&cu->timer, curl_uv_on_timeout, (uint64_t)timeout_ms, 0) == 0 ? 0
+											    : -1;
 }
 
 static struct curl_uv_sock *

@@ -39,21 +39,21 @@
 #include "util.h"
 
 #define DISPATCHER_STOP_GRACE_MS 1500
-#define DISPATCHER_HARD_STOP_MS 1900
+#define DISPATCHER_HARD_STOP_MS	 1900
 
 struct dispatcher {
 	uv_loop_t loop;
 	struct cfg_cluster *cfg;
 	const struct cli_opts *opts;
 	char instance_set_id[64];
-	char *public_key;               /* the dispatch key's public half, from sshd-pool */
+	char *public_key; /* the dispatch key's public half, from sshd-pool */
 	struct child *cloudd, *sshpool;
 	char cloudd_path[PATH_MAX], sshpool_path[PATH_MAX];
 	const char *cloudd_args[16], *sshpool_args[16];
 	uv_signal_t sigterm, sigint;
 	uv_timer_t hard_stop;
 	int children_running;
-	size_t listed;                  /* instances seen by the start-up list */
+	size_t listed; /* instances seen by the start-up list */
 	bool listing;
 	bool notified_ready;
 	int exit_code;
@@ -138,8 +138,8 @@ dispatcher_secret_fds(struct dispatcher *d, int *cloud_fd, int *key_fd)
 		if (*key_fd < 0) {
 			int e = -errno;
 			log_kv_err(LOG_LVL_FATAL,
-				   "error parsing configured Containers.DispatchPrivateKey", strerror(-e),
-				   LF_STR("path", s->dispatch_private_key_path));
+				   "error parsing configured Containers.DispatchPrivateKey",
+				   strerror(-e), LF_STR("path", s->dispatch_private_key_path));
 			return e;
 		}
 	} else if (s->dispatch_private_key != NULL && s->dispatch_private_key_len > 0) {
@@ -166,7 +166,7 @@ cloudd_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
 	struct proto_cloud_init m = {
 		.driver = vm->driver,
-		.driver_params_json = "",      /* the secret rides as the fd */
+		.driver_params_json = "", /* the secret rides as the fd */
 		.instance_set_id = d->instance_set_id,
 		.tag_key_prefix = vm->tag_key_prefix,
 		.shared_tag_keys = vm->resource_tag_keys,
@@ -257,7 +257,8 @@ dispatcher_list_done(void *arg, const struct proto_cloud_err *err)
 
 	d->listing = false;
 	if (err->status == PROTO_OK)
-		log_kv(LOG_LVL_INFO, "cloud instances listed", LF_INT("Instances", (int64_t)d->listed));
+		log_kv(LOG_LVL_INFO, "cloud instances listed",
+		       LF_INT("Instances", (int64_t)d->listed));
 	else
 		log_kv_err(LOG_LVL_WARN, "cannot list cloud instances", err->text,
 			   LF_INT("Status", err->status), LF_INT("ErrorClass", err->cls));
@@ -290,7 +291,7 @@ dispatcher_child_ready(struct child *c, void *arg)
 
 	if (c == d->cloudd) {
 		dispatcher_cloud_list(d);
-		port_cloud_ready(&d->pcloud);	/* quota groups, EC2 counters */
+		port_cloud_ready(&d->pcloud); /* quota groups, EC2 counters */
 	}
 	if (d->notified_ready || child_state(d->cloudd) != CHILD_READY ||
 	    child_state(d->sshpool) != CHILD_READY)
@@ -309,7 +310,7 @@ dispatcher_child_up(struct child *c, void *arg)
 
 	dispatcher_child_ready(c, arg);
 	if (c == d->cloudd && d->pool != NULL)
-		pool_cloud_ready(d->pool);	/* the first sync was refused if cloudd was not up */
+		pool_cloud_ready(d->pool); /* the first sync was refused if cloudd was not up */
 	if (d->sched != NULL)
 		sched_driver_kick(d->sched);
 }
@@ -408,14 +409,26 @@ dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd,
 	dispatcher_child_args(d, d->cloudd_args, d->opts->cloudd_user, true);
 	dispatcher_child_args(d, d->sshpool_args, d->opts->sshd_pool_user, false);
 	struct child_spec cs = {
-		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .path = d->cloudd_path,
-		.args = d->cloudd_args, .secret_fd = cloud_fd, .build_init = cloudd_build_init,
-		.check_init = status_check_init, .on_ready = dispatcher_child_up, .arg = d,
+		.name = "cloudd",
+		.role = PROTO_ROLE_CLOUDD,
+		.path = d->cloudd_path,
+		.args = d->cloudd_args,
+		.secret_fd = cloud_fd,
+		.build_init = cloudd_build_init,
+		.check_init = status_check_init,
+		.on_ready = dispatcher_child_up,
+		.arg = d,
 	};
 	struct child_spec ss = {
-		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .path = d->sshpool_path,
-		.args = d->sshpool_args, .secret_fd = key_fd, .build_init = sshpool_build_init,
-		.check_init = sshpool_check_init, .on_ready = dispatcher_child_up, .arg = d,
+		.name = "sshd-pool",
+		.role = PROTO_ROLE_SSHD_POOL,
+		.path = d->sshpool_path,
+		.args = d->sshpool_args,
+		.secret_fd = key_fd,
+		.build_init = sshpool_build_init,
+		.check_init = sshpool_check_init,
+		.on_ready = dispatcher_child_up,
+		.arg = d,
 	};
 	d->cloudd = child_new(&d->loop, &cs);
 	d->sshpool = child_new(&d->loop, &ss);
@@ -435,7 +448,8 @@ dispatcher_listen(struct dispatcher *d)
 
 	if (http_listen_open(d->cfg->dispatch_internal_urls, d->cfg->n_dispatch_internal_urls, env,
 			     &d->listen, err, sizeof(err)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot listen", err, (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_FATAL, "cannot listen", err,
+			     (const struct log_field[]){ LF_END });
 		return -1;
 	}
 	return 0;
@@ -464,8 +478,8 @@ dispatcher_metrics(struct dispatcher *d)
 	char sha[65];
 	struct timespec now;
 
-	if (config_digest(path ? path : "/etc/arvados/config.yml", sha, &in.config_source_time)
-	    == 0) {
+	if (config_digest(path ? path : "/etc/arvados/config.yml", sha, &in.config_source_time) ==
+	    0) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		in.config_sha256 = sha;
 		in.config_load_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
@@ -481,7 +495,9 @@ dispatcher_api(struct dispatcher *d)
 
 	api_client_opts_from_cfg(d->cfg, &o);
 	if (api_client_new(&d->loop, &o, &d->api, &err) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "unhealthy service", err ? err : "cannot build API client", (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_FATAL, "unhealthy service",
+			     err ? err : "cannot build API client",
+			     (const struct log_field[]){ LF_END });
 		free(err);
 		return -1;
 	}
@@ -499,13 +515,15 @@ dispatcher_runner(struct dispatcher *d)
 	d->pssh.runner_fd = -1;
 	if (pool_runner_resolve(vm->deploy_runner_binary, NULL, &d->runner_path, err,
 				sizeof(err)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "error loading runner binary", err, (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_FATAL, "error loading runner binary", err,
+			     (const struct log_field[]){ LF_END });
 		return -1;
 	}
 	if (d->runner_path[0] == '\0')
 		return 0;
 	d->pssh.runner_fd = open(d->runner_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (d->pssh.runner_fd < 0 || (r = sshc_file_md5(d->pssh.runner_fd, d->pssh.runner_md5)) != 0) {
+	if (d->pssh.runner_fd < 0 ||
+	    (r = sshc_file_md5(d->pssh.runner_fd, d->pssh.runner_md5)) != 0) {
 		log_kv_err(LOG_LVL_FATAL, "error loading runner binary", strerror(errno),
 			   LF_STR("DeployRunnerBinary", d->runner_path));
 		return -1;
@@ -535,14 +553,19 @@ dispatcher_services(struct dispatcher *d)
 {
 	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
 	struct pool_opts po = {
-		.loop = &d->loop, .cluster = d->cfg, .metrics = d->metrics,
-		.notify = dispatcher_pool_notify, .notify_ctx = d,
+		.loop = &d->loop,
+		.cluster = d->cfg,
+		.metrics = d->metrics,
+		.notify = dispatcher_pool_notify,
+		.notify_ctx = d,
 		.runner_md5 = d->pssh.runner_md5,
 	};
 	int r;
 
-	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd, .cluster = d->cfg,
-					 .public_key = &d->public_key, .timeout_ms = 120000,
+	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd,
+					 .cluster = d->cfg,
+					 .public_key = &d->public_key,
+					 .timeout_ms = 120000,
 					 .metrics = d->metrics };
 	port_cloud_init(&d->pcloud, &po.cloud);
 	d->pssh.sshpool = &d->sshpool;
@@ -550,12 +573,17 @@ dispatcher_services(struct dispatcher *d)
 	port_ssh_init(&d->pssh, &po.ssh);
 	if ((r = itypes_table_new(d->cfg, &d->itypes)) != 0 || (r = pool_new(&po, &d->pool)) != 0)
 		return r;
-	struct queue_opts qo = { .loop = &d->loop, .api = d->api, .cluster = d->cfg,
-				 .itypes = d->itypes };
+	struct queue_opts qo = {
+		.loop = &d->loop, .api = d->api, .cluster = d->cfg, .itypes = d->itypes
+	};
 	if ((r = queue_new(&qo, &d->queue)) != 0)
 		return r;
-	struct sched_driver_opts so = { .loop = &d->loop, .cluster = d->cfg, .queue = d->queue,
-					.pool = d->pool, .api = d->api, .metrics = d->metrics };
+	struct sched_driver_opts so = { .loop = &d->loop,
+					.cluster = d->cfg,
+					.queue = d->queue,
+					.pool = d->pool,
+					.api = d->api,
+					.metrics = d->metrics };
 	if ((r = sched_driver_new(&so, &d->sched)) != 0)
 		return r;
 	queue_set_notify(d->queue, dispatcher_queue_notify, d);
@@ -569,26 +597,31 @@ dispatcher_serve(struct dispatcher *d)
 	char err[512], *cert = NULL, *key = NULL;
 	int r;
 
-	if (d->listen.https &&
-	    http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &cert, &key, err,
-				 sizeof(err)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err, (const struct log_field[]){ LF_END });
+	if (d->listen.https && http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &cert,
+						    &key, err, sizeof(err)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err,
+			     (const struct log_field[]){ LF_END });
 		return -1;
 	}
 	struct http_server_opts o = {
-		.loop = &d->loop, .listen_fd = d->listen.fd,
+		.loop = &d->loop,
+		.listen_fd = d->listen.fd,
 		.management_token = d->cfg->management_token,
-		.tls_cert_pem = cert, .tls_key_pem = key, .metrics = d->metrics,
+		.tls_cert_pem = cert,
+		.tls_key_pem = key,
+		.metrics = d->metrics,
 	};
 	r = http_server_start(&o, &d->http);
-	d->listen.fd = -1;		/* the server owns it now, even on failure */
+	d->listen.fd = -1; /* the server owns it now, even on failure */
 	free(cert);
 	adc_free_secret_str(key);
-	d->mgmt = (struct mgmt_wiring){ .cluster = d->cfg, .queue = d->queue, .pool = d->pool,
-					.sched = d->sched };
+	d->mgmt = (struct mgmt_wiring){
+		.cluster = d->cfg, .queue = d->queue, .pool = d->pool, .sched = d->sched
+	};
 	mgmt_wiring_init(&d->mgmt);
 	if (r != 0 || (r = mgmt_api_register(d->http, &d->mgmt.providers)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot start the management server", strerror(-r), (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_FATAL, "cannot start the management server", strerror(-r),
+			     (const struct log_field[]){ LF_END });
 		return -1;
 	}
 	log_kv(LOG_LVL_INFO, "listening", LF_STR("URL", d->listen.internal_url),
@@ -658,7 +691,8 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 		return 1;
 	}
 	if ((r = dispatcher_services(&d)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot start the dispatcher", strerror(-r), (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_FATAL, "cannot start the dispatcher", strerror(-r),
+			     (const struct log_field[]){ LF_END });
 		return 1;
 	}
 	if (dispatcher_serve(&d) != 0)

@@ -11,7 +11,10 @@
 extern char **environ;
 
 const char *const env_secrets_names[] = {
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", NULL,
+	"AWS_ACCESS_KEY_ID",
+	"AWS_SECRET_ACCESS_KEY",
+	"AWS_SESSION_TOKEN",
+	NULL,
 };
 
 /* The first environ entry "name=...", or NULL. */
@@ -65,8 +68,7 @@ env_secrets_free(cJSON *obj)
 
 	if (obj == NULL)
 		return;
-	cJSON_ArrayForEach(it, obj)
-		if (cJSON_IsString(it) && it->valuestring != NULL)
-			adc_wipe(it->valuestring, strlen(it->valuestring));
+	cJSON_ArrayForEach(it, obj) if (cJSON_IsString(it) && it->valuestring != NULL)
+		adc_wipe(it->valuestring, strlen(it->valuestring));
 	cJSON_Delete(obj);
 }

@@ -13,9 +13,9 @@
 
 enum http_auth {
 	HTTP_AUTH_OK = 0,
-	HTTP_AUTH_UNSET,        /* ManagementToken is empty: nothing can be authorized */
-	HTTP_AUTH_MISSING,      /* no Authorization header, or not a token scheme */
-	HTTP_AUTH_WRONG,        /* a token that is not the ManagementToken */
+	HTTP_AUTH_UNSET,   /* ManagementToken is empty: nothing can be authorized */
+	HTTP_AUTH_MISSING, /* no Authorization header, or not a token scheme */
+	HTTP_AUTH_WRONG,   /* a token that is not the ManagementToken */
 };
 
 /* token/toklen: the configured ManagementToken; authz: the Authorization header or NULL. */

@@ -18,9 +18,9 @@
 static enum http_auth
 auth_of(struct http_server *s, struct http_request *rq)
 {
-	return http_auth_check(s->token, s->token_len,
-			       MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-							   "Authorization"));
+	return http_auth_check(
+		s->token, s->token_len,
+		MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Authorization"));
 }
 
 /* The dispatcher's (and now the metrics') rule; 1 when the request may go on. */
@@ -64,7 +64,8 @@ serve_metrics(struct http_server *s, struct http_request *rq, int json)
 	if (metrics_render_text(s->metrics, &text, &len) < 0)
 		http_respond_error(&rq->resp, 500, "out of memory");
 	else
-		http_respond_raw(&rq->resp, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+		http_respond_raw(&rq->resp, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+				 len);
 }
 
 /* sdk/go/health: its own statuses and texts, and an exact "Bearer <token>" header. */

@@ -6,9 +6,9 @@
 
 #include "http_server.h"
 
-#define HTTP_MAX_FORM_PARAMS 16
+#define HTTP_MAX_FORM_PARAMS  16
 #define HTTP_MAX_RESP_HEADERS 4
-#define HTTP_MAX_CLOSERS 4
+#define HTTP_MAX_CLOSERS      4
 
 struct http_route {
 	char *method, *path;
@@ -20,15 +20,15 @@ struct http_route {
 struct http_conn {
 	struct http_conn *prev, *next;
 	int fd;
-	uint64_t waiting_since_ms;      /* 0 while a request is being handled */
-	bool cut;                       /* shut down by the deadline sweeper */
+	uint64_t waiting_since_ms; /* 0 while a request is being handled */
+	bool cut;		   /* shut down by the deadline sweeper */
 };
 
 struct http_response {
 	unsigned status;
 	char *body;
 	size_t len;
-	void (*release)(void *cls);             /* set: body is shared, release(cls) instead of free */
+	void (*release)(void *cls); /* set: body is shared, release(cls) instead of free */
 	void *release_cls;
 	const char *content_type;
 	char *hname[HTTP_MAX_RESP_HEADERS], *hvalue[HTTP_MAX_RESP_HEADERS];
@@ -36,15 +36,15 @@ struct http_response {
 };
 
 struct http_request {
-	struct http_request *prev, *next;       /* in-flight list (/_inspect/requests) */
+	struct http_request *prev, *next; /* in-flight list (/_inspect/requests) */
 	struct http_server *srv;
 	struct MHD_Connection *conn;
-	char *uri;                              /* raw request target, with the query */
+	char *uri; /* raw request target, with the query */
 	char *method, *path;
 	char request_id[64];
 	uint64_t t_start_ns, t_status_ns;
 	bool started, responded, bad_form;
-	bool deferred, resumed;                 /* HTTP_DEFER: suspended until http_request_resume */
+	bool deferred, resumed; /* HTTP_DEFER: suspended until http_request_resume */
 	size_t body_bytes;
 	struct MHD_PostProcessor *pp;
 	char *fkey[HTTP_MAX_FORM_PARAMS], *fval[HTTP_MAX_FORM_PARAMS];

@@ -89,7 +89,8 @@ bind_listen(const char *host, const char *port, char *why, size_t len)
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int g = getaddrinfo(*host ? host : NULL, port, &hints, &res);
 	if (g) {
-		snprintf(why, len, "listen tcp %s:%s: lookup %s: %s", host, port, host, gai_strerror(g));
+		snprintf(why, len, "listen tcp %s:%s: lookup %s: %s", host, port, host,
+			 gai_strerror(g));
 		return -EINVAL;
 	}
 	/* Prefer IPv4, as Go's resolver does for "localhost". */
@@ -97,7 +98,8 @@ bind_listen(const char *host, const char *port, char *why, size_t len)
 		;
 	if (!ai)
 		ai = res;
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, e = 0;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1,
+	    e = 0;
 	if (fd < 0)
 		e = errno;
 	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -151,8 +153,8 @@ match_env(const struct cfg_internal_url *urls, size_t n, const char *want)
 }
 
 static int
-open_url(const char *listen_url, const char *internal_url, struct http_listen *out,
-	 char *err, size_t errlen)
+open_url(const char *listen_url, const char *internal_url, struct http_listen *out, char *err,
+	 size_t errlen)
 {
 	char *host = NULL, *port = NULL, why[512];
 	bool https = false;
@@ -184,7 +186,8 @@ open_env(const struct cfg_internal_url *urls, size_t n, const char *env, struct 
 	if (hit) {
 		rc = open_url(listen_of(hit), hit->url, out, err, errlen);
 	} else {
-		log_kv(LOG_LVL_WARN, "possible configuration error: listening on $ARVADOS_SERVICE_INTERNAL_URL "
+		log_kv(LOG_LVL_WARN,
+		       "possible configuration error: listening on $ARVADOS_SERVICE_INTERNAL_URL "
 		       "even though configuration does not have a matching InternalURLs entry",
 		       LF_STR("URL", want));
 		rc = open_url(want, want, out, err, errlen);
@@ -198,7 +201,8 @@ static int
 open_any(const struct cfg_internal_url *urls, size_t n, struct http_listen *out, char *err,
 	 size_t errlen)
 {
-	size_t used = (size_t)snprintf(err, errlen, "could not enable the " SVC " service on this host: ");
+	size_t used = (size_t)snprintf(err, errlen,
+				       "could not enable the " SVC " service on this host: ");
 	int nerr = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *lu = listen_of(&urls[i]);
@@ -221,7 +225,8 @@ open_any(const struct cfg_internal_url *urls, size_t n, struct http_listen *out,
 						 nerr++ ? "; " : "", lu, why);
 	}
 	if (!nerr)
-		snprintf(err, errlen, "configuration does not enable the " SVC " service on this host");
+		snprintf(err, errlen,
+			 "configuration does not enable the " SVC " service on this host");
 	return -EADDRNOTAVAIL;
 }
 
@@ -245,7 +250,8 @@ open_activated(const struct cfg_internal_url *urls, size_t n, const char *env,
 	socklen_t sl = sizeof(ss);
 	char port[16] = "";
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV);
+		getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port),
+			    NI_NUMERICSERV);
 	const char *lu = env && *env ? env : (n == 1 ? listen_of(&urls[0]) : NULL);
 	for (size_t i = 0; !lu && i < n; i++) {
 		char *h = NULL, *p = NULL;
@@ -301,7 +307,8 @@ static int
 read_pem(const char *what, const char *v, char **out, char *err, size_t errlen)
 {
 	if (!v || !*v) {
-		snprintf(err, errlen, "cannot enable TLS: TLS.Certificate and TLS.Key are not configured");
+		snprintf(err, errlen,
+			 "cannot enable TLS: TLS.Certificate and TLS.Key are not configured");
 		return -EINVAL;
 	}
 	if (strncmp(v, "-----BEGIN", 10) == 0)
@@ -324,8 +331,8 @@ read_pem(const char *what, const char *v, char **out, char *err, size_t errlen)
 }
 
 int
-http_listen_load_tls(const char *cert, const char *key, char **cert_pem, char **key_pem,
-		     char *err, size_t errlen)
+http_listen_load_tls(const char *cert, const char *key, char **cert_pem, char **key_pem, char *err,
+		     size_t errlen)
 {
 	*cert_pem = *key_pem = NULL;
 	int rc = read_pem("TLS.Certificate", cert, cert_pem, err, errlen);

@@ -12,11 +12,11 @@
 #include "config.h"
 
 struct http_listen {
-	char *listen_url;       /* the URL listened on (ListenURL, else the internal URL) */
+	char *listen_url; /* the URL listened on (ListenURL, else the internal URL) */
 	char *internal_url;
 	bool https;
-	int fd;                 /* listening, non-blocking, close-on-exec; -1 after handing over */
-	bool activated;         /* fd came from systemd */
+	int fd;		/* listening, non-blocking, close-on-exec; -1 after handing over */
+	bool activated; /* fd came from systemd */
 };
 
 /*

@@ -178,10 +178,9 @@ queue_response(struct http_request *rq)
 	struct http_response *w = &rq->resp;
 	if (!w->status)
 		http_respond_error(w, 500, "handler produced no response");
-	struct MHD_Response *r =
-		w->release ? shared_response(w)
-			   : MHD_create_response_from_buffer_with_free_callback(w->len, w->body,
-										free);
+	struct MHD_Response *r = w->release ? shared_response(w)
+					    : MHD_create_response_from_buffer_with_free_callback(
+						      w->len, w->body, free);
 	if (!r)
 		return MHD_NO;
 	w->body = NULL; /* MHD owns it (or the reference to the shared one) now */
@@ -200,8 +199,8 @@ queue_response(struct http_request *rq)
 
 static enum MHD_Result
 post_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-	  const char *content_type, const char *transfer_encoding, const char *data,
-	  uint64_t off, size_t size)
+	  const char *content_type, const char *transfer_encoding, const char *data, uint64_t off,
+	  size_t size)
 {
 	(void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
 	struct http_request *rq = cls;
@@ -232,7 +231,8 @@ post_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filen
 static int
 check_body_head(struct http_request *rq)
 {
-	const char *te = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *te = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+						     "Transfer-Encoding");
 	const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Length");
 	char msg[128];
 	if (te && strcasestr(te, "chunked")) {
@@ -240,7 +240,8 @@ check_body_head(struct http_request *rq)
 		return -1;
 	}
 	if (cl && strtoull(cl, NULL, 10) > rq->srv->max_body) {
-		snprintf(msg, sizeof(msg), "request body too large (limit %zu bytes)", rq->srv->max_body);
+		snprintf(msg, sizeof(msg), "request body too large (limit %zu bytes)",
+			 rq->srv->max_body);
 		http_respond_error(&rq->resp, 413, msg);
 		return -1;
 	}
@@ -325,7 +326,7 @@ request_metrics(struct http_request *rq, unsigned status, double total, double t
 	size_t i = 0;
 	for (; rq->method[i] && i + 1 < sizeof(method); i++)
 		method[i] = (char)(rq->method[i] >= 'A' && rq->method[i] <= 'Z' ? rq->method[i] + 32
-									   : rq->method[i]);
+										: rq->method[i]);
 	method[i] = 0;
 	const char *lv[] = { code, method };
 	metrics_observe(metrics_find(m, MET_REQUEST_DURATION), lv, total);

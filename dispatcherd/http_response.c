@@ -49,7 +49,7 @@ http_respond_shared(struct http_response *w, unsigned status, const char *conten
 		    const char *body, size_t len, void (*release)(void *cls), void *cls)
 {
 	resp_drop_body(w);
-	w->body = (char *)body;	/* never written or freed through w: release is called instead */
+	w->body = (char *)body; /* never written or freed through w: release is called instead */
 	w->len = len;
 	w->release = release;
 	w->release_cls = cls;

@@ -212,7 +212,8 @@ srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 	 * limit: a larger head gets MHD's 431 (or 414 for the request line) with a reason. */
 	struct MHD_OptionItem opts[] = {
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)hdr, NULL },
-		{ MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 1000, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 1000,
+		  NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 30, NULL },
 		{ MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL },
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
@@ -223,13 +224,11 @@ srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 		opts[4].option = opts[5].option = MHD_OPTION_END;
 	if (o->listen_fd < 0)
 		opts[3] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	return MHD_start_daemon(flags, 0, NULL, NULL, http_request_access, s,
-				MHD_OPTION_ARRAY, opts,
-				MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, s,
+	return MHD_start_daemon(flags, 0, NULL, NULL, http_request_access, s, MHD_OPTION_ARRAY,
+				opts, MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, s,
 				MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, s,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-				MHD_OPTION_END);
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
 }
 
 /* Only uv_poll_init can fail before a handle is on the loop; later failures go through

@@ -37,18 +37,18 @@ typedef const char *(*http_health_fn)(void *ctx);
 
 struct http_server_opts {
 	uv_loop_t *loop;
-	int listen_fd;                  /* listening socket, owned by the server from start on
+	int listen_fd;			  /* listening socket, owned by the server from start on
 					   (closed on failure too); -1: none (http_server_adopt) */
-	const char *management_token;   /* copied; NULL or "" = not configured */
-	const char *tls_cert_pem;       /* both set: serve https (copied) */
-	const char *tls_key_pem;        /* copied, wiped on close */
-	unsigned max_connections;       /* 0: 1000 */
-	unsigned idle_timeout_s;        /* no byte for this long closes a connection; 0: 30 */
-	unsigned header_timeout_s;      /* request head not complete after this: closed; 0: 30 */
-	size_t max_header_bytes;        /* request line + headers; 0: 16 KiB */
-	size_t max_body_bytes;          /* 0: 64 KiB */
+	const char *management_token;	  /* copied; NULL or "" = not configured */
+	const char *tls_cert_pem;	  /* both set: serve https (copied) */
+	const char *tls_key_pem;	  /* copied, wiped on close */
+	unsigned max_connections;	  /* 0: 1000 */
+	unsigned idle_timeout_s;	  /* no byte for this long closes a connection; 0: 30 */
+	unsigned header_timeout_s;	  /* request head not complete after this: closed; 0: 30 */
+	size_t max_header_bytes;	  /* request line + headers; 0: 16 KiB */
+	size_t max_body_bytes;		  /* 0: 64 KiB */
 	struct metrics_registry *metrics; /* /metrics source and request metrics; may be NULL */
-	http_health_fn health;          /* NULL: always healthy */
+	http_health_fn health;		  /* NULL: always healthy */
 	void *health_ctx;
 };
 
@@ -103,8 +103,8 @@ int http_respond_json(struct http_response *w, unsigned status, cJSON *body); /*
 int http_respond_text(struct http_response *w, unsigned status, const char *text);
 int http_respond_error(struct http_response *w, unsigned status, const char *msg);
 int http_respond_empty(struct http_response *w, unsigned status);
-int http_respond_raw(struct http_response *w, unsigned status, const char *content_type,
-		     char *body, size_t len); /* consumes body (malloc'd) even on failure */
+int http_respond_raw(struct http_response *w, unsigned status, const char *content_type, char *body,
+		     size_t len); /* consumes body (malloc'd) even on failure */
 /* A body shared with other responses (a cached rendering): not copied; release(cls) is called
  * exactly once, when this response no longer needs it (sent, replaced, failed). */
 int http_respond_shared(struct http_response *w, unsigned status, const char *content_type,

@@ -18,17 +18,14 @@
 
 struct icli_sub {
 	const char *name;
-	bool header;    /* accepts -header (list) */
-	bool reason;    /* accepts -reason (kill) */
+	bool header; /* accepts -header (list) */
+	bool reason; /* accepts -reason (kill) */
 };
 
 /* Sorted, as the reference lists them. */
 static const struct icli_sub icli_subs[] = {
-	{ "drain", false, false },
-	{ "hold", false, false },
-	{ "kill", false, true },
-	{ "list", true, false },
-	{ "run", false, false },
+	{ "drain", false, false }, { "hold", false, false }, { "kill", false, true },
+	{ "list", true, false },   { "run", false, false },
 };
 #define ICLI_NSUBS (sizeof(icli_subs) / sizeof(icli_subs[0]))
 
@@ -36,7 +33,7 @@ struct icli_flags {
 	const char *config;
 	const char *reason;
 	bool header;
-	int nargs;      /* positional arguments left */
+	int nargs; /* positional arguments left */
 	char **args;
 };
 
@@ -56,8 +53,9 @@ icli_usage(const struct icli_sub *s, const char *prog, FILE *err)
 
 	fprintf(err, "Usage: %s %s [options] %s\n", prog, s->name,
 		strcmp(s->name, "list") ? "instance-id [...]" : "");
-	fprintf(err, "  -config file\n    \tSite configuration file (default may be overridden by "
-		     "setting an ARVADOS_CONFIG environment variable) (default \"%s\")\n",
+	fprintf(err,
+		"  -config file\n    \tSite configuration file (default may be overridden by "
+		"setting an ARVADOS_CONFIG environment variable) (default \"%s\")\n",
 		def && *def ? def : CFG_DEFAULT_PATH);
 	if (s->header)
 		fputs("  -header\n    \tprint column headings\n", err);
@@ -86,8 +84,8 @@ icli_parse_bool(const char *v, bool *out)
  * Go's flag package in why.
  */
 static int
-icli_parse_flags(const struct icli_sub *s, int argc, char **argv, struct icli_flags *fl,
-		 char *why, size_t whylen)
+icli_parse_flags(const struct icli_sub *s, int argc, char **argv, struct icli_flags *fl, char *why,
+		 size_t whylen)
 {
 	int i = 0;
 
@@ -110,7 +108,9 @@ icli_parse_flags(const struct icli_sub *s, int argc, char **argv, struct icli_fl
 #define IS(n) (len == strlen(n) && strncmp(name, (n), len) == 0)
 		if (IS("header") && s->header) {
 			if (val && icli_parse_bool(val, &fl->header) < 0) {
-				snprintf(why, whylen, "invalid boolean value \"%s\" for -header: parse error", val);
+				snprintf(why, whylen,
+					 "invalid boolean value \"%s\" for -header: parse error",
+					 val);
 				return -1;
 			}
 			if (!val)
@@ -119,15 +119,19 @@ icli_parse_flags(const struct icli_sub *s, int argc, char **argv, struct icli_fl
 		}
 		if (IS("help") || IS("h"))
 			return 1;
-		const char **dst = IS("config") ? &fl->config : (IS("reason") && s->reason) ? &fl->reason : NULL;
+		const char **dst = IS("config")			 ? &fl->config
+				   : (IS("reason") && s->reason) ? &fl->reason
+								 : NULL;
 #undef IS
 		if (dst == NULL) {
-			snprintf(why, whylen, "flag provided but not defined: -%.*s", (int)len, name);
+			snprintf(why, whylen, "flag provided but not defined: -%.*s", (int)len,
+				 name);
 			return -1;
 		}
 		if (val == NULL) {
 			if (i + 1 >= argc) {
-				snprintf(why, whylen, "flag needs an argument: -%.*s", (int)len, name);
+				snprintf(why, whylen, "flag needs an argument: -%.*s", (int)len,
+					 name);
 				return -1;
 			}
 			val = argv[++i];
@@ -218,7 +222,8 @@ icli_run(const struct icli_sub *s, const char *prog, int argc, char **argv, FILE
 	if (s->header)
 		rc = icli_list(c, fl.header, out, err);
 	else
-		rc = icli_action(c, s->name, fl.reason, fl.args, icli_dedup(fl.args, fl.nargs), err);
+		rc = icli_action(c, s->name, fl.reason, fl.args, icli_dedup(fl.args, fl.nargs),
+				 err);
 	curl_global_cleanup();
 	cfg_free(c);
 	return rc;

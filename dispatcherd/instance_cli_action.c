@@ -29,7 +29,7 @@ icli_action_query(const char *id, const char *reason)
 		n = (size_t)snprintf(q + n, cap - n, "&reason=") + n;
 	if (n != (size_t)-1)
 		n = icli_query_escape(q, n, cap, reason);
-	if (n == (size_t)-1) {      /* cannot happen: cap allows 3 bytes per input byte */
+	if (n == (size_t)-1) { /* cannot happen: cap allows 3 bytes per input byte */
 		free(q);
 		return NULL;
 	}
@@ -68,8 +68,8 @@ icli_action_one(const char *base, const char *path, const char *id, const char *
 }
 
 int
-icli_action(const struct cfg_cluster *c, const char *action, const char *reason,
-	    char **ids, int nids, FILE *err)
+icli_action(const struct cfg_cluster *c, const char *action, const char *reason, char **ids,
+	    int nids, FILE *err)
 {
 	char path[64];
 	bool *done = calloc((size_t)nids, sizeof(*done));

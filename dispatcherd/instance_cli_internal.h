@@ -8,16 +8,17 @@
 
 #include "config.h"
 
-#define ICLI_EX_USAGE 64        /* the reference's cmd.EX_USAGE for flag errors */
+#define ICLI_EX_USAGE 64 /* the reference's cmd.EX_USAGE for flag errors */
 
 /* One HTTP exchange with a management server. */
 struct icli_reply {
-	long status;            /* 0: no response (see error) */
-	char status_text[128];  /* "404 Not Found": the status line minus the protocol (Go's resp.Status) */
-	char host[300];         /* "host[:port]" of the URL (Go's url.Host) */
-	char *body;             /* NUL-terminated, malloc'd; NULL when none */
+	long status; /* 0: no response (see error) */
+	char status_text
+		[128];	/* "404 Not Found": the status line minus the protocol (Go's resp.Status) */
+	char host[300]; /* "host[:port]" of the URL (Go's url.Host) */
+	char *body;	/* NUL-terminated, malloc'd; NULL when none */
 	size_t len;
-	char error[512];        /* transport failure: `Get "<url>": <reason>` */
+	char error[512]; /* transport failure: `Get "<url>": <reason>` */
 };
 
 /*
@@ -46,7 +47,7 @@ int icli_format_response(const char *body, size_t len, char **text, char *why, s
 /* `instance list` on an already loaded config; flags as parsed. */
 int icli_list(const struct cfg_cluster *c, bool header, FILE *out, FILE *err);
 /* `instance <action>` for ids (deduplicated by the caller). */
-int icli_action(const struct cfg_cluster *c, const char *action, const char *reason,
-		char **ids, int nids, FILE *err);
+int icli_action(const struct cfg_cluster *c, const char *action, const char *reason, char **ids,
+		int nids, FILE *err);
 
 #endif

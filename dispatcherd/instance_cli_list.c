@@ -57,19 +57,24 @@ icli_str_field(const cJSON *it, const char *key, const char **out, char *why, si
 static int
 icli_running(const cJSON *it, FILE *line, char *why, size_t whylen)
 {
-	const cJSON *v = cJSON_IsObject(it) ? cJSON_GetObjectItem(it, "running_container_uuids") : NULL;
+	const cJSON *v = cJSON_IsObject(it) ? cJSON_GetObjectItem(it, "running_container_uuids")
+					    : NULL;
 	const cJSON *e;
 	int n = 0;
 
 	if (v != NULL && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
-		snprintf(why, whylen, "cannot unmarshal %s into field running_container_uuids of type []string",
+		snprintf(why, whylen,
+			 "cannot unmarshal %s into field running_container_uuids of type []string",
 			 icli_json_type(v));
 		return -1;
 	}
-	cJSON_ArrayForEach(e, v) {
+	cJSON_ArrayForEach(e, v)
+	{
 		const char *s = "";
 		if (!cJSON_IsNull(e) && !cJSON_IsString(e)) {
-			snprintf(why, whylen, "cannot unmarshal %s into field running_container_uuids of type string",
+			snprintf(why, whylen,
+				 "cannot unmarshal %s into field running_container_uuids of type "
+				 "string",
 				 icli_json_type(e));
 			return -1;
 		}
@@ -86,13 +91,18 @@ icli_running(const cJSON *it, FILE *line, char *why, size_t whylen)
 static int
 icli_format_item(const cJSON *it, FILE *f, char *why, size_t whylen)
 {
-	static const char *const keys[] = { "instance", "address", "worker_state", "idle_behavior",
-					     "arvados_instance_type", "provider_instance_type" };
+	static const char *const keys[] = { "instance",
+					    "address",
+					    "worker_state",
+					    "idle_behavior",
+					    "arvados_instance_type",
+					    "provider_instance_type" };
 	const char *v[6];
 	double price = 0;
 
 	if (it != NULL && !cJSON_IsNull(it) && !cJSON_IsObject(it)) {
-		snprintf(why, whylen, "cannot unmarshal %s into an instance view", icli_json_type(it));
+		snprintf(why, whylen, "cannot unmarshal %s into an instance view",
+			 icli_json_type(it));
 		return -1;
 	}
 	for (size_t i = 0; i < 6; i++)
@@ -106,8 +116,8 @@ icli_format_item(const cJSON *it, FILE *f, char *why, size_t whylen)
 	}
 	if (cJSON_IsNumber(p))
 		price = p->valuedouble;
-	fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%f\t", v[0][0] ? v[0] : "-", v[1][0] ? v[1] : "-",
-		v[2], v[3], v[4], v[5], price);
+	fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%f\t", v[0][0] ? v[0] : "-", v[1][0] ? v[1] : "-", v[2],
+		v[3], v[4], v[5], price);
 	if (icli_running(it, f, why, whylen) < 0)
 		return -1;
 	fputc('\n', f);
@@ -130,14 +140,15 @@ icli_format_response(const char *body, size_t len, char **text, char *why, size_
 	if (j == NULL)
 		snprintf(why, whylen, "not a JSON document");
 	else if (!cJSON_IsObject(j) && !cJSON_IsNull(j))
-		snprintf(why, whylen, "cannot unmarshal %s into the instance list", icli_json_type(j));
+		snprintf(why, whylen, "cannot unmarshal %s into the instance list",
+			 icli_json_type(j));
 	else if (items != NULL && !cJSON_IsNull(items) && !cJSON_IsArray(items))
-		snprintf(why, whylen, "cannot unmarshal %s into field items", icli_json_type(items));
+		snprintf(why, whylen, "cannot unmarshal %s into field items",
+			 icli_json_type(items));
 	else {
 		rc = 0;
-		cJSON_ArrayForEach(it, items)
-			if ((rc = icli_format_item(it, f, why, whylen)) < 0)
-				break;
+		cJSON_ArrayForEach(it, items) if ((rc = icli_format_item(it, f, why, whylen)) <
+						  0) break;
 	}
 	cJSON_Delete(j);
 	if (fclose(f) != 0 && rc == 0) {
@@ -156,7 +167,8 @@ icli_list(const struct cfg_cluster *c, bool header, FILE *out, FILE *err)
 {
 	if (header)
 		fputs("instance\taddress\tstate\tidle-behavior\tconfig-type\tprovider-type\tprice\t"
-		      "running-containers\n", out);
+		      "running-containers\n",
+		      out);
 	for (size_t i = 0; i < c->n_dispatch_internal_urls; i++) {
 		struct icli_reply r;
 		char why[256], *text = NULL;
@@ -168,8 +180,8 @@ icli_list(const struct cfg_cluster *c, bool header, FILE *out, FILE *err)
 		}
 		if (r.status != 200) {
 			char *msg = icli_error_message(r.body, r.len);
-			fprintf(err, "error doing API request: %s (%s)%s%s\n", r.status_text, r.host,
-				msg ? ": " : "", msg ? msg : "");
+			fprintf(err, "error doing API request: %s (%s)%s%s\n", r.status_text,
+				r.host, msg ? ": " : "", msg ? msg : "");
 			free(msg);
 			icli_reply_free(&r);
 			return 1;

@@ -39,7 +39,7 @@ icli_on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (n > ICLI_MAX_BODY - r->len) {
 		x->too_big = true;
-		return 0;       /* aborts the transfer (CURLE_WRITE_ERROR) */
+		return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
 	}
 	if (r->len + n + 1 > x->cap) {
 		size_t cap = x->cap ? x->cap : 4096;
@@ -129,7 +129,8 @@ icli_build_url(const char *base, const char *path, const char *query, struct icl
 	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &noquery, 0) != CURLUE_OK) {
-		snprintf(r->error, sizeof(r->error), "parse %s: cannot build the request URL", base);
+		snprintf(r->error, sizeof(r->error), "parse %s: cannot build the request URL",
+			 base);
 		goto out;
 	}
 	/* The query is appended as text: the URL API would lower-case its %XX escapes, and the
@@ -210,9 +211,11 @@ icli_http(const char *method, const char *base, const char *path, const char *qu
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	CURLcode cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		const char *why = x.too_big ? "response body too large" : errbuf[0] ? errbuf
-						 : curl_easy_strerror(cc);
-		snprintf(r->error, sizeof(r->error), "%s \"%s\": %s", icli_go_method(method), url, why);
+		const char *why = x.too_big   ? "response body too large"
+				  : errbuf[0] ? errbuf
+					      : curl_easy_strerror(cc);
+		snprintf(r->error, sizeof(r->error), "%s \"%s\": %s", icli_go_method(method), url,
+			 why);
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -247,7 +250,8 @@ icli_query_escape(char *out, size_t len, size_t cap, const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~';
+			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+			     ch == '~';
 		size_t need = (plain || ch == ' ') ? 1 : 3;
 		if (len + need >= cap)
 			return (size_t)-1;
@@ -280,12 +284,12 @@ icli_error_message(const char *body, size_t len)
 	if (cJSON_IsArray(errs) && cJSON_GetArraySize(errs) > 0) {
 		size_t cap = 1, n = 0;
 		cJSON *e;
-		cJSON_ArrayForEach(e, errs)
-			if (cJSON_IsString(e))
-				cap += strlen(e->valuestring) + 2;
+		cJSON_ArrayForEach(e, errs) if (cJSON_IsString(e))
+			cap += strlen(e->valuestring) + 2;
 		if ((msg = malloc(cap)) != NULL) {
 			msg[0] = '\0';
-			cJSON_ArrayForEach(e, errs) {
+			cJSON_ArrayForEach(e, errs)
+			{
 				if (!cJSON_IsString(e))
 					continue;
 				n += (size_t)snprintf(msg + n, cap - n, "%s%s", n ? "; " : "",
@@ -299,8 +303,8 @@ icli_error_message(const char *body, size_t len)
 	free(msg);
 	if (len > ICLI_MAX_MESSAGE)
 		len = ICLI_MAX_MESSAGE;
-	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r' ||
-			   body[len - 1] == ' ' || body[len - 1] == '\t'))
+	while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r' || body[len - 1] == ' ' ||
+			   body[len - 1] == '\t'))
 		len--;
 	return len ? strndup(body, len) : NULL;
 }

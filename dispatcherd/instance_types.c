@@ -20,10 +20,10 @@
 
 struct itypes_table {
 	const struct cfg_cluster *c;
-	double factor;			/* max(MaximumPriceFactor, 1) */
+	double factor; /* max(MaximumPriceFactor, 1) */
 	uint32_t n;
-	uint32_t *rank;			/* config indices in selection order */
-	struct itypes_gpu_type *gpu;	/* by config index */
+	uint32_t *rank;		     /* config indices in selection order */
+	struct itypes_gpu_type *gpu; /* by config index */
 };
 
 /* What itypes_choose() compares every type against, computed once per call. */
@@ -34,7 +34,8 @@ struct itypes_req {
 };
 
 /* NaN last, so that the order stays total even for a price the loader should have refused. */
-static int itypes_price_cmp(double a, double b)
+static int
+itypes_price_cmp(double a, double b)
 {
 	int na = isnan(a) != 0, nb = isnan(b) != 0;
 
@@ -44,7 +45,8 @@ static int itypes_price_cmp(double a, double b)
 }
 
 /* Selection order: price ascending, then more RAM, VCPUs, Scratch first, then by name. */
-static int itypes_rank_cmp(const void *pa, const void *pb)
+static int
+itypes_rank_cmp(const void *pa, const void *pb)
 {
 	const struct cfg_instance_type *a = *(const struct cfg_instance_type *const *)pa;
 	const struct cfg_instance_type *b = *(const struct cfg_instance_type *const *)pb;
@@ -61,7 +63,8 @@ static int itypes_rank_cmp(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-static int itypes_table_rank(struct itypes_table *t)
+static int
+itypes_table_rank(struct itypes_table *t)
 {
 	const struct cfg_instance_type **v;
 
@@ -76,7 +79,8 @@ static int itypes_table_rank(struct itypes_table *t)
 	return 0;
 }
 
-int itypes_table_new(const struct cfg_cluster *c, struct itypes_table **out)
+int
+itypes_table_new(const struct cfg_cluster *c, struct itypes_table **out)
 {
 	struct itypes_table *t;
 	double mpf = c->containers.maximum_price_factor;
@@ -104,7 +108,8 @@ int itypes_table_new(const struct cfg_cluster *c, struct itypes_table **out)
 	return 0;
 }
 
-void itypes_table_free(struct itypes_table *t)
+void
+itypes_table_free(struct itypes_table *t)
 {
 	if (t == NULL)
 		return;
@@ -113,14 +118,16 @@ void itypes_table_free(struct itypes_table *t)
 	free(t);
 }
 
-const uint32_t *itypes_table_ranked(const struct itypes_table *t, size_t *n)
+const uint32_t *
+itypes_table_ranked(const struct itypes_table *t, size_t *n)
 {
 	*n = t->n;
 	return t->rank;
 }
 
 /* 3.2, every rule but the price ceiling (the walk handles that). */
-static bool itypes_eligible(const struct itypes_table *t, uint32_t i, const struct itypes_req *q)
+static bool
+itypes_eligible(const struct itypes_table *t, uint32_t i, const struct itypes_req *q)
 {
 	const struct cfg_instance_type *it = &t->c->instance_types[i];
 
@@ -137,8 +144,8 @@ static bool itypes_eligible(const struct itypes_table *t, uint32_t i, const stru
 }
 
 /* Walk the ranking; buf has room for t->n entries. Returns how many were accepted. */
-static uint32_t itypes_walk(const struct itypes_table *t, const struct itypes_req *q,
-			    uint32_t *buf)
+static uint32_t
+itypes_walk(const struct itypes_table *t, const struct itypes_req *q, uint32_t *buf)
 {
 	uint32_t k = 0;
 	double ceiling = 0;
@@ -162,7 +169,8 @@ static uint32_t itypes_walk(const struct itypes_table *t, const struct itypes_re
 #define ITYPES_STACK_PREFIX "Invalid GPU stack "
 #define ITYPES_STACK_SUFFIX ", expected to be blank or one of 'cuda' or 'rocm'"
 
-static int itypes_fail(int code, char *err, size_t errlen, const char *stack)
+static int
+itypes_fail(int code, char *err, size_t errlen, const char *stack)
 {
 	/* Sized so that the whole text fits ITYPES_ERR_MAX; a longer stack is cut short. */
 	char quoted[ITYPES_ERR_MAX - sizeof(ITYPES_STACK_PREFIX ITYPES_STACK_SUFFIX) + 1];
@@ -181,7 +189,8 @@ static int itypes_fail(int code, char *err, size_t errlen, const char *stack)
 }
 
 /* Copy the accepted indices into a right-sized array owned by the choice. */
-static int itypes_keep(struct itypes_choice *out, const uint32_t *buf, uint32_t k)
+static int
+itypes_keep(struct itypes_choice *out, const uint32_t *buf, uint32_t k)
 {
 	if ((out->idx = malloc(k * sizeof(*out->idx))) == NULL)
 		return -ENOMEM;
@@ -190,8 +199,9 @@ static int itypes_keep(struct itypes_choice *out, const uint32_t *buf, uint32_t 
 	return 0;
 }
 
-int itypes_choose(const struct itypes_table *t, const struct ctres *r, struct itypes_choice *out,
-		  char *err, size_t errlen)
+int
+itypes_choose(const struct itypes_table *t, const struct ctres *r, struct itypes_choice *out,
+	      char *err, size_t errlen)
 {
 	struct itypes_req q;
 	enum cfg_gpu_stack stack;
@@ -208,8 +218,7 @@ int itypes_choose(const struct itypes_table *t, const struct ctres *r, struct it
 		return itypes_fail(ITYPES_UNSATISFIABLE, err, errlen, NULL);
 	q.preemptible = r->preemptible;
 	itypes_gpu_req_init(&q.gpu, &r->gpu, stack);
-	if (t->n > sizeof(local) / sizeof(local[0]) &&
-	    (buf = malloc(t->n * sizeof(*buf))) == NULL)
+	if (t->n > sizeof(local) / sizeof(local[0]) && (buf = malloc(t->n * sizeof(*buf))) == NULL)
 		return -ENOMEM;
 	k = itypes_walk(t, &q, buf);
 	if (k == 0)
@@ -221,14 +230,15 @@ int itypes_choose(const struct itypes_table *t, const struct ctres *r, struct it
 	return rc;
 }
 
-void itypes_choice_free(struct itypes_choice *c)
+void
+itypes_choice_free(struct itypes_choice *c)
 {
 	free(c->idx);
 	memset(c, 0, sizeof(*c));
 }
 
-const struct cfg_instance_type *itypes_choice_type(const struct itypes_table *t,
-						   const struct itypes_choice *c, uint32_t i)
+const struct cfg_instance_type *
+itypes_choice_type(const struct itypes_table *t, const struct itypes_choice *c, uint32_t i)
 {
 	return &t->c->instance_types[c->idx[i]];
 }

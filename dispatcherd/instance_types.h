@@ -23,14 +23,15 @@
 
 /* itypes_choose() outcomes other than 0 (positive: documented, the text is in err). */
 enum {
-	ITYPES_NOT_CONFIGURED = 1,	/* "site configuration does not list any instance types" */
-	ITYPES_UNSATISFIABLE = 2,	/* "constraints not satisfiable by any configured instance type" */
-	ITYPES_INVALID_GPU_STACK = 3,	/* "Invalid GPU stack \"x\", expected to be blank or one of
+	ITYPES_NOT_CONFIGURED = 1, /* "site configuration does not list any instance types" */
+	ITYPES_UNSATISFIABLE =
+		2, /* "constraints not satisfiable by any configured instance type" */
+	ITYPES_INVALID_GPU_STACK = 3, /* "Invalid GPU stack \"x\", expected to be blank or one of
 					 * 'cuda' or 'rocm'" */
 };
 
 #define ITYPES_ERR_NOT_CONFIGURED "site configuration does not list any instance types"
-#define ITYPES_ERR_UNSATISFIABLE "constraints not satisfiable by any configured instance type"
+#define ITYPES_ERR_UNSATISFIABLE  "constraints not satisfiable by any configured instance type"
 
 /* Enough for every error text (a long GPU stack name is cut short, never overflowed). */
 #define ITYPES_ERR_MAX 256
@@ -74,8 +75,8 @@ int itypes_choose(const struct itypes_table *t, const struct ctres *r, struct it
 void itypes_choice_free(struct itypes_choice *c);
 
 /* The type at candidate position i of a choice; i < c->n. */
-const struct cfg_instance_type *itypes_choice_type(const struct itypes_table *t,
-						   const struct itypes_choice *c, uint32_t i);
+const struct cfg_instance_type *
+itypes_choice_type(const struct itypes_table *t, const struct itypes_choice *c, uint32_t i);
 
 /*
  * GPU version comparison (3.3): both sides parsed as decimal floating numbers, so "9.10" is 9.1.

@@ -17,12 +17,14 @@
 #include "instance_types.h"
 #include "instance_types_gpu.h"
 
-static bool itypes_is_digit(char c)
+static bool
+itypes_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static const char *itypes_skip_digits(const char *p, bool *any)
+static const char *
+itypes_skip_digits(const char *p, bool *any)
 {
 	for (; itypes_is_digit(*p); p++)
 		*any = true;
@@ -30,7 +32,8 @@ static const char *itypes_skip_digits(const char *p, bool *any)
 }
 
 /* ParseFloat's special words: [+-]inf, [+-]infinity, nan (any letter case, nothing after). */
-static bool itypes_version_special(const char *s, double *v)
+static bool
+itypes_version_special(const char *s, double *v)
 {
 	const char *p = s;
 	double sign = 1;
@@ -48,7 +51,8 @@ static bool itypes_version_special(const char *s, double *v)
 	return false;
 }
 
-int itypes_version_parse(const char *s, double *v)
+int
+itypes_version_parse(const char *s, double *v)
 {
 	const char *p = s;
 	char *end;
@@ -85,7 +89,8 @@ int itypes_version_parse(const char *s, double *v)
 	return 0;
 }
 
-int itypes_version_less(const char *a, const char *b, bool *less)
+int
+itypes_version_less(const char *a, const char *b, bool *less)
 {
 	double x, y;
 
@@ -95,7 +100,8 @@ int itypes_version_less(const char *a, const char *b, bool *less)
 	return 0;
 }
 
-int itypes_gpu_stack(const char *s, enum cfg_gpu_stack *out)
+int
+itypes_gpu_stack(const char *s, enum cfg_gpu_stack *out)
 {
 	if (s == NULL || *s == '\0')
 		*out = CFG_GPU_NONE;
@@ -108,8 +114,8 @@ int itypes_gpu_stack(const char *s, enum cfg_gpu_stack *out)
 	return 0;
 }
 
-void itypes_gpu_req_init(struct itypes_gpu_req *q, const struct ctres_gpu *g,
-			 enum cfg_gpu_stack stack)
+void
+itypes_gpu_req_init(struct itypes_gpu_req *q, const struct ctres_gpu *g, enum cfg_gpu_stack stack)
 {
 	memset(q, 0, sizeof(*q));
 	q->stack = stack;
@@ -129,13 +135,15 @@ void itypes_gpu_req_init(struct itypes_gpu_req *q, const struct ctres_gpu *g,
 	}
 }
 
-void itypes_gpu_type_init(struct itypes_gpu_type *e, const struct cfg_gpu *g)
+void
+itypes_gpu_type_init(struct itypes_gpu_type *e, const struct cfg_gpu *g)
 {
 	e->drv_ok = itypes_version_parse(g->driver_version, &e->drv) == 0;
 	e->hw_ok = itypes_version_parse(g->hardware_target, &e->hw) == 0;
 }
 
-static bool itypes_gpu_one_of(const struct itypes_gpu_req *q, const char *target)
+static bool
+itypes_gpu_one_of(const struct itypes_gpu_req *q, const char *target)
 {
 	if (target == NULL)
 		target = "";
@@ -145,8 +153,9 @@ static bool itypes_gpu_one_of(const struct itypes_gpu_req *q, const char *target
 	return false;
 }
 
-bool itypes_gpu_ok(const struct itypes_gpu_req *q, const struct itypes_gpu_type *e,
-		   const struct cfg_gpu *g)
+bool
+itypes_gpu_ok(const struct itypes_gpu_req *q, const struct itypes_gpu_type *e,
+	      const struct cfg_gpu *g)
 {
 	if (!q->active)
 		return true;
@@ -167,7 +176,8 @@ bool itypes_gpu_ok(const struct itypes_gpu_req *q, const struct itypes_gpu_type 
 }
 
 /* Length of the valid UTF-8 sequence at s (2-4), or 0 when invalid. */
-static size_t itypes_utf8_len(const unsigned char *s)
+static size_t
+itypes_utf8_len(const unsigned char *s)
 {
 	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
 	uint32_t cp;
@@ -178,9 +188,10 @@ static size_t itypes_utf8_len(const unsigned char *s)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	cp = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f)
-	   : len == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
-	   : (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-		 (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	     : len == 3
+		     ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
+		     : (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+			       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
 	/* Overlong forms, surrogates and beyond U+10FFFF are invalid, as for Go. */
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
@@ -192,7 +203,8 @@ static size_t itypes_utf8_len(const unsigned char *s)
  * Go's strconv.Quote: \" \\ and the C escapes, other control bytes and invalid UTF-8 as \xNN,
  * valid UTF-8 kept. (Go also escapes non-printable non-ASCII runes as \u; not done here.)
  */
-void itypes_gpu_quote(const char *s, char *buf, size_t n)
+void
+itypes_gpu_quote(const char *s, char *buf, size_t n)
 {
 	static const char esc_from[] = "\a\b\f\n\r\t\v\\\"";
 	static const char esc_to[] = "abfnrtv\\\"";

@@ -15,19 +15,19 @@
 
 /* How the type's HardwareTarget is checked, by requested stack and number of targets. */
 enum itypes_hw_mode {
-	ITYPES_HW_NONE,		/* stack "": no check */
-	ITYPES_HW_ONE_OF,	/* cuda with 2+ targets, or rocm: exact string match with one */
-	ITYPES_HW_AT_LEAST,	/* cuda with one target: type's target >= it (versions) */
-	ITYPES_HW_FAIL,		/* cuda with no targets: nothing qualifies */
+	ITYPES_HW_NONE,	    /* stack "": no check */
+	ITYPES_HW_ONE_OF,   /* cuda with 2+ targets, or rocm: exact string match with one */
+	ITYPES_HW_AT_LEAST, /* cuda with one target: type's target >= it (versions) */
+	ITYPES_HW_FAIL,	    /* cuda with no targets: nothing qualifies */
 };
 
 struct itypes_gpu_req {
 	enum cfg_gpu_stack stack;
-	bool active;		/* device_count > 0: the driver and hardware checks apply */
-	bool drv_ok;		/* driver_version parsed */
+	bool active; /* device_count > 0: the driver and hardware checks apply */
+	bool drv_ok; /* driver_version parsed */
 	double drv;
 	enum itypes_hw_mode hw_mode;
-	bool hw_ok;		/* for AT_LEAST: hardware_target[0] parsed */
+	bool hw_ok; /* for AT_LEAST: hardware_target[0] parsed */
 	double hw;
 	const char *const *targets;
 	size_t n_targets;
@@ -42,8 +42,8 @@ struct itypes_gpu_type {
 /* "" / "cuda" / "rocm" (exact, as the reference compares strings); -EINVAL otherwise. */
 int itypes_gpu_stack(const char *s, enum cfg_gpu_stack *out);
 
-void itypes_gpu_req_init(struct itypes_gpu_req *q, const struct ctres_gpu *g,
-			 enum cfg_gpu_stack stack);
+void
+itypes_gpu_req_init(struct itypes_gpu_req *q, const struct ctres_gpu *g, enum cfg_gpu_stack stack);
 void itypes_gpu_type_init(struct itypes_gpu_type *e, const struct cfg_gpu *g);
 
 /* The driver and hardware checks of 3.3 (true when the request has no devices). */

@@ -10,7 +10,8 @@
 
 #include "instance_types.h"
 
-struct res_vec itypes_capacity(const struct cfg_instance_type *it)
+struct res_vec
+itypes_capacity(const struct cfg_instance_type *it)
 {
 	/* Nominal RAM: the 5% discount is already in the requirement (3.1). */
 	struct res_vec r = {
@@ -26,7 +27,8 @@ struct res_vec itypes_capacity(const struct cfg_instance_type *it)
 }
 
 /* a - b, pinned to the int64 range (an over-committed instance is just "very full"). */
-static int64_t itypes_sat_sub(int64_t a, int64_t b)
+static int64_t
+itypes_sat_sub(int64_t a, int64_t b)
 {
 	int64_t d;
 
@@ -35,7 +37,8 @@ static int64_t itypes_sat_sub(int64_t a, int64_t b)
 	return d;
 }
 
-struct res_vec itypes_sub(struct res_vec r, struct res_vec q)
+struct res_vec
+itypes_sub(struct res_vec r, struct res_vec q)
 {
 	r.vcpus = itypes_sat_sub(r.vcpus, q.vcpus);
 	r.ram = itypes_sat_sub(r.ram, q.ram);
@@ -47,9 +50,10 @@ struct res_vec itypes_sub(struct res_vec r, struct res_vec q)
 	return r;
 }
 
-bool itypes_accommodates(struct res_vec r, struct res_vec q)
+bool
+itypes_accommodates(struct res_vec r, struct res_vec q)
 {
-	return r.vcpus >= q.vcpus && r.ram >= q.ram && r.scratch >= q.scratch &&
-	       r.gpus >= q.gpus && r.gpu_vram >= q.gpu_vram && r.vcpus > 0 &&
+	return r.vcpus >= q.vcpus && r.ram >= q.ram && r.scratch >= q.scratch && r.gpus >= q.gpus &&
+	       r.gpu_vram >= q.gpu_vram && r.vcpus > 0 &&
 	       (!r.shared_vcpu_used || r.vcpus > q.vcpus);
 }

@@ -80,7 +80,8 @@ main_run(const struct cli_opts *o, const char *argv0)
 		 lvl < 0 ? LOG_LVL_INFO : (enum log_level)lvl);
 	log_set_cluster_id(cfg->cluster_id);
 	if (o->insecure_no_sandbox)
-		log_kv(LOG_LVL_ERROR, "helpers will run WITHOUT their sandbox (-insecure-no-sandbox)",
+		log_kv(LOG_LVL_ERROR,
+		       "helpers will run WITHOUT their sandbox (-insecure-no-sandbox)",
 		       LF_STR("flag", "-insecure-no-sandbox"));
 	rc = dispatcher_run(o, cfg, argv0);
 	cfg_free(cfg);

@@ -406,7 +406,7 @@ metrics_summary_quantiles(const struct metric_summary *sm, uint64_t now_ms,
 	qsort(live, n, sizeof(*live), dbl_cmp);
 	for (size_t q = 0; q < METRICS_NQUANTILES; q++) {
 		if (n == 0) {
-			out[q] = NAN;	/* what the Go client reports for an empty window */
+			out[q] = NAN; /* what the Go client reports for an empty window */
 			continue;
 		}
 		/* Nearest rank: the smallest sample with at least q of the samples at or below it. */

@@ -36,9 +36,9 @@ int metrics_on_collect(struct metrics_registry *r, metrics_collect_fn fn, void *
  * errno set: EINVAL (bad metric or label name, too many labels), EEXIST (name taken with
  * another type or labels; the same registration twice returns the existing family), ENOMEM.
  */
-struct metric_family *metrics_register(struct metrics_registry *r, enum metric_type type,
-				       const char *name, const char *help, size_t nlabels,
-				       const char *const *labels);
+struct metric_family *
+metrics_register(struct metrics_registry *r, enum metric_type type, const char *name,
+		 const char *help, size_t nlabels, const char *const *labels);
 struct metric_family *metrics_find(const struct metrics_registry *r, const char *name);
 enum metric_type metrics_family_type(const struct metric_family *f);
 size_t metrics_family_series(const struct metric_family *f);
@@ -48,7 +48,7 @@ size_t metrics_family_series(const struct metric_family *f);
  * a series that does not exist yet is created at 0. Return 0, -EINVAL (wrong type for the
  * operation, a counter decreasing, a NULL value), -ENOMEM.
  */
-int metrics_touch(struct metric_family *f, const char *const *values);      /* pre-create at 0 */
+int metrics_touch(struct metric_family *f, const char *const *values);	       /* pre-create at 0 */
 int metrics_set(struct metric_family *f, const char *const *values, double v); /* gauge */
 int metrics_add(struct metric_family *f, const char *const *values, double d); /* counter/gauge */
 int metrics_observe(struct metric_family *f, const char *const *values, double v); /* summary */

@@ -15,27 +15,27 @@
 #include "metrics.h"
 
 /* Names the HTTP server and the pool use, so a typo is a compile error. */
-#define MET_PREFIX "arvados_dispatchcloud_"
-#define MET_CONTAINERS_RUNNING MET_PREFIX "containers_running"
-#define MET_AT_QUOTA MET_PREFIX "at_quota"
-#define MET_INSTANCES_TOTAL MET_PREFIX "instances_total"
-#define MET_REQUEST_DURATION "request_duration_seconds"
-#define MET_TIME_TO_STATUS "time_to_status_seconds"
+#define MET_PREFIX		"arvados_dispatchcloud_"
+#define MET_CONTAINERS_RUNNING	MET_PREFIX "containers_running"
+#define MET_AT_QUOTA		MET_PREFIX "at_quota"
+#define MET_INSTANCES_TOTAL	MET_PREFIX "instances_total"
+#define MET_REQUEST_DURATION	"request_duration_seconds"
+#define MET_TIME_TO_STATUS	"time_to_status_seconds"
 #define MET_CONCURRENT_REQUESTS "arvados_concurrent_requests"
-#define MET_MAX_ACTIVE_AGE "arvados_max_active_request_age_seconds"
+#define MET_MAX_ACTIVE_AGE	"arvados_max_active_request_age_seconds"
 
 struct metrics_catalog_init {
-	const char *version;             /* arvados_version_running{version} */
-	const char *config_sha256;       /* hex digest of the config file, NULL when unknown */
-	double config_source_time;       /* unix time of the file's mtime */
-	double config_load_time;         /* unix time it was loaded */
+	const char *version;		   /* arvados_version_running{version} */
+	const char *config_sha256;	   /* hex digest of the config file, NULL when unknown */
+	double config_source_time;	   /* unix time of the file's mtime */
+	double config_load_time;	   /* unix time it was loaded */
 	const char *const *instance_types; /* configured type names, for instances_total */
 	size_t n_instance_types;
 	int64_t max_concurrent_requests; /* API.MaxConcurrentRequests */
-	int64_t max_queued_requests;     /* API.MaxQueuedRequests */
-	int64_t max_gateway_tunnels;     /* API.MaxGatewayTunnels */
-	bool ec2;                        /* register the ec2 driver's own two families */
-	bool process;                    /* add process_* from /proc/self (an addition, see docs) */
+	int64_t max_queued_requests;	 /* API.MaxQueuedRequests */
+	int64_t max_gateway_tunnels;	 /* API.MaxGatewayTunnels */
+	bool ec2;			 /* register the ec2 driver's own two families */
+	bool process;			 /* add process_* from /proc/self (an addition, see docs) */
 };
 
 /* Register everything. 0, or a negative errno (a name clash is a bug: -EEXIST). */

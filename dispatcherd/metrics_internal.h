@@ -4,9 +4,9 @@
 
 #include "metrics.h"
 
-#define METRICS_MAX_HOOKS 8
-#define METRICS_NQUANTILES 4
-#define METRICS_SUMMARY_SAMPLES 512
+#define METRICS_MAX_HOOKS	   8
+#define METRICS_NQUANTILES	   4
+#define METRICS_SUMMARY_SAMPLES	   512
 #define METRICS_SUMMARY_MAX_AGE_MS (10u * 60u * 1000u)
 
 extern const double metrics_quantiles[METRICS_NQUANTILES];
@@ -21,7 +21,7 @@ struct metric_summary {
 
 struct metric_series {
 	char *values[METRICS_MAX_LABELS];
-	double value;                   /* counter, gauge */
+	double value;			/* counter, gauge */
 	struct metric_summary *summary; /* summary only */
 };
 
@@ -30,12 +30,12 @@ struct metric_family {
 	char *name, *help;
 	size_t nlabels;
 	char *labels[METRICS_MAX_LABELS];
-	struct metric_series *v;        /* sorted by label values */
+	struct metric_series *v; /* sorted by label values */
 	size_t n, cap;
 };
 
 struct metrics_registry {
-	struct metric_family **fams;    /* sorted by name */
+	struct metric_family **fams; /* sorted by name */
 	size_t n, cap;
 	struct {
 		metrics_collect_fn fn;

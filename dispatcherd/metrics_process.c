@@ -16,7 +16,8 @@ static const struct {
 	enum metric_type type;
 	const char *name, *help;
 } proc_fams[] = {
-	{ METRIC_COUNTER, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds." },
+	{ METRIC_COUNTER, "process_cpu_seconds_total",
+	  "Total user and system CPU time spent in seconds." },
 	{ METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes." },
 	{ METRIC_GAUGE, "process_virtual_memory_bytes", "Virtual memory size in bytes." },
 	{ METRIC_GAUGE, "process_open_fds", "Number of open file descriptors." },
@@ -55,9 +56,11 @@ read_stat(unsigned long long *ut, unsigned long long *st, unsigned long long *st
 	char *p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
-	int got = sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-			 "%llu %llu %lld", ut, st, start, vsize, rss);
+	int got = sscanf(
+		p + 2,
+		"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+		"%llu %llu %lld",
+		ut, st, start, vsize, rss);
 	return got == 5 ? 0 : -EINVAL;
 }
 
@@ -87,7 +90,8 @@ process_collect(void *ctx, struct metrics_registry *r)
 		double now = (double)(ut + st) / tck, was = metrics_value(cpu, NULL);
 		if (now > was)
 			metrics_add(cpu, NULL, now - was);
-		metrics_set(metrics_find(r, "process_resident_memory_bytes"), NULL, (double)rss * page);
+		metrics_set(metrics_find(r, "process_resident_memory_bytes"), NULL,
+			    (double)rss * page);
 		metrics_set(metrics_find(r, "process_virtual_memory_bytes"), NULL, (double)vsize);
 		metrics_set(metrics_find(r, "process_start_time_seconds"), NULL,
 			    boot_time() + (double)start / tck);

@@ -188,7 +188,8 @@ mgmt_api_lists(struct http_server *s, struct mgmt_api *a, const struct mgmt_api_
 	const struct mgmt_providers *p = a->p;
 	struct mgmt_list_opts lo = {
 		.cache_ms = o && o->cache_ms ? o->cache_ms : 1000,
-		.budget_ns = o ? o->slice_budget_ns : 0, .slice_max = o ? o->slice_max : 0,
+		.budget_ns = o ? o->slice_budget_ns : 0,
+		.slice_max = o ? o->slice_max : 0,
 	};
 	int rc;
 
@@ -230,14 +231,18 @@ mgmt_api_register_opts(struct http_server *s, const struct mgmt_providers *p,
 		return -ENOMEM;
 	a->p = p;
 	if ((rc = mgmt_api_lists(s, a, o)) < 0)
-		return rc;	/* a is freed once the lists' handles are closed */
+		return rc; /* a is freed once the lists' handles are closed */
 	void *c = a;
 	rc = 0;
-	rc = rc ? rc : http_server_route(s, "GET", "/arvados/v1/dispatch/containers", h_containers, c);
-	rc = rc ? rc : http_server_route(s, "GET", "/arvados/v1/dispatch/container", h_container, c);
-	rc = rc ? rc : http_server_route(s, "POST", "/arvados/v1/dispatch/containers/kill",
-					 h_container_kill, c);
-	rc = rc ? rc : http_server_route(s, "GET", "/arvados/v1/dispatch/instances", h_instances, c);
+	rc = rc ? rc
+		: http_server_route(s, "GET", "/arvados/v1/dispatch/containers", h_containers, c);
+	rc = rc ? rc
+		: http_server_route(s, "GET", "/arvados/v1/dispatch/container", h_container, c);
+	rc = rc ? rc
+		: http_server_route(s, "POST", "/arvados/v1/dispatch/containers/kill",
+				    h_container_kill, c);
+	rc = rc ? rc
+		: http_server_route(s, "GET", "/arvados/v1/dispatch/instances", h_instances, c);
 	for (size_t i = 0; !rc && i < sizeof(actions) / sizeof(actions[0]); i++)
 		rc = http_server_route(s, "POST", actions[i].path, h_instance_action, c);
 	return rc;

@@ -55,8 +55,8 @@ struct mgmt_api_opts {
 	/* A list rendering is served to requests arriving up to this long after its snapshot
 	 * (docs/MANAGEMENT_API.md, "Large lists"). 0: 1000 ms. */
 	uint64_t cache_ms;
-	uint64_t slice_budget_ns;	/* loop time per rendering slice; 0: 1 ms */
-	size_t slice_max;		/* entries per slice at most; 0: only the budget counts */
+	uint64_t slice_budget_ns; /* loop time per rendering slice; 0: 1 ms */
+	size_t slice_max;	  /* entries per slice at most; 0: only the budget counts */
 };
 
 /* Register the 7.2 routes. p (not copied) and p->ctx must outlive the server. 0 or -errno.

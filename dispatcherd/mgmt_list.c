@@ -20,7 +20,7 @@ struct mgmt_body {
 struct mgmt_waiter {
 	struct mgmt_waiter *next;
 	struct http_request *rq;
-	uint64_t gen;		/* the list's generation when the request arrived */
+	uint64_t gen; /* the list's generation when the request arrived */
 };
 
 static void
@@ -60,8 +60,8 @@ mgmt_list_respond(struct mgmt_list *l, struct http_response *w, struct mgmt_body
 {
 	(void)l;
 	b->refs++;
-	return http_respond_shared(w, 200, "application/json", b->data, b->len,
-				   mgmt_body_release, b);
+	return http_respond_shared(w, 200, "application/json", b->data, b->len, mgmt_body_release,
+				   b);
 }
 
 static void
@@ -154,7 +154,7 @@ mgmt_list_finish(struct mgmt_list *l, bool ok)
 		}
 	}
 	mgmt_list_answer(l, l->job_gen, b);
-	mgmt_body_release(b);	/* the rendering's own reference */
+	mgmt_body_release(b); /* the rendering's own reference */
 	/* Requests that came after an invalidation need a rendering of their own. */
 	if (l->waiters != NULL && mgmt_list_start(l) < 0)
 		mgmt_list_answer(l, UINT64_MAX, NULL);
@@ -212,8 +212,12 @@ mgmt_list_init(struct mgmt_list *l, struct http_server *srv, const struct mgmt_l
 	int rc;
 
 	*l = (struct mgmt_list){
-		.loop = http_server_loop(srv), .srv = srv, .src = o->src, .src_ctx = o->src_ctx,
-		.cache_ms = o->cache_ms, .budget_ns = o->budget_ns ? o->budget_ns : 1000000,
+		.loop = http_server_loop(srv),
+		.srv = srv,
+		.src = o->src,
+		.src_ctx = o->src_ctx,
+		.cache_ms = o->cache_ms,
+		.budget_ns = o->budget_ns ? o->budget_ns : 1000000,
 		.slice_max = o->slice_max,
 	};
 	l->wtail = &l->waiters;

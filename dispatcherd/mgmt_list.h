@@ -34,16 +34,16 @@ struct mgmt_waiter;
 struct mgmt_list {
 	uv_loop_t *loop;
 	struct http_server *srv;
-	uv_idle_t idle;		/* a slice per loop turn while rendering */
-	uv_timer_t expiry;	/* drops the cached body when it is too old to be served */
+	uv_idle_t idle;	   /* a slice per loop turn while rendering */
+	uv_timer_t expiry; /* drops the cached body when it is too old to be served */
 	struct mgmt_list_src src;
 	void *src_ctx;
 	uint64_t cache_ms, budget_ns;
 	size_t slice_max;
 	/* The cached rendering. */
 	struct mgmt_body *body;
-	uint64_t body_at_ms;	/* loop time its snapshot was taken */
-	uint64_t gen;		/* bumped by mgmt_list_invalidate */
+	uint64_t body_at_ms; /* loop time its snapshot was taken */
+	uint64_t gen;	     /* bumped by mgmt_list_invalidate */
 	/* The rendering in progress. */
 	bool running;
 	void *snap;
@@ -61,11 +61,11 @@ struct mgmt_list {
 };
 
 struct mgmt_list_opts {
-	struct mgmt_list_src src;	/* copied */
+	struct mgmt_list_src src; /* copied */
 	void *src_ctx;
-	uint64_t cache_ms;		/* serve a rendering this long after its snapshot */
-	uint64_t budget_ns;		/* loop time per slice; 0: 1 ms */
-	size_t slice_max;		/* entries per slice at most; 0: no limit but the budget */
+	uint64_t cache_ms;  /* serve a rendering this long after its snapshot */
+	uint64_t budget_ns; /* loop time per slice; 0: 1 ms */
+	size_t slice_max;   /* entries per slice at most; 0: no limit but the budget */
 };
 
 /* Initialise l (caller-owned memory) on the server's loop. 0 or a negative errno. */

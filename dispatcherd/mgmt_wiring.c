@@ -44,8 +44,8 @@ mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 	cJSON_AddNumberToObject(res, "GPUVRAM", (double)e->choice.need.gpu_vram);
 	types = cJSON_AddArrayToObject(o, "instance_types");
 	for (uint32_t i = 0; e->fit == QFIT_OK && i < e->choice.n; i++)
-		cJSON_AddItemToArray(types, pool_itype_json(
-			&w->cluster->instance_types[e->choice.idx[i]]));
+		cJSON_AddItemToArray(
+			types, pool_itype_json(&w->cluster->instance_types[e->choice.idx[i]]));
 	mgmt_wiring_time(o, "first_seen_at", (int64_t)e->first_seen_ms);
 	if (sched_driver_status(w->sched, e->uuid, status, sizeof(status)) != 0)
 		status[0] = '\0';
@@ -62,7 +62,7 @@ mgmt_wiring_list_containers(void *ctx, cJSON **items)
 
 	*items = NULL;
 	if (!sched_driver_has_passed(w->sched))
-		return 0;		/* no pass yet: sent as [] */
+		return 0; /* no pass yet: sent as [] */
 	v = queue_view(w->queue, &n);
 	if ((*items = cJSON_CreateArray()) == NULL)
 		return -ENOMEM;
@@ -97,7 +97,7 @@ mgmt_wiring_containers_open(void *ctx, void **snap, size_t *n)
 	*snap = NULL;
 	*n = 0;
 	if (!sched_driver_has_passed(w->sched))
-		return 0;		/* no pass yet: sent as [] */
+		return 0; /* no pass yet: sent as [] */
 	v = queue_view(w->queue, &k);
 	if ((s = malloc(sizeof(*s) + (k + 1) * QUEUE_UUID_MAX)) == NULL)
 		return -ENOMEM;

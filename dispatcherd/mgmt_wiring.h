@@ -17,7 +17,7 @@ struct mgmt_wiring {
 	struct queue *queue;
 	struct pool *pool;
 	struct sched_driver *sched;
-	struct mgmt_providers providers;	/* ctx is this struct */
+	struct mgmt_providers providers; /* ctx is this struct */
 };
 
 /* Fill w->providers. w must outlive the HTTP server. */

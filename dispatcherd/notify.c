@@ -62,7 +62,8 @@ notify_maybe_ready(struct notify *n)
 	n->ready_sent = true;
 	int r = sd_notify(0, "READY=1");
 	if (r < 0)
-		log_emit_err(LOG_LVL_WARN, "error notifying init daemon", strerror(-r), (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_WARN, "error notifying init daemon", strerror(-r),
+			     (const struct log_field[]){ LF_END });
 	notify_status(n);
 	uv_timer_start(&n->status_timer, notify_status_cb, NOTIFY_STATUS_MS, NOTIFY_STATUS_MS);
 }

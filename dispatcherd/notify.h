@@ -15,7 +15,7 @@
 
 struct notify {
 	uv_timer_t status_timer, watchdog_timer;
-	struct sched_driver *sched;	/* may be NULL until set */
+	struct sched_driver *sched; /* may be NULL until set */
 	bool helpers_ready, listening, ready_sent;
 	int open_handles;
 };

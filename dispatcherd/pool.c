@@ -128,8 +128,8 @@ pool_timer_init(struct pool *p, uv_timer_t *t)
 void
 pool_close(struct pool *p)
 {
-	uv_timer_t *timers[] = { &p->sync_timer, &p->probe_timer, &p->pace_timer, &p->ops_timer,
-				 &p->kill_timer, &p->hold_timer };
+	uv_timer_t *timers[] = { &p->sync_timer, &p->probe_timer, &p->pace_timer,
+				 &p->ops_timer,	 &p->kill_timer,  &p->hold_timer };
 
 	if (!p || p->closing)
 		return;

@@ -29,16 +29,16 @@ typedef void (*pool_notify_fn)(void *ctx);
 
 struct pool_opts {
 	uv_loop_t *loop;
-	const struct cfg_cluster *cluster;	/* borrowed; must outlive the pool */
+	const struct cfg_cluster *cluster; /* borrowed; must outlive the pool */
 	struct pool_cloud_port cloud;
 	struct pool_ssh_port ssh;
-	struct metrics_registry *metrics;	/* NULL: no metrics */
-	pool_notify_fn notify;			/* may be NULL */
+	struct metrics_registry *metrics; /* NULL: no metrics */
+	pool_notify_fn notify;		  /* may be NULL */
 	void *notify_ctx;
 	/* The resolved runner (pool_runner_resolve): NULL/"" = no deploy; the md5 of the file
 	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */
 	const char *runner_md5;
-	bool runner_unavailable;		/* the binary could not be loaded: creates refused */
+	bool runner_unavailable; /* the binary could not be loaded: creates refused */
 	/* Tests: a clock other than CLOCK_REALTIME (unix ns). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
@@ -100,10 +100,10 @@ int pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *
 
 /* Running set (5.10) lookup for one container, computed now (fix, weakness 2). */
 struct pool_ctr_state {
-	bool in_running;	/* runner on a worker, or an exited placeholder */
+	bool in_running; /* runner on a worker, or an exited placeholder */
 	bool exited;
 	int64_t exit_time;
-	bool runner_present;	/* starting or running on some worker */
+	bool runner_present; /* starting or running on some worker */
 };
 void pool_container_state(const struct pool *p, const char *uuid, struct pool_ctr_state *st);
 /*

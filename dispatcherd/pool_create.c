@@ -61,8 +61,10 @@ pool_capacity_blocked(struct pool *p, uint32_t t)
 		return false;
 	pool_cap_key(p, it, key, sizeof(key));
 	return pool_cap_held(p, "", now) || pool_cap_held(p, key, now) ||
-	       pool_cap_held(p, p->o.cloud.quota_group(p->o.cloud.ctx, it->provider_type,
-						       it->preemptible), now);
+	       pool_cap_held(
+		       p,
+		       p->o.cloud.quota_group(p->o.cloud.ctx, it->provider_type, it->preemptible),
+		       now);
 }
 
 const bool *
@@ -128,8 +130,9 @@ pool_capacity_error(struct pool *p, uint32_t t, const struct pool_cloud_err *err
 	if (err->type_specific)
 		pool_cap_key(p, it, key, sizeof(key));
 	else if (err->quota_group_specific)
-		snprintf(key, sizeof(key), "%s",
-			 p->o.cloud.quota_group(p->o.cloud.ctx, it->provider_type, it->preemptible));
+		snprintf(
+			key, sizeof(key), "%s",
+			p->o.cloud.quota_group(p->o.cloud.ctx, it->provider_type, it->preemptible));
 	pool_hold_capacity(p, key, until);
 	snprintf(ttl, sizeof(ttl), "%llds", (long long)(POOL_CAPACITY_TTL / POOL_SECOND));
 	log_kv(LOG_LVL_INFO, "capacity error -- pausing instance create calls",
@@ -142,7 +145,7 @@ pool_capacity_error(struct pool *p, uint32_t t, const struct pool_cloud_err *err
 static void
 pool_quota_error(struct pool *p)
 {
-	int64_t n = (int64_t)(p->n_workers + p->n_pending);	/* this create already removed */
+	int64_t n = (int64_t)(p->n_workers + p->n_pending); /* this create already removed */
 
 	if (n < 1) {
 		p->quota_until = pool_now(p) + POOL_QUOTA_TTL;
@@ -215,10 +218,13 @@ pool_create_run(struct pool *p, struct pool_cloudop *o)
 			 "umask 0177 && echo -n \"%s\" >/var/run/arvados-instance-secret\n%s",
 			 op->secret, init);
 		struct pool_create_req req = {
-			.instance_type = it->name, .provider_type = it->provider_type,
+			.instance_type = it->name,
+			.provider_type = it->provider_type,
 			.preemptible = it->preemptible,
 			.image_id = p->vm->image_id ? p->vm->image_id : "",
-			.tags = tags, .n_tags = ntags, .init_command = cmd,
+			.tags = tags,
+			.n_tags = ntags,
+			.init_command = cmd,
 			.with_public_key = p->vm->deploy_public_key,
 		};
 		rc = p->o.cloud.create(p->o.cloud.ctx, &req, pool_create_done, op);

@@ -13,67 +13,67 @@
 #include "log.h"
 #include "pool.h"
 
-#define POOL_NS_PER_MS 1000000LL
-#define POOL_SECOND 1000000000LL
-#define POOL_QUOTA_TTL (60 * POOL_SECOND)
-#define POOL_CAPACITY_TTL (60 * POOL_SECOND)
+#define POOL_NS_PER_MS	     1000000LL
+#define POOL_SECOND	     1000000000LL
+#define POOL_QUOTA_TTL	     (60 * POOL_SECOND)
+#define POOL_CAPACITY_TTL    (60 * POOL_SECOND)
 #define POOL_CREATE_OPS_HOLD (5 * POOL_SECOND)
-#define POOL_UUID_MAX 64
-#define POOL_SECRET_HEX 40
+#define POOL_UUID_MAX	     64
+#define POOL_SECRET_HEX	     40
 
 struct pool_worker;
 
 /* The per-worker log fields (9: Instance, InstanceType, Address). */
-#define POOL_WF(w) LF_STR("Instance", (w)->id), \
-	LF_STR("InstanceType", (w)->type_name ? (w)->type_name : ""), \
-	LF_STR("Address", (w)->address ? (w)->address : ""), \
-	LF_STR("WorkerState", pool_state_name((w)->state))
+#define POOL_WF(w)                                                                                 \
+	LF_STR("Instance", (w)->id), LF_STR("InstanceType", (w)->type_name ? (w)->type_name : ""), \
+		LF_STR("Address", (w)->address ? (w)->address : ""),                               \
+		LF_STR("WorkerState", pool_state_name((w)->state))
 
 struct pool_runner {
-	struct pool_worker *w;		/* NULL once closed (ended or abandoned) */
+	struct pool_worker *w; /* NULL once closed (ended or abandoned) */
 	char uuid[POOL_UUID_MAX];
-	bool running;			/* false: still "starting" */
+	bool running; /* false: still "starting" */
 	struct res_vec need;
 	bool need_known;
 	bool killing, given_up;
 	int64_t kill_start, next_signal;
 	char *kill_reason;
-	bool kill_in_flight;		/* a --kill call is outstanding */
-	int refs;			/* the worker's, plus outstanding calls */
-	struct pool_runner *kill_next;	/* pool's list of runners being killed */
+	bool kill_in_flight;	       /* a --kill call is outstanding */
+	int refs;		       /* the worker's, plus outstanding calls */
+	struct pool_runner *kill_next; /* pool's list of runners being killed */
 };
 
 struct pool_worker {
 	struct pool *p;
 	char *id, *address, *user, *secret;
-	char *host_key;			/* from the driver (pool_instance.host_key), or NULL */
-	char **tag_k, **tag_v;		/* tags as last listed (or as created) */
+	char *host_key;	       /* from the driver (pool_instance.host_key), or NULL */
+	char **tag_k, **tag_v; /* tags as last listed (or as created) */
 	size_t n_tags;
 	struct pool_price *prices;
 	size_t n_prices;
-	uint32_t type;			/* index into cluster->instance_types, if type_known */
+	uint32_t type; /* index into cluster->instance_types, if type_known */
 	bool type_known;
-	char *type_name;		/* the InstanceType tag (placeholder type's only field) */
+	char *type_name; /* the InstanceType tag (placeholder type's only field) */
 	enum sched_wstate state;
 	enum sched_idle idle;
 	int64_t appeared, probed, updated, busy, destroyed, first_ssh;
-	int64_t first_destroy;		/* fix (weakness 13): first destroy attempt */
+	int64_t first_destroy; /* fix (weakness 13): first destroy attempt */
 	char last_uuid[POOL_UUID_MAX];
-	struct pool_runner **run;	/* starting and running runners */
+	struct pool_runner **run; /* starting and running runners */
 	size_t n_run, cap_run;
 	bool probing;
 	int64_t probe_started;
 	bool boot_reported;
-	int64_t stale_since;		/* 0 = no stale lock seen */
-	bool verified;			/* the ssh session is verified for the current address */
+	int64_t stale_since; /* 0 = no stale lock seen */
+	bool verified;	     /* the ssh session is verified for the current address */
 	/* Tag writes (weakness 18: coalesced, one outstanding per worker). */
 	bool tags_queued;
 	int64_t tags_written_at;
 	enum sched_idle tags_written_idle;
 	bool removed;
 	int refs;
-	size_t idx;			/* position in p->workers */
-	struct pool_worker *hnext;	/* hash chain */
+	size_t idx;		   /* position in p->workers */
+	struct pool_worker *hnext; /* hash chain */
 };
 
 struct pool_pending {
@@ -96,7 +96,7 @@ struct pool_hold {
 struct pool_cloudop {
 	struct pool_cloudop *next;
 	void (*run)(struct pool *p, struct pool_cloudop *op);
-	void (*drop)(struct pool *p, struct pool_cloudop *op);	/* pool closing */
+	void (*drop)(struct pool *p, struct pool_cloudop *op); /* pool closing */
 };
 
 struct pool {
@@ -104,7 +104,7 @@ struct pool {
 	const struct cfg_cluster *cl;
 	const struct cfg_cloudvms *vm;
 	char set_id[64];
-	char *key_set_id, *key_type, *key_idle, *key_secret;	/* prefixed tag keys */
+	char *key_set_id, *key_type, *key_idle, *key_secret; /* prefixed tag keys */
 	/* Workers: array for iteration, hash for lookup by instance ID. */
 	struct pool_worker **workers;
 	size_t n_workers, cap_workers;
@@ -115,13 +115,13 @@ struct pool {
 	struct pool_exited *exited;
 	size_t n_exited, cap_exited;
 	/* 5.5 holds. */
-	int64_t quota_until;		/* time-based quota hold */
-	int64_t quota_threshold;	/* "fewer instances" threshold; 0 = none */
+	int64_t quota_until;	 /* time-based quota hold */
+	int64_t quota_threshold; /* "fewer instances" threshold; 0 = none */
 	struct pool_hold *cap_holds;
 	size_t n_cap_holds;
-	int64_t create_ops_until;	/* MaxConcurrentInstanceCreateOps hold-off */
-	int64_t create_throttle_until, list_throttle_until;	/* rate-limit errors */
-	bool *at_capacity;		/* per type, for the scheduler */
+	int64_t create_ops_until; /* MaxConcurrentInstanceCreateOps hold-off */
+	int64_t create_throttle_until, list_throttle_until; /* rate-limit errors */
+	bool *at_capacity;				    /* per type, for the scheduler */
 	/* Cloud-ops ticker (MaxCloudOpsPerSecond). */
 	struct pool_cloudop *ops_head, *ops_tail, *tags_head, *tags_tail;
 	int64_t ops_next_ok;
@@ -136,17 +136,17 @@ struct pool {
 	int open_handles;
 	bool syncing;
 	bool loaded;
-	bool sync_failed;		/* the latest sync failed: pool_cloud_ready retries it */
+	bool sync_failed; /* the latest sync failed: pool_cloud_ready retries it */
 	bool closing;
-	int calls;			/* outstanding port calls */
+	int calls; /* outstanding port calls */
 	/* Views for the scheduler. */
 	struct sched_worker *sw;
 	struct sched_wrun *swr;
 	const char **uuids;
 	/* Metrics. */
-	struct metric_family *m_ops, *m_boot, *m_disappeared, *m_ssh, *m_ready, *m_gone,
-		*m_q2cr, *m_probe_dur, *m_running, *m_age_max, *m_age_med, *m_total, *m_price,
-		*m_vcpus, *m_mem, *m_at_quota;
+	struct metric_family *m_ops, *m_boot, *m_disappeared, *m_ssh, *m_ready, *m_gone, *m_q2cr,
+		*m_probe_dur, *m_running, *m_age_max, *m_age_med, *m_total, *m_price, *m_vcpus,
+		*m_mem, *m_at_quota;
 };
 
 /* pool.c */
@@ -198,8 +198,8 @@ void pool_pending_remove(struct pool *p, size_t i);
 void pool_sync_timer_cb(uv_timer_t *t);
 /* A new worker for a listed (or just created) instance, as 5.6 "New worker": booting with
  * pend's type and secret when it matches a pending create. NULL on ENOMEM. */
-struct pool_worker *pool_sync_add(struct pool *p, const struct pool_instance *inst,
-				  const struct pool_pending *pend);
+struct pool_worker *
+pool_sync_add(struct pool *p, const struct pool_instance *inst, const struct pool_pending *pend);
 
 /* pool_probe.c */
 void pool_probe_timer_cb(uv_timer_t *t);

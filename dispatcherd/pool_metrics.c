@@ -89,8 +89,10 @@ pool_metrics_update(struct pool *p)
 
 		running += w->n_run;
 		if (p->m_total)
-			metrics_add(p->m_total, (const char *const[]){ cats[c],
-				    w->type_name ? w->type_name : "" }, 1);
+			metrics_add(
+				p->m_total,
+				(const char *const[]){ cats[c], w->type_name ? w->type_name : "" },
+				1);
 		price[c] += it ? it->price : 0;
 		vcpus[c] += it ? (double)it->vcpus : 0;
 		mem[c] += it ? (double)it->ram : 0;

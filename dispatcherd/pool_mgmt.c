@@ -47,8 +47,8 @@ static cJSON *
 pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_pending *pend)
 {
 	cJSON *o = cJSON_CreateObject();
-	const struct cfg_instance_type *it = w ? pool_itype(p, w) :
-						 &p->cl->instance_types[pend->type];
+	const struct cfg_instance_type *it = w ? pool_itype(p, w)
+					       : &p->cl->instance_types[pend->type];
 	char busy[48] = "0001-01-01T00:00:00Z";
 
 	if (!o)
@@ -58,8 +58,8 @@ pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_p
 	cJSON_AddStringToObject(o, "instance", w ? w->id : "");
 	cJSON_AddStringToObject(o, "address", w && w->address ? w->address : "");
 	cJSON_AddNumberToObject(o, "price", it ? it->price : 0);
-	cJSON_AddStringToObject(o, "arvados_instance_type", it ? it->name :
-				(w->type_name ? w->type_name : ""));
+	cJSON_AddStringToObject(o, "arvados_instance_type",
+				it ? it->name : (w->type_name ? w->type_name : ""));
 	cJSON_AddStringToObject(o, "provider_instance_type", it ? it->provider_type : "");
 	cJSON_AddStringToObject(o, "last_container_uuid", w ? w->last_uuid : "");
 	cJSON_AddStringToObject(o, "last_busy", busy);
@@ -115,8 +115,8 @@ pool_instances_json(struct pool *p)
  * ID, never kept by pointer: one may be freed between two turns.
  */
 struct pool_snap_row {
-	char *id;			/* NULL: a pending create */
-	const char *type;		/* sort key, valid during open only */
+	char *id;	  /* NULL: a pending create */
+	const char *type; /* sort key, valid during open only */
 	struct pool_pending pend;
 };
 
@@ -167,7 +167,8 @@ pool_mgmt_list_open(void *ctx, void **snap, size_t *n)
 	}
 	for (size_t i = 0; i < p->n_pending; i++, s->n++)
 		s->rows[s->n] = (struct pool_snap_row){
-			NULL, p->cl->instance_types[p->pending[i].type].name, p->pending[i] };
+			NULL, p->cl->instance_types[p->pending[i].type].name, p->pending[i]
+		};
 	qsort(s->rows, s->n, sizeof(s->rows[0]), pool_snap_cmp);
 	*snap = s;
 	*n = s->n;
@@ -206,7 +207,8 @@ pool_mgmt_list_instances(void *ctx, cJSON **items)
 /* reason arrives as the log's Reason already ("via management API: <reason>", built by
  * mgmt_api.c's routes): adding the prefix here too logged it twice. */
 int
-pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id, const char *reason)
+pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id,
+			  const char *reason)
 {
 	struct pool *p = ctx;
 

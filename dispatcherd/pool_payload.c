@@ -90,7 +90,8 @@ pool_itype_json(const struct cfg_instance_type *it)
 	cJSON_AddNumberToObject(o, "Price", it->price);
 	cJSON_AddBoolToObject(o, "Preemptible", it->preemptible);
 	cJSON_AddStringToObject(g, "Stack", pool_gpu_stack(it->gpu.stack));
-	cJSON_AddStringToObject(g, "DriverVersion", it->gpu.driver_version ? it->gpu.driver_version : "");
+	cJSON_AddStringToObject(g, "DriverVersion",
+				it->gpu.driver_version ? it->gpu.driver_version : "");
 	cJSON_AddStringToObject(g, "HardwareTarget",
 				it->gpu.hardware_target ? it->gpu.hardware_target : "");
 	cJSON_AddNumberToObject(g, "DeviceCount", (double)it->gpu.device_count);
@@ -160,7 +161,7 @@ pool_gateway_address(const char *addr, char *buf, size_t len)
 
 		snprintf(buf, len, "%.*s:0", n, addr);
 	} else if (colon && strchr(colon + 1, ':')) {
-		snprintf(buf, len, "[%s]:0", addr);	/* bare IPv6 */
+		snprintf(buf, len, "[%s]:0", addr); /* bare IPv6 */
 	} else if (colon) {
 		snprintf(buf, len, "%.*s:0", (int)(colon - addr), addr);
 	} else {
@@ -209,8 +210,8 @@ pool_env_json(const struct pool *p, const struct pool_worker *w, const char *uui
 	free(raw);
 	free(itext);
 	cJSON_AddStringToObject(env, "GatewayAddress", gw);
-	if (pool_gateway_secret(cl->system_root_token ? cl->system_root_token : "", uuid,
-				secret) == 0)
+	if (pool_gateway_secret(cl->system_root_token ? cl->system_root_token : "", uuid, secret) ==
+	    0)
 		cJSON_AddStringToObject(env, "GatewayAuthSecret", secret);
 	adc_wipe(secret, sizeof(secret));
 	return env;

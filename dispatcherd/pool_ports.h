@@ -27,16 +27,16 @@ struct pool_tag {
 };
 
 struct pool_price {
-	int64_t start_time;		/* unix time, nanoseconds */
+	int64_t start_time; /* unix time, nanoseconds */
 	double price;
 };
 
 /* One instance as the driver lists it (or as create returns it). */
 struct pool_instance {
 	const char *id;
-	const char *address;		/* "" while the cloud has not assigned one */
-	const char *remote_user;	/* login for SSH; "" = the driver's default (root) */
-	const char *host_key;		/* the driver vouches for this host key (loopback;
+	const char *address;	 /* "" while the cloud has not assigned one */
+	const char *remote_user; /* login for SSH; "" = the driver's default (root) */
+	const char *host_key;	 /* the driver vouches for this host key (loopback;
 					 * spec 5.13 b), or NULL / "" (verify the secret) */
 	const struct pool_tag *tags;
 	size_t n_tags;
@@ -47,29 +47,29 @@ struct pool_instance {
 /* The classes of driver error the pool reacts to (5.5). */
 enum pool_cloud_err_kind {
 	POOL_CLOUD_OK = 0,
-	POOL_CLOUD_RATE_LIMIT,		/* retry_at says when calls may resume */
-	POOL_CLOUD_QUOTA,		/* account-wide instance quota */
-	POOL_CLOUD_CAPACITY,		/* no capacity: per type, per quota group, or for all */
+	POOL_CLOUD_RATE_LIMIT, /* retry_at says when calls may resume */
+	POOL_CLOUD_QUOTA,      /* account-wide instance quota */
+	POOL_CLOUD_CAPACITY,   /* no capacity: per type, per quota group, or for all */
 	POOL_CLOUD_OTHER,
 };
 
 struct pool_cloud_err {
 	enum pool_cloud_err_kind kind;
-	int64_t retry_at;		/* RATE_LIMIT: unix ns of the earliest retry (0: none) */
-	bool type_specific;		/* CAPACITY: only this instance type */
-	bool quota_group_specific;	/* CAPACITY: only this type's quota group */
-	const char *message;		/* for the logs; never NULL */
+	int64_t retry_at;	   /* RATE_LIMIT: unix ns of the earliest retry (0: none) */
+	bool type_specific;	   /* CAPACITY: only this instance type */
+	bool quota_group_specific; /* CAPACITY: only this type's quota group */
+	const char *message;	   /* for the logs; never NULL */
 };
 
 struct pool_create_req {
-	const char *instance_type;	/* Arvados type name */
+	const char *instance_type; /* Arvados type name */
 	const char *provider_type;
 	bool preemptible;
 	const char *image_id;
-	const struct pool_tag *tags;	/* 5.4 tags plus ResourceTags */
+	const struct pool_tag *tags; /* 5.4 tags plus ResourceTags */
 	size_t n_tags;
-	const char *init_command;	/* exact text of 5.5 step 4 (holds the instance secret) */
-	bool with_public_key;		/* DeployPublicKey: the adapter adds the dispatcher's key */
+	const char *init_command; /* exact text of 5.5 step 4 (holds the instance secret) */
+	bool with_public_key;	  /* DeployPublicKey: the adapter adds the dispatcher's key */
 };
 
 /* inst is NULL unless err->kind == POOL_CLOUD_OK. */
@@ -103,14 +103,14 @@ struct pool_cloud_port {
  */
 enum pool_ssh_outcome {
 	POOL_SSH_OK = 0,
-	POOL_SSH_EXIT,			/* ran, exited non-zero */
+	POOL_SSH_EXIT, /* ran, exited non-zero */
 	POOL_SSH_BAD_SECRET,
 	POOL_SSH_HOSTKEY_CHANGED,
 	POOL_SSH_UNSAFE_DIR,
 	POOL_SSH_TIMEOUT,
-	POOL_SSH_CONNECT,		/* network: expected while booting */
+	POOL_SSH_CONNECT, /* network: expected while booting */
 	POOL_SSH_INVALID,
-	POOL_SSH_UNVERIFIED,		/* the session is gone: verify again */
+	POOL_SSH_UNVERIFIED, /* the session is gone: verify again */
 	POOL_SSH_BUSY,
 	POOL_SSH_CANCELED,
 	POOL_SSH_FAILED,
@@ -119,12 +119,12 @@ enum pool_ssh_outcome {
 
 struct pool_ssh_result {
 	enum pool_ssh_outcome outcome;
-	int exit_status;		/* -1 when none */
-	const char *out;		/* stdout; not NUL-terminated */
+	int exit_status; /* -1 when none */
+	const char *out; /* stdout; not NUL-terminated */
 	size_t out_len;
-	const char *err;		/* stderr */
+	const char *err; /* stderr */
 	size_t err_len;
-	const char *message;		/* why, when not OK; never NULL */
+	const char *message; /* why, when not OK; never NULL */
 };
 
 typedef void (*pool_ssh_cb)(void *arg, const struct pool_ssh_result *r);
@@ -132,10 +132,10 @@ typedef void (*pool_ssh_cb)(void *arg, const struct pool_ssh_result *r);
 struct pool_ssh_start {
 	const char *instance_id;
 	const char *uuid;
-	const char *runtime_engine;	/* RuntimeEngine */
-	const char *const *args;	/* CrunchRunArgumentsList */
+	const char *runtime_engine; /* RuntimeEngine */
+	const char *const *args;    /* CrunchRunArgumentsList */
 	size_t nargs;
-	const char *payload;		/* --stdin-config JSON (holds SystemRootToken) */
+	const char *payload; /* --stdin-config JSON (holds SystemRootToken) */
 	size_t payload_len;
 };
 
@@ -158,8 +158,8 @@ struct pool_ssh_port {
 	/* crunch-run --list [--stdin-prices]; prices is JSON or NULL. */
 	int (*run_probe)(void *ctx, const char *instance_id, const char *prices, size_t len,
 			 uint32_t timeout_ms, pool_ssh_cb cb, void *arg);
-	int (*start)(void *ctx, const struct pool_ssh_start *s, uint32_t timeout_ms,
-		     pool_ssh_cb cb, void *arg);
+	int (*start)(void *ctx, const struct pool_ssh_start *s, uint32_t timeout_ms, pool_ssh_cb cb,
+		     void *arg);
 	int (*kill)(void *ctx, const char *instance_id, const char *uuid, int signal,
 		    uint32_t timeout_ms, pool_ssh_cb cb, void *arg);
 	/* The instance is gone: close its session. Fire and forget. */

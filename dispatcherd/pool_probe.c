@@ -30,7 +30,8 @@ static void
 pool_probe_call(struct pool_probe *pr, int rc, pool_ssh_cb cb)
 {
 	if (rc < 0) {
-		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED, .exit_status = -1,
+		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
+					     .exit_status = -1,
 					     .message = "ssh port refused the call" };
 
 		cb(pr, &e);
@@ -70,8 +71,8 @@ pool_probe_run_done(void *arg, const struct pool_ssh_result *r)
 	pr->ok = r->outcome == POOL_SSH_OK;
 	if (!pr->ok) {
 		log_kv_err(LOG_LVL_WARN, "probe failed", r->message, POOL_WF(pr->w),
-			   LF_STR("Command", "crunch-run --list"),
-			   LF_STR("stdout", ""), LF_STR("stderr", ""));
+			   LF_STR("Command", "crunch-run --list"), LF_STR("stdout", ""),
+			   LF_STR("stderr", ""));
 		pool_metrics_observe(p, p->m_probe_dur, "fail", dur);
 	} else {
 		log_kv(LOG_LVL_DEBUG, "probe succeeded", POOL_WF(pr->w));
@@ -97,9 +98,9 @@ pool_probe_run(struct pool_probe *pr)
 
 	pr->run_started = pool_now(p);
 	pool_call_begin(p);
-	pool_probe_call(pr, p->o.ssh.run_probe(p->o.ssh.ctx, w->id, prices,
-					       prices ? strlen(prices) : 0, pool_ssh_timeout_ms(p),
-					       pool_probe_run_done, pr),
+	pool_probe_call(pr,
+			p->o.ssh.run_probe(p->o.ssh.ctx, w->id, prices, prices ? strlen(prices) : 0,
+					   pool_ssh_timeout_ms(p), pool_probe_run_done, pr),
 			pool_probe_run_done);
 	free(prices);
 }
@@ -152,8 +153,9 @@ pool_probe_deploy(struct pool_probe *pr)
 		return;
 	}
 	pool_call_begin(p);
-	pool_probe_call(pr, p->o.ssh.deploy(p->o.ssh.ctx, pr->w->id, pool_ssh_timeout_ms(p),
-					    pool_probe_deploy_done, pr),
+	pool_probe_call(pr,
+			p->o.ssh.deploy(p->o.ssh.ctx, pr->w->id, pool_ssh_timeout_ms(p),
+					pool_probe_deploy_done, pr),
 			pool_probe_deploy_done);
 }
 
@@ -187,8 +189,8 @@ pool_probe_boot_done(void *arg, const struct pool_ssh_result *r)
 		bool expected = r->outcome == POOL_SSH_EXIT || r->outcome == POOL_SSH_CONNECT ||
 				r->outcome == POOL_SSH_TIMEOUT || r->outcome == POOL_SSH_NO_ADDRESS;
 
-		log_kv_err(expected ? LOG_LVL_DEBUG : LOG_LVL_WARN, "boot probe failed",
-			   r->message, POOL_WF(pr->w), LF_STR("Command", cmd ? cmd : "true"));
+		log_kv_err(expected ? LOG_LVL_DEBUG : LOG_LVL_WARN, "boot probe failed", r->message,
+			   POOL_WF(pr->w), LF_STR("Command", cmd ? cmd : "true"));
 		free(pr->boot_stderr);
 		free(pr->boot_err);
 		pr->boot_stderr = pool_strndup0(r->err ? r->err : "", r->err ? r->err_len : 0);
@@ -214,8 +216,9 @@ pool_probe_after_verify(struct pool_probe *pr)
 		return;
 	}
 	pool_call_begin(p);
-	pool_probe_call(pr, p->o.ssh.boot_probe(p->o.ssh.ctx, pr->w->id, pool_ssh_timeout_ms(p),
-						pool_probe_boot_done, pr),
+	pool_probe_call(pr,
+			p->o.ssh.boot_probe(p->o.ssh.ctx, pr->w->id, pool_ssh_timeout_ms(p),
+					    pool_probe_boot_done, pr),
 			pool_probe_boot_done);
 }
 
@@ -269,10 +272,11 @@ pool_probe_verify(struct pool_probe *pr)
 			e.outcome = POOL_SSH_FAILED;
 			e.message = "out of memory";
 		} else {
-			pool_probe_call(pr, p->o.ssh.verify(p->o.ssh.ctx, w->id, w->address,
-							    w->user ? w->user : "", vouched,
-							    pool_ssh_timeout_ms(p),
-							    pool_probe_verify_done, pr),
+			pool_probe_call(pr,
+					p->o.ssh.verify(p->o.ssh.ctx, w->id, w->address,
+							w->user ? w->user : "", vouched,
+							pool_ssh_timeout_ms(p),
+							pool_probe_verify_done, pr),
 					pool_probe_verify_done);
 			free(vouched);
 			return;
@@ -281,10 +285,10 @@ pool_probe_verify(struct pool_probe *pr)
 		e.outcome = POOL_SSH_BAD_SECRET;
 		e.message = "instance has no secret tag: cannot verify its host key";
 	} else {
-		pool_probe_call(pr, p->o.ssh.verify(p->o.ssh.ctx, w->id, w->address,
-						    w->user ? w->user : "", w->secret,
-						    pool_ssh_timeout_ms(p), pool_probe_verify_done,
-						    pr),
+		pool_probe_call(pr,
+				p->o.ssh.verify(p->o.ssh.ctx, w->id, w->address,
+						w->user ? w->user : "", w->secret,
+						pool_ssh_timeout_ms(p), pool_probe_verify_done, pr),
 				pool_probe_verify_done);
 		return;
 	}

@@ -6,15 +6,15 @@
 
 struct pool_probe {
 	struct pool *p;
-	struct pool_worker *w;		/* referenced */
-	int64_t start;			/* probe start: the failure path measures from here */
+	struct pool_worker *w; /* referenced */
+	int64_t start;	       /* probe start: the failure path measures from here */
 	int64_t run_started;
-	int64_t updated0;		/* w->updated at start (probe/sync race, 5.7.4 step 3) */
+	int64_t updated0; /* w->updated at start (probe/sync race, 5.7.4 step 3) */
 	enum sched_wstate state0;
 	bool booted;
-	bool ok;			/* the run probe succeeded */
-	char *out;			/* its stdout, NUL-terminated */
-	char *boot_stderr, *boot_err;	/* the last failed boot probe, for "boot failed" */
+	bool ok;		      /* the run probe succeeded */
+	char *out;		      /* its stdout, NUL-terminated */
+	char *boot_stderr, *boot_err; /* the last failed boot probe, for "boot failed" */
 };
 
 /* 5.7.4. */

@@ -101,10 +101,11 @@ pool_probe_failed(struct pool_probe *pr)
 		return;
 	snprintf(dur, sizeof(dur), "%.3fs", (double)elapsed / 1e9);
 	pool_time_rfc3339(w->probed, since, sizeof(since));
-	log_kv(LOG_LVL_WARN, booting ?
-	       "new instance unresponsive, shutting down -- `arvados-server cloudtest` might help "
-	       "troubleshoot, see https://doc.arvados.org/main/admin/cloudtest.html" :
-	       "instance unresponsive, shutting down",
+	log_kv(LOG_LVL_WARN,
+	       booting ? "new instance unresponsive, shutting down -- `arvados-server cloudtest` "
+			 "might help "
+			 "troubleshoot, see https://doc.arvados.org/main/admin/cloudtest.html"
+		       : "instance unresponsive, shutting down",
 	       POOL_WF(w), LF_STR("Duration", dur), LF_STR("Since", since),
 	       LF_STR("State", pool_state_name(w->state)));
 	pool_worker_shutdown(w);
@@ -147,7 +148,7 @@ pool_probe_reconcile(struct pool_probe *pr, const struct pool_probe_lines *l)
 		struct pool_runner *r = w->run[i];
 
 		if (r->running && !pool_in(l, r->uuid)) {
-			pool_runner_ended(r);	/* may make it idle; reconsidered below */
+			pool_runner_ended(r); /* may make it idle; reconsidered below */
 			changed = true;
 		}
 	}

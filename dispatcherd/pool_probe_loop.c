@@ -91,9 +91,9 @@ pool_probe_timer_cb(uv_timer_t *t)
 
 	if (p->closing)
 		return;
-	pool_metrics_update(p);		/* weakness 13: probe ages refresh without notifications */
+	pool_metrics_update(p); /* weakness 13: probe ages refresh without notifications */
 	if (p->round_pos < p->n_round)
-		return;		/* a round is still going: this tick is dropped */
+		return; /* a round is still going: this tick is dropped */
 	pool_round_clear(p);
 	char **a = realloc(p->round, (p->n_workers + 1) * sizeof(char *));
 

@@ -35,7 +35,7 @@ pool_runner_add(struct pool_worker *w, const char *uuid, bool running)
 	if (!(r = calloc(1, sizeof(*r))))
 		return NULL;
 	r->w = w;
-	r->refs = 1;	/* the worker's */
+	r->refs = 1; /* the worker's */
 	r->running = running;
 	strcpy(r->uuid, uuid);
 	w->run[w->n_run++] = r;
@@ -163,8 +163,8 @@ pool_start_done(void *arg, const struct pool_ssh_result *res)
 
 	if (res->outcome != POOL_SSH_OK) {
 		log_kv_err(LOG_LVL_ERROR, "error starting crunch-run process", res->message,
-			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid),
-			   LF_STR("stdout", ""), LF_STR("stderr", ""));
+			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid), LF_STR("stdout", ""),
+			   LF_STR("stderr", ""));
 		if (res->outcome == POOL_SSH_UNVERIFIED)
 			w->verified = false;
 	} else {
@@ -195,8 +195,7 @@ pool_start(struct pool *p, const char *id, const char *uuid, const struct res_ve
 	char *payload;
 
 	if (p->closing || !w || w->idle != SCHED_IDLE_RUN ||
-	    (w->state != SCHED_W_IDLE && w->state != SCHED_W_RUNNING) ||
-	    pool_runner_find(w, uuid))
+	    (w->state != SCHED_W_IDLE && w->state != SCHED_W_RUNNING) || pool_runner_find(w, uuid))
 		return false;
 	if (!(op = calloc(1, sizeof(*op))))
 		return false;
@@ -219,15 +218,18 @@ pool_start(struct pool *p, const char *id, const char *uuid, const struct res_ve
 	w->state = SCHED_W_RUNNING;
 	w->updated = pool_now(p);
 	struct pool_ssh_start s = {
-		.instance_id = w->id, .uuid = uuid,
+		.instance_id = w->id,
+		.uuid = uuid,
 		.runtime_engine = p->cl->containers.runtime_engine,
 		.args = (const char *const *)p->cl->containers.crunch_run_arguments,
 		.nargs = p->cl->containers.n_crunch_run_arguments,
-		.payload = payload, .payload_len = strlen(payload),
+		.payload = payload,
+		.payload_len = strlen(payload),
 	};
 	pool_call_begin(p);
 	if (p->o.ssh.start(p->o.ssh.ctx, &s, pool_ssh_timeout_ms(p), pool_start_done, op) < 0) {
-		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED, .exit_status = -1,
+		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
+					     .exit_status = -1,
 					     .message = "ssh port refused the call" };
 
 		pool_start_done(op, &e);
@@ -347,7 +349,8 @@ pool_kill_step(struct pool *p, struct pool_runner *r, int64_t now)
 	pool_call_begin(p);
 	if (p->o.ssh.kill(p->o.ssh.ctx, r->w->id, r->uuid, 15, pool_ssh_timeout_ms(p),
 			  pool_kill_done, op) < 0) {
-		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED, .exit_status = -1,
+		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
+					     .exit_status = -1,
 					     .message = "ssh port refused the call" };
 
 		pool_kill_done(op, &e);
@@ -387,7 +390,7 @@ pool_kill_container(struct pool *p, const char *uuid, const char *reason)
 		return false;
 	}
 	if (r->killing || p->closing)
-		return true;	/* once per runner */
+		return true; /* once per runner */
 	r->killing = true;
 	r->kill_start = pool_now(p);
 	r->next_signal = r->kill_start;
@@ -396,6 +399,6 @@ pool_kill_container(struct pool *p, const char *uuid, const char *reason)
 	       LF_STR("ContainerUUID", uuid), LF_STR("Reason", reason ? reason : ""));
 	r->kill_next = p->kills;
 	p->kills = r;
-	uv_timer_start(&p->kill_timer, pool_kill_timer_cb, 0, 0);	/* first one at once */
+	uv_timer_start(&p->kill_timer, pool_kill_timer_cb, 0, 0); /* first one at once */
 	return true;
 }

@@ -52,11 +52,12 @@ pool_runner_resolve(const char *configured, const char *path_env, char **out, ch
 		path_env = getenv("PATH");
 	rc = pool_runner_on_path(path_env, out);
 	if (rc == -ENOENT && err)
-		snprintf(err, errlen,
-			 "Containers.CloudVMs.DeployRunnerBinary is %s (the default), which here "
-			 "means the installed Arvados crunch-run, but no crunch-run was found on "
-			 "PATH: install the crunch-run package, set DeployRunnerBinary to its path, "
-			 "or set it to \"\" if the compute image already has crunch-run",
-			 POOL_SELF_EXE);
+		snprintf(
+			err, errlen,
+			"Containers.CloudVMs.DeployRunnerBinary is %s (the default), which here "
+			"means the installed Arvados crunch-run, but no crunch-run was found on "
+			"PATH: install the crunch-run package, set DeployRunnerBinary to its path, "
+			"or set it to \"\" if the compute image already has crunch-run",
+			POOL_SELF_EXE);
 	return rc;
 }

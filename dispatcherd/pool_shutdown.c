@@ -59,7 +59,7 @@ pool_destroy(struct pool_worker *w)
 		w->first_destroy = now;
 	if (!op) {
 		log_kv_err(LOG_LVL_WARN, "shutdown failed", "out of memory", POOL_WF(w));
-		return;		/* retried by the next sync */
+		return; /* retried by the next sync */
 	}
 	op->w = w;
 	op->op.run = pool_destroy_run;

@@ -46,7 +46,8 @@ pool_sync_behaviour(struct pool_worker *w, const char *tag)
 		w->idle = SCHED_IDLE_DRAIN;
 		snprintf(msg, sizeof(msg),
 			 "draining instance that was tagged with an unrecognized InstanceType and "
-			 "IdleBehavior = %s", tag ? tag : "");
+			 "IdleBehavior = %s",
+			 tag ? tag : "");
 		log_kv(LOG_LVL_INFO, msg, POOL_WF(w));
 	}
 }
@@ -73,7 +74,7 @@ pool_sync_add(struct pool *p, const struct pool_instance *inst, const struct poo
 		return NULL;
 	}
 	if (pend && !w->secret)
-		w->secret = strdup(pend->secret);	/* a driver that returns no tags */
+		w->secret = strdup(pend->secret); /* a driver that returns no tags */
 	w->state = pend ? SCHED_W_BOOTING : SCHED_W_UNKNOWN;
 	pool_sync_behaviour(w, pool_tag_get(inst, p->key_idle));
 	w->appeared = w->probed = w->updated = w->busy = now;
@@ -89,7 +90,7 @@ pool_sync_known(struct pool *p, struct pool_worker *w, const struct pool_instanc
 	int64_t now = pool_now(p);
 
 	if (pool_worker_set_instance(w, inst) < 0)
-		return;		/* keep the old data; retried at the next sync */
+		return; /* keep the old data; retried at the next sync */
 	w->updated = now;
 	pool_tags_save(w);
 	if (w->state == SCHED_W_SHUTDOWN && now - w->destroyed >= p->vm->timeout_shutdown) {
@@ -143,8 +144,7 @@ pool_sync_apply(struct pool *p, int64_t t0, const struct pool_instance *list, si
 		changed |= pool_sync_add(p, &list[i], j >= 0 ? &p->pending[j] : NULL) != NULL;
 	}
 	changed |= pool_sync_gone(p, t0);
-	if (p->quota_threshold > 0 &&
-	    (int64_t)(p->n_workers + p->n_pending) < p->quota_threshold) {
+	if (p->quota_threshold > 0 && (int64_t)(p->n_workers + p->n_pending) < p->quota_threshold) {
 		p->quota_threshold = 0;
 		changed = true;
 	}
@@ -186,7 +186,7 @@ pool_list_run(struct pool *p, struct pool_cloudop *o)
 	struct pool_cloud_err e = { .kind = POOL_CLOUD_OTHER,
 				    .message = "cloud port refused the call" };
 
-	op->t0 = pool_now(p);	/* T0: workers not updated after this and not listed are gone */
+	op->t0 = pool_now(p); /* T0: workers not updated after this and not listed are gone */
 	pool_call_begin(p);
 	if (p->o.cloud.list(p->o.cloud.ctx, p->key_set_id, p->set_id, pool_list_done, op) < 0)
 		pool_list_done(op, &e, NULL, 0);

@@ -51,8 +51,8 @@ pool_worker_tag(const struct pool_worker *w, const char *key)
 
 /* The 5.4 tags, then every ResourceTags entry; the array borrows its strings. */
 int
-pool_tags_for_create(const struct pool *p, uint32_t type, const char *secret,
-		     struct pool_tag **out, size_t *n)
+pool_tags_for_create(const struct pool *p, uint32_t type, const char *secret, struct pool_tag **out,
+		     size_t *n)
 {
 	size_t nr = p->vm->n_resource_tags;
 	struct pool_tag *t = calloc(4 + nr, sizeof(*t));
@@ -139,7 +139,7 @@ pool_tags_run(struct pool *p, struct pool_cloudop *o)
 		e.message = "cloud port refused the call";
 	}
 	if (rc < 0)
-		pool_tags_done(op, &e);	/* as if the call had failed */
+		pool_tags_done(op, &e); /* as if the call had failed */
 }
 
 static void

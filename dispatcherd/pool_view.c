@@ -25,9 +25,12 @@ pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct pool_worker *w = p->workers[i];
 
-		sw[i] = (struct sched_worker){ .id = w->id, .type = w->type_known ? w->type : 0,
-					       .state = w->state, .idle = w->idle,
-					       .run = &swr[k], .n_run = (uint32_t)w->n_run,
+		sw[i] = (struct sched_worker){ .id = w->id,
+					       .type = w->type_known ? w->type : 0,
+					       .state = w->state,
+					       .idle = w->idle,
+					       .run = &swr[k],
+					       .n_run = (uint32_t)w->n_run,
 					       .last_busy = w->busy };
 		/* An instance of a type no longer configured takes nothing new. */
 		if (!w->type_known)
@@ -38,7 +41,8 @@ pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
 						      .need_known = w->run[j]->need_known };
 	}
 	for (size_t i = 0; i < p->n_pending; i++)
-		sw[p->n_workers + i] = (struct sched_worker){ .id = "", .type = p->pending[i].type,
+		sw[p->n_workers + i] = (struct sched_worker){ .id = "",
+							      .type = p->pending[i].type,
 							      .state = SCHED_W_BOOTING,
 							      .idle = SCHED_IDLE_RUN };
 	*out = sw;

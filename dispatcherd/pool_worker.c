@@ -99,7 +99,7 @@ pool_worker_add(struct pool *p, const char *id)
 		return NULL;
 	}
 	w->p = p;
-	w->refs = 1;		/* the pool's own reference */
+	w->refs = 1; /* the pool's own reference */
 	w->idx = p->n_workers;
 	p->workers[p->n_workers++] = w;
 	size_t b = pool_hash_str(id, p->hash_size);
@@ -151,7 +151,8 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 	n.tag_v = calloc(inst->n_tags + 1, sizeof(char *));
 	n.prices = calloc(inst->n_prices + 1, sizeof(*n.prices));
 	ok = n.address && n.user && (n.secret || !secret) &&
-	     (n.host_key || !inst->host_key || !inst->host_key[0]) && n.tag_k && n.tag_v && n.prices;
+	     (n.host_key || !inst->host_key || !inst->host_key[0]) && n.tag_k && n.tag_v &&
+	     n.prices;
 	for (size_t i = 0; ok && i < inst->n_tags; i++) {
 		n.tag_k[i] = pool_dup(inst->tags[i].key);
 		n.tag_v[i] = pool_dup(inst->tags[i].value);
@@ -162,15 +163,15 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 		memcpy(n.prices, inst->prices, inst->n_prices * sizeof(*n.prices));
 	n.n_prices = inst->n_prices;
 	if (!ok) {
-		n.n_tags = inst->n_tags;	/* free what was allocated (NULLs are fine) */
+		n.n_tags = inst->n_tags; /* free what was allocated (NULLs are fine) */
 		pool_worker_free_instance(&n);
 		return -ENOMEM;
 	}
 	if (w->address && strcmp(w->address, n.address) != 0)
-		w->verified = false;	/* a new address needs a new verified session */
+		w->verified = false; /* a new address needs a new verified session */
 	if ((w->host_key == NULL) != (n.host_key == NULL) ||
 	    (w->host_key && strcmp(w->host_key, n.host_key) != 0))
-		w->verified = false;	/* so does another host key */
+		w->verified = false; /* so does another host key */
 	pool_worker_free_instance(w);
 	w->address = n.address;
 	w->user = n.user;

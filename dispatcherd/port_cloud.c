@@ -8,7 +8,11 @@
 #include "cloudc.h"
 
 /* cloudd while it exists (NULL once the dispatcher stops it). */
-#define PORT_CLOUD_CHILD(pc) do { if (*(pc)->cloudd == NULL) return -EAGAIN; } while (0)
+#define PORT_CLOUD_CHILD(pc)               \
+	do {                               \
+		if (*(pc)->cloudd == NULL) \
+			return -EAGAIN;    \
+	} while (0)
 
 /* ---- error blocks ---- */
 
@@ -70,8 +74,12 @@ port_cloud_inst(const struct proto_cloud_inst *in, struct pool_instance *out)
 		t[i].value = in->tags.values[i];
 	}
 	*out = (struct pool_instance){
-		.id = in->id, .address = in->address, .remote_user = in->remote_user,
-		.host_key = in->host_key, .tags = t, .n_tags = in->tags.n,
+		.id = in->id,
+		.address = in->address,
+		.remote_user = in->remote_user,
+		.host_key = in->host_key,
+		.tags = t,
+		.n_tags = in->tags.n,
 	};
 	return 0;
 }
@@ -96,7 +104,7 @@ struct port_cloud_call {
 	 * Arvados type name from the InstanceType tag) */
 	struct proto_cloud_inst *insts;
 	size_t n, cap;
-	size_t prices_pending;		/* price history requests not answered yet */
+	size_t prices_pending; /* price history requests not answered yet */
 };
 
 static void
@@ -113,12 +121,13 @@ port_cloud_create_done(void *arg, const struct proto_cloud_err *err,
 		cb(c->arg, &pe, &pi);
 		free((void *)pi.tags);
 	} else if (pe.kind == POOL_CLOUD_OK) {
-		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+					      .message = "out of memory" };
 		cb(c->arg, &pe, NULL);
 	} else {
 		cb(c->arg, &pe, NULL);
 	}
-	port_cloud_stats(c->pc);	/* a RunInstances attempt was counted (or not) */
+	port_cloud_stats(c->pc); /* a RunInstances attempt was counted (or not) */
 	free(c);
 }
 
@@ -252,7 +261,7 @@ port_cloud_list_part(void *arg, const struct proto_cloud_inst *insts, size_t n)
 			size_t cap = c->cap ? 2 * c->cap : 64;
 			void *v = realloc(c->insts, cap * sizeof(*c->insts));
 			if (v == NULL)
-				return;		/* the done callback reports the shortfall */
+				return; /* the done callback reports the shortfall */
 			c->insts = v;
 			c->cap = cap;
 		}
@@ -282,7 +291,8 @@ port_cloud_list_deliver(struct port_cloud_call *c, struct pool_cloud_err pe)
 	size_t made = 0;
 
 	if (v == NULL)
-		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+					      .message = "out of memory" };
 	for (; v != NULL && made < c->n; made++) {
 		const struct proto_cloud_inst *in = &c->insts[made];
 		const struct port_cloud_hist *h;
@@ -290,13 +300,15 @@ port_cloud_list_deliver(struct port_cloud_call *c, struct pool_cloud_err pe)
 		if (port_cloud_inst(in, &v[made]) != 0)
 			break;
 		/* 5.7.3: spot instances carry the history of their type and zone */
-		if (in->spot && (h = port_cloud_hist_find(c->pc, in->provider_type, in->az)) != NULL) {
+		if (in->spot &&
+		    (h = port_cloud_hist_find(c->pc, in->provider_type, in->az)) != NULL) {
 			v[made].prices = h->v;
 			v[made].n_prices = h->n;
 		}
 	}
 	if (v != NULL && made < c->n)
-		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
+		pe = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+					      .message = "out of memory" };
 	if (pe.kind == POOL_CLOUD_OK)
 		cb(c->arg, &pe, v, c->n);
 	else
@@ -313,7 +325,7 @@ port_cloud_list_deliver(struct port_cloud_call *c, struct pool_cloud_err pe)
 
 struct port_cloud_price_req {
 	struct port_cloud_call *c;
-	size_t hist;			/* index into pc->hist (entries are never removed) */
+	size_t hist; /* index into pc->hist (entries are never removed) */
 };
 
 static void
@@ -335,8 +347,8 @@ port_cloud_price_done(void *arg, const struct proto_cloud_err *err,
 	}
 	free(q);
 	if (--c->prices_pending == 0)
-		port_cloud_list_deliver(c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK,
-								    .message = "" });
+		port_cloud_list_deliver(
+			c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK, .message = "" });
 }
 
 /* The history entry for (type, az), made when missing; its index or -1. */
@@ -369,7 +381,7 @@ port_cloud_fetch_prices(struct port_cloud_call *c)
 {
 	struct port_cloud *pc = c->pc;
 
-	c->prices_pending = 1;		/* held until every request is out */
+	c->prices_pending = 1; /* held until every request is out */
 	for (size_t i = 0; i < c->n; i++) {
 		const struct proto_cloud_inst *in = &c->insts[i];
 		const struct cfg_instance_type *it = NULL;
@@ -383,8 +395,8 @@ port_cloud_fetch_prices(struct port_cloud_call *c)
 			if (strcmp(pc->cluster->instance_types[k].name, in->provider_type) == 0)
 				it = &pc->cluster->instance_types[k];
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = c->insts[j].spot && strcmp(c->insts[j].provider_type,
-							  in->provider_type) == 0 &&
+			seen = c->insts[j].spot &&
+			       strcmp(c->insts[j].provider_type, in->provider_type) == 0 &&
 			       strcmp(c->insts[j].az, in->az) == 0;
 		if (it == NULL || seen || (slot = port_cloud_hist_slot(pc, it->name, in->az)) < 0 ||
 		    (q = malloc(sizeof(*q))) == NULL)
@@ -399,16 +411,15 @@ port_cloud_fetch_prices(struct port_cloud_call *c)
 			.id = in->id, .az = in->az, .spot = true,
 		};
 		c->prices_pending++;
-		if (*pc->cloudd == NULL ||
-		    cloudc_price_history(*pc->cloudd, &m, pc->timeout_ms, port_cloud_price_done,
-					 q) != 0) {
+		if (*pc->cloudd == NULL || cloudc_price_history(*pc->cloudd, &m, pc->timeout_ms,
+								port_cloud_price_done, q) != 0) {
 			c->prices_pending--;
 			free(q);
 		}
 	}
 	if (--c->prices_pending == 0)
-		port_cloud_list_deliver(c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK,
-								    .message = "" });
+		port_cloud_list_deliver(
+			c, (struct pool_cloud_err){ .kind = POOL_CLOUD_OK, .message = "" });
 }
 
 static void
@@ -418,7 +429,7 @@ port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
 	struct pool_cloud_err pe;
 
 	port_cloud_err(err, &pe);
-	port_cloud_stats(c->pc);	/* ec2_instances follows every list */
+	port_cloud_stats(c->pc); /* ec2_instances follows every list */
 	if (pe.kind == POOL_CLOUD_OK)
 		port_cloud_fetch_prices(c);
 	else
@@ -426,8 +437,7 @@ port_cloud_list_done(void *arg, const struct proto_cloud_err *err)
 }
 
 static int
-port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list_cb cb,
-		void *arg)
+port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list_cb cb, void *arg)
 {
 	struct port_cloud *pc = ctx;
 	PORT_CLOUD_CHILD(pc);
@@ -441,8 +451,8 @@ port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list
 	c->pc = pc;
 	c->cb = (void *)cb;
 	c->arg = arg;
-	r = cloudc_list(*pc->cloudd, &f, pc->timeout_ms, port_cloud_list_part,
-			port_cloud_list_done, c);
+	r = cloudc_list(*pc->cloudd, &f, pc->timeout_ms, port_cloud_list_part, port_cloud_list_done,
+			c);
 	if (r != 0)
 		free(c);
 	return r;
@@ -451,8 +461,8 @@ port_cloud_list(void *ctx, const char *tag_key, const char *tag_value, pool_list
 /* ---- destroy, tags ---- */
 
 static void
-port_cloud_destroy_done(void *arg, const struct proto_cloud_err *err, size_t n,
-			char *const *ids, const struct proto_cloud_err *errs)
+port_cloud_destroy_done(void *arg, const struct proto_cloud_err *err, size_t n, char *const *ids,
+			const struct proto_cloud_err *errs)
 {
 	struct port_cloud_call *c = arg;
 	struct pool_cloud_err pe;

@@ -17,26 +17,26 @@
 
 /* Last price history cloudd gave for (instance type, availability zone). */
 struct port_cloud_hist {
-	char *type;				/* Arvados instance type name */
+	char *type; /* Arvados instance type name */
 	char *az;
 	struct pool_price *v;
 	size_t n;
 };
 
 struct port_cloud {
-	struct child **cloudd;			/* the dispatcher's cloudd (NULL once stopped) */
-	const struct cfg_cluster *cluster;	/* instance types, for price and scratch */
-	char *const *public_key;		/* DeployPublicKey: the dispatch key's public half
+	struct child **cloudd;		   /* the dispatcher's cloudd (NULL once stopped) */
+	const struct cfg_cluster *cluster; /* instance types, for price and scratch */
+	char *const *public_key;	   /* DeployPublicKey: the dispatch key's public half
 						 * (from sshd-pool's init answer; may be NULL) */
-	uint32_t timeout_ms;			/* per call */
-	struct metrics_registry *metrics;	/* ec2_instances, ec2_instance_starts_total
+	uint32_t timeout_ms;		   /* per call */
+	struct metrics_registry *metrics;  /* ec2_instances, ec2_instance_starts_total
 						 * (NULL: not published) */
 	/* the adapter's own state (zero-initialised by the owner) */
-	char **qgroups;				/* per configured type: its quota group, NULL
+	char **qgroups;		      /* per configured type: its quota group, NULL
 						 * until cloudd answered */
-	struct port_cloud_hist *hist;		/* spot price histories, one per (type, az) */
+	struct port_cloud_hist *hist; /* spot price histories, one per (type, az) */
 	size_t n_hist;
-	bool stats_busy, stats_again;		/* one CLOUD_STATS request at a time */
+	bool stats_busy, stats_again; /* one CLOUD_STATS request at a time */
 };
 
 /* Fill port with the adapter's functions; pc must outlive the pool. */
@@ -49,8 +49,8 @@ void port_cloud_ready(struct port_cloud *pc);
 /* Ask cloudd for its per-subnet counters and publish them (port_cloud_cache.c). */
 void port_cloud_stats(struct port_cloud *pc);
 /* The cached quota group ("" when unknown); what the port's quota_group answers. */
-const char *port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type,
-				     bool preemptible);
+const char *
+port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type, bool preemptible);
 /* Free the caches (after the loop has stopped). */
 void port_cloud_free(struct port_cloud *pc);
 

@@ -20,7 +20,7 @@
 
 struct port_cloud_qg_req {
 	struct port_cloud *pc;
-	size_t type;			/* index into cluster->instance_types */
+	size_t type; /* index into cluster->instance_types */
 };
 
 static void
@@ -33,10 +33,10 @@ port_cloud_qg_done(void *arg, const struct proto_cloud_err *err, const char *gro
 	if (err->status != PROTO_OK || group == NULL) {
 		/* PROTO_E_RETRY: cloudd restarted; its next ready asks again */
 		if (err->status != PROTO_E_RETRY)
-			log_kv_err(LOG_LVL_WARN, "cannot get the quota group of an instance type",
-				   err->text != NULL ? err->text : "",
-				   LF_STR("InstanceType",
-					  pc->cluster->instance_types[q->type].name));
+			log_kv_err(
+				LOG_LVL_WARN, "cannot get the quota group of an instance type",
+				err->text != NULL ? err->text : "",
+				LF_STR("InstanceType", pc->cluster->instance_types[q->type].name));
 	} else if (pc->qgroups != NULL && (g = strdup(group)) != NULL) {
 		free(pc->qgroups[q->type]);
 		pc->qgroups[q->type] = g;
@@ -55,8 +55,11 @@ port_cloud_qg_fetch(struct port_cloud *pc)
 	for (size_t i = 0; i < cl->n_instance_types; i++) {
 		const struct cfg_instance_type *it = &cl->instance_types[i];
 		struct proto_cloud_itype t = {
-			.name = it->name, .provider_type = it->provider_type, .price = it->price,
-			.preemptible = it->preemptible, .added_scratch = it->added_scratch,
+			.name = it->name,
+			.provider_type = it->provider_type,
+			.price = it->price,
+			.preemptible = it->preemptible,
+			.added_scratch = it->added_scratch,
 		};
 		struct port_cloud_qg_req *q = malloc(sizeof(*q));
 		int r;
@@ -69,7 +72,7 @@ port_cloud_qg_fetch(struct port_cloud *pc)
 		if (r != 0) {
 			free(q);
 			if (r == -EAGAIN)
-				return;		/* cloudd went away again; its next ready */
+				return; /* cloudd went away again; its next ready */
 		}
 	}
 }
@@ -78,8 +81,7 @@ port_cloud_qg_fetch(struct port_cloud *pc)
  * and preemptibility, "" while cloudd has not answered (a group-wide capacity error then
  * holds every type, as with a driver that has no groups). */
 const char *
-port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type,
-			 bool preemptible)
+port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type, bool preemptible)
 {
 	const struct cfg_cluster *cl = pc->cluster;
 
@@ -130,7 +132,7 @@ port_cloud_stats(struct port_cloud *pc)
 	if (pc->metrics == NULL || pc->cloudd == NULL || *pc->cloudd == NULL)
 		return;
 	if (pc->stats_busy) {
-		pc->stats_again = true;	/* the counters moved since that request was answered */
+		pc->stats_again = true; /* the counters moved since that request was answered */
 		return;
 	}
 	if (cloudc_stats(*pc->cloudd, PORT_CLOUD_CACHE_TIMEOUT_MS, port_cloud_stats_done, pc) == 0)
@@ -141,7 +143,7 @@ void
 port_cloud_ready(struct port_cloud *pc)
 {
 	if (pc->cloudd == NULL || *pc->cloudd == NULL)
-		return;		/* not wired yet */
+		return; /* not wired yet */
 	port_cloud_qg_fetch(pc);
 	port_cloud_stats(pc);
 }

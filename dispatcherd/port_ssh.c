@@ -43,8 +43,10 @@ port_ssh_done(const struct sshc_result *r, void *arg)
 	struct pool_ssh_result pr = {
 		.outcome = port_ssh_outcome(r),
 		.exit_status = r->exit_status,
-		.out = (const char *)r->out, .out_len = r->out_len,
-		.err = (const char *)r->err, .err_len = r->err_len,
+		.out = (const char *)r->out,
+		.out_len = r->out_len,
+		.err = (const char *)r->err,
+		.err_len = r->err_len,
 		.message = r->message != NULL ? r->message : "",
 	};
 
@@ -77,12 +79,12 @@ port_ssh_sent(struct port_ssh_call *c, int r)
 	return r;
 }
 
-#define PORT_SSH_BEGIN(cb, arg)                                 \
-	if (*ps->sshpool == NULL)                               \
-		return -EAGAIN;                                 \
-	struct port_ssh_call *c = port_ssh_call(cb, arg);       \
-	if (c == NULL)                                          \
-		return -ENOMEM
+#define PORT_SSH_BEGIN(cb, arg)                           \
+	if (*ps->sshpool == NULL)                         \
+		return -EAGAIN;                           \
+	struct port_ssh_call *c = port_ssh_call(cb, arg); \
+	if (c == NULL)                                    \
+	return -ENOMEM
 
 static int
 port_ssh_verify(void *ctx, const char *instance_id, const char *address, const char *user,
@@ -97,7 +99,8 @@ port_ssh_verify(void *ctx, const char *instance_id, const char *address, const c
 	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
 		char *end;
 		unsigned long v = strtoul(colon + 1, &end, 10);
-		if (*end != '\0' || v == 0 || v > 65535 || (size_t)(colon - address) >= sizeof(host))
+		if (*end != '\0' || v == 0 || v > 65535 ||
+		    (size_t)(colon - address) >= sizeof(host))
 			return -EINVAL;
 		memcpy(host, address, (size_t)(colon - address));
 		host[colon - address] = '\0';
@@ -107,7 +110,9 @@ port_ssh_verify(void *ctx, const char *instance_id, const char *address, const c
 	}
 	PORT_SSH_BEGIN(cb, arg);
 	struct sshc_worker w = {
-		.instance_id = instance_id, .address = host, .port = port,
+		.instance_id = instance_id,
+		.address = host,
+		.port = port,
 		.user = user != NULL && user[0] != '\0' ? user : "root",
 	};
 	return port_ssh_sent(c, sshc_verify(*ps->sshpool, &w, (const uint8_t *)secret,
@@ -120,13 +125,12 @@ port_ssh_boot_probe(void *ctx, const char *instance_id, uint32_t timeout_ms, poo
 {
 	struct port_ssh *ps = ctx;
 	PORT_SSH_BEGIN(cb, arg);
-	return port_ssh_sent(c, sshc_boot_probe(*ps->sshpool, instance_id, timeout_ms,
-						port_ssh_done, c));
+	return port_ssh_sent(
+		c, sshc_boot_probe(*ps->sshpool, instance_id, timeout_ms, port_ssh_done, c));
 }
 
 static int
-port_ssh_deploy(void *ctx, const char *instance_id, uint32_t timeout_ms, pool_ssh_cb cb,
-		void *arg)
+port_ssh_deploy(void *ctx, const char *instance_id, uint32_t timeout_ms, pool_ssh_cb cb, void *arg)
 {
 	struct port_ssh *ps = ctx;
 
@@ -144,27 +148,31 @@ port_ssh_run_probe(void *ctx, const char *instance_id, const char *prices, size_
 	struct port_ssh *ps = ctx;
 	PORT_SSH_BEGIN(cb, arg);
 	return port_ssh_sent(c, sshc_run_probe(*ps->sshpool, instance_id, (const uint8_t *)prices,
-					       prices != NULL ? len : 0, timeout_ms,
-					       port_ssh_done, c));
+					       prices != NULL ? len : 0, timeout_ms, port_ssh_done,
+					       c));
 }
 
 static int
-port_ssh_start(void *ctx, const struct pool_ssh_start *s, uint32_t timeout_ms,
-	       pool_ssh_cb cb, void *arg)
+port_ssh_start(void *ctx, const struct pool_ssh_start *s, uint32_t timeout_ms, pool_ssh_cb cb,
+	       void *arg)
 {
 	struct port_ssh *ps = ctx;
 	struct sshc_start st = {
-		.instance_id = s->instance_id, .uuid = s->uuid,
-		.runtime_engine = s->runtime_engine, .args = s->args, .nargs = s->nargs,
-		.payload = (const uint8_t *)s->payload, .payload_len = s->payload_len,
+		.instance_id = s->instance_id,
+		.uuid = s->uuid,
+		.runtime_engine = s->runtime_engine,
+		.args = s->args,
+		.nargs = s->nargs,
+		.payload = (const uint8_t *)s->payload,
+		.payload_len = s->payload_len,
 	};
 	PORT_SSH_BEGIN(cb, arg);
 	return port_ssh_sent(c, sshc_start(*ps->sshpool, &st, timeout_ms, port_ssh_done, c));
 }
 
 static int
-port_ssh_kill(void *ctx, const char *instance_id, const char *uuid, int signal,
-	      uint32_t timeout_ms, pool_ssh_cb cb, void *arg)
+port_ssh_kill(void *ctx, const char *instance_id, const char *uuid, int signal, uint32_t timeout_ms,
+	      pool_ssh_cb cb, void *arg)
 {
 	struct port_ssh *ps = ctx;
 	PORT_SSH_BEGIN(cb, arg);

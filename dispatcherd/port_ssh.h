@@ -16,9 +16,9 @@
 #include "pool_ports.h"
 
 struct port_ssh {
-	struct child **sshpool;		/* the dispatcher's sshd-pool (survives restarts) */
-	uint16_t port;			/* default SSH port */
-	int runner_fd;			/* DeployRunnerBinary opened read-only; -1: no deploy */
+	struct child **sshpool; /* the dispatcher's sshd-pool (survives restarts) */
+	uint16_t port;		/* default SSH port */
+	int runner_fd;		/* DeployRunnerBinary opened read-only; -1: no deploy */
 	char runner_md5[33];
 };
 

@@ -11,7 +11,7 @@
 #include "api_client.h"
 
 static const char *const queue_state_names[] = {
-	[QST_UNKNOWN] = "", [QST_QUEUED] = "Queued", [QST_LOCKED] = "Locked",
+	[QST_UNKNOWN] = "",	   [QST_QUEUED] = "Queued",	[QST_LOCKED] = "Locked",
 	[QST_RUNNING] = "Running", [QST_COMPLETE] = "Complete", [QST_CANCELLED] = "Cancelled",
 };
 
@@ -116,7 +116,7 @@ queue_new(const struct queue_opts *o, struct queue **out)
 	q->cluster = o->cluster;
 	q->itypes = o->itypes;
 	q->mounts_concurrency = o->mounts_concurrency ? o->mounts_concurrency
-						       : QUEUE_MOUNTS_CONCURRENCY;
+						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
 	pi = o->cluster->containers.cloudvms.poll_interval / 1000000;
 	q->poll_interval_ms = pi > 0 ? (uint64_t)pi : 0;

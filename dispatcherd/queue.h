@@ -26,23 +26,33 @@
 struct api_client;
 struct queue;
 
-#define QUEUE_UUID_MAX 32               /* "zzzzz-dz642-" + 15 = 27 characters + NUL */
+#define QUEUE_UUID_MAX 32 /* "zzzzz-dz642-" + 15 = 27 characters + NUL */
 
 enum queue_state {
-	QST_UNKNOWN = 0, QST_QUEUED, QST_LOCKED, QST_RUNNING, QST_COMPLETE, QST_CANCELLED
+	QST_UNKNOWN = 0,
+	QST_QUEUED,
+	QST_LOCKED,
+	QST_RUNNING,
+	QST_COMPLETE,
+	QST_CANCELLED
 };
 
 /* How far the instance-type choice of an entry has got. */
 enum queue_fit {
-	QFIT_PENDING = 0,       /* mounts not fetched yet: candidates not known */
-	QFIT_OK,                /* choice.n >= 1 */
-	QFIT_NONE,              /* nothing fits or the record cannot be used: choice.n == 0,
+	QFIT_PENDING = 0, /* mounts not fetched yet: candidates not known */
+	QFIT_OK,	  /* choice.n >= 1 */
+	QFIT_NONE,	  /* nothing fits or the record cannot be used: choice.n == 0,
 				 * fit_error says why; never a crash (weakness 1) */
 };
 
 /* One operation in flight per container (spec 4.5). */
 enum queue_op {
-	QOP_NONE = 0, QOP_LOCK, QOP_UNLOCK, QOP_CANCEL, QOP_RUNTIME_ERROR, QOP_CANCEL_UNSAT
+	QOP_NONE = 0,
+	QOP_LOCK,
+	QOP_UNLOCK,
+	QOP_CANCEL,
+	QOP_RUNTIME_ERROR,
+	QOP_CANCEL_UNSAT
 };
 
 /* A mirrored container. Fields above "private" are for readers; only queue_*.c write. */
@@ -50,30 +60,30 @@ struct queue_ent {
 	char uuid[QUEUE_UUID_MAX];
 	enum queue_state state;
 	enum queue_fit fit;
-	enum queue_op op;               /* the operation in flight, QOP_NONE if none */
-	bool locked_by_me;              /* locked_by_uuid is our token's uuid */
-	bool supervisor;                /* scheduling_parameters.supervisor */
+	enum queue_op op;  /* the operation in flight, QOP_NONE if none */
+	bool locked_by_me; /* locked_by_uuid is our token's uuid */
+	bool supervisor;   /* scheduling_parameters.supervisor */
 	int64_t priority;
-	int64_t created_at_ms;          /* Unix ms of created_at; 0 when unparsable */
-	uint64_t first_seen_ms;         /* Unix ms of the poll that first saw it */
-	struct itypes_choice choice;    /* valid when fit == QFIT_OK */
-	char *fit_error;                /* QFIT_NONE: the runtime error text; else NULL */
+	int64_t created_at_ms;	     /* Unix ms of created_at; 0 when unparsable */
+	uint64_t first_seen_ms;	     /* Unix ms of the poll that first saw it */
+	struct itypes_choice choice; /* valid when fit == QFIT_OK */
+	char *fit_error;	     /* QFIT_NONE: the runtime error text; else NULL */
 
 	/* private */
-	uint64_t hash;                  /* of uuid, for the map */
-	uint64_t spec_hash;             /* of the fields the choice depends on */
-	int64_t tmp_capacity;           /* from the mounts fetch */
+	uint64_t hash;	      /* of uuid, for the map */
+	uint64_t spec_hash;   /* of the fields the choice depends on */
+	int64_t tmp_capacity; /* from the mounts fetch */
 	bool tmp_overflow;
-	bool mounts_known;              /* tmp_capacity is from a mounts fetch */
-	bool dno;                       /* changed locally during the poll in flight (2.4) */
-	bool mounts_busy;               /* a mounts fetch is in flight */
+	bool mounts_known; /* tmp_capacity is from a mounts fetch */
+	bool dno;	   /* changed locally during the poll in flight (2.4) */
+	bool mounts_busy;  /* a mounts fetch is in flight */
 	bool in_mounts_queue;
-	uint8_t cancel_tries;           /* "cancel unsatisfiable" back-off exponent */
-	uint32_t seen_gen;              /* last poll generation that saw it */
-	uint64_t retry_at_ms;           /* monotonic: no mounts / cancel retry before */
-	struct queue_ent *mq_next, *mq_prev;    /* mounts fetch FIFO */
-	void *pending;                  /* QFIT_PENDING: the saved requirements (queue_spec.c) */
-	struct queue_rec *rec;          /* the selected attributes, for the management API */
+	uint8_t cancel_tries;		     /* "cancel unsatisfiable" back-off exponent */
+	uint32_t seen_gen;		     /* last poll generation that saw it */
+	uint64_t retry_at_ms;		     /* monotonic: no mounts / cancel retry before */
+	struct queue_ent *mq_next, *mq_prev; /* mounts fetch FIFO */
+	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
+	struct queue_rec *rec; /* the selected attributes, for the management API */
 };
 
 /* Outcome of a state-changing call: err 0 on success, else negative (error has the text). */
@@ -83,25 +93,25 @@ typedef void (*queue_notify_cb)(void *arg);
 
 struct queue_stats {
 	uint64_t polls_ok, polls_failed;
-	uint64_t last_poll_ms;          /* wall time the last successful poll started (threshold T) */
+	uint64_t last_poll_ms; /* wall time the last successful poll started (threshold T) */
 	uint64_t last_poll_duration_ms;
 	uint64_t last_poll_requests;
 	bool have_identity;
 	size_t entries, pending_mounts, mounts_in_flight, unsatisfiable;
-	uint64_t last_503_ms;           /* from the API client (spec 4.3) */
+	uint64_t last_503_ms; /* from the API client (spec 4.3) */
 };
 
 struct queue_opts {
 	uv_loop_t *loop;
-	struct api_client *api;                 /* borrowed, outlives the queue */
-	const struct cfg_cluster *cluster;      /* borrowed */
-	const struct itypes_table *itypes;      /* borrowed */
-	unsigned mounts_concurrency;            /* 0: QUEUE_MOUNTS_CONCURRENCY */
-	unsigned list_limit;                    /* 0: 1000 */
+	struct api_client *api;		   /* borrowed, outlives the queue */
+	const struct cfg_cluster *cluster; /* borrowed */
+	const struct itypes_table *itypes; /* borrowed */
+	unsigned mounts_concurrency;	   /* 0: QUEUE_MOUNTS_CONCURRENCY */
+	unsigned list_limit;		   /* 0: 1000 */
 };
 
 #define QUEUE_MOUNTS_CONCURRENCY 4
-#define QUEUE_MISSING_BATCH 50
+#define QUEUE_MISSING_BATCH	 50
 
 /* 0, -ENOMEM or a libuv error. Nothing is requested until queue_start. */
 int queue_new(const struct queue_opts *o, struct queue **out);

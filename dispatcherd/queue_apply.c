@@ -43,7 +43,8 @@ queue_apply_unusable(struct queue *q, struct queue_ent *e, const char *prefix, c
 	snprintf(buf, sizeof(buf), "%s%s", prefix, err);
 	if (e->fit != QFIT_NONE || e->fit_error == NULL || strcmp(e->fit_error, buf) != 0)
 		log_kv_err(LOG_LVL_WARN, "container record cannot be used", buf,
-			   LF_STR("ContainerUUID", e->uuid), LF_STR("State", queue_state_name(e->state)));
+			   LF_STR("ContainerUUID", e->uuid),
+			   LF_STR("State", queue_state_name(e->state)));
 	queue_ent_set_none(q, e, buf);
 	queue_cancel_unsat_maybe(q, e);
 }
@@ -109,11 +110,13 @@ queue_apply_choose_from(struct queue *q, struct queue_ent *e, struct ctres *r, b
 	}
 	if (e->fit != QFIT_NONE || e->fit_error == NULL || strcmp(e->fit_error, err) != 0) {
 		if (e->state == QST_QUEUED || e->state == QST_LOCKED)
-			log_kv_err(LOG_LVL_WARN, "cancel container with no suitable instance type", err,
-				   LF_STR("ContainerUUID", e->uuid));
+			log_kv_err(LOG_LVL_WARN, "cancel container with no suitable instance type",
+				   err, LF_STR("ContainerUUID", e->uuid));
 		else
-			log_kv_err(LOG_LVL_WARN, "no instance type fits container; keeping it without "
-				   "candidates", err, LF_STR("ContainerUUID", e->uuid),
+			log_kv_err(LOG_LVL_WARN,
+				   "no instance type fits container; keeping it without "
+				   "candidates",
+				   err, LF_STR("ContainerUUID", e->uuid),
 				   LF_STR("State", queue_state_name(e->state)));
 	}
 	queue_ent_set_none(q, e, err);
@@ -219,7 +222,7 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 	if (e->priority != prio)
 		e->priority = prio;
 	e->supervisor = cJSON_IsTrue(sup);
-	if (e->created_at_ms == 0)      /* never changes; strptime+timegm are not free */
+	if (e->created_at_ms == 0) /* never changes; strptime+timegm are not free */
 		e->created_at_ms = queue_apply_time_ms(
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")));
 	return true;
@@ -243,7 +246,7 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 	}
 	e = queue_get(q, uuid);
 	if (e != NULL && e->dno) {
-		e->seen_gen = q->poll.gen;      /* changed locally during this poll: keep ours */
+		e->seen_gen = q->poll.gen; /* changed locally during this poll: keep ours */
 		return 0;
 	}
 	if (e == NULL && (e = queue_ent_new(q, uuid)) == NULL)

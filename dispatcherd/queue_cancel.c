@@ -32,7 +32,8 @@ queue_cancel_finish(struct queue_req *r, bool ok)
 	if (e != NULL && e->op == QOP_CANCEL_UNSAT) {
 		e->op = QOP_NONE;
 		if (!ok) {
-			e->retry_at_ms = queue_mono_ms() + queue_cancel_backoff_ms(q, e->cancel_tries);
+			e->retry_at_ms = queue_mono_ms() +
+					 queue_cancel_backoff_ms(q, e->cancel_tries);
 			if (e->cancel_tries < 255)
 				e->cancel_tries++;
 		}
@@ -59,13 +60,14 @@ queue_cancel_checked(void *arg, struct api_result *res)
 	struct queue_req *r = arg;
 	struct queue *q;
 	struct queue_ent *e;
-	const char *st = res->err ? NULL :
-		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res->body, "state"));
+	const char *st = res->err ? NULL
+				  : cJSON_GetStringValue(
+					    cJSON_GetObjectItemCaseSensitive(res->body, "state"));
 
 	if (!queue_cancel_ctx(r, &q, &e))
 		return;
 	if (st != NULL && strcmp(st, "Cancelled") == 0) {
-		e->state = QST_CANCELLED;       /* lost a race with someone else: fine */
+		e->state = QST_CANCELLED; /* lost a race with someone else: fine */
 		queue_changed(q);
 		queue_cancel_finish(r, true);
 		return;
@@ -123,8 +125,8 @@ queue_cancel_errset(void *arg, struct api_result *res)
 static void
 queue_cancel_set_error(struct queue_req *r, struct queue *q, struct queue_ent *e)
 {
-	if (queue_ops_send(q, r->uuid, QCALL_RUNTIME_ERROR, e->fit_error, queue_cancel_errset,
-			   r) != 0)
+	if (queue_ops_send(q, r->uuid, QCALL_RUNTIME_ERROR, e->fit_error, queue_cancel_errset, r) !=
+	    0)
 		queue_cancel_finish(r, false);
 }
 
@@ -138,7 +140,8 @@ queue_cancel_locked(void *arg, struct api_result *res)
 	if (!queue_cancel_ctx(r, &q, &e))
 		return;
 	if (res->err != 0) {
-		log_kv_err(LOG_LVL_WARN, "lock failed", res->error, LF_STR("ContainerUUID", r->uuid));
+		log_kv_err(LOG_LVL_WARN, "lock failed", res->error,
+			   LF_STR("ContainerUUID", r->uuid));
 		queue_cancel_finish(r, false);
 		return;
 	}

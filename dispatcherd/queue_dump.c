@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 static const char *const queue_dump_fit[] = { "pending", "ok", "none" };
 
 /* As raw text: cJSON prints integers of 1e15 and more as doubles. */
@@ -39,8 +38,9 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 		cJSON_AddStringToObject(o, "fit_error", e->fit_error);
 	types = cJSON_AddArrayToObject(o, "instance_types");
 	for (uint32_t i = 0; e->fit == QFIT_OK && types != NULL && i < e->choice.n; i++)
-		cJSON_AddItemToArray(types, cJSON_CreateString(
-			itypes_choice_type(q->itypes, &e->choice, i)->name));
+		cJSON_AddItemToArray(
+			types,
+			cJSON_CreateString(itypes_choice_type(q->itypes, &e->choice, i)->name));
 	if (e->fit == QFIT_OK) {
 		cJSON *need = cJSON_AddObjectToObject(o, "need");
 

@@ -14,15 +14,15 @@
 /* Open-addressing hash map uuid -> entry (linear probing, backward-shift deletion). */
 struct queue_map {
 	struct queue_ent **slot;
-	size_t cap;                     /* power of two, or 0 */
+	size_t cap; /* power of two, or 0 */
 	size_t n;
 };
 
 /* A condition logged once until it changes (one log line per condition, not per poll). */
 struct queue_cond {
 	bool active;
-	int64_t key;                    /* what kind of failure: errno and HTTP status */
-	uint64_t count;                 /* occurrences while active */
+	int64_t key;	/* what kind of failure: errno and HTTP status */
+	uint64_t count; /* occurrences while active */
 };
 
 /* The poll in flight (queue_poll.c). */
@@ -32,12 +32,12 @@ struct queue_poll {
 	enum queue_step step;
 	uint32_t gen;
 	uint64_t started_wall_ms, started_mono_ms;
-	char after[QUEUE_UUID_MAX];     /* uuid paging cursor; "" on the first page */
-	char (*missing)[QUEUE_UUID_MAX];/* step C: the uuids to re-fetch */
+	char after[QUEUE_UUID_MAX];	 /* uuid paging cursor; "" on the first page */
+	char (*missing)[QUEUE_UUID_MAX]; /* step C: the uuids to re-fetch */
 	size_t n_missing, missing_pos, batch_len;
 	bool *batch_seen;
 	uint64_t requests;
-	bool again;                     /* queue_poll_now while running */
+	bool again; /* queue_poll_now while running */
 };
 
 struct queue {
@@ -59,7 +59,7 @@ struct queue {
 	uint64_t polls_ok, polls_failed, consecutive_failures;
 	uint64_t last_poll_duration_ms, last_poll_requests;
 	bool started, closing;
-	struct queue_life *life;        /* shared with in-flight callbacks */
+	struct queue_life *life; /* shared with in-flight callbacks */
 
 	uv_timer_t poll_timer;
 	uv_timer_t mounts_timer;
@@ -75,7 +75,7 @@ struct queue {
 	/* mounts fetches (queue_mounts.c) */
 	struct queue_ent *mq_head, *mq_tail;
 	size_t mq_len, mounts_in_flight, unsatisfiable;
-	uint64_t mounts_hold_until;     /* monotonic ms: back-off after failures */
+	uint64_t mounts_hold_until; /* monotonic ms: back-off after failures */
 	unsigned mounts_failures;
 
 	struct queue_cond poll_err, mounts_err, record_err;
@@ -100,7 +100,7 @@ struct queue_req {
 /* queue.c */
 uint64_t queue_mono_ms(void);
 uint64_t queue_wall_ms(void);
-void queue_changed(struct queue *q);            /* notify the subscriber (coalesced) */
+void queue_changed(struct queue *q); /* notify the subscriber (coalesced) */
 struct queue_req *queue_req_new(struct queue *q, const char *uuid, enum queue_op op);
 /* The queue a finished request belongs to, or NULL when it was freed meanwhile. */
 struct queue *queue_req_queue(const struct queue_req *r);
@@ -116,11 +116,11 @@ void queue_map_free(struct queue_map *m);
 
 /* queue_ent.c */
 struct queue_ent *queue_ent_new(struct queue *q, const char *uuid);
-void queue_ent_remove(struct queue *q, struct queue_ent *e);    /* unlink and free */
+void queue_ent_remove(struct queue *q, struct queue_ent *e); /* unlink and free */
 void queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why);
 
 /* queue_rec.c: the selected attributes kept for the management API. */
-int queue_rec_update(struct queue_ent *e, const cJSON *item);   /* 0 or -ENOMEM */
+int queue_rec_update(struct queue_ent *e, const cJSON *item); /* 0 or -ENOMEM */
 void queue_rec_free(struct queue_ent *e);
 
 /* queue_cond.c: log once per condition. */

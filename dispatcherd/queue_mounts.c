@@ -63,16 +63,17 @@ queue_mounts_done(void *arg, struct api_result *res)
 	if (e != NULL)
 		e->mounts_busy = false;
 	if (res->err != 0) {
-		uint64_t d = QUEUE_MOUNTS_BACKOFF_MIN_MS << (q->mounts_failures < 6 ?
-							     q->mounts_failures : 6);
+		uint64_t d = QUEUE_MOUNTS_BACKOFF_MIN_MS
+			     << (q->mounts_failures < 6 ? q->mounts_failures : 6);
 
 		q->mounts_failures++;
-		q->mounts_hold_until = queue_mono_ms() + (d < QUEUE_MOUNTS_BACKOFF_MAX_MS ? d :
-							  QUEUE_MOUNTS_BACKOFF_MAX_MS);
+		q->mounts_hold_until = queue_mono_ms() + (d < QUEUE_MOUNTS_BACKOFF_MAX_MS
+								  ? d
+								  : QUEUE_MOUNTS_BACKOFF_MAX_MS);
 		queue_cond_fail(&q->mounts_err, queue_cond_key(res->err, res->status), LOG_LVL_WARN,
 				"error getting mounts", res->error, r->uuid);
 		if (e != NULL && e->fit == QFIT_PENDING)
-			queue_mounts_enqueue(q, e);     /* retried after the back-off */
+			queue_mounts_enqueue(q, e); /* retried after the back-off */
 	} else {
 		q->mounts_failures = 0;
 		queue_cond_ok(&q->mounts_err, "getting mounts works again");

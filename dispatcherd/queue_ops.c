@@ -10,8 +10,12 @@
 #include "api_client.h"
 
 static const char *const queue_ops_names[] = {
-	[QOP_NONE] = "", [QOP_LOCK] = "lock", [QOP_UNLOCK] = "unlock", [QOP_CANCEL] = "cancel",
-	[QOP_RUNTIME_ERROR] = "set runtime error", [QOP_CANCEL_UNSAT] = "cancel unsatisfiable",
+	[QOP_NONE] = "",
+	[QOP_LOCK] = "lock",
+	[QOP_UNLOCK] = "unlock",
+	[QOP_CANCEL] = "cancel",
+	[QOP_RUNTIME_ERROR] = "set runtime error",
+	[QOP_CANCEL_UNSAT] = "cancel unsatisfiable",
 };
 
 /* container={"state":"Cancelled"} or container={"runtime_status":{"error":text}}. */
@@ -37,8 +41,8 @@ out:
 }
 
 int
-queue_ops_send(struct queue *q, const char *uuid, enum queue_call call, const char *text,
-	       api_cb cb, void *arg)
+queue_ops_send(struct queue *q, const char *uuid, enum queue_call call, const char *text, api_cb cb,
+	       void *arg)
 {
 	struct api_params *p = api_params_new();
 	char path[64 + QUEUE_UUID_MAX];
@@ -48,7 +52,9 @@ queue_ops_send(struct queue *q, const char *uuid, enum queue_call call, const ch
 	if (p == NULL)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "arvados/v1/containers/%s%s", uuid,
-		 call == QCALL_LOCK ? "/lock" : call == QCALL_UNLOCK ? "/unlock" : "");
+		 call == QCALL_LOCK	? "/lock"
+		 : call == QCALL_UNLOCK ? "/unlock"
+					: "");
 	switch (call) {
 	case QCALL_LOCK:
 	case QCALL_UNLOCK:

@@ -23,7 +23,8 @@
 #include "api_identity.h"
 #include "api_json.h"
 
-#define QUEUE_SELECT "[\"uuid\",\"state\",\"priority\",\"runtime_constraints\"," \
+#define QUEUE_SELECT                                                \
+	"[\"uuid\",\"state\",\"priority\",\"runtime_constraints\"," \
 	"\"container_image\",\"scheduling_parameters\",\"created_at\"]"
 
 static void queue_poll_step(struct queue *q, enum queue_step step);
@@ -111,7 +112,8 @@ queue_poll_fail(struct queue *q, int err, long status, const char *text)
 	q->polls_failed++;
 	q->consecutive_failures++;
 	if (queue_cond_fail(&q->poll_err, queue_cond_key(err, status), LOG_LVL_ERROR,
-			    "error updating queue", text, NULL) && q->polls_ok == 0) {
+			    "error updating queue", text, NULL) &&
+	    q->polls_ok == 0) {
 		snprintf(buf, sizeof(buf), "waiting %.1fs before retry",
 			 (double)queue_poll_retry_ms(q) / 1000.0);
 		log_kv(LOG_LVL_INFO, buf, LF_INT("Failures", q->consecutive_failures));
@@ -136,7 +138,7 @@ queue_poll_finish(struct queue *q)
 			struct queue_ent **g = realloc(gone, (cap = cap * 2 + 64) * sizeof(*g));
 
 			if (g == NULL)
-				break;          /* dropped by a later poll */
+				break; /* dropped by a later poll */
 			gone = g;
 		}
 		gone[n++] = e;
@@ -183,7 +185,8 @@ queue_poll_filters(struct queue *q)
 		cJSON_AddItemToArray(in, cJSON_CreateString("uuid"));
 		cJSON_AddItemToArray(in, cJSON_CreateString("in"));
 		for (size_t i = 0; i < p->batch_len; i++)
-			cJSON_AddItemToArray(set, cJSON_CreateString(p->missing[p->missing_pos + i]));
+			cJSON_AddItemToArray(set,
+					     cJSON_CreateString(p->missing[p->missing_pos + i]));
 		cJSON_AddItemToArray(in, set);
 		cJSON_AddItemToArray(f, in);
 	}
@@ -209,11 +212,9 @@ queue_poll_request(struct queue *q)
 	struct queue_req *r = queue_req_new(q, NULL, QOP_NONE);
 	int rc = -ENOMEM;
 
-	if (p == NULL || f == NULL || r == NULL ||
-	    api_params_add_str(p, "count", "none") != 0 ||
+	if (p == NULL || f == NULL || r == NULL || api_params_add_str(p, "count", "none") != 0 ||
 	    api_params_add_json(p, "filters", f) != 0 ||
-	    (q->poll.step != QSTEP_MISSING &&
-	     api_params_add_int(p, "limit", q->list_limit) != 0) ||
+	    (q->poll.step != QSTEP_MISSING && api_params_add_int(p, "limit", q->list_limit) != 0) ||
 	    api_params_add_str(p, "order", "uuid") != 0 ||
 	    api_params_add_str(p, "select", QUEUE_SELECT) != 0)
 		goto out;
@@ -247,7 +248,9 @@ queue_poll_batch_done(struct queue *q)
 	struct queue_poll *p = &q->poll;
 
 	for (size_t i = 0; i < p->batch_len; i++) {
-		struct queue_ent *e = p->batch_seen[i] ? NULL : queue_get(q, p->missing[p->missing_pos + i]);
+		struct queue_ent *e = p->batch_seen[i]
+					      ? NULL
+					      : queue_get(q, p->missing[p->missing_pos + i]);
 
 		if (e != NULL && !e->dno) {
 			log_kv(LOG_LVL_WARN, "container not found by controller (deleted?)",
@@ -262,17 +265,21 @@ queue_poll_batch_done(struct queue *q)
 static int
 queue_poll_apply_page(struct queue *q, const cJSON *items, const char **last)
 {
-	static const enum queue_src src[] = { [QSTEP_MINE] = QSRC_MINE,
-		[QSTEP_AVAIL] = QSRC_AVAIL, [QSTEP_MISSING] = QSRC_MISSING };
+	static const enum queue_src src[] = {
+		[QSTEP_MINE] = QSRC_MINE, [QSTEP_AVAIL] = QSRC_AVAIL, [QSTEP_MISSING] = QSRC_MISSING
+	};
 	const cJSON *it;
 	int rc;
 
-	cJSON_ArrayForEach(it, items) {
+	cJSON_ArrayForEach(it, items)
+	{
 		const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "uuid"));
 
 		if (q->poll.step == QSTEP_MISSING && u != NULL && !queue_poll_in_batch(q, u)) {
-			log_kv(LOG_LVL_ERROR, "BUG? server response did not match requested filters, "
-			       "erroring out rather than risk deadlock", LF_STR("ContainerUUID", u));
+			log_kv(LOG_LVL_ERROR,
+			       "BUG? server response did not match requested filters, "
+			       "erroring out rather than risk deadlock",
+			       LF_STR("ContainerUUID", u));
 			return -EPROTO;
 		}
 		if ((rc = queue_apply_item(q, it, src[q->poll.step])) != 0)
@@ -306,9 +313,11 @@ queue_poll_page(void *arg, struct api_result *res)
 		return;
 	}
 	if ((rc = queue_poll_apply_page(q, items, &last)) != 0) {
-		queue_poll_fail(q, rc, 0, rc == -EPROTO ? "BUG? server response did not match "
-				"requested filters, erroring out rather than risk deadlock" :
-				"out of memory applying a container list page");
+		queue_poll_fail(
+			q, rc, 0,
+			rc == -EPROTO ? "BUG? server response did not match "
+					"requested filters, erroring out rather than risk deadlock"
+				      : "out of memory applying a container list page");
 		return;
 	}
 	queue_mounts_kick(q);
@@ -316,7 +325,8 @@ queue_poll_page(void *arg, struct api_result *res)
 	api_json_get_int64(res->body, "limit", &limit);
 	if (n > 0 && last != NULL && (limit <= 0 || n >= limit)) {
 		if (strcmp(last, q->poll.after) <= 0) {
-			queue_poll_fail(q, -EPROTO, 0, "container list paging did not advance "
+			queue_poll_fail(q, -EPROTO, 0,
+					"container list paging did not advance "
 					"(server ignored the uuid filter?)");
 			return;
 		}

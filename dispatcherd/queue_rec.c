@@ -18,9 +18,11 @@
 #include "api_json.h"
 
 enum {
-	QREC_API = 1, QREC_PREEMPTIBLE = 2, QREC_SUPERVISOR = 4,
-	QREC_HW_ARRAY = 8,	/* gpu.hardware_target was an array (else null) */
-	QREC_PART_ARRAY = 16,	/* scheduling_parameters.partitions was an array */
+	QREC_API = 1,
+	QREC_PREEMPTIBLE = 2,
+	QREC_SUPERVISOR = 4,
+	QREC_HW_ARRAY = 8,    /* gpu.hardware_target was an array (else null) */
+	QREC_PART_ARRAY = 16, /* scheduling_parameters.partitions was an array */
 };
 
 struct queue_rec {
@@ -28,11 +30,11 @@ struct queue_rec {
 	int64_t gpu_device_count, gpu_vram, max_run_time;
 	uint16_t n_hw, n_part;
 	uint8_t flags;
-	char str[];	/* created_at, container_image, stack, driver_version, hw..., part... */
+	char str[]; /* created_at, container_image, stack, driver_version, hw..., part... */
 };
 
 #define QREC_ZERO_TIME "0001-01-01T00:00:00Z"
-#define QREC_MAX_LIST 1024	/* strings kept per list; more is not a real container */
+#define QREC_MAX_LIST  1024 /* strings kept per list; more is not a real container */
 
 static const cJSON *
 qrec_obj(const cJSON *o, const char *k)
@@ -68,7 +70,8 @@ qrec_list_size(const cJSON *a, uint16_t *n)
 	const cJSON *c;
 
 	*n = 0;
-	cJSON_ArrayForEach(c, a) {
+	cJSON_ArrayForEach(c, a)
+	{
 		if (*n >= QREC_MAX_LIST)
 			break;
 		sz += strlen(cJSON_IsString(c) ? c->valuestring : "") + 1;
@@ -92,7 +95,8 @@ qrec_put_list(char *p, const cJSON *a, uint16_t n)
 	const cJSON *c;
 	uint16_t i = 0;
 
-	cJSON_ArrayForEach(c, a) {
+	cJSON_ArrayForEach(c, a)
+	{
 		if (i++ >= n)
 			break;
 		p = qrec_put(p, cJSON_IsString(c) ? c->valuestring : "");
@@ -134,10 +138,12 @@ queue_rec_update(struct queue_ent *e, const cJSON *item)
 	r->gpu_vram = qrec_int(gpu, "vram");
 	r->max_run_time = qrec_int(sp, "max_run_time");
 	r->flags = (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rc, "API")) ? QREC_API : 0) |
-		   (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "preemptible")) ?
-		    QREC_PREEMPTIBLE : 0) |
-		   (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "supervisor")) ?
-		    QREC_SUPERVISOR : 0) |
+		   (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "preemptible"))
+			    ? QREC_PREEMPTIBLE
+			    : 0) |
+		   (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "supervisor"))
+			    ? QREC_SUPERVISOR
+			    : 0) |
 		   (hw != NULL ? QREC_HW_ARRAY : 0) | (part != NULL ? QREC_PART_ARRAY : 0);
 	r->n_hw = n_hw;
 	r->n_part = n_part;

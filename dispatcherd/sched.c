@@ -6,7 +6,8 @@
 #include "sched_internal.h"
 
 /* Instance order between types (4.2 step 1): price, then VCPUs, RAM, Scratch descending. */
-static int sched_type_cmp(const void *pa, const void *pb, void *ctx)
+static int
+sched_type_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const struct cfg_cluster *cl = ctx;
 	const struct cfg_instance_type *a = &cl->instance_types[*(const uint32_t *)pa];
@@ -23,7 +24,8 @@ static int sched_type_cmp(const void *pa, const void *pb, void *ctx)
 	return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
 }
 
-int sched_new(const struct cfg_cluster *cl, struct sched **out)
+int
+sched_new(const struct cfg_cluster *cl, struct sched **out)
 {
 	size_t nt = cl->n_instance_types;
 	struct sched *s = calloc(1, sizeof(*s));
@@ -50,7 +52,8 @@ int sched_new(const struct cfg_cluster *cl, struct sched **out)
 	return 0;
 }
 
-void sched_free(struct sched *s)
+void
+sched_free(struct sched *s)
 {
 	if (s == NULL)
 		return;
@@ -67,7 +70,8 @@ void sched_free(struct sched *s)
 	free(s);
 }
 
-struct sched_quota *sched_quota_state(struct sched *s)
+struct sched_quota *
+sched_quota_state(struct sched *s)
 {
 	return &s->quota;
 }

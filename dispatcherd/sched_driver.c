@@ -21,14 +21,15 @@ sd_pass(struct sched_driver *d)
 	if (d->phase != SDP_RUN)
 		return;
 	if (!pool_loaded(d->o.pool))
-		return;		/* 4.1: counting workers waits for the first instance list */
+		return; /* 4.1: counting workers waits for the first instance list */
 	if (sd_input(d) != 0) {
 		log_msgf(LOG_LVL_ERROR, "%s", "scheduler: out of memory building the views");
 		return;
 	}
 	r = sched_pass(d->sched, &d->in, &d->pass);
 	if (r != 0) {
-		log_emit_err(LOG_LVL_ERROR, "scheduling pass failed", strerror(-r), (const struct log_field[]){ LF_END });
+		log_emit_err(LOG_LVL_ERROR, "scheduling pass failed", strerror(-r),
+			     (const struct log_field[]){ LF_END });
 		d->have_pass = false;
 		return;
 	}
@@ -165,10 +166,17 @@ sched_driver_stats(const struct sched_driver *d, struct sched_driver_stats *s)
 	s->passes = d->passes;
 	for (size_t i = 0; i < d->n_ctrs && d->have_pass; i++) {
 		switch (d->ctrs[i].state) {
-		case SCHED_QUEUED: s->queued++; break;
-		case SCHED_LOCKED: s->locked++; break;
-		case SCHED_RUNNING: s->running++; break;
-		default: break;
+		case SCHED_QUEUED:
+			s->queued++;
+			break;
+		case SCHED_LOCKED:
+			s->locked++;
+			break;
+		case SCHED_RUNNING:
+			s->running++;
+			break;
+		default:
+			break;
 		}
 	}
 	for (size_t i = 0; i < d->n_workers && d->have_pass; i++)
@@ -194,8 +202,9 @@ sched_driver_status(const struct sched_driver *d, const char *uuid, char *buf, s
 		c.uuid = d->ctr_ids[i].uuid;
 		c.types = e != NULL && e->fit == QFIT_OK ? e->choice.idx : NULL;
 		c.n_types = e != NULL && e->fit == QFIT_OK ? e->choice.n : 0;
-		return sched_status_format(d->o.cluster, &c, &d->pass.status[i], buf, len) < 0 ?
-			-ENOSPC : 0;
+		return sched_status_format(d->o.cluster, &c, &d->pass.status[i], buf, len) < 0
+			       ? -ENOSPC
+			       : 0;
 	}
 	return -ENOENT;
 }

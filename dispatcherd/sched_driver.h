@@ -33,9 +33,9 @@ struct sched_driver_opts {
 	const struct cfg_cluster *cluster;
 	struct queue *queue;
 	struct pool *pool;
-	struct api_client *api;			/* for the latest 503 (4.3) */
-	struct metrics_registry *metrics;	/* may be NULL */
-	uint64_t tick_ms;			/* periodic pass; 0: 1000 */
+	struct api_client *api;		  /* for the latest 503 (4.3) */
+	struct metrics_registry *metrics; /* may be NULL */
+	uint64_t tick_ms;		  /* periodic pass; 0: 1000 */
 };
 
 int sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out);
@@ -48,9 +48,9 @@ void sched_driver_close(struct sched_driver *d);
 
 /* Counters for STATUS= and tests. */
 struct sched_driver_stats {
-	bool scheduling;		/* 2.9 done: passes are running */
+	bool scheduling; /* 2.9 done: passes are running */
 	uint64_t passes;
-	size_t queued, locked, running;	/* containers in the queue by state */
+	size_t queued, locked, running; /* containers in the queue by state */
 	size_t instances;		/* workers (pending creates excluded) */
 };
 void sched_driver_stats(const struct sched_driver *d, struct sched_driver_stats *s);

@@ -136,7 +136,8 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 		break;
 	case SCHED_D_BUG_STATE:
 		if (!d->bug_logged)
-			log_kv(LOG_LVL_ERROR, "BUG: unexpected state", LF_STR("ContainerUUID", uuid));
+			log_kv(LOG_LVL_ERROR, "BUG: unexpected state",
+			       LF_STR("ContainerUUID", uuid));
 		d->bug_logged = true;
 		break;
 	}

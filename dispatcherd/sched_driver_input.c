@@ -16,12 +16,18 @@ static enum sched_cstate
 sd_state(enum queue_state s)
 {
 	switch (s) {
-	case QST_QUEUED: return SCHED_QUEUED;
-	case QST_LOCKED: return SCHED_LOCKED;
-	case QST_RUNNING: return SCHED_RUNNING;
-	case QST_COMPLETE: return SCHED_COMPLETE;
-	case QST_CANCELLED: return SCHED_CANCELLED;
-	default: return SCHED_CSTATE_OTHER;
+	case QST_QUEUED:
+		return SCHED_QUEUED;
+	case QST_LOCKED:
+		return SCHED_LOCKED;
+	case QST_RUNNING:
+		return SCHED_RUNNING;
+	case QST_COMPLETE:
+		return SCHED_COMPLETE;
+	case QST_CANCELLED:
+		return SCHED_CANCELLED;
+	default:
+		return SCHED_CSTATE_OTHER;
 	}
 }
 
@@ -47,8 +53,8 @@ sd_memo_get(struct sched_driver *d, const char *uuid, bool create)
 	for (size_t i = 0; i < d->n_memo; i++)
 		if (strcmp(d->memo[i].uuid, uuid) == 0)
 			return &d->memo[i];
-	if (!create || sd_grow((void **)&d->memo, &d->cap_memo,
-			       d->n_memo + 1, sizeof(*d->memo)) != 0)
+	if (!create ||
+	    sd_grow((void **)&d->memo, &d->cap_memo, d->n_memo + 1, sizeof(*d->memo)) != 0)
 		return NULL;
 	struct sd_memo *m = &d->memo[d->n_memo++];
 	memset(m, 0, sizeof(*m));
@@ -136,7 +142,7 @@ sd_input_ctrs(struct sched_driver *d)
 			.cancel_tried_at = m ? m->cancel_tried_at : 0,
 		};
 		if (e->fit != QFIT_OK && (e->state == QST_QUEUED || e->state == QST_LOCKED))
-			c->op_in_flight = true;	/* the pass leaves it be */
+			c->op_in_flight = true; /* the pass leaves it be */
 		/* A container we hold Locked that no probed worker runs may be running on a worker
 		 * not probed yet (adopted after a restart, state unknown): starting it elsewhere
 		 * would run it twice, unlocking it would let it be locked and run again. The pass

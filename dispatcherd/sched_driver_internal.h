@@ -32,7 +32,7 @@ struct sched_driver {
 	struct sched_ctr *ctrs;
 	struct sd_ctr *ctr_ids;
 	size_t n_ctrs, cap_ctrs;
-	struct sched_worker *workers;	/* copy of the pool's array, ids below */
+	struct sched_worker *workers; /* copy of the pool's array, ids below */
 	char **worker_ids;
 	size_t n_workers, cap_workers;
 	char **uncached;

@@ -27,7 +27,7 @@ sd_queue_metrics(struct sched_driver *d)
 	if (m == NULL || cl == NULL || d->o.queue == NULL ||
 	    (f = metrics_find(m, MET_PREFIX "queue_entries")) == NULL)
 		return;
-	nt = cl->n_instance_types + 1;		/* last column: no candidate */
+	nt = cl->n_instance_types + 1; /* last column: no candidate */
 	if ((count = calloc(SD_STATES * nt, sizeof(*count))) == NULL)
 		return;
 	v = queue_view(d->o.queue, &n);
@@ -37,8 +37,8 @@ sd_queue_metrics(struct sched_driver *d)
 
 		/* The reference adds an entry only once its mounts are fetched and, when Queued
 		 * or Locked, only when some type fits: count the same entries. */
-		if (e->fit == QFIT_PENDING || (e->fit == QFIT_NONE && (e->state == QST_QUEUED ||
-								       e->state == QST_LOCKED)))
+		if (e->fit == QFIT_PENDING ||
+		    (e->fit == QFIT_NONE && (e->state == QST_QUEUED || e->state == QST_LOCKED)))
 			continue;
 		if (e->fit == QFIT_OK && e->choice.n > 0 && e->choice.idx[0] < cl->n_instance_types)
 			t = e->choice.idx[0];
@@ -52,8 +52,11 @@ sd_queue_metrics(struct sched_driver *d)
 
 			if (c == 0)
 				continue;
-			metrics_set(f, (const char *const[]){ queue_state_name((enum queue_state)s),
-				    t < nt - 1 ? cl->instance_types[t].name : "" }, (double)c);
+			metrics_set(f,
+				    (const char *const[]){ queue_state_name((enum queue_state)s),
+							   t < nt - 1 ? cl->instance_types[t].name
+								      : "" },
+				    (double)c);
 		}
 	free(count);
 }

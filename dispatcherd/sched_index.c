@@ -18,7 +18,8 @@ static const struct sched_node sched_dead_node = {
 	INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, -1,
 };
 
-int64_t sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
+int64_t
+sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
 {
 	if (l->rem.vcpus <= 0)
 		return -1;
@@ -28,7 +29,8 @@ int64_t sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
 }
 
 /* The class of a key (monotone: a higher key never has a lower class). */
-static uint8_t sched_key_class(int64_t key)
+static uint8_t
+sched_key_class(int64_t key)
 {
 	int64_t n = key & (SCHED_KEY_READY - 1);
 
@@ -39,30 +41,34 @@ static uint8_t sched_key_class(int64_t key)
 	return (uint8_t)((key >= SCHED_KEY_READY ? SCHED_CLASS_N : 0) + n);
 }
 
-static struct sched_node sched_leaf_node(const struct sched_leaf *l)
+static struct sched_node
+sched_leaf_node(const struct sched_leaf *l)
 {
-	return (struct sched_node){ l->rem.vcpus, l->rem.ram, l->rem.scratch, l->rem.gpus,
-				    l->rem.gpu_vram, l->key };
+	return (struct sched_node){ l->rem.vcpus, l->rem.ram,	   l->rem.scratch,
+				    l->rem.gpus,  l->rem.gpu_vram, l->key };
 }
 
-static int64_t sched_imax(int64_t a, int64_t b)
+static int64_t
+sched_imax(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
 }
 
-static void sched_node_pull(struct sched_node *v, uint32_t i)
+static void
+sched_node_pull(struct sched_node *v, uint32_t i)
 {
 	const struct sched_node *a = &v[2 * i], *b = &v[2 * i + 1];
 
 	v[i] = (struct sched_node){
-		sched_imax(a->vcpus, b->vcpus), sched_imax(a->ram, b->ram),
+		sched_imax(a->vcpus, b->vcpus),	    sched_imax(a->ram, b->ram),
 		sched_imax(a->scratch, b->scratch), sched_imax(a->gpus, b->gpus),
-		sched_imax(a->vram, b->vram), sched_imax(a->key, b->key),
+		sched_imax(a->vram, b->vram),	    sched_imax(a->key, b->key),
 	};
 }
 
 /* Make room for at least n leaves. Growth drops the class nodes: the caller rebuilds. */
-static int sched_tree_reserve(struct sched_tree *t, uint32_t n)
+static int
+sched_tree_reserve(struct sched_tree *t, uint32_t n)
 {
 	uint32_t cap = t->cap ? t->cap : 16;
 	struct sched_leaf *l;
@@ -92,7 +98,8 @@ static int sched_tree_reserve(struct sched_tree *t, uint32_t n)
 	return 0;
 }
 
-int sched_tree_reset(struct sched_tree *t, uint32_t n)
+int
+sched_tree_reset(struct sched_tree *t, uint32_t n)
 {
 	t->n = 0;
 	t->n_fail = t->next_fail = 0;
@@ -100,7 +107,8 @@ int sched_tree_reset(struct sched_tree *t, uint32_t n)
 }
 
 /* Nodes for class c, all dead: O(cap), paid once per class per pass at most. */
-static int sched_class_open(struct sched_tree *t, uint8_t c)
+static int
+sched_class_open(struct sched_tree *t, uint8_t c)
 {
 	struct sched_node *v = t->node[c];
 
@@ -113,8 +121,8 @@ static int sched_class_open(struct sched_tree *t, uint8_t c)
 	return 0;
 }
 
-static void sched_class_set(struct sched_tree *t, uint8_t c, uint32_t j,
-			    const struct sched_node *leaf)
+static void
+sched_class_set(struct sched_tree *t, uint8_t c, uint32_t j, const struct sched_node *leaf)
 {
 	struct sched_node *v = t->node[c];
 	uint32_t i = t->cap + j;
@@ -125,7 +133,8 @@ static void sched_class_set(struct sched_tree *t, uint8_t c, uint32_t j,
 }
 
 /* Recompute every class from the leaves: O(cap) per class present. */
-int sched_tree_build(struct sched_tree *t)
+int
+sched_tree_build(struct sched_tree *t)
 {
 	if (t->cap == 0)
 		return 0;
@@ -149,7 +158,8 @@ int sched_tree_build(struct sched_tree *t)
 	return 0;
 }
 
-int sched_tree_update(struct sched_tree *t, uint32_t j)
+int
+sched_tree_update(struct sched_tree *t, uint32_t j)
 {
 	uint8_t old = t->cls[j], c = sched_key_class(t->leaf[j].key);
 	struct sched_node leaf = sched_leaf_node(&t->leaf[j]);
@@ -170,7 +180,8 @@ int sched_tree_update(struct sched_tree *t, uint32_t j)
 	return 0;
 }
 
-int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
+int
+sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 {
 	uint32_t old = t->cap;
 	int rc = sched_tree_reserve(t, t->n + 1);
@@ -179,14 +190,15 @@ int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 		return rc;
 	t->leaf[t->n] = *l;
 	t->cls[t->n++] = SCHED_NO_CLASS;
-	t->n_fail = t->next_fail = 0;	/* new capacity: old failures may fit now */
+	t->n_fail = t->next_fail = 0; /* new capacity: old failures may fit now */
 	if (t->cap != old)
 		return sched_tree_build(t);
 	return sched_tree_update(t, t->n - 1);
 }
 
 /* Whether some leaf below could accommodate q (an upper bound, see the file comment). */
-static bool sched_node_may_fit(const struct sched_node *v, const struct res_vec *q)
+static bool
+sched_node_may_fit(const struct sched_node *v, const struct res_vec *q)
 {
 	return v->key >= 0 && v->vcpus > 0 && v->vcpus >= q->vcpus && v->ram >= q->ram &&
 	       v->scratch >= q->scratch && v->gpus >= q->gpus && v->vram >= q->gpu_vram;
@@ -194,13 +206,14 @@ static bool sched_node_may_fit(const struct sched_node *v, const struct res_vec 
 
 struct sched_search {
 	const struct sched_tree *t;
-	const struct sched_node *node;	/* the class's */
+	const struct sched_node *node; /* the class's */
 	const struct res_vec *q;
 	int64_t key;
 	int32_t best;
 };
 
-static void sched_tree_visit(struct sched_search *s, uint32_t i, uint32_t lo, uint32_t span)
+static void
+sched_tree_visit(struct sched_search *s, uint32_t i, uint32_t lo, uint32_t span)
 {
 	const struct sched_node *v = &s->node[i];
 	uint32_t half = span / 2;
@@ -214,7 +227,8 @@ static void sched_tree_visit(struct sched_search *s, uint32_t i, uint32_t lo, ui
 		const struct sched_leaf *l = &s->t->leaf[lo];
 
 		if (itypes_accommodates(l->rem, *s->q) &&
-		    (s->best < 0 || l->key > s->key || (l->key == s->key && lo < (uint32_t)s->best))) {
+		    (s->best < 0 || l->key > s->key ||
+		     (l->key == s->key && lo < (uint32_t)s->best))) {
 			s->best = (int32_t)lo;
 			s->key = l->key;
 		}
@@ -230,13 +244,15 @@ static void sched_tree_visit(struct sched_search *s, uint32_t i, uint32_t lo, ui
 	}
 }
 
-static bool sched_vec_le(const struct res_vec *a, const struct res_vec *b)
+static bool
+sched_vec_le(const struct res_vec *a, const struct res_vec *b)
 {
 	return a->vcpus <= b->vcpus && a->ram <= b->ram && a->scratch <= b->scratch &&
 	       a->gpus <= b->gpus && a->gpu_vram <= b->gpu_vram;
 }
 
-int32_t sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int64_t min_key)
+int32_t
+sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int64_t min_key)
 {
 	struct sched_search s = { .t = t, .q = q, .key = -1, .best = -1 };
 	int lowest = min_key > 0 ? sched_key_class(min_key) : 0;
@@ -266,12 +282,14 @@ int32_t sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int6
 	return -1;
 }
 
-int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q)
+int32_t
+sched_tree_best(struct sched_tree *t, const struct res_vec *q)
 {
 	return sched_tree_best_from(t, q, 0);
 }
 
-void sched_tree_free(struct sched_tree *t)
+void
+sched_tree_free(struct sched_tree *t)
 {
 	free(t->leaf);
 	free(t->cls);

@@ -28,10 +28,10 @@
 struct sched_leaf {
 	struct res_vec rem;
 	int64_t key;
-	int32_t worker;		/* input index; -1 for a placeholder created by this pass */
-	uint32_t n_listed;	/* running + starting + placed during this pass */
-	bool ready;		/* idle or running (a start can happen now) */
-	bool has_id;		/* false for a pending create */
+	int32_t worker;	   /* input index; -1 for a placeholder created by this pass */
+	uint32_t n_listed; /* running + starting + placed during this pass */
+	bool ready;	   /* idle or running (a start can happen now) */
+	bool has_id;	   /* false for a pending create */
 };
 
 struct sched_node {
@@ -45,14 +45,14 @@ struct sched_node {
  * all the busier instances (whose keys differ, so its search still uses the key bound). The
  * class number grows with the key, so a higher class always holds higher keys.
  */
-#define SCHED_CLASS_N 8
-#define SCHED_CLASSES (2 * SCHED_CLASS_N)
-#define SCHED_NO_CLASS 0xff	/* key -1: in no class, never chosen */
+#define SCHED_CLASS_N  8
+#define SCHED_CLASSES  (2 * SCHED_CLASS_N)
+#define SCHED_NO_CLASS 0xff /* key -1: in no class, never chosen */
 
 struct sched_tree {
-	uint32_t n, cap;	/* leaves used; capacity, a power of two */
+	uint32_t n, cap; /* leaves used; capacity, a power of two */
 	struct sched_leaf *leaf;
-	uint8_t *cls;		/* per leaf: its class, or SCHED_NO_CLASS */
+	uint8_t *cls; /* per leaf: its class, or SCHED_NO_CLASS */
 	/* Per class: 2 * cap nodes, root at 1 (allocated when first used, kept across passes);
 	 * the leaves of other classes are dead nodes. live: the nodes are current. */
 	struct sched_node *node[SCHED_CLASSES];
@@ -76,19 +76,19 @@ struct sched_wview {
 struct sched {
 	const struct cfg_cluster *cl;
 	struct sched_quota quota;
-	uint32_t *type_rank;	/* per type index: position in instance order (4.2 step 1) */
-	struct sched_tree *tree;	/* per type index */
+	uint32_t *type_rank;	 /* per type index: position in instance order (4.2 step 1) */
+	struct sched_tree *tree; /* per type index */
 	/* Reused across passes. */
 	void *order_buf;
 	size_t order_cap;
-	uint32_t *prev_order;	/* last pass's order: the starting permutation of the next sort */
+	uint32_t *prev_order; /* last pass's order: the starting permutation of the next sort */
 	size_t prev_n;
 	uint32_t *wl;		/* per worker: n_listed */
-	struct sched_wview *wv;	/* per worker: what the index needs, read in input order */
+	struct sched_wview *wv; /* per worker: what the index needs, read in input order */
 	uint32_t *wsort;	/* every worker, in instance order; kept for the next pass */
 	size_t wsort_n;		/* workers wsort was sorted for (0: none) */
 	size_t w_cap;
-	uint32_t *oms;		/* over-max-supervisors list */
+	uint32_t *oms; /* over-max-supervisors list */
 	size_t oms_cap;
 };
 
@@ -101,27 +101,27 @@ int sched_result_push_slot(struct sched_result *r, const struct sched_input *in,
  * it without touching the container (flags).
  */
 struct sched_okey {
-	int64_t prio;		/* negated: ascending sort */
+	int64_t prio; /* negated: ascending sort */
 	int64_t seen;
-	uint32_t idx;		/* input index */
-	uint8_t cls;		/* bit 1: not in R; bit 0: not Locked */
-	uint8_t flags;		/* SCHED_OF_* */
+	uint32_t idx;  /* input index */
+	uint8_t cls;   /* bit 1: not in R; bit 0: not Locked */
+	uint8_t flags; /* SCHED_OF_* */
 };
 
 #define SCHED_OF_SUPERVISOR 0x01
-#define SCHED_OF_PRIO0 0x02		/* priority < 1 */
-#define SCHED_OF_WAITING 0x04		/* Queued or Locked */
-#define SCHED_OF_UNLOCKABLE 0x08	/* Locked, not in R, no runner present */
-#define SCHED_OF_BADTYPE 0x10		/* a candidate type index out of range */
+#define SCHED_OF_PRIO0	    0x02 /* priority < 1 */
+#define SCHED_OF_WAITING    0x04 /* Queued or Locked */
+#define SCHED_OF_UNLOCKABLE 0x08 /* Locked, not in R, no runner present */
+#define SCHED_OF_BADTYPE    0x10 /* a candidate type index out of range */
 
 struct sched_order_sums {
-	int64_t running;		/* |R|: in_running plus the uncached runners */
-	sched_time longest_wait;	/* 4.7 */
+	int64_t running;	 /* |R|: in_running plus the uncached runners */
+	sched_time longest_wait; /* 4.7 */
 };
 
 /* The queue in order (4.2 step 2), in s->order_buf; NULL on ENOMEM. */
-const struct sched_okey *sched_order(struct sched *s, const struct sched_input *in,
-				     struct sched_order_sums *sum);
+const struct sched_okey *
+sched_order(struct sched *s, const struct sched_input *in, struct sched_order_sums *sum);
 
 /*
  * sched_index.c. Usage: reset (n leaves expected), fill leaf[0..n) and set n, build; then

@@ -17,7 +17,8 @@
 
 #include "sched_internal.h"
 
-static inline bool sched_okey_less(const struct sched_okey *a, const struct sched_okey *b)
+static inline bool
+sched_okey_less(const struct sched_okey *a, const struct sched_okey *b)
 {
 	if (a->cls != b->cls)
 		return a->cls < b->cls;
@@ -29,8 +30,9 @@ static inline bool sched_okey_less(const struct sched_okey *a, const struct sche
 }
 
 /* Merge a[0..na) and b[0..nb) into out. */
-static void sched_merge(const struct sched_okey *a, size_t na, const struct sched_okey *b,
-			size_t nb, struct sched_okey *out)
+static void
+sched_merge(const struct sched_okey *a, size_t na, const struct sched_okey *b, size_t nb,
+	    struct sched_okey *out)
 {
 	size_t i = 0, j = 0, k = 0;
 
@@ -45,8 +47,8 @@ static void sched_merge(const struct sched_okey *a, size_t na, const struct sche
  * Natural merge sort of v[0..n) using tmp; returns whichever buffer holds the result.
  * runs[] holds run starts (n + 1 entries).
  */
-static struct sched_okey *sched_msort(struct sched_okey *v, struct sched_okey *tmp, size_t n,
-				      uint32_t *runs)
+static struct sched_okey *
+sched_msort(struct sched_okey *v, struct sched_okey *tmp, size_t n, uint32_t *runs)
 {
 	size_t nr = 0;
 
@@ -88,10 +90,9 @@ static struct sched_okey *sched_msort(struct sched_okey *v, struct sched_okey *t
  * goes to side[], together with the kept key it inverts with (so side holds at most twice the
  * keys out of place), then side is sorted with tmp and merged back into kc.
  */
-static struct sched_okey *sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm,
-					      size_t n, struct sched_okey *v,
-					      struct sched_okey *side, struct sched_okey *tmp,
-					      uint32_t *runs)
+static struct sched_okey *
+sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm, size_t n, struct sched_okey *v,
+		    struct sched_okey *side, struct sched_okey *tmp, uint32_t *runs)
 {
 	size_t m = 0, ns = 0;
 	struct sched_okey *s;
@@ -117,7 +118,8 @@ static struct sched_okey *sched_nearly_sorted(struct sched_okey *kc, const uint3
 }
 
 /* Keep this order for the next pass; without memory the next sort just starts from scratch. */
-static void sched_order_remember(struct sched *s, const struct sched_okey *order, size_t n)
+static void
+sched_order_remember(struct sched *s, const struct sched_okey *order, size_t n)
 {
 	if (s->prev_n != n || s->prev_order == NULL) {
 		uint32_t *p = realloc(s->prev_order, (n ? n : 1) * sizeof(*p));
@@ -133,7 +135,8 @@ static void sched_order_remember(struct sched *s, const struct sched_okey *order
 	s->prev_n = n;
 }
 
-static uint8_t sched_okey_flags(const struct sched *s, const struct sched_ctr *c)
+static uint8_t
+sched_okey_flags(const struct sched *s, const struct sched_ctr *c)
 {
 	uint8_t f = 0;
 
@@ -152,8 +155,9 @@ static uint8_t sched_okey_flags(const struct sched *s, const struct sched_ctr *c
 }
 
 /* The sequential scan: a key per container (by input index), and the pass's sums. */
-static void sched_order_scan(const struct sched *s, const struct sched_input *in,
-			     struct sched_okey *kc, struct sched_order_sums *sum)
+static void
+sched_order_scan(const struct sched *s, const struct sched_input *in, struct sched_okey *kc,
+		 struct sched_order_sums *sum)
 {
 	sched_time oldest = 0;
 	bool any = false;
@@ -165,8 +169,10 @@ static void sched_order_scan(const struct sched *s, const struct sched_input *in
 		kc[i] = (struct sched_okey){
 			/* -INT64_MIN overflows; priorities are never that low, but stay defined. */
 			.prio = c->priority == INT64_MIN ? INT64_MAX : -c->priority,
-			.seen = c->first_seen, .idx = (uint32_t)i,
-			.cls = (uint8_t)((c->in_running ? 0u : 2u) | (c->state == SCHED_LOCKED ? 0u : 1u)),
+			.seen = c->first_seen,
+			.idx = (uint32_t)i,
+			.cls = (uint8_t)((c->in_running ? 0u : 2u) |
+					 (c->state == SCHED_LOCKED ? 0u : 1u)),
 			.flags = sched_okey_flags(s, c),
 		};
 		sum->running += c->in_running;
@@ -181,8 +187,8 @@ static void sched_order_scan(const struct sched *s, const struct sched_input *in
 	sum->longest_wait = any ? in->now - oldest : 0;
 }
 
-const struct sched_okey *sched_order(struct sched *s, const struct sched_input *in,
-				     struct sched_order_sums *sum)
+const struct sched_okey *
+sched_order(struct sched *s, const struct sched_input *in, struct sched_order_sums *sum)
 {
 	size_t n = in->n_ctrs;
 	size_t need = 4 * n * sizeof(struct sched_okey) + (n + 1) * sizeof(uint32_t);

@@ -12,7 +12,8 @@
 /* How far ahead of the walk a container is fetched (a miss costs about this many entries). */
 #define SCHED_PREFETCH 16
 
-bool sched_pass_at_quota(const struct sched_pass *x)
+bool
+sched_pass_at_quota(const struct sched_pass *x)
 {
 	int64_t mi = x->s->cl->containers.cloudvms.max_instances;
 
@@ -20,7 +21,8 @@ bool sched_pass_at_quota(const struct sched_pass *x)
 }
 
 /* 4.2 step 5.6: the first candidate type not held at capacity. */
-static int64_t sched_available_type(const struct sched_pass *x, const struct sched_ctr *c)
+static int64_t
+sched_available_type(const struct sched_pass *x, const struct sched_ctr *c)
 {
 	for (uint32_t i = 0; i < c->n_types; i++)
 		if (x->in->type_at_capacity == NULL || !x->in->type_at_capacity[c->types[i]])
@@ -29,7 +31,8 @@ static int64_t sched_available_type(const struct sched_pass *x, const struct sch
 }
 
 /* fix (weakness 5): instances beyond the learnt quota are not asked for; containers still pack. */
-static bool sched_instance_limit_reached(const struct sched_pass *x)
+static bool
+sched_instance_limit_reached(const struct sched_pass *x)
 {
 	int64_t lim = x->s->quota.instance_limit;
 
@@ -37,7 +40,8 @@ static bool sched_instance_limit_reached(const struct sched_pass *x)
 }
 
 /* Whether the pool would accept a create now (5.5 step 1-2). */
-static bool sched_create_allowed(struct sched_pass *x)
+static bool
+sched_create_allowed(struct sched_pass *x)
 {
 	int64_t mc = x->s->cl->containers.cloudvms.max_concurrent_instance_create_ops;
 
@@ -52,15 +56,18 @@ static bool sched_create_allowed(struct sched_pass *x)
 	return true;
 }
 
-static int sched_push(struct sched_pass *x, uint8_t kind, uint8_t reason, size_t ci,
-		      int32_t worker)
+static int
+sched_push(struct sched_pass *x, uint8_t kind, uint8_t reason, size_t ci, int32_t worker)
 {
-	return sched_result_push(x->out, (struct sched_decision){
-		.kind = kind, .reason = reason, .ctr = (int32_t)ci, .worker = worker });
+	return sched_result_push(x->out, (struct sched_decision){ .kind = kind,
+								  .reason = reason,
+								  .ctr = (int32_t)ci,
+								  .worker = worker });
 }
 
 /* fix (weakness 1): a Queued/Locked container no type fits: cancel it, with back-off (11). */
-static int sched_unsatisfiable(struct sched_pass *x, size_t ci)
+static int
+sched_unsatisfiable(struct sched_pass *x, size_t ci)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 
@@ -70,14 +77,16 @@ static int sched_unsatisfiable(struct sched_pass *x, size_t ci)
 }
 
 /* fix (weakness 10): recently unlocked for quota, and still nowhere to run: leave it queued. */
-static bool sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
+static bool
+sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 {
 	return c->overquota_unlocked_at != 0 &&
 	       x->in->now - c->overquota_unlocked_at < SCHED_RELOCK_COOLDOWN;
 }
 
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
-static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+static int
+sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	int rc;
@@ -95,7 +104,8 @@ static int sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t
 }
 
 /* fix (weakness 4): keepstore buffers for the container's VCPUs, as its RAM reservation. */
-static int64_t sched_keep_buffers(const struct sched_pass *x, const struct sched_ctr *c)
+static int64_t
+sched_keep_buffers(const struct sched_pass *x, const struct sched_ctr *c)
 {
 	int64_t per = x->s->cl->containers.local_keep_blob_buffers_per_vcpu;
 
@@ -103,7 +113,8 @@ static int64_t sched_keep_buffers(const struct sched_pass *x, const struct sched
 }
 
 /* 4.2 step 5.8 with a best instance. */
-static int sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
+static int
+sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	const struct sched_leaf *l = &x->s->tree[bt].leaf[bj];
@@ -122,13 +133,16 @@ static int sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
 	}
 	st->code = SCHED_ST_PREPARING;
-	return sched_result_push(x->out, (struct sched_decision){
-		.kind = SCHED_D_START, .ctr = (int32_t)ci, .worker = l->worker,
-		.keep_buffers = sched_keep_buffers(x, c) });
+	return sched_result_push(
+		x->out, (struct sched_decision){ .kind = SCHED_D_START,
+						 .ctr = (int32_t)ci,
+						 .worker = l->worker,
+						 .keep_buffers = sched_keep_buffers(x, c) });
 }
 
 /* 4.2 step 5.8. Returns 1 to stop the scan (over quota). */
-static int sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+static int
+sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	int64_t avail;
@@ -146,8 +160,10 @@ static int sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t
 	}
 	if (!sched_create_allowed(x))
 		return 0;
-	rc = sched_result_push(x->out, (struct sched_decision){
-		.kind = SCHED_D_CREATE, .ctr = (int32_t)ci, .worker = -1, .type = (uint32_t)avail });
+	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,
+								.ctr = (int32_t)ci,
+								.worker = -1,
+								.type = (uint32_t)avail });
 	if (rc == 0)
 		rc = sched_pass_placeholder(x, (uint32_t)avail, &c->need);
 	if (rc < 0)
@@ -159,7 +175,8 @@ static int sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t
 	return 0;
 }
 
-static int sched_push_oms(struct sched_pass *x, size_t ci)
+static int
+sched_push_oms(struct sched_pass *x, size_t ci)
 {
 	struct sched *s = x->s;
 
@@ -182,7 +199,8 @@ static int sched_push_oms(struct sched_pass *x, size_t ci)
  * One queue entry (4.2 step 5). Returns 1 to stop the scan, 0, or negative. The container
  * itself is only read once the key's flags say that it may run.
  */
-static int sched_entry(struct sched_pass *x, const struct sched_okey *k)
+static int
+sched_entry(struct sched_pass *x, const struct sched_okey *k)
 {
 	size_t ci = k->idx;
 	const struct sched_ctr *c;
@@ -191,7 +209,7 @@ static int sched_entry(struct sched_pass *x, const struct sched_okey *k)
 
 	if (sup)
 		x->supervisors++;
-	if (!(k->cls & 2)) {	/* in R */
+	if (!(k->cls & 2)) { /* in R */
 		if (k->flags & SCHED_OF_WAITING)
 			x->out->status[ci].code = SCHED_ST_PREPARING;
 		return 0;
@@ -217,7 +235,8 @@ static int sched_entry(struct sched_pass *x, const struct sched_okey *k)
 }
 
 /* 4.2 step 3: maxSupervisors from the container limit, or from the instance limits when none. */
-static int64_t sched_max_supervisors(const struct sched *s)
+static int64_t
+sched_max_supervisors(const struct sched *s)
 {
 	double f = s->cl->containers.cloudvms.supervisor_fraction;
 	int64_t base = s->quota.max_containers;
@@ -233,7 +252,8 @@ static int64_t sched_max_supervisors(const struct sched *s)
 	return m > 0 ? m : 1;
 }
 
-static int sched_status_alloc(struct sched_result *out, size_t n)
+static int
+sched_status_alloc(struct sched_result *out, size_t n)
 {
 	struct sched_status *v = realloc(out->status, (n ? n : 1) * sizeof(*v));
 
@@ -245,10 +265,14 @@ static int sched_status_alloc(struct sched_result *out, size_t n)
 	return 0;
 }
 
-int sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out)
+int
+sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out)
 {
 	struct sched_pass x = {
-		.s = s, .in = in, .out = out, .overquota_from = in->n_ctrs,
+		.s = s,
+		.in = in,
+		.out = out,
+		.overquota_from = in->n_ctrs,
 		.max_per_instance = s->cl->containers.cloudvms.max_running_containers_per_instance,
 	};
 	int rc;

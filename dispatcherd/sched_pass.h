@@ -8,20 +8,20 @@ struct sched_pass {
 	struct sched *s;
 	const struct sched_input *in;
 	struct sched_result *out;
-	const struct sched_okey *keys;	/* the queue in order */
+	const struct sched_okey *keys; /* the queue in order */
 	struct sched_order_sums sums;
 	int64_t max_containers, max_supervisors, max_per_instance;
 	int64_t trying, supervisors;
-	int64_t n_workers, n_pending;	/* N (instances with an ID) and pending creates */
+	int64_t n_workers, n_pending; /* N (instances with an ID) and pending creates */
 	uint32_t qpos;
-	size_t overquota_from;		/* position in keys where overquota starts; n if none */
-	size_t n_oms;			/* over-max-supervisors, in s->oms */
-	bool create_blocked;		/* a create was refused: the pool refuses the rest too */
+	size_t overquota_from; /* position in keys where overquota starts; n if none */
+	size_t n_oms;	       /* over-max-supervisors, in s->oms */
+	bool create_blocked;   /* a create was refused: the pool refuses the rest too */
 };
 
 int sched_pass_index(struct sched_pass *x);
-bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type,
-		     uint32_t *leaf);
+bool
+sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type, uint32_t *leaf);
 int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need);
 int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need);
 bool sched_pass_at_quota(const struct sched_pass *x);

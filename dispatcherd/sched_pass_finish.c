@@ -5,7 +5,8 @@
 #include "sched_pass.h"
 
 /* Step 7: AT_QUOTA / CLUSTER_CAPACITY positions, after the AT_CAPACITY ones. */
-static void sched_pass_positions(struct sched_pass *x)
+static void
+sched_pass_positions(struct sched_pass *x)
 {
 	const struct sched_input *in = x->in;
 	uint8_t code = sched_pass_at_quota(x) ? SCHED_ST_AT_QUOTA : SCHED_ST_CLUSTER_CAPACITY;
@@ -23,7 +24,8 @@ static void sched_pass_positions(struct sched_pass *x)
 }
 
 /* Never unlock what runs, or what still has a runner (weakness 2's lesson applies here too). */
-static int sched_unlock_one(struct sched_pass *x, uint32_t ci)
+static int
+sched_unlock_one(struct sched_pass *x, uint32_t ci)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 
@@ -37,7 +39,8 @@ static int sched_unlock_one(struct sched_pass *x, uint32_t ci)
  * list always stays locked, also when it is the only entry; with none it is unlocked so that
  * it eventually exhausts its attempts instead of starving the others.
  */
-static int sched_pass_unlocks(struct sched_pass *x)
+static int
+sched_pass_unlocks(struct sched_pass *x)
 {
 	size_t from = x->overquota_from;
 	int rc = 0;
@@ -54,7 +57,8 @@ static int sched_pass_unlocks(struct sched_pass *x)
 
 /* Step 9: free quota held by booting/idle instances nothing is placed on (the pool honours
  * exactly these: not on hold, not unknown, not running). */
-static int sched_pass_shutdowns(struct sched_pass *x)
+static int
+sched_pass_shutdowns(struct sched_pass *x)
 {
 	const struct sched_input *in = x->in;
 	int rc = 0;
@@ -65,13 +69,15 @@ static int sched_pass_shutdowns(struct sched_pass *x)
 		if (wk->id == NULL || wk->id[0] == '\0' || wk->idle == SCHED_IDLE_HOLD ||
 		    (wk->state != SCHED_W_BOOTING && wk->state != SCHED_W_IDLE) || x->s->wl[w] != 0)
 			continue;
-		rc = sched_result_push(x->out, (struct sched_decision){
-			.kind = SCHED_D_SHUTDOWN, .ctr = -1, .worker = (int32_t)w });
+		rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_SHUTDOWN,
+									.ctr = -1,
+									.worker = (int32_t)w });
 	}
 	return rc;
 }
 
-int sched_pass_finish(struct sched_pass *x)
+int
+sched_pass_finish(struct sched_pass *x)
 {
 	struct sched_result *out = x->out;
 	size_t overquota = x->in->n_ctrs - x->overquota_from;

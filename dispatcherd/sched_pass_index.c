@@ -8,18 +8,21 @@
 
 #include "sched_pass.h"
 
-static bool sched_worker_has_id(const struct sched_worker *w)
+static bool
+sched_worker_has_id(const struct sched_worker *w)
 {
 	return w->id != NULL && w->id[0] != '\0';
 }
 
 /* Instances a container may be placed on (4.2 step 5). */
-static bool sched_worker_eligible(const struct sched_worker *w)
+static bool
+sched_worker_eligible(const struct sched_worker *w)
 {
 	return w->state <= SCHED_W_RUNNING && w->idle == SCHED_IDLE_RUN;
 }
 
-static int sched_worker_cmp(const void *pa, const void *pb, void *ctx)
+static int
+sched_worker_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const struct sched_worker *v = ctx;
 	const struct sched_worker *a = &v[*(const uint32_t *)pa], *b = &v[*(const uint32_t *)pb];
@@ -40,8 +43,8 @@ static int sched_worker_cmp(const void *pa, const void *pb, void *ctx)
  * charged at start (tmp scratch included). A runner whose container is not known (adopted after
  * a restart, not in the queue) makes the instance full, as the reference does.
  */
-static struct res_vec sched_worker_remaining(const struct cfg_cluster *cl,
-					     const struct sched_worker *w)
+static struct res_vec
+sched_worker_remaining(const struct cfg_cluster *cl, const struct sched_worker *w)
 {
 	struct res_vec r = itypes_capacity(&cl->instance_types[w->type]);
 
@@ -53,7 +56,8 @@ static struct res_vec sched_worker_remaining(const struct cfg_cluster *cl,
 	return r;
 }
 
-static int sched_pass_buffers(struct sched *s, size_t nw)
+static int
+sched_pass_buffers(struct sched *s, size_t nw)
 {
 	if (nw <= s->w_cap)
 		return 0;
@@ -66,7 +70,7 @@ static int sched_pass_buffers(struct sched *s, size_t nw)
 	if (a == NULL)
 		return -ENOMEM;
 	s->wsort = a;
-	s->wsort_n = 0;	/* contents are not kept by a resize */
+	s->wsort_n = 0; /* contents are not kept by a resize */
 
 	struct sched_wview *v = realloc(s->wv, nw * sizeof(*v));
 
@@ -81,7 +85,8 @@ static int sched_pass_buffers(struct sched *s, size_t nw)
  * Every worker in instance order into s->wsort. The last pass's order is kept and only checked
  * (n - 1 comparisons) when the pool's array has the same size: the pool rarely reorders it.
  */
-static void sched_sort_workers(struct sched *s, const struct sched_input *in)
+static void
+sched_sort_workers(struct sched *s, const struct sched_input *in)
 {
 	size_t n = in->n_workers;
 	bool sorted = s->wsort_n == n;
@@ -97,7 +102,8 @@ static void sched_sort_workers(struct sched *s, const struct sched_input *in)
 	s->wsort_n = n;
 }
 
-int sched_pass_index(struct sched_pass *x)
+int
+sched_pass_index(struct sched_pass *x)
 {
 	const struct sched_input *in = x->in;
 	struct sched *s = x->s;
@@ -143,8 +149,11 @@ int sched_pass_index(struct sched_pass *x)
 		t = &s->tree[in->workers[w].type];
 		l = &t->leaf[t->n++];
 		*l = (struct sched_leaf){
-			.rem = v->rem, .worker = (int32_t)w, .n_listed = in->workers[w].n_run,
-			.has_id = v->has_id, .ready = v->ready,
+			.rem = v->rem,
+			.worker = (int32_t)w,
+			.n_listed = in->workers[w].n_run,
+			.has_id = v->has_id,
+			.ready = v->ready,
 		};
 		l->key = sched_leaf_key(l, x->max_per_instance);
 	}
@@ -155,8 +164,8 @@ int sched_pass_index(struct sched_pass *x)
 }
 
 /* 4.2 step 5.5: the preferred instance among e's candidate types, across the trees. */
-bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type,
-		     uint32_t *leaf)
+bool
+sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type, uint32_t *leaf)
 {
 	struct sched *s = x->s;
 	int64_t bkey = -1;
@@ -171,8 +180,7 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 		if (j < 0)
 			continue;
 		k = s->tree[t].leaf[j].key;
-		if (!found || k > bkey ||
-		    (k == bkey && s->type_rank[t] < s->type_rank[*type])) {
+		if (!found || k > bkey || (k == bkey && s->type_rank[t] < s->type_rank[*type])) {
 			found = true;
 			bkey = k;
 			*type = t;
@@ -183,7 +191,8 @@ bool sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *
 }
 
 /* List c on the leaf (tentatively, for the rest of this pass) and charge its need. 0 or -ENOMEM. */
-int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
+int
+sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need)
 {
 	struct sched_tree *t = &x->s->tree[type];
 	struct sched_leaf *l = &t->leaf[j];
@@ -197,11 +206,15 @@ int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const stru
 }
 
 /* A placeholder for an instance this pass asked for, with c already listed on it. */
-int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need)
+int
+sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need)
 {
 	struct sched_leaf l = {
 		.rem = itypes_sub(itypes_capacity(&x->s->cl->instance_types[type]), *need),
-		.worker = -1, .n_listed = 1, .ready = false, .has_id = false,
+		.worker = -1,
+		.n_listed = 1,
+		.ready = false,
+		.has_id = false,
 	};
 
 	l.key = sched_leaf_key(&l, x->max_per_instance);

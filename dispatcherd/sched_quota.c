@@ -9,7 +9,8 @@
  */
 #include "scheduler.h"
 
-void sched_quota_init(struct sched_quota *q, const struct cfg_cluster *cl)
+void
+sched_quota_init(struct sched_quota *q, const struct cfg_cluster *cl)
 {
 	int64_t iqe = cl->containers.cloudvms.initial_quota_estimate;
 
@@ -19,14 +20,15 @@ void sched_quota_init(struct sched_quota *q, const struct cfg_cluster *cl)
 	q->instance_limit = iqe > 0 ? iqe : 0;
 }
 
-static int64_t sched_max64(int64_t a, int64_t b)
+static int64_t
+sched_max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
 }
 
 /* 4.3 steps 1-2: back off below the current load after a 503, then ratchet up ~10%. */
-static void sched_quota_503(struct sched_quota *q, sched_time now, sched_time api_last_503,
-			    int64_t running)
+static void
+sched_quota_503(struct sched_quota *q, sched_time now, sched_time api_last_503, int64_t running)
 {
 	if (api_last_503 > q->last_503) {
 		q->last_503 = api_last_503;
@@ -38,7 +40,8 @@ static void sched_quota_503(struct sched_quota *q, sched_time now, sched_time ap
 }
 
 /* 4.3 steps 4-5, in instances: remember how many instances the account held, probe one more. */
-static void sched_quota_instances(struct sched_quota *q, int64_t workers, bool at_quota)
+static void
+sched_quota_instances(struct sched_quota *q, int64_t workers, bool at_quota)
 {
 	if (q->instances_within_quota > 0 && q->instances_within_quota < workers)
 		q->instances_within_quota = workers;
@@ -53,8 +56,9 @@ static void sched_quota_instances(struct sched_quota *q, int64_t workers, bool a
 	}
 }
 
-void sched_quota_update(struct sched_quota *q, sched_time now, sched_time api_last_503,
-			int64_t running, int64_t workers, bool at_quota)
+void
+sched_quota_update(struct sched_quota *q, sched_time now, sched_time api_last_503, int64_t running,
+		   int64_t workers, bool at_quota)
 {
 	sched_quota_503(q, now, api_last_503, running);
 	sched_quota_instances(q, workers, at_quota);

@@ -5,12 +5,14 @@
 
 #include "sched_internal.h"
 
-void sched_result_init(struct sched_result *r)
+void
+sched_result_init(struct sched_result *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
-void sched_result_clear(struct sched_result *r)
+void
+sched_result_clear(struct sched_result *r)
 {
 	r->n = 0;
 	r->n_status = 0;
@@ -22,14 +24,16 @@ void sched_result_clear(struct sched_result *r)
 	r->last_503 = 0;
 }
 
-void sched_result_free(struct sched_result *r)
+void
+sched_result_free(struct sched_result *r)
 {
 	free(r->d);
 	free(r->status);
 	sched_result_init(r);
 }
 
-int sched_result_push(struct sched_result *r, struct sched_decision d)
+int
+sched_result_push(struct sched_result *r, struct sched_decision d)
 {
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
@@ -46,13 +50,15 @@ int sched_result_push(struct sched_result *r, struct sched_decision d)
 
 /* A decision about container ci that needs its 4.5 slot: skipped (and a quick re-run asked
  * for) when another operation holds it. */
-int sched_result_push_slot(struct sched_result *r, const struct sched_input *in, size_t ci,
-			   uint8_t kind, uint8_t reason)
+int
+sched_result_push_slot(struct sched_result *r, const struct sched_input *in, size_t ci,
+		       uint8_t kind, uint8_t reason)
 {
 	if (in->ctrs[ci].op_in_flight) {
 		r->rearm_soon = true;
 		return 0;
 	}
-	return sched_result_push(r, (struct sched_decision){
-		.kind = kind, .reason = reason, .ctr = (int32_t)ci, .worker = -1 });
+	return sched_result_push(
+		r, (struct sched_decision){
+			   .kind = kind, .reason = reason, .ctr = (int32_t)ci, .worker = -1 });
 }

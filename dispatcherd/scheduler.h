@@ -26,8 +26,8 @@
 /* Times are nanoseconds on one clock chosen by the caller (wall clock: created_at is one). */
 typedef int64_t sched_time;
 
-#define SCHED_SECOND ((sched_time)1000000000)
-#define SCHED_503_QUIET (60 * SCHED_SECOND)	/* 4.3 step 2: one minute after a 503 */
+#define SCHED_SECOND	((sched_time)1000000000)
+#define SCHED_503_QUIET (60 * SCHED_SECOND) /* 4.3 step 2: one minute after a 503 */
 /* fix (weakness 10): a container unlocked for being over quota is not re-locked this soon
  * unless an instance can take it right away. */
 #define SCHED_RELOCK_COOLDOWN (300 * SCHED_SECOND)
@@ -40,7 +40,7 @@ enum sched_cstate {
 	SCHED_RUNNING,
 	SCHED_COMPLETE,
 	SCHED_CANCELLED,
-	SCHED_CSTATE_OTHER,	/* anything else the API may say */
+	SCHED_CSTATE_OTHER, /* anything else the API may say */
 };
 
 /* One cached container, as the queue sees it. */
@@ -48,21 +48,21 @@ struct sched_ctr {
 	const char *uuid;
 	enum sched_cstate state;
 	int64_t priority;
-	sched_time first_seen;		/* FIFO among equal priorities (4.2 step 2) */
-	sched_time created_at;		/* for the longest-wait metric (4.7) */
-	bool supervisor;		/* scheduling_parameters.supervisor */
-	struct res_vec need;		/* itypes_choice.need: the full vector, tmp scratch included */
-	const uint32_t *types;		/* itypes_choice.idx: candidates, cheapest first */
-	uint32_t n_types;		/* 0: no configured type fits any more (weakness 1) */
-	bool op_in_flight;		/* a lock/unlock/cancel/kill holds the 4.5 slot */
+	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
+	sched_time created_at; /* for the longest-wait metric (4.7) */
+	bool supervisor;       /* scheduling_parameters.supervisor */
+	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
+	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first */
+	uint32_t n_types;      /* 0: no configured type fits any more (weakness 1) */
+	bool op_in_flight;     /* a lock/unlock/cancel/kill holds the 4.5 slot */
 	/* The pool's running set R (5.10). */
-	bool in_running;		/* listed by a worker, or an exited placeholder */
-	bool exited;			/* the runner ended; exit_time is when */
+	bool in_running; /* listed by a worker, or an exited placeholder */
+	bool exited;	 /* the runner ended; exit_time is when */
 	sched_time exit_time;
-	bool runner_present;		/* a runner for it still exists on some worker */
+	bool runner_present; /* a runner for it still exists on some worker */
 	/* Queue-side memory of our own earlier decisions (0 = never). */
-	sched_time overquota_unlocked_at;	/* set when an UNLOCK_OVERQUOTA was carried out */
-	sched_time cancel_tried_at;		/* set when a CANCEL was attempted */
+	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
+	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
 };
 
 enum sched_wstate {
@@ -78,14 +78,14 @@ enum sched_idle { SCHED_IDLE_RUN = 0, SCHED_IDLE_HOLD, SCHED_IDLE_DRAIN };
 /* A runner on a worker (starting or running) and what its container was charged when placed. */
 struct sched_wrun {
 	const char *uuid;
-	struct res_vec need;		/* fix (weakness 3): the full vector, recorded at start */
-	bool need_known;		/* false: adopted runner of an uncached container */
+	struct res_vec need; /* fix (weakness 3): the full vector, recorded at start */
+	bool need_known;     /* false: adopted runner of an uncached container */
 };
 
 /* One instance, or one pending create (id NULL or ""; state booting, behaviour run). */
 struct sched_worker {
 	const char *id;
-	uint32_t type;			/* index into cluster->instance_types */
+	uint32_t type; /* index into cluster->instance_types */
 	enum sched_wstate state;
 	enum sched_idle idle;
 	const struct sched_wrun *run;
@@ -99,19 +99,19 @@ struct sched_input {
 	sched_time now;
 	const struct sched_ctr *ctrs;
 	size_t n_ctrs;
-	const struct sched_worker *workers;	/* in any order */
+	const struct sched_worker *workers; /* in any order */
 	size_t n_workers;
 	/* UUIDs in the running set that the queue does not know (sync kills them). */
 	const char *const *running_uncached;
 	size_t n_running_uncached;
 	/* Pool facts (5.5). */
-	bool quota_hold;		/* learnt quota threshold or time-based hold in force */
-	const bool *type_at_capacity;	/* per type index: a capacity hold covers it; may be NULL */
-	bool create_throttled;		/* rate-limit or MaxConcurrentInstanceCreateOps hold-off */
-	bool runner_unavailable;	/* the runner binary cannot be loaded: creates refused */
-	bool any_unknown_worker;	/* for sync (4.4) */
-	sched_time queue_threshold;	/* T of 2.4, for sync */
-	sched_time api_last_503;	/* latest 503 the API client saw, 0 = never (4.3) */
+	bool quota_hold;	      /* learnt quota threshold or time-based hold in force */
+	const bool *type_at_capacity; /* per type index: a capacity hold covers it; may be NULL */
+	bool create_throttled;	      /* rate-limit or MaxConcurrentInstanceCreateOps hold-off */
+	bool runner_unavailable;      /* the runner binary cannot be loaded: creates refused */
+	bool any_unknown_worker;      /* for sync (4.4) */
+	sched_time queue_threshold;   /* T of 2.4, for sync */
+	sched_time api_last_503;      /* latest 503 the API client saw, 0 = never (4.3) */
 };
 
 enum sched_status_code {
@@ -128,9 +128,9 @@ enum sched_status_code {
 
 /* A scheduling status, compact: rendering 100,000 strings per pass would cost more than the pass. */
 struct sched_status {
-	uint8_t code;		/* enum sched_status_code */
-	uint32_t n;		/* queue position (SUPERVISOR_LIMIT, AT_CAPACITY, AT_QUOTA, CLUSTER_CAPACITY) */
-	uint32_t type;		/* instance type index (WAITING_NEW) */
+	uint8_t code; /* enum sched_status_code */
+	uint32_t n; /* queue position (SUPERVISOR_LIMIT, AT_CAPACITY, AT_QUOTA, CLUSTER_CAPACITY) */
+	uint32_t type; /* instance type index (WAITING_NEW) */
 };
 
 #define SCHED_STATUS_MAX 4096
@@ -147,55 +147,55 @@ int sched_status_format(const struct cfg_cluster *cl, const struct sched_ctr *c,
 const char *sched_cstate_name(enum sched_cstate s);
 
 enum sched_dkind {
-	SCHED_D_LOCK = 1,	/* ctr */
-	SCHED_D_START,		/* ctr on worker; keep_buffers for the runner's stdin */
-	SCHED_D_CREATE,		/* an instance of type, for ctr */
-	SCHED_D_UNLOCK,		/* ctr; reason says why (requeue) */
-	SCHED_D_SHUTDOWN,	/* idle/booting worker, over quota (4.2 step 9) */
-	SCHED_D_KILL,		/* ctr's runner (ctr = -1: uuid only, not in the queue) */
-	SCHED_D_CANCEL,		/* ctr */
-	SCHED_D_FORGET,		/* drop ctr from the queue cache (4.4) */
-	SCHED_D_BUG_STATE,	/* ctr in a state sync does not know: log once per process */
+	SCHED_D_LOCK = 1,  /* ctr */
+	SCHED_D_START,	   /* ctr on worker; keep_buffers for the runner's stdin */
+	SCHED_D_CREATE,	   /* an instance of type, for ctr */
+	SCHED_D_UNLOCK,	   /* ctr; reason says why (requeue) */
+	SCHED_D_SHUTDOWN,  /* idle/booting worker, over quota (4.2 step 9) */
+	SCHED_D_KILL,	   /* ctr's runner (ctr = -1: uuid only, not in the queue) */
+	SCHED_D_CANCEL,	   /* ctr */
+	SCHED_D_FORGET,	   /* drop ctr from the queue cache (4.4) */
+	SCHED_D_BUG_STATE, /* ctr in a state sync does not know: log once per process */
 };
 
 enum sched_dreason {
 	SCHED_R_NONE = 0,
-	SCHED_R_OVERQUOTA,		/* unlock: "unlock because pool capacity is used by higher
+	SCHED_R_OVERQUOTA,	    /* unlock: "unlock because pool capacity is used by higher
 					 * priority containers" */
-	SCHED_R_PREVIOUS_ATTEMPT,	/* kill: a runner from a previous attempt is still there */
-	SCHED_R_NOT_RUNNING,		/* cancel: "not running on any worker" */
-	SCHED_R_RUNNING_AFTER_EXIT,	/* cancel: "state=Running after crunch-run exited" */
-	SCHED_R_PRIORITY_ZERO,		/* kill or requeue: "priority=0" */
-	SCHED_R_STATE_COMPLETE,		/* kill: "state=Complete" */
-	SCHED_R_STATE_CANCELLED,	/* kill: "state=Cancelled" */
-	SCHED_R_QUEUED_BUT_RUNNING,	/* kill: "pool says running, but queue says state=Queued" */
-	SCHED_R_CRUNCH_RUN_EXITED,	/* requeue: "crunch-run exited" */
-	SCHED_R_NOT_IN_QUEUE,		/* kill: "not in queue" */
-	SCHED_R_FINISHED,		/* forget: "container finished -- dropping from queue" */
-	SCHED_R_ON_HOLD,		/* forget: "container on hold -- dropping from queue" */
-	SCHED_R_UNSATISFIABLE,		/* cancel: no configured type fits (weakness 1) */
-	SCHED_R_STALE_LOCK,		/* unlock after restart (2.9) */
+	SCHED_R_PREVIOUS_ATTEMPT,   /* kill: a runner from a previous attempt is still there */
+	SCHED_R_NOT_RUNNING,	    /* cancel: "not running on any worker" */
+	SCHED_R_RUNNING_AFTER_EXIT, /* cancel: "state=Running after crunch-run exited" */
+	SCHED_R_PRIORITY_ZERO,	    /* kill or requeue: "priority=0" */
+	SCHED_R_STATE_COMPLETE,	    /* kill: "state=Complete" */
+	SCHED_R_STATE_CANCELLED,    /* kill: "state=Cancelled" */
+	SCHED_R_QUEUED_BUT_RUNNING, /* kill: "pool says running, but queue says state=Queued" */
+	SCHED_R_CRUNCH_RUN_EXITED,  /* requeue: "crunch-run exited" */
+	SCHED_R_NOT_IN_QUEUE,	    /* kill: "not in queue" */
+	SCHED_R_FINISHED,	    /* forget: "container finished -- dropping from queue" */
+	SCHED_R_ON_HOLD,	    /* forget: "container on hold -- dropping from queue" */
+	SCHED_R_UNSATISFIABLE,	    /* cancel: no configured type fits (weakness 1) */
+	SCHED_R_STALE_LOCK,	    /* unlock after restart (2.9) */
 };
 
 /* The reason's exact text (the log message or the Reason field of 4.4); "" for NONE. */
 const char *sched_reason_text(enum sched_dreason r);
 
 struct sched_decision {
-	uint8_t kind;		/* enum sched_dkind */
-	uint8_t reason;		/* enum sched_dreason */
-	int32_t ctr;		/* index into input ctrs, or -1 */
-	int32_t worker;		/* index into input workers, or -1 */
-	uint32_t type;		/* CREATE: instance type index */
-	const char *uuid;	/* KILL of an uncached runner: the UUID (borrowed from the input) */
-	int64_t keep_buffers;	/* START: KeepBuffers for the runner (fix, weakness 4) */
+	uint8_t kind;	      /* enum sched_dkind */
+	uint8_t reason;	      /* enum sched_dreason */
+	int32_t ctr;	      /* index into input ctrs, or -1 */
+	int32_t worker;	      /* index into input workers, or -1 */
+	uint32_t type;	      /* CREATE: instance type index */
+	const char *uuid;     /* KILL of an uncached runner: the UUID (borrowed from the input) */
+	int64_t keep_buffers; /* START: KeepBuffers for the runner (fix, weakness 4) */
 };
 
 struct sched_result {
 	struct sched_decision *d;
 	size_t n, cap;
-	struct sched_status *status;	/* per input ctr (pass only) */
+	struct sched_status *status; /* per input ctr (pass only) */
 	size_t n_status;
-	bool rearm_soon;		/* an action met a busy 4.5 slot: wake again in 250 ms */
+	bool rearm_soon; /* an action met a busy 4.5 slot: wake again in 250 ms */
 	/* Metrics (4.2 step 6, 4.3, 4.7). */
 	int64_t allocated_not_started;
 	int64_t not_allocated_over_quota;

@@ -21,8 +21,12 @@ struct sshc_call {
 static void
 sshc_fail(struct sshc_call *call, int status, const char *why)
 {
-	struct sshc_result r = { .status = status, .outcome = PROTO_SSH_FAILED, .exit_status = -1,
-				 .exit_signal = "", .message = why, .host_key_fp = "" };
+	struct sshc_result r = { .status = status,
+				 .outcome = PROTO_SSH_FAILED,
+				 .exit_status = -1,
+				 .exit_signal = "",
+				 .message = why,
+				 .host_key_fp = "" };
 
 	call->cb(&r, call->arg);
 	free(call);
@@ -36,8 +40,9 @@ sshc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 	struct sshc_result r;
 
 	if (status != PROTO_OK) {
-		sshc_fail(call, status, status == PROTO_E_TIMEOUT ? "sshd-pool did not answer in time"
-								  : "sshd-pool restarted");
+		sshc_fail(call, status,
+			  status == PROTO_E_TIMEOUT ? "sshd-pool did not answer in time"
+						    : "sshd-pool restarted");
 		return;
 	}
 	if (m->fd >= 0)
@@ -56,11 +61,19 @@ sshc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 		return;
 	}
 	r = (struct sshc_result){
-		.status = PROTO_OK, .outcome = a.outcome, .exit_status = a.exit_status,
-		.exit_signal = a.exit_signal, .out = a.out, .out_len = a.out_len,
-		.out_truncated = a.out_truncated, .err = a.err, .err_len = a.err_len,
-		.err_truncated = a.err_truncated, .message = a.message,
-		.host_key_fp = a.host_key_fp, .pinned = a.pinned,
+		.status = PROTO_OK,
+		.outcome = a.outcome,
+		.exit_status = a.exit_status,
+		.exit_signal = a.exit_signal,
+		.out = a.out,
+		.out_len = a.out_len,
+		.out_truncated = a.out_truncated,
+		.err = a.err,
+		.err_len = a.err_len,
+		.err_truncated = a.err_truncated,
+		.message = a.message,
+		.host_key_fp = a.host_key_fp,
+		.pinned = a.pinned,
 	};
 	call->cb(&r, call->arg);
 	proto_ssh_ans_free(&a);
@@ -69,8 +82,7 @@ sshc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 
 /* Send an encoded request (w and fd consumed in every case). */
 static int
-sshc_send(struct child *c, struct proto_wbuf *w, int fd, uint32_t timeout_ms, sshc_cb cb,
-	  void *arg)
+sshc_send(struct child *c, struct proto_wbuf *w, int fd, uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
 	struct proto_chan *ch = child_chan(c);
 	struct sshc_call *call = calloc(1, sizeof(*call));
@@ -110,8 +122,11 @@ sshc_verify(struct child *c, const struct sshc_worker *wk, const uint8_t *secret
 	    uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
 	struct proto_ssh_verify m = {
-		.instance_id = (char *)wk->instance_id, .address = (char *)wk->address,
-		.port = wk->port, .user = (char *)wk->user, .secret = (uint8_t *)secret,
+		.instance_id = (char *)wk->instance_id,
+		.address = (char *)wk->address,
+		.port = wk->port,
+		.user = (char *)wk->user,
+		.secret = (uint8_t *)secret,
 		.secret_len = len,
 	};
 	struct proto_wbuf w;
@@ -155,8 +170,8 @@ sshc_forget(struct child *c, const char *instance_id, uint32_t timeout_ms, sshc_
 }
 
 int
-sshc_deploy(struct child *c, const char *instance_id, int fd, const char *md5,
-	    uint32_t timeout_ms, sshc_cb cb, void *arg)
+sshc_deploy(struct child *c, const char *instance_id, int fd, const char *md5, uint32_t timeout_ms,
+	    sshc_cb cb, void *arg)
 {
 	struct proto_ssh_deploy m = { .instance_id = (char *)instance_id, .md5 = (char *)md5 };
 	struct proto_wbuf w;
@@ -181,7 +196,8 @@ sshc_run_probe(struct child *c, const char *instance_id, const uint8_t *prices, 
 	       uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
 	struct proto_ssh_run_probe m = { .instance_id = (char *)instance_id,
-					 .prices = (uint8_t *)prices, .prices_len = prices ? len : 0 };
+					 .prices = (uint8_t *)prices,
+					 .prices_len = prices ? len : 0 };
 	struct proto_wbuf w;
 	char why[256];
 	int r;
@@ -194,15 +210,18 @@ sshc_run_probe(struct child *c, const char *instance_id, const uint8_t *prices, 
 }
 
 int
-sshc_start(struct child *c, const struct sshc_start *s, uint32_t timeout_ms, sshc_cb cb,
-	   void *arg)
+sshc_start(struct child *c, const struct sshc_start *s, uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
 	bool with_fd = s->payload_len > PROTO_SSH_MAX_INLINE;
 	struct proto_ssh_start m = {
-		.instance_id = (char *)s->instance_id, .uuid = (char *)s->uuid,
-		.runtime_engine = (char *)s->runtime_engine, .args = (char **)s->args,
-		.nargs = s->nargs > PROTO_SSH_MAX_ARGS ? PROTO_SSH_MAX_ARGS + 1 : (uint32_t)s->nargs,
-		.payload = (uint8_t *)s->payload, .payload_len = s->payload_len,
+		.instance_id = (char *)s->instance_id,
+		.uuid = (char *)s->uuid,
+		.runtime_engine = (char *)s->runtime_engine,
+		.args = (char **)s->args,
+		.nargs = s->nargs > PROTO_SSH_MAX_ARGS ? PROTO_SSH_MAX_ARGS + 1
+						       : (uint32_t)s->nargs,
+		.payload = (uint8_t *)s->payload,
+		.payload_len = s->payload_len,
 	};
 	struct proto_wbuf w;
 	char why[256];
@@ -231,7 +250,8 @@ int
 sshc_kill(struct child *c, const char *instance_id, const char *uuid, int signal,
 	  uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
-	struct proto_ssh_kill m = { .instance_id = (char *)instance_id, .uuid = (char *)uuid,
+	struct proto_ssh_kill m = { .instance_id = (char *)instance_id,
+				    .uuid = (char *)uuid,
 				    .signal = signal >= 1 && signal <= 64 ? (uint8_t)signal : 0 };
 	struct proto_wbuf w;
 	char why[256];

@@ -32,19 +32,19 @@
 #define SSHC_DEFAULT_TIMEOUT_MS 600000u
 
 struct sshc_result {
-	int status;                 /* PROTO_OK or PROTO_E_RETRY / _TIMEOUT / _FAILED */
-	int outcome;                /* enum proto_ssh_outcome, when status is PROTO_OK */
-	int exit_status;            /* -1 when none */
-	const char *exit_signal;    /* "" when none */
-	const uint8_t *out;         /* stdout, at most PROTO_SSH_MAX_OUT bytes (never for verify) */
+	int status;		 /* PROTO_OK or PROTO_E_RETRY / _TIMEOUT / _FAILED */
+	int outcome;		 /* enum proto_ssh_outcome, when status is PROTO_OK */
+	int exit_status;	 /* -1 when none */
+	const char *exit_signal; /* "" when none */
+	const uint8_t *out;	 /* stdout, at most PROTO_SSH_MAX_OUT bytes (never for verify) */
 	size_t out_len;
 	bool out_truncated;
-	const uint8_t *err;         /* stderr, at most PROTO_SSH_MAX_ERR bytes */
+	const uint8_t *err; /* stderr, at most PROTO_SSH_MAX_ERR bytes */
 	size_t err_len;
 	bool err_truncated;
-	const char *message;        /* why, when not OK; "" otherwise */
-	const char *host_key_fp;    /* "SHA256:..." of the connection used, or "" */
-	bool pinned;                /* that key is pinned for this worker */
+	const char *message;	 /* why, when not OK; "" otherwise */
+	const char *host_key_fp; /* "SHA256:..." of the connection used, or "" */
+	bool pinned;		 /* that key is pinned for this worker */
 };
 
 /* r and everything it points to is valid only during the call. */
@@ -52,9 +52,9 @@ typedef void (*sshc_cb)(const struct sshc_result *r, void *arg);
 
 struct sshc_worker {
 	const char *instance_id;
-	const char *address;        /* IP literal */
+	const char *address; /* IP literal */
 	uint16_t port;
-	const char *user;           /* remote login */
+	const char *user; /* remote login */
 };
 
 /* Check the instance secret (constant-time, in sshd-pool) and pin the host key on success.
@@ -75,19 +75,19 @@ int sshc_run_probe(struct child *c, const char *instance_id, const uint8_t *pric
 struct sshc_start {
 	const char *instance_id;
 	const char *uuid;
-	const char *runtime_engine;         /* RuntimeEngine */
-	const char *const *args;            /* CrunchRunArgumentsList */
+	const char *runtime_engine; /* RuntimeEngine */
+	const char *const *args;    /* CrunchRunArgumentsList */
 	size_t nargs;
-	const uint8_t *payload;             /* the --stdin-config JSON (holds a token) */
-	size_t payload_len;                 /* above PROTO_SSH_MAX_INLINE it travels as a memfd */
+	const uint8_t *payload; /* the --stdin-config JSON (holds a token) */
+	size_t payload_len;	/* above PROTO_SSH_MAX_INLINE it travels as a memfd */
 };
-int sshc_start(struct child *c, const struct sshc_start *s, uint32_t timeout_ms, sshc_cb cb,
-	       void *arg);
+int
+sshc_start(struct child *c, const struct sshc_start *s, uint32_t timeout_ms, sshc_cb cb, void *arg);
 int sshc_kill(struct child *c, const char *instance_id, const char *uuid, int signal,
 	      uint32_t timeout_ms, sshc_cb cb, void *arg);
 /* The instance is gone: sshd-pool closes its session (OK even if it had none). */
-int sshc_forget(struct child *c, const char *instance_id, uint32_t timeout_ms, sshc_cb cb,
-		void *arg);
+int
+sshc_forget(struct child *c, const char *instance_id, uint32_t timeout_ms, sshc_cb cb, void *arg);
 
 /* md5 hex of a whole file (pread from offset 0). 0 or -errno. */
 int sshc_file_md5(int fd, char hex[33]);

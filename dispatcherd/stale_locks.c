@@ -54,7 +54,7 @@ stale_locks_timeout(uv_timer_t *t)
 		uv_timer_start(&d->stale_timer, stale_locks_timeout, 100, 0);
 	else if (d->stale_started == 0)
 		stale_locks_check(d);
-	else	/* only what no worker can be running: none may still be unknown (see
+	else /* only what no worker can be running: none may still be unknown (see
 		 * sched_driver_input.c, which holds such containers back until then) */
 		stale_locks_finish(d, d->stale_had_unknown && pool_count_unknown(d->o.pool) == 0);
 }
@@ -81,7 +81,7 @@ stale_locks_check(struct sched_driver *d)
 		return;
 	}
 	if (sd_input(d) == 0 && sched_stale_locks(&d->in, &d->sync) == 0 && d->sync.n == 0) {
-		stale_locks_finish(d, false);	/* nothing stale: return at once */
+		stale_locks_finish(d, false); /* nothing stale: return at once */
 		return;
 	}
 	sched_result_clear(&d->sync);

@@ -27,14 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION     1u
-#define PROTO_HDR_LEN     16u
-#define PROTO_MAX_MSG     65536u
-#define PROTO_MAX_STR     (PROTO_MAX_MSG - PROTO_HDR_LEN - 4u)
+#define PROTO_VERSION 1u
+#define PROTO_HDR_LEN 16u
+#define PROTO_MAX_MSG 65536u
+#define PROTO_MAX_STR (PROTO_MAX_MSG - PROTO_HDR_LEN - 4u)
 
-#define PROTO_F_FD        0x0001u
-#define PROTO_F_MORE      0x0002u
-#define PROTO_F_KNOWN     (PROTO_F_FD | PROTO_F_MORE)
+#define PROTO_F_FD    0x0001u
+#define PROTO_F_MORE  0x0002u
+#define PROTO_F_KNOWN (PROTO_F_FD | PROTO_F_MORE)
 
 /* Who may send a type. */
 enum proto_dir { PROTO_P2C = 1, PROTO_C2P = 2 };
@@ -42,43 +42,43 @@ enum proto_dir { PROTO_P2C = 1, PROTO_C2P = 2 };
 enum proto_role { PROTO_ROLE_ANY = 0, PROTO_ROLE_CLOUDD = 1, PROTO_ROLE_SSHD_POOL = 2 };
 
 /* X(name, number, direction, role). Requests are even, answers odd (OpenSSH monitor.h). */
-#define PROTO_TYPES(X)                                                        \
-	X(HELLO_REQ,           2, PROTO_P2C, PROTO_ROLE_ANY)                  \
-	X(HELLO_ANS,           3, PROTO_C2P, PROTO_ROLE_ANY)                  \
-	X(PING_REQ,            4, PROTO_P2C, PROTO_ROLE_ANY)                  \
-	X(PING_ANS,            5, PROTO_C2P, PROTO_ROLE_ANY)                  \
-	X(CLOUD_INIT_REQ,     16, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_INIT_ANS,     17, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_CREATE_REQ,   18, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_CREATE_ANS,   19, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_LIST_REQ,     20, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_LIST_ANS,     21, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_DESTROY_REQ,  22, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_DESTROY_ANS,  23, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_TAGS_REQ,     24, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_TAGS_ANS,     25, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_PRICES_REQ,   26, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_PRICES_ANS,   27, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_QGROUP_REQ,   28, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_QGROUP_ANS,   29, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_STATS_REQ,    30, PROTO_P2C, PROTO_ROLE_CLOUDD)               \
-	X(CLOUD_STATS_ANS,    31, PROTO_C2P, PROTO_ROLE_CLOUDD)               \
-	X(SSH_INIT_REQ,       48, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_INIT_ANS,       49, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_VERIFY_REQ,     50, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_VERIFY_ANS,     51, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_BOOT_PROBE_REQ, 52, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_BOOT_PROBE_ANS, 53, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_DEPLOY_REQ,     54, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_DEPLOY_ANS,     55, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_RUN_PROBE_REQ,  56, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_RUN_PROBE_ANS,  57, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_START_REQ,      58, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_START_ANS,      59, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_KILL_REQ,       60, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_KILL_ANS,       61, PROTO_C2P, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_FORGET_REQ,     62, PROTO_P2C, PROTO_ROLE_SSHD_POOL)            \
-	X(SSH_FORGET_ANS,     63, PROTO_C2P, PROTO_ROLE_SSHD_POOL)
+#define PROTO_TYPES(X)                                             \
+	X(HELLO_REQ, 2, PROTO_P2C, PROTO_ROLE_ANY)                 \
+	X(HELLO_ANS, 3, PROTO_C2P, PROTO_ROLE_ANY)                 \
+	X(PING_REQ, 4, PROTO_P2C, PROTO_ROLE_ANY)                  \
+	X(PING_ANS, 5, PROTO_C2P, PROTO_ROLE_ANY)                  \
+	X(CLOUD_INIT_REQ, 16, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_INIT_ANS, 17, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_CREATE_REQ, 18, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_CREATE_ANS, 19, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_LIST_REQ, 20, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_LIST_ANS, 21, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_DESTROY_REQ, 22, PROTO_P2C, PROTO_ROLE_CLOUDD)     \
+	X(CLOUD_DESTROY_ANS, 23, PROTO_C2P, PROTO_ROLE_CLOUDD)     \
+	X(CLOUD_TAGS_REQ, 24, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_TAGS_ANS, 25, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
+	X(CLOUD_PRICES_REQ, 26, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_PRICES_ANS, 27, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_QGROUP_REQ, 28, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_QGROUP_ANS, 29, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
+	X(CLOUD_STATS_REQ, 30, PROTO_P2C, PROTO_ROLE_CLOUDD)       \
+	X(CLOUD_STATS_ANS, 31, PROTO_C2P, PROTO_ROLE_CLOUDD)       \
+	X(SSH_INIT_REQ, 48, PROTO_P2C, PROTO_ROLE_SSHD_POOL)       \
+	X(SSH_INIT_ANS, 49, PROTO_C2P, PROTO_ROLE_SSHD_POOL)       \
+	X(SSH_VERIFY_REQ, 50, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
+	X(SSH_VERIFY_ANS, 51, PROTO_C2P, PROTO_ROLE_SSHD_POOL)     \
+	X(SSH_BOOT_PROBE_REQ, 52, PROTO_P2C, PROTO_ROLE_SSHD_POOL) \
+	X(SSH_BOOT_PROBE_ANS, 53, PROTO_C2P, PROTO_ROLE_SSHD_POOL) \
+	X(SSH_DEPLOY_REQ, 54, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
+	X(SSH_DEPLOY_ANS, 55, PROTO_C2P, PROTO_ROLE_SSHD_POOL)     \
+	X(SSH_RUN_PROBE_REQ, 56, PROTO_P2C, PROTO_ROLE_SSHD_POOL)  \
+	X(SSH_RUN_PROBE_ANS, 57, PROTO_C2P, PROTO_ROLE_SSHD_POOL)  \
+	X(SSH_START_REQ, 58, PROTO_P2C, PROTO_ROLE_SSHD_POOL)      \
+	X(SSH_START_ANS, 59, PROTO_C2P, PROTO_ROLE_SSHD_POOL)      \
+	X(SSH_KILL_REQ, 60, PROTO_P2C, PROTO_ROLE_SSHD_POOL)       \
+	X(SSH_KILL_ANS, 61, PROTO_C2P, PROTO_ROLE_SSHD_POOL)       \
+	X(SSH_FORGET_REQ, 62, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
+	X(SSH_FORGET_ANS, 63, PROTO_C2P, PROTO_ROLE_SSHD_POOL)
 
 enum proto_type {
 #define PROTO_ENUM_(name, num, dir, role) PROTO_##name = (num),
@@ -93,13 +93,13 @@ bool proto_type_known(uint16_t type);
 int proto_type_check(uint16_t type, enum proto_dir dir, enum proto_role role);
 
 /* ---- status codes carried in answers (int32) ---- */
-#define PROTO_OK           0
-#define PROTO_E_RETRY      1   /* retryable: the child died or restarted mid-request */
-#define PROTO_E_TIMEOUT    2   /* the request's deadline passed */
-#define PROTO_E_INVALID    3   /* the request was refused as invalid */
-#define PROTO_E_FAILED     4   /* the operation failed; text says why */
-#define PROTO_E_VERSION    5   /* HELLO: version or build id mismatch */
-#define PROTO_E_LAST       PROTO_E_VERSION   /* decoders refuse status codes above this */
+#define PROTO_OK	0
+#define PROTO_E_RETRY	1		/* retryable: the child died or restarted mid-request */
+#define PROTO_E_TIMEOUT 2		/* the request's deadline passed */
+#define PROTO_E_INVALID 3		/* the request was refused as invalid */
+#define PROTO_E_FAILED	4		/* the operation failed; text says why */
+#define PROTO_E_VERSION 5		/* HELLO: version or build id mismatch */
+#define PROTO_E_LAST	PROTO_E_VERSION /* decoders refuse status codes above this */
 
 /* ---- header ---- */
 struct proto_hdr {
@@ -115,10 +115,10 @@ int proto_hdr_parse(const uint8_t *buf, size_t nbytes, struct proto_hdr *out);
 
 /* ---- building a message ---- */
 struct proto_wbuf {
-	uint8_t *data;      /* header + payload; owned */
+	uint8_t *data; /* header + payload; owned */
 	size_t len, cap;
-	int err;            /* sticky: first error (-ENOMEM, -EMSGSIZE) */
-	bool secret;        /* wipe data when freed (carries a secret) */
+	int err;     /* sticky: first error (-ENOMEM, -EMSGSIZE) */
+	bool secret; /* wipe data when freed (carries a secret) */
 };
 
 /* Start a message; returns 0 or -errno (-EINVAL for unknown flags, -ENOMEM). Puts after a
@@ -133,10 +133,10 @@ void proto_put_u32(struct proto_wbuf *w, uint32_t v);
 void proto_put_u64(struct proto_wbuf *w, uint64_t v);
 void proto_put_i32(struct proto_wbuf *w, int32_t v);
 void proto_put_i64(struct proto_wbuf *w, int64_t v);
-void proto_put_f64(struct proto_wbuf *w, double v);   /* IEEE-754 bits as u64 */
+void proto_put_f64(struct proto_wbuf *w, double v); /* IEEE-754 bits as u64 */
 void proto_put_bool(struct proto_wbuf *w, bool v);
 /* Strings with an embedded NUL and f64 NaN/Inf set the sticky error -EINVAL. */
-void proto_put_str(struct proto_wbuf *w, const char *s);            /* NULL = "" */
+void proto_put_str(struct proto_wbuf *w, const char *s); /* NULL = "" */
 void proto_put_strn(struct proto_wbuf *w, const char *s, size_t n);
 void proto_put_bytes(struct proto_wbuf *w, const void *p, size_t n);
 /* Finish: write len into the header. Returns 0 or the sticky error. */
@@ -158,13 +158,13 @@ struct proto_msg {
 	struct proto_hdr hdr;
 	const uint8_t *payload;
 	size_t payload_len;
-	int fd;             /* with PROTO_F_FD: the received fd (owned by the handler), else -1 */
+	int fd; /* with PROTO_F_FD: the received fd (owned by the handler), else -1 */
 };
 
 struct proto_rbuf {
 	const uint8_t *p;
 	size_t left;
-	int err;            /* sticky: -EBADMSG once anything was out of bounds or invalid */
+	int err; /* sticky: -EBADMSG once anything was out of bounds or invalid */
 };
 
 void proto_rbuf_init(struct proto_rbuf *r, const struct proto_msg *m);
@@ -174,8 +174,8 @@ int proto_get_u32(struct proto_rbuf *r, uint32_t *v);
 int proto_get_u64(struct proto_rbuf *r, uint64_t *v);
 int proto_get_i32(struct proto_rbuf *r, int32_t *v);
 int proto_get_i64(struct proto_rbuf *r, int64_t *v);
-int proto_get_f64(struct proto_rbuf *r, double *v);   /* NaN/Inf rejected */
-int proto_get_bool(struct proto_rbuf *r, bool *v);    /* only 0 or 1 */
+int proto_get_f64(struct proto_rbuf *r, double *v); /* NaN/Inf rejected */
+int proto_get_bool(struct proto_rbuf *r, bool *v);  /* only 0 or 1 */
 /* A string of at most max bytes, no embedded NUL; *out is malloc'd and NUL-terminated. */
 int proto_get_str(struct proto_rbuf *r, char **out, size_t max);
 /* Raw bytes of at most max; *out malloc'd (may contain NULs), *n its length. */
@@ -191,48 +191,48 @@ int proto_end(struct proto_rbuf *r);
  * frees what it allocated on failure, leaving *m zeroed. Decoders never take msg->fd. */
 
 /* Bounds every encoder and decoder enforces (bytes, without a NUL). */
-#define PROTO_MAX_BUILD_ID      256u
-#define PROTO_MAX_ROLE          32u
-#define PROTO_MAX_MESSAGE       4096u     /* status text */
-#define PROTO_MAX_DRIVER        32u
-#define PROTO_MAX_ID            256u      /* instance set id, tag key prefix, cluster id */
-#define PROTO_MAX_TAGS          256u
-#define PROTO_MAX_TAG_KEY       256u
-#define PROTO_MAX_TAG_VALUE     1024u
-#define PROTO_MAX_PRIVATE_KEY   16384u
-#define PROTO_MAX_PUBLIC_KEY    16384u
-#define PROTO_MAX_COMMAND       4096u
-#define PROTO_MAX_PORT          16u
-#define PROTO_MAX_PATH          1024u     /* CrunchRunCommand, DeployRunnerDirectory */
-#define PROTO_MAX_MD5           32u
+#define PROTO_MAX_BUILD_ID    256u
+#define PROTO_MAX_ROLE	      32u
+#define PROTO_MAX_MESSAGE     4096u /* status text */
+#define PROTO_MAX_DRIVER      32u
+#define PROTO_MAX_ID	      256u /* instance set id, tag key prefix, cluster id */
+#define PROTO_MAX_TAGS	      256u
+#define PROTO_MAX_TAG_KEY     256u
+#define PROTO_MAX_TAG_VALUE   1024u
+#define PROTO_MAX_PRIVATE_KEY 16384u
+#define PROTO_MAX_PUBLIC_KEY  16384u
+#define PROTO_MAX_COMMAND     4096u
+#define PROTO_MAX_PORT	      16u
+#define PROTO_MAX_PATH	      1024u /* CrunchRunCommand, DeployRunnerDirectory */
+#define PROTO_MAX_MD5	      32u
 
-struct proto_hello {               /* HELLO_REQ (parent) and HELLO_ANS (child) */
+struct proto_hello { /* HELLO_REQ (parent) and HELLO_ANS (child) */
 	uint32_t version;
 	char *build_id;
-	char *role;                    /* "cloudd" / "sshd-pool" */
-	uint32_t pid;                  /* sender's pid (informational) */
+	char *role;   /* "cloudd" / "sshd-pool" */
+	uint32_t pid; /* sender's pid (informational) */
 };
 
-struct proto_ping {                /* PING_REQ / PING_ANS */
+struct proto_ping { /* PING_REQ / PING_ANS */
 	uint64_t nonce;
 };
 
-struct proto_status {              /* generic answer: CLOUD_INIT_ANS, SSH_INIT_ANS */
-	int32_t status;                /* PROTO_OK or PROTO_E_* */
-	char *message;                 /* "" when OK */
+struct proto_status {	/* generic answer: CLOUD_INIT_ANS, SSH_INIT_ANS */
+	int32_t status; /* PROTO_OK or PROTO_E_* */
+	char *message;	/* "" when OK */
 };
 
-struct proto_cloud_init {          /* CLOUD_INIT_REQ; carries a secret */
-	char *driver;                  /* ec2, azure, loopback */
-	char *driver_params_json;      /* the secret DriverParameters, compact JSON */
+struct proto_cloud_init {	  /* CLOUD_INIT_REQ; carries a secret */
+	char *driver;		  /* ec2, azure, loopback */
+	char *driver_params_json; /* the secret DriverParameters, compact JSON */
 	char *instance_set_id;
 	char *tag_key_prefix;
-	char **shared_tag_keys, **shared_tag_values;   /* ResourceTags */
+	char **shared_tag_keys, **shared_tag_values; /* ResourceTags */
 	uint32_t n_shared_tags;
 };
 
-struct proto_ssh_init {            /* SSH_INIT_REQ; carries a secret (or an fd to it) */
-	uint8_t *private_key;          /* PEM/OpenSSH text; NULL (len 0) when passed as the fd */
+struct proto_ssh_init {	      /* SSH_INIT_REQ; carries a secret (or an fd to it) */
+	uint8_t *private_key; /* PEM/OpenSSH text; NULL (len 0) when passed as the fd */
 	size_t private_key_len;
 	char *boot_probe_command;
 	char *ssh_port;
@@ -241,15 +241,15 @@ struct proto_ssh_init {            /* SSH_INIT_REQ; carries a secret (or an fd t
 	uint32_t command_timeout_ms;
 	/* The runner (spec 5.8), fixed for the child's life; "" = the default. The worker
 	 * operations themselves are in proto_ssh.h. */
-	char *crunch_run_command;      /* CrunchRunCommand, used when runner_md5 is "" */
-	char *deploy_dir;              /* DeployRunnerDirectory */
-	char *runner_md5;              /* md5 hex of DeployRunnerBinary; "" = nothing deployed */
+	char *crunch_run_command; /* CrunchRunCommand, used when runner_md5 is "" */
+	char *deploy_dir;	  /* DeployRunnerDirectory */
+	char *runner_md5;	  /* md5 hex of DeployRunnerBinary; "" = nothing deployed */
 };
 
-struct proto_ssh_init_ans {        /* SSH_INIT_ANS */
+struct proto_ssh_init_ans { /* SSH_INIT_ANS */
 	int32_t status;
 	char *message;
-	char *public_key;              /* authorized_keys line of the dispatch key ("" on error) */
+	char *public_key; /* authorized_keys line of the dispatch key ("" on error) */
 };
 
 int proto_hello_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
@@ -257,8 +257,8 @@ int proto_hello_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
 int proto_hello_decode(const struct proto_msg *msg, struct proto_hello *m);
 void proto_hello_free(struct proto_hello *m);
 
-int proto_ping_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
-		      const struct proto_ping *m);
+int
+proto_ping_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid, const struct proto_ping *m);
 int proto_ping_decode(const struct proto_msg *msg, struct proto_ping *m);
 
 int proto_status_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
@@ -277,8 +277,8 @@ int proto_ssh_init_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout
 int proto_ssh_init_decode(const struct proto_msg *msg, struct proto_ssh_init *m);
 void proto_ssh_init_free(struct proto_ssh_init *m);
 
-int proto_ssh_init_ans_encode(struct proto_wbuf *w, uint32_t reqid,
-			      const struct proto_ssh_init_ans *m);
+int
+proto_ssh_init_ans_encode(struct proto_wbuf *w, uint32_t reqid, const struct proto_ssh_init_ans *m);
 int proto_ssh_init_ans_decode(const struct proto_msg *msg, struct proto_ssh_init_ans *m);
 void proto_ssh_init_ans_free(struct proto_ssh_init_ans *m);
 

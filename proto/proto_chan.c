@@ -29,11 +29,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PROTO_CHAN_MAX_QUEUE   (64u * 1024u * 1024u)
+#define PROTO_CHAN_MAX_QUEUE (64u * 1024u * 1024u)
 /* How long a timed-out request is remembered so its late answer is dropped quietly. */
-#define PROTO_CHAN_LINGER_MS   60000u
+#define PROTO_CHAN_LINGER_MS 60000u
 /* Messages read per wakeup, so that one busy peer cannot starve the rest of the loop. */
-#define PROTO_CHAN_READ_BURST  64
+#define PROTO_CHAN_READ_BURST 64
 
 struct proto_out {
 	struct proto_out *next;
@@ -56,7 +56,7 @@ struct proto_chan {
 	struct proto_out *qhead, **qtail;
 	size_t nqueued, qbytes, qmax;
 	struct proto_pend_table pend;
-	size_t npending;            /* live entries, tombstones excluded */
+	size_t npending; /* live entries, tombstones excluded */
 	uint32_t next_reqid;
 	char why[192];
 	uint8_t rbuf[PROTO_MAX_MSG];
@@ -208,7 +208,7 @@ proto_chan_on_answer(struct proto_chan *ch, const struct proto_msg *m)
 				     proto_type_str(p->ans_type));
 		return;
 	}
-	if (p->expired) {               /* late answer to a request that timed out */
+	if (p->expired) { /* late answer to a request that timed out */
 		proto_fd_close(m->fd);
 		if (!more) {
 			proto_pend_remove(&ch->pend, p);
@@ -216,7 +216,7 @@ proto_chan_on_answer(struct proto_chan *ch, const struct proto_msg *m)
 		}
 		return;
 	}
-	if (more) {                     /* p stays pending; cb may close ch and free p */
+	if (more) { /* p stays pending; cb may close ch and free p */
 		p->cb(ch, PROTO_OK, m, p->arg);
 		return;
 	}
@@ -237,7 +237,8 @@ proto_chan_dispatch(struct proto_chan *ch, const struct proto_msg *m)
 		return;
 	}
 	if (m->hdr.flags & PROTO_F_MORE) {
-		proto_chan_violation(ch, m->fd, "%s with PROTO_F_MORE", proto_type_str(m->hdr.type));
+		proto_chan_violation(ch, m->fd, "%s with PROTO_F_MORE",
+				     proto_type_str(m->hdr.type));
 		return;
 	}
 	if (ch->cfg.on_msg != NULL)
@@ -296,8 +297,10 @@ proto_chan_recv_one(struct proto_chan *ch)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
 	struct iovec iov = { .iov_base = ch->rbuf, .iov_len = sizeof(ch->rbuf) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
 	struct proto_msg m;
 	ssize_t n;
 
@@ -351,7 +354,7 @@ proto_chan_send_one(struct proto_chan *ch, struct proto_out *o)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return (size_t)n == o->len ? 0 : -EIO;   /* SEQPACKET sends whole records */
+	return (size_t)n == o->len ? 0 : -EIO; /* SEQPACKET sends whole records */
 }
 
 static void
@@ -429,7 +432,7 @@ proto_chan_enqueue(struct proto_chan *ch, struct proto_wbuf *w, int fd)
 		r = -EINVAL;
 	else if (proto_hdr_parse(w->data, w->len, &h) != 0 ||
 		 proto_type_check(h.type, ch->send_dir, ch->cfg.role) != 0)
-		r = -EINVAL;            /* not ended, or not ours to send */
+		r = -EINVAL; /* not ended, or not ours to send */
 	else if (ch->qbytes + w->len > ch->qmax)
 		r = -ENOBUFS;
 	else if ((o = calloc(1, sizeof(*o))) == NULL)
@@ -439,8 +442,9 @@ proto_chan_enqueue(struct proto_chan *ch, struct proto_wbuf *w, int fd)
 		proto_fd_close(fd);
 		return r;
 	}
-	*o = (struct proto_out){ .data = w->data, .len = w->len, .cap = w->cap, .fd = fd,
-				 .secret = w->secret };
+	*o = (struct proto_out){
+		.data = w->data, .len = w->len, .cap = w->cap, .fd = fd, .secret = w->secret
+	};
 	memset(w, 0, sizeof(*w));
 	*ch->qtail = o;
 	ch->qtail = &o->next;
@@ -475,7 +479,7 @@ proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd, uint32_t
 	int r = 0;
 
 	if (cb == NULL || timeout_ms == 0 || w->data == NULL || w->len < PROTO_HDR_LEN ||
-	    (w->data[1] & 1u) != 0)     /* requests are even; the type's low byte says */
+	    (w->data[1] & 1u) != 0) /* requests are even; the type's low byte says */
 		r = -EINVAL;
 	else if (ch->closing)
 		r = -EPIPE;
@@ -486,9 +490,12 @@ proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd, uint32_t
 		proto_fd_close(fd);
 		return r;
 	}
-	*p = (struct proto_pend){ .reqid = proto_chan_next_reqid(ch), .cb = cb, .arg = arg,
+	*p = (struct proto_pend){ .reqid = proto_chan_next_reqid(ch),
+				  .cb = cb,
+				  .arg = arg,
 				  .deadline = uv_now(ch->loop) + timeout_ms,
-				  .ans_type = (uint16_t)(((unsigned)w->data[0] << 8 | w->data[1]) + 1) };
+				  .ans_type = (uint16_t)(((unsigned)w->data[0] << 8 | w->data[1]) +
+							 1) };
 	if ((r = proto_pend_add(&ch->pend, p)) != 0) {
 		free(p);
 		proto_wbuf_free(w);
@@ -535,7 +542,7 @@ proto_chan_setup_fd(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
 		return -errno;
 	if (type != SOCK_SEQPACKET)
-		return -EINVAL;          /* message boundaries are the framing */
+		return -EINVAL; /* message boundaries are the framing */
 	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 	if ((fl = fcntl(fd, F_GETFD)) < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
@@ -568,7 +575,7 @@ proto_chan_new(uv_loop_t *loop, int fd, const struct proto_chan_cfg *cfg)
 	ch->next_reqid = 1;
 	ch->poll.data = ch;
 	ch->timer.data = ch;
-	uv_timer_init(loop, &ch->timer);   /* cannot fail on unix */
+	uv_timer_init(loop, &ch->timer); /* cannot fail on unix */
 	ch->handles_open = 2;
 	proto_chan_update_poll(ch);
 	if (ch->poll_events == 0) {

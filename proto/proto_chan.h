@@ -40,8 +40,8 @@ typedef void (*proto_reply_cb)(struct proto_chan *ch, int status, const struct p
 typedef void (*proto_closed_cb)(struct proto_chan *ch, int reason, const char *why, void *arg);
 
 struct proto_chan_cfg {
-	enum proto_dir recv_dir;       /* PROTO_C2P in the parent, PROTO_P2C in a child */
-	enum proto_role role;          /* the child's role */
+	enum proto_dir recv_dir; /* PROTO_C2P in the parent, PROTO_P2C in a child */
+	enum proto_role role;	 /* the child's role */
 	proto_msg_cb on_msg;
 	proto_closed_cb on_closed;
 	void *arg;
@@ -60,8 +60,8 @@ int proto_chan_send(struct proto_chan *ch, struct proto_wbuf *w, int fd);
  * fd as proto_chan_send. Returns the reqid (> 0) or -errno (cb is not called then):
  * -EINVAL (no cb, timeout_ms 0, an odd type, a type this side may not send, a wbuf not
  * ended), -EPIPE (closing), -ENOBUFS (send queue full), -ENOMEM. */
-int64_t proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd,
-			   uint32_t timeout_ms, proto_reply_cb cb, void *arg);
+int64_t proto_chan_request(struct proto_chan *ch, struct proto_wbuf *w, int fd, uint32_t timeout_ms,
+			   proto_reply_cb cb, void *arg);
 
 /* Close now: every pending request gets PROTO_E_RETRY, then on_closed(reason). Safe from
  * inside any callback; ch must not be used after on_closed returns, and the memory is
@@ -71,7 +71,7 @@ void proto_chan_close(struct proto_chan *ch, int reason, const char *why);
 /* The send queue's cap in bytes (default 64 MiB); past it send/request give -ENOBUFS. */
 void proto_chan_set_max_queue(struct proto_chan *ch, size_t bytes);
 
-size_t proto_chan_pending(const struct proto_chan *ch);   /* requests awaiting answers */
-size_t proto_chan_queued(const struct proto_chan *ch);    /* messages not yet written */
+size_t proto_chan_pending(const struct proto_chan *ch); /* requests awaiting answers */
+size_t proto_chan_queued(const struct proto_chan *ch);	/* messages not yet written */
 
 #endif

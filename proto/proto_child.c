@@ -52,8 +52,10 @@ pchild_parse_args(int argc, char **argv, struct pchild_args *a)
 		else if (strcmp(f, "-user") == 0)
 			dst = &a->user;
 		if (dst == NULL || i + 1 >= argc) {
-			fprintf(stderr, "%s: bad argument \"%s\" (this program is started by "
-				"arvados-dispatch-cloud)\n", argv[0], f);
+			fprintf(stderr,
+				"%s: bad argument \"%s\" (this program is started by "
+				"arvados-dispatch-cloud)\n",
+				argv[0], f);
 			return 2;
 		}
 		*dst = argv[++i];
@@ -173,10 +175,10 @@ pchild_msg_cb(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 		pchild_ping(p, m);
 	} else if (t == p->ops->init_type && p->state == PCHILD_WANT_INIT) {
 		pchild_init(p, m);
-		return;             /* on_init owns m->fd */
+		return; /* on_init owns m->fd */
 	} else if (p->state == PCHILD_SERVING && t != p->ops->init_type && t != PROTO_HELLO_REQ) {
 		p->ops->on_request(p->chan, m, p->ops->arg);
-		return;             /* on_request owns m->fd */
+		return; /* on_request owns m->fd */
 	} else {
 		pchild_finish(p, 2, proto_type_str(t));
 	}
@@ -208,8 +210,11 @@ pchild_serve(uv_loop_t *loop, int fd, const struct pchild_ops *ops)
 {
 	struct pchild p = { .loop = loop, .ops = ops };
 	struct proto_chan_cfg cfg = {
-		.recv_dir = PROTO_P2C, .role = ops->role,
-		.on_msg = pchild_msg_cb, .on_closed = pchild_closed_cb, .arg = &p,
+		.recv_dir = PROTO_P2C,
+		.role = ops->role,
+		.on_msg = pchild_msg_cb,
+		.on_closed = pchild_closed_cb,
+		.arg = &p,
 	};
 
 	if ((p.sigterm = malloc(sizeof(*p.sigterm))) == NULL) {

@@ -17,7 +17,7 @@
 
 /* The flags dispatcherd passes to a child (dispatcher.c dispatcher_child_args). */
 struct pchild_args {
-	const char *driver;        /* cloudd only */
+	const char *driver; /* cloudd only */
 	const char *cluster_id;
 	const char *log_format, *log_level;
 	const char *user;
@@ -31,9 +31,9 @@ int pchild_parse_args(int argc, char **argv, struct pchild_args *a);
 void pchild_log_init(const char *proc, const struct pchild_args *a);
 
 struct pchild_ops {
-	const char *name;                      /* HELLO role: "cloudd", "sshd-pool" */
+	const char *name; /* HELLO role: "cloudd", "sshd-pool" */
 	enum proto_role role;
-	uint16_t init_type;                    /* CLOUD_INIT_REQ, SSH_INIT_REQ */
+	uint16_t init_type; /* CLOUD_INIT_REQ, SSH_INIT_REQ */
 	/* Handle the init request; build the answer into ans (begun and ended by the callee).
 	 * m->fd, if >= 0, belongs to the callee. Return 0 when initialised; non-zero: the
 	 * answer is still sent and init may be tried again. */

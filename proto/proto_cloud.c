@@ -14,11 +14,11 @@
 #include <string.h>
 
 /* Smallest encodings, for the count checks. */
-#define PC_MIN_TAG    8u
-#define PC_MIN_ERR    36u
-#define PC_MIN_INST   41u
-#define PC_MIN_PRICE  16u
-#define PC_MIN_ID     4u
+#define PC_MIN_TAG   8u
+#define PC_MIN_ERR   36u
+#define PC_MIN_INST  41u
+#define PC_MIN_PRICE 16u
+#define PC_MIN_ID    4u
 
 /* ---- helpers ---- */
 
@@ -766,7 +766,7 @@ proto_cloud_qgroup_ans_free(struct proto_cloud_qgroup_ans *m)
 
 /* ---- CLOUD_STATS_REQ / ANS ---- */
 
-#define PC_MIN_STATS  28u
+#define PC_MIN_STATS 28u
 
 int
 proto_cloud_stats_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms)

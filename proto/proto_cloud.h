@@ -28,18 +28,18 @@
 
 #include "proto.h"
 
-#define PROTO_MAX_IMAGE          1024u
-#define PROTO_MAX_INIT_COMMAND   16384u
-#define PROTO_MAX_HOST_KEY       16384u
-#define PROTO_MAX_ERR_FIELD      64u       /* code, instance type, quota group */
-#define PROTO_MAX_ERR_TEXT       1024u
-#define PROTO_MAX_STATE          32u
-#define PROTO_MAX_USER           64u
-#define PROTO_MAX_DESTROY_IDS    1000u     /* TerminateInstances' batch size */
-#define PROTO_MAX_PRICES         2048u
-#define PROTO_MAX_PART_INSTANCES 4096u     /* per list part; the 64 KiB limit binds first */
-#define PROTO_MAX_SUBNETS        256u
-#define PROTO_MAX_SUBNET_ID      256u
+#define PROTO_MAX_IMAGE		 1024u
+#define PROTO_MAX_INIT_COMMAND	 16384u
+#define PROTO_MAX_HOST_KEY	 16384u
+#define PROTO_MAX_ERR_FIELD	 64u /* code, instance type, quota group */
+#define PROTO_MAX_ERR_TEXT	 1024u
+#define PROTO_MAX_STATE		 32u
+#define PROTO_MAX_USER		 64u
+#define PROTO_MAX_DESTROY_IDS	 1000u /* TerminateInstances' batch size */
+#define PROTO_MAX_PRICES	 2048u
+#define PROTO_MAX_PART_INSTANCES 4096u /* per list part; the 64 KiB limit binds first */
+#define PROTO_MAX_SUBNETS	 256u
+#define PROTO_MAX_SUBNET_ID	 256u
 
 /* The driver's error classes (drv.h enum drv_err_class), on the wire as u8. */
 enum proto_cloud_class {
@@ -52,14 +52,14 @@ enum proto_cloud_class {
 #define PROTO_CLOUD_CLASS_LAST PROTO_CLOUD_OTHER
 
 struct proto_cloud_err {
-	int32_t status;               /* PROTO_OK, PROTO_E_FAILED (cloud error, cls set), ... */
-	uint8_t cls;                  /* enum proto_cloud_class; OK iff status is PROTO_OK */
-	int64_t earliest_retry_ms;    /* RATE_LIMIT: wall clock, ms since the epoch */
-	bool type_specific;           /* CAPACITY: for this instance type */
-	bool quota_group_specific;    /* CAPACITY: for every type of quota_group */
-	bool spot;                    /* the failed request was preemptible */
+	int32_t status;		   /* PROTO_OK, PROTO_E_FAILED (cloud error, cls set), ... */
+	uint8_t cls;		   /* enum proto_cloud_class; OK iff status is PROTO_OK */
+	int64_t earliest_retry_ms; /* RATE_LIMIT: wall clock, ms since the epoch */
+	bool type_specific;	   /* CAPACITY: for this instance type */
+	bool quota_group_specific; /* CAPACITY: for every type of quota_group */
+	bool spot;		   /* the failed request was preemptible */
 	int32_t http_status;
-	char *instance_type;          /* never NULL after decode */
+	char *instance_type; /* never NULL after decode */
 	char *quota_group;
 	char *code;
 	char *text;
@@ -67,7 +67,7 @@ struct proto_cloud_err {
 
 struct proto_cloud_tags {
 	char **keys, **values;
-	uint32_t n;                   /* <= PROTO_MAX_TAGS */
+	uint32_t n; /* <= PROTO_MAX_TAGS */
 };
 
 struct proto_cloud_itype {
@@ -75,7 +75,7 @@ struct proto_cloud_itype {
 	char *provider_type;
 	double price;
 	bool preemptible;
-	int64_t added_scratch;        /* bytes */
+	int64_t added_scratch; /* bytes */
 };
 
 /* One instance as cloudd reports it. address is where to SSH (the driver's Address(),
@@ -95,48 +95,48 @@ struct proto_cloud_inst {
 	struct proto_cloud_tags tags;
 };
 
-struct proto_cloud_create {       /* CLOUD_CREATE_REQ */
+struct proto_cloud_create { /* CLOUD_CREATE_REQ */
 	struct proto_cloud_itype itype;
 	char *image;
 	char *init_command;
 	char *public_key;
-	char *key;                    /* idempotency key ("" = none) */
+	char *key; /* idempotency key ("" = none) */
 	struct proto_cloud_tags tags;
 };
 
-struct proto_cloud_create_ans {   /* CLOUD_CREATE_ANS */
+struct proto_cloud_create_ans { /* CLOUD_CREATE_ANS */
 	struct proto_cloud_err err;
 	struct proto_cloud_inst inst; /* all "" unless err.status is PROTO_OK */
 };
 
-struct proto_cloud_list {         /* CLOUD_LIST_REQ */
+struct proto_cloud_list { /* CLOUD_LIST_REQ */
 	struct proto_cloud_tags filter;
 };
 
-struct proto_cloud_list_ans {     /* CLOUD_LIST_ANS (one part) */
-	struct proto_cloud_err err;   /* PROTO_OK on every part but a failed last one */
+struct proto_cloud_list_ans {	    /* CLOUD_LIST_ANS (one part) */
+	struct proto_cloud_err err; /* PROTO_OK on every part but a failed last one */
 	struct proto_cloud_inst *insts;
 	uint32_t n;
 };
 
-struct proto_cloud_destroy {      /* CLOUD_DESTROY_REQ */
+struct proto_cloud_destroy { /* CLOUD_DESTROY_REQ */
 	char **ids;
-	uint32_t n;                   /* 1..PROTO_MAX_DESTROY_IDS */
+	uint32_t n; /* 1..PROTO_MAX_DESTROY_IDS */
 };
 
-struct proto_cloud_destroy_ans {  /* CLOUD_DESTROY_ANS (one part) */
-	struct proto_cloud_err err;   /* the request as a whole */
+struct proto_cloud_destroy_ans {    /* CLOUD_DESTROY_ANS (one part) */
+	struct proto_cloud_err err; /* the request as a whole */
 	char **ids;
 	struct proto_cloud_err *errs; /* errs[i]: outcome for ids[i] */
 	uint32_t n;
 };
 
-struct proto_cloud_tags_req {     /* CLOUD_TAGS_REQ */
+struct proto_cloud_tags_req { /* CLOUD_TAGS_REQ */
 	char *id;
 	struct proto_cloud_tags tags;
 };
 
-struct proto_cloud_prices {       /* CLOUD_PRICES_REQ */
+struct proto_cloud_prices { /* CLOUD_PRICES_REQ */
 	struct proto_cloud_itype itype;
 	char *id;
 	char *az;
@@ -144,37 +144,37 @@ struct proto_cloud_prices {       /* CLOUD_PRICES_REQ */
 };
 
 struct proto_cloud_price {
-	int64_t start_time;           /* seconds since the epoch */
+	int64_t start_time; /* seconds since the epoch */
 	double price;
 };
 
-struct proto_cloud_prices_ans {   /* CLOUD_PRICES_ANS */
+struct proto_cloud_prices_ans { /* CLOUD_PRICES_ANS */
 	struct proto_cloud_err err;
 	struct proto_cloud_price *v;
 	uint32_t n;
 };
 
-struct proto_cloud_qgroup {       /* CLOUD_QGROUP_REQ */
+struct proto_cloud_qgroup { /* CLOUD_QGROUP_REQ */
 	struct proto_cloud_itype itype;
 };
 
-struct proto_cloud_qgroup_ans {   /* CLOUD_QGROUP_ANS */
+struct proto_cloud_qgroup_ans { /* CLOUD_QGROUP_ANS */
 	struct proto_cloud_err err;
 	char *group;
 };
 
 /* CLOUD_STATS_REQ has an empty payload. */
 struct proto_cloud_subnet_stats {
-	char *subnet_id;              /* "" = no subnet configured */
-	uint64_t starts_ok;           /* RunInstances successes since the previous answer */
-	uint64_t starts_fail;         /* ... and failures */
-	uint64_t instances;           /* instances in this subnet at the last list */
+	char *subnet_id;      /* "" = no subnet configured */
+	uint64_t starts_ok;   /* RunInstances successes since the previous answer */
+	uint64_t starts_fail; /* ... and failures */
+	uint64_t instances;   /* instances in this subnet at the last list */
 };
 
-struct proto_cloud_stats_ans {    /* CLOUD_STATS_ANS */
+struct proto_cloud_stats_ans { /* CLOUD_STATS_ANS */
 	struct proto_cloud_err err;
 	struct proto_cloud_subnet_stats *v;
-	uint32_t n;                   /* 0 when the driver keeps none (loopback) */
+	uint32_t n; /* 0 when the driver keeps none (loopback) */
 };
 
 /* Bytes a proto_cloud_inst takes on the wire (to pack list parts under PROTO_MAX_MSG). */
@@ -210,8 +210,7 @@ void proto_cloud_destroy_free(struct proto_cloud_destroy *m);
 
 int proto_cloud_destroy_ans_encode(struct proto_wbuf *w, uint32_t reqid, uint16_t flags,
 				   const struct proto_cloud_destroy_ans *m);
-int proto_cloud_destroy_ans_decode(const struct proto_msg *msg,
-				   struct proto_cloud_destroy_ans *m);
+int proto_cloud_destroy_ans_decode(const struct proto_msg *msg, struct proto_cloud_destroy_ans *m);
 void proto_cloud_destroy_ans_free(struct proto_cloud_destroy_ans *m);
 
 int proto_cloud_tags_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms,

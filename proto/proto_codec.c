@@ -111,7 +111,7 @@ proto_wbuf_reserve(struct proto_wbuf *w, size_t n)
 	if (w->err != 0)
 		return NULL;
 	if (w->data == NULL) {
-		w->err = -EINVAL;       /* not begun */
+		w->err = -EINVAL; /* not begun */
 		return NULL;
 	}
 	if (n > PROTO_MAX_MSG || w->len + n > PROTO_MAX_MSG) {

@@ -46,8 +46,7 @@ proto_hello_type(uint16_t type)
 }
 
 int
-proto_hello_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
-		   const struct proto_hello *m)
+proto_hello_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid, const struct proto_hello *m)
 {
 	if (!proto_hello_type(type))
 		return proto_encode_bad_type(w);
@@ -95,8 +94,7 @@ proto_ping_type(uint16_t type)
 }
 
 int
-proto_ping_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
-		  const struct proto_ping *m)
+proto_ping_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid, const struct proto_ping *m)
 {
 	if (!proto_ping_type(type))
 		return proto_encode_bad_type(w);
@@ -305,7 +303,7 @@ proto_ssh_init_decode(const struct proto_msg *msg, struct proto_ssh_init *m)
 		proto_ssh_init_free(m);
 		return rc;
 	}
-	if (m->private_key_len == 0) {         /* documented: NULL when passed as the fd */
+	if (m->private_key_len == 0) { /* documented: NULL when passed as the fd */
 		free(m->private_key);
 		m->private_key = NULL;
 	}
@@ -331,8 +329,7 @@ proto_ssh_init_free(struct proto_ssh_init *m)
 /* ---- SSH_INIT_ANS ---- */
 
 int
-proto_ssh_init_ans_encode(struct proto_wbuf *w, uint32_t reqid,
-			  const struct proto_ssh_init_ans *m)
+proto_ssh_init_ans_encode(struct proto_wbuf *w, uint32_t reqid, const struct proto_ssh_init_ans *m)
 {
 	if (!proto_status_ok(m->status))
 		return proto_encode_bad_type(w);

@@ -17,19 +17,19 @@
 
 struct proto_pend {
 	uint32_t reqid;
-	uint16_t ans_type;          /* the request's type + 1: the only answer accepted */
-	bool expired;               /* deadline passed: cb already told, answers dropped */
-	uint64_t deadline;          /* uv_now() milliseconds */
+	uint16_t ans_type; /* the request's type + 1: the only answer accepted */
+	bool expired;	   /* deadline passed: cb already told, answers dropped */
+	uint64_t deadline; /* uv_now() milliseconds */
 	proto_reply_cb cb;
 	void *arg;
 	size_t heap_idx;
-	struct proto_pend *hnext;   /* hash chain */
+	struct proto_pend *hnext; /* hash chain */
 };
 
 struct proto_pend_table {
 	struct proto_pend **buckets;
-	size_t nbuckets;            /* a power of two */
-	size_t count;               /* entries, tombstones included */
+	size_t nbuckets; /* a power of two */
+	size_t count;	 /* entries, tombstones included */
 	struct proto_pend **heap;
 	size_t heap_cap;
 };
@@ -44,7 +44,6 @@ int proto_pend_add(struct proto_pend_table *t, struct proto_pend *p);
 void proto_pend_remove(struct proto_pend_table *t, struct proto_pend *p);
 /* The entry with the earliest deadline, or NULL. */
 struct proto_pend *proto_pend_min(const struct proto_pend_table *t);
-void proto_pend_set_deadline(struct proto_pend_table *t, struct proto_pend *p,
-			     uint64_t deadline);
+void proto_pend_set_deadline(struct proto_pend_table *t, struct proto_pend *p, uint64_t deadline);
 
 #endif

@@ -25,8 +25,8 @@ pssh_put_bytes(struct proto_wbuf *w, const uint8_t *p, size_t n, size_t max)
 }
 
 static void
-pssh_begin(struct proto_wbuf *w, uint16_t type, uint16_t flags, uint32_t reqid,
-	   uint32_t timeout_ms, bool secret)
+pssh_begin(struct proto_wbuf *w, uint16_t type, uint16_t flags, uint32_t reqid, uint32_t timeout_ms,
+	   bool secret)
 {
 	proto_wbuf_begin(w, type, flags, reqid, timeout_ms);
 	w->secret = secret;
@@ -57,9 +57,18 @@ const char *
 proto_ssh_outcome_str(int outcome)
 {
 	static const char *const names[] = {
-		"ok", "exit status non-zero", "bad instance secret", "host key changed",
-		"unsafe deploy directory", "timeout", "connection failure", "invalid argument",
-		"worker not verified", "busy", "canceled", "failed",
+		"ok",
+		"exit status non-zero",
+		"bad instance secret",
+		"host key changed",
+		"unsafe deploy directory",
+		"timeout",
+		"connection failure",
+		"invalid argument",
+		"worker not verified",
+		"busy",
+		"canceled",
+		"failed",
 	};
 
 	if (outcome < 0 || outcome > PROTO_SSH_OUTCOME_LAST)
@@ -124,8 +133,8 @@ pssh_target_type(uint16_t type)
 }
 
 int
-proto_ssh_target_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid,
-			uint32_t timeout_ms, const struct proto_ssh_target *m)
+proto_ssh_target_encode(struct proto_wbuf *w, uint16_t type, uint32_t reqid, uint32_t timeout_ms,
+			const struct proto_ssh_target *m)
 {
 	if (!pssh_target_type(type)) {
 		memset(w, 0, sizeof(*w));
@@ -366,8 +375,12 @@ uint16_t
 proto_ssh_ans_type(uint16_t req_type)
 {
 	switch (req_type) {
-	case PROTO_SSH_VERIFY_REQ: case PROTO_SSH_BOOT_PROBE_REQ: case PROTO_SSH_DEPLOY_REQ:
-	case PROTO_SSH_RUN_PROBE_REQ: case PROTO_SSH_START_REQ: case PROTO_SSH_KILL_REQ:
+	case PROTO_SSH_VERIFY_REQ:
+	case PROTO_SSH_BOOT_PROBE_REQ:
+	case PROTO_SSH_DEPLOY_REQ:
+	case PROTO_SSH_RUN_PROBE_REQ:
+	case PROTO_SSH_START_REQ:
+	case PROTO_SSH_KILL_REQ:
 	case PROTO_SSH_FORGET_REQ:
 		return (uint16_t)(req_type + 1);
 	default:

@@ -37,49 +37,50 @@
 
 #include "proto.h"
 
-#define PROTO_SSH_MAX_INSTANCE  256u
-#define PROTO_SSH_MAX_ADDRESS   64u
-#define PROTO_SSH_MAX_USER      32u
-#define PROTO_SSH_MAX_SECRET    4096u
-#define PROTO_SSH_MAX_UUID      64u       /* wire bound; the pattern is 27 */
-#define PROTO_SSH_MAX_ENGINE    64u
-#define PROTO_SSH_MAX_ARGS      64u
-#define PROTO_SSH_MAX_ARG       4096u
-#define PROTO_SSH_MAX_PRICES    32768u
-#define PROTO_SSH_MAX_INLINE    32768u    /* a larger start payload travels as a memfd */
-#define PROTO_SSH_MAX_PAYLOAD_FD (16u * 1024u * 1024u)
-#define PROTO_SSH_MAX_OUT       32768u
-#define PROTO_SSH_MAX_ERR       8192u
+#define PROTO_SSH_MAX_INSTANCE	  256u
+#define PROTO_SSH_MAX_ADDRESS	  64u
+#define PROTO_SSH_MAX_USER	  32u
+#define PROTO_SSH_MAX_SECRET	  4096u
+#define PROTO_SSH_MAX_UUID	  64u /* wire bound; the pattern is 27 */
+#define PROTO_SSH_MAX_ENGINE	  64u
+#define PROTO_SSH_MAX_ARGS	  64u
+#define PROTO_SSH_MAX_ARG	  4096u
+#define PROTO_SSH_MAX_PRICES	  32768u
+#define PROTO_SSH_MAX_INLINE	  32768u /* a larger start payload travels as a memfd */
+#define PROTO_SSH_MAX_PAYLOAD_FD  (16u * 1024u * 1024u)
+#define PROTO_SSH_MAX_OUT	  32768u
+#define PROTO_SSH_MAX_ERR	  8192u
 #define PROTO_SSH_MAX_SIGNAL_NAME 31u
-#define PROTO_SSH_MAX_TEXT      1024u
-#define PROTO_SSH_MAX_FP        128u
+#define PROTO_SSH_MAX_TEXT	  1024u
+#define PROTO_SSH_MAX_FP	  128u
 
 /* The outcome class of an answer (u8 on the wire). */
 enum proto_ssh_outcome {
 	PROTO_SSH_OK = 0,
-	PROTO_SSH_EXIT = 1,            /* ran, exited non-zero or by a signal */
-	PROTO_SSH_BAD_SECRET = 2,      /* verify: the worker's secret differs; connection dropped */
-	PROTO_SSH_HOSTKEY_CHANGED = 3, /* the worker presented another host key than the pinned one */
-	PROTO_SSH_UNSAFE_DIR = 4,      /* deploy refused: directory not owned by the user or root */
-	PROTO_SSH_TIMEOUT = 5,         /* connect or command deadline */
-	PROTO_SSH_CONNECT = 6,         /* TCP, SSH or authentication failure, connection lost */
-	PROTO_SSH_INVALID = 7,         /* refused by sshd-pool's checks; nothing was sent */
-	PROTO_SSH_UNVERIFIED = 8,      /* no verified session for this instance: verify first */
-	PROTO_SSH_BUSY = 9,            /* deploy: another deploy of this worker is running */
-	PROTO_SSH_CANCELED = 10,       /* the session was closed (forget, re-target) */
-	PROTO_SSH_FAILED = 11,         /* anything else (out of memory...); message says why */
+	PROTO_SSH_EXIT = 1,	  /* ran, exited non-zero or by a signal */
+	PROTO_SSH_BAD_SECRET = 2, /* verify: the worker's secret differs; connection dropped */
+	PROTO_SSH_HOSTKEY_CHANGED =
+		3,		  /* the worker presented another host key than the pinned one */
+	PROTO_SSH_UNSAFE_DIR = 4, /* deploy refused: directory not owned by the user or root */
+	PROTO_SSH_TIMEOUT = 5,	  /* connect or command deadline */
+	PROTO_SSH_CONNECT = 6,	  /* TCP, SSH or authentication failure, connection lost */
+	PROTO_SSH_INVALID = 7,	  /* refused by sshd-pool's checks; nothing was sent */
+	PROTO_SSH_UNVERIFIED = 8, /* no verified session for this instance: verify first */
+	PROTO_SSH_BUSY = 9,	  /* deploy: another deploy of this worker is running */
+	PROTO_SSH_CANCELED = 10,  /* the session was closed (forget, re-target) */
+	PROTO_SSH_FAILED = 11,	  /* anything else (out of memory...); message says why */
 };
 #define PROTO_SSH_OUTCOME_LAST PROTO_SSH_FAILED
 
 const char *proto_ssh_outcome_str(int outcome);
 
-struct proto_ssh_verify {          /* SSH_VERIFY_REQ; carries a secret */
+struct proto_ssh_verify { /* SSH_VERIFY_REQ; carries a secret */
 	char *instance_id;
-	char *address;                 /* IPv4/IPv6 literal */
+	char *address; /* IPv4/IPv6 literal */
 	uint16_t port;
 	char *user;
-	uint8_t *secret;               /* expected /var/run/arvados-instance-secret, or */
-	size_t secret_len;             /* PROTO_SSH_HOST_KEY_PREFIX + a host key line (below) */
+	uint8_t *secret;   /* expected /var/run/arvados-instance-secret, or */
+	size_t secret_len; /* PROTO_SSH_HOST_KEY_PREFIX + a host key line (below) */
 };
 
 /* A verify secret that starts with this names the host key the cloud driver vouches for
@@ -87,50 +88,50 @@ struct proto_ssh_verify {          /* SSH_VERIFY_REQ; carries a secret */
  * it presents that key (type and base64 compared; a comment is ignored), and pins it. */
 #define PROTO_SSH_HOST_KEY_PREFIX "host-key "
 
-struct proto_ssh_target {          /* SSH_BOOT_PROBE_REQ, SSH_FORGET_REQ */
+struct proto_ssh_target { /* SSH_BOOT_PROBE_REQ, SSH_FORGET_REQ */
 	char *instance_id;
 };
 
-struct proto_ssh_deploy {          /* SSH_DEPLOY_REQ (the binary is the attached fd) */
+struct proto_ssh_deploy { /* SSH_DEPLOY_REQ (the binary is the attached fd) */
 	char *instance_id;
 	char *md5;
 };
 
-struct proto_ssh_run_probe {       /* SSH_RUN_PROBE_REQ */
+struct proto_ssh_run_probe { /* SSH_RUN_PROBE_REQ */
 	char *instance_id;
-	uint8_t *prices;               /* NULL/0: plain --list */
+	uint8_t *prices; /* NULL/0: plain --list */
 	size_t prices_len;
 };
 
-struct proto_ssh_start {           /* SSH_START_REQ; carries a secret (the payload) */
+struct proto_ssh_start { /* SSH_START_REQ; carries a secret (the payload) */
 	char *instance_id;
 	char *uuid;
 	char *runtime_engine;
-	char **args;                   /* CrunchRunArgumentsList */
+	char **args; /* CrunchRunArgumentsList */
 	uint32_t nargs;
-	uint8_t *payload;              /* NULL/0 when it rides as the fd */
+	uint8_t *payload; /* NULL/0 when it rides as the fd */
 	size_t payload_len;
 };
 
-struct proto_ssh_kill {            /* SSH_KILL_REQ */
+struct proto_ssh_kill { /* SSH_KILL_REQ */
 	char *instance_id;
 	char *uuid;
 	uint8_t signal;
 };
 
-struct proto_ssh_ans {             /* every SSH_*_ANS of 51-63 */
-	uint8_t outcome;               /* enum proto_ssh_outcome */
-	int32_t exit_status;           /* -1 when none (not run, or killed by a signal) */
-	char *exit_signal;             /* "KILL", or "" */
-	uint8_t *out;                  /* stdout (never for verify: the secret is not sent up) */
+struct proto_ssh_ans {	     /* every SSH_*_ANS of 51-63 */
+	uint8_t outcome;     /* enum proto_ssh_outcome */
+	int32_t exit_status; /* -1 when none (not run, or killed by a signal) */
+	char *exit_signal;   /* "KILL", or "" */
+	uint8_t *out;	     /* stdout (never for verify: the secret is not sent up) */
 	size_t out_len;
 	bool out_truncated;
 	uint8_t *err;
 	size_t err_len;
 	bool err_truncated;
-	char *message;                 /* why, when not OK ("" otherwise) */
-	char *host_key_fp;             /* "SHA256:..." of the connection used, or "" */
-	bool pinned;                   /* that host key is the session's pinned key */
+	char *message;	   /* why, when not OK ("" otherwise) */
+	char *host_key_fp; /* "SHA256:..." of the connection used, or "" */
+	bool pinned;	   /* that host key is the session's pinned key */
 };
 
 /* Encoders: as the typed messages in proto.h (0, or -errno with w freed and zeroed;
@@ -179,12 +180,12 @@ void proto_ssh_ans_free(struct proto_ssh_ans *m);
 uint16_t proto_ssh_ans_type(uint16_t req_type);
 
 /* ---- value checks (proto_ssh_check.c): 0, or -EINVAL with why filled in ---- */
-bool proto_ssh_valid_instance(const char *s);   /* 1..256 printable ASCII, no space */
-bool proto_ssh_valid_address(const char *s);    /* IPv4 or IPv6 literal */
-bool proto_ssh_valid_user(const char *s);       /* ^[a-z_][a-z0-9_.-]{0,31}$ */
-bool proto_ssh_valid_uuid(const char *s);       /* ^[a-z0-9]{5}-dz642-[a-z0-9]{15}$ */
-bool proto_ssh_valid_md5(const char *s);        /* ^[0-9a-f]{32}$ */
-bool proto_ssh_valid_engine(const char *s);     /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
+bool proto_ssh_valid_instance(const char *s); /* 1..256 printable ASCII, no space */
+bool proto_ssh_valid_address(const char *s);  /* IPv4 or IPv6 literal */
+bool proto_ssh_valid_user(const char *s);     /* ^[a-z_][a-z0-9_.-]{0,31}$ */
+bool proto_ssh_valid_uuid(const char *s);     /* ^[a-z0-9]{5}-dz642-[a-z0-9]{15}$ */
+bool proto_ssh_valid_md5(const char *s);      /* ^[0-9a-f]{32}$ */
+bool proto_ssh_valid_engine(const char *s);   /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
 
 int proto_ssh_verify_check(const struct proto_ssh_verify *m, char *why, size_t len);
 int proto_ssh_target_check(const struct proto_ssh_target *m, char *why, size_t len);

@@ -59,8 +59,7 @@ proto_ssh_valid_uuid(const char *s)
 {
 	if (s == NULL || strlen(s) != 27 || strncmp(s + 5, "-dz642-", 7) != 0)
 		return false;
-	return strspn(s, PSSH_LOWER PSSH_DIGIT) == 5 &&
-	       strspn(s + 12, PSSH_LOWER PSSH_DIGIT) == 15;
+	return strspn(s, PSSH_LOWER PSSH_DIGIT) == 5 && strspn(s + 12, PSSH_LOWER PSSH_DIGIT) == 15;
 }
 
 bool
@@ -140,8 +139,8 @@ proto_ssh_start_check(const struct proto_ssh_start *m, bool with_fd, char *why, 
 	for (uint32_t i = 0; i < m->nargs; i++)
 		if (m->args[i] == NULL || strlen(m->args[i]) > PROTO_SSH_MAX_ARG)
 			return pssh_bad(why, len, "argument", m->args[i]);
-	if (!with_fd && (m->payload == NULL || m->payload_len == 0 ||
-			 m->payload_len > PROTO_SSH_MAX_INLINE))
+	if (!with_fd &&
+	    (m->payload == NULL || m->payload_len == 0 || m->payload_len > PROTO_SSH_MAX_INLINE))
 		return pssh_bad(why, len, "payload", "(empty or too long to send inline)");
 	return 0;
 }

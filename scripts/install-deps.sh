@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="
-build-essential cmake pkg-config clang libclang-rt-14-dev
+build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 libmicrohttpd-dev prometheus wrk
 libuv1-dev libcurl4-openssl-dev libssh-dev libfyaml-dev libcjson-dev libmbedtls-dev
 libsystemd-dev libseccomp-dev libcap-dev libcmocka-dev libexpat1-dev

@@ -35,16 +35,22 @@ main(int argc, char **argv)
 	}
 	uv_loop_init(&loop);
 	sp.loop = &loop;
-	if (sandbox_apply(SANDBOX_SSHD_POOL, &(struct sandbox_opts){
-				  .user = a.user, .insecure = a.insecure_no_sandbox }) != 0) {
+	if (sandbox_apply(SANDBOX_SSHD_POOL,
+			  &(struct sandbox_opts){ .user = a.user,
+						  .insecure = a.insecure_no_sandbox }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
 		       LF_STR("Helper", "sshd-pool"), LF_STR("flag", "-insecure-no-sandbox"));
 		return 1;
 	}
-	r = pchild_serve(&loop, SSHPOOL_PARENT_FD, &(struct pchild_ops){
-		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .init_type = PROTO_SSH_INIT_REQ,
-		.on_init = sshpool_on_init, .on_request = sshpool_on_request, .arg = &sp,
-	});
+	r = pchild_serve(&loop, SSHPOOL_PARENT_FD,
+			 &(struct pchild_ops){
+				 .name = "sshd-pool",
+				 .role = PROTO_ROLE_SSHD_POOL,
+				 .init_type = PROTO_SSH_INIT_REQ,
+				 .on_init = sshpool_on_init,
+				 .on_request = sshpool_on_request,
+				 .arg = &sp,
+			 });
 	sshpool_teardown(&sp);
 	return r;
 }

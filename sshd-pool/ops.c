@@ -24,14 +24,17 @@ ops_why(char *why, size_t len, const char *fmt, const char *what)
 static int
 ops_check_conf(const struct ops_conf *c, char *why, size_t len)
 {
-	if (c->crunch_run_command && c->crunch_run_command[0] && !quote_valid_command(c->crunch_run_command))
-		return ops_why(why, len, "CrunchRunCommand %.100s: not a plain command name or path",
+	if (c->crunch_run_command && c->crunch_run_command[0] &&
+	    !quote_valid_command(c->crunch_run_command))
+		return ops_why(why, len,
+			       "CrunchRunCommand %.100s: not a plain command name or path",
 			       c->crunch_run_command);
 	if (c->deploy_dir && c->deploy_dir[0] && !quote_valid_path(c->deploy_dir))
 		return ops_why(why, len, "DeployRunnerDirectory %.100s: not a plain absolute path",
 			       c->deploy_dir);
 	if (c->runner_hash && c->runner_hash[0] && !quote_valid_md5(c->runner_hash))
-		return ops_why(why, len, "runner hash %.40s: not an md5 hex digest", c->runner_hash);
+		return ops_why(why, len, "runner hash %.40s: not an md5 hex digest",
+			       c->runner_hash);
 	if (c->runtime_engine && c->runtime_engine[0] && !quote_valid_engine(c->runtime_engine))
 		return ops_why(why, len, "RuntimeEngine %.70s: invalid", c->runtime_engine);
 	for (size_t i = 0; i < c->ncrunch_run_args; i++)
@@ -129,7 +132,7 @@ ops_cmd_run_probe(const struct ops *o, const char *user, int prices, int *err)
 
 	quote_buf_init(&b);
 	ops_sudo(&b, user);
-	quote_buf_raw(&b, o->runner);   /* validated: a plain path or name */
+	quote_buf_raw(&b, o->runner); /* validated: a plain path or name */
 	quote_buf_raw(&b, prices ? " --list --stdin-prices" : " --list");
 	return quote_buf_take(&b, err);
 }
@@ -174,7 +177,7 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 	quote_buf_raw(&b, o->runner);
 	snprintf(num, sizeof(num), " --kill %d ", sig);
 	quote_buf_raw(&b, num);
-	quote_buf_arg(&b, uuid);   /* the reference leaves it bare (weakness 22); quoting is free */
+	quote_buf_arg(&b, uuid); /* the reference leaves it bare (weakness 22); quoting is free */
 	return quote_buf_take(&b, err);
 }
 
@@ -183,11 +186,12 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 static void
 ops_owner_guard(struct quote_buf *b, const char *user)
 {
-	quote_buf_raw(b, "for p in \"$dstdir\" \"$dstfile\"; do o=$(stat -c %U -- \"$p\") || exit 97; "
+	quote_buf_raw(b,
+		      "for p in \"$dstdir\" \"$dstfile\"; do o=$(stat -c %U -- \"$p\") || exit 97; "
 		      "case \"$o\" in root|");
 	quote_buf_arg(b, user);
 	quote_buf_raw(b, ") ;; *) echo \"refusing to deploy: $p is owned by $o, not by ");
-	quote_buf_raw(b, user);   /* validated login name: no shell specials */
+	quote_buf_raw(b, user); /* validated login name: no shell specials */
 	quote_buf_raw(b, " or root\" >&2; exit 97;; esac; done; ");
 }
 

@@ -17,22 +17,22 @@
 
 enum ops_outcome {
 	OPS_OK = 0,
-	OPS_EXIT = 1,           /* ran, exited non-zero (or by a signal) */
-	OPS_BAD_SECRET = 2,     /* identity check: the worker's secret differs; connection dropped */
-	OPS_UNSAFE_DIR = 3,     /* deploy refused: directory or file not owned by the user or root */
-	OPS_ALREADY = 4,        /* deploy: this hash is already installed on this worker (no cb) */
+	OPS_EXIT = 1,	    /* ran, exited non-zero (or by a signal) */
+	OPS_BAD_SECRET = 2, /* identity check: the worker's secret differs; connection dropped */
+	OPS_UNSAFE_DIR = 3, /* deploy refused: directory or file not owned by the user or root */
+	OPS_ALREADY = 4,    /* deploy: this hash is already installed on this worker (no cb) */
 };
 
 struct ops_conf {
-	const char *boot_probe_command;   /* BootProbeCommand, run verbatim, no sudo; "" = "true" */
-	const char *crunch_run_command;   /* CrunchRunCommand when nothing is deployed ("crunch-run") */
-	const char *deploy_dir;           /* DeployRunnerDirectory ("/tmp/arvados-crunch-run") */
-	const char *runner_hash;          /* md5 of DeployRunnerBinary; NULL/"" = nothing deployed */
-	const char *runtime_engine;       /* RuntimeEngine ("docker") */
-	const char *const *crunch_run_args;   /* CrunchRunArgumentsList */
+	const char *boot_probe_command; /* BootProbeCommand, run verbatim, no sudo; "" = "true" */
+	const char *crunch_run_command; /* CrunchRunCommand when nothing is deployed ("crunch-run") */
+	const char *deploy_dir;		/* DeployRunnerDirectory ("/tmp/arvados-crunch-run") */
+	const char *runner_hash;	/* md5 of DeployRunnerBinary; NULL/"" = nothing deployed */
+	const char *runtime_engine;	/* RuntimeEngine ("docker") */
+	const char *const *crunch_run_args; /* CrunchRunArgumentsList */
 	size_t ncrunch_run_args;
 	uint64_t verify_timeout_ms, boot_timeout_ms, probe_timeout_ms, deploy_timeout_ms,
-		 start_timeout_ms, kill_timeout_ms;   /* 0: the session default */
+		start_timeout_ms, kill_timeout_ms; /* 0: the session default */
 };
 
 struct ops;
@@ -50,7 +50,8 @@ const char *ops_runner(const struct ops *o);
 /* `[sudo ]cat /var/run/arvados-instance-secret`, allowed before the host key is pinned; stdout
  * must equal secret exactly (constant-time compare). Equal: the connection's host key is pinned
  * (r->host_key). Different: OPS_BAD_SECRET and the connection is closed. */
-int ops_verify(struct ops *o, struct sess *s, const uint8_t *secret, size_t len, ops_cb cb, void *arg);
+int
+ops_verify(struct ops *o, struct sess *s, const uint8_t *secret, size_t len, ops_cb cb, void *arg);
 /* BootProbeCommand, verbatim, no sudo. */
 int ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg);
 /* Install the runner read from fd (a regular file; borrowed, dup'ed) as

@@ -31,7 +31,7 @@ struct ops_call {
 	void *arg;
 	uint8_t *secret;
 	size_t secret_len;
-	bool vouched;           /* secret is PROTO_SSH_HOST_KEY_PREFIX + the expected host key */
+	bool vouched; /* secret is PROTO_SSH_HOST_KEY_PREFIX + the expected host key */
 	int fd;
 	char md5[33];
 };
@@ -115,9 +115,11 @@ ops_verify_done(struct sess_result *r, void *arg)
 	size_t pre = sizeof(PROTO_SSH_HOST_KEY_PREFIX) - 1;
 
 	if (outcome == OPS_OK) {
-		bool same = c->vouched ?
-			ops_same_host_key(r->host_key, c->secret + pre, c->secret_len - pre) :
-			!r->out_truncated && adc_ct_equal(r->out, r->out_len, c->secret, c->secret_len);
+		bool same = c->vouched
+				    ? ops_same_host_key(r->host_key, c->secret + pre,
+							c->secret_len - pre)
+				    : !r->out_truncated && adc_ct_equal(r->out, r->out_len,
+									c->secret, c->secret_len);
 		const char *why = c->vouched ? "host key mismatch" : "bad instance secret";
 
 		if (!same || r->host_key == NULL || sess_pin(c->s, r->host_key) != 0) {
@@ -128,7 +130,7 @@ ops_verify_done(struct sess_result *r, void *arg)
 		}
 	}
 	if (r->out != NULL)
-		adc_wipe(r->out, r->out_len);  /* the worker's secret: never passed up */
+		adc_wipe(r->out, r->out_len); /* the worker's secret: never passed up */
 	r->out_len = 0;
 	c->cb(outcome, r, c->arg);
 	ops_call_free(c);
@@ -150,7 +152,8 @@ ops_verify(struct ops *o, struct sess *s, const uint8_t *secret, size_t len, ops
 	memcpy(c->secret, secret, len);
 	c->secret_len = len;
 	c->vouched = len > sizeof(PROTO_SSH_HOST_KEY_PREFIX) - 1 &&
-		     memcmp(secret, PROTO_SSH_HOST_KEY_PREFIX, sizeof(PROTO_SSH_HOST_KEY_PREFIX) - 1) == 0;
+		     memcmp(secret, PROTO_SSH_HOST_KEY_PREFIX,
+			    sizeof(PROTO_SSH_HOST_KEY_PREFIX) - 1) == 0;
 	/* Host key vouched for by the driver: any command opens the session that shows it. */
 	cmd = c->vouched ? strdup("true") : ops_cmd_verify(sess_user(s), &err);
 	if (cmd == NULL && err == 0)
@@ -165,7 +168,7 @@ int
 ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg)
 {
 	struct ops_call *c = ops_call_new(o, s, cb, arg);
-	char *cmd = strdup(o->boot_probe_command);   /* operator config, verbatim (5.7.1) */
+	char *cmd = strdup(o->boot_probe_command); /* operator config, verbatim (5.7.1) */
 
 	if (c == NULL) {
 		free(cmd);
@@ -175,7 +178,8 @@ ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg)
 }
 
 int
-ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, ops_cb cb, void *arg)
+ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, ops_cb cb,
+	      void *arg)
 {
 	struct sess_input in = { .data = prices, .len = len, .fd = -1 };
 	struct ops_call *c;
@@ -284,8 +288,10 @@ ops_deploy_installed(struct sess_result *r, void *arg)
 
 	if (outcome == OPS_EXIT && r->exit_status == OPS_UNSAFE_EXIT) {
 		outcome = OPS_UNSAFE_DIR;
-		snprintf(r->error, sizeof(r->error), "%.*s", (int)(r->err_len && r->err[r->err_len - 1]
-			 == '\n' ? r->err_len - 1 : r->err_len), r->err ? (char *)r->err : "");
+		snprintf(r->error, sizeof(r->error), "%.*s",
+			 (int)(r->err_len && r->err[r->err_len - 1] == '\n' ? r->err_len - 1
+									    : r->err_len),
+			 r->err ? (char *)r->err : "");
 	}
 	ops_deploy_finish(c, outcome, r);
 }
@@ -316,7 +322,8 @@ ops_deploy_checked(struct sess_result *r, void *arg)
 	free(cmd);
 	if (err != 0) {
 		r->status = err;
-		snprintf(r->error, sizeof(r->error), "cannot queue the install: %s", strerror(-err));
+		snprintf(r->error, sizeof(r->error), "cannot queue the install: %s",
+			 strerror(-err));
 		ops_deploy_finish(c, err, r);
 	}
 }

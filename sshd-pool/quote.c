@@ -71,14 +71,15 @@ quote_path(const char *s, bool tilde)
 		const char *end = strchr(c, '/');
 		size_t len = end ? (size_t)(end - c) : strlen(c);
 
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
 			return false;
 		for (size_t i = 0; i < len; i++)
 			if (!quote_path_char(c[i]) && !(tilde && i > 0 && c[i] == '~'))
 				return false;
 		c += len;
 		if (*c == '/' && *++c == '\0')
-			return false;       /* trailing slash */
+			return false; /* trailing slash */
 	}
 	return true;
 }
@@ -109,7 +110,8 @@ quote_valid_user(const char *s)
 {
 	size_t n;
 
-	if (s == NULL || (n = strlen(s)) == 0 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+	if (s == NULL || (n = strlen(s)) == 0 || n > 32 ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return false;
 	for (size_t i = 1; i < n; i++)
 		if (!quote_lower_alnum(s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')

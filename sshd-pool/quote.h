@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define QUOTE_MAX_CMD (256u * 1024u)   /* longest command line we build */
-#define QUOTE_MAX_ARG (64u * 1024u)    /* longest single CrunchRunArgumentsList entry */
+#define QUOTE_MAX_CMD (256u * 1024u) /* longest command line we build */
+#define QUOTE_MAX_ARG (64u * 1024u)  /* longest single CrunchRunArgumentsList entry */
 
 /* ^[a-z0-9]{5}-dz642-[a-z0-9]{15}$ */
 bool quote_valid_uuid(const char *s);
@@ -42,7 +42,7 @@ bool quote_valid_address(const char *s);
 struct quote_buf {
 	char *p;
 	size_t len, cap;
-	int err;       /* 0, or -ENOMEM / -E2BIG */
+	int err; /* 0, or -ENOMEM / -E2BIG */
 };
 
 void quote_buf_init(struct quote_buf *b);

@@ -87,7 +87,7 @@ sess_pool_free(struct sess_pool *p)
 
 	if (p == NULL)
 		return;
-	p->live++;              /* hold the pool while closing */
+	p->live++; /* hold the pool while closing */
 	p->freeing = true;
 	while ((s = TAILQ_FIRST(&p->sessions)) != NULL)
 		sess_close(s);
@@ -97,8 +97,8 @@ sess_pool_free(struct sess_pool *p)
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = { "idle", "waiting", "connecting", "handshake", "auth",
-					     "ready", "backoff" };
+	static const char *const names[] = { "idle", "waiting", "connecting", "handshake",
+					     "auth", "ready",	"backoff" };
 	return names[s->st];
 }
 
@@ -144,8 +144,8 @@ sess_conn_closed(uv_handle_t *h)
 	}
 	if (c->ssh != NULL) {
 		if (ssh_is_connected(c->ssh))
-			ssh_disconnect(c->ssh);      /* non-blocking: queues the message, closes */
-		ssh_free(c->ssh);                    /* closes libssh's dup of the fd */
+			ssh_disconnect(c->ssh); /* non-blocking: queues the message, closes */
+		ssh_free(c->ssh);		/* closes libssh's dup of the fd */
 	}
 	close(c->fd);
 	free(c->host_key);
@@ -185,7 +185,7 @@ sess_conn_close(struct sess *s)
 	if (c == NULL)
 		return;
 	TAILQ_FOREACH(cmd, &s->active, link)
-		sess_cmd_detach(cmd);
+	sess_cmd_detach(cmd);
 	s->conn = NULL;
 	c->s = NULL;
 	uv_timer_stop(&s->ka_timer);
@@ -240,7 +240,7 @@ sess_conn_lost(struct sess *s, int err, const char *why)
 			c->retried = true;
 			c->st = SC_QUEUED;
 			sess_cmd_move(c, &s->queue);
-			TAILQ_REMOVE(&s->queue, c, link);      /* keep submission order: to the front */
+			TAILQ_REMOVE(&s->queue, c, link); /* keep submission order: to the front */
 			TAILQ_INSERT_HEAD(&s->queue, c, link);
 		} else {
 			sess_cmd_fail(c, err, "connection to %s:%d lost while the command ran: %s",
@@ -278,8 +278,9 @@ sess_on_setup_timeout(uv_timer_t *t)
 {
 	struct sess *s = t->data;
 	static const char *const phase[] = { [SS_TCP] = "TCP connect",
-		[SS_HANDSHAKE] = "waiting for the SSH banner and key exchange",
-		[SS_AUTH] = "public key authentication" };
+					     [SS_HANDSHAKE] =
+						     "waiting for the SSH banner and key exchange",
+					     [SS_AUTH] = "public key authentication" };
 
 	sess_setup_failed(s, -ETIMEDOUT, "connecting to %s:%d timed out after %llu ms (%s)",
 			  s->address, s->port, (unsigned long long)s->pool->o.connect_timeout_ms,
@@ -393,7 +394,8 @@ sess_tcp_step(struct sess *s)
 	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err != 0) {
-		sess_setup_failed(s, -err, "connect to %s:%d: %s", s->address, s->port, strerror(err));
+		sess_setup_failed(s, -err, "connect to %s:%d: %s", s->address, s->port,
+				  strerror(err));
 		return;
 	}
 	if ((r = sess_ssh_new(s)) != 0) {
@@ -431,25 +433,27 @@ sess_handshake_step(struct sess *s)
 				  ssh_get_error(c->ssh));
 		return;
 	}
-	if (ssh_get_server_publickey(c->ssh, &k) != SSH_OK || (c->host_key = sess_key_line(k)) == NULL) {
+	if (ssh_get_server_publickey(c->ssh, &k) != SSH_OK ||
+	    (c->host_key = sess_key_line(k)) == NULL) {
 		ssh_key_free(k);
-		sess_setup_failed(s, -EPROTO, "cannot read the host key of %s:%d", s->address, s->port);
+		sess_setup_failed(s, -EPROTO, "cannot read the host key of %s:%d", s->address,
+				  s->port);
 		return;
 	}
 	/* Pinned: refuse another key before authenticating (spec 5.13, weakness 21). */
 	if (s->pin != NULL && ssh_key_cmp(k, s->pin, SSH_KEY_CMP_PUBLIC) != 0) {
 		ssh_key_free(k);
-		sess_setup_failed(s, -EKEYREJECTED, "host key of %s:%d changed: it presented %.80s but "
-				  "%.80s is pinned; connection refused", s->address, s->port, c->host_key,
-				  s->pin_line);
+		sess_setup_failed(s, -EKEYREJECTED,
+				  "host key of %s:%d changed: it presented %.80s but "
+				  "%.80s is pinned; connection refused",
+				  s->address, s->port, c->host_key, s->pin_line);
 		return;
 	}
 	ssh_key_free(k);
 	s->st = SS_AUTH;
 }
 
-static void
-sess_keepalive_arm(struct sess *s, uint64_t ms);
+static void sess_keepalive_arm(struct sess *s, uint64_t ms);
 
 static void
 sess_auth_step(struct sess *s)
@@ -536,7 +540,7 @@ sess_ready_step(struct sess *s)
 	struct sess_conn *c = s->conn;
 	struct sess_cmd *cmd, *next;
 
-	ssh_event_dopoll(c->ev, 0);     /* read and dispatch what arrived, flush what is queued */
+	ssh_event_dopoll(c->ev, 0); /* read and dispatch what arrived, flush what is queued */
 	while (!sess_conn_dead(c) && s->nactive < s->pool->o.max_channels &&
 	       (cmd = TAILQ_FIRST(&s->queue)) != NULL) {
 		if (s->pin == NULL && !(cmd->flags & SESS_EXEC_UNPINNED))
@@ -554,8 +558,8 @@ sess_ready_step(struct sess *s)
 	if (sess_conn_dead(c)) {
 		char why[200];
 
-		snprintf(why, sizeof(why), "%s", ssh_get_error(c->ssh)[0] ? ssh_get_error(c->ssh) :
-			 "connection closed");
+		snprintf(why, sizeof(why), "%s",
+			 ssh_get_error(c->ssh)[0] ? ssh_get_error(c->ssh) : "connection closed");
 		sess_conn_lost(s, -ECONNRESET, why);
 	}
 }
@@ -668,8 +672,8 @@ sess_find(struct sess_pool *p, const char *instance_id)
 	struct sess *s;
 
 	TAILQ_FOREACH(s, &p->sessions, link)
-		if (strcmp(s->id, instance_id) == 0)
-			return s;
+	if (strcmp(s->id, instance_id) == 0)
+		return s;
 	return NULL;
 }
 
@@ -684,7 +688,8 @@ sess_get(struct sess_pool *p, const char *instance_id, const char *address, int 
 	    !quote_valid_address(address) || port < 1 || port > 65535 || !quote_valid_user(user))
 		return -EINVAL;
 	if ((s = sess_find(p, instance_id)) != NULL) {
-		if (strcmp(s->address, address) == 0 && s->port == port && strcmp(s->user, user) == 0) {
+		if (strcmp(s->address, address) == 0 && s->port == port &&
+		    strcmp(s->user, user) == 0) {
 			*out = s;
 			return 0;
 		}
@@ -742,10 +747,26 @@ sess_pin(struct sess *s, const char *key_line)
 	return 0;
 }
 
-const char *sess_pinned(const struct sess *s) { return s->pin_line; }
-const char *sess_user(const struct sess *s) { return s->user; }
-const char *sess_instance(const struct sess *s) { return s->id; }
-void *sess_userdata(const struct sess *s) { return s->udata; }
+const char *
+sess_pinned(const struct sess *s)
+{
+	return s->pin_line;
+}
+const char *
+sess_user(const struct sess *s)
+{
+	return s->user;
+}
+const char *
+sess_instance(const struct sess *s)
+{
+	return s->id;
+}
+void *
+sess_userdata(const struct sess *s)
+{
+	return s->udata;
+}
 
 void
 sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *))

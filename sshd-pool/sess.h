@@ -27,38 +27,38 @@ struct sess_pool;
 struct sess;
 
 struct sess_opts {
-	ssh_key key;                    /* dispatch key, borrowed; must outlive the pool */
-	uint64_t connect_timeout_ms;    /* TCP + banner + key exchange + auth (default 60000) */
-	uint64_t command_timeout_ms;    /* when sess_exec is given 0 (default 600000) */
-	uint64_t keepalive_ms;          /* idle probe interval, 0 = none (default 30000) */
-	uint64_t keepalive_timeout_ms;  /* probe answer deadline (default 15000) */
-	uint64_t backoff_min_ms;        /* after a failed connection setup (default 1000) */
-	uint64_t backoff_max_ms;        /* doubling up to this (default 30000) */
-	unsigned max_channels;          /* concurrent commands per session (default 8; OpenSSH's
+	ssh_key key;		       /* dispatch key, borrowed; must outlive the pool */
+	uint64_t connect_timeout_ms;   /* TCP + banner + key exchange + auth (default 60000) */
+	uint64_t command_timeout_ms;   /* when sess_exec is given 0 (default 600000) */
+	uint64_t keepalive_ms;	       /* idle probe interval, 0 = none (default 30000) */
+	uint64_t keepalive_timeout_ms; /* probe answer deadline (default 15000) */
+	uint64_t backoff_min_ms;       /* after a failed connection setup (default 1000) */
+	uint64_t backoff_max_ms;       /* doubling up to this (default 30000) */
+	unsigned max_channels;	       /* concurrent commands per session (default 8; OpenSSH's
 					   MaxSessions defaults to 10, one is kept for keep-alives) */
-	unsigned max_connecting;        /* concurrent handshakes in the pool (default 8) */
-	size_t max_stdout;              /* kept per command; excess read and dropped (default 1 MiB) */
-	size_t max_stderr;              /* (default 64 KiB) */
+	unsigned max_connecting;       /* concurrent handshakes in the pool (default 8) */
+	size_t max_stdout; /* kept per command; excess read and dropped (default 1 MiB) */
+	size_t max_stderr; /* (default 64 KiB) */
 };
 
 struct sess_result {
-	int status;             /* 0: the command ran and exited (see exit_status); <0: it did not
+	int status;	      /* 0: the command ran and exited (see exit_status); <0: it did not
 				   run or did not finish, error says why:
 				   -ETIMEDOUT connect/command/keep-alive deadline, -ECONNREFUSED etc.
 				   TCP, -EACCES auth refused, -EKEYREJECTED host key differs from
 				   the pinned one, -ECONNRESET connection lost mid-command,
 				   -EPERM host key not verified yet, -ECANCELED session closed,
 				   -EPROTO other SSH errors */
-	int exit_status;        /* remote exit status, -1 if none (killed by a signal) */
-	char exit_signal[32];   /* e.g. "KILL" when killed by a signal, else "" */
-	uint8_t *out;           /* stdout, NUL-terminated for convenience; at most max_stdout bytes */
+	int exit_status;      /* remote exit status, -1 if none (killed by a signal) */
+	char exit_signal[32]; /* e.g. "KILL" when killed by a signal, else "" */
+	uint8_t *out;	      /* stdout, NUL-terminated for convenience; at most max_stdout bytes */
 	size_t out_len;
-	bool out_truncated;     /* more stdout was produced and dropped */
-	uint8_t *err;           /* stderr, likewise */
+	bool out_truncated; /* more stdout was produced and dropped */
+	uint8_t *err;	    /* stderr, likewise */
 	size_t err_len;
 	bool err_truncated;
-	char error[256];        /* human-readable reason when status < 0 */
-	char *host_key;         /* "<type> <base64>" of the connection used, NULL if none */
+	char error[256]; /* human-readable reason when status < 0 */
+	char *host_key;	 /* "<type> <base64>" of the connection used, NULL if none */
 };
 
 /* The result belongs to the session layer and is freed after the callback returns; a callback
@@ -73,14 +73,14 @@ struct sess_input {
 	int fd;
 };
 
-#define SESS_EXEC_UNPINNED 0x1u   /* may run before a host key is pinned (identity check only) */
+#define SESS_EXEC_UNPINNED 0x1u /* may run before a host key is pinned (identity check only) */
 
 struct sess_stats {
-	unsigned connects;          /* connection setups started */
-	unsigned connected;         /* setups that reached authenticated */
+	unsigned connects;  /* connection setups started */
+	unsigned connected; /* setups that reached authenticated */
 	unsigned setup_failures;
-	unsigned channels;          /* command channels opened */
-	unsigned dropped;           /* established connections lost */
+	unsigned channels; /* command channels opened */
+	unsigned dropped;  /* established connections lost */
 };
 
 /* Defaults for every 0 field of opts. */
@@ -112,8 +112,8 @@ void sess_drop(struct sess *s, const char *why);
 /* Queue command for the remote login shell. timeout_ms 0 = opts.command_timeout_ms, and it
  * counts from now (waiting for the connection included). 0: cb will be called once; <0: refused
  * at once (-EPERM unpinned without SESS_EXEC_UNPINNED, -ENOMEM, -EBADF), cb never called. */
-int sess_exec(struct sess *s, const char *command, const struct sess_input *in,
-	      uint64_t timeout_ms, unsigned flags, sess_done_cb cb, void *arg);
+int sess_exec(struct sess *s, const char *command, const struct sess_input *in, uint64_t timeout_ms,
+	      unsigned flags, sess_done_cb cb, void *arg);
 
 const char *sess_user(const struct sess *s);
 const char *sess_instance(const struct sess *s);

@@ -34,8 +34,8 @@ sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q)
 
 /* Append to a bounded buffer; excess is dropped and flagged. */
 static void
-sess_cmd_keep(uint8_t **buf, size_t *len, size_t *cap, bool *trunc, size_t max,
-	      const uint8_t *data, size_t n)
+sess_cmd_keep(uint8_t **buf, size_t *len, size_t *cap, bool *trunc, size_t max, const uint8_t *data,
+	      size_t n)
 {
 	size_t room = max > *len ? max - *len : 0;
 
@@ -64,7 +64,8 @@ sess_cmd_keep(uint8_t **buf, size_t *len, size_t *cap, bool *trunc, size_t max,
 }
 
 static int
-sess_cmd_on_data(ssh_session ssh, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *arg)
+sess_cmd_on_data(ssh_session ssh, ssh_channel ch, void *data, uint32_t len, int is_stderr,
+		 void *arg)
 {
 	struct sess_cmd *c = arg;
 	const struct sess_opts *o = &c->s->pool->o;
@@ -77,7 +78,7 @@ sess_cmd_on_data(ssh_session ssh, ssh_channel ch, void *data, uint32_t len, int 
 	else
 		sess_cmd_keep(&c->res.out, &c->res.out_len, &c->out_cap, &c->res.out_truncated,
 			      o->max_stdout, data, len);
-	return (int)len;   /* all consumed, so libssh keeps the window open */
+	return (int)len; /* all consumed, so libssh keeps the window open */
 }
 
 static void
@@ -205,7 +206,7 @@ sess_cmd_write(struct sess_cmd *c)
 		int err, w;
 
 		if ((ssh_get_poll_flags(ssh) & SSH_WRITE_PENDING) || win == 0)
-			return 0;       /* back-pressure: the socket or the peer's window is full */
+			return 0; /* back-pressure: the socket or the peer's window is full */
 		p = sess_cmd_input(c, win < SESS_CHUNK ? win : SESS_CHUNK, &n, &err);
 		if (err < 0) {
 			sess_cmd_fail(c, err, "reading the stdin file: %s", strerror(-err));
@@ -219,8 +220,11 @@ sess_cmd_write(struct sess_cmd *c)
 		}
 		w = ssh_channel_write(c->ch, p, (uint32_t)n);
 		if (w < 0)
-			return sess_conn_dead(c->s->conn) ? -ECONNRESET : (sess_cmd_fail(c, -EPROTO,
-			       "writing stdin: %s", ssh_get_error(ssh)), -EPROTO);
+			return sess_conn_dead(c->s->conn)
+				       ? -ECONNRESET
+				       : (sess_cmd_fail(c, -EPROTO, "writing stdin: %s",
+							ssh_get_error(ssh)),
+					  -EPROTO);
 		if (c->in_fd < 0)
 			c->in_off += (size_t)w;
 		else
@@ -253,7 +257,7 @@ sess_cmd_step(struct sess_cmd *c)
 	if (c->st == SC_OPENING) {
 		rc = ssh_channel_open_session(c->ch);
 		if (rc == SSH_AGAIN || (rc != SSH_OK && sess_conn_dead(c->s->conn)))
-			return;         /* a dead connection is handled by the session */
+			return; /* a dead connection is handled by the session */
 		if (rc != SSH_OK) {
 			sess_cmd_fail(c, -EPROTO, "cannot open a channel: %s", ssh_get_error(ssh));
 			return;
@@ -345,7 +349,7 @@ sess_drain_done(struct sess *s)
 		c->cb(&c->res, c->arg);
 		sess_cmd_free_result(&c->res);
 		if (c->in != NULL) {
-			memset(c->in, 0, c->in_len);    /* may be a config payload with tokens */
+			memset(c->in, 0, c->in_len); /* may be a config payload with tokens */
 			free(c->in);
 		}
 		free(c->chunk);
@@ -363,14 +367,16 @@ sess_cmd_on_timeout(uv_timer_t *t)
 	struct sess *s = c->s;
 
 	if (c->st == SC_QUEUED)
-		sess_cmd_fail(c, -ETIMEDOUT, "timed out after %llu ms waiting for the connection to "
-			      "%s:%d (%s%s%s)", (unsigned long long)c->timeout_ms, s->address, s->port,
-			      sess_state(s), s->last_error[0] ? ", last error: " : "", s->last_error);
+		sess_cmd_fail(c, -ETIMEDOUT,
+			      "timed out after %llu ms waiting for the connection to "
+			      "%s:%d (%s%s%s)",
+			      (unsigned long long)c->timeout_ms, s->address, s->port, sess_state(s),
+			      s->last_error[0] ? ", last error: " : "", s->last_error);
 	else
 		sess_cmd_fail(c, -ETIMEDOUT, "command timed out after %llu ms",
 			      (unsigned long long)c->timeout_ms);
 	sess_drain_done(s);
-	sess_kick(s);           /* a channel slot may be free now */
+	sess_kick(s); /* a channel slot may be free now */
 }
 
 static int

@@ -17,15 +17,15 @@ TAILQ_HEAD(sess_cmdq, sess_cmd);
 struct sess_cmd {
 	struct sess *s;
 	TAILQ_ENTRY(sess_cmd) link;
-	struct sess_cmdq *where;        /* the list holding it, NULL when none */
+	struct sess_cmdq *where; /* the list holding it, NULL when none */
 	enum sess_cmd_st st;
 	char *command;
-	uint8_t *in;                    /* stdin bytes (owned) */
+	uint8_t *in; /* stdin bytes (owned) */
 	size_t in_len, in_off;
-	int in_fd;                      /* stdin file (owned dup), -1 if none */
-	uint8_t *chunk;                 /* bytes read from in_fd not yet accepted by the channel */
+	int in_fd;	/* stdin file (owned dup), -1 if none */
+	uint8_t *chunk; /* bytes read from in_fd not yet accepted by the channel */
 	size_t chunk_len, chunk_off;
-	bool in_done;                   /* every stdin byte was written */
+	bool in_done; /* every stdin byte was written */
 	uint64_t timeout_ms;
 	unsigned flags;
 	sess_done_cb cb;
@@ -40,14 +40,14 @@ struct sess_cmd {
 
 /* One TCP+SSH connection. Outlives its session while its uv_poll_t closes. */
 struct sess_conn {
-	struct sess *s;                 /* NULL once dropped */
+	struct sess *s; /* NULL once dropped */
 	struct sess_pool *pool;
 	uv_poll_t poll;
-	int fd;                         /* watched by poll; closed in the close callback */
+	int fd; /* watched by poll; closed in the close callback */
 	ssh_session ssh;
-	ssh_event ev;                   /* set once authenticated: the general packet pump */
+	ssh_event ev; /* set once authenticated: the general packet pump */
 	char *host_key;
-	ssh_channel ka;                 /* outstanding keep-alive probe */
+	ssh_channel ka; /* outstanding keep-alive probe */
 };
 
 struct sess {
@@ -61,10 +61,10 @@ struct sess {
 	char *pin_line;
 	enum sess_st st;
 	struct sess_conn *conn;
-	uv_timer_t timer;               /* connection setup deadline, or end of back-off */
-	uv_timer_t kick;                /* run the pump from the loop, never from an API call */
-	uv_timer_t ka_timer;            /* keep-alive interval, then the probe's deadline */
-	int handles;                    /* open timers; freed at 0 once closing */
+	uv_timer_t timer;    /* connection setup deadline, or end of back-off */
+	uv_timer_t kick;     /* run the pump from the loop, never from an API call */
+	uv_timer_t ka_timer; /* keep-alive interval, then the probe's deadline */
+	int handles;	     /* open timers; freed at 0 once closing */
 	uint64_t backoff_ms;
 	char last_error[256];
 	struct sess_cmdq queue, active, done;
@@ -81,7 +81,7 @@ struct sess_pool {
 	struct sess_opts o;
 	struct sess_list sessions, waiting;
 	unsigned connecting;
-	unsigned live;                  /* sessions, connections and commands not yet freed */
+	unsigned live; /* sessions, connections and commands not yet freed */
 	bool freeing;
 };
 
@@ -91,11 +91,11 @@ bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
 /* sess_cmd.c */
 void sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q);
-int sess_cmd_begin(struct sess_cmd *c);        /* on a ready connection: new channel */
-void sess_cmd_step(struct sess_cmd *c);        /* advance open/exec/stdin; complete when done */
+int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */
+void sess_cmd_step(struct sess_cmd *c); /* advance open/exec/stdin; complete when done */
 void sess_cmd_fail(struct sess_cmd *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void sess_cmd_detach(struct sess_cmd *c);      /* forget the channel (connection going away) */
+void sess_cmd_detach(struct sess_cmd *c); /* forget the channel (connection going away) */
 void sess_drain_done(struct sess *s);
 void sess_fail_all(struct sess *s, struct sess_cmdq *q, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -20,8 +20,11 @@
 static int
 sshpool_answer(struct proto_wbuf *ans, int32_t status, const char *msg, const char *pub)
 {
-	return proto_ssh_init_ans_encode(ans, 0, &(struct proto_ssh_init_ans){
-		.status = status, .message = (char *)msg, .public_key = (char *)(pub ? pub : "") });
+	return proto_ssh_init_ans_encode(
+		ans, 0,
+		&(struct proto_ssh_init_ans){ .status = status,
+					      .message = (char *)msg,
+					      .public_key = (char *)(pub ? pub : "") });
 }
 
 /* The key text: from the attached fd, else from the payload. Caller wipes and frees. */
@@ -89,7 +92,8 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	if (ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,
 					.crunch_run_command = sp->crunch_run_command,
 					.deploy_dir = sp->deploy_dir,
-					.runner_hash = sp->runner_md5 }, &probe, why, len) != 0)
+					.runner_hash = sp->runner_md5 },
+		    &probe, why, len) != 0)
 		return -1;
 	ops_free(probe);
 	so.key = sp->key;
@@ -124,7 +128,8 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 	}
 	r = sshpool_key_text(m, &si, &text, &len);
 	if (r == 0) {
-		r = sshpool_key_load((const char *)text, &sp->key, &sp->public_key, why, sizeof(why));
+		r = sshpool_key_load((const char *)text, &sp->key, &sp->public_key, why,
+				     sizeof(why));
 		adc_wipe(text, len);
 		free(text);
 	} else {
@@ -142,8 +147,8 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 		sshpool_answer(ans, PROTO_E_INVALID, why, NULL);
 		return -1;
 	}
-	log_kv(LOG_LVL_INFO, "dispatch key loaded", LF_STR("KeyType",
-	       ssh_key_type_to_char(ssh_key_type(sp->key))));
+	log_kv(LOG_LVL_INFO, "dispatch key loaded",
+	       LF_STR("KeyType", ssh_key_type_to_char(ssh_key_type(sp->key))));
 	return sshpool_answer(ans, PROTO_OK, "", sp->public_key) == 0 ? 0 : -1;
 }
 
@@ -167,11 +172,11 @@ sshpool_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 void
 sshpool_teardown(struct sshpool *sp)
 {
-	sp->chan = NULL;        /* the channel is gone: answers still due are dropped */
+	sp->chan = NULL; /* the channel is gone: answers still due are dropped */
 	if (sp->pool != NULL) {
 		struct sess_pool *pool = sp->pool;
 
-		sp->pool = NULL;        /* callbacks run by the free must not look sessions up */
+		sp->pool = NULL; /* callbacks run by the free must not look sessions up */
 		sess_pool_free(pool);
 	}
 	/* Let the sessions' handles close, and pchild's SIGTERM watcher when a caught signal kept

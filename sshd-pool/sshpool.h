@@ -16,18 +16,18 @@
 struct sess_pool;
 
 struct sshpool {
-	uv_loop_t *loop;              /* set by main before serving */
-	ssh_key key;                  /* the dispatch private key; never leaves this process */
-	char *public_key;             /* "<type> <base64>" */
+	uv_loop_t *loop;  /* set by main before serving */
+	ssh_key key;	  /* the dispatch private key; never leaves this process */
+	char *public_key; /* "<type> <base64>" */
 	char *boot_probe_command;
 	char *ssh_port;
 	char *cluster_id;
-	char *crunch_run_command;     /* the runner (spec 5.8), fixed at init */
+	char *crunch_run_command; /* the runner (spec 5.8), fixed at init */
 	char *deploy_dir;
 	char *runner_md5;
 	uint32_t connect_timeout_ms, command_timeout_ms;
-	struct sess_pool *pool;       /* one session per worker, created at init */
-	struct proto_chan *chan;      /* where answers go; NULL once closing */
+	struct sess_pool *pool;	 /* one session per worker, created at init */
+	struct proto_chan *chan; /* where answers go; NULL once closing */
 };
 
 int sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg);

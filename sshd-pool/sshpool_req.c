@@ -28,7 +28,7 @@ struct sshpool_call {
 	struct sshpool *sp;
 	uint16_t ans_type;
 	uint32_t reqid;
-	struct ops *ops;              /* this request's, freed with the call */
+	struct ops *ops; /* this request's, freed with the call */
 	char instance[PROTO_SSH_MAX_INSTANCE + 1];
 };
 
@@ -40,17 +40,19 @@ sshpool_send(struct sshpool *sp, uint16_t type, uint32_t reqid, const struct pro
 	struct proto_wbuf w;
 
 	if (sp->chan == NULL)
-		return;                 /* shutting down: nobody is waiting */
+		return; /* shutting down: nobody is waiting */
 	if (proto_ssh_ans_encode(&w, type, reqid, a) != 0 || proto_chan_send(sp->chan, &w, -1) != 0)
-		log_kv(LOG_LVL_ERROR, "cannot send an answer", LF_STR("Type", proto_type_str(type)));
+		log_kv(LOG_LVL_ERROR, "cannot send an answer",
+		       LF_STR("Type", proto_type_str(type)));
 }
 
 static void
 sshpool_answer_now(struct sshpool *sp, const struct proto_msg *m, int outcome, const char *why)
 {
-	sshpool_send(sp, proto_ssh_ans_type(m->hdr.type), m->hdr.reqid, &(struct proto_ssh_ans){
-		.outcome = (uint8_t)outcome, .exit_status = outcome == PROTO_SSH_OK ? 0 : -1,
-		.message = (char *)why });
+	sshpool_send(sp, proto_ssh_ans_type(m->hdr.type), m->hdr.reqid,
+		     &(struct proto_ssh_ans){ .outcome = (uint8_t)outcome,
+					      .exit_status = outcome == PROTO_SSH_OK ? 0 : -1,
+					      .message = (char *)why });
 }
 
 /* The session layer's errors, as the answer's outcome class. */
@@ -58,18 +60,36 @@ static int
 sshpool_outcome(int ops_outcome)
 {
 	switch (ops_outcome) {
-	case OPS_OK: case OPS_ALREADY: return PROTO_SSH_OK;
-	case OPS_EXIT: return PROTO_SSH_EXIT;
-	case OPS_BAD_SECRET: return PROTO_SSH_BAD_SECRET;
-	case OPS_UNSAFE_DIR: return PROTO_SSH_UNSAFE_DIR;
-	case -ETIMEDOUT: return PROTO_SSH_TIMEOUT;
-	case -EKEYREJECTED: return PROTO_SSH_HOSTKEY_CHANGED;
-	case -EPERM: return PROTO_SSH_UNVERIFIED;
-	case -EINVAL: return PROTO_SSH_INVALID;
-	case -EBUSY: return PROTO_SSH_BUSY;
-	case -ECANCELED: return PROTO_SSH_CANCELED;
-	case -ECONNREFUSED: case -ECONNRESET: case -ECONNABORTED: case -EACCES: case -EPROTO:
-	case -EHOSTUNREACH: case -ENETUNREACH: case -EPIPE: case -ENOTCONN:
+	case OPS_OK:
+	case OPS_ALREADY:
+		return PROTO_SSH_OK;
+	case OPS_EXIT:
+		return PROTO_SSH_EXIT;
+	case OPS_BAD_SECRET:
+		return PROTO_SSH_BAD_SECRET;
+	case OPS_UNSAFE_DIR:
+		return PROTO_SSH_UNSAFE_DIR;
+	case -ETIMEDOUT:
+		return PROTO_SSH_TIMEOUT;
+	case -EKEYREJECTED:
+		return PROTO_SSH_HOSTKEY_CHANGED;
+	case -EPERM:
+		return PROTO_SSH_UNVERIFIED;
+	case -EINVAL:
+		return PROTO_SSH_INVALID;
+	case -EBUSY:
+		return PROTO_SSH_BUSY;
+	case -ECANCELED:
+		return PROTO_SSH_CANCELED;
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -EACCES:
+	case -EPROTO:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -EPIPE:
+	case -ENOTCONN:
 		return PROTO_SSH_CONNECT;
 	default:
 		return PROTO_SSH_FAILED;
@@ -128,7 +148,7 @@ sshpool_done(int outcome, struct sess_result *r, void *arg)
 	a.out_len = r->out_len > PROTO_SSH_MAX_OUT ? PROTO_SSH_MAX_OUT : r->out_len;
 	a.out_truncated = r->out_truncated || r->out_len > PROTO_SSH_MAX_OUT;
 	if (c->ans_type == PROTO_SSH_VERIFY_ANS) {
-		a.out_len = 0;          /* ops_verify wiped it already: never sent up */
+		a.out_len = 0; /* ops_verify wiped it already: never sent up */
 		a.out_truncated = false;
 	}
 	a.err = r->err;
@@ -167,11 +187,18 @@ sshpool_call_new(struct sshpool *sp, const struct proto_msg *m, const char *inst
 	char why[256] = "out of memory";
 	struct ops_conf conf = {
 		.boot_probe_command = sp->boot_probe_command,
-		.crunch_run_command = sp->crunch_run_command, .deploy_dir = sp->deploy_dir,
-		.runner_hash = sp->runner_md5, .runtime_engine = engine,
-		.crunch_run_args = (const char *const *)args, .ncrunch_run_args = nargs,
-		.verify_timeout_ms = t, .boot_timeout_ms = t, .probe_timeout_ms = t,
-		.deploy_timeout_ms = t, .start_timeout_ms = t, .kill_timeout_ms = t,
+		.crunch_run_command = sp->crunch_run_command,
+		.deploy_dir = sp->deploy_dir,
+		.runner_hash = sp->runner_md5,
+		.runtime_engine = engine,
+		.crunch_run_args = (const char *const *)args,
+		.ncrunch_run_args = nargs,
+		.verify_timeout_ms = t,
+		.boot_timeout_ms = t,
+		.probe_timeout_ms = t,
+		.deploy_timeout_ms = t,
+		.start_timeout_ms = t,
+		.kill_timeout_ms = t,
 	};
 	int r = c != NULL ? ops_new(&conf, &c->ops, why, sizeof(why)) : -ENOMEM;
 
@@ -194,7 +221,8 @@ sshpool_session(struct sshpool *sp, const struct proto_msg *m, const char *insta
 	struct sess *s = sess_find(sp->pool, instance);
 
 	if (s == NULL || sess_pinned(s) == NULL) {
-		sshpool_answer_now(sp, m, PROTO_SSH_UNVERIFIED, "worker not verified: verify it first");
+		sshpool_answer_now(sp, m, PROTO_SSH_UNVERIFIED,
+				   "worker not verified: verify it first");
 		return NULL;
 	}
 	return s;
@@ -208,7 +236,8 @@ sshpool_started(struct sshpool_call *c, const struct proto_msg *m, int r)
 
 	if (r == 0)
 		return;
-	snprintf(why, sizeof(why), "refused: %s", r == OPS_ALREADY ? "already installed" : strerror(-r));
+	snprintf(why, sizeof(why), "refused: %s",
+		 r == OPS_ALREADY ? "already installed" : strerror(-r));
 	sshpool_answer_now(c->sp, m, sshpool_outcome(r), r == OPS_ALREADY ? "" : why);
 	sshpool_call_free(c);
 }
@@ -246,7 +275,8 @@ sshpool_verify(struct sshpool *sp, const struct proto_msg *m)
 		snprintf(why, sizeof(why), "cannot set up the session: %s", strerror(-r));
 		sshpool_answer_now(sp, m, sshpool_outcome(r), why);
 	} else if ((c = sshpool_call_new(sp, m, v.instance_id, NULL, NULL, 0)) != NULL) {
-		sshpool_started(c, m, ops_verify(c->ops, s, v.secret, v.secret_len, sshpool_done, c));
+		sshpool_started(c, m,
+				ops_verify(c->ops, s, v.secret, v.secret_len, sshpool_done, c));
 	}
 	proto_ssh_verify_free(&v);
 }
@@ -294,7 +324,7 @@ sshpool_deploy(struct sshpool *sp, const struct proto_msg *m)
 	else if ((s = sshpool_session(sp, m, d.instance_id)) != NULL &&
 		 (c = sshpool_call_new(sp, m, d.instance_id, NULL, NULL, 0)) != NULL)
 		sshpool_started(c, m, ops_deploy(c->ops, s, m->fd, d.md5, sshpool_done, c));
-	close(m->fd);           /* ops_deploy keeps its own dup */
+	close(m->fd); /* ops_deploy keeps its own dup */
 	proto_ssh_deploy_free(&d);
 }
 
@@ -314,8 +344,8 @@ sshpool_run_probe(struct sshpool *sp, const struct proto_msg *m)
 		sshpool_answer_now(sp, m, PROTO_SSH_INVALID, why);
 	else if ((s = sshpool_session(sp, m, p.instance_id)) != NULL &&
 		 (c = sshpool_call_new(sp, m, p.instance_id, NULL, NULL, 0)) != NULL)
-		sshpool_started(c, m, ops_run_probe(c->ops, s, p.prices, p.prices_len,
-						    sshpool_done, c));
+		sshpool_started(c, m,
+				ops_run_probe(c->ops, s, p.prices, p.prices_len, sshpool_done, c));
 	proto_ssh_run_probe_free(&p);
 }
 
@@ -351,7 +381,8 @@ sshpool_start(struct sshpool *sp, const struct proto_msg *m)
 	if (proto_ssh_start_check(&st, m->fd >= 0, why, sizeof(why)) != 0)
 		sshpool_answer_now(sp, m, PROTO_SSH_INVALID, why);
 	else if (sshpool_start_payload(m, &st, &payload, &len) != 0 || len == 0)
-		sshpool_answer_now(sp, m, PROTO_SSH_INVALID, "cannot read the payload (or it is empty)");
+		sshpool_answer_now(sp, m, PROTO_SSH_INVALID,
+				   "cannot read the payload (or it is empty)");
 	else if ((s = sshpool_session(sp, m, st.instance_id)) != NULL &&
 		 (c = sshpool_call_new(sp, m, st.instance_id, st.runtime_engine, st.args,
 				       st.nargs)) != NULL)
@@ -411,7 +442,10 @@ sshpool_forget(struct sshpool *sp, const struct proto_msg *m)
 sshpool_handler
 sshpool_handler_for(uint16_t type)
 {
-	static const struct { uint16_t type; sshpool_handler fn; } table[] = {
+	static const struct {
+		uint16_t type;
+		sshpool_handler fn;
+	} table[] = {
 		{ PROTO_SSH_VERIFY_REQ, sshpool_verify },
 		{ PROTO_SSH_BOOT_PROBE_REQ, sshpool_boot_probe },
 		{ PROTO_SSH_DEPLOY_REQ, sshpool_deploy },

@@ -28,7 +28,8 @@ struct bench {
 
 static void bench_start_more(struct bench *b);
 
-static void bench_on_create(void *arg, const struct drv_error *e, const struct drv_instance *i)
+static void
+bench_on_create(void *arg, const struct drv_error *e, const struct drv_instance *i)
 {
 	struct bench *b = arg;
 
@@ -48,11 +49,12 @@ static void bench_on_create(void *arg, const struct drv_error *e, const struct d
 
 /* Keeps a window of Creates queued in the driver; the pacer releases them at the bucket rate
  * (the dispatcher would not retry a rate-limited Create before EarliestRetry either). */
-static void bench_start_more(struct bench *b)
+static void
+bench_start_more(struct bench *b)
 {
 	while (b->in_flight < b->window && b->ok + b->in_flight < b->want && b->failed < 50) {
-		if (b->d->ops->create(b->d, &b->t, "ami-0123456789abcdef0", &b->tags,
-				      "echo bench", NULL, bench_on_create, b) < 0) {
+		if (b->d->ops->create(b->d, &b->t, "ami-0123456789abcdef0", &b->tags, "echo bench",
+				      NULL, bench_on_create, b) < 0) {
 			b->failed++;
 			return;
 		}
@@ -61,7 +63,8 @@ static void bench_start_more(struct bench *b)
 	}
 }
 
-static double bench_min_seconds(int n, double cap, double res_cap, double refill)
+static double
+bench_min_seconds(int n, double cap, double res_cap, double refill)
 {
 	double a = (n - cap) / refill, r = (n - res_cap) / refill;
 	double m = a > r ? a : r;
@@ -69,7 +72,8 @@ static double bench_min_seconds(int n, double cap, double res_cap, double refill
 	return m > 0 ? m : 0;
 }
 
-static int bench_throttled_calls(struct fake *f)
+static int
+bench_throttled_calls(struct fake *f)
 {
 	cJSON *j = fake_ctl(f, "GET", "/_fake/throttle", NULL);
 	char *txt = cJSON_PrintUnformatted(j);
@@ -90,10 +94,11 @@ static int bench_throttled_calls(struct fake *f)
 	return n;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const char *const args[] = { "--subnet-cidr", "subnet-bench=127.16.0.0/20",
-					     "--throttle", NULL };
+					    "--throttle", NULL };
 	int n = argc > 1 ? atoi(argv[1]) : 2000;
 	double refill = argc > 2 ? atof(argv[2]) : 20;
 	struct ec2_driver_opts o = { 0 };
@@ -139,10 +144,12 @@ int main(int argc, char **argv)
 	secs = (double)(t1 - t0) / 1e9;
 	min = bench_min_seconds(n, 5, 1000, refill);
 	throttled = bench_throttled_calls(&f);
-	printf("ec2 launch: %d instances (%d failed Creates) in %.2f s; bucket-limited minimum %.2f s "
+	printf("ec2 launch: %d instances (%d failed Creates) in %.2f s; bucket-limited minimum "
+	       "%.2f s "
 	       "(RunInstances 5 + %g/s, instances 1000 + %g/s); ratio %.3f; throttled calls %d "
-	       "(driver saw %d)\n", b.ok, b.failed, secs, min, refill, refill,
-	       min > 0 ? secs / min : 0.0, throttled, b.throttled_answers);
+	       "(driver saw %d)\n",
+	       b.ok, b.failed, secs, min, refill, refill, min > 0 ? secs / min : 0.0, throttled,
+	       b.throttled_answers);
 	drv_tags_free(&b.tags);
 	drv_done_free(&b.loop, b.d);
 	uv_loop_close(&b.loop);

@@ -16,12 +16,13 @@
 #include "instance_types.h"
 
 #define NTYPES 50
-#define NCTR 100000
-#define GiB ((int64_t)1 << 30)
+#define NCTR   100000
+#define GiB    ((int64_t)1 << 30)
 
 static uint64_t rng = 88172645463325252u;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -29,7 +30,8 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng % n);
 }
 
-static uint64_t now_ns(void)
+static uint64_t
+now_ns(void)
 {
 	struct timespec ts;
 
@@ -38,7 +40,8 @@ static uint64_t now_ns(void)
 }
 
 /* 5 families x 10 sizes; every 4th preemptible, family 4 has GPUs. */
-static void make_types(struct cfg_cluster *c, char names[][16])
+static void
+make_types(struct cfg_cluster *c, char names[][16])
 {
 	static struct cfg_instance_type v[NTYPES];
 
@@ -47,8 +50,10 @@ static void make_types(struct cfg_cluster *c, char names[][16])
 
 		snprintf(names[i], 16, "f%d.s%d%s", fam, size, i % 4 == 3 ? "p" : "");
 		v[i] = (struct cfg_instance_type){
-			.name = names[i], .provider_type = names[i],
-			.vcpus = 2 * size, .ram = (int64_t)size * (4 + 2 * fam) * GiB,
+			.name = names[i],
+			.provider_type = names[i],
+			.vcpus = 2 * size,
+			.ram = (int64_t)size * (4 + 2 * fam) * GiB,
 			.scratch = (int64_t)size * 50 * GiB,
 			.price = 0.05 * size * (1 + 0.2 * fam) * (i % 4 == 3 ? 0.4 : 1),
 			.preemptible = i % 4 == 3,
@@ -68,10 +73,11 @@ static void make_types(struct cfg_cluster *c, char names[][16])
 
 static const char *gpu_targets[] = { "8.0" };
 
-static void make_request(struct ctres *r)
+static void
+make_request(struct ctres *r)
 {
 	ctres_init(r);
-	r->vcpus = 1 + rnd(24);	/* above 20: no type fits, the whole menu is scanned */
+	r->vcpus = 1 + rnd(24); /* above 20: no type fits, the whole menu is scanned */
 	r->ram = (int64_t)(1 + rnd(64)) * GiB / 2;
 	r->keep_cache_ram = rnd(2) ? 0 : GiB / 4;
 	r->tmp_capacity = (int64_t)rnd(200) * GiB;
@@ -87,14 +93,17 @@ static void make_request(struct ctres *r)
 	}
 }
 
-static cJSON *make_record(const struct ctres *r)
+static cJSON *
+make_record(const struct ctres *r)
 {
 	char buf[1024], gpu[256] = "";
 
 	if (r->gpu.device_count > 0)
-		snprintf(gpu, sizeof(gpu), ",\"gpu\":{\"stack\":\"cuda\",\"device_count\":%lld,"
+		snprintf(gpu, sizeof(gpu),
+			 ",\"gpu\":{\"stack\":\"cuda\",\"device_count\":%lld,"
 			 "\"driver_version\":\"11.0\",\"hardware_target\":[\"8.0\"],"
-			 "\"vram\":%lld}", (long long)r->gpu.device_count, (long long)r->gpu.vram);
+			 "\"vram\":%lld}",
+			 (long long)r->gpu.device_count, (long long)r->gpu.vram);
 
 	snprintf(buf, sizeof(buf),
 		 "{\"uuid\":\"zzzzz-dz642-000000000000000\",\"state\":\"Queued\",\"priority\":1,"
@@ -104,13 +113,13 @@ static cJSON *make_record(const struct ctres *r)
 		 "\"mounts\":{\"/tmp\":{\"kind\":\"tmp\",\"capacity\":%lld},"
 		 "\"/keep\":{\"kind\":\"collection\",\"portable_data_hash\":\"x\"}}}",
 		 r->container_image, (long long)r->ram, (long long)r->vcpus,
-		 (long long)r->keep_cache_ram,
-		 gpu,
-		 r->preemptible ? "true" : "false", (long long)r->tmp_capacity);
+		 (long long)r->keep_cache_ram, gpu, r->preemptible ? "true" : "false",
+		 (long long)r->tmp_capacity);
 	return cJSON_Parse(buf);
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int
+cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -118,8 +127,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* One pass over every container; returns elapsed ns. parse: start from the cJSON records. */
-static uint64_t run(const struct itypes_table *t, struct ctres *reqs, cJSON **recs, int parse,
-		    size_t *accepted)
+static uint64_t
+run(const struct itypes_table *t, struct ctres *reqs, cJSON **recs, int parse, size_t *accepted)
 {
 	struct itypes_choice ch;
 	struct ctres tmp;
@@ -143,7 +152,8 @@ static uint64_t run(const struct itypes_table *t, struct ctres *reqs, cJSON **re
 	return now_ns() - t0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static char names[NTYPES][16];
 	struct cfg_cluster c = { 0 };
@@ -165,7 +175,7 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	for (int p = 0; p < 2; p++) {
-		run(t, reqs, recs, p, &accepted);	/* warm-up */
+		run(t, reqs, recs, p, &accepted); /* warm-up */
 		for (int k = 0; k < runs; k++)
 			el[p][k] = run(t, reqs, recs, p, &accepted);
 		qsort(el[p], (size_t)runs, sizeof(el[p][0]), cmp_u64);

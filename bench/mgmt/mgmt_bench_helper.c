@@ -157,9 +157,11 @@ bench_add_nulls(cJSON *o, const char *const *names)
 static cJSON *
 bench_container_entry(unsigned i)
 {
-	static const char *const nulls1[] = { "command", NULL }, *const nulls2[] = { "environment", NULL };
+	static const char *const nulls1[] = { "command", NULL }, *const nulls2[] = { "environment",
+										     NULL };
 	char uuid[32];
-	cJSON *o = cJSON_CreateObject(), *c = cJSON_CreateObject(), *rc, *g, *sp, *res, *t, *it, *ig;
+	cJSON *o = cJSON_CreateObject(), *c = cJSON_CreateObject(), *rc, *g, *sp, *res, *t, *it,
+	      *ig;
 
 	snprintf(uuid, sizeof(uuid), "zzzzz-dz642-%015u", i);
 	cJSON_AddStringToObject(c, "uuid", uuid);
@@ -236,7 +238,8 @@ bench_container_entry(unsigned i)
 	cJSON_AddNumberToObject(ig, "VRAM", 0);
 	cJSON_AddItemToArray(t, it);
 	cJSON_AddStringToObject(o, "first_seen_at", "2025-01-13T15:20:21.775000000Z");
-	cJSON_AddStringToObject(o, "scheduling_status", i % 2 ? "" : "waiting for a suitable instance");
+	cJSON_AddStringToObject(o, "scheduling_status",
+				i % 2 ? "" : "waiting for a suitable instance");
 	return o;
 }
 
@@ -329,8 +332,10 @@ serve(const char *token, const char *portfile)
 							      bench_close };
 	}
 	static struct http_server *s;
-	struct http_server_opts o = { .loop = uv_default_loop(), .listen_fd = fd,
-				      .management_token = token, .metrics = make_registry(10000) };
+	struct http_server_opts o = { .loop = uv_default_loop(),
+				      .listen_fd = fd,
+				      .management_token = token,
+				      .metrics = make_registry(10000) };
 	pool.ctx = bench_pool_new();
 	if (http_server_start(&o, &s) < 0 || mgmt_api_register(s, &pool) < 0 ||
 	    http_server_route(s, "GET", "/bench/stats", bench_stats, &s) < 0)

@@ -26,11 +26,12 @@
 #include "scheduler.h"
 
 #define NTYPES 24
-#define GiB ((int64_t)1 << 30)
+#define GiB    ((int64_t)1 << 30)
 
 static uint64_t rng = 88172645463325252u;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -40,7 +41,8 @@ static uint32_t rnd(uint32_t n)
 
 static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
 
-static uint64_t now_ns(void)
+static uint64_t
+now_ns(void)
 {
 	struct timespec ts;
 
@@ -48,7 +50,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int
+cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -69,14 +72,19 @@ struct world {
 	size_t nw;
 };
 
-static void make_types(struct world *x)
+static void
+make_types(struct world *x)
 {
 	for (int i = 0; i < NTYPES; i++) {
 		snprintf(x->names[i], sizeof(x->names[i]), "t%02d", i + 1);
 		x->types[i] = (struct cfg_instance_type){
-			.name = x->names[i], .provider_type = x->names[i], .vcpus = i + 1,
-			.ram = (int64_t)(i + 1) * 4 * GiB, .scratch = (int64_t)(i + 1) * 50 * GiB,
-			.price = 0.05 * (i + 1), .gpu = { .driver_version = "", .hardware_target = "" },
+			.name = x->names[i],
+			.provider_type = x->names[i],
+			.vcpus = i + 1,
+			.ram = (int64_t)(i + 1) * 4 * GiB,
+			.scratch = (int64_t)(i + 1) * 50 * GiB,
+			.price = 0.05 * (i + 1),
+			.gpu = { .driver_version = "", .hardware_target = "" },
 		};
 	}
 	x->cl.instance_types = x->types;
@@ -87,7 +95,8 @@ static void make_types(struct world *x)
 		abort();
 }
 
-static size_t add_ctr(struct world *x, enum sched_cstate st, int64_t vcpus)
+static size_t
+add_ctr(struct world *x, enum sched_cstate st, int64_t vcpus)
 {
 	size_t i = x->nc++;
 	struct sched_ctr *c = &x->c[i];
@@ -100,14 +109,21 @@ static size_t add_ctr(struct world *x, enum sched_cstate st, int64_t vcpus)
 		abort();
 	snprintf(x->uuid[i], sizeof(x->uuid[i]), "zzzzz-dz642-%015zu", i);
 	*c = (struct sched_ctr){
-		.uuid = x->uuid[i], .state = st, .priority = 1 + rnd(1000),
-		.first_seen = (sched_time)i, .created_at = (sched_time)i, .need = x->ch[i].need,
-		.types = x->ch[i].idx, .n_types = x->ch[i].n, .supervisor = rnd(50) == 0,
+		.uuid = x->uuid[i],
+		.state = st,
+		.priority = 1 + rnd(1000),
+		.first_seen = (sched_time)i,
+		.created_at = (sched_time)i,
+		.need = x->ch[i].need,
+		.types = x->ch[i].idx,
+		.n_types = x->ch[i].n,
+		.supervisor = rnd(50) == 0,
 	};
 	return i;
 }
 
-static void make_world(struct world *x, size_t nq, size_t ni)
+static void
+make_world(struct world *x, size_t nq, size_t ni)
 {
 	size_t cap = nq + 3 * ni;
 
@@ -122,18 +138,21 @@ static void make_world(struct world *x, size_t nq, size_t ni)
 	for (size_t i = 0; i < ni; i++) {
 		struct sched_worker *w = &x->w[x->nw++];
 		uint32_t kind = rnd(10);
-		char *id = x->uuid[0];	/* placeholder, replaced below */
+		char *id = x->uuid[0]; /* placeholder, replaced below */
 
 		(void)id;
 		*w = (struct sched_worker){ .type = 3 + rnd(NTYPES - 3), .run = &x->runs[3 * i] };
-		w->state = kind < 6 ? SCHED_W_RUNNING : kind < 8 ? SCHED_W_IDLE :
-			   kind < 9 ? SCHED_W_BOOTING : SCHED_W_UNKNOWN;
+		w->state = kind < 6   ? SCHED_W_RUNNING
+			   : kind < 8 ? SCHED_W_IDLE
+			   : kind < 9 ? SCHED_W_BOOTING
+				      : SCHED_W_UNKNOWN;
 		for (uint32_t k = 0; w->state == SCHED_W_RUNNING && k < 1 + rnd(3); k++) {
 			size_t ci = add_ctr(x, SCHED_RUNNING, 1 + rnd(2));
 
 			x->c[ci].in_running = true;
-			x->runs[3 * i + w->n_run++] = (struct sched_wrun){
-				.uuid = x->c[ci].uuid, .need = x->c[ci].need, .need_known = true };
+			x->runs[3 * i + w->n_run++] = (struct sched_wrun){ .uuid = x->c[ci].uuid,
+									   .need = x->c[ci].need,
+									   .need_known = true };
 		}
 	}
 	for (size_t i = 0; i < nq; i++)
@@ -142,7 +161,8 @@ static void make_world(struct world *x, size_t nq, size_t ni)
 
 static char (*ids)[24];
 
-static void name_workers(struct world *x)
+static void
+name_workers(struct world *x)
 {
 	ids = calloc(x->nw, sizeof(*ids));
 	if (ids == NULL)
@@ -153,7 +173,8 @@ static void name_workers(struct world *x)
 	}
 }
 
-static void free_world(struct world *x)
+static void
+free_world(struct world *x)
 {
 	for (size_t i = 0; i < x->nc; i++)
 		itypes_choice_free(&x->ch[i]);
@@ -167,7 +188,8 @@ static void free_world(struct world *x)
 }
 
 /* Give 1% of the queued containers (those after the running ones) a new priority. */
-static void churn(struct world *x, size_t nq)
+static void
+churn(struct world *x, size_t nq)
 {
 	size_t first = x->nc - nq;
 
@@ -175,8 +197,9 @@ static void churn(struct world *x, size_t nq)
 		x->c[first + rnd((uint32_t)nq)].priority = 1 + rnd(1000);
 }
 
-static double timed_passes(struct world *x, struct sched *s, struct sched_result *r,
-			   const struct sched_input *in, size_t nq, int passes, bool changing)
+static double
+timed_passes(struct world *x, struct sched *s, struct sched_result *r, const struct sched_input *in,
+	     size_t nq, int passes, bool changing)
 {
 	uint64_t *t = calloc((size_t)passes, sizeof(*t));
 	double ms;
@@ -199,7 +222,8 @@ static double timed_passes(struct world *x, struct sched *s, struct sched_result
 	return ms;
 }
 
-static void run(size_t nq, size_t ni, int passes)
+static void
+run(size_t nq, size_t ni, int passes)
 {
 	struct world x;
 	struct sched *s;
@@ -215,19 +239,25 @@ static void run(size_t nq, size_t ni, int passes)
 	if (sched_new(&x.cl, &s) != 0)
 		abort();
 	sched_result_init(&r);
-	in = (struct sched_input){ .cluster = &x.cl, .now = (sched_time)1 << 40, .ctrs = x.c,
-				   .n_ctrs = x.nc, .workers = x.w, .n_workers = x.nw };
+	in = (struct sched_input){ .cluster = &x.cl,
+				   .now = (sched_time)1 << 40,
+				   .ctrs = x.c,
+				   .n_ctrs = x.nc,
+				   .workers = x.w,
+				   .n_workers = x.nw };
 	steady = timed_passes(&x, s, &r, &in, nq, passes, false);
 	nd = r.n;
 	changing = timed_passes(&x, s, &r, &in, nq, passes, true);
 	printf("queued %6zu x instances %5zu (+%5zu running): median %8.3f ms/pass (churn %8.3f),"
-	       " %zu decisions\n", nq, ni, x.nc - nq, steady, changing, nd);
+	       " %zu decisions\n",
+	       nq, ni, x.nc - nq, steady, changing, nd);
 	sched_result_free(&r);
 	sched_free(s);
 	free_world(&x);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	int passes = argc > 1 ? atoi(argv[1]) : 7;
 	const char *clk = getenv("BENCH_CLOCK");

@@ -22,11 +22,15 @@
 #include "sshpool.h"
 #include "util.h"
 
-struct w { char id[16], addr[64], secret_file[512]; int port; struct sess *s; };
+struct w {
+	char id[16], addr[64], secret_file[512];
+	int port;
+	struct sess *s;
+};
 
 static uv_loop_t *loop;
 static int pending;
-static int tolerate;     /* scale mode: count failures instead of exiting at the first */
+static int tolerate; /* scale mode: count failures instead of exiting at the first */
 static int failures;
 
 static void
@@ -124,8 +128,9 @@ machine_jiffies(unsigned long long *busy, unsigned long long *total)
 {
 	unsigned long long v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
-	int k = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-			   &v[4], &v[5], &v[6], &v[7]) : 0;
+	int k = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5], &v[6], &v[7])
+		  : 0;
 
 	if (f)
 		fclose(f);
@@ -134,7 +139,7 @@ machine_jiffies(unsigned long long *busy, unsigned long long *total)
 	*total = 0;
 	for (int i = 0; i < 8; i++)
 		*total += v[i];
-	*busy = *total - v[3] - v[4];   /* minus idle and iowait */
+	*busy = *total - v[3] - v[4]; /* minus idle and iowait */
 	return 0;
 }
 
@@ -149,12 +154,21 @@ raise_nofile(rlim_t need)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		fprintf(stderr, "bench: setrlimit(NOFILE, %lu): %s\n", (unsigned long)need, strerror(errno));
+		fprintf(stderr, "bench: setrlimit(NOFILE, %lu): %s\n", (unsigned long)need,
+			strerror(errno));
 }
 
 typedef int (*op_fn)(struct ops *o, struct sess *s);
-static int op_boot(struct ops *o, struct sess *s) { return ops_boot_probe(o, s, done, NULL); }
-static int op_list(struct ops *o, struct sess *s) { return ops_run_probe(o, s, NULL, 0, done, NULL); }
+static int
+op_boot(struct ops *o, struct sess *s)
+{
+	return ops_boot_probe(o, s, done, NULL);
+}
+static int
+op_list(struct ops *o, struct sess *s)
+{
+	return ops_run_probe(o, s, NULL, 0, done, NULL);
+}
 
 static void
 bench_one(const char *name, struct ops *o, struct sess *s, op_fn fn, int iters)
@@ -224,7 +238,8 @@ bench_scale(struct sess_pool *p, struct ops *o, struct w *ws, int n, int iters)
 	rounds_cpu = (cpu_ms() - c) / iters;
 	jok = jok && machine_jiffies(&busy1, &total1) == 0 && total1 > total0;
 	if (failures) {
-		fprintf(stderr, "bench: %d probes failed over %d rounds of %d workers\n", failures, iters, n);
+		fprintf(stderr, "bench: %d probes failed over %d rounds of %d workers\n", failures,
+			iters, n);
 		return 1;
 	}
 	printf("workers %d\n", n);
@@ -238,7 +253,8 @@ bench_scale(struct sess_pool *p, struct ops *o, struct w *ws, int n, int iters)
 	printf("probe_per_worker_ms %.3f\n", median(v, iters) / n);
 	printf("probe_round_cpu_ms %.1f\n", rounds_cpu);
 	if (jok)
-		printf("probe_machine_busy_pct %.0f\n", 100.0 * (double)(busy1 - busy0) / (double)(total1 - total0));
+		printf("probe_machine_busy_pct %.0f\n",
+		       100.0 * (double)(busy1 - busy0) / (double)(total1 - total0));
 	printf("rss_kib %ld\n", rss_kib());
 	{
 		struct rusage ru;
@@ -265,7 +281,8 @@ main(int argc, char **argv)
 	cJSON *d, *it;
 
 	if (argc < 4 || argc > 5 || (!scale && strcmp(kind, "openssh") != 0)) {
-		fprintf(stderr, "usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS [openssh|dropbear]\n");
+		fprintf(stderr,
+			"usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS [openssh|dropbear]\n");
 		return 2;
 	}
 	iters = atoi(argv[3]);
@@ -283,11 +300,14 @@ main(int argc, char **argv)
 	ws = calloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(d, "workers")) + 1, sizeof(*ws));
 	if (ws == NULL)
 		return 1;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(d, "workers")) {
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(d, "workers"))
+	{
 		if (strcmp(cJSON_GetObjectItem(it, "kind")->valuestring, kind) != 0)
 			continue;
-		snprintf(ws[n].id, sizeof(ws[n].id), "%s", cJSON_GetObjectItem(it, "id")->valuestring);
-		snprintf(ws[n].addr, sizeof(ws[n].addr), "%s", cJSON_GetObjectItem(it, "address")->valuestring);
+		snprintf(ws[n].id, sizeof(ws[n].id), "%s",
+			 cJSON_GetObjectItem(it, "id")->valuestring);
+		snprintf(ws[n].addr, sizeof(ws[n].addr), "%s",
+			 cJSON_GetObjectItem(it, "address")->valuestring);
 		snprintf(ws[n].secret_file, sizeof(ws[n].secret_file), "%s",
 			 cJSON_GetObjectItem(it, "secret_file")->valuestring);
 		ws[n].port = cJSON_GetObjectItem(it, "port")->valueint;
@@ -328,7 +348,8 @@ main(int argc, char **argv)
 			}
 			drain();
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			v[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+			v[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+			       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		}
 		printf("sshpool_probe_round_%d_workers_ms %.3f\n", n, median(v, iters));
 		free(v);

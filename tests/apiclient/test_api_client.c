@@ -158,8 +158,8 @@ teardown(void **state)
 static void
 test_headers(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct done d[2] = { 0 };
 	regex_t re;
 
@@ -189,8 +189,8 @@ test_headers(void **state)
 static void
 test_query_encoding(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct api_params *p = api_params_new();
 	cJSON *filters = cJSON_Parse("[[\"state\",\"=\",\"Queued\"],[\"priority\",\">\",\"0\"]]");
 	cJSON *sel = cJSON_Parse("[\"uuid\",\"priority\"]");
@@ -212,11 +212,11 @@ test_query_encoding(void **state)
 	assert_int_equal(d.err, 0);
 	assert_string_equal(field(d.body, "method"), "GET");
 	assert_string_equal(field(d.body, "query"),
-		"bypass_federation=true&count=none"
-		"&filters=%5B%5B%22state%22%2C%22%3D%22%2C%22Queued%22%5D%2C"
-		"%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
-		"&limit=1000&offset=9007199254740993&order=priority+desc"
-		"&select=%5B%22uuid%22%2C%22priority%22%5D");
+			    "bypass_federation=true&count=none"
+			    "&filters=%5B%5B%22state%22%2C%22%3D%22%2C%22Queued%22%5D%2C"
+			    "%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
+			    "&limit=1000&offset=9007199254740993&order=priority+desc"
+			    "&select=%5B%22uuid%22%2C%22priority%22%5D");
 	assert_string_equal(field(d.body, "body"), "");
 	done_clear(&d, 1);
 	cJSON_Delete(filters);
@@ -230,8 +230,8 @@ test_query_encoding(void **state)
 static void
 test_long_get_becomes_post(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	char *v = malloc(1000);
 	struct done d[2] = { 0 };
 
@@ -240,7 +240,7 @@ test_long_get_becomes_post(void **state)
 		struct api_params *p = api_params_new();
 		memset(v, 'a', 997 + i);
 		v[997 + i] = '\0';
-		api_params_add_str(p, "x", v);          /* "x=" + value: 999, then 1000 bytes */
+		api_params_add_str(p, "x", v); /* "x=" + value: 999, then 1000 bytes */
 		call(c, "GET", "echo/long", p, &d[i]);
 		api_params_free(p);
 		assert_int_equal(d[i].err, 0);
@@ -262,8 +262,8 @@ test_long_get_becomes_post(void **state)
 static void
 test_put_and_post_bodies(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct api_params *p = api_params_new();
 	cJSON *ctr = cJSON_Parse("{\"runtime_status\":{\"error\":\"no type fits\"}}");
 	cJSON *sel = cJSON_Parse("[\"uuid\"]");
@@ -276,7 +276,8 @@ test_put_and_post_bodies(void **state)
 	assert_int_equal(d[0].err, 0);
 	assert_string_equal(field(d[0].body, "method"), "PUT");
 	assert_string_equal(field(d[0].body, "query"), "");
-	assert_string_equal(field(d[0].body, "body"),
+	assert_string_equal(
+		field(d[0].body, "body"),
 		"container=%7B%22runtime_status%22%3A%7B%22error%22%3A%22no+type+fits%22%7D%7D"
 		"&select=%5B%22uuid%22%5D");
 	assert_string_equal(header(d[0].body, "content-type"), "application/x-www-form-urlencoded");
@@ -298,8 +299,8 @@ test_put_and_post_bodies(void **state)
 static void
 test_http_errors(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct done d[4] = { 0 };
 
 	(void)state;
@@ -307,9 +308,10 @@ test_http_errors(void **state)
 	assert_int_equal(d[0].err, -EREMOTEIO);
 	assert_int_equal(d[0].status, 422);
 	assert_null(d[0].body);
-	assert_non_null(strstr(d[0].error, "POST " ));
+	assert_non_null(strstr(d[0].error, "POST "));
 	assert_non_null(strstr(d[0].error, "/status/422: 422 Unprocessable Entity: "));
-	assert_non_null(strstr(d[0].error, "#<ArvadosModel::LockFailedError: cannot lock when Locked>"));
+	assert_non_null(
+		strstr(d[0].error, "#<ArvadosModel::LockFailedError: cannot lock when Locked>"));
 	assert_non_null(strstr(d[0].error, "; State cannot change from Queued to Running"));
 	assert_non_null(strstr(d[0].error, d[0].reqid));
 	call(c, "GET", "status/404", NULL, &d[1]);
@@ -331,8 +333,8 @@ test_http_errors(void **state)
 static void
 test_bad_bodies_and_big_ints(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct done d[3] = { 0 };
 	int64_t v;
 
@@ -351,8 +353,10 @@ test_bad_bodies_and_big_ints(void **state)
 	assert_true(v == INT64_C(1152921504606846975));
 	assert_int_equal(api_json_get_int64(d[2].body, "neg", &v), 0);
 	assert_true(v == INT64_C(-9007199254740993));
-	assert_int_equal(api_json_get_int64(cJSON_GetArrayItem(
-		cJSON_GetObjectItem(d[2].body, "nested"), 0), "p", &v), 0);
+	assert_int_equal(
+		api_json_get_int64(cJSON_GetArrayItem(cJSON_GetObjectItem(d[2].body, "nested"), 0),
+				   "p", &v),
+		0);
 	assert_true(v == INT64_MAX);
 	done_clear(d, 3);
 	client_free(c);
@@ -401,7 +405,7 @@ test_tls(void **state)
 	assert_int_equal(d[0].err, -EKEYREJECTED);
 	assert_non_null(strstr(d[0].error, "TLS certificate verification failed"));
 	client_free(c);
-	o.insecure = true;                      /* TLS.Insecure */
+	o.insecure = true; /* TLS.Insecure */
 	c = client(&o);
 	call(c, "GET", "echo/tls", NULL, &d[1]);
 	assert_int_equal(d[1].err, 0);
@@ -460,8 +464,8 @@ test_bad_config(void **state)
 static void
 test_503(void **state)
 {
-	struct api_client *c = client(&(struct api_client_opts){ .controller_url = http_srv.url,
-								 .token = TOKEN });
+	struct api_client *c =
+		client(&(struct api_client_opts){ .controller_url = http_srv.url, .token = TOKEN });
 	struct done d[12] = { 0 };
 	struct api_client_stats st;
 
@@ -517,7 +521,7 @@ test_100_concurrent(void **state)
 	int64_t max_active, total;
 
 	(void)state;
-	o.max_concurrent_requests = 16;         /* limiter cap 4 */
+	o.max_concurrent_requests = 16; /* limiter cap 4 */
 	c = client(&o);
 	run_many(c, 100, d, &stats);
 	api_client_stats(c, &st);
@@ -531,7 +535,7 @@ test_100_concurrent(void **state)
 	done_clear(d, 100);
 	client_free(c);
 
-	o.max_concurrent_requests = 0;          /* uncapped: grows from 8 */
+	o.max_concurrent_requests = 0; /* uncapped: grows from 8 */
 	c = client(&o);
 	run_many(c, 100, d, &stats);
 	api_client_stats(c, &st);
@@ -556,7 +560,7 @@ test_fifo(void **state)
 	struct api_client *c;
 
 	(void)state;
-	o.max_concurrent_requests = 4;          /* one at a time */
+	o.max_concurrent_requests = 4; /* one at a time */
 	c = client(&o);
 	for (int i = 0; i < 6; i++) {
 		struct api_params *p = api_params_new();
@@ -595,7 +599,7 @@ test_cancel_on_free(void **state)
 	struct api_client *c;
 
 	(void)state;
-	o.max_concurrent_requests = 8;          /* two at a time */
+	o.max_concurrent_requests = 8; /* two at a time */
 	c = client(&o);
 	assert_int_equal(api_call(c, "GET", "echo/first", NULL, free_in_callback, &c), 0);
 	for (int i = 0; i < 5; i++)

@@ -106,17 +106,17 @@ test_configured_cap(void **state)
 	struct api_limiter l;
 
 	(void)state;
-	api_limiter_init(&l, 64);       /* cap 16 */
+	api_limiter_init(&l, 64); /* cap 16 */
 	assert_int_equal(l.limit, 8);
 	for (int i = 0; i < 100; i++)
 		api_limiter_acquire(&l);
 	for (int i = 0; i < 50; i++)
 		api_limiter_report(&l, 200, 0);
 	assert_int_equal(l.limit, 16);
-	api_limiter_init(&l, 16);       /* cap 4, applied from the start */
+	api_limiter_init(&l, 16); /* cap 4, applied from the start */
 	fill(&l, 0);
 	assert_int_equal(l.in_flight, 4);
-	api_limiter_init(&l, 2);        /* 2/4 rounds to 0: still one at a time */
+	api_limiter_init(&l, 2); /* 2/4 rounds to 0: still one at a time */
 	fill(&l, 0);
 	assert_int_equal(l.in_flight, 1);
 }
@@ -128,7 +128,7 @@ test_unlimited_then_503(void **state)
 
 	(void)state;
 	api_limiter_init(&l, 0);
-	l.limit = 0;                    /* unlimited, as a client built that way */
+	l.limit = 0; /* unlimited, as a client built that way */
 	for (int i = 0; i < 30; i++) {
 		assert_true(api_limiter_may_start(&l, 0));
 		api_limiter_acquire(&l);

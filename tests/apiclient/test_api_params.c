@@ -26,7 +26,8 @@ static void
 test_each_type(void **state)
 {
 	struct api_params *p = api_params_new();
-	cJSON *filters = cJSON_Parse("[[\"uuid\",\"=\",\"zzzzz-dz642-x\"],[\"priority\",\">\",\"0\"]]");
+	cJSON *filters =
+		cJSON_Parse("[[\"uuid\",\"=\",\"zzzzz-dz642-x\"],[\"priority\",\">\",\"0\"]]");
 	cJSON *obj = cJSON_Parse("{\"state\":\"Cancelled\"}");
 	cJSON *null = cJSON_CreateNull(), *f = cJSON_CreateNumber(1.5);
 	cJSON *big = api_json_new_int64(INT64_C(1152921504606846976) + 1);
@@ -46,16 +47,15 @@ test_each_type(void **state)
 	assert_int_equal(api_params_add_json(p, "big", big), 0);
 	s = encode(p);
 	/* Sorted by name, as Go's url.Values.Encode; false and nulls omitted. */
-	assert_string_equal(s,
-		"big=1152921504606846977"
-		"&container=%7B%22state%22%3A%22Cancelled%22%7D"
-		"&f=1.5"
-		"&filters=%5B%5B%22uuid%22%2C%22%3D%22%2C%22zzzzz-dz642-x%22%5D%2C"
-		"%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
-		"&i=-42"
-		"&max=9223372036854775807"
-		"&s=a+b%26c%3Dd%2F%C3%A9~_.-"
-		"&yes=true");
+	assert_string_equal(s, "big=1152921504606846977"
+			       "&container=%7B%22state%22%3A%22Cancelled%22%7D"
+			       "&f=1.5"
+			       "&filters=%5B%5B%22uuid%22%2C%22%3D%22%2C%22zzzzz-dz642-x%22%5D%2C"
+			       "%5B%22priority%22%2C%22%5Cu003e%22%2C%220%22%5D%5D"
+			       "&i=-42"
+			       "&max=9223372036854775807"
+			       "&s=a+b%26c%3Dd%2F%C3%A9~_.-"
+			       "&yes=true");
 	free(s);
 	cJSON_Delete(filters);
 	cJSON_Delete(obj);
@@ -71,8 +71,10 @@ test_go_escape(void **state)
 	char *s;
 
 	(void)state;
-	s = api_json_go_escape(strdup("[[\"a\",\"<\",\"x&y>\"],\"\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa\"]"));
-	assert_string_equal(s, "[[\"a\",\"\\u003c\",\"x\\u0026y\\u003e\"],\"\\u2028\\u2029\xe2\x80\xaa\"]");
+	s = api_json_go_escape(
+		strdup("[[\"a\",\"<\",\"x&y>\"],\"\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa\"]"));
+	assert_string_equal(
+		s, "[[\"a\",\"\\u003c\",\"x\\u0026y\\u003e\"],\"\\u2028\\u2029\xe2\x80\xaa\"]");
 	free(s);
 	s = api_json_go_escape(strdup("{\"plain\":1}"));
 	assert_string_equal(s, "{\"plain\":1}");
@@ -93,7 +95,8 @@ test_int64_16_digits(void **state)
 	cJSON_AddItemToObject(o, "q", api_json_new_int64(INT64_C(999999999999999)));
 	cJSON_AddItemToObject(o, "n", api_json_new_int64(-INT64_C(1000000000000000)));
 	s = api_json_print(o);
-	assert_string_equal(s, "{\"p\":1124104552404220,\"q\":999999999999999,\"n\":-1000000000000000}");
+	assert_string_equal(
+		s, "{\"p\":1124104552404220,\"q\":999999999999999,\"n\":-1000000000000000}");
 	free(s);
 	cJSON_Delete(o);
 }
@@ -132,7 +135,8 @@ test_add_object(void **state)
 	(void)state;
 	assert_int_equal(api_params_add_object(p, o), 0);
 	s = encode(p);
-	assert_string_equal(s, "bypass_federation=true&count=none&limit=1000&order=%5B%22uuid%22%5D");
+	assert_string_equal(s,
+			    "bypass_federation=true&count=none&limit=1000&order=%5B%22uuid%22%5D");
 	free(s);
 	assert_int_equal(api_params_add_object(p, cJSON_GetObjectItem(o, "order")), -EINVAL);
 	cJSON_Delete(o);
@@ -157,7 +161,8 @@ test_json_exact_ints(void **state)
 	assert_int_equal(api_json_get_int64(j, "small", &v), 0);
 	assert_int_equal(v, 42);
 	assert_int_equal(api_json_get_int64(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "nested"), 0),
-					    "p", &v), 0);
+					    "p", &v),
+			 0);
 	assert_true(v == INT64_MAX);
 	assert_int_equal(api_json_get_int64(j, "f", &v), -ERANGE);
 	assert_int_equal(api_json_get_int64(j, "s", &v), -EINVAL);
@@ -187,8 +192,9 @@ test_exact_ints_in_json_params(void **state)
 	assert_int_equal(api_params_add_object(p, j), 0);
 	assert_int_equal(api_params_add_json(p, "a", arr), 0);
 	s = encode(p);
-	assert_string_equal(s, "a=%5B-9223372036854775808%2C12345%5D"
-			       "&p=%5B%22priority%22%2C%22%5Cu003e%22%2C1152921504606846977%5D&x=1.25");
+	assert_string_equal(
+		s, "a=%5B-9223372036854775808%2C12345%5D"
+		   "&p=%5B%22priority%22%2C%22%5Cu003e%22%2C1152921504606846977%5D&x=1.25");
 	free(s);
 	s = api_json_print(j);
 	assert_string_equal(s, "{\"p\":[\"priority\",\">\",1152921504606846977],\"x\":1.25}");

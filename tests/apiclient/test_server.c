@@ -51,8 +51,9 @@ test_server_start(struct test_server *s, bool tls, const char *token)
 	if (s->pid < 0)
 		return -errno;
 	if (s->pid == 0) {
-		char *argv[] = { "python3", API_TEST_SERVER, "--token", (char *)token,
-				 tls ? "--tls" : NULL, s->dir, NULL };
+		char *argv[] = { "python3",	API_TEST_SERVER,      "--token",
+				 (char *)token, tls ? "--tls" : NULL, s->dir,
+				 NULL };
 		/* If the test dies, the server must not outlive it (ctest would wait for it). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);

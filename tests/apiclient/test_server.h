@@ -8,8 +8,8 @@
 struct test_server {
 	pid_t pid;
 	int port;
-	char dir[64];           /* certificates when tls: dir/cert.pem, dir/other.pem */
-	char url[96];           /* "http://127.0.0.1:<port>" or https */
+	char dir[64]; /* certificates when tls: dir/cert.pem, dir/other.pem */
+	char url[96]; /* "http://127.0.0.1:<port>" or https */
 };
 
 /* 0 or -errno. */

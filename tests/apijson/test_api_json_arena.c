@@ -24,12 +24,14 @@ page(int n, size_t *len)
 	char *t = malloc(cap);
 
 	assert_non_null(t);
-	pos = (size_t)snprintf(t, cap, "{\"kind\":\"arvados#containerList\",\"limit\":%d,\"items\":[", n);
+	pos = (size_t)snprintf(t, cap,
+			       "{\"kind\":\"arvados#containerList\",\"limit\":%d,\"items\":[", n);
 	for (int i = 0; i < n; i++)
-		pos += (size_t)snprintf(t + pos, cap - pos,
-					"%s{\"uuid\":\"zzzzz-dz642-%015d\",\"s\":\"-1 \\\"2\\\" 3e5\","
-					"\"priority\":%lld,\"rc\":{\"ram\":%d,\"v\":[1,-2.5e3,0]}}",
-					i ? "," : "", i, 9007199254740993LL + i, 1 << 20);
+		pos += (size_t)snprintf(
+			t + pos, cap - pos,
+			"%s{\"uuid\":\"zzzzz-dz642-%015d\",\"s\":\"-1 \\\"2\\\" 3e5\","
+			"\"priority\":%lld,\"rc\":{\"ram\":%d,\"v\":[1,-2.5e3,0]}}",
+			i ? "," : "", i, 9007199254740993LL + i, 1 << 20);
 	pos += (size_t)snprintf(t + pos, cap - pos, "]}");
 	assert_true(pos < cap);
 	*len = pos;
@@ -48,12 +50,15 @@ check_page(const cJSON *root, int n)
 		char uuid[32];
 
 		snprintf(uuid, sizeof(uuid), "zzzzz-dz642-%015d", i);
-		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "uuid")), uuid);
+		assert_string_equal(
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "uuid")), uuid);
 		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "s")),
 				    "-1 \"2\" 3e5");
 		assert_int_equal(api_json_get_int64(it, "priority", &v), 0);
 		assert_true(v == 9007199254740993LL + i);
-		assert_int_equal(api_json_get_int64(cJSON_GetObjectItemCaseSensitive(it, "rc"), "ram", &v), 0);
+		assert_int_equal(
+			api_json_get_int64(cJSON_GetObjectItemCaseSensitive(it, "rc"), "ram", &v),
+			0);
 		assert_int_equal(v, 1 << 20);
 	}
 }
@@ -150,15 +155,17 @@ test_edits_mix_malloc_and_arena(void **state)
 	(void)state;
 	assert_int_equal(api_json_parse(t, len, &root, NULL), 0);
 	it = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "items"), 3);
-	assert_non_null(cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(it, "uuid"),
-					     "a much longer string than any uuid, so it is reallocated"));
+	assert_non_null(
+		cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(it, "uuid"),
+				     "a much longer string than any uuid, so it is reallocated"));
 	assert_true(cJSON_ReplaceItemInObjectCaseSensitive(it, "rc", cJSON_CreateString("new")));
 	assert_non_null(cJSON_AddNumberToObject(it, "added", 7));
 	cJSON_DeleteItemFromObjectCaseSensitive(it, "s");
 	printed = api_json_print(it);
 	assert_non_null(printed);
-	assert_string_equal(printed, "{\"uuid\":\"a much longer string than any uuid, so it is "
-			    "reallocated\",\"priority\":9007199254740996,\"rc\":\"new\",\"added\":7}");
+	assert_string_equal(
+		printed, "{\"uuid\":\"a much longer string than any uuid, so it is "
+			 "reallocated\",\"priority\":9007199254740996,\"rc\":\"new\",\"added\":7}");
 	cJSON_free(printed);
 	cJSON_Delete(root);
 	assert_int_equal(api_json_arena_chunks(), 0);

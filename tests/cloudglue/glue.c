@@ -15,7 +15,9 @@ glue_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 {
 	struct glue *g = arg;
 	struct proto_cloud_init m = {
-		.driver = g->driver, .driver_params_json = "", .instance_set_id = "zzzzz-test",
+		.driver = g->driver,
+		.driver_params_json = "",
+		.instance_set_id = "zzzzz-test",
 		.tag_key_prefix = "Arvados",
 	};
 
@@ -59,8 +61,13 @@ glue_start(struct glue *g, const char *driver, const char *secret_json)
 	args[5] = "text";
 	args[6] = NULL;
 	struct child_spec spec = {
-		.name = "cloudd", .role = PROTO_ROLE_CLOUDD, .path = CLOUDD_BIN, .args = args,
-		.secret_fd = fd, .build_init = glue_build_init, .check_init = glue_check_init,
+		.name = "cloudd",
+		.role = PROTO_ROLE_CLOUDD,
+		.path = CLOUDD_BIN,
+		.args = args,
+		.secret_fd = fd,
+		.build_init = glue_build_init,
+		.check_init = glue_check_init,
 		.arg = g,
 	};
 	g->c = child_new(&g->loop, &spec);
@@ -249,8 +256,7 @@ glue_destroy(struct glue *g, const char *const *ids, size_t n, struct glue_res *
 }
 
 int
-glue_set_tags(struct glue *g, const char *id, const struct proto_cloud_tags *t,
-	      struct glue_res *r)
+glue_set_tags(struct glue *g, const char *id, const struct proto_cloud_tags *t, struct glue_res *r)
 {
 	memset(r, 0, sizeof(*r));
 	return glue_wait(g, cloudc_set_tags(g->c, id, t, 60000, glue_done_cb, r), r);

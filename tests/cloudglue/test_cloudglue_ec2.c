@@ -22,8 +22,9 @@
 static struct fake F;
 static struct glue G;
 
-#define SECRET "{\"DriverParameters\":{\"Region\":\"us-east-1\"}," \
-	"\"Env\":{\"AWS_ACCESS_KEY_ID\":\"AKIDEXAMPLE\"," \
+#define SECRET                                              \
+	"{\"DriverParameters\":{\"Region\":\"us-east-1\"}," \
+	"\"Env\":{\"AWS_ACCESS_KEY_ID\":\"AKIDEXAMPLE\","   \
 	"\"AWS_SECRET_ACCESS_KEY\":\"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"}}"
 
 static const char *pubkey =
@@ -78,9 +79,7 @@ jtag(const cJSON *inst, const char *key)
 
 	if (cJSON_IsObject(tags))
 		return jstr(tags, key);
-	cJSON_ArrayForEach(t, tags)
-		if (strcmp(jstr(t, "Key"), key) == 0)
-			return jstr(t, "Value");
+	cJSON_ArrayForEach(t, tags) if (strcmp(jstr(t, "Key"), key) == 0) return jstr(t, "Value");
 	return "";
 }
 
@@ -89,8 +88,11 @@ test_every_verb(void **state)
 {
 	char *k[] = { "Arvados-Test", "InstanceType" }, *v[] = { "verbs", "m5large" };
 	struct proto_cloud_create req = {
-		.itype = { "m5large", "m5.large", 0.096, false, 0 }, .image = "ami-0a1b2c3d4e5f60001",
-		.init_command = "echo glue", .public_key = (char *)pubkey, .key = "ctr-key-1",
+		.itype = { "m5large", "m5.large", 0.096, false, 0 },
+		.image = "ami-0a1b2c3d4e5f60001",
+		.init_command = "echo glue",
+		.public_key = (char *)pubkey,
+		.key = "ctr-key-1",
 		.tags = { k, v, 2 },
 	};
 	struct glue_res r, r2;
@@ -122,7 +124,7 @@ test_every_verb(void **state)
 	glue_res_free(&r2);
 	fi = fake_inst(r.id);
 	assert_string_equal(jtag(fi, "Arvados-Hold"), "yes");
-	assert_string_equal(jtag(fi, "Arvados-Test"), "verbs");   /* merged */
+	assert_string_equal(jtag(fi, "Arvados-Test"), "verbs"); /* merged */
 	cJSON_Delete(fi);
 
 	struct proto_cloud_tags filter = { k, v, 1 };
@@ -135,7 +137,7 @@ test_every_verb(void **state)
 
 	assert_int_equal(glue_qgroup(&G, &req.itype, &r2), 0);
 	assert_int_equal(r2.err.status, PROTO_OK);
-	assert_string_equal(r2.group, "m");           /* spec 2.9: the family letters */
+	assert_string_equal(r2.group, "m"); /* spec 2.9: the family letters */
 	glue_res_free(&r2);
 	req.itype.preemptible = true;
 	assert_int_equal(glue_qgroup(&G, &req.itype, &r2), 0);
@@ -145,7 +147,7 @@ test_every_verb(void **state)
 	struct proto_cloud_prices pr = { req.itype, r.id, "", false };
 	assert_int_equal(glue_prices(&G, &pr, &r2), 0);
 	assert_int_equal(r2.err.status, PROTO_OK);
-	assert_int_equal(r2.n, 0);                /* on-demand: no spot history */
+	assert_int_equal(r2.n, 0); /* on-demand: no spot history */
 	glue_res_free(&r2);
 
 	const char *ids[] = { r.id, "i-00000000000000000" };
@@ -211,8 +213,11 @@ static void
 test_error_classes(void **state)
 {
 	struct proto_cloud_create req = {
-		.itype = { "c5xl", "c5.xlarge", 0.17, false, 0 }, .image = "ami-0a1b2c3d4e5f60002",
-		.init_command = "", .public_key = (char *)pubkey, .key = "",
+		.itype = { "c5xl", "c5.xlarge", 0.17, false, 0 },
+		.image = "ami-0a1b2c3d4e5f60002",
+		.init_command = "",
+		.public_key = (char *)pubkey,
+		.key = "",
 	};
 	struct glue_res r;
 	int64_t before = now_ms();
@@ -267,8 +272,11 @@ static void
 test_kill_mid_request(void **state)
 {
 	struct proto_cloud_create req = {
-		.itype = { "m5large", "m5.large", 0.096, false, 0 }, .image = "ami-0a1b2c3d4e5f60003",
-		.init_command = "", .public_key = (char *)pubkey, .key = "ctr-kill",
+		.itype = { "m5large", "m5.large", 0.096, false, 0 },
+		.image = "ami-0a1b2c3d4e5f60003",
+		.init_command = "",
+		.public_key = (char *)pubkey,
+		.key = "ctr-kill",
 	};
 	struct glue_res r, r2;
 	unsigned starts = child_starts(G.c);
@@ -277,7 +285,8 @@ test_kill_mid_request(void **state)
 
 	(void)state;
 	assert_int_equal(fake_ctl0(&F, "POST", "/_fake/faults",
-				   "{\"action\":\"RunInstances\",\"hang\":true,\"count\":-1}"), 0);
+				   "{\"action\":\"RunInstances\",\"hang\":true,\"count\":-1}"),
+			 0);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(cloudc_create(G.c, &req, 60000, glue_create_cb, &r), 0);
 	/* Wait until the call hangs in the fake, then kill cloudd under it. */
@@ -312,7 +321,7 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	if (getenv("CLOUDGLUE_FILTER") != NULL)    /* e.g. "test_kill*" while debugging */
+	if (getenv("CLOUDGLUE_FILTER") != NULL) /* e.g. "test_kill*" while debugging */
 		cmocka_set_test_filter(getenv("CLOUDGLUE_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

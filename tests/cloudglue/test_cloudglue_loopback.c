@@ -66,7 +66,8 @@ teardown(void **state)
 static bool
 port_open(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
@@ -91,7 +92,8 @@ ssh_run(const char *user, int port, const char *hostkey, char *out, size_t outle
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 		 "ssh -F /dev/null -i %s/id -p %d -o IdentitiesOnly=yes -o BatchMode=yes "
-		 "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null "
+		 "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o "
+		 "GlobalKnownHostsFile=/dev/null "
 		 "-o ConnectTimeout=10 %s@127.0.0.1 'echo loopback-$((6*7))' 2>%s/ssh.err",
 		 dir, port, kh, user, dir);
 	if ((f = popen(cmd, "r")) == NULL)
@@ -107,8 +109,11 @@ static void
 test_loopback_sshd(void **state)
 {
 	struct proto_cloud_create req = {
-		.itype = { "localhost", "localhost", 1.0, false, 0 }, .image = "", .init_command = "",
-		.public_key = pubkey, .key = "",
+		.itype = { "localhost", "localhost", 1.0, false, 0 },
+		.image = "",
+		.init_command = "",
+		.public_key = pubkey,
+		.key = "",
 	};
 	struct glue_res r, r2;
 	char out[256];
@@ -127,9 +132,12 @@ test_loopback_sshd(void **state)
 	assert_int_equal(ssh_run(r.user, port, r.host_key, out, sizeof(out)), 0);
 	assert_string_equal(out, "loopback-42");
 	/* Another host key in known_hosts: ssh refuses (the pin is what it checks). */
-	assert_int_not_equal(ssh_run(r.user, port,
-				     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHQNIwP6vJ0IIm6rTW0yQHfuCiXR4Zgy+xFCiDTCxW4b",
-				     out, sizeof(out)), 0);
+	assert_int_not_equal(
+		ssh_run(r.user, port,
+			"ssh-ed25519 "
+			"AAAAC3NzaC1lZDI1NTE5AAAAIHQNIwP6vJ0IIm6rTW0yQHfuCiXR4Zgy+xFCiDTCxW4b",
+			out, sizeof(out)),
+		0);
 
 	/* One instance at most. */
 	assert_int_equal(glue_create(&G, &req, &r2), 0);
@@ -148,7 +156,7 @@ test_loopback_sshd(void **state)
 	assert_int_equal(glue_destroy(&G, ids, 1, &r2), 0);
 	assert_int_equal(r2.n_ok, 1);
 	glue_res_free(&r2);
-	assert_false(port_open(port));          /* that sshd is gone */
+	assert_false(port_open(port)); /* that sshd is gone */
 	assert_int_equal(glue_list(&G, &none, &r2), 0);
 	assert_int_equal(r2.n, 0);
 	glue_res_free(&r2);

@@ -7,9 +7,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = cfg_load_buffer((const char *)data, size, "fuzz", &d);
 
 	/* Every diag must format; a loaded cluster must have what the API promises. */

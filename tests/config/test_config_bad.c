@@ -20,7 +20,8 @@ struct bad_expect {
 	char key[256];
 };
 
-static int bad_read_expect(const char *path, struct bad_expect *e)
+static int
+bad_read_expect(const char *path, struct bad_expect *e)
 {
 	FILE *f = fopen(path, "r");
 	int n;
@@ -32,18 +33,20 @@ static int bad_read_expect(const char *path, struct bad_expect *e)
 	return n == 3 ? 0 : -1;
 }
 
-static bool bad_matches(const struct cfg_diag *d, const struct bad_expect *e)
+static bool
+bad_matches(const struct cfg_diag *d, const struct bad_expect *e)
 {
 	bool key_ok = strcmp(e->key, "-") == 0 ? d->key_path == NULL
-					      : d->key_path && strcmp(d->key_path, e->key) == 0;
+					       : d->key_path && strcmp(d->key_path, e->key) == 0;
 	return d->is_error && key_ok && d->line == e->line && d->column == e->column;
 }
 
 /* true when path fails as announced; otherwise says why on stderr. */
-static bool bad_check_one(const char *path)
+static bool
+bad_check_one(const char *path)
 {
 	struct bad_expect e;
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c;
 	bool found = false;
 
@@ -55,7 +58,8 @@ static bool bad_check_one(const char *path)
 	for (size_t i = 0; i < d.n; i++)
 		found |= bad_matches(&d.v[i], &e);
 	if (c || !found) {
-		fprintf(stderr, "%s: expected error at %d:%d %s; got:\n", path, e.line, e.column, e.key);
+		fprintf(stderr, "%s: expected error at %d:%d %s; got:\n", path, e.line, e.column,
+			e.key);
 		for (size_t i = 0; i < d.n; i++) {
 			char *s = cfg_diag_format(&d.v[i]);
 			fprintf(stderr, "  %s\n", s);
@@ -68,7 +72,8 @@ static bool bad_check_one(const char *path)
 	return found;
 }
 
-static void test_bad_files(void **state)
+static void
+test_bad_files(void **state)
 {
 	char path[1024];
 	struct dirent *de;
@@ -90,7 +95,8 @@ static void test_bad_files(void **state)
 	assert_true(n >= 30);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_files),

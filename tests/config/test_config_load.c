@@ -17,21 +17,23 @@
 
 #include "config.h"
 
-#define SEC 1000000000LL
+#define SEC   1000000000LL
 #define EX(f) CFG_TEST_DIR "/examples/" f
-#define HEAD                                                                                       \
-	"Clusters:\n"                                                                              \
-	"  abcde:\n"                                                                               \
-	"    Services:\n"                                                                          \
-	"      Controller:\n"                                                                      \
+#define HEAD                  \
+	"Clusters:\n"         \
+	"  abcde:\n"          \
+	"    Services:\n"     \
+	"      Controller:\n" \
 	"        ExternalURL: https://abcde.example.com:8443/\n"
 
-static struct cfg_cluster *load_str(const char *yaml, struct cfg_diags *d)
+static struct cfg_cluster *
+load_str(const char *yaml, struct cfg_diags *d)
 {
 	return cfg_load_buffer(yaml, strlen(yaml), "test.yml", d);
 }
 
-static void dump_diags(const struct cfg_diags *d)
+static void
+dump_diags(const struct cfg_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		char *s = cfg_diag_format(&d->v[i]);
@@ -41,19 +43,21 @@ static void dump_diags(const struct cfg_diags *d)
 }
 
 /* The number of diags (of the given kind) whose key path is key and message contains text. */
-static int count_diag(const struct cfg_diags *d, bool is_error, const char *key, const char *text)
+static int
+count_diag(const struct cfg_diags *d, bool is_error, const char *key, const char *text)
 {
 	int n = 0;
 
 	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].is_error == is_error && (!key || (d->v[i].key_path &&
-							      !strcmp(d->v[i].key_path, key))) &&
+		if (d->v[i].is_error == is_error &&
+		    (!key || (d->v[i].key_path && !strcmp(d->v[i].key_path, key))) &&
 		    strstr(d->v[i].message, text))
 			n++;
 	return n;
 }
 
-static void test_examples_load(void **state)
+static void
+test_examples_load(void **state)
 {
 	DIR *dir = opendir(CFG_TEST_DIR "/examples");
 	struct dirent *de;
@@ -63,7 +67,7 @@ static void test_examples_load(void **state)
 	(void)state;
 	assert_non_null(dir);
 	while ((de = readdir(dir))) {
-		struct cfg_diags d = {0};
+		struct cfg_diags d = { 0 };
 		struct cfg_cluster *c;
 		size_t len = strlen(de->d_name);
 		if (len < 5 || strcmp(de->d_name + len - 4, ".yml"))
@@ -79,7 +83,8 @@ static void test_examples_load(void **state)
 		assert_true(c->n_instance_types >= 1);
 		assert_string_equal(c->controller_external_url, "https://zzzzz.arvadosapi.com");
 		/* xyzzy is short: one warning, naming the key. */
-		assert_int_equal(count_diag(&d, false, "Clusters.zzzzz.ManagementToken", "too short"), 1);
+		assert_int_equal(
+			count_diag(&d, false, "Clusters.zzzzz.ManagementToken", "too short"), 1);
 		cfg_free(c);
 		cfg_diags_free(&d);
 		n++;
@@ -88,21 +93,27 @@ static void test_examples_load(void **state)
 	assert_int_equal(n, 7);
 }
 
-static void test_seed000_warnings(void **state)
+static void
+test_seed000_warnings(void **state)
 {
-	static const char *const files[] = {EX("seed000-ec2.yml"), EX("seed000-azure.yml")};
+	static const char *const files[] = { EX("seed000-ec2.yml"), EX("seed000-azure.yml") };
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
-		struct cfg_diags d = {0};
+		struct cfg_diags d = { 0 };
 		struct cfg_cluster *c = cfg_load(files[i], &d);
 		assert_non_null(c);
 		assert_int_equal(count_diag(&d, false, "Clusters.zzzzz.CloudVMs",
-					    "use Clusters.zzzzz.Containers.CloudVMs"), 1);
+					    "use Clusters.zzzzz.Containers.CloudVMs"),
+				 1);
 		assert_int_equal(count_diag(&d, false, "Clusters.zzzzz.Dispatch.PrivateKey",
-					    "use Clusters.zzzzz.Containers.DispatchPrivateKey"), 1);
-		assert_int_equal(count_diag(&d, false,
-					    "Clusters.zzzzz.NodeProfiles.apiserver.arvados-dispatch-cloud.Listen",
-					    "use Clusters.zzzzz.Services.DispatchCloud.InternalURLs"), 1);
+					    "use Clusters.zzzzz.Containers.DispatchPrivateKey"),
+				 1);
+		assert_int_equal(
+			count_diag(&d, false,
+				   "Clusters.zzzzz.NodeProfiles.apiserver.arvados-dispatch-cloud."
+				   "Listen",
+				   "use Clusters.zzzzz.Services.DispatchCloud.InternalURLs"),
+			1);
 		/* Exactly those three, and the short-token warning. */
 		assert_int_equal(d.n, 4);
 		/* Positions point at the old keys. */
@@ -124,11 +135,13 @@ static void test_seed000_warnings(void **state)
 	}
 }
 
-static void same_itypes(const struct cfg_cluster *a, const struct cfg_cluster *b)
+static void
+same_itypes(const struct cfg_cluster *a, const struct cfg_cluster *b)
 {
 	assert_int_equal(a->n_instance_types, b->n_instance_types);
 	for (size_t i = 0; i < a->n_instance_types; i++) {
-		const struct cfg_instance_type *x = &a->instance_types[i], *y = &b->instance_types[i];
+		const struct cfg_instance_type *x = &a->instance_types[i],
+					       *y = &b->instance_types[i];
 		assert_string_equal(x->name, y->name);
 		assert_string_equal(x->provider_type, y->provider_type);
 		assert_int_equal(x->vcpus, y->vcpus);
@@ -143,7 +156,8 @@ static void same_itypes(const struct cfg_cluster *a, const struct cfg_cluster *b
 	}
 }
 
-static void same_cloudvms(const struct cfg_cloudvms *a, const struct cfg_cloudvms *b)
+static void
+same_cloudvms(const struct cfg_cloudvms *a, const struct cfg_cloudvms *b)
 {
 	assert_string_equal(a->driver, b->driver);
 	assert_string_equal(a->image_id, b->image_id);
@@ -155,25 +169,29 @@ static void same_cloudvms(const struct cfg_cloudvms *a, const struct cfg_cloudvm
 	assert_string_equal(a->tag_key_prefix, b->tag_key_prefix);
 	assert_true(a->poll_interval == b->poll_interval && a->sync_interval == b->sync_interval &&
 		    a->probe_interval == b->probe_interval && a->timeout_idle == b->timeout_idle &&
-		    a->timeout_booting == b->timeout_booting && a->timeout_probe == b->timeout_probe &&
-		    a->timeout_shutdown == b->timeout_shutdown && a->timeout_term == b->timeout_term &&
-		    a->timeout_signal == b->timeout_signal &&
+		    a->timeout_booting == b->timeout_booting &&
+		    a->timeout_probe == b->timeout_probe &&
+		    a->timeout_shutdown == b->timeout_shutdown &&
+		    a->timeout_term == b->timeout_term && a->timeout_signal == b->timeout_signal &&
 		    a->timeout_stale_run_lock == b->timeout_stale_run_lock);
 	assert_true(a->max_probes_per_second == b->max_probes_per_second &&
 		    a->max_cloud_ops_per_second == b->max_cloud_ops_per_second &&
 		    a->supervisor_fraction == b->supervisor_fraction);
-	assert_int_equal(a->max_concurrent_instance_create_ops, b->max_concurrent_instance_create_ops);
+	assert_int_equal(a->max_concurrent_instance_create_ops,
+			 b->max_concurrent_instance_create_ops);
 	assert_int_equal(a->max_instances, b->max_instances);
-	assert_int_equal(a->max_running_containers_per_instance, b->max_running_containers_per_instance);
+	assert_int_equal(a->max_running_containers_per_instance,
+			 b->max_running_containers_per_instance);
 	assert_int_equal(a->initial_quota_estimate, b->initial_quota_estimate);
 	assert_int_equal(a->deploy_public_key, b->deploy_public_key);
 	assert_int_equal(a->n_resource_tags, b->n_resource_tags);
 }
 
 /* The older layout gives the same settings as its twin, except what really differs. */
-static void test_seed000_vs_seed001(void **state)
+static void
+test_seed000_vs_seed001(void **state)
 {
-	struct cfg_diags d0 = {0}, d1 = {0};
+	struct cfg_diags d0 = { 0 }, d1 = { 0 };
 	struct cfg_cluster *a = cfg_load(EX("seed000-ec2.yml"), &d0);
 	struct cfg_cluster *b = cfg_load(EX("seed001-ec2.yml"), &d1);
 
@@ -205,17 +223,20 @@ static void test_seed000_vs_seed001(void **state)
 	/* Really different: the credentials and AdminUsername in the documents. */
 	assert_non_null(strstr(a->secrets.driver_parameters_json, "\"AdminUsername\":\"debian\""));
 	assert_non_null(strstr(b->secrets.driver_parameters_json, "\"AdminUsername\":\"arvados\""));
-	assert_non_null(strstr(a->secrets.driver_parameters_json, "\"SecurityGroupIDs\":[\"sg-0123abcd\"]"));
-	assert_non_null(strstr(b->secrets.driver_parameters_json, "\"SecurityGroupIDs\":[\"sg-0123abcd\"]"));
+	assert_non_null(strstr(a->secrets.driver_parameters_json,
+			       "\"SecurityGroupIDs\":[\"sg-0123abcd\"]"));
+	assert_non_null(strstr(b->secrets.driver_parameters_json,
+			       "\"SecurityGroupIDs\":[\"sg-0123abcd\"]"));
 	cfg_free(a);
 	cfg_free(b);
 	cfg_diags_free(&d0);
 	cfg_diags_free(&d1);
 }
 
-static void test_seed001_gpu(void **state)
+static void
+test_seed001_gpu(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = cfg_load(EX("seed001-gpu.yml"), &d);
 	const struct cfg_instance_type *t;
 
@@ -231,16 +252,18 @@ static void test_seed001_gpu(void **state)
 	assert_int_equal(t->ram, 16LL << 30);
 	assert_int_equal(t->scratch, 125000000000LL);
 	assert_int_equal(count_diag(&d, false, "Clusters.zzzzz.InstanceTypes.g4dn.CUDA",
-				    "use Clusters.zzzzz.InstanceTypes.g4dn.GPU"), 1);
+				    "use Clusters.zzzzz.InstanceTypes.g4dn.GPU"),
+			 1);
 	assert_non_null(strstr(c->worker_cluster_json, "\"Stack\":\"cuda\""));
 	assert_null(strstr(c->worker_cluster_json, "CUDA"));
 	cfg_free(c);
 	cfg_diags_free(&d);
 }
 
-static void test_defaults(void **state)
+static void
+test_defaults(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(HEAD, &d);
 	const struct cfg_containers *k;
 	const struct cfg_cloudvms *v;
@@ -312,32 +335,32 @@ static void test_defaults(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_fallbacks(void **state)
+static void
+test_fallbacks(void **state)
 {
-	static const char yaml[] = HEAD
-		"    Containers:\n"
-		"      MaximumPriceFactor: 0.5\n"
-		"      CloudVMs:\n"
-		"        SSHPort: \"\"\n"
-		"        BootProbeCommand: \"\"\n"
-		"        PollInterval: 0s\n"
-		"        SyncInterval: 0s\n"
-		"        ProbeInterval: -1s\n"
-		"        MaxProbesPerSecond: 0\n"
-		"        TimeoutIdle: 0\n"
-		"        TimeoutBooting: -5m\n"
-		"        TimeoutProbe: 0s\n"
-		"        TimeoutShutdown: 0s\n"
-		"        TimeoutTERM: 0s\n"
-		"        TimeoutSignal: 0s\n"
-		"        TimeoutStaleRunLock: 0s\n"
-		"        MaxCloudOpsPerSecond: -3\n"
-		"        MaxConcurrentInstanceCreateOps: -1\n"
-		"        MaxInstances: 0\n"
-		"        MaxRunningContainersPerInstance: -2\n"
-		"        InitialQuotaEstimate: -9\n"
-		"        SupervisorFraction: -0.1\n";
-	struct cfg_diags d = {0};
+	static const char yaml[] = HEAD "    Containers:\n"
+					"      MaximumPriceFactor: 0.5\n"
+					"      CloudVMs:\n"
+					"        SSHPort: \"\"\n"
+					"        BootProbeCommand: \"\"\n"
+					"        PollInterval: 0s\n"
+					"        SyncInterval: 0s\n"
+					"        ProbeInterval: -1s\n"
+					"        MaxProbesPerSecond: 0\n"
+					"        TimeoutIdle: 0\n"
+					"        TimeoutBooting: -5m\n"
+					"        TimeoutProbe: 0s\n"
+					"        TimeoutShutdown: 0s\n"
+					"        TimeoutTERM: 0s\n"
+					"        TimeoutSignal: 0s\n"
+					"        TimeoutStaleRunLock: 0s\n"
+					"        MaxCloudOpsPerSecond: -3\n"
+					"        MaxConcurrentInstanceCreateOps: -1\n"
+					"        MaxInstances: 0\n"
+					"        MaxRunningContainersPerInstance: -2\n"
+					"        InitialQuotaEstimate: -9\n"
+					"        SupervisorFraction: -0.1\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 	const struct cfg_cloudvms *v;
 
@@ -371,11 +394,12 @@ static void test_fallbacks(void **state)
 }
 
 /* A null in the file does not override the default. */
-static void test_null_keeps_default(void **state)
+static void
+test_null_keeps_default(void **state)
 {
 	static const char yaml[] = HEAD "    Containers:\n      RuntimeEngine:\n"
-				   "      CloudVMs:\n        TimeoutIdle: ~\n";
-	struct cfg_diags d = {0};
+					"      CloudVMs:\n        TimeoutIdle: ~\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 
 	(void)state;
@@ -386,34 +410,34 @@ static void test_null_keeps_default(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_worker_json_has_no_secrets(void **state)
+static void
+test_worker_json_has_no_secrets(void **state)
 {
-	static const char yaml[] =
-		"Clusters:\n"
-		"  abcde:\n"
-		"    ManagementToken: MgmtTokenMgmtTokenMgmtTokenMgmtToken42\n"
-		"    SystemRootToken: RootTokenRootTokenRootTokenRootToken42\n"
-		"    PostgreSQL:\n"
-		"      ConnectionPool: 8\n"
-		"      Connection:\n"
-		"        host: db.internal\n"
-		"        password: PgPassw0rdSecret\n"
-		"    Collections:\n"
-		"      BlobSigningTTL: 336h\n"
-		"    Services:\n"
-		"      Controller:\n"
-		"        ExternalURL: https://abcde.example.com\n"
-		"    Containers:\n"
-		"      DispatchPrivateKey: |\n"
-		"        -----BEGIN OPENSSH PRIVATE KEY-----\n"
-		"        SshKeyMaterialSshKeyMaterial\n"
-		"        -----END OPENSSH PRIVATE KEY-----\n"
-		"      CloudVMs:\n"
-		"        Driver: ec2\n"
-		"        DriverParameters:\n"
-		"          AccessKeyID: AKIDSECRETVALUE\n"
-		"          SecretAccessKey: SecretAccessKeyValue\n";
-	struct cfg_diags d = {0};
+	static const char yaml[] = "Clusters:\n"
+				   "  abcde:\n"
+				   "    ManagementToken: MgmtTokenMgmtTokenMgmtTokenMgmtToken42\n"
+				   "    SystemRootToken: RootTokenRootTokenRootTokenRootToken42\n"
+				   "    PostgreSQL:\n"
+				   "      ConnectionPool: 8\n"
+				   "      Connection:\n"
+				   "        host: db.internal\n"
+				   "        password: PgPassw0rdSecret\n"
+				   "    Collections:\n"
+				   "      BlobSigningTTL: 336h\n"
+				   "    Services:\n"
+				   "      Controller:\n"
+				   "        ExternalURL: https://abcde.example.com\n"
+				   "    Containers:\n"
+				   "      DispatchPrivateKey: |\n"
+				   "        -----BEGIN OPENSSH PRIVATE KEY-----\n"
+				   "        SshKeyMaterialSshKeyMaterial\n"
+				   "        -----END OPENSSH PRIVATE KEY-----\n"
+				   "      CloudVMs:\n"
+				   "        Driver: ec2\n"
+				   "        DriverParameters:\n"
+				   "          AccessKeyID: AKIDSECRETVALUE\n"
+				   "          SecretAccessKey: SecretAccessKeyValue\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 	const char *w;
 
@@ -442,44 +466,48 @@ static void test_worker_json_has_no_secrets(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_driver_parameters_faithful(void **state)
+static void
+test_driver_parameters_faithful(void **state)
 {
-	static const char yaml[] = HEAD
-		"    Containers:\n"
-		"      CloudVMs:\n"
-		"        DriverParameters:\n"
-		"          Count: 3\n"
-		"          Big: 12345678901234567\n"
-		"          Quoted: \"3\"\n"
-		"          Ratio: 0.25\n"
-		"          Flag: true\n"
-		"          Off: false\n"
-		"          Nothing: null\n"
-		"          Duration: 20s\n"
-		"          List: [a, 1, \"b\"]\n"
-		"          Nested:\n"
-		"            Deeper: {x: -7}\n";
-	struct cfg_diags d = {0};
+	static const char yaml[] = HEAD "    Containers:\n"
+					"      CloudVMs:\n"
+					"        DriverParameters:\n"
+					"          Count: 3\n"
+					"          Big: 12345678901234567\n"
+					"          Quoted: \"3\"\n"
+					"          Ratio: 0.25\n"
+					"          Flag: true\n"
+					"          Off: false\n"
+					"          Nothing: null\n"
+					"          Duration: 20s\n"
+					"          List: [a, 1, \"b\"]\n"
+					"          Nested:\n"
+					"            Deeper: {x: -7}\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 
 	(void)state;
 	assert_non_null(c);
-	assert_string_equal(c->secrets.driver_parameters_json,
-			    "{\"Count\":3,\"Big\":12345678901234567,\"Quoted\":\"3\",\"Ratio\":0.25,"
-			    "\"Flag\":true,\"Off\":false,\"Nothing\":null,\"Duration\":\"20s\","
-			    "\"List\":[\"a\",1,\"b\"],\"Nested\":{\"Deeper\":{\"x\":-7}}}");
-	assert_int_equal(c->secrets.driver_parameters_len, strlen(c->secrets.driver_parameters_json));
+	assert_string_equal(
+		c->secrets.driver_parameters_json,
+		"{\"Count\":3,\"Big\":12345678901234567,\"Quoted\":\"3\",\"Ratio\":0.25,"
+		"\"Flag\":true,\"Off\":false,\"Nothing\":null,\"Duration\":\"20s\","
+		"\"List\":[\"a\",1,\"b\"],\"Nested\":{\"Deeper\":{\"x\":-7}}}");
+	assert_int_equal(c->secrets.driver_parameters_len,
+			 strlen(c->secrets.driver_parameters_json));
 	cfg_free(c);
 	cfg_diags_free(&d);
 }
 
-static void test_private_key_forms(void **state)
+static void
+test_private_key_forms(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c;
 
 	(void)state;
-	c = load_str(HEAD "    Containers:\n      DispatchPrivateKey: file:///etc/arvados/key\n", &d);
+	c = load_str(HEAD "    Containers:\n      DispatchPrivateKey: file:///etc/arvados/key\n",
+		     &d);
 	assert_non_null(c);
 	assert_null(c->secrets.dispatch_private_key);
 	assert_string_equal(c->secrets.dispatch_private_key_path, "/etc/arvados/key");
@@ -495,11 +523,14 @@ static void test_private_key_forms(void **state)
 
 	c = load_str(HEAD "    Containers:\n      DispatchPrivateKey: |\n"
 			  "        -----BEGIN RSA PRIVATE KEY-----\n        QUJD\n"
-			  "        -----END RSA PRIVATE KEY-----\n", &d);
+			  "        -----END RSA PRIVATE KEY-----\n",
+		     &d);
 	assert_non_null(c);
-	assert_string_equal(c->secrets.dispatch_private_key,
-			    "-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----\n");
-	assert_int_equal(c->secrets.dispatch_private_key_len, strlen(c->secrets.dispatch_private_key));
+	assert_string_equal(
+		c->secrets.dispatch_private_key,
+		"-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----\n");
+	assert_int_equal(c->secrets.dispatch_private_key_len,
+			 strlen(c->secrets.dispatch_private_key));
 	cfg_secrets_wipe(&c->secrets);
 	assert_null(c->secrets.dispatch_private_key);
 	assert_int_equal(c->secrets.dispatch_private_key_len, 0);
@@ -509,37 +540,37 @@ static void test_private_key_forms(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_instance_types(void **state)
+static void
+test_instance_types(void **state)
 {
-	static const char yaml[] = HEAD
-		"    Containers:\n"
-		"      PreemptiblePriceFactor: 0.5\n"
-		"    InstanceTypes:\n"
-		"      zeta:\n"
-		"        VCPUs: 2\n"
-		"        RAM: 4GiB\n"
-		"        IncludedScratch: 10GB\n"
-		"        AddedScratch: 5GB\n"
-		"        Scratch: 1GB\n"
-		"        Price: 0.2\n"
-		"      alpha:\n"
-		"        ProviderType: a1.big\n"
-		"        VCPUs: 8\n"
-		"        RAM: 16GiB\n"
-		"        Price: 1.0\n"
-		"        GPU:\n"
-		"          Stack: rocm\n"
-		"          DriverVersion: \"6.1\"\n"
-		"          HardwareTarget: gfx1100\n"
-		"          DeviceCount: 2\n"
-		"          VRAM: 24GiB\n"
-		"      alpha.preemptible:\n"
-		"        ProviderType: a1.big\n"
-		"        VCPUs: 8\n"
-		"        RAM: 16GiB\n"
-		"        Price: 0.3\n"
-		"        Preemptible: true\n";
-	struct cfg_diags d = {0};
+	static const char yaml[] = HEAD "    Containers:\n"
+					"      PreemptiblePriceFactor: 0.5\n"
+					"    InstanceTypes:\n"
+					"      zeta:\n"
+					"        VCPUs: 2\n"
+					"        RAM: 4GiB\n"
+					"        IncludedScratch: 10GB\n"
+					"        AddedScratch: 5GB\n"
+					"        Scratch: 1GB\n"
+					"        Price: 0.2\n"
+					"      alpha:\n"
+					"        ProviderType: a1.big\n"
+					"        VCPUs: 8\n"
+					"        RAM: 16GiB\n"
+					"        Price: 1.0\n"
+					"        GPU:\n"
+					"          Stack: rocm\n"
+					"          DriverVersion: \"6.1\"\n"
+					"          HardwareTarget: gfx1100\n"
+					"          DeviceCount: 2\n"
+					"          VRAM: 24GiB\n"
+					"      alpha.preemptible:\n"
+					"        ProviderType: a1.big\n"
+					"        VCPUs: 8\n"
+					"        RAM: 16GiB\n"
+					"        Price: 0.3\n"
+					"        Preemptible: true\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 	const struct cfg_instance_type *t;
 
@@ -571,18 +602,21 @@ static void test_instance_types(void **state)
 	assert_true(t->price == 0.3);
 	assert_int_equal(t->gpu.stack, CFG_GPU_NONE);
 	assert_int_equal(count_diag(&d, false, NULL, "alpha.preemptible already exists"), 1);
-	assert_int_equal(count_diag(&d, false, "Clusters.abcde.InstanceTypes.zeta.Scratch", "ignored"), 1);
+	assert_int_equal(
+		count_diag(&d, false, "Clusters.abcde.InstanceTypes.zeta.Scratch", "ignored"), 1);
 	assert_null(cfg_instance_type(c, "nope"));
 	assert_non_null(strstr(c->worker_cluster_json, "\"zeta.preemptible\":{"));
 	cfg_free(c);
 	cfg_diags_free(&d);
 }
 
-static void test_loopback_synthesised(void **state)
+static void
+test_loopback_synthesised(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(HEAD "    Containers:\n      CloudVMs:\n"
-					      "        Enable: true\n        Driver: loopback\n", &d);
+					      "        Enable: true\n        Driver: loopback\n",
+					 &d);
 	const struct cfg_instance_type *t;
 
 	(void)state;
@@ -600,34 +634,40 @@ static void test_loopback_synthesised(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_unknown_keys(void **state)
+static void
+test_unknown_keys(void **state)
 {
-	static const char yaml[] = HEAD
-		"    Collections:\n      WhateverOtherServicesUse: 1\n"
-		"    Containers:\n"
-		"      SLURM: {}\n"
-		"      CloudVMs:\n"
-		"        Bogus: 1\n"
-		"        timeoutidle: 5m\n"
-		"    InstanceTypes:\n"
-		"      t1:\n"
-		"        VCPUs: 1\n"
-		"        Vcpus: 4\n"
-		"        GPU:\n"
-		"          Cores: 3\n";
-	struct cfg_diags d = {0};
+	static const char yaml[] = HEAD "    Collections:\n      WhateverOtherServicesUse: 1\n"
+					"    Containers:\n"
+					"      SLURM: {}\n"
+					"      CloudVMs:\n"
+					"        Bogus: 1\n"
+					"        timeoutidle: 5m\n"
+					"    InstanceTypes:\n"
+					"      t1:\n"
+					"        VCPUs: 1\n"
+					"        Vcpus: 4\n"
+					"        GPU:\n"
+					"          Cores: 3\n";
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(yaml, &d);
 
 	(void)state;
 	assert_non_null(c);
 	assert_int_equal(count_diag(&d, false, "Clusters.abcde.Containers.CloudVMs.Bogus",
-				    "deprecated or unknown config entry: Clusters.abcde.Containers.CloudVMs.Bogus"), 1);
+				    "deprecated or unknown config entry: "
+				    "Clusters.abcde.Containers.CloudVMs.Bogus"),
+			 1);
 	assert_int_equal(count_diag(&d, false, "Clusters.abcde.Containers.CloudVMs.timeoutidle",
-				    "Clusters.abcde.Containers.CloudVMs.timeoutidle (perhaps you meant TimeoutIdle?)"), 1);
+				    "Clusters.abcde.Containers.CloudVMs.timeoutidle (perhaps you "
+				    "meant TimeoutIdle?)"),
+			 1);
 	assert_int_equal(count_diag(&d, false, "Clusters.abcde.InstanceTypes.t1.Vcpus",
-				    "(perhaps you meant VCPUs?)"), 1);
+				    "(perhaps you meant VCPUs?)"),
+			 1);
 	assert_int_equal(count_diag(&d, false, "Clusters.abcde.InstanceTypes.t1.GPU.Cores",
-				    "deprecated or unknown"), 1);
+				    "deprecated or unknown"),
+			 1);
 	assert_int_equal(count_diag(&d, false, NULL, "WhateverOtherServicesUse"), 0);
 	assert_int_equal(count_diag(&d, false, NULL, "SLURM"), 0);
 	/* Mis-cased keys are dropped: the defaults stand, and workers do not see them. */
@@ -644,11 +684,13 @@ static void test_unknown_keys(void **state)
 	cfg_diags_free(&d);
 }
 
-static void test_diag_format(void **state)
+static void
+test_diag_format(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c = load_str(HEAD "    Containers:\n      CloudVMs:\n"
-					      "        TimeoutIdle: 10x\n", &d);
+					      "        TimeoutIdle: 10x\n",
+					 &d);
 	char *s = NULL;
 
 	(void)state;
@@ -657,15 +699,17 @@ static void test_diag_format(void **state)
 		if (d.v[i].is_error)
 			s = cfg_diag_format(&d.v[i]);
 	assert_non_null(s);
-	assert_string_equal(s, "test.yml:8:22: error: Clusters.abcde.Containers.CloudVMs.TimeoutIdle: "
-			       "invalid duration \"10x\" (use e.g. 30s, 5m, 1h30m)");
+	assert_string_equal(s,
+			    "test.yml:8:22: error: Clusters.abcde.Containers.CloudVMs.TimeoutIdle: "
+			    "invalid duration \"10x\" (use e.g. 30s, 5m, 1h30m)");
 	free(s);
 	cfg_diags_free(&d);
 }
 
-static void test_env_and_missing_file(void **state)
+static void
+test_env_and_missing_file(void **state)
 {
-	struct cfg_diags d = {0};
+	struct cfg_diags d = { 0 };
 	struct cfg_cluster *c;
 
 	(void)state;
@@ -686,7 +730,8 @@ static void test_env_and_missing_file(void **state)
 }
 
 /* Inputs that once hung libfyaml (invalid UTF-8 after "%"): now a prompt error each. */
-static void test_fuzz_regressions(void **state)
+static void
+test_fuzz_regressions(void **state)
 {
 	DIR *dir = opendir(CFG_TEST_DIR "/fuzz-regressions");
 	struct dirent *de;
@@ -696,7 +741,7 @@ static void test_fuzz_regressions(void **state)
 	(void)state;
 	assert_non_null(dir);
 	while ((de = readdir(dir))) {
-		struct cfg_diags d = {0};
+		struct cfg_diags d = { 0 };
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/fuzz-regressions/%s", CFG_TEST_DIR, de->d_name);
@@ -710,7 +755,8 @@ static void test_fuzz_regressions(void **state)
 	assert_true(n >= 2);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_load),

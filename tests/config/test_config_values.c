@@ -9,10 +9,11 @@
 
 #include "config.h"
 
-#define MS 1000000LL
+#define MS  1000000LL
 #define SEC 1000000000LL
 
-static void dur_ok(const char *s, int64_t want)
+static void
+dur_ok(const char *s, int64_t want)
 {
 	cfg_duration_ns d = 12345;
 	int rc = cfg_parse_duration(s, &d);
@@ -23,7 +24,8 @@ static void dur_ok(const char *s, int64_t want)
 	assert_true(d == want);
 }
 
-static void dur_bad(const char *s, int want_rc)
+static void
+dur_bad(const char *s, int want_rc)
 {
 	cfg_duration_ns d = 777;
 	int rc = cfg_parse_duration(s, &d);
@@ -33,7 +35,8 @@ static void dur_bad(const char *s, int want_rc)
 	assert_true(d == 777); /* untouched on failure */
 }
 
-static void test_duration_valid(void **state)
+static void
+test_duration_valid(void **state)
 {
 	(void)state;
 	dur_ok("300ms", 300 * MS);
@@ -66,7 +69,8 @@ static void test_duration_valid(void **state)
 	dur_ok("1.0000000000000000000000001s", SEC); /* extra fraction digits ignored */
 }
 
-static void test_duration_invalid(void **state)
+static void
+test_duration_invalid(void **state)
 {
 	(void)state;
 	dur_bad("", -EINVAL);
@@ -87,10 +91,11 @@ static void test_duration_invalid(void **state)
 	dur_bad("2562048h", -ERANGE);
 	dur_bad("99999999999999999999s", -ERANGE);
 	dur_bad("9223372036854775807ns1ns", -ERANGE);
-	assert_int_equal(cfg_parse_duration(NULL, &(cfg_duration_ns){0}), -EINVAL);
+	assert_int_equal(cfg_parse_duration(NULL, &(cfg_duration_ns){ 0 }), -EINVAL);
 }
 
-static void bs_ok(const char *s, int64_t want)
+static void
+bs_ok(const char *s, int64_t want)
 {
 	int64_t v = 12345;
 	int rc = cfg_parse_bytesize(s, &v);
@@ -101,7 +106,8 @@ static void bs_ok(const char *s, int64_t want)
 	assert_true(v == want);
 }
 
-static void bs_bad(const char *s, int want_rc)
+static void
+bs_bad(const char *s, int want_rc)
 {
 	int64_t v = 777;
 	int rc = cfg_parse_bytesize(s, &v);
@@ -111,7 +117,8 @@ static void bs_bad(const char *s, int want_rc)
 	assert_true(v == 777);
 }
 
-static void test_bytesize_valid(void **state)
+static void
+test_bytesize_valid(void **state)
 {
 	(void)state;
 	bs_ok("16GB", 16000000000LL);
@@ -135,7 +142,8 @@ static void test_bytesize_valid(void **state)
 	bs_ok("1E", 1000000000000000000LL);
 }
 
-static void test_bytesize_more(void **state)
+static void
+test_bytesize_more(void **state)
 {
 	(void)state;
 	bs_ok("7Ei", 7LL << 60);
@@ -152,7 +160,8 @@ static void test_bytesize_more(void **state)
 	bs_ok("0.9", 0); /* truncated toward zero, as the reference */
 }
 
-static void test_bytesize_invalid(void **state)
+static void
+test_bytesize_invalid(void **state)
 {
 	(void)state;
 	bs_bad("", -EINVAL);
@@ -176,14 +185,15 @@ static void test_bytesize_invalid(void **state)
 	bs_bad("1e19", -ERANGE);
 	bs_bad("1e999", -ERANGE);
 	bs_bad("99999999999999999999K", -ERANGE);
-	assert_int_equal(cfg_parse_bytesize(NULL, &(int64_t){0}), -EINVAL);
+	assert_int_equal(cfg_parse_bytesize(NULL, &(int64_t){ 0 }), -EINVAL);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_valid),   cmocka_unit_test(test_duration_invalid),
-		cmocka_unit_test(test_bytesize_valid),   cmocka_unit_test(test_bytesize_more),
+		cmocka_unit_test(test_duration_valid),	 cmocka_unit_test(test_duration_invalid),
+		cmocka_unit_test(test_bytesize_valid),	 cmocka_unit_test(test_bytesize_more),
 		cmocka_unit_test(test_bytesize_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

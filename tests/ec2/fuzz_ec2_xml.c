@@ -7,7 +7,8 @@
 #include "ec2_driver.h"
 #include "ec2_xml.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ec2_xnode *r;
 	char err[200];

@@ -11,14 +11,16 @@
 
 #include "harness.h"
 
-static int fake_sh(const char *cmd)
+static int
+fake_sh(const char *cmd)
 {
 	int rc = system(cmd);
 
 	return rc == 0 ? 0 : -1;
 }
 
-int fake_start(struct fake *f, const char *script, const char *const *args)
+int
+fake_start(struct fake *f, const char *script, const char *const *args)
 {
 	char cmd[600], line[8192];
 	const char *argv[64];
@@ -73,7 +75,7 @@ int fake_start(struct fake *f, const char *script, const char *const *args)
 		fake_stop(f);
 		return -1;
 	}
-	fclose(in);   /* the server keeps its stdout; it does not write more */
+	fclose(in); /* the server keeps its stdout; it does not write more */
 	f->info = cJSON_Parse(line);
 	ep = cJSON_GetObjectItem(f->info, "endpoint");
 	if (!cJSON_IsString(ep)) {
@@ -84,7 +86,8 @@ int fake_start(struct fake *f, const char *script, const char *const *args)
 	return 0;
 }
 
-void fake_stop(struct fake *f)
+void
+fake_stop(struct fake *f)
 {
 	char cmd[300];
 
@@ -106,7 +109,8 @@ struct fbuf {
 	size_t n;
 };
 
-static size_t fake_w(char *p, size_t s, size_t n, void *a)
+static size_t
+fake_w(char *p, size_t s, size_t n, void *a)
 {
 	struct fbuf *b = a;
 	char *np = realloc(b->p, b->n + s * n + 1);
@@ -120,7 +124,8 @@ static size_t fake_w(char *p, size_t s, size_t n, void *a)
 	return s * n;
 }
 
-cJSON *fake_ctl(struct fake *f, const char *method, const char *path, const char *body)
+cJSON *
+fake_ctl(struct fake *f, const char *method, const char *path, const char *body)
 {
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -146,7 +151,8 @@ cJSON *fake_ctl(struct fake *f, const char *method, const char *path, const char
 	return j;
 }
 
-int fake_ctl0(struct fake *f, const char *method, const char *path, const char *body)
+int
+fake_ctl0(struct fake *f, const char *method, const char *path, const char *body)
 {
 	cJSON *j = fake_ctl(f, method, path, body);
 
@@ -154,7 +160,8 @@ int fake_ctl0(struct fake *f, const char *method, const char *path, const char *
 	return j ? 0 : -1;
 }
 
-int fake_count(struct fake *f, const char *action)
+int
+fake_count(struct fake *f, const char *action)
 {
 	char path[200];
 	cJSON *j;
@@ -173,8 +180,9 @@ int fake_count(struct fake *f, const char *action)
 	return n;
 }
 
-struct drv *drv_for(uv_loop_t *loop, struct fake *f, const char *params_json,
-		    const struct ec2_driver_opts *extra)
+struct drv *
+drv_for(uv_loop_t *loop, struct fake *f, const char *params_json,
+	const struct ec2_driver_opts *extra)
 {
 	cJSON *p = cJSON_Parse(params_json ? params_json : "{}");
 	struct ec2_driver_opts o = { 0 };
@@ -191,7 +199,8 @@ struct drv *drv_for(uv_loop_t *loop, struct fake *f, const char *params_json,
 		cJSON_AddStringToObject(p, "Region", "us-east-1");
 	if (!cJSON_GetObjectItem(p, "AccessKeyID") && !getenv("EC2_TEST_NO_STATIC")) {
 		cJSON_AddStringToObject(p, "AccessKeyID", "AKIDEXAMPLE");
-		cJSON_AddStringToObject(p, "SecretAccessKey", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+		cJSON_AddStringToObject(p, "SecretAccessKey",
+					"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
 	}
 	if (ec2_driver_new(loop, p, &o, &d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ec2_driver_new: %s\n", err);
@@ -201,15 +210,17 @@ struct drv *drv_for(uv_loop_t *loop, struct fake *f, const char *params_json,
 	return d;
 }
 
-void drv_done_free(uv_loop_t *loop, struct drv *d)
+void
+drv_done_free(uv_loop_t *loop, struct drv *d)
 {
 	if (!d)
 		return;
 	d->ops->free(d);
-	uv_run(loop, UV_RUN_DEFAULT);   /* lets the closed handles finish */
+	uv_run(loop, UV_RUN_DEFAULT); /* lets the closed handles finish */
 }
 
-void op_result_free(struct op_result *r)
+void
+op_result_free(struct op_result *r)
 {
 	drv_instance_free(&r->inst);
 	for (size_t i = 0; i < r->n_list; i++)
@@ -219,7 +230,8 @@ void op_result_free(struct op_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void op_take_err(struct op_result *r, const struct drv_error *e)
+static void
+op_take_err(struct op_result *r, const struct drv_error *e)
 {
 	r->done = true;
 	if (e && e->cls != DRV_OK) {
@@ -228,7 +240,8 @@ static void op_take_err(struct op_result *r, const struct drv_error *e)
 	}
 }
 
-static void on_create(void *arg, const struct drv_error *e, const struct drv_instance *i)
+static void
+on_create(void *arg, const struct drv_error *e, const struct drv_instance *i)
 {
 	struct op_result *r = arg;
 
@@ -245,27 +258,31 @@ static void on_create(void *arg, const struct drv_error *e, const struct drv_ins
 	}
 }
 
-static void run_until(uv_loop_t *loop, struct op_result *r)
+static void
+run_until(uv_loop_t *loop, struct op_result *r)
 {
 	while (!r->done)
 		uv_run(loop, UV_RUN_ONCE);
 }
 
-int do_create(uv_loop_t *loop, struct drv *d, const struct drv_itype *t, const struct drv_tags *tags,
-	      const char *pubkey, const char *key, struct op_result *r)
+int
+do_create(uv_loop_t *loop, struct drv *d, const struct drv_itype *t, const struct drv_tags *tags,
+	  const char *pubkey, const char *key, struct op_result *r)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	rc = ec2_create_keyed(d, t, "ami-0123456789abcdef0", tags,
-			      "umask 0177 && echo -n \"0123456789abcdef0123456789abcdef01234567\" >/var/run/arvados-instance-secret",
+			      "umask 0177 && echo -n \"0123456789abcdef0123456789abcdef01234567\" "
+			      ">/var/run/arvados-instance-secret",
 			      pubkey, key, on_create, r);
 	if (rc == 0)
 		run_until(loop, r);
 	return rc;
 }
 
-static void on_page(void *arg, const struct drv_instance *v, size_t n)
+static void
+on_page(void *arg, const struct drv_instance *v, size_t n)
 {
 	struct op_result *r = arg;
 
@@ -287,12 +304,14 @@ static void on_page(void *arg, const struct drv_instance *v, size_t n)
 	r->n_pages++;
 }
 
-static void on_done(void *arg, const struct drv_error *e)
+static void
+on_done(void *arg, const struct drv_error *e)
 {
 	op_take_err(arg, e);
 }
 
-int do_list(uv_loop_t *loop, struct drv *d, const struct drv_tags *filter, struct op_result *r)
+int
+do_list(uv_loop_t *loop, struct drv *d, const struct drv_tags *filter, struct op_result *r)
 {
 	int rc;
 
@@ -303,7 +322,8 @@ int do_list(uv_loop_t *loop, struct drv *d, const struct drv_tags *filter, struc
 	return rc;
 }
 
-static void on_destroy(void *arg, size_t n, const char *const *ids, const struct drv_error *errs)
+static void
+on_destroy(void *arg, size_t n, const char *const *ids, const struct drv_error *errs)
 {
 	struct op_result *r = arg;
 
@@ -317,8 +337,8 @@ static void on_destroy(void *arg, size_t n, const char *const *ids, const struct
 			r->failed = true;
 }
 
-int do_destroy(uv_loop_t *loop, struct drv *d, const char *const *ids, size_t n,
-	       struct op_result *r)
+int
+do_destroy(uv_loop_t *loop, struct drv *d, const char *const *ids, size_t n, struct op_result *r)
 {
 	int rc;
 
@@ -329,8 +349,9 @@ int do_destroy(uv_loop_t *loop, struct drv *d, const char *const *ids, size_t n,
 	return rc;
 }
 
-int do_set_tags(uv_loop_t *loop, struct drv *d, const char *id, const struct drv_tags *tags,
-		struct op_result *r)
+int
+do_set_tags(uv_loop_t *loop, struct drv *d, const char *id, const struct drv_tags *tags,
+	    struct op_result *r)
 {
 	int rc;
 

@@ -14,7 +14,7 @@
 struct fake {
 	pid_t pid;
 	char endpoint[128];
-	char dir[256];       /* CA and cert live here */
+	char dir[256]; /* CA and cert live here */
 	char ca[300];
 	cJSON *info;
 };
@@ -38,18 +38,19 @@ struct op_result {
 	bool done;
 	struct drv_error err;
 	bool failed;
-	struct drv_instance inst;      /* create */
-	struct drv_instance *list;     /* list */
+	struct drv_instance inst;  /* create */
+	struct drv_instance *list; /* list */
 	size_t n_list, n_pages;
 	size_t n_destroy;
 	struct drv_error *destroy_errs;
 };
 void op_result_free(struct op_result *r);
-int do_create(uv_loop_t *loop, struct drv *d, const struct drv_itype *t, const struct drv_tags *tags,
-	      const char *pubkey, const char *key, struct op_result *r);
+int
+do_create(uv_loop_t *loop, struct drv *d, const struct drv_itype *t, const struct drv_tags *tags,
+	  const char *pubkey, const char *key, struct op_result *r);
 int do_list(uv_loop_t *loop, struct drv *d, const struct drv_tags *filter, struct op_result *r);
-int do_destroy(uv_loop_t *loop, struct drv *d, const char *const *ids, size_t n,
-	       struct op_result *r);
+int
+do_destroy(uv_loop_t *loop, struct drv *d, const char *const *ids, size_t n, struct op_result *r);
 int do_set_tags(uv_loop_t *loop, struct drv *d, const char *id, const struct drv_tags *tags,
 		struct op_result *r);
 

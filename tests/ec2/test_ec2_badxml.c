@@ -14,14 +14,16 @@
 static struct fake B;
 static uv_loop_t L;
 
-static int setup(void **s)
+static int
+setup(void **s)
 {
 	(void)s;
 	uv_loop_init(&L);
 	return fake_start(&B, EC2_TEST_DIR "/bad_ec2.py", NULL);
 }
 
-static int teardown(void **s)
+static int
+teardown(void **s)
 {
 	(void)s;
 	fake_stop(&B);
@@ -29,7 +31,8 @@ static int teardown(void **s)
 	return 0;
 }
 
-static void mode(const char *m)
+static void
+mode(const char *m)
 {
 	char p[100];
 
@@ -37,9 +40,13 @@ static void mode(const char *m)
 	assert_int_equal(fake_ctl0(&B, "GET", p, NULL), 0);
 }
 
-struct c { const char *mode, *want; int status; };
+struct c {
+	const char *mode, *want;
+	int status;
+};
 
-static void t_list_broken(void **s)
+static void
+t_list_broken(void **s)
 {
 	static const struct c v[] = {
 		{ "malformed", "malformed XML answer: mismatched tag", 200 },
@@ -72,7 +79,8 @@ static void t_list_broken(void **s)
 	drv_done_free(&L, d);
 }
 
-static void t_create_broken(void **s)
+static void
+t_create_broken(void **s)
 {
 	struct ec2_driver_opts o = { .no_pace = true };
 	struct drv *d = drv_for(&L, &B, "{}", &o);
@@ -93,7 +101,8 @@ static void t_create_broken(void **s)
 	drv_done_free(&L, d);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_list_broken),

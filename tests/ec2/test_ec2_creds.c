@@ -16,15 +16,18 @@
 static struct fake F, I;
 static uv_loop_t L;
 
-static const char *const fake_args[] = {
-	"--key", "AKIDENV:envsecret:envtoken", "--key", "ASIAONE:secretone:tokenone",
-	"--key", "ASIATWO:secrettwo:tokentwo", NULL };
+static const char *const fake_args[] = { "--key", "AKIDENV:envsecret:envtoken",
+					 "--key", "ASIAONE:secretone:tokenone",
+					 "--key", "ASIATWO:secrettwo:tokentwo",
+					 NULL };
 /* 302 s lifetime: inside the 5-minute margin after 2 s, so the next call refreshes. */
-static const char *const imds_args[] = {
-	"--cred", "ASIAONE:secretone:tokenone", "--cred", "ASIATWO:secrettwo:tokentwo",
-	"--lifetime", "302", NULL };
+static const char *const imds_args[] = { "--cred",     "ASIAONE:secretone:tokenone",
+					 "--cred",     "ASIATWO:secrettwo:tokentwo",
+					 "--lifetime", "302",
+					 NULL };
 
-static int setup(void **s)
+static int
+setup(void **s)
 {
 	(void)s;
 	uv_loop_init(&L);
@@ -34,7 +37,8 @@ static int setup(void **s)
 	return fake_start(&I, EC2_TEST_DIR "/fake_imds.py", imds_args);
 }
 
-static int teardown(void **s)
+static int
+teardown(void **s)
 {
 	(void)s;
 	fake_stop(&I);
@@ -43,7 +47,8 @@ static int teardown(void **s)
 	return 0;
 }
 
-static void clear_env(void)
+static void
+clear_env(void)
 {
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -55,7 +60,8 @@ static void clear_env(void)
 	unsetenv("AWS_CA_BUNDLE");
 }
 
-static int reset(void **s)
+static int
+reset(void **s)
 {
 	(void)s;
 	clear_env();
@@ -63,13 +69,15 @@ static int reset(void **s)
 }
 
 /* The AKID and the session token of the last logged request. */
-static void last_auth(char *akid, size_t al, char *tok, size_t tl)
+static void
+last_auth(char *akid, size_t al, char *tok, size_t tl)
 {
 	cJSON *j = fake_ctl(&F, "GET", "/_fake/requests", NULL);
 	cJSON *a = cJSON_GetObjectItem(j, "requests");
 	cJSON *e = cJSON_GetArrayItem(a, cJSON_GetArraySize(a) - 1);
 	cJSON *h = cJSON_GetObjectItem(e, "headers");
-	cJSON *au = cJSON_GetObjectItem(h, "Authorization"), *st = cJSON_GetObjectItem(h, "X-Amz-Security-Token");
+	cJSON *au = cJSON_GetObjectItem(h, "Authorization"),
+	      *st = cJSON_GetObjectItem(h, "X-Amz-Security-Token");
 	const char *c = cJSON_IsString(au) ? strstr(au->valuestring, "Credential=") : NULL;
 
 	snprintf(akid, al, "%.*s", c ? (int)strcspn(c + 11, "/") : 0, c ? c + 11 : "");
@@ -77,7 +85,8 @@ static void last_auth(char *akid, size_t al, char *tok, size_t tl)
 	cJSON_Delete(j);
 }
 
-static void t_env_session_token(void **s)
+static void
+t_env_session_token(void **s)
 {
 	struct ec2_driver_opts o = { .no_pace = true };
 	struct drv *d;
@@ -107,7 +116,8 @@ static void t_env_session_token(void **s)
 	drv_done_free(&L, d);
 }
 
-static int imds_count(void)
+static int
+imds_count(void)
 {
 	cJSON *j = fake_ctl(&I, "GET", "/_fake/count", NULL);
 	int n = cJSON_GetObjectItem(j, "count") ? cJSON_GetObjectItem(j, "count")->valueint : -1;
@@ -116,7 +126,8 @@ static int imds_count(void)
 	return n;
 }
 
-static void t_imds_role_and_refresh(void **s)
+static void
+t_imds_role_and_refresh(void **s)
 {
 	struct ec2_driver_opts o = { .no_pace = true };
 	struct drv *d;
@@ -151,9 +162,12 @@ static void t_imds_role_and_refresh(void **s)
 	drv_done_free(&L, d);
 }
 
-static void t_imds_unreachable(void **s)
+static void
+t_imds_unreachable(void **s)
 {
-	struct ec2_driver_opts o = { .no_pace = true, .connect_timeout_ms = 500, .timeout_ms = 1000 };
+	struct ec2_driver_opts o = { .no_pace = true,
+				     .connect_timeout_ms = 500,
+				     .timeout_ms = 1000 };
 	struct drv *d;
 	struct op_result r;
 
@@ -172,7 +186,8 @@ static void t_imds_unreachable(void **s)
 	assert_null(drv_for(&L, &F, "{}", &o));
 }
 
-static void t_endpoint_env(void **s)
+static void
+t_endpoint_env(void **s)
 {
 	struct ec2_driver_opts o = { .no_pace = true, .endpoint = "", .ca_file = "" };
 	struct drv *d;
@@ -183,11 +198,11 @@ static void t_endpoint_env(void **s)
 	setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
 	setenv("AWS_SESSION_TOKEN", "envtoken", 1);
 	setenv("AWS_ENDPOINT_URL", F.endpoint, 1);
-	setenv("AWS_ENDPOINT_URL_EC2", "https://127.0.0.1:9/", 1);   /* wins over the generic one */
+	setenv("AWS_ENDPOINT_URL_EC2", "https://127.0.0.1:9/", 1); /* wins over the generic one */
 	setenv("AWS_CA_BUNDLE", F.ca, 1);
 	d = drv_for(&L, &F, "{}", &o);
 	assert_int_equal(do_list(&L, d, NULL, &r), 0);
-	assert_true(r.failed);   /* port 9: refused, proving the EC2-specific variable was used */
+	assert_true(r.failed); /* port 9: refused, proving the EC2-specific variable was used */
 	op_result_free(&r);
 	drv_done_free(&L, d);
 	unsetenv("AWS_ENDPOINT_URL_EC2");
@@ -206,7 +221,8 @@ static void t_endpoint_env(void **s)
 	drv_done_free(&L, d);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(t_env_session_token, reset),

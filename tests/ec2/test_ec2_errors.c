@@ -17,17 +17,19 @@ static struct fake F;
 static uv_loop_t L;
 static const struct drv_itype T = { .name = "m5.large", .price = 0.1 };
 
-static const char *const fake_args[] = {
-	"--subnet-cidr", "subnet-aaa=127.0.1.0/24", "--subnet-cidr", "subnet-bbb=127.0.2.0/24", NULL };
+static const char *const fake_args[] = { "--subnet-cidr", "subnet-aaa=127.0.1.0/24",
+					 "--subnet-cidr", "subnet-bbb=127.0.2.0/24", NULL };
 
-static int setup(void **s)
+static int
+setup(void **s)
 {
 	(void)s;
 	uv_loop_init(&L);
 	return fake_start(&F, NULL, fake_args);
 }
 
-static int teardown(void **s)
+static int
+teardown(void **s)
 {
 	(void)s;
 	fake_stop(&F);
@@ -35,22 +37,26 @@ static int teardown(void **s)
 	return 0;
 }
 
-static int reset(void **s)
+static int
+reset(void **s)
 {
 	(void)s;
 	return fake_ctl0(&F, "POST", "/_fake/reset", "{}");
 }
 
-static void fault(const char *action, const char *code, int count, const char *subnet)
+static void
+fault(const char *action, const char *code, int count, const char *subnet)
 {
 	char b[300];
 
-	snprintf(b, sizeof(b), "{\"action\":\"%s\",\"code\":\"%s\",\"count\":%d%s%s%s}", action, code,
-		 count, subnet ? ",\"subnet\":\"" : "", subnet ? subnet : "", subnet ? "\"" : "");
+	snprintf(b, sizeof(b), "{\"action\":\"%s\",\"code\":\"%s\",\"count\":%d%s%s%s}", action,
+		 code, count, subnet ? ",\"subnet\":\"" : "", subnet ? subnet : "",
+		 subnet ? "\"" : "");
 	assert_int_equal(fake_ctl0(&F, "POST", "/_fake/faults", b), 0);
 }
 
-static struct drv *mkdrv(const char *params)
+static struct drv *
+mkdrv(const char *params)
 {
 	struct ec2_driver_opts o = { .no_pace = true };
 
@@ -63,10 +69,12 @@ struct want {
 	bool type_specific, group_specific;
 };
 
-static void t_every_code(void **s)
+static void
+t_every_code(void **s)
 {
 	static const struct want w[] = {
-		{ "Throttling", DRV_ERR_RATE_LIMIT, 0, 0 }, { "ThrottlingException", DRV_ERR_RATE_LIMIT, 0, 0 },
+		{ "Throttling", DRV_ERR_RATE_LIMIT, 0, 0 },
+		{ "ThrottlingException", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "ThrottledException", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "RequestThrottledException", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "TooManyRequestsException", DRV_ERR_RATE_LIMIT, 0, 0 },
@@ -75,7 +83,8 @@ static void t_every_code(void **s)
 		{ "RequestLimitExceeded", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "BandwidthLimitExceeded", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "LimitExceededException", DRV_ERR_RATE_LIMIT, 0, 0 },
-		{ "RequestThrottled", DRV_ERR_RATE_LIMIT, 0, 0 }, { "SlowDown", DRV_ERR_RATE_LIMIT, 0, 0 },
+		{ "RequestThrottled", DRV_ERR_RATE_LIMIT, 0, 0 },
+		{ "SlowDown", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "PriorRequestNotComplete", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "EC2ThrottledException", DRV_ERR_RATE_LIMIT, 0, 0 },
 		{ "InstanceLimitExceeded", DRV_ERR_QUOTA, 0, 0 },
@@ -85,10 +94,13 @@ static void t_every_code(void **s)
 		{ "MaxSpotInstanceCountExceeded", DRV_ERR_QUOTA, 0, 0 },
 		{ "VcpuLimitExceeded", DRV_ERR_CAPACITY, 0, 1 },
 		{ "InsufficientInstanceCapacity", DRV_ERR_CAPACITY, 1, 0 },
-		{ "Unsupported", DRV_ERR_CAPACITY, 1, 0 },   /* fake's message: "requested instance type" */
+		{ "Unsupported", DRV_ERR_CAPACITY, 1,
+		  0 }, /* fake's message: "requested instance type" */
 		{ "InvalidParameterValue", DRV_ERR_OTHER, 0, 0 },
-		{ "InternalError", DRV_ERR_OTHER, 0, 0 }, { "Unavailable", DRV_ERR_OTHER, 0, 0 },
-		{ "AuthFailure", DRV_ERR_OTHER, 0, 0 }, { "InvalidAMIID.NotFound", DRV_ERR_OTHER, 0, 0 },
+		{ "InternalError", DRV_ERR_OTHER, 0, 0 },
+		{ "Unavailable", DRV_ERR_OTHER, 0, 0 },
+		{ "AuthFailure", DRV_ERR_OTHER, 0, 0 },
+		{ "InvalidAMIID.NotFound", DRV_ERR_OTHER, 0, 0 },
 	};
 	struct drv *d = mkdrv("{\"InstanceTypeQuotaGroups\":{\"m\":\"standard\"}}");
 	struct op_result r;
@@ -130,7 +142,8 @@ static void t_every_code(void **s)
 }
 
 /* 2.6 on DescribeInstances: 1, 2.5, 4.75 s, then a success resets to 1 s. */
-static void t_list_backoff(void **s)
+static void
+t_list_backoff(void **s)
 {
 	struct drv *d = mkdrv("{}");
 	struct op_result r;
@@ -163,16 +176,19 @@ static void t_list_backoff(void **s)
 }
 
 /* The subnet (and ClientToken) of each logged RunInstances call, oldest first. */
-static int run_calls(char subnets[][32], char tokens[][80], int max)
+static int
+run_calls(char subnets[][32], char tokens[][80], int max)
 {
 	cJSON *j = fake_ctl(&F, "GET", "/_fake/requests?action=RunInstances", NULL);
 	cJSON *a = cJSON_GetObjectItem(j, "requests"), *e;
 	int n = 0;
 
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		cJSON *p = cJSON_GetObjectItem(e, "params");
 		cJSON *ni = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "NetworkInterfaces"), 0);
-		cJSON *sn = cJSON_GetObjectItem(ni, "SubnetId"), *ct = cJSON_GetObjectItem(p, "ClientToken");
+		cJSON *sn = cJSON_GetObjectItem(ni, "SubnetId"),
+		      *ct = cJSON_GetObjectItem(p, "ClientToken");
 
 		if (n >= max)
 			break;
@@ -185,7 +201,8 @@ static int run_calls(char subnets[][32], char tokens[][80], int max)
 	return n;
 }
 
-static void t_failover_full_good(void **s)
+static void
+t_failover_full_good(void **s)
 {
 	struct drv *d = mkdrv("{\"SubnetID\":[\"subnet-aaa\",\"subnet-bbb\"]}");
 	struct op_result r;
@@ -202,12 +219,12 @@ static void t_failover_full_good(void **s)
 	assert_int_equal(run_calls(sn, tk, 8), 2);
 	assert_string_equal(sn[0], "subnet-aaa");
 	assert_string_equal(sn[1], "subnet-bbb");
-	assert_string_not_equal(tk[0], tk[1]);   /* a new ClientToken per subnet attempt */
+	assert_string_not_equal(tk[0], tk[1]); /* a new ClientToken per subnet attempt */
 	assert_int_equal(do_create(&L, d, &T, NULL, NULL, NULL, &r), 0);
 	assert_false(r.failed);
 	op_result_free(&r);
 	assert_int_equal(run_calls(sn, tk, 8), 1);
-	assert_string_equal(sn[0], "subnet-bbb");   /* starts where the last success was */
+	assert_string_equal(sn[0], "subnet-bbb"); /* starts where the last success was */
 	assert_int_equal(ec2_driver_stats(d, &st), 2);
 	assert_string_equal(st[0].subnet_id, "subnet-aaa");
 	assert_int_equal(st[0].starts_fail, 1);
@@ -216,7 +233,8 @@ static void t_failover_full_good(void **s)
 	drv_done_free(&L, d);
 }
 
-static void t_failover_full_broken(void **s)
+static void
+t_failover_full_broken(void **s)
 {
 	struct drv *d = mkdrv("{\"SubnetID\":[\"subnet-aaa\",\"subnet-0000000000000dead\"]}");
 	struct op_result r;
@@ -244,7 +262,8 @@ static void t_failover_full_broken(void **s)
 	drv_done_free(&L, d);
 }
 
-static void t_failover_capacity(void **s)
+static void
+t_failover_capacity(void **s)
 {
 	struct drv *d = mkdrv("{\"SubnetID\":[\"subnet-aaa\",\"subnet-bbb\"]}");
 	struct op_result r;
@@ -268,7 +287,8 @@ static void t_failover_capacity(void **s)
 
 /* Keyed Create: re-issuing it (after a timeout, say) repeats each attempt's token, so EC2
  * answers with the instance already launched instead of launching a second one. */
-static void t_client_token_keyed(void **s)
+static void
+t_client_token_keyed(void **s)
 {
 	struct drv *d = mkdrv("{\"SubnetID\":[\"subnet-aaa\",\"subnet-bbb\"]}");
 	struct op_result r;
@@ -285,7 +305,7 @@ static void t_client_token_keyed(void **s)
 	assert_string_not_equal(tk[0], tk[1]);
 	assert_int_equal(do_create(&L, d, &T, NULL, NULL, "create-42", &r), 0);
 	assert_false(r.failed);
-	assert_string_equal(r.inst.id, id);   /* the same instance, not a second one */
+	assert_string_equal(r.inst.id, id); /* the same instance, not a second one */
 	op_result_free(&r);
 	assert_int_equal(run_calls(sn, tk2, 8), 1);
 	assert_string_equal(sn[0], "subnet-bbb");
@@ -301,15 +321,19 @@ static void t_client_token_keyed(void **s)
 }
 
 /* A hung call ends at the total timeout with a transport error, and the loop stays free. */
-static void t_hang_timeout(void **s)
+static void
+t_hang_timeout(void **s)
 {
-	struct ec2_driver_opts o = { .no_pace = true, .timeout_ms = 1500, .connect_timeout_ms = 1000 };
+	struct ec2_driver_opts o = { .no_pace = true,
+				     .timeout_ms = 1500,
+				     .connect_timeout_ms = 1000 };
 	struct drv *d = drv_for(&L, &F, "{}", &o);
 	struct op_result r;
 
 	(void)s;
 	assert_int_equal(fake_ctl0(&F, "POST", "/_fake/faults",
-				   "{\"action\":\"DescribeInstances\",\"hang\":true,\"count\":1}"), 0);
+				   "{\"action\":\"DescribeInstances\",\"hang\":true,\"count\":1}"),
+			 0);
 	assert_int_equal(do_list(&L, d, NULL, &r), 0);
 	assert_true(r.failed);
 	assert_int_equal(r.err.cls, DRV_ERR_OTHER);
@@ -320,7 +344,8 @@ static void t_hang_timeout(void **s)
 	drv_done_free(&L, d);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(t_every_code, reset),

@@ -15,18 +15,26 @@
 static struct fake F;
 static uv_loop_t L;
 
-static const char *const fake_args[] = {
-	"--subnet-cidr", "subnet-aaa=127.0.1.0/24", "--subnet-cidr", "subnet-bbb=127.0.2.0/24",
-	"--security-group", "sg-0001=one", "--security-group", "sg-0002=two", NULL };
+static const char *const fake_args[] = { "--subnet-cidr",
+					 "subnet-aaa=127.0.1.0/24",
+					 "--subnet-cidr",
+					 "subnet-bbb=127.0.2.0/24",
+					 "--security-group",
+					 "sg-0001=one",
+					 "--security-group",
+					 "sg-0002=two",
+					 NULL };
 
-static int setup(void **s)
+static int
+setup(void **s)
 {
 	(void)s;
 	uv_loop_init(&L);
 	return fake_start(&F, NULL, fake_args);
 }
 
-static int teardown(void **s)
+static int
+teardown(void **s)
 {
 	(void)s;
 	fake_stop(&F);
@@ -34,13 +42,15 @@ static int teardown(void **s)
 	return 0;
 }
 
-static int reset(void **s)
+static int
+reset(void **s)
 {
 	(void)s;
 	return fake_ctl0(&F, "POST", "/_fake/reset", "{}");
 }
 
-static cJSON *fake_instance(const char *id)
+static cJSON *
+fake_instance(const char *id)
 {
 	char p[100];
 
@@ -48,7 +58,8 @@ static cJSON *fake_instance(const char *id)
 	return fake_ctl(&F, "GET", p, NULL);
 }
 
-static const char *jstr(const cJSON *j, const char *path)
+static const char *
+jstr(const cJSON *j, const char *path)
 {
 	char buf[200], *save, *tok;
 	const cJSON *x = j;
@@ -60,14 +71,20 @@ static const char *jstr(const cJSON *j, const char *path)
 }
 
 /* Every parameter of 2.4.1, read back from what the fake decoded and stored. */
-static void t_create_all_params(void **s)
+static void
+t_create_all_params(void **s)
 {
 	struct drv *d = drv_for(&L, &F,
-		"{\"SubnetID\":[\"subnet-bbb\"],\"SecurityGroupIDs\":{\"sg-0001\":{},\"sg-0002\":{}},"
-		"\"IAMInstanceProfile\":\"arv-prof\",\"EBSVolumeType\":\"gp3\",\"AdminUsername\":\"crunch\"}",
-		NULL);
-	struct drv_itype t = { .name = "m5big", .provider_type = "m5.large", .price = 0.02,
-			       .preemptible = true, .added_scratch = (3LL << 30) + 1 };
+				"{\"SubnetID\":[\"subnet-bbb\"],\"SecurityGroupIDs\":{\"sg-0001\":{"
+				"},\"sg-0002\":{}},"
+				"\"IAMInstanceProfile\":\"arv-prof\",\"EBSVolumeType\":\"gp3\","
+				"\"AdminUsername\":\"crunch\"}",
+				NULL);
+	struct drv_itype t = { .name = "m5big",
+			       .provider_type = "m5.large",
+			       .price = 0.02,
+			       .preemptible = true,
+			       .added_scratch = (3LL << 30) + 1 };
 	struct drv_tags tags = { 0 };
 	struct op_result r;
 	cJSON *j, *req;
@@ -82,7 +99,8 @@ static void t_create_all_params(void **s)
 	assert_string_equal(r.inst.provider_type, "m5.large");
 	assert_string_equal(r.inst.subnet_id, "subnet-bbb");
 	assert_true(r.inst.spot);
-	assert_string_equal(drv_tags_get(&r.inst.tags, "ArvadosInstanceSetID"), "zzzzz-zzzzz-zzzzzzzzzzzzzzz");
+	assert_string_equal(drv_tags_get(&r.inst.tags, "ArvadosInstanceSetID"),
+			    "zzzzz-zzzzz-zzzzzzzzzzzzzzz");
 	assert_int_equal(strncmp(r.inst.address, "127.0.2.", 8), 0);
 	assert_string_equal(d->ops->address(d, &r.inst), r.inst.address);
 	assert_string_equal(d->ops->remote_user(d), "crunch");
@@ -142,13 +160,15 @@ static void t_create_all_params(void **s)
 	drv_done_free(&L, d);
 }
 
-static char *make_pubkey(void)
+static char *
+make_pubkey(void)
 {
 	char cmd[1200], path[300], line[2048];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/k", F.dir);
-	snprintf(cmd, sizeof(cmd), "rm -f %s %s.pub; ssh-keygen -q -t rsa -b 2048 -N '' -C t -f %s", path, path, path);
+	snprintf(cmd, sizeof(cmd), "rm -f %s %s.pub; ssh-keygen -q -t rsa -b 2048 -N '' -C t -f %s",
+		 path, path, path);
 	if (system(cmd) != 0)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/k.pub", F.dir);
@@ -164,7 +184,8 @@ static char *make_pubkey(void)
 }
 
 /* 2.3: import once (name from the fingerprint the fake computes itself), then reuse. */
-static void t_keypair(void **s)
+static void
+t_keypair(void **s)
 {
 	struct drv *d = drv_for(&L, &F, "{}", NULL);
 	struct drv_itype t = { .name = "t3.small", .price = 0.1 };
@@ -192,7 +213,7 @@ static void t_keypair(void **s)
 	assert_int_equal(do_create(&L, d, &t, NULL, pk, NULL, &r), 0);
 	assert_false(r.failed);
 	op_result_free(&r);
-	assert_int_equal(fake_count(&F, "ImportKeyPair"), 1);   /* cached */
+	assert_int_equal(fake_count(&F, "ImportKeyPair"), 1); /* cached */
 	assert_int_equal(fake_count(&F, "DescribeKeyPairs"), 1);
 	drv_done_free(&L, d);
 	/* a new driver (restart) finds the key by fingerprint, imports nothing */
@@ -214,7 +235,8 @@ static void t_keypair(void **s)
 
 /* Tag filters, paging (both last-page forms), skipped states, streamed pages, set tags,
  * batched destroy. */
-static void t_list_paging_tags_destroy(void **s)
+static void
+t_list_paging_tags_destroy(void **s)
 {
 	struct ec2_driver_opts o = { .max_results = -1 };
 	struct drv *d = drv_for(&L, &F, "{}", &o);
@@ -237,20 +259,22 @@ static void t_list_paging_tags_destroy(void **s)
 	op_result_free(&r);
 	fake_ctl0(&F, "POST", "/_fake/config", "{\"page_size\":3}");
 	for (int empty = 0; empty < 2; empty++) {
-		fake_ctl0(&F, "POST", "/_fake/config", empty ? "{\"empty_last_token\":true}"
-							     : "{\"empty_last_token\":false}");
+		fake_ctl0(&F, "POST", "/_fake/config",
+			  empty ? "{\"empty_last_token\":true}" : "{\"empty_last_token\":false}");
 		assert_int_equal(do_list(&L, d, &mine, &r), 0);
 		assert_false(r.failed);
 		assert_int_equal(r.n_list, 7);
 		assert_int_equal(r.n_pages, 3);
 		for (size_t i = 0; i < r.n_list; i++)
-			assert_string_equal(drv_tags_get(&r.list[i].tags, "ArvadosInstanceSetID"), "mine");
+			assert_string_equal(drv_tags_get(&r.list[i].tags, "ArvadosInstanceSetID"),
+					    "mine");
 		op_result_free(&r);
 	}
 	{
 		cJSON *log = fake_ctl(&F, "GET", "/_fake/requests?action=DescribeInstances", NULL);
-		cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(log, "requests"), -1 +
-			cJSON_GetArraySize(cJSON_GetObjectItem(log, "requests")));
+		cJSON *last = cJSON_GetArrayItem(
+			cJSON_GetObjectItem(log, "requests"),
+			-1 + cJSON_GetArraySize(cJSON_GetObjectItem(log, "requests")));
 		char *txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(last, "body"));
 
 		assert_non_null(strstr(txt, "Filter.1.Name=tag%3AArvadosInstanceSetID"));
@@ -285,7 +309,7 @@ static void t_list_paging_tags_destroy(void **s)
 		assert_int_equal(fake_count(&F, "TerminateInstances"), 2);
 		n = 0;
 		assert_int_equal(do_list(&L, d, &mine, &r), 0);
-		n = r.n_list;   /* shutting-down/terminated ones are not listed */
+		n = r.n_list; /* shutting-down/terminated ones are not listed */
 		op_result_free(&r);
 		assert_int_equal(n, 2);
 	}
@@ -298,11 +322,14 @@ static void t_list_paging_tags_destroy(void **s)
 }
 
 /* Spot: listing spot instances refreshes the price cache; PriceHistory adds the EBS cost. */
-static void t_spot_prices(void **s)
+static void
+t_spot_prices(void **s)
 {
-	struct drv *d = drv_for(&L, &F, "{\"SpotPriceUpdateInterval\":\"1h\",\"EBSPrice\":0.72}", NULL);
-	struct drv_itype t = { .name = "m5.large", .price = 0.5, .preemptible = true,
-			       .added_scratch = 10LL << 30 };
+	struct drv *d = drv_for(&L, &F, "{\"SpotPriceUpdateInterval\":\"1h\",\"EBSPrice\":0.72}",
+				NULL);
+	struct drv_itype t = {
+		.name = "m5.large", .price = 0.5, .preemptible = true, .added_scratch = 10LL << 30
+	};
 	struct drv_tags tags = { 0 };
 	struct op_result r;
 	struct drv_price *p;
@@ -312,10 +339,14 @@ static void t_spot_prices(void **s)
 	(void)s;
 	fake_ctl0(&F, "POST", "/_fake/spot-prices",
 		  "{\"replace\":true,\"prices\":["
-		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":\"0.10\",\"age_seconds\":3000},"
-		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":\"0.10\",\"age_seconds\":2000},"
-		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":\"0.20\",\"age_seconds\":1000},"
-		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1b\",\"price\":\"0.30\",\"age_seconds\":1000}]}");
+		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":"
+		  "\"0.10\",\"age_seconds\":3000},"
+		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":"
+		  "\"0.10\",\"age_seconds\":2000},"
+		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1a\",\"price\":"
+		  "\"0.20\",\"age_seconds\":1000},"
+		  "{\"instance_type\":\"m5.large\",\"availability_zone\":\"us-east-1b\",\"price\":"
+		  "\"0.30\",\"age_seconds\":1000}]}");
 	drv_tags_add(&tags, "ArvadosInstanceSetID", "spot");
 	assert_int_equal(do_create(&L, d, &t, &tags, NULL, NULL, &r), 0);
 	assert_false(r.failed);
@@ -328,15 +359,16 @@ static void t_spot_prices(void **s)
 	assert_string_equal(r.list[0].az, "us-east-1a");
 	assert_int_equal(d->ops->price_history(d, &r.list[0], &t, &p, &n), 0);
 	assert_int_equal(n, 2);
-	assert_true(p[0].price > 0.2099 && p[0].price < 0.2101);   /* 0.20 + 0.72*10/720 */
+	assert_true(p[0].price > 0.2099 && p[0].price < 0.2101); /* 0.20 + 0.72*10/720 */
 	assert_true(p[1].price > 0.1099 && p[1].price < 0.1101);
 	assert_true(p[0].start_time > p[1].start_time);
-	assert_true(time(NULL) - p[1].start_time >= 2990);   /* oldest of the equal run kept */
+	assert_true(time(NULL) - p[1].start_time >= 2990); /* oldest of the equal run kept */
 	free(p);
 	op_result_free(&r);
 	assert_int_equal(fake_count(&F, "DescribeSpotPriceHistory"), 1);
 	{
-		cJSON *log = fake_ctl(&F, "GET", "/_fake/requests?action=DescribeSpotPriceHistory", NULL);
+		cJSON *log = fake_ctl(&F, "GET", "/_fake/requests?action=DescribeSpotPriceHistory",
+				      NULL);
 		char *txt = cJSON_PrintUnformatted(log);
 
 		assert_non_null(strstr(txt, "Filter.2.Value.1=Linux%2FUNIX"));
@@ -355,10 +387,13 @@ static void t_spot_prices(void **s)
 }
 
 /* Default quota groups as DriverParameters carry them. */
-static void t_quota_groups_params(void **s)
+static void
+t_quota_groups_params(void **s)
 {
-	struct drv *d = drv_for(&L, &F, "{\"instancetypequotagroups\":{\"m\":\"standard\",\"p5\":\"p5\"}}", NULL);
-	struct drv_itype a = { .name = "m5.xlarge" }, b = { .name = "x", .provider_type = "p5.48xlarge", .preemptible = true };
+	struct drv *d = drv_for(
+		&L, &F, "{\"instancetypequotagroups\":{\"m\":\"standard\",\"p5\":\"p5\"}}", NULL);
+	struct drv_itype a = { .name = "m5.xlarge" },
+			 b = { .name = "x", .provider_type = "p5.48xlarge", .preemptible = true };
 	char qg[64];
 
 	(void)s;
@@ -370,9 +405,11 @@ static void t_quota_groups_params(void **s)
 }
 
 /* A request signed with a wrong secret is refused by the fake (the check is real). */
-static void t_wrong_secret(void **s)
+static void
+t_wrong_secret(void **s)
 {
-	struct drv *d = drv_for(&L, &F, "{\"AccessKeyID\":\"AKIDEXAMPLE\",\"SecretAccessKey\":\"wrong\"}", NULL);
+	struct drv *d = drv_for(
+		&L, &F, "{\"AccessKeyID\":\"AKIDEXAMPLE\",\"SecretAccessKey\":\"wrong\"}", NULL);
 	struct op_result r;
 
 	(void)s;
@@ -386,7 +423,8 @@ static void t_wrong_secret(void **s)
 	drv_done_free(&L, d);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(t_create_all_params, reset),

@@ -17,13 +17,18 @@
 #include "ec2_xml.h"
 #include "ec2_driver.h"
 
-static void t_sigv4_vector(void **s)
+static void
+t_sigv4_vector(void **s)
 {
 	struct ec2_sign_in in = {
-		.akid = "AKIDEXAMPLE", .secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-		.region = "us-east-1", .service = "ec2", .host = "ec2.us-east-1.amazonaws.com",
+		.akid = "AKIDEXAMPLE",
+		.secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+		.region = "us-east-1",
+		.service = "ec2",
+		.host = "ec2.us-east-1.amazonaws.com",
 		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
-		.body = "Action=DescribeInstances&Version=2016-11-15", .now = 1704067200,
+		.body = "Action=DescribeInstances&Version=2016-11-15",
+		.now = 1704067200,
 	};
 	char date[EC2_AMZ_DATE_LEN], auth[512], h[65];
 
@@ -33,17 +38,21 @@ static void t_sigv4_vector(void **s)
 	assert_string_equal(h, "6171eb09865e32b0602af0f7957e26573a51f53caaedff02ff88883cb0275885");
 	assert_int_equal(ec2_sign(&in, date, auth, sizeof(auth)), 0);
 	assert_string_equal(date, "20240101T000000Z");
-	assert_string_equal(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/ec2/aws4_request, "
-			    "SignedHeaders=content-type;host;x-amz-date, "
-			    "Signature=dfab1f85e5f30dbf64d67ff4fb29822ebb07ccf268425aa9ad3f342625b5b9ad");
+	assert_string_equal(
+		auth,
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/ec2/aws4_request, "
+		"SignedHeaders=content-type;host;x-amz-date, "
+		"Signature=dfab1f85e5f30dbf64d67ff4fb29822ebb07ccf268425aa9ad3f342625b5b9ad");
 	in.token = "TOKEN";
 	assert_int_equal(ec2_sign(&in, date, auth, sizeof(auth)), 0);
-	assert_non_null(strstr(auth, "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"));
+	assert_non_null(
+		strstr(auth, "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"));
 	assert_null(strstr(auth, "dfab1f85"));
 	assert_int_equal(ec2_sign(&in, date, auth, 40), -ENOSPC);
 }
 
-static void t_query(void **s)
+static void
+t_query(void **s)
 {
 	struct ec2_query q;
 	char p[40];
@@ -52,7 +61,8 @@ static void t_query(void **s)
 	ec2_query_init(&q, "CreateTags");
 	ec2_query_addf(&q, "a b&c=d/é~", "Tag.%d.Value", 1);
 	assert_int_equal(ec2_query_done(&q), 0);
-	assert_string_equal(q.buf, "Action=CreateTags&Version=2016-11-15&Tag.1.Value=a%20b%26c%3Dd%2F%C3%A9~");
+	assert_string_equal(
+		q.buf, "Action=CreateTags&Version=2016-11-15&Tag.1.Value=a%20b%26c%3Dd%2F%C3%A9~");
 	ec2_query_free(&q);
 	ec2_format_price(0.02, p, sizeof(p));
 	assert_string_equal(p, "0.02");
@@ -67,16 +77,27 @@ static void t_query(void **s)
 }
 
 /* Every code of 2.6 to its class; the first four classes exactly as listed. */
-static void t_error_table(void **s)
+static void
+t_error_table(void **s)
 {
-	static const char *thr[] = { "Throttling", "ThrottlingException", "ThrottledException",
-		"RequestThrottledException", "TooManyRequestsException",
-		"ProvisionedThroughputExceededException", "TransactionInProgressException",
-		"RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
-		"RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException" };
+	static const char *thr[] = { "Throttling",
+				     "ThrottlingException",
+				     "ThrottledException",
+				     "RequestThrottledException",
+				     "TooManyRequestsException",
+				     "ProvisionedThroughputExceededException",
+				     "TransactionInProgressException",
+				     "RequestLimitExceeded",
+				     "BandwidthLimitExceeded",
+				     "LimitExceededException",
+				     "RequestThrottled",
+				     "SlowDown",
+				     "PriorRequestNotComplete",
+				     "EC2ThrottledException" };
 	static const char *quota[] = { "InstanceLimitExceeded", "InsufficientAddressCapacity",
-		"InsufficientFreeAddressesInSubnet", "InsufficientVolumeCapacity",
-		"MaxSpotInstanceCountExceeded" };
+				       "InsufficientFreeAddressesInSubnet",
+				       "InsufficientVolumeCapacity",
+				       "MaxSpotInstanceCountExceeded" };
 	(void)s;
 	for (size_t i = 0; i < sizeof(thr) / sizeof(*thr); i++)
 		assert_int_equal(ec2_err_kind(thr[i], "x"), EC2_ERRK_THROTTLE);
@@ -84,15 +105,17 @@ static void t_error_table(void **s)
 		assert_int_equal(ec2_err_kind(quota[i], "x"), EC2_ERRK_QUOTA);
 	assert_int_equal(ec2_err_kind("VcpuLimitExceeded", "x"), EC2_ERRK_CAPACITY_GROUP);
 	assert_int_equal(ec2_err_kind("InsufficientInstanceCapacity", "x"), EC2_ERRK_CAPACITY_TYPE);
-	assert_int_equal(ec2_err_kind("Unsupported", "The requested instance type is not supported"),
-			 EC2_ERRK_CAPACITY_TYPE);
+	assert_int_equal(
+		ec2_err_kind("Unsupported", "The requested instance type is not supported"),
+		EC2_ERRK_CAPACITY_TYPE);
 	assert_int_equal(ec2_err_kind("Unsupported", "something else"), EC2_ERRK_OTHER);
-	assert_int_equal(ec2_err_kind("throttling", "x"), EC2_ERRK_OTHER);   /* case matters */
+	assert_int_equal(ec2_err_kind("throttling", "x"), EC2_ERRK_OTHER); /* case matters */
 	assert_int_equal(ec2_err_kind("InternalError", "x"), EC2_ERRK_OTHER);
 	assert_int_equal(ec2_err_kind("", "x"), EC2_ERRK_OTHER);
 }
 
-static void t_subnet_specific(void **s)
+static void
+t_subnet_specific(void **s)
 {
 	(void)s;
 	assert_true(ec2_err_subnet_specific("InvalidSubnetID.NotFound", ""));
@@ -102,17 +125,20 @@ static void t_subnet_specific(void **s)
 	assert_true(ec2_err_subnet_specific("Unsupported", "whatever"));
 	assert_true(ec2_err_subnet_specific("InvalidParameterValue",
 					    "Not enough free addresses in subnet subnet-abc"));
-	assert_true(ec2_err_subnet_specific("Client.InvalidParameterValue",
-					    "There aren't sufficient free Ipv4 addresses or prefixes"));
+	assert_true(
+		ec2_err_subnet_specific("Client.InvalidParameterValue",
+					"There aren't sufficient free Ipv4 addresses or prefixes"));
 	assert_true(ec2_err_subnet_specific("ClientInvalidParameterValue",
 					    "There aren't sufficient free ipv6 addresses"));
-	assert_false(ec2_err_subnet_specific("InvalidParameterValue", "Some other invalid parameter error"));
-	assert_false(ec2_err_subnet_specific("subnetthing", ""));   /* case-sensitive */
+	assert_false(ec2_err_subnet_specific("InvalidParameterValue",
+					     "Some other invalid parameter error"));
+	assert_false(ec2_err_subnet_specific("subnetthing", "")); /* case-sensitive */
 	assert_false(ec2_err_subnet_specific("", "subnet"));
 	assert_false(ec2_err_subnet_specific("VcpuLimitExceeded", ""));
 }
 
-static void t_backoff(void **s)
+static void
+t_backoff(void **s)
 {
 	struct ec2_backoff b = { 0 };
 	struct drv_error e;
@@ -130,7 +156,7 @@ static void t_backoff(void **s)
 		ec2_err_classify(&e, "", &b, 0);
 	assert_int_equal(b.d_ms, 60000);
 	memset(&e, 0, sizeof(e));
-	strcpy(e.code, "InstanceLimitExceeded");   /* quota: backoff untouched */
+	strcpy(e.code, "InstanceLimitExceeded"); /* quota: backoff untouched */
 	ec2_err_classify(&e, "", &b, 0);
 	assert_int_equal(e.cls, DRV_ERR_QUOTA);
 	assert_int_equal(b.d_ms, 60000);
@@ -141,23 +167,39 @@ static void t_backoff(void **s)
 	assert_true(e.quota_group_specific);
 	assert_false(e.type_specific);
 	memset(&e, 0, sizeof(e));
-	strcpy(e.code, "AuthFailure");             /* other: reset */
+	strcpy(e.code, "AuthFailure"); /* other: reset */
 	ec2_err_classify(&e, "", &b, 0);
 	assert_int_equal(e.cls, DRV_ERR_OTHER);
 	assert_int_equal(b.d_ms, 0);
 }
 
-static void t_quota_group(void **s)
+static void
+t_quota_group(void **s)
 {
-	struct ec2_qg_entry tab[] = { { "a", "standard" }, { "m", "standard" }, { "t", "standard" },
-				      { "p5", "p5" }, { "x", "" } };
-	struct { const char *t; bool spot; const char *g; } v[] = {
-		{ "g1.large", 0, "g" }, { "x1.large", 0, "x" }, { "inf1.2xlarge", 0, "inf" },
-		{ "a1.small", 0, "standard" }, { "m1.xlarge", 0, "standard" },
-		{ "m1.xlarge", 1, "standard-spot" }, { "p4.xlarge", 1, "p-spot" },
-		{ "p5.xlarge", 1, "p5-spot" }, { "t3.2xlarge", 0, "standard" }, { "trn1.2xlarge", 0, "trn" },
-		{ "trn1.2xlarge", 1, "trn-spot" }, { "imaginary9.5xlarge", 0, "imaginary" },
-		{ "", 0, "" }, { "M5.Large", 0, "standard" },
+	struct ec2_qg_entry tab[] = { { "a", "standard" },
+				      { "m", "standard" },
+				      { "t", "standard" },
+				      { "p5", "p5" },
+				      { "x", "" } };
+	struct {
+		const char *t;
+		bool spot;
+		const char *g;
+	} v[] = {
+		{ "g1.large", 0, "g" },
+		{ "x1.large", 0, "x" },
+		{ "inf1.2xlarge", 0, "inf" },
+		{ "a1.small", 0, "standard" },
+		{ "m1.xlarge", 0, "standard" },
+		{ "m1.xlarge", 1, "standard-spot" },
+		{ "p4.xlarge", 1, "p-spot" },
+		{ "p5.xlarge", 1, "p5-spot" },
+		{ "t3.2xlarge", 0, "standard" },
+		{ "trn1.2xlarge", 0, "trn" },
+		{ "trn1.2xlarge", 1, "trn-spot" },
+		{ "imaginary9.5xlarge", 0, "imaginary" },
+		{ "", 0, "" },
+		{ "M5.Large", 0, "standard" },
 	};
 	char b[64];
 
@@ -169,10 +211,11 @@ static void t_quota_group(void **s)
 	assert_int_equal(ec2_quota_group(tab, 5, "m5.large", 1, b, 4), -ENOSPC);
 }
 
-static void t_normalize(void **s)
+static void
+t_normalize(void **s)
 {
 	int64_t t = 1700000000;
-	struct drv_price p[] = { { t + 60, 1.0 }, { t + 240, 1.2 }, { t + 300, 1.1 },
+	struct drv_price p[] = { { t + 60, 1.0 },  { t + 240, 1.2 }, { t + 300, 1.1 },
 				 { t + 180, 1.2 }, { t + 300, 1.1 }, { t + 120, 1.0 } };
 	size_t n = ec2_price_normalize(p, 6);
 
@@ -187,7 +230,8 @@ static void t_normalize(void **s)
 	assert_int_equal(ec2_parse_time("2024-01-01"), -1);
 }
 
-static void t_spot_cache(void **s)
+static void
+t_spot_cache(void **s)
 {
 	struct ec2_spot_cache c = { 0 };
 	struct drv_price *p;
@@ -203,19 +247,28 @@ static void t_spot_cache(void **s)
 	assert_true(ec2_spot_stale(&c, ty, az, 1, 1060, 60));
 	assert_int_equal(ec2_spot_history(&c, "m5.large", "us-east-1a", 0.25, &p, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(p[0].start_time, 900);   /* the oldest of the run of equal prices */
+	assert_int_equal(p[0].start_time, 900); /* the oldest of the run of equal prices */
 	assert_true(p[0].price == 0.75);
 	free(p);
 	assert_int_equal(ec2_spot_history(&c, "m5.large", "us-east-1b", 0, &p, &n), 0);
 	assert_int_equal(n, 0);
-	ec2_spot_finish(&c, 1000 + 65 * 60, 60);   /* not updated for 64 intervals: dropped */
+	ec2_spot_finish(&c, 1000 + 65 * 60, 60); /* not updated for 64 intervals: dropped */
 	assert_int_equal(c.n, 0);
 	ec2_spot_free(&c);
 }
 
-static void t_fingerprint(void **s)
+static void
+t_fingerprint(void **s)
 {
-	static const char key[] = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCpibhexAebywFJkXBRflV5bU6Qax+g3NwY8bafPNhGE2EKVhnQAEeFSTzYeRoL/yXp3+OlhN/jYesrjac1DSvRjOzurDzJkxCKgrhiT6QXJUsXvwQZEbikYBZcWzqlRyGz+Wbx+j3Nx1rhHdd6qAj4076cQRFeZ1ElrUWEj5lrf9L/4JWaD7o7TTBnPb68qYM+m0Y3gwIqZA4Iqwwm2zvBJkbJVxO102/uON+vrI8Ag4gvxfsu1qsEIVor+kPu5aWX9SPuHsPwrjychlSu8EkmNcvxKbgvEI2jPdnzeTwnlnO4NEOBGJB78LTzmaE7pUv7Z/KkMvBwq3W04vx8jzUz tom@curve";
+	static const char key[] = "ssh-rsa "
+				  "AAAAB3NzaC1yc2EAAAADAQABAAABAQCpibhexAebywFJkXBRflV5bU6Qax+"
+				  "g3NwY8bafPNhGE2EKVhnQAEeFSTzYeRoL/yXp3+OlhN/"
+				  "jYesrjac1DSvRjOzurDzJkxCKgrhiT6QXJUsXvwQZEbikYBZcWzqlRyGz+Wbx+"
+				  "j3Nx1rhHdd6qAj4076cQRFeZ1ElrUWEj5lrf9L/"
+				  "4JWaD7o7TTBnPb68qYM+m0Y3gwIqZA4Iqwwm2zvBJkbJVxO102/"
+				  "uON+vrI8Ag4gvxfsu1qsEIVor+"
+				  "kPu5aWX9SPuHsPwrjychlSu8EkmNcvxKbgvEI2jPdnzeTwnlnO4NEOBGJB78LTzm"
+				  "aE7pUv7Z/KkMvBwq3W04vx8jzUz tom@curve";
 	struct ec2_fps f;
 	char err[200];
 
@@ -225,22 +278,27 @@ static void t_fingerprint(void **s)
 	assert_string_equal(f.fp[1], "4c:e6:91:58:77:ec:23:4d:eb:f3:3c:16:2a:8c:05:d9:17:7a:9c:41");
 	assert_int_equal(ec2_key_fingerprints("ssh-rsa AAAA", &f, err, sizeof(err)), -EINVAL);
 	assert_int_equal(ec2_key_fingerprints("nospace", &f, err, sizeof(err)), -EINVAL);
-	assert_int_equal(ec2_key_fingerprints("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c3Rlcg== x", &f,
-					      err, sizeof(err)), 0);
+	assert_int_equal(ec2_key_fingerprints("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c3Rlcg== x",
+					      &f, err, sizeof(err)),
+			 0);
 	assert_int_equal(strncmp(f.fp[0], "SHA256:", 7), 0);
 	assert_int_equal(strlen(f.fp[0]), strlen(f.fp[1]) + 1);
 	assert_int_equal(f.fp[0][strlen(f.fp[0]) - 1], '=');
 }
 
-static void t_xml_good(void **s)
+static void
+t_xml_good(void **s)
 {
 	static const char x[] =
-		"<?xml version=\"1.0\"?><DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+		"<?xml version=\"1.0\"?><DescribeInstancesResponse "
+		"xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
 		"<reservationSet><item><instancesSet><item><instanceId>i-1</instanceId>"
-		"<instanceState><name>running</name></instanceState><instanceType>m5.large</instanceType>"
+		"<instanceState><name>running</name></instanceState><instanceType>m5.large</"
+		"instanceType>"
 		"<placement><availabilityZone>us-east-1a</availabilityZone></placement>"
 		"<instanceLifecycle>spot</instanceLifecycle></item>"
-		"<item><instanceId>i-2</instanceId><tagSet><item><key>k</key><value>v&amp;w</value></item></tagSet></item>"
+		"<item><instanceId>i-2</instanceId><tagSet><item><key>k</key><value>v&amp;w</"
+		"value></item></tagSet></item>"
 		"</instancesSet></item></reservationSet><nextToken/></DescribeInstancesResponse>";
 	struct ec2_xnode *r;
 	char err[200];
@@ -271,12 +329,18 @@ static void t_xml_good(void **s)
 	ec2_xml_free(r);
 }
 
-static void t_xml_bad(void **s)
+static void
+t_xml_bad(void **s)
 {
 	const char *bad[] = {
-		"", "<a>", "<a></b>", "<a/><b/>", "not xml", "<a>\x01</a>",
-		"<Response><Errors><Error><Code>X</Code>",      /* truncated */
-		"<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>",   /* DOCTYPE refused */
+		"",
+		"<a>",
+		"<a></b>",
+		"<a/><b/>",
+		"not xml",
+		"<a>\x01</a>",
+		"<Response><Errors><Error><Code>X</Code>",    /* truncated */
+		"<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>", /* DOCTYPE refused */
 	};
 	struct ec2_xnode *r;
 	char err[200];
@@ -286,7 +350,8 @@ static void t_xml_bad(void **s)
 	(void)s;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		err[0] = 0;
-		assert_int_equal(ec2_xml_parse(bad[i], strlen(bad[i]), &r, err, sizeof(err)), -EINVAL);
+		assert_int_equal(ec2_xml_parse(bad[i], strlen(bad[i]), &r, err, sizeof(err)),
+				 -EINVAL);
 		assert_null(r);
 		assert_non_null(strstr(err, "malformed XML answer"));
 	}
@@ -300,14 +365,15 @@ static void t_xml_bad(void **s)
 	free(deep);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_sigv4_vector), cmocka_unit_test(t_query),
-		cmocka_unit_test(t_error_table), cmocka_unit_test(t_subnet_specific),
-		cmocka_unit_test(t_backoff), cmocka_unit_test(t_quota_group),
-		cmocka_unit_test(t_normalize), cmocka_unit_test(t_spot_cache),
-		cmocka_unit_test(t_fingerprint), cmocka_unit_test(t_xml_good),
+		cmocka_unit_test(t_error_table),  cmocka_unit_test(t_subnet_specific),
+		cmocka_unit_test(t_backoff),	  cmocka_unit_test(t_quota_group),
+		cmocka_unit_test(t_normalize),	  cmocka_unit_test(t_spot_cache),
+		cmocka_unit_test(t_fingerprint),  cmocka_unit_test(t_xml_good),
 		cmocka_unit_test(t_xml_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

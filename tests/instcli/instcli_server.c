@@ -64,9 +64,11 @@ srv_instance_action(void *ctx, enum mgmt_instance_action a, const char *id, cons
 	fclose(f);
 	free(line);
 	cJSON_Delete(rec);
-	cJSON_ArrayForEach(v, s->instances) {
+	cJSON_ArrayForEach(v, s->instances)
+	{
 		const cJSON *inst = cJSON_GetObjectItemCaseSensitive(v, "instance");
-		if (cJSON_IsString(inst) && inst->valuestring[0] && strcmp(inst->valuestring, id) == 0)
+		if (cJSON_IsString(inst) && inst->valuestring[0] &&
+		    strcmp(inst->valuestring, id) == 0)
 			found = 1;
 	}
 	return found ? 0 : MGMT_NOT_FOUND;
@@ -138,8 +140,11 @@ main(int argc, char **argv)
 	}
 	if (uv_loop_init(&loop) != 0)
 		return 1;
-	struct http_server_opts so = { .loop = &loop, .listen_fd = fd, .management_token = argv[1] };
-	struct mgmt_providers prov = { .ctx = &s, .list_instances = srv_list_instances,
+	struct http_server_opts so = { .loop = &loop,
+				       .listen_fd = fd,
+				       .management_token = argv[1] };
+	struct mgmt_providers prov = { .ctx = &s,
+				       .list_instances = srv_list_instances,
 				       .instance_action = srv_instance_action };
 	if (http_server_start(&so, &s.http) != 0 || mgmt_api_register(s.http, &prov) != 0) {
 		fprintf(stderr, "instcli_server: cannot start the server\n");

@@ -13,15 +13,36 @@
 static const struct fx_type menu[] = {
 	{ .name = "a", .price = 1, .ram = 4 * GiB, .vcpus = 2, .scratch = 10 * GiB },
 	{ .name = "b", .price = 1.5, .ram = 8 * GiB, .vcpus = 4, .scratch = 50 * GiB },
-	{ .name = "p", .price = 0.5, .ram = 8 * GiB, .vcpus = 4, .scratch = 50 * GiB,
+	{ .name = "p",
+	  .price = 0.5,
+	  .ram = 8 * GiB,
+	  .vcpus = 4,
+	  .scratch = 50 * GiB,
 	  .preemptible = true },
-	{ .name = "g", .price = 3, .ram = 16 * GiB, .vcpus = 8, .scratch = 100 * GiB,
-	  .stack = CFG_GPU_CUDA, .driver = "12.0", .hw = "8.6", .devices = 2, .vram = 24 * GiB },
-	{ .name = "r", .price = 3, .ram = 16 * GiB, .vcpus = 8, .scratch = 100 * GiB,
-	  .stack = CFG_GPU_ROCM, .driver = "6.2", .hw = "gfx1100", .devices = 1, .vram = 0 },
+	{ .name = "g",
+	  .price = 3,
+	  .ram = 16 * GiB,
+	  .vcpus = 8,
+	  .scratch = 100 * GiB,
+	  .stack = CFG_GPU_CUDA,
+	  .driver = "12.0",
+	  .hw = "8.6",
+	  .devices = 2,
+	  .vram = 24 * GiB },
+	{ .name = "r",
+	  .price = 3,
+	  .ram = 16 * GiB,
+	  .vcpus = 8,
+	  .scratch = 100 * GiB,
+	  .stack = CFG_GPU_ROCM,
+	  .driver = "6.2",
+	  .hw = "gfx1100",
+	  .devices = 1,
+	  .vram = 0 },
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct cfg_cluster *c;
 	static struct itypes_table *t;

@@ -5,7 +5,8 @@
 
 #include "itypes_fixture.h"
 
-static char *fx_strdup(const char *s)
+static char *
+fx_strdup(const char *s)
 {
 	char *d = strdup(s != NULL ? s : "");
 
@@ -14,11 +15,13 @@ static char *fx_strdup(const char *s)
 	return d;
 }
 
-struct cfg_cluster *fx_cluster(const struct fx_type *v, size_t n)
+struct cfg_cluster *
+fx_cluster(const struct fx_type *v, size_t n)
 {
 	struct cfg_cluster *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || (n > 0 && (c->instance_types = calloc(n, sizeof(*c->instance_types))) == NULL))
+	if (c == NULL ||
+	    (n > 0 && (c->instance_types = calloc(n, sizeof(*c->instance_types))) == NULL))
 		abort();
 	c->n_instance_types = n;
 	for (size_t i = 0; i < n; i++) {
@@ -40,7 +43,8 @@ struct cfg_cluster *fx_cluster(const struct fx_type *v, size_t n)
 	return c;
 }
 
-void fx_cluster_free(struct cfg_cluster *c)
+void
+fx_cluster_free(struct cfg_cluster *c)
 {
 	if (c == NULL)
 		return;
@@ -54,7 +58,8 @@ void fx_cluster_free(struct cfg_cluster *c)
 	free(c);
 }
 
-int fx_choose(const struct cfg_cluster *c, const struct ctres *r, char *names, size_t len)
+int
+fx_choose(const struct cfg_cluster *c, const struct ctres *r, char *names, size_t len)
 {
 	struct itypes_table *t;
 	struct itypes_choice ch;
@@ -73,7 +78,8 @@ int fx_choose(const struct cfg_cluster *c, const struct ctres *r, char *names, s
 	return rc;
 }
 
-struct ctres fx_ctr(int64_t ram, int64_t vcpus)
+struct ctres
+fx_ctr(int64_t ram, int64_t vcpus)
 {
 	struct ctres r;
 

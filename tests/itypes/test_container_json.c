@@ -11,7 +11,8 @@
 #include "itypes_fixture.h"
 
 /* Parse text into r; returns ctres_parse's code, error text in err. */
-static int parse(const char *text, struct ctres *r, char *err, size_t errlen, cJSON **tree)
+static int
+parse(const char *text, struct ctres *r, char *err, size_t errlen, cJSON **tree)
 {
 	*tree = cJSON_Parse(text);
 	assert_non_null(*tree);
@@ -19,7 +20,8 @@ static int parse(const char *text, struct ctres *r, char *err, size_t errlen, cJ
 	return ctres_parse(*tree, r, err, errlen);
 }
 
-static void test_full_record(void **state)
+static void
+test_full_record(void **state)
 {
 	const char *text =
 		"{\"uuid\":\"zzzzz-dz642-000000000000001\",\"state\":\"Queued\","
@@ -60,7 +62,8 @@ static void test_full_record(void **state)
 }
 
 /* Missing objects, missing fields and nulls all give Go's zero values. */
-static void test_defaults(void **state)
+static void
+test_defaults(void **state)
 {
 	static const char *texts[] = {
 		"{}",
@@ -96,24 +99,29 @@ static void test_defaults(void **state)
 }
 
 /* A null hardware_target element is "" (Go leaves the string zero). */
-static void test_null_target_element(void **state)
+static void
+test_null_target_element(void **state)
 {
 	struct ctres r;
 	char err[256];
 	cJSON *tree;
 
 	(void)state;
-	assert_int_equal(parse("{\"runtime_constraints\":{\"gpu\":{\"hardware_target\":[\"gfx1100\","
-			       "null]}}}", &r, err, sizeof(err), &tree), 0);
+	assert_int_equal(
+		parse("{\"runtime_constraints\":{\"gpu\":{\"hardware_target\":[\"gfx1100\","
+		      "null]}}}",
+		      &r, err, sizeof(err), &tree),
+		0);
 	assert_int_equal(r.gpu.n_hardware_target, 2);
 	assert_string_equal(r.gpu.hardware_target[1], "");
 	ctres_release(&r);
-	ctres_release(&r);	/* idempotent */
+	ctres_release(&r); /* idempotent */
 	cJSON_Delete(tree);
 }
 
 /* Every field of the wrong type fails, and the message names it. */
-static void test_type_errors(void **state)
+static void
+test_type_errors(void **state)
 {
 	static const struct {
 		const char *text;
@@ -123,46 +131,68 @@ static void test_type_errors(void **state)
 		{ "[]", CTRES_EFIELD,
 		  "json: cannot unmarshal array into Go value of type arvados.Container" },
 		{ "{\"container_image\":5}", CTRES_EFIELD,
-		  "json: cannot unmarshal number into Go struct field Container.container_image of type string" },
+		  "json: cannot unmarshal number into Go struct field Container.container_image of "
+		  "type string" },
 		{ "{\"runtime_constraints\":[]}", CTRES_EFIELD,
-		  "json: cannot unmarshal array into Go struct field Container.runtime_constraints of type arvados.RuntimeConstraints" },
+		  "json: cannot unmarshal array into Go struct field Container.runtime_constraints "
+		  "of type arvados.RuntimeConstraints" },
 		{ "{\"runtime_constraints\":{\"ram\":\"1GiB\"}}", CTRES_EFIELD,
-		  "json: cannot unmarshal string into Go struct field RuntimeConstraints.runtime_constraints.ram of type int64" },
+		  "json: cannot unmarshal string into Go struct field "
+		  "RuntimeConstraints.runtime_constraints.ram of type int64" },
 		{ "{\"runtime_constraints\":{\"vcpus\":1.5}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number 1.5 into Go struct field RuntimeConstraints.runtime_constraints.vcpus of type int" },
+		  "json: cannot unmarshal number 1.5 into Go struct field "
+		  "RuntimeConstraints.runtime_constraints.vcpus of type int" },
 		{ "{\"runtime_constraints\":{\"keep_cache_ram\":true}}", CTRES_EFIELD,
-		  "json: cannot unmarshal bool into Go struct field RuntimeConstraints.runtime_constraints.keep_cache_ram of type int64" },
+		  "json: cannot unmarshal bool into Go struct field "
+		  "RuntimeConstraints.runtime_constraints.keep_cache_ram of type int64" },
 		{ "{\"runtime_constraints\":{\"keep_cache_disk\":1e19}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number 1e+19 into Go struct field RuntimeConstraints.runtime_constraints.keep_cache_disk of type int64" },
+		  "json: cannot unmarshal number 1e+19 into Go struct field "
+		  "RuntimeConstraints.runtime_constraints.keep_cache_disk of type int64" },
 		{ "{\"runtime_constraints\":{\"gpu\":\"cuda\"}}", CTRES_EFIELD,
-		  "json: cannot unmarshal string into Go struct field RuntimeConstraints.runtime_constraints.gpu of type arvados.GPURuntimeConstraints" },
+		  "json: cannot unmarshal string into Go struct field "
+		  "RuntimeConstraints.runtime_constraints.gpu of type "
+		  "arvados.GPURuntimeConstraints" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"stack\":1}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.stack of type string" },
+		  "json: cannot unmarshal number into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.stack of type string" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"driver_version\":11.0}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.driver_version of type string" },
+		  "json: cannot unmarshal number into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.driver_version of type string" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"hardware_target\":\"9.0\"}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal string into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.hardware_target of type []string" },
+		  "json: cannot unmarshal string into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.hardware_target of type "
+		  "[]string" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"hardware_target\":[9.0]}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.hardware_target of type string" },
+		  "json: cannot unmarshal number into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.hardware_target of type string" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"device_count\":\"1\"}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal string into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.device_count of type int" },
+		  "json: cannot unmarshal string into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.device_count of type int" },
 		{ "{\"runtime_constraints\":{\"gpu\":{\"vram\":{}}}}", CTRES_EFIELD,
-		  "json: cannot unmarshal object into Go struct field GPURuntimeConstraints.runtime_constraints.gpu.vram of type int64" },
+		  "json: cannot unmarshal object into Go struct field "
+		  "GPURuntimeConstraints.runtime_constraints.gpu.vram of type int64" },
 		{ "{\"scheduling_parameters\":true}", CTRES_EFIELD,
-		  "json: cannot unmarshal bool into Go struct field Container.scheduling_parameters of type arvados.SchedulingParameters" },
+		  "json: cannot unmarshal bool into Go struct field "
+		  "Container.scheduling_parameters of type arvados.SchedulingParameters" },
 		{ "{\"scheduling_parameters\":{\"preemptible\":1}}", CTRES_EFIELD,
-		  "json: cannot unmarshal number into Go struct field SchedulingParameters.scheduling_parameters.preemptible of type bool" },
+		  "json: cannot unmarshal number into Go struct field "
+		  "SchedulingParameters.scheduling_parameters.preemptible of type bool" },
 		/* The mounts errors: these become "error getting mounts from container record: ..." */
 		{ "{\"mounts\":{\"/tmp\":\"tmp\"}}", CTRES_EMOUNTS,
-		  "json: cannot unmarshal string into Go struct field Container.mounts./tmp of type arvados.Mount" },
+		  "json: cannot unmarshal string into Go struct field Container.mounts./tmp of "
+		  "type arvados.Mount" },
 		{ "{\"mounts\":{\"/tmp\":{\"kind\":\"tmp\"},\"/x\":[1]}}", CTRES_EMOUNTS,
-		  "json: cannot unmarshal array into Go struct field Container.mounts./x of type arvados.Mount" },
+		  "json: cannot unmarshal array into Go struct field Container.mounts./x of type "
+		  "arvados.Mount" },
 		{ "{\"mounts\":[]}", CTRES_EMOUNTS,
-		  "json: cannot unmarshal array into Go struct field Container.mounts of type map[string]arvados.Mount" },
+		  "json: cannot unmarshal array into Go struct field Container.mounts of type "
+		  "map[string]arvados.Mount" },
 		{ "{\"mounts\":{\"/tmp\":{\"kind\":\"tmp\",\"capacity\":\"1GiB\"}}}", CTRES_EMOUNTS,
-		  "json: cannot unmarshal string into Go struct field Mount.mounts./tmp.capacity of type int64" },
+		  "json: cannot unmarshal string into Go struct field Mount.mounts./tmp.capacity "
+		  "of type int64" },
 		{ "{\"mounts\":{\"/tmp\":{\"kind\":7}}}", CTRES_EMOUNTS,
-		  "json: cannot unmarshal number into Go struct field Mount.mounts./tmp.kind of type string" },
+		  "json: cannot unmarshal number into Go struct field Mount.mounts./tmp.kind of "
+		  "type string" },
 	};
 	struct ctres r;
 	char err[512];
@@ -182,7 +212,8 @@ static void test_type_errors(void **state)
 }
 
 /* The error after a hardware_target array was allocated does not leak it (ASan checks). */
-static void test_error_after_targets(void **state)
+static void
+test_error_after_targets(void **state)
 {
 	struct ctres r;
 	char err[256];
@@ -190,7 +221,8 @@ static void test_error_after_targets(void **state)
 
 	(void)state;
 	assert_int_equal(parse("{\"runtime_constraints\":{\"gpu\":{\"hardware_target\":[\"a\"]}},"
-			       "\"mounts\":{\"/tmp\":5}}", &r, err, sizeof(err), &tree),
+			       "\"mounts\":{\"/tmp\":5}}",
+			       &r, err, sizeof(err), &tree),
 			 CTRES_EMOUNTS);
 	assert_null(r.gpu.hardware_target);
 	cJSON_Delete(tree);
@@ -203,7 +235,8 @@ static void test_error_after_targets(void **state)
 }
 
 /* Mounts fetched separately (select=["mounts"]) replace the tmp total. */
-static void test_parse_mounts(void **state)
+static void
+test_parse_mounts(void **state)
 {
 	struct ctres r = fx_ctr(1, 1);
 	char err[256];
@@ -211,8 +244,9 @@ static void test_parse_mounts(void **state)
 
 	(void)state;
 	r.tmp_capacity = 999;
-	m = cJSON_Parse("{\"/tmp\":{\"kind\":\"tmp\",\"capacity\":2147483648},"
-			"\"/t2\":{\"kind\":\"tmp\",\"capacity\":2147483648},\"/k\":{\"kind\":\"keep\"}}");
+	m = cJSON_Parse(
+		"{\"/tmp\":{\"kind\":\"tmp\",\"capacity\":2147483648},"
+		"\"/t2\":{\"kind\":\"tmp\",\"capacity\":2147483648},\"/k\":{\"kind\":\"keep\"}}");
 	assert_int_equal(ctres_parse_mounts(m, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.tmp_capacity, 4 * GiB);
 	cJSON_Delete(m);
@@ -232,12 +266,13 @@ static void test_parse_mounts(void **state)
 	m = cJSON_Parse("\"x\"");
 	assert_int_equal(ctres_parse_mounts(m, &r, err, sizeof(err)), CTRES_EMOUNTS);
 	assert_string_equal(err, "json: cannot unmarshal string into Go struct field "
-			    "Container.mounts of type map[string]arvados.Mount");
+				 "Container.mounts of type map[string]arvados.Mount");
 	cJSON_Delete(m);
 }
 
 /* The parsed record feeds the 3.1 computation: the worked scratch example end to end. */
-static void test_parsed_scratch(void **state)
+static void
+test_parsed_scratch(void **state)
 {
 	struct cfg_containers cc = { 0 };
 	struct res_vec need;
@@ -248,7 +283,8 @@ static void test_parsed_scratch(void **state)
 	(void)state;
 	assert_int_equal(parse("{\"container_image\":\"d5025c0f29f6eef304a7358afa82a822+342\","
 			       "\"runtime_constraints\":{\"ram\":95,\"vcpus\":1}}",
-			       &r, err, sizeof(err), &tree), 0);
+			       &r, err, sizeof(err), &tree),
+			 0);
 	assert_int_equal(ctres_need(&r, &cc, &need), 0);
 	assert_int_equal(need.scratch, 805306368);
 	assert_int_equal(need.ram, 100);
@@ -256,15 +292,13 @@ static void test_parsed_scratch(void **state)
 	cJSON_Delete(tree);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_record),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_null_target_element),
-		cmocka_unit_test(test_type_errors),
-		cmocka_unit_test(test_error_after_targets),
-		cmocka_unit_test(test_parse_mounts),
+		cmocka_unit_test(test_full_record),	    cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_null_target_element), cmocka_unit_test(test_type_errors),
+		cmocka_unit_test(test_error_after_targets), cmocka_unit_test(test_parse_mounts),
 		cmocka_unit_test(test_parsed_scratch),
 	};
 

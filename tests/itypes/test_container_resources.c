@@ -9,7 +9,8 @@
 
 #include "itypes_fixture.h"
 
-static struct cfg_containers cc_with(int64_t reserve, int64_t buffers)
+static struct cfg_containers
+cc_with(int64_t reserve, int64_t buffers)
 {
 	struct cfg_containers cc = { 0 };
 
@@ -19,7 +20,8 @@ static struct cfg_containers cc_with(int64_t reserve, int64_t buffers)
 }
 
 /* The spec's worked example: defaults (550 MiB reserve, 1 buffer/VCPU), 1 GiB, 1 VCPU. */
-static void test_ram_worked_example(void **state)
+static void
+test_ram_worked_example(void **state)
 {
 	struct cfg_containers cc = cc_with(550 * MiB, 1);
 	struct ctres r = fx_ctr(GiB, 1);
@@ -37,7 +39,8 @@ static void test_ram_worked_example(void **state)
  * 64 MiB x 11 / 10 = 73819750 (multiply first) vs 73819746 (divide first); 3 x 100 / 95 = 3
  * vs 3 / 95 x 100 = 0.
  */
-static void test_ram_terms(void **state)
+static void
+test_ram_terms(void **state)
 {
 	struct cfg_containers cc;
 	struct ctres r;
@@ -76,7 +79,8 @@ static void test_ram_terms(void **state)
 }
 
 /* 10.1 ChooseWithBlobBuffersOverhead's arithmetic: 16 buffers/VCPU x 2 VCPUs adds ~2.2 GiB. */
-static void test_ram_many_buffers(void **state)
+static void
+test_ram_many_buffers(void **state)
 {
 	struct cfg_containers cc = cc_with(268435456, 16);
 	struct ctres r = fx_ctr(987654321, 2);
@@ -86,12 +90,14 @@ static void test_ram_many_buffers(void **state)
 	r.keep_cache_ram = 123456789;
 	assert_int_equal(ctres_ram(&r, &cc, &ram), 0);
 	assert_int_equal(ram, (987654321 + 123456789 + 268435456 + 220 * MiB +
-			       (int64_t)16 * 2 * 64 * MiB * 11 / 10) * 100 / 95);
+			       (int64_t)16 * 2 * 64 * MiB * 11 / 10) *
+				      100 / 95);
 	assert_true(ram > 4000000000);
 	assert_true(ram < 8000000000);
 }
 
-static void test_ram_overflow(void **state)
+static void
+test_ram_overflow(void **state)
 {
 	struct cfg_containers cc = cc_with(0, 0);
 	struct ctres r = fx_ctr(INT64_MAX, 1);
@@ -124,24 +130,25 @@ static void test_ram_overflow(void **state)
 	assert_int_equal(ctres_ram(&r, &cc, &ram), -ERANGE);
 }
 
-static void test_image_estimate(void **state)
+static void
+test_image_estimate(void **state)
 {
 	static const struct {
 		const char *pdh;
 		int64_t d;
 	} cases[] = {
 		{ "d5025c0f29f6eef304a7358afa82a822+342", 6 * 64 * MiB },
-		{ "d5025c0f29f6eef304a7358afa82a822+-342", 0 },	/* not \d+ */
-		{ "d5025c0f29f6eef304a7358afa82a822+34", 0 },	/* short manifest */
-		{ "d5025c0f29f6eef304a7358afa82a822+121", 0 },	/* just below 122 */
-		{ "d5025c0f29f6eef304a7358afa82a822+122", 64 * MiB },	/* (122-80)/42 = 1 */
-		{ "d5025c0f29f6eef304a7358afa82a822+163", 64 * MiB },	/* 83/42 = 1 */
+		{ "d5025c0f29f6eef304a7358afa82a822+-342", 0 },	      /* not \d+ */
+		{ "d5025c0f29f6eef304a7358afa82a822+34", 0 },	      /* short manifest */
+		{ "d5025c0f29f6eef304a7358afa82a822+121", 0 },	      /* just below 122 */
+		{ "d5025c0f29f6eef304a7358afa82a822+122", 64 * MiB }, /* (122-80)/42 = 1 */
+		{ "d5025c0f29f6eef304a7358afa82a822+163", 64 * MiB }, /* 83/42 = 1 */
 		{ "d5025c0f29f6eef304a7358afa82a822+164", 2 * 64 * MiB },
-		{ "D5025C0F29F6EEF304A7358AFA82A822+342", 0 },	/* uppercase hex */
-		{ "d5025c0f29f6eef304a7358afa82a82+342", 0 },	/* 31 hex digits */
-		{ "d5025c0f29f6eef304a7358afa82a8222+342", 0 },	/* 33 hex digits */
-		{ "d5025c0f29f6eef304a7358afa82a822+342\n", 0 },	/* $ is end of text */
-		{ "d5025c0f29f6eef304a7358afa82a822+342+K@x", 0 },	/* hints not allowed */
+		{ "D5025C0F29F6EEF304A7358AFA82A822+342", 0 },	   /* uppercase hex */
+		{ "d5025c0f29f6eef304a7358afa82a82+342", 0 },	   /* 31 hex digits */
+		{ "d5025c0f29f6eef304a7358afa82a8222+342", 0 },	   /* 33 hex digits */
+		{ "d5025c0f29f6eef304a7358afa82a822+342\n", 0 },   /* $ is end of text */
+		{ "d5025c0f29f6eef304a7358afa82a822+342+K@x", 0 }, /* hints not allowed */
 		{ "d5025c0f29f6eef304a7358afa82a822+", 0 },
 		{ "d5025c0f29f6eef304a7358afa82a822", 0 },
 		{ "xd5025c0f29f6eef304a7358afa82a822+342", 0 },
@@ -162,11 +169,13 @@ static void test_image_estimate(void **state)
 				 (long long)cases[i].d);
 	}
 	/* Fits int64 but the estimate overflows: not a wrapped number. */
-	assert_int_equal(ctres_image_estimate("d5025c0f29f6eef304a7358afa82a822+9000000000000000000",
-					      &d), -ERANGE);
+	assert_int_equal(
+		ctres_image_estimate("d5025c0f29f6eef304a7358afa82a822+9000000000000000000", &d),
+		-ERANGE);
 }
 
-static void test_scratch(void **state)
+static void
+test_scratch(void **state)
 {
 	struct ctres r;
 	int64_t s;
@@ -202,7 +211,8 @@ static void test_scratch(void **state)
 	assert_int_equal(ctres_scratch(&r, &s), -ERANGE);
 }
 
-static void test_need_vector(void **state)
+static void
+test_need_vector(void **state)
 {
 	struct cfg_containers cc = cc_with(0, 0);
 	struct ctres r = fx_ctr(95, 3);
@@ -217,19 +227,17 @@ static void test_need_vector(void **state)
 	assert_int_equal(need.ram, 100);
 	assert_int_equal(need.scratch, 77);
 	assert_int_equal(need.gpus, 2);
-	assert_int_equal(need.gpu_vram, 5 * GiB);	/* per device, not multiplied */
+	assert_int_equal(need.gpu_vram, 5 * GiB); /* per device, not multiplied */
 	assert_false(need.shared_vcpu_used);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ram_worked_example),
-		cmocka_unit_test(test_ram_terms),
-		cmocka_unit_test(test_ram_many_buffers),
-		cmocka_unit_test(test_ram_overflow),
-		cmocka_unit_test(test_image_estimate),
-		cmocka_unit_test(test_scratch),
+		cmocka_unit_test(test_ram_worked_example), cmocka_unit_test(test_ram_terms),
+		cmocka_unit_test(test_ram_many_buffers),   cmocka_unit_test(test_ram_overflow),
+		cmocka_unit_test(test_image_estimate),	   cmocka_unit_test(test_scratch),
 		cmocka_unit_test(test_need_vector),
 	};
 

@@ -18,8 +18,9 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Choose against menu v[0..n) with the given Containers knobs; names/err text in out. */
-static int choose(const struct fx_type *v, size_t n, double factor, int64_t reserve,
-		  int64_t buffers, const struct ctres *r, char *out, size_t len)
+static int
+choose(const struct fx_type *v, size_t n, double factor, int64_t reserve, int64_t buffers,
+       const struct ctres *r, char *out, size_t len)
 {
 	struct cfg_cluster *c = fx_cluster(v, n);
 	int rc;
@@ -32,8 +33,9 @@ static int choose(const struct fx_type *v, size_t n, double factor, int64_t rese
 	return rc;
 }
 
-static void expect(const struct fx_type *v, size_t n, double factor, int64_t reserve,
-		   int64_t buffers, const struct ctres *r, int want_rc, const char *want)
+static void
+expect(const struct fx_type *v, size_t n, double factor, int64_t reserve, int64_t buffers,
+       const struct ctres *r, int want_rc, const char *want)
 {
 	char out[1024];
 	int rc = choose(v, n, factor, reserve, buffers, r, out, sizeof(out));
@@ -43,7 +45,8 @@ static void expect(const struct fx_type *v, size_t n, double factor, int64_t res
 }
 
 /* The container most reference tests use: 2 VCPUs, 987654321 + 123456789 RAM, 2 GiB tmp. */
-static struct ctres std_ctr(void)
+static struct ctres
+std_ctr(void)
 {
 	struct ctres r = fx_ctr(987654321, 2);
 
@@ -53,7 +56,8 @@ static struct ctres std_ctr(void)
 }
 
 /* 10.1 ChooseNotConfigured. */
-static void test_not_configured(void **state)
+static void
+test_not_configured(void **state)
 {
 	struct ctres r = fx_ctr(1234567890, 2);
 
@@ -67,7 +71,8 @@ static void test_not_configured(void **state)
 }
 
 /* 10.1 ChooseUnsatisfiable. */
-static void test_unsatisfiable(void **state)
+static void
+test_unsatisfiable(void **state)
 {
 	static const struct fx_type menu[] = {
 		{ .name = "small1", .price = 1.1, .ram = 1000000000, .vcpus = 2 },
@@ -77,13 +82,13 @@ static void test_unsatisfiable(void **state)
 	struct ctres cases[5];
 
 	(void)state;
-	cases[0] = fx_ctr(9876543210, 2);		/* too much RAM */
-	cases[1] = fx_ctr(1234567890, 20);		/* too many VCPUs */
-	cases[2] = fx_ctr(1234567890, 2);		/* too much keep_cache_ram */
+	cases[0] = fx_ctr(9876543210, 2);  /* too much RAM */
+	cases[1] = fx_ctr(1234567890, 20); /* too many VCPUs */
+	cases[2] = fx_ctr(1234567890, 2);  /* too much keep_cache_ram */
 	cases[2].keep_cache_ram = 9876543210;
-	cases[3] = fx_ctr(12345, 1);			/* 2 GiB tmp vs 1 GiB scratch */
+	cases[3] = fx_ctr(12345, 1); /* 2 GiB tmp vs 1 GiB scratch */
 	cases[3].tmp_capacity = 2 * GiB;
-	cases[4] = fx_ctr(INT64_MAX, 1);		/* overflowing request */
+	cases[4] = fx_ctr(INT64_MAX, 1); /* overflowing request */
 	cases[4].keep_cache_ram = INT64_MAX;
 	for (size_t i = 0; i < N(cases); i++)
 		expect(menu, N(menu), 0, 0, 0, &cases[i], ITYPES_UNSATISFIABLE,
@@ -95,30 +100,41 @@ static void test_unsatisfiable(void **state)
 }
 
 /* 10.1 Choose: five menus, 1 buffer/VCPU, 256 MiB reserve: always "best", same prices. */
-static void test_choose_menus(void **state)
+static void
+test_choose_menus(void **state)
 {
-#define T(n, p, r, v, s) { .name = n, .price = p, .ram = r, .vcpus = v, .scratch = s }
+#define T(n, p, r, v, s)                                                  \
+	{                                                                 \
+		.name = n, .price = p, .ram = r, .vcpus = v, .scratch = s \
+	}
 	static const struct fx_type m1[] = {
-		T("costly", 4.4, 4000000000, 8, 2 * GiB), T("best", 2.2, 2000000000, 4, 2 * GiB),
+		T("costly", 4.4, 4000000000, 8, 2 * GiB),
+		T("best", 2.2, 2000000000, 4, 2 * GiB),
 		T("small", 1.1, 1000000000, 2, 2 * GiB),
 	};
 	static const struct fx_type m2[] = {
 		T("costly", 4.4, 4000000000, 8, 2 * GiB),
 		T("goodenough", 2.2, 2000000000, 4, 2 * GiB),
-		T("best", 2.2, 4000000000, 4, 2 * GiB), T("small", 1.1, 1000000000, 2, 2 * GiB),
+		T("best", 2.2, 4000000000, 4, 2 * GiB),
+		T("small", 1.1, 1000000000, 2, 2 * GiB),
 	};
 	static const struct fx_type m3[] = {
 		T("small", 1.1, 1000000000, 2, 2 * GiB),
 		T("goodenough", 2.2, 2000000000, 4, 2 * GiB),
-		T("best", 2.2, 4000000000, 4, 2 * GiB), T("costly", 4.4, 4000000000, 8, 2 * GiB),
+		T("best", 2.2, 4000000000, 4, 2 * GiB),
+		T("costly", 4.4, 4000000000, 8, 2 * GiB),
 	};
 	static const struct fx_type m4[] = {
-		T("small", 1.1, 1000000000, 2, GiB), T("nearly", 2.2, 2000000000, 4, GiB),
-		T("best", 3.3, 4000000000, 4, 2 * GiB), T("costly", 4.4, 4000000000, 8, 2 * GiB),
+		T("small", 1.1, 1000000000, 2, GiB),
+		T("nearly", 2.2, 2000000000, 4, GiB),
+		T("best", 3.3, 4000000000, 4, 2 * GiB),
+		T("costly", 4.4, 4000000000, 8, 2 * GiB),
 	};
 	static const struct fx_type m5[] = {
-		T("small", 1.1, 1000000000, 2, GiB), T("nearly", 2.2, 1200000000, 4, 2 * GiB),
-		T("best", 3.3, 4000000000, 4, 2 * GiB), T("costly", 4.4, 4000000000, 8, 2 * GiB),
+		T("small", 1.1, 1000000000, 2, GiB),
+		T("nearly", 2.2, 1200000000, 4, 2 * GiB),
+		T("best", 3.3, 4000000000, 4, 2 * GiB),
+		T("costly", 4.4, 4000000000, 8, 2 * GiB),
 	};
 #undef T
 	static const struct {
@@ -127,8 +143,11 @@ static void test_choose_menus(void **state)
 		const char *want;
 	} menus[] = {
 		/* Equal-price ties: the one with more RAM first; no factor: same price only. */
-		{ m1, N(m1), "best" }, { m2, N(m2), "best, goodenough" },
-		{ m3, N(m3), "best, goodenough" }, { m4, N(m4), "best" }, { m5, N(m5), "best" },
+		{ m1, N(m1), "best" },
+		{ m2, N(m2), "best, goodenough" },
+		{ m3, N(m3), "best, goodenough" },
+		{ m4, N(m4), "best" },
+		{ m5, N(m5), "best" },
 	};
 	struct ctres r = std_ctr();
 
@@ -149,13 +168,13 @@ static const struct fx_type price_menu[] = {
 };
 
 /* 10.1 MaximumPriceFactor, the 3.4 example: ceiling $2.0 x 1.5 = $3.0 (inclusive). */
-static void test_maximum_price_factor(void **state)
+static void
+test_maximum_price_factor(void **state)
 {
 	struct ctres r = std_ctr();
 
 	(void)state;
-	expect(price_menu, N(price_menu), 1.5, 0, 0, &r, 0,
-	       "best, best+1, best+2, best+3, best+5");
+	expect(price_menu, N(price_menu), 1.5, 0, 0, &r, 0, "best, best+1, best+2, best+3, best+5");
 	/* A larger factor lets the next type in; factors below 1 (or unset) act as 1. */
 	expect(price_menu, N(price_menu), 1.7, 0, 0, &r, 0,
 	       "best, best+1, best+2, best+3, best+5, best+7");
@@ -165,7 +184,8 @@ static void test_maximum_price_factor(void **state)
 }
 
 /* Truncation is independent of the order the config lists the types in. */
-static void test_scan_order_independent(void **state)
+static void
+test_scan_order_independent(void **state)
 {
 	struct fx_type m[N(price_menu)];
 	struct ctres r = std_ctr();
@@ -187,12 +207,21 @@ static void test_scan_order_independent(void **state)
 }
 
 /* 10.1 ChooseWithBlobBuffersOverhead: 16 buffers/VCPU reject the 4 GB type. */
-static void test_blob_buffers_overhead(void **state)
+static void
+test_blob_buffers_overhead(void **state)
 {
 	static const struct fx_type menu[] = {
-		{ .name = "nearly", .price = 2.2, .ram = 4000000000, .vcpus = 4, .scratch = 2 * GiB },
+		{ .name = "nearly",
+		  .price = 2.2,
+		  .ram = 4000000000,
+		  .vcpus = 4,
+		  .scratch = 2 * GiB },
 		{ .name = "best", .price = 3.3, .ram = 8000000000, .vcpus = 4, .scratch = 2 * GiB },
-		{ .name = "costly", .price = 4.4, .ram = 12000000000, .vcpus = 8, .scratch = 2 * GiB },
+		{ .name = "costly",
+		  .price = 4.4,
+		  .ram = 12000000000,
+		  .vcpus = 8,
+		  .scratch = 2 * GiB },
 	};
 	struct ctres r = std_ctr();
 
@@ -203,16 +232,32 @@ static void test_blob_buffers_overhead(void **state)
 }
 
 /* 10.1 ChoosePreemptible, and the rule the other way round. */
-static void test_preemptible(void **state)
+static void
+test_preemptible(void **state)
 {
 	static const struct fx_type menu[] = {
-		{ .name = "costly", .price = 4.4, .ram = 4000000000, .vcpus = 8, .scratch = 2 * GiB,
+		{ .name = "costly",
+		  .price = 4.4,
+		  .ram = 4000000000,
+		  .vcpus = 8,
+		  .scratch = 2 * GiB,
 		  .preemptible = true },
-		{ .name = "almost best", .price = 2.2, .ram = 2000000000, .vcpus = 4,
+		{ .name = "almost best",
+		  .price = 2.2,
+		  .ram = 2000000000,
+		  .vcpus = 4,
 		  .scratch = 2 * GiB },
-		{ .name = "best", .price = 2.2, .ram = 2000000000, .vcpus = 4, .scratch = 2 * GiB,
+		{ .name = "best",
+		  .price = 2.2,
+		  .ram = 2000000000,
+		  .vcpus = 4,
+		  .scratch = 2 * GiB,
 		  .preemptible = true },
-		{ .name = "small", .price = 1.1, .ram = 1000000000, .vcpus = 2, .scratch = 2 * GiB,
+		{ .name = "small",
+		  .price = 1.1,
+		  .ram = 1000000000,
+		  .vcpus = 2,
+		  .scratch = 2 * GiB,
 		  .preemptible = true },
 	};
 	struct ctres r = std_ctr();
@@ -229,10 +274,11 @@ static void test_preemptible(void **state)
 }
 
 /* Each size rule of 3.2, at the boundary: equal is enough, one less is not. */
-static void test_size_boundaries(void **state)
+static void
+test_size_boundaries(void **state)
 {
 	struct fx_type t = { .name = "t", .price = 1, .ram = 100, .vcpus = 4, .scratch = 500 };
-	struct ctres r = fx_ctr(95, 4);		/* needs exactly 100 RAM */
+	struct ctres r = fx_ctr(95, 4); /* needs exactly 100 RAM */
 
 	(void)state;
 	r.tmp_capacity = 500;
@@ -250,7 +296,8 @@ static void test_size_boundaries(void **state)
 }
 
 /* 3.4 ordering among equal prices: RAM desc, VCPUs desc, Scratch desc, then name asc. */
-static void test_tie_break(void **state)
+static void
+test_tie_break(void **state)
 {
 	static const struct fx_type menu[] = {
 		{ .name = "a-small-scratch", .price = 1, .ram = 10, .vcpus = 2, .scratch = 5 },
@@ -272,12 +319,22 @@ static void test_tie_break(void **state)
 }
 
 /* The 10.1 ChooseGPU menu. */
-#define GPU(n, p, st, dev, hw_, drv, vr)                                                      \
-	{ .name = n, .price = p, .ram = 2 * GiB, .vcpus = 4, .scratch = 2 * GiB, .stack = st,   \
-	  .devices = dev, .hw = hw_, .driver = drv, .vram = vr }
+#define GPU(n, p, st, dev, hw_, drv, vr)                                               \
+	{                                                                              \
+		.name = n, .price = p, .ram = 2 * GiB, .vcpus = 4, .scratch = 2 * GiB, \
+		.stack = st, .devices = dev, .hw = hw_, .driver = drv, .vram = vr      \
+	}
 static const struct fx_type gpu_menu[] = {
-	{ .name = "costly", .price = 4.4, .ram = 4 * GiB, .vcpus = 8, .scratch = 2 * GiB,
-	  .stack = CFG_GPU_CUDA, .devices = 2, .hw = "9.0", .driver = "11.0", .vram = 2 * GiB },
+	{ .name = "costly",
+	  .price = 4.4,
+	  .ram = 4 * GiB,
+	  .vcpus = 8,
+	  .scratch = 2 * GiB,
+	  .stack = CFG_GPU_CUDA,
+	  .devices = 2,
+	  .hw = "9.0",
+	  .driver = "11.0",
+	  .vram = 2 * GiB },
 	GPU("low_capability", 2.1, CFG_GPU_CUDA, 1, "8.0", "11.0", 2 * GiB),
 	GPU("best", 2.2, CFG_GPU_CUDA, 1, "9.0", "11.0", 2 * GiB),
 	GPU("low_driver", 2.1, CFG_GPU_CUDA, 1, "9.0", "10.0", 2 * GiB),
@@ -298,10 +355,11 @@ struct gpu_case {
 	size_t n_targets;
 	const char *driver;
 	int64_t vram;
-	const char *want;	/* NULL: unsatisfiable */
+	const char *want; /* NULL: unsatisfiable */
 };
 
-static void expect_gpu(const struct fx_type *menu, size_t n, const struct gpu_case *c)
+static void
+expect_gpu(const struct fx_type *menu, size_t n, const struct gpu_case *c)
 {
 	struct ctres r = std_ctr();
 
@@ -318,7 +376,8 @@ static void expect_gpu(const struct fx_type *menu, size_t n, const struct gpu_ca
 }
 
 /* 10.1 ChooseGPU: the ten reference cases (plus one, see "more VRAM"). */
-static void test_gpu_reference(void **state)
+static void
+test_gpu_reference(void **state)
 {
 	static const struct gpu_case cases[] = {
 		{ "cuda", 1, { "9.0" }, 1, "11.0", 2000000000, "best" },
@@ -347,10 +406,14 @@ static void test_gpu_reference(void **state)
 }
 
 /* The 3.3 rules one by one, each against a menu where breaking it changes the answer. */
-static void test_gpu_rules(void **state)
+static void
+test_gpu_rules(void **state)
 {
-#define C(n, p, st, hw_, drv, vr) { .name = n, .price = p, .ram = 2 * GiB, .vcpus = 4,         \
-	.scratch = 2 * GiB, .stack = st, .devices = 1, .hw = hw_, .driver = drv, .vram = vr }
+#define C(n, p, st, hw_, drv, vr)                                                      \
+	{                                                                              \
+		.name = n, .price = p, .ram = 2 * GiB, .vcpus = 4, .scratch = 2 * GiB, \
+		.stack = st, .devices = 1, .hw = hw_, .driver = drv, .vram = vr        \
+	}
 	static const struct fx_type cuda[] = {
 		C("c80", 1.0, CFG_GPU_CUDA, "8.0", "11.0", GiB),
 		C("c9", 1.1, CFG_GPU_CUDA, "9", "11.0", GiB),
@@ -406,15 +469,20 @@ static void test_gpu_rules(void **state)
 }
 
 /* Any stack but "", cuda, rocm fails at once with the exact text (Go's %q quoting). */
-static void test_invalid_stack(void **state)
+static void
+test_invalid_stack(void **state)
 {
 	static const struct {
 		const char *stack, *text;
 	} cases[] = {
-		{ "opencl", "Invalid GPU stack \"opencl\", expected to be blank or one of 'cuda' or 'rocm'" },
-		{ "CUDA", "Invalid GPU stack \"CUDA\", expected to be blank or one of 'cuda' or 'rocm'" },
-		{ "cuda ", "Invalid GPU stack \"cuda \", expected to be blank or one of 'cuda' or 'rocm'" },
-		{ "a\"b\\c\n", "Invalid GPU stack \"a\\\"b\\\\c\\n\", expected to be blank or one of 'cuda' or 'rocm'" },
+		{ "opencl",
+		  "Invalid GPU stack \"opencl\", expected to be blank or one of 'cuda' or 'rocm'" },
+		{ "CUDA",
+		  "Invalid GPU stack \"CUDA\", expected to be blank or one of 'cuda' or 'rocm'" },
+		{ "cuda ",
+		  "Invalid GPU stack \"cuda \", expected to be blank or one of 'cuda' or 'rocm'" },
+		{ "a\"b\\c\n", "Invalid GPU stack \"a\\\"b\\\\c\\n\", expected to be blank or one "
+			       "of 'cuda' or 'rocm'" },
 	};
 	struct ctres r = std_ctr();
 
@@ -428,11 +496,12 @@ static void test_invalid_stack(void **state)
 }
 
 /* The choice keeps the requirement vector, and the table ranks the whole menu. */
-static void test_choice_and_ranking(void **state)
+static void
+test_choice_and_ranking(void **state)
 {
 	struct cfg_cluster *c = fx_cluster(price_menu, N(price_menu));
-	static const char *ranked[] = { "small", "small+1", "best", "best+1", "best+2", "best+3",
-					"best+5", "best+7" };
+	static const char *ranked[] = { "small",  "small+1", "best",   "best+1",
+					"best+2", "best+3",  "best+5", "best+7" };
 	struct itypes_table *t;
 	struct itypes_choice ch;
 	struct ctres r = std_ctr();
@@ -467,7 +536,8 @@ static void test_choice_and_ranking(void **state)
 }
 
 /* More types than the on-stack scratch buffer: the heap path gives the same answer. */
-static void test_many_types(void **state)
+static void
+test_many_types(void **state)
 {
 	struct fx_type m[300];
 	char names[300][16];
@@ -476,14 +546,18 @@ static void test_many_types(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(m); i++) {
 		snprintf(names[i], sizeof(names[i]), "t%03zu", i);
-		m[i] = (struct fx_type){ .name = names[i], .price = (double)(i + 1), .ram = GiB,
-					 .vcpus = (int64_t)i, .scratch = GiB };
+		m[i] = (struct fx_type){ .name = names[i],
+					 .price = (double)(i + 1),
+					 .ram = GiB,
+					 .vcpus = (int64_t)i,
+					 .scratch = GiB };
 	}
 	expect(m, N(m), 1.0, 0, 0, &r, 0, "t150");
 	expect(m, N(m), 1.01, 0, 0, &r, 0, "t150, t151");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_configured),

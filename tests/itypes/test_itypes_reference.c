@@ -21,7 +21,8 @@
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -33,7 +34,8 @@ static uint32_t rnd(uint32_t n)
 
 /* --- The reference, transcribed from the spec's wording, not from the module. --- */
 
-static bool ref_contains(const struct ctres_gpu *g, const char *s)
+static bool
+ref_contains(const struct ctres_gpu *g, const char *s)
 {
 	for (size_t i = 0; i < g->n_hardware_target; i++)
 		if (strcmp(g->hardware_target[i], s) == 0)
@@ -42,7 +44,8 @@ static bool ref_contains(const struct ctres_gpu *g, const char *s)
 }
 
 /* "requested device_count > 0 and the hardware check fails"; -1: invalid stack. */
-static int ref_hw_insufficient(const struct cfg_instance_type *it, const struct ctres_gpu *g)
+static int
+ref_hw_insufficient(const struct cfg_instance_type *it, const struct ctres_gpu *g)
 {
 	bool less;
 
@@ -53,7 +56,8 @@ static int ref_hw_insufficient(const struct cfg_instance_type *it, const struct 
 			return !ref_contains(g, it->gpu.hardware_target);
 		if (g->n_hardware_target == 1)
 			return itypes_version_less(it->gpu.hardware_target, g->hardware_target[0],
-						   &less) != 0 || less;
+						   &less) != 0 ||
+			       less;
 		return 1;
 	}
 	if (strcmp(g->stack, "rocm") == 0)
@@ -61,12 +65,14 @@ static int ref_hw_insufficient(const struct cfg_instance_type *it, const struct 
 	return -1;
 }
 
-static const char *ref_stack_name(enum cfg_gpu_stack s)
+static const char *
+ref_stack_name(enum cfg_gpu_stack s)
 {
 	return s == CFG_GPU_CUDA ? "cuda" : s == CFG_GPU_ROCM ? "rocm" : "";
 }
 
-static int ref_cmp(const void *pa, const void *pb)
+static int
+ref_cmp(const void *pa, const void *pb)
 {
 	const struct cfg_instance_type *a = *(const struct cfg_instance_type *const *)pa;
 	const struct cfg_instance_type *b = *(const struct cfg_instance_type *const *)pb;
@@ -83,7 +89,8 @@ static int ref_cmp(const void *pa, const void *pb)
 }
 
 /* Returns the code; the names in out as the fixture writes them. */
-static int ref_choose(const struct cfg_cluster *c, const struct ctres *r, char *out, size_t len)
+static int
+ref_choose(const struct cfg_cluster *c, const struct ctres *r, char *out, size_t len)
 {
 	const struct cfg_instance_type *acc[MENU];
 	double factor = c->containers.maximum_price_factor, ceiling = 0;
@@ -100,7 +107,8 @@ static int ref_choose(const struct cfg_cluster *c, const struct ctres *r, char *
 		const struct cfg_instance_type *it = &c->instance_types[i];
 		int hw = ref_hw_insufficient(it, &r->gpu);
 		bool drv_bad = itypes_version_less(it->gpu.driver_version, r->gpu.driver_version,
-						   &drv_less) != 0 || drv_less;
+						   &drv_less) != 0 ||
+			       drv_less;
 
 		if (hw < 0)
 			return ITYPES_INVALID_GPU_STACK;
@@ -142,16 +150,22 @@ static const char *targets[] = { "8.0", "9.0", "9", "gfx1100", "gfx1103", "9.5" 
 static const char *stacks[] = { "", "", "cuda", "rocm", "cuda" };
 static const double factors[] = { 0, 1, 1.5, 2 };
 
-static void random_menu(struct fx_type *m, char names[][8])
+static void
+random_menu(struct fx_type *m, char names[][8])
 {
 	for (size_t i = 0; i < MENU; i++) {
 		enum cfg_gpu_stack st = (enum cfg_gpu_stack)rnd(3);
 
 		snprintf(names[i], 8, "t%zu", i);
 		m[i] = (struct fx_type){
-			.name = names[i], .price = PICK(prices), .ram = PICK(rams),
-			.vcpus = PICK(vcpuss), .scratch = PICK(scratches), .preemptible = rnd(4) == 0,
-			.stack = st, .driver = PICK(drivers),
+			.name = names[i],
+			.price = PICK(prices),
+			.ram = PICK(rams),
+			.vcpus = PICK(vcpuss),
+			.scratch = PICK(scratches),
+			.preemptible = rnd(4) == 0,
+			.stack = st,
+			.driver = PICK(drivers),
 			.hw = st == CFG_GPU_ROCM ? PICK(rocm_hw) : PICK(cuda_hw),
 			.devices = st == CFG_GPU_NONE ? 0 : 1 + rnd(2),
 			.vram = st == CFG_GPU_NONE ? 0 : (int64_t)rnd(3) * GiB,
@@ -159,7 +173,8 @@ static void random_menu(struct fx_type *m, char names[][8])
 	}
 }
 
-static struct ctres random_ctr(const char **tg)
+static struct ctres
+random_ctr(const char **tg)
 {
 	struct ctres r = fx_ctr((int64_t)rnd(5) * GiB / 2, rnd(5));
 
@@ -178,7 +193,8 @@ static struct ctres random_ctr(const char **tg)
 	return r;
 }
 
-static void shuffle(struct fx_type *m, size_t n)
+static void
+shuffle(struct fx_type *m, size_t n)
 {
 	for (size_t i = n - 1; i > 0; i--) {
 		size_t j = rnd((uint32_t)i + 1);
@@ -189,7 +205,8 @@ static void shuffle(struct fx_type *m, size_t n)
 	}
 }
 
-static void test_against_reference(void **state)
+static void
+test_against_reference(void **state)
 {
 	struct fx_type m[MENU];
 	char names[MENU][8], got[512], want[512], first[512];
@@ -233,7 +250,8 @@ static void test_against_reference(void **state)
 	assert_true(several > 100);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_reference),

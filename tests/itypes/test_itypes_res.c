@@ -8,15 +8,16 @@
 
 #include "itypes_fixture.h"
 
-static struct res_vec V(int64_t vcpus, bool shared)
-{
+static struct res_vec
+V(int64_t vcpus, bool shared) {
 	struct res_vec r = { .vcpus = vcpus, .shared_vcpu_used = shared };
 
 	return r;
 }
 
 /* The reference test's table, line by line. */
-static void test_reference_cases(void **state)
+static void
+test_reference_cases(void **state)
 {
 	(void)state;
 	assert_true(itypes_sub(V(2, false), V(0, false)).shared_vcpu_used);
@@ -33,27 +34,34 @@ static void test_reference_cases(void **state)
 	assert_false(itypes_accommodates(V(0, false), V(0, false)));
 }
 
-static const struct fx_type gpu4 = { .name = "g", .price = 1, .ram = 16 * GiB, .vcpus = 4,
-				     .scratch = 100 * GiB, .stack = CFG_GPU_CUDA, .devices = 4,
+static const struct fx_type gpu4 = { .name = "g",
+				     .price = 1,
+				     .ram = 16 * GiB,
+				     .vcpus = 4,
+				     .scratch = 100 * GiB,
+				     .stack = CFG_GPU_CUDA,
+				     .devices = 4,
 				     .vram = 16 * GiB };
 
-static void test_capacity(void **state)
+static void
+test_capacity(void **state)
 {
 	struct cfg_cluster *c = fx_cluster(&gpu4, 1);
 	struct res_vec cap = itypes_capacity(&c->instance_types[0]);
 
 	(void)state;
 	assert_int_equal(cap.vcpus, 4);
-	assert_int_equal(cap.ram, 16 * GiB);		/* nominal, not discounted */
+	assert_int_equal(cap.ram, 16 * GiB); /* nominal, not discounted */
 	assert_int_equal(cap.scratch, 100 * GiB);
 	assert_int_equal(cap.gpus, 4);
-	assert_int_equal(cap.gpu_vram, 16 * GiB);	/* per device */
+	assert_int_equal(cap.gpu_vram, 16 * GiB); /* per device */
 	assert_false(cap.shared_vcpu_used);
 	fx_cluster_free(c);
 }
 
 /* Pack containers one after the other, as the scheduler does; count how many fit. */
-static int pack(struct res_vec cap, struct res_vec q, int max)
+static int
+pack(struct res_vec cap, struct res_vec q, int max)
 {
 	int n = 0;
 
@@ -64,7 +72,8 @@ static int pack(struct res_vec cap, struct res_vec q, int max)
 	return n;
 }
 
-static void test_zero_vcpu_sharing(void **state)
+static void
+test_zero_vcpu_sharing(void **state)
 {
 	struct res_vec cap = { .vcpus = 4, .ram = 100, .scratch = 100 };
 	struct res_vec zero = { .vcpus = 0, .ram = 1 };
@@ -93,7 +102,8 @@ static void test_zero_vcpu_sharing(void **state)
 	assert_true(itypes_accommodates(r, zero));
 }
 
-static void test_each_component(void **state)
+static void
+test_each_component(void **state)
 {
 	struct res_vec cap = { .vcpus = 4, .ram = 10, .scratch = 10, .gpus = 2, .gpu_vram = 10 };
 	struct res_vec q = { .vcpus = 1, .ram = 10, .scratch = 10, .gpus = 2, .gpu_vram = 10 };
@@ -130,11 +140,14 @@ static void test_each_component(void **state)
 }
 
 /* The VRAM quirk: a per-device amount decremented per container, whatever the device count. */
-static void test_vram_quirk(void **state)
+static void
+test_vram_quirk(void **state)
 {
 	struct cfg_cluster *c = fx_cluster(&gpu4, 1);
 	struct res_vec cap = itypes_capacity(&c->instance_types[0]);
-	struct res_vec q = { .vcpus = 1, .ram = GiB, .scratch = GiB, .gpus = 1, .gpu_vram = 10 * GiB };
+	struct res_vec q = {
+		.vcpus = 1, .ram = GiB, .scratch = GiB, .gpus = 1, .gpu_vram = 10 * GiB
+	};
 
 	(void)state;
 	/* Four devices of 16 GiB, but two 10 GiB containers do not share the instance. */
@@ -148,13 +161,12 @@ static void test_vram_quirk(void **state)
 	fx_cluster_free(c);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reference_cases),
-		cmocka_unit_test(test_capacity),
-		cmocka_unit_test(test_zero_vcpu_sharing),
-		cmocka_unit_test(test_each_component),
+		cmocka_unit_test(test_reference_cases),	  cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_zero_vcpu_sharing), cmocka_unit_test(test_each_component),
 		cmocka_unit_test(test_vram_quirk),
 	};
 

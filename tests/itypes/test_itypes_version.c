@@ -15,19 +15,21 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ParseFloat's decimal syntax: what parses, to what; what does not. */
-static void test_version_parse(void **state)
+static void
+test_version_parse(void **state)
 {
 	static const struct {
 		const char *s;
 		double v;
 	} ok[] = {
-		{ "11.0", 11.0 }, { "12.1", 12.1 }, { "9.10", 9.1 }, { "9", 9 }, { "9.", 9 },
-		{ ".5", 0.5 }, { "+1.5", 1.5 }, { "-2", -2 }, { "1e1", 10 }, { "1.5E+1", 15 },
-		{ "007.50", 7.5 }, { "1e-400", 0 },
+		{ "11.0", 11.0 }, { "12.1", 12.1 }, { "9.10", 9.1 },   { "9", 9 },
+		{ "9.", 9 },	  { ".5", 0.5 },    { "+1.5", 1.5 },   { "-2", -2 },
+		{ "1e1", 10 },	  { "1.5E+1", 15 }, { "007.50", 7.5 }, { "1e-400", 0 },
 	};
 	static const char *bad[] = {
-		"", " 1.0", "1.0 ", "12.0.12", "9.x", "x11", ".", "+", "1e", "1e+", "0x1p0",
-		"1_000", "1,5", "1e400", "-1e400", "infin", "+nan", "v11", "11.0\n",
+		"",	  " 1.0",  "1.0 ", "12.0.12", "9.x",	"x11", ".",
+		"+",	  "1e",	   "1e+",  "0x1p0",   "1_000",	"1,5", "1e400",
+		"-1e400", "infin", "+nan", "v11",     "11.0\n",
 	};
 	double v;
 
@@ -50,7 +52,8 @@ static void test_version_parse(void **state)
 	assert_true(isnan(v));
 }
 
-static void test_version_less(void **state)
+static void
+test_version_less(void **state)
 {
 	bool less;
 
@@ -71,7 +74,8 @@ static void test_version_less(void **state)
 	assert_int_equal(itypes_version_less("1", "", &less), -EINVAL);
 }
 
-static void test_stack_names(void **state)
+static void
+test_stack_names(void **state)
 {
 	enum cfg_gpu_stack st;
 
@@ -88,7 +92,8 @@ static void test_stack_names(void **state)
 	assert_int_equal(itypes_gpu_stack("rocm\n", &st), -EINVAL);
 }
 
-static void test_quote(void **state)
+static void
+test_quote(void **state)
 {
 	static const struct {
 		const char *in, *out;
@@ -99,10 +104,12 @@ static void test_quote(void **state)
 		{ "a\\b", "\"a\\\\b\"" },
 		{ "\t\n\r\a\b\f\v", "\"\\t\\n\\r\\a\\b\\f\\v\"" },
 		{ "\x01\x1f\x7f", "\"\\x01\\x1f\\x7f\"" },
-		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },		/* valid UTF-8 kept */
-		{ "\xff" "a\xc3", "\"\\xffa\\xc3\"" },	/* invalid bytes escaped */
-		{ "\xed\xa0\x80", "\"\\xed\\xa0\\x80\"" },	/* a surrogate is invalid */
-		{ "\xc0\xaf", "\"\\xc0\\xaf\"" },		/* overlong */
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" }, /* valid UTF-8 kept */
+		{ "\xff"
+		  "a\xc3",
+		  "\"\\xffa\\xc3\"" },			   /* invalid bytes escaped */
+		{ "\xed\xa0\x80", "\"\\xed\\xa0\\x80\"" }, /* a surrogate is invalid */
+		{ "\xc0\xaf", "\"\\xc0\\xaf\"" },	   /* overlong */
 	};
 	char buf[64];
 
@@ -120,7 +127,8 @@ static void test_quote(void **state)
 	assert_string_equal(buf, "");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_parse),

@@ -55,8 +55,8 @@ emit_all_types(void)
 	setup_json();
 	log_kv_err(LOG_LVL_WARN, "create failed", "quota \"exceeded\"",
 		   LF_STR("ContainerUUID", "zzzzz-dz642-000000000000001"),
-		   LF_INT("N", 9007199254740993LL), LF_DBL("Price", 0.25), LF_BOOL("Preemptible", true),
-		   LF_STR("Empty", ""), LF_STR("Null", NULL));
+		   LF_INT("N", 9007199254740993LL), LF_DBL("Price", 0.25),
+		   LF_BOOL("Preemptible", true), LF_STR("Empty", ""), LF_STR("Null", NULL));
 }
 
 static void
@@ -65,15 +65,17 @@ test_json_shape(void **state)
 	(void)state;
 	char *out = capture(emit_all_types);
 	cJSON *o = cJSON_Parse(out), *it;
-	const char *order[] = { "time", "level", "msg", "PID", "ClusterID", "ContainerUUID", "N",
-				"Price", "Preemptible", "Empty", "Null", "error" };
+	const char *order[] = { "time",	       "level",		"msg",	"PID",
+				"ClusterID",   "ContainerUUID", "N",	"Price",
+				"Preemptible", "Empty",		"Null", "error" };
 	int i = 0;
 
 	assert_non_null(o);
 	assert_int_equal(out[strlen(out) - 1], '\n');
 	assert_non_null(strchr(out, '\n'));
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* exactly one line */
-	cJSON_ArrayForEach(it, o) {
+	cJSON_ArrayForEach(it, o)
+	{
 		assert_true(i < 12);
 		assert_string_equal(it->string, order[i++]);
 	}
@@ -109,8 +111,11 @@ test_time_format(void **state)
 	regex_t re;
 
 	assert_non_null(o);
-	assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-				      "\\.[0-9]{9}Z$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&re,
+				 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+				 "\\.[0-9]{9}Z$",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
 	assert_int_equal(regexec(&re, cJSON_GetObjectItem(o, "time")->valuestring, 0, NULL, 0), 0);
 	assert_string_equal(cJSON_GetObjectItem(o, "msg")->valuestring, "hello 42");
 	regfree(&re);
@@ -153,9 +158,9 @@ emit_text(void)
 	log_init("sshd-pool", LOG_FMT_TEXT, LOG_LVL_TRACE);
 	log_set_journal(false);
 	log_set_cluster_id("zzzzz");
-	log_kv_err(LOG_LVL_TRACE, "probe failed", "exit status 1",
-		   LF_STR("Instance", "i-123"), LF_STR("stderr", "a \"b\"\nc\\d"), LF_STR("E", ""),
-		   LF_STR("eq", "k=v"), LF_INT("N", -3), LF_DBL("D", 1.5), LF_BOOL("B", false));
+	log_kv_err(LOG_LVL_TRACE, "probe failed", "exit status 1", LF_STR("Instance", "i-123"),
+		   LF_STR("stderr", "a \"b\"\nc\\d"), LF_STR("E", ""), LF_STR("eq", "k=v"),
+		   LF_INT("N", -3), LF_DBL("D", 1.5), LF_BOOL("B", false));
 }
 
 static void
@@ -165,9 +170,11 @@ test_text_quoting(void **state)
 	char *out = capture(emit_text);
 	regex_t re;
 
-	assert_int_equal(regcomp(&re, "^time=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}Z "
-				      "level=trace msg=\"probe failed\" PID=[0-9]+ ClusterID=zzzzz ",
-				 REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&re,
+				 "^time=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}Z "
+				 "level=trace msg=\"probe failed\" PID=[0-9]+ ClusterID=zzzzz ",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
 	assert_int_equal(regexec(&re, out, 0, NULL, 0), 0);
 	regfree(&re);
 	assert_non_null(strstr(out, " Instance=i-123 stderr=\"a \\\"b\\\"\\nc\\\\d\" E=\"\" "
@@ -263,9 +270,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_shape),     cmocka_unit_test(test_time_format),
-		cmocka_unit_test(test_level_filter),   cmocka_unit_test(test_text_quoting),
-		cmocka_unit_test(test_parse),          cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_json_shape),
+		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_level_filter),
+		cmocka_unit_test(test_text_quoting),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_journal_stream_detection),
 	};
 

@@ -35,8 +35,11 @@ setup(void)
 	reg = metrics_new();
 	struct metrics_catalog_init in = { .version = "fuzz" };
 	metrics_catalog_register(reg, &in);
-	struct http_server_opts o = { .loop = &loop, .listen_fd = -1, .management_token = "fuzz",
-				      .metrics = reg, .max_body_bytes = 4096 };
+	struct http_server_opts o = { .loop = &loop,
+				      .listen_fd = -1,
+				      .management_token = "fuzz",
+				      .metrics = reg,
+				      .max_body_bytes = 4096 };
 	if (http_server_start(&o, &srv) < 0 || mgmt_api_register(srv, &prov) < 0)
 		abort();
 }

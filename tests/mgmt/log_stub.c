@@ -20,8 +20,16 @@ log_init(const char *proc, enum log_format fmt, enum log_level level)
 	min_level = level;
 }
 
-void log_set_cluster_id(const char *cluster_id) { (void)cluster_id; }
-void log_set_journal(bool on) { (void)on; }
+void
+log_set_cluster_id(const char *cluster_id)
+{
+	(void)cluster_id;
+}
+void
+log_set_journal(bool on)
+{
+	(void)on;
+}
 
 int
 log_format_parse(const char *s)
@@ -49,19 +57,27 @@ log_enabled(enum log_level level)
 }
 
 void
-log_emit_err(enum log_level level, const char *msg, const char *error,
-	     const struct log_field *f)
+log_emit_err(enum log_level level, const char *msg, const char *error, const struct log_field *f)
 {
 	if (!log_enabled(level))
 		return;
 	fprintf(stderr, "level=%d msg=\"%s\"", (int)level, msg);
 	for (; f && f->key; f++) {
 		switch (f->type) {
-		case LF_T_STR: fprintf(stderr, " %s=\"%s\"", f->key, f->v.s ? f->v.s : ""); break;
-		case LF_T_INT: fprintf(stderr, " %s=%lld", f->key, (long long)f->v.i); break;
-		case LF_T_DBL: fprintf(stderr, " %s=%g", f->key, f->v.d); break;
-		case LF_T_BOOL: fprintf(stderr, " %s=%s", f->key, f->v.b ? "true" : "false"); break;
-		default: break;
+		case LF_T_STR:
+			fprintf(stderr, " %s=\"%s\"", f->key, f->v.s ? f->v.s : "");
+			break;
+		case LF_T_INT:
+			fprintf(stderr, " %s=%lld", f->key, (long long)f->v.i);
+			break;
+		case LF_T_DBL:
+			fprintf(stderr, " %s=%g", f->key, f->v.d);
+			break;
+		case LF_T_BOOL:
+			fprintf(stderr, " %s=%s", f->key, f->v.b ? "true" : "false");
+			break;
+		default:
+			break;
 		}
 	}
 	if (error)

@@ -99,24 +99,36 @@ fixture_setup_loop(struct fixture *f, const struct fixture_opts *o, int listen_f
 {
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	f->metrics = metrics_new();
-	struct metrics_catalog_init in = { .version = "0.1.0-test", .max_concurrent_requests = 64,
-					   .max_queued_requests = 128, .max_gateway_tunnels = 1000,
+	struct metrics_catalog_init in = { .version = "0.1.0-test",
+					   .max_concurrent_requests = 64,
+					   .max_queued_requests = 128,
+					   .max_gateway_tunnels = 1000,
 					   .process = true };
 	assert_int_equal(metrics_catalog_register(f->metrics, &in), 0);
 	struct http_server_opts so = {
-		.loop = &f->loop, .listen_fd = listen_fd, .management_token = o->token,
-		.tls_cert_pem = o->tls_cert_pem, .tls_key_pem = o->tls_key_pem,
-		.max_connections = o->max_connections, .header_timeout_s = o->header_timeout_s,
-		.max_header_bytes = o->max_header_bytes, .max_body_bytes = o->max_body_bytes,
-		.metrics = f->metrics, .health = health_fn, .health_ctx = f,
+		.loop = &f->loop,
+		.listen_fd = listen_fd,
+		.management_token = o->token,
+		.tls_cert_pem = o->tls_cert_pem,
+		.tls_key_pem = o->tls_key_pem,
+		.max_connections = o->max_connections,
+		.header_timeout_s = o->header_timeout_s,
+		.max_header_bytes = o->max_header_bytes,
+		.max_body_bytes = o->max_body_bytes,
+		.metrics = f->metrics,
+		.health = health_fn,
+		.health_ctx = f,
 	};
 	assert_int_equal(http_server_start(&so, &f->srv), 0);
 	if (o->fake_providers) {
 		f->fake.enabled = true;
 		f->prov = (struct mgmt_providers){
-			.ctx = &f->fake, .list_containers = fake_list_containers,
-			.get_container = fake_get_container, .kill_container = fake_kill_container,
-			.list_instances = fake_list_instances, .instance_action = fake_instance_action,
+			.ctx = &f->fake,
+			.list_containers = fake_list_containers,
+			.get_container = fake_get_container,
+			.kill_container = fake_kill_container,
+			.list_instances = fake_list_instances,
+			.instance_action = fake_instance_action,
 		};
 	}
 	if (o->providers)

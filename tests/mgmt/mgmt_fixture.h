@@ -11,11 +11,11 @@
 #include "mgmt_api.h"
 
 /* Fakes for the scheduler/pool providers: one known container and one known instance. */
-#define FAKE_CTR "zzzzz-dz642-queuedcontainer"
+#define FAKE_CTR  "zzzzz-dz642-queuedcontainer"
 #define FAKE_INST "i-0abc"
 
 struct fake_pool {
-	bool enabled;           /* false: NULL providers (empty queue and pool) */
+	bool enabled; /* false: NULL providers (empty queue and pool) */
 	int calls;
 	enum mgmt_instance_action last_action;
 	char last_id[128], last_reason[600];
@@ -39,9 +39,9 @@ struct fixture_opts {
 	unsigned header_timeout_s, max_connections;
 	size_t max_header_bytes, max_body_bytes;
 	const char *tls_cert_pem, *tls_key_pem;
-	int listen_fd;          /* -1: make one on 127.0.0.1:0 */
+	int listen_fd;				/* -1: make one on 127.0.0.1:0 */
 	const struct mgmt_providers *providers; /* set: these instead of the fakes (not copied) */
-	const struct mgmt_api_opts *api_opts;   /* NULL: defaults */
+	const struct mgmt_api_opts *api_opts;	/* NULL: defaults */
 };
 
 /* 0, or fails the test. */

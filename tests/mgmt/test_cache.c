@@ -19,16 +19,16 @@
 
 #include "mgmt_fixture.h"
 
-#define TOKEN "cache-test-token"
-#define AUTH "Authorization: Bearer " TOKEN
+#define TOKEN  "cache-test-token"
+#define AUTH   "Authorization: Bearer " TOKEN
 #define N_INST 3000
-#define N_CTR 2000
+#define N_CTR  2000
 
 /* The fake pool: the test thread changes it while the loop thread renders it. */
 struct fake {
 	pthread_mutex_t mu;
-	unsigned version;	/* shows in every view: any change is visible in the body */
-	char held[32];		/* instance put on hold through the API */
+	unsigned version; /* shows in every view: any change is visible in the body */
+	char held[32];	  /* instance put on hold through the API */
 };
 
 static struct fake fk = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -207,7 +207,7 @@ test_identical(void **state)
 
 		expect_body("/arvados/v1/dispatch/instances", wi);
 		expect_body("/arvados/v1/dispatch/containers", wc);
-		expect_body("/arvados/v1/dispatch/instances", wi);	/* from the cache */
+		expect_body("/arvados/v1/dispatch/instances", wi); /* from the cache */
 		free(wi);
 		free(wc);
 		fixture_stop(&fx);
@@ -273,7 +273,7 @@ test_cached_until_action(void **state)
 	char *v1 = reference(fake_list_instances);
 
 	assert_string_not_equal(v0, v1);
-	expect_body("/arvados/v1/dispatch/instances", v0);	/* 60 s window: cached */
+	expect_body("/arvados/v1/dispatch/instances", v0); /* 60 s window: cached */
 	http_call(base, "POST", "/arvados/v1/dispatch/instances/hold?instance_id=i-00042", h, NULL,
 		  &r);
 	assert_int_equal(r.status, 200);

@@ -23,8 +23,8 @@
 
 #include "mgmt_fixture.h"
 
-#define TOKEN "s3cret-management-token"
-#define AUTH "Authorization: Bearer " TOKEN
+#define TOKEN	       "s3cret-management-token"
+#define AUTH	       "Authorization: Bearer " TOKEN
 #define NOT_CONFIGURED "Management API authentication is not configured\n"
 
 static char base[64];
@@ -82,7 +82,8 @@ test_no_token_configured(void **state)
 	(void)state;
 	struct fixture *f = start(&(struct fixture_opts){ .token = "", .fake_providers = true });
 	for (size_t i = 0; i < NROUTES; i++) {
-		expect(dispatch_routes[i][0], dispatch_routes[i][1], NULL, NULL, 403, NOT_CONFIGURED);
+		expect(dispatch_routes[i][0], dispatch_routes[i][1], NULL, NULL, 403,
+		       NOT_CONFIGURED);
 		expect(dispatch_routes[i][0], dispatch_routes[i][1], "Authorization: Bearer ", NULL,
 		       403, NOT_CONFIGURED);
 	}
@@ -105,13 +106,14 @@ test_missing_and_wrong_token(void **state)
 		expect(m, p, "Authorization: Bearer " TOKEN "x", NULL, 403, "Forbidden\n");
 		/* Tokens in cookies, query strings or Basic auth are not read (weakness 24). */
 		expect(m, p, "Cookie: arvados_api_token=" TOKEN, NULL, 401, "Unauthorized\n");
-		expect(m, p, "Authorization: Basic dXNlcjpzM2NyZXQtbWFuYWdlbWVudC10b2tlbg==", NULL, 401,
-		       "Unauthorized\n");
+		expect(m, p, "Authorization: Basic dXNlcjpzM2NyZXQtbWFuYWdlbWVudC10b2tlbg==", NULL,
+		       401, "Unauthorized\n");
 	}
 	expect("GET", "/arvados/v1/dispatch/instances?api_token=" TOKEN, NULL, NULL, 401,
 	       "Unauthorized\n");
 	expect("GET", "/_health/ping", NULL, NULL, 401, "authorization required\n");
-	expect("GET", "/_health/ping", "Authorization: Bearer nope", NULL, 403, "authorization error\n");
+	expect("GET", "/_health/ping", "Authorization: Bearer nope", NULL, 403,
+	       "authorization error\n");
 	expect("GET", "/_health/ping", "Authorization: OAuth2 " TOKEN, NULL, 403,
 	       "authorization error\n");
 	expect("GET", "/_inspect/requests", "Authorization: Bearer nope", NULL, 401,
@@ -131,10 +133,10 @@ test_routes_empty_pool(void **state)
 	       "{\"errors\":[\"container not found\"]}\n");
 	expect("POST", "/arvados/v1/dispatch/containers/kill?container_uuid=" FAKE_CTR, AUTH, NULL,
 	       404, "{\"errors\":[\"container not found\"]}\n");
-	expect("POST", "/arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST, AUTH, NULL, 404,
-	       "{\"errors\":[\"requested instance does not exist\"]}\n");
-	expect("POST", "/arvados/v1/dispatch/instances/kill?instance_id=" FAKE_INST, AUTH, NULL, 404,
-	       "{\"errors\":[\"instance not found\"]}\n");
+	expect("POST", "/arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST, AUTH, NULL,
+	       404, "{\"errors\":[\"requested instance does not exist\"]}\n");
+	expect("POST", "/arvados/v1/dispatch/instances/kill?instance_id=" FAKE_INST, AUTH, NULL,
+	       404, "{\"errors\":[\"instance not found\"]}\n");
 	expect("GET", "/_health/ping", AUTH, NULL, 200, "{\"health\":\"OK\"}\n");
 	f->health_error = "runner binary not loaded";
 	expect("GET", "/_health/ping", AUTH, NULL, 200,
@@ -152,8 +154,10 @@ test_routes_with_providers(void **state)
 	http_call(base, "GET", "/arvados/v1/dispatch/containers", h, NULL, &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "Content-Type: application/json"));
-	assert_string_equal(r.body, "{\"items\":[{\"container\":{\"uuid\":\"" FAKE_CTR
-				    "\",\"state\":\"Queued\"},\"scheduling_status\":\"Waiting in queue.\"}]}\n");
+	assert_string_equal(
+		r.body,
+		"{\"items\":[{\"container\":{\"uuid\":\"" FAKE_CTR
+		"\",\"state\":\"Queued\"},\"scheduling_status\":\"Waiting in queue.\"}]}\n");
 	reply_free(&r);
 	expect("GET", "/arvados/v1/dispatch/container?container_uuid=" FAKE_CTR, AUTH, NULL, 200,
 	       "{\"container\":{\"uuid\":\"" FAKE_CTR "\"}}\n");
@@ -163,8 +167,9 @@ test_routes_with_providers(void **state)
 	       404, "{\"errors\":[\"container not found\"]}\n");
 	expect("POST", "/arvados/v1/dispatch/containers/kill", AUTH, NULL, 400,
 	       "{\"errors\":[\"container_uuid parameter not provided\"]}\n");
-	expect("POST", "/arvados/v1/dispatch/containers/kill?container_uuid=" FAKE_CTR "&reason=oom",
-	       AUTH, NULL, 200, "");
+	expect("POST",
+	       "/arvados/v1/dispatch/containers/kill?container_uuid=" FAKE_CTR "&reason=oom", AUTH,
+	       NULL, 200, "");
 	assert_string_equal(f->fake.last_reason, "via management API: oom");
 	expect("GET", "/arvados/v1/dispatch/instances", AUTH, NULL, 200,
 	       "{\"items\":[{\"instance\":\"" FAKE_INST "\",\"worker_state\":\"idle\"}]}\n");
@@ -172,7 +177,8 @@ test_routes_with_providers(void **state)
 	for (int i = 0; i < 4; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "/arvados/v1/dispatch/instances/%s", acts[i]);
-		expect("POST", p, AUTH, NULL, 400, "{\"errors\":[\"instance_id parameter not provided\"]}\n");
+		expect("POST", p, AUTH, NULL, 400,
+		       "{\"errors\":[\"instance_id parameter not provided\"]}\n");
 		expect("POST", p, AUTH, "instance_id=i-unknown", 404,
 		       i == 3 ? "{\"errors\":[\"instance not found\"]}\n"
 			      : "{\"errors\":[\"requested instance does not exist\"]}\n");
@@ -269,14 +275,15 @@ test_limits(void **state)
 	memset(body, 'x', big + 31);
 	memcpy(body, "instance_id=", 12);
 	body[big + 31] = 0;
-	http_call(base, "POST", "/arvados/v1/dispatch/instances/hold", (const char *[]){ AUTH, NULL },
-		  body, &r);
+	http_call(base, "POST", "/arvados/v1/dispatch/instances/hold",
+		  (const char *[]){ AUTH, NULL }, body, &r);
 	assert_int_equal(r.status, 413);
 	assert_non_null(strstr(r.body, "request body too large"));
 	reply_free(&r);
 	expect("POST", "/arvados/v1/dispatch/instances/hold", AUTH, NULL, 400, NULL);
 	const char *ch[] = { AUTH, "Transfer-Encoding: chunked", NULL };
-	http_call(base, "POST", "/arvados/v1/dispatch/instances/hold", ch, "instance_id=i-0abc", &r);
+	http_call(base, "POST", "/arvados/v1/dispatch/instances/hold", ch, "instance_id=i-0abc",
+		  &r);
 	assert_int_equal(r.status, 411);
 	reply_free(&r);
 	assert_int_equal(f->fake.calls, 0);
@@ -292,7 +299,8 @@ static int
 connect_port(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	return fd;
@@ -413,7 +421,8 @@ test_promtool(void **state)
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "Content-Type: text/plain; version=0.0.4"));
 	assert_non_null(strstr(r.body, "\narvados_dispatchcloud_containers_running 0\n"));
-	assert_non_null(strstr(r.body, "request_duration_seconds_count{code=\"404\",method=\"get\"} 1\n"));
+	assert_non_null(
+		strstr(r.body, "request_duration_seconds_count{code=\"404\",method=\"get\"} 1\n"));
 	char path[] = "/tmp/mgmt-metrics-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);

@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define TOKEN "tok-listen-test"
-#define AUTH "Authorization: Bearer " TOKEN
+#define AUTH  "Authorization: Bearer " TOKEN
 
 static int
 local_port(int fd)
@@ -43,12 +43,14 @@ test_no_entries(void **state)
 	struct http_listen l;
 	char err[512];
 	assert_true(http_listen_open(NULL, 0, NULL, &l, err, sizeof(err)) < 0);
-	assert_string_equal(err, "configuration does not enable the \"dispatch-cloud\" service on this host");
+	assert_string_equal(
+		err, "configuration does not enable the \"dispatch-cloud\" service on this host");
 	/* An address this host does not have (bind gives EADDRNOTAVAIL; nothing is sent) is
 	 * another host's entry: skipped, not an error. */
 	struct cfg_internal_url u[] = { { "http://192.0.2.1:9006", "" } };
 	assert_true(http_listen_open(u, 1, NULL, &l, err, sizeof(err)) < 0);
-	assert_string_equal(err, "configuration does not enable the \"dispatch-cloud\" service on this host");
+	assert_string_equal(
+		err, "configuration does not enable the \"dispatch-cloud\" service on this host");
 }
 
 static void
@@ -63,7 +65,8 @@ test_port_in_use(void **state)
 	assert_true(http_listen_open(u, 2, NULL, &l, err, sizeof(err)) < 0);
 	snprintf(want, sizeof(want),
 		 "could not enable the \"dispatch-cloud\" service on this host: %s: listen tcp "
-		 "127.0.0.1:%d: bind: address already in use", url, port);
+		 "127.0.0.1:%d: bind: address already in use",
+		 url, port);
 	assert_string_equal(err, want);
 	close(busy);
 }
@@ -176,7 +179,8 @@ test_https(void **state)
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
 	snprintf(cmd, sizeof(cmd),
 		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null", key, cert);
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+		 key, cert);
 	assert_int_equal(system(cmd), 0);
 	/* Both forms of TLS.Certificate: a file:// URL and a plain path. */
 	snprintf(certurl, sizeof(certurl), "file://%s", cert);
@@ -185,11 +189,12 @@ test_https(void **state)
 	assert_non_null(strstr(cpem, "BEGIN CERTIFICATE"));
 	char *c2, *k2;
 	assert_true(http_listen_load_tls("", "", &c2, &k2, err, sizeof(err)) < 0);
-	assert_string_equal(err, "cannot enable TLS: TLS.Certificate and TLS.Key are not configured");
+	assert_string_equal(err,
+			    "cannot enable TLS: TLS.Certificate and TLS.Key are not configured");
 	assert_true(http_listen_load_tls("relative/cert.pem", key, &c2, &k2, err, sizeof(err)) < 0);
 	struct fixture f;
-	fixture_start(&f, &(struct fixture_opts){ .token = TOKEN, .tls_cert_pem = cpem,
-						  .tls_key_pem = kpem });
+	fixture_start(&f, &(struct fixture_opts){
+				  .token = TOKEN, .tls_cert_pem = cpem, .tls_key_pem = kpem });
 	adc_free_secret_str(kpem);
 	free(cpem);
 	char base[64];

@@ -29,9 +29,10 @@ test_escaping_and_sorting(void **state)
 	(void)state;
 	struct metrics_registry *r = metrics_new();
 	const char *lb[] = { "instance", "state" };
-	struct metric_family *g = metrics_register(r, METRIC_GAUGE, "zz_gauge", "help with \\ and\nnewline",
-						   2, lb);
-	struct metric_family *c = metrics_register(r, METRIC_COUNTER, "aa_counter", "a counter", 0, NULL);
+	struct metric_family *g = metrics_register(r, METRIC_GAUGE, "zz_gauge",
+						   "help with \\ and\nnewline", 2, lb);
+	struct metric_family *c = metrics_register(r, METRIC_COUNTER, "aa_counter", "a counter", 0,
+						   NULL);
 	assert_non_null(g);
 	assert_non_null(c);
 	const char *v1[] = { "b\"q\\x\ny", "idle" }, *v2[] = { "a", "running" };
@@ -39,14 +40,13 @@ test_escaping_and_sorting(void **state)
 	assert_int_equal(metrics_set(g, v2, 1e21), 0);
 	assert_int_equal(metrics_add(c, NULL, 3), 0);
 	char *t = render(r);
-	const char *want =
-		"# HELP aa_counter a counter\n"
-		"# TYPE aa_counter counter\n"
-		"aa_counter 3\n"
-		"# HELP zz_gauge help with \\\\ and\\nnewline\n"
-		"# TYPE zz_gauge gauge\n"
-		"zz_gauge{instance=\"a\",state=\"running\"} 1e+21\n"
-		"zz_gauge{instance=\"b\\\"q\\\\x\\ny\",state=\"idle\"} 2.5\n";
+	const char *want = "# HELP aa_counter a counter\n"
+			   "# TYPE aa_counter counter\n"
+			   "aa_counter 3\n"
+			   "# HELP zz_gauge help with \\\\ and\\nnewline\n"
+			   "# TYPE zz_gauge gauge\n"
+			   "zz_gauge{instance=\"a\",state=\"running\"} 1e+21\n"
+			   "zz_gauge{instance=\"b\\\"q\\\\x\\ny\",state=\"idle\"} 2.5\n";
 	assert_string_equal(t, want);
 	free(t);
 	metrics_free(r);
@@ -57,7 +57,8 @@ test_rules(void **state)
 {
 	(void)state;
 	struct metrics_registry *r = metrics_new();
-	const char *bad[] = { "__x" }, *dup[] = { "a", "a" }, *q[] = { "quantile" }, *ok[] = { "a" };
+	const char *bad[] = { "__x" }, *dup[] = { "a", "a" }, *q[] = { "quantile" },
+		   *ok[] = { "a" };
 	assert_null(metrics_register(r, METRIC_GAUGE, "9starts_with_digit", "", 0, NULL));
 	assert_null(metrics_register(r, METRIC_GAUGE, "has-dash", "", 0, NULL));
 	assert_null(metrics_register(r, METRIC_GAUGE, "x", "", 1, bad));
@@ -71,10 +72,10 @@ test_rules(void **state)
 	assert_null(metrics_register(r, METRIC_GAUGE, "x", "", 1, ok));
 	assert_int_equal(errno, EEXIST);
 	const char *v[] = { "1" };
-	assert_int_equal(metrics_add(f, v, -1), -EINVAL);     /* counters never go down */
+	assert_int_equal(metrics_add(f, v, -1), -EINVAL); /* counters never go down */
 	assert_int_equal(metrics_add(f, v, NAN), -EINVAL);
-	assert_int_equal(metrics_set(f, v, 1), -EINVAL);      /* set is for gauges */
-	assert_int_equal(metrics_add(f, NULL, 1), -EINVAL);   /* label values required */
+	assert_int_equal(metrics_set(f, v, 1), -EINVAL);    /* set is for gauges */
+	assert_int_equal(metrics_add(f, NULL, 1), -EINVAL); /* label values required */
 	assert_int_equal(metrics_add(f, v, 2), 0);
 	assert_true(metrics_value(f, v) == 2);
 	metrics_free(r);
@@ -152,19 +153,27 @@ test_catalog(void **state)
 	(void)state;
 	struct metrics_registry *r = metrics_new();
 	const char *types[] = { "m5large", "t3small" };
-	struct metrics_catalog_init in = { .version = "0.1.0", .config_sha256 = "abc",
-					   .config_source_time = 1, .config_load_time = 2,
-					   .instance_types = types, .n_instance_types = 2,
-					   .max_concurrent_requests = 64, .max_queued_requests = 128,
-					   .max_gateway_tunnels = 1000, .ec2 = true, .process = true };
+	struct metrics_catalog_init in = { .version = "0.1.0",
+					   .config_sha256 = "abc",
+					   .config_source_time = 1,
+					   .config_load_time = 2,
+					   .instance_types = types,
+					   .n_instance_types = 2,
+					   .max_concurrent_requests = 64,
+					   .max_queued_requests = 128,
+					   .max_gateway_tunnels = 1000,
+					   .ec2 = true,
+					   .process = true };
 	assert_int_equal(metrics_catalog_register(r, &in), 0);
 	char *t = render(r);
 	static const char *const must[] = {
-		"# TYPE arvados_dispatchcloud_containers_running gauge\narvados_dispatchcloud_containers_running 0\n",
+		"# TYPE arvados_dispatchcloud_containers_running "
+		"gauge\narvados_dispatchcloud_containers_running 0\n",
 		"arvados_dispatchcloud_driver_operations{operation=\"SetTags\",error=\"1\"} 0\n",
 		"arvados_dispatchcloud_boot_outcomes{outcome=\"disappeared\"} 0\n",
 		"arvados_dispatchcloud_instances_disappeared{state=\"shutdown\"} 0\n",
-		"arvados_dispatchcloud_instances_total{category=\"hold\",instance_type=\"t3small\"} 0\n",
+		"arvados_dispatchcloud_instances_total{category=\"hold\",instance_type=\"t3small\"}"
+		" 0\n",
 		"# TYPE arvados_dispatchcloud_instances_time_to_ssh_seconds summary\n",
 		"arvados_dispatchcloud_at_quota 0\n",
 		"arvados_version_running{version=\"0.1.0\"} 1\n",
@@ -179,7 +188,9 @@ test_catalog(void **state)
 			fail_msg("missing from /metrics: %s", must[i]);
 	}
 	/* All 8 driver_operations series exist. */
-	assert_int_equal(metrics_family_series(metrics_find(r, "arvados_dispatchcloud_driver_operations")), 8);
+	assert_int_equal(
+		metrics_family_series(metrics_find(r, "arvados_dispatchcloud_driver_operations")),
+		8);
 	/* process_open_fds is read at scrape time, so it is positive. */
 	assert_true(metrics_value(metrics_find(r, "process_open_fds"), NULL) > 0);
 	free(t);
@@ -202,11 +213,15 @@ test_json(void **state)
 	cJSON *a = metrics_render_json(r);
 	char *s = cJSON_PrintUnformatted(a);
 	assert_string_equal(s,
-		"[{\"name\":\"g\",\"help\":\"gh\",\"type\":\"GAUGE\",\"metric\":[{\"label\":[{\"name\":\"k\","
-		"\"value\":\"x\"}],\"gauge\":{\"value\":7}}]},{\"name\":\"s\",\"help\":\"sh\",\"type\":"
-		"\"SUMMARY\",\"metric\":[{\"summary\":{\"sampleCount\":\"0\",\"sampleSum\":0,\"quantile\":"
-		"[{\"quantile\":0.5,\"value\":\"NaN\"},{\"quantile\":0.9,\"value\":\"NaN\"},{\"quantile\":"
-		"0.95,\"value\":\"NaN\"},{\"quantile\":0.99,\"value\":\"NaN\"}]}}]}]");
+			    "[{\"name\":\"g\",\"help\":\"gh\",\"type\":\"GAUGE\",\"metric\":[{"
+			    "\"label\":[{\"name\":\"k\","
+			    "\"value\":\"x\"}],\"gauge\":{\"value\":7}}]},{\"name\":\"s\",\"help\":"
+			    "\"sh\",\"type\":"
+			    "\"SUMMARY\",\"metric\":[{\"summary\":{\"sampleCount\":\"0\","
+			    "\"sampleSum\":0,\"quantile\":"
+			    "[{\"quantile\":0.5,\"value\":\"NaN\"},{\"quantile\":0.9,\"value\":"
+			    "\"NaN\"},{\"quantile\":"
+			    "0.95,\"value\":\"NaN\"},{\"quantile\":0.99,\"value\":\"NaN\"}]}}]}]");
 	cJSON_free(s);
 	cJSON_Delete(a);
 	metrics_free(r);

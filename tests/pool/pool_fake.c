@@ -21,7 +21,7 @@ struct fk_defer {
 	void *cb, *arg;
 	struct pool_cloud_err err;
 	char errmsg[128];
-	struct fk_inst inst;		/* FK_CREATE: a copy */
+	struct fk_inst inst; /* FK_CREATE: a copy */
 	bool has_inst;
 	struct pool_ssh_result res;
 	char out[512];
@@ -39,8 +39,11 @@ fk_inst_view(const struct fk_inst *i, struct pool_instance *v, struct pool_tag *
 {
 	for (size_t k = 0; k < i->n_tags; k++)
 		tags[k] = (struct pool_tag){ i->tk[k], i->tv[k] };
-	*v = (struct pool_instance){ .id = i->id, .address = i->address, .remote_user = "root",
-				     .tags = tags, .n_tags = i->n_tags };
+	*v = (struct pool_instance){ .id = i->id,
+				     .address = i->address,
+				     .remote_user = "root",
+				     .tags = tags,
+				     .n_tags = i->n_tags };
 }
 
 static void
@@ -214,8 +217,9 @@ fk_create(void *ctx, const struct pool_create_req *req, pool_create_cb cb, void 
 	snprintf(f->last_init, sizeof(f->last_init), "%s", req->init_command);
 	f->last_with_key = req->with_public_key;
 	for (size_t i = 0; i < req->n_tags && off < sizeof(f->last_create_tags); i++)
-		off += (size_t)snprintf(f->last_create_tags + off, sizeof(f->last_create_tags) - off,
-					"%s=%s;", req->tags[i].key, req->tags[i].value);
+		off += (size_t)snprintf(f->last_create_tags + off,
+					sizeof(f->last_create_tags) - off, "%s=%s;",
+					req->tags[i].key, req->tags[i].value);
 	if (++f->creates_in_flight > f->max_creates_in_flight)
 		f->max_creates_in_flight = f->creates_in_flight;
 	if (f->n_create_errs > 0) {
@@ -268,8 +272,8 @@ fk_destroy(void *ctx, const char *id, pool_cloud_done_cb cb, void *arg)
 }
 
 static int
-fk_set_tags(void *ctx, const char *id, const struct pool_tag *tags, size_t n,
-	    pool_cloud_done_cb cb, void *arg)
+fk_set_tags(void *ctx, const char *id, const struct pool_tag *tags, size_t n, pool_cloud_done_cb cb,
+	    void *arg)
 {
 	struct fk *f = ctx;
 	struct fk_defer *d = fk_defer(f, FK_DONE, (void *)cb, arg);
@@ -299,8 +303,11 @@ fk_quota_group(void *ctx, const char *provider_type, bool preemptible)
 struct pool_cloud_port
 fk_cloud_port(struct fk *f)
 {
-	return (struct pool_cloud_port){ .ctx = f, .create = fk_create, .list = fk_list,
-					 .destroy = fk_destroy, .set_tags = fk_set_tags,
+	return (struct pool_cloud_port){ .ctx = f,
+					 .create = fk_create,
+					 .list = fk_list,
+					 .destroy = fk_destroy,
+					 .set_tags = fk_set_tags,
 					 .quota_group = fk_quota_group };
 }
 
@@ -360,8 +367,8 @@ fk_deploy(void *ctx, const char *id, uint32_t ms, pool_ssh_cb cb, void *arg)
 }
 
 static int
-fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, uint32_t ms,
-	     pool_ssh_cb cb, void *arg)
+fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, uint32_t ms, pool_ssh_cb cb,
+	     void *arg)
 {
 	struct fk *f = ctx;
 	struct fk_inst *in = fk_find(f, id);
@@ -376,7 +383,7 @@ fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, uint32_t
 
 		d->res.outcome = POOL_SSH_TIMEOUT;
 		snprintf(d->msg, sizeof(d->msg), "timeout");
-		fk_go(d, 60000);	/* answered early by fk_stop_pool */
+		fk_go(d, 60000); /* answered early by fk_stop_pool */
 		if (f->n_hung < 8)
 			f->hung[f->n_hung++] = &d->t;
 		return 0;
@@ -422,7 +429,7 @@ fk_start(void *ctx, const struct pool_ssh_start *s, uint32_t ms, pool_ssh_cb cb,
 	}
 	int rc = fk_ssh_answer(f, s->instance_id, in && in->start_ok, NULL, cb, arg);
 
-	if (f->start_delay_ms)	/* the last defer is this one: slow it down */
+	if (f->start_delay_ms) /* the last defer is this one: slow it down */
 		uv_timer_start(f->last_timer, fk_defer_fire, (uint64_t)f->start_delay_ms, 0);
 	return rc;
 }
@@ -454,9 +461,14 @@ fk_forget(void *ctx, const char *id)
 struct pool_ssh_port
 fk_ssh_port(struct fk *f)
 {
-	return (struct pool_ssh_port){ .ctx = f, .verify = fk_verify, .boot_probe = fk_boot,
-				       .deploy = fk_deploy, .run_probe = fk_run_probe,
-				       .start = fk_start, .kill = fk_kill, .forget = fk_forget };
+	return (struct pool_ssh_port){ .ctx = f,
+				       .verify = fk_verify,
+				       .boot_probe = fk_boot,
+				       .deploy = fk_deploy,
+				       .run_probe = fk_run_probe,
+				       .start = fk_start,
+				       .kill = fk_kill,
+				       .forget = fk_forget };
 }
 
 void
@@ -502,7 +514,8 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 		 "        InternalURLs:\n"
 		 "          \"http://localhost:9006\": {}\n"
 		 "    Containers:\n"
-		 "      DispatchPrivateKey: \"-----BEGIN OPENSSH PRIVATE KEY-----\\nprivkeysecretmaterial\\n-----END OPENSSH PRIVATE KEY-----\\n\"\n"
+		 "      DispatchPrivateKey: \"-----BEGIN OPENSSH PRIVATE "
+		 "KEY-----\\nprivkeysecretmaterial\\n-----END OPENSSH PRIVATE KEY-----\\n\"\n"
 		 "      LocalKeepBlobBuffersPerVCPU: 1\n"
 		 "      CloudVMs:\n"
 		 "        Driver: ec2\n"
@@ -552,8 +565,8 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 		 dflt(p->boot, 400), dflt(p->probe, 400), dflt(p->idle, 60000),
 		 dflt(p->shutdown, 60000), dflt(p->term, 400), dflt(p->signal, 30),
 		 dflt(p->stale, 100), dflt(p->probe_interval, 10), dflt(p->sync_interval, 20),
-		 p->probes_rate ? p->probes_rate : 1000.0, p->cloud_ops_rate,
-		 p->max_instances, p->max_create_ops, p->extra_types ? p->extra_types : "");
+		 p->probes_rate ? p->probes_rate : 1000.0, p->cloud_ops_rate, p->max_instances,
+		 p->max_create_ops, p->extra_types ? p->extra_types : "");
 	h->cl = cfg_load_buffer(yaml, strlen(yaml), "pool-test.yml", &d);
 	for (size_t i = 0; i < d.n; i++) {
 		char *s = cfg_diag_format(&d.v[i]);
@@ -570,7 +583,8 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 
 	for (size_t i = 0; i < nt; i++)
 		names[i] = h->cl->instance_types[i].name;
-	struct metrics_catalog_init in = { .version = "test", .instance_types = names,
+	struct metrics_catalog_init in = { .version = "test",
+					   .instance_types = names,
 					   .n_instance_types = nt };
 	metrics_catalog_register(h->metrics, &in);
 	/* The log goes to a file the tests read. */
@@ -589,9 +603,14 @@ int
 fk_start_pool(struct fk_harness *h, const char *runner_md5)
 {
 	struct pool_opts o = {
-		.loop = &h->loop, .cluster = h->cl, .cloud = fk_cloud_port(&h->fk),
-		.ssh = fk_ssh_port(&h->fk), .metrics = h->metrics, .notify = fk_notified,
-		.notify_ctx = h, .runner_md5 = runner_md5,
+		.loop = &h->loop,
+		.cluster = h->cl,
+		.cloud = fk_cloud_port(&h->fk),
+		.ssh = fk_ssh_port(&h->fk),
+		.metrics = h->metrics,
+		.notify = fk_notified,
+		.notify_ctx = h,
+		.runner_md5 = runner_md5,
 	};
 
 	return pool_new(&o, &h->pool);
@@ -607,7 +626,7 @@ fk_stop_pool(struct fk_harness *h)
 	for (int i = 0; i < h->fk.n_hung; i++)
 		uv_timer_start(h->fk.hung[i], fk_defer_fire, 0, 0);
 	h->fk.n_hung = 0;
-	uv_run(&h->loop, UV_RUN_DEFAULT);	/* until every fake answer and timer is done */
+	uv_run(&h->loop, UV_RUN_DEFAULT); /* until every fake answer and timer is done */
 }
 
 void
@@ -726,7 +745,8 @@ fk_state(struct fk_harness *h, const char *id, const char **idle)
 	cJSON *a = pool_instances_json(h->pool), *o;
 
 	st[0] = ib[0] = 0;
-	cJSON_ArrayForEach(o, a) {
+	cJSON_ArrayForEach(o, a)
+	{
 		if (strcmp(cJSON_GetObjectItem(o, "instance")->valuestring, id) == 0) {
 			snprintf(st, sizeof(st), "%s",
 				 cJSON_GetObjectItem(o, "worker_state")->valuestring);

@@ -17,7 +17,7 @@
 
 #define FK_MAX_INST 64
 #define FK_MAX_TAGS 16
-#define FK_MAX_OPS 512
+#define FK_MAX_OPS  512
 
 struct fk_inst {
 	bool used;
@@ -26,11 +26,11 @@ struct fk_inst {
 	size_t n_tags;
 	/* Worker behaviour. */
 	bool boot_ok, run_ok, verify_ok, deploy_ok, start_ok, kill_ok;
-	char list_out[512];		/* crunch-run --list stdout */
+	char list_out[512]; /* crunch-run --list stdout */
 	int kills, starts, run_probes, boot_probes, deploys, destroys;
-	int destroys_to_vanish;		/* gone from the list after this many destroys (0: 1) */
+	int destroys_to_vanish; /* gone from the list after this many destroys (0: 1) */
 	char last_payload[8192];
-	bool hang_run_probe;		/* never answer a run probe (weakness 6) */
+	bool hang_run_probe; /* never answer a run probe (weakness 6) */
 };
 
 struct fk {
@@ -40,9 +40,9 @@ struct fk {
 	/* Scripted create errors, consumed in order. */
 	struct pool_cloud_err create_errs[8];
 	int n_create_errs;
-	struct pool_cloud_err list_err;	/* one-shot */
+	struct pool_cloud_err list_err; /* one-shot */
 	char last_init[1024];
-	char last_create_tags[1024];	/* "k=v;" list */
+	char last_create_tags[1024]; /* "k=v;" list */
 	bool last_with_key;
 	/* Ordered record of cloud calls: 'C'reate, 'L'ist, 'D'estroy, 'T'ags. */
 	char ops[FK_MAX_OPS];
@@ -75,7 +75,7 @@ struct fk_params {
 	int boot, probe, idle, shutdown, term, signal, stale, probe_interval, sync_interval;
 	int max_instances, max_create_ops;
 	double cloud_ops_rate, probes_rate;
-	const char *extra_types;	/* appended under InstanceTypes */
+	const char *extra_types; /* appended under InstanceTypes */
 	const char *runner_md5;
 };
 
@@ -84,8 +84,8 @@ struct pool_cloud_port fk_cloud_port(struct fk *f);
 struct pool_ssh_port fk_ssh_port(struct fk *f);
 struct fk_inst *fk_find(struct fk *f, const char *id);
 /* Add an instance directly to the cloud (as left behind by a previous dispatcher). */
-struct fk_inst *fk_add(struct fk *f, const char *type, const char *idle, const char *secret,
-		       const char *set_id);
+struct fk_inst *
+fk_add(struct fk *f, const char *type, const char *idle, const char *secret, const char *set_id);
 const char *fk_tag(const struct fk_inst *i, const char *key);
 int fk_count_live(const struct fk *f);
 

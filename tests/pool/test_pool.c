@@ -23,7 +23,8 @@
 
 #define UUID1 "zzzzz-dz642-000000000000001"
 #define UUID2 "zzzzz-dz642-000000000000002"
-#define WAIT 20000	/* ms: deadline for "eventually"; only reached on failure, so generous for loaded CI machines */
+#define WAIT \
+	20000 /* ms: deadline for "eventually"; only reached on failure, so generous for loaded CI machines */
 
 static uint32_t
 type_idx(struct fk_harness *h, const char *name)
@@ -144,8 +145,8 @@ test_create_quota_capacity_ratelimit(void **state)
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
 	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
 	/* Quota error with nothing running: a time-based hold. */
-	h.fk.create_errs[h.fk.n_create_errs++] =
-		(struct pool_cloud_err){ .kind = POOL_CLOUD_QUOTA, .message = "quota" };
+	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){ .kind = POOL_CLOUD_QUOTA,
+									  .message = "quota" };
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	assert_true(fk_run_until(&h, log_seen,
 				 "quota error with 0 running -- waiting for quotaErrorTTL", WAIT));
@@ -159,7 +160,8 @@ test_create_quota_capacity_ratelimit(void **state)
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
 	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
 	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
-		.kind = POOL_CLOUD_CAPACITY, .type_specific = true, .message = "no capacity" };
+		.kind = POOL_CLOUD_CAPACITY, .type_specific = true, .message = "no capacity"
+	};
 	assert_true(pool_create(h.pool, type_idx(&h, "small-spot")));
 	assert_true(fk_run_until(&h, log_seen, "capacity error -- pausing instance create calls",
 				 WAIT));
@@ -172,7 +174,8 @@ test_create_quota_capacity_ratelimit(void **state)
 	/* Quota-group specific on a non-preemptible type: the whole group "m" (small, big),
 	 * not "c" (other), not the preemptible group. */
 	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
-		.kind = POOL_CLOUD_CAPACITY, .quota_group_specific = true, .message = "no cap" };
+		.kind = POOL_CLOUD_CAPACITY, .quota_group_specific = true, .message = "no cap"
+	};
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	assert_true(fk_run_until(&h, log_seen, "create failed", WAIT));
 	fk_run_for(&h, 20);
@@ -186,9 +189,10 @@ test_create_quota_capacity_ratelimit(void **state)
 	/* Rate limit: create calls suspended until the retry time. */
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
 	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
-	h.fk.create_errs[h.fk.n_create_errs++] = (struct pool_cloud_err){
-		.kind = POOL_CLOUD_RATE_LIMIT, .retry_at = pool_now(h.pool) + 200 * 1000000LL,
-		.message = "slow down" };
+	h.fk.create_errs[h.fk.n_create_errs++] =
+		(struct pool_cloud_err){ .kind = POOL_CLOUD_RATE_LIMIT,
+					 .retry_at = pool_now(h.pool) + 200 * 1000000LL,
+					 .message = "slow down" };
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	assert_true(fk_run_until(&h, log_seen, "suspending remote calls due to rate-limit error",
 				 WAIT));
@@ -197,7 +201,7 @@ test_create_quota_capacity_ratelimit(void **state)
 	assert_false(pool_create(h.pool, type_idx(&h, "small")));
 	int n0 = h.notifies;
 
-	fk_run_for(&h, 300);	/* the hold expires with a notification */
+	fk_run_for(&h, 300); /* the hold expires with a notification */
 	assert_true(h.notifies > n0);
 	assert_false(pool_create_throttled(h.pool));
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
@@ -225,7 +229,7 @@ test_limits(void **state)
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	assert_false(pool_create(h.pool, type_idx(&h, "small")));
 	assert_true(fk_log_has(&h, "reached MaxConcurrentInstanceCreateOps"));
-	assert_true(pool_create_throttled(h.pool));	/* the 5 s hold */
+	assert_true(pool_create_throttled(h.pool)); /* the 5 s hold */
 	fk_teardown(&h);
 
 	/* MaxCloudOpsPerSecond: calls are paced one by one, creates before tag writes. */
@@ -262,11 +266,12 @@ test_adoption(void **state)
 	snprintf(ida, sizeof(ida), "%s", a);
 	snprintf(idb, sizeof(idb), "%s", make_idle(&h, "big"));
 	assert_int_equal(pool_set_idle_behavior(h.pool, idb, SCHED_IDLE_HOLD), 0);
-	fk_run_for(&h, 50);	/* tags written */
+	fk_run_for(&h, 50); /* tags written */
 	assert_string_equal(fk_tag(fk_find(&h.fk, idb), "ArvadosIdleBehavior"), "hold");
 	/* A container running on a, and an instance of an unconfigured type. */
 	strcpy(fk_find(&h.fk, ida)->list_out, UUID1 "\n");
-	struct fk_inst *x = fk_add(&h.fk, "removedtype", "run", "0123456789012345678901234567890123456789",
+	struct fk_inst *x = fk_add(&h.fk, "removedtype", "run",
+				   "0123456789012345678901234567890123456789",
 				   fk_tag(fk_find(&h.fk, ida), "ArvadosInstanceSetID"));
 	char idx[32];
 
@@ -284,7 +289,7 @@ test_adoption(void **state)
 	fk_state(&h, idb, &idle);
 	assert_string_equal(idle, "hold");
 	assert_true(fk_log_has(&h, "draining instance that was tagged with an unrecognized "
-			       "InstanceType and IdleBehavior = run"));
+				   "InstanceType and IdleBehavior = run"));
 	/* The drained unknown-type instance goes away once idle. */
 	assert_true(wait_state(&h, idx, ""));
 	struct pool_ctr_state st;
@@ -309,7 +314,7 @@ test_sync_retried_when_cloud_ready(void **state)
 	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
 	fk_stop_pool(&h);
 	h.fk.list_err = (struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
-						  .message = "cloud port refused the call" };
+						 .message = "cloud port refused the call" };
 	assert_int_equal(fk_start_pool(&h, ""), 0);
 	fk_run_for(&h, 200);
 	assert_false(pool_loaded(h.pool));
@@ -344,7 +349,7 @@ test_boot_timeout(void **state)
 	h.fk.dflt_boot_ok = false;
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	assert_true(wait_state(&h, "i-0001", "booting"));
-	assert_true(wait_state(&h, "i-0001", ""));	/* destroyed, then gone from the list */
+	assert_true(wait_state(&h, "i-0001", "")); /* destroyed, then gone from the list */
 	assert_true(fk_log_contains(&h, "new instance unresponsive, shutting down"));
 	assert_true(fk_log_has(&h, "boot failed"));
 	assert_true(fk_log_has(&h, "instance disappeared in cloud"));
@@ -419,8 +424,10 @@ test_deploy(void **state)
 	struct fk_harness h;
 
 	(void)state;
-	assert_int_equal(fk_setup(&h, &(struct fk_params){
-		.runner_md5 = "0123456789abcdef0123456789abcdef" }), 0);
+	assert_int_equal(
+		fk_setup(&h,
+			 &(struct fk_params){ .runner_md5 = "0123456789abcdef0123456789abcdef" }),
+		0);
 	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
 	h.fk.dflt_boot_ok = true;
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
@@ -567,13 +574,13 @@ test_kill_escalation(void **state)
 	fk_find(&h.fk, a)->kill_ok = false;
 	assert_false(pool_kill_container(h.pool, UUID2, "test"));
 	assert_true(pool_kill_container(h.pool, UUID1, "test"));
-	assert_true(pool_kill_container(h.pool, UUID1, "again"));	/* no-op */
+	assert_true(pool_kill_container(h.pool, UUID1, "again")); /* no-op */
 	assert_true(fk_run_until(&h, log_seen, "unkillable container, draining worker", WAIT));
 	assert_true(fk_find(&h.fk, a) == NULL || fk_find(&h.fk, a)->kills >= 2);
 	assert_true(fk_log_count(&h, "sending signal") >= 2);
 	assert_true(fk_log_has(&h, "kill attempt unsuccessful"));
 	assert_int_equal(fk_log_count(&h, "killing crunch-run process"), 1);
-	assert_true(wait_state(&h, a, ""));	/* drained, every runner gave up -> destroyed */
+	assert_true(wait_state(&h, a, "")); /* drained, every runner gave up -> destroyed */
 	fk_teardown(&h);
 
 	/* A successful kill ends the runner. */
@@ -599,7 +606,7 @@ test_weakness12_kill_starting(void **state)
 	char a[32];
 
 	snprintf(a, sizeof(a), "%s", id);
-	h.fk.start_delay_ms = 300;	/* the runner stays "starting" */
+	h.fk.start_delay_ms = 300; /* the runner stays "starting" */
 	assert_true(pool_start(h.pool, a, UUID1, NULL, -1, 0));
 	h.fk.start_delay_ms = 0;
 	assert_true(pool_kill_container(h.pool, UUID1, "test"));
@@ -626,8 +633,8 @@ test_weakness9_and_2_unknown_with_containers(void **state)
 		 fk_tag(fk_find(&h.fk, "i-0001"), "ArvadosInstanceSetID"));
 	fk_stop_pool(&h);
 	x = fk_add(&h.fk, "small", "run", "0123456789012345678901234567890123456789", setid);
-	x->boot_ok = false;	/* adopted, boot probe never passes ... */
-	strcpy(x->list_out, UUID1 "\n");	/* ... but a container runs there */
+	x->boot_ok = false;		 /* adopted, boot probe never passes ... */
+	strcpy(x->list_out, UUID1 "\n"); /* ... but a container runs there */
 	char idx[32];
 
 	snprintf(idx, sizeof(idx), "%s", x->id);
@@ -726,7 +733,7 @@ test_actions(void **state)
 	id = make_idle(&h, "small");
 	snprintf(a, sizeof(a), "%s", id);
 	assert_int_equal(mp.instance_action(mp.ctx, MGMT_DRAIN, a, ""), 0);
-	assert_string_equal(fk_state(&h, a, NULL), "shutdown");	/* drain on idle: at once */
+	assert_string_equal(fk_state(&h, a, NULL), "shutdown"); /* drain on idle: at once */
 	assert_true(wait_state(&h, a, ""));
 
 	id = make_idle(&h, "small");
@@ -762,12 +769,14 @@ test_shutdown_retry(void **state)
 	assert_true(pool_shutdown_worker(h.pool, a));
 	assert_true(wait_state(&h, a, ""));
 	assert_true(fk_log_count(&h, "worker still listed after shutdown; retrying") >= 2);
-	assert_true(metric(&h, MET_PREFIX
+	assert_true(metric(&h,
+			   MET_PREFIX
 			   "instances_time_from_shutdown_request_to_disappearance_seconds",
 			   NULL) == 1);
 	const char *const ok[] = { "Destroy", "0" };
 
-	assert_true(metrics_value(metrics_find(h.metrics, MET_PREFIX "driver_operations"), ok) >= 3);
+	assert_true(metrics_value(metrics_find(h.metrics, MET_PREFIX "driver_operations"), ok) >=
+		    3);
 	fk_teardown(&h);
 }
 
@@ -804,8 +813,9 @@ test_runner_resolve(void **state)
 	assert_int_equal(pool_runner_resolve("/opt/cr", "/x", &out, err, sizeof(err)), 0);
 	assert_string_equal(out, "/opt/cr");
 	free(out);
-	assert_int_equal(pool_runner_resolve("/proc/self/exe", "/nonexistent:", &out, err,
-					     sizeof(err)), -ENOENT);
+	assert_int_equal(
+		pool_runner_resolve("/proc/self/exe", "/nonexistent:", &out, err, sizeof(err)),
+		-ENOENT);
 	assert_null(out);
 	assert_non_null(strstr(err, "Containers.CloudVMs.DeployRunnerBinary"));
 	assert_non_null(mkdtemp(dir));

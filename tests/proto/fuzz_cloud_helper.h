@@ -24,7 +24,8 @@ proto_cloud_fuzz_one(const char *name, uint16_t type, const uint8_t *data, size_
 	if (c == NULL)
 		abort();
 	if (proto_case_view(data, size, &m) != 0) {
-		size_t n = size > PROTO_MAX_MSG - PROTO_HDR_LEN ? PROTO_MAX_MSG - PROTO_HDR_LEN : size;
+		size_t n = size > PROTO_MAX_MSG - PROTO_HDR_LEN ? PROTO_MAX_MSG - PROTO_HDR_LEN
+								: size;
 
 		memset(&m, 0, sizeof(m));
 		m.hdr.type = type;
@@ -36,15 +37,15 @@ proto_cloud_fuzz_one(const char *name, uint16_t type, const uint8_t *data, size_
 	}
 	rc = c->check(&m);
 	if (rc != 0 && rc != -EBADMSG)
-		abort();                /* -EILSEQ: accepted but not canonical */
+		abort(); /* -EILSEQ: accepted but not canonical */
 	return 0;
 }
 
-#define PROTO_CLOUD_FUZZ_TARGET(name, type)                                               \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                       \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                        \
-	{                                                                                     \
-		return proto_cloud_fuzz_one("cloud_" #name, (type), data, size);            \
+#define PROTO_CLOUD_FUZZ_TARGET(name, type)                                      \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);            \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)             \
+	{                                                                        \
+		return proto_cloud_fuzz_one("cloud_" #name, (type), data, size); \
 	}
 
 #endif

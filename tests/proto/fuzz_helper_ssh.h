@@ -20,7 +20,8 @@ proto_ssh_fuzz_one(const char *name, uint16_t type, uint16_t flags_from, const u
 	if (c == NULL)
 		abort();
 	if (proto_case_view(data, size, &m) != 0) {
-		size_t n = size > PROTO_MAX_MSG - PROTO_HDR_LEN ? PROTO_MAX_MSG - PROTO_HDR_LEN : size;
+		size_t n = size > PROTO_MAX_MSG - PROTO_HDR_LEN ? PROTO_MAX_MSG - PROTO_HDR_LEN
+								: size;
 
 		memset(&m, 0, sizeof(m));
 		m.hdr.type = type;
@@ -33,15 +34,15 @@ proto_ssh_fuzz_one(const char *name, uint16_t type, uint16_t flags_from, const u
 	}
 	rc = c->check(&m);
 	if (rc != 0 && rc != -EBADMSG)
-		abort();                /* -EILSEQ: accepted but not canonical */
+		abort(); /* -EILSEQ: accepted but not canonical */
 	return 0;
 }
 
-#define PROTO_SSH_FUZZ_TARGET(name, type, flags)                                          \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                       \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                        \
-	{                                                                                     \
-		return proto_ssh_fuzz_one((name), (type), (flags), data, size);              \
+#define PROTO_SSH_FUZZ_TARGET(name, type, flags)                                \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);           \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)            \
+	{                                                                       \
+		return proto_ssh_fuzz_one((name), (type), (flags), data, size); \
 	}
 
 #endif

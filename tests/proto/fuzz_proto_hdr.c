@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (proto_wbuf_begin(&w, h.type, h.flags, h.reqid, h.timeout_ms) != 0)
 		abort();
-	proto_put_bytes(&w, NULL, 0);   /* 4 bytes; the header is all we compare */
+	proto_put_bytes(&w, NULL, 0); /* 4 bytes; the header is all we compare */
 	if (proto_wbuf_end(&w) != 0 || memcmp(w.data, data, 4) != 0 ||
 	    memcmp(w.data + 8, data + 8, 8) != 0)
 		abort();

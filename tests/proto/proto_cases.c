@@ -12,7 +12,7 @@ proto_case_same(struct proto_wbuf *w, int enc_rc, const struct proto_msg *m)
 	int rc = 0;
 
 	if (enc_rc != 0)
-		return -EILSEQ;         /* decoded but cannot be sent back: asymmetric bounds */
+		return -EILSEQ; /* decoded but cannot be sent back: asymmetric bounds */
 	if (w->len - PROTO_HDR_LEN != m->payload_len ||
 	    memcmp(w->data + PROTO_HDR_LEN, m->payload, m->payload_len) != 0)
 		rc = -EILSEQ;
@@ -121,7 +121,8 @@ cloud_init_sample(struct proto_wbuf *w, int i)
 	char *vals[] = { "arvados", "zzzzz", "" };
 	struct proto_cloud_init c = {
 		.driver = "ec2",
-		.driver_params_json = "{\"AccessKeyID\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s3cr3t\"}",
+		.driver_params_json =
+			"{\"AccessKeyID\":\"AKIAEXAMPLE\",\"SecretAccessKey\":\"s3cr3t\"}",
 		.instance_set_id = "zzzzz-dispatch",
 		.tag_key_prefix = "Arvados",
 	};
@@ -158,12 +159,16 @@ ssh_init_sample(struct proto_wbuf *w, int i)
 	static uint8_t key[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n"
 			       "-----END OPENSSH PRIVATE KEY-----\n";
 	struct proto_ssh_init s = {
-		.private_key = key, .private_key_len = sizeof(key) - 1,
-		.boot_probe_command = "systemctl is-system-running", .ssh_port = "22",
-		.cluster_id = "zzzzz", .connect_timeout_ms = 10000, .command_timeout_ms = 60000,
+		.private_key = key,
+		.private_key_len = sizeof(key) - 1,
+		.boot_probe_command = "systemctl is-system-running",
+		.ssh_port = "22",
+		.cluster_id = "zzzzz",
+		.connect_timeout_ms = 10000,
+		.command_timeout_ms = 60000,
 	};
 
-	if (i == 1) {                  /* the runner settings (spec 5.8) */
+	if (i == 1) { /* the runner settings (spec 5.8) */
 		s.crunch_run_command = "/usr/bin/crunch-run";
 		s.deploy_dir = "/tmp/arvados-crunch-run";
 		s.runner_md5 = "d41d8cd98f00b204e9800998ecf8427e";
@@ -192,7 +197,7 @@ static int
 ssh_init_ans_sample(struct proto_wbuf *w, int i)
 {
 	struct proto_ssh_init_ans a = { PROTO_OK, "",
-		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG dispatch@zzzzz" };
+					"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG dispatch@zzzzz" };
 
 	if (i == 1)
 		a = (struct proto_ssh_init_ans){ PROTO_E_INVALID, "key: unsupported format", "" };

@@ -46,7 +46,7 @@ proto_cloud_sample_inst(struct proto_cloud_inst *i, int k)
 {
 	memset(i, 0, sizeof(*i));
 	if (k == 0)
-		return;                 /* the empty instance of a failed create */
+		return; /* the empty instance of a failed create */
 	i->id = k == 1 ? "i-0123456789abcdef0" : "loopback";
 	i->provider_type = "m5.large";
 	i->address = k == 1 ? "10.1.2.3" : "127.0.0.1:40022";
@@ -69,8 +69,11 @@ static int
 create_sample(struct proto_wbuf *w, int i)
 {
 	struct proto_cloud_create c = {
-		.itype = sample_itype, .image = "ami-123", .init_command = "echo hi\n",
-		.public_key = "ssh-ed25519 AAAAC3Nz dispatch", .key = i == 0 ? "ctr-1" : "",
+		.itype = sample_itype,
+		.image = "ami-123",
+		.init_command = "echo hi\n",
+		.public_key = "ssh-ed25519 AAAAC3Nz dispatch",
+		.key = i == 0 ? "ctr-1" : "",
 		.tags = { tag_keys, tag_values, i == 0 ? 2 : 0 },
 	};
 
@@ -384,7 +387,8 @@ static int
 stats_ans_sample(struct proto_wbuf *w, int i)
 {
 	struct proto_cloud_subnet_stats v[] = {
-		{ "subnet-0123456789abcdef0", 3, 1, 2 }, { "", 0, 0, 0 },
+		{ "subnet-0123456789abcdef0", 3, 1, 2 },
+		{ "", 0, 0, 0 },
 	};
 	struct proto_cloud_stats_ans a = { .v = v, .n = i == 0 ? 2 : 0 };
 

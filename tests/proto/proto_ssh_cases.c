@@ -25,7 +25,7 @@ same(struct proto_wbuf *w, int enc_rc, const struct proto_msg *m)
 static int
 verify_sample(struct proto_wbuf *w, int i)
 {
-	struct proto_ssh_verify v = { "i-0123456789abcdef0", "10.1.2.3", 22, "root",
+	struct proto_ssh_verify v = { "i-0123456789abcdef0",	     "10.1.2.3", 22, "root",
 				      (uint8_t *)"s3cr3t-with\0nul", 15 };
 
 	if (i == 1)
@@ -72,8 +72,9 @@ static int
 deploy_sample(struct proto_wbuf *w, int i)
 {
 	(void)i;
-	return proto_ssh_deploy_encode(w, 9, 60000, &(struct proto_ssh_deploy){
-		"i-0abc", "d41d8cd98f00b204e9800998ecf8427e" });
+	return proto_ssh_deploy_encode(
+		w, 9, 60000,
+		&(struct proto_ssh_deploy){ "i-0abc", "d41d8cd98f00b204e9800998ecf8427e" });
 }
 
 static int
@@ -121,8 +122,8 @@ static int
 start_sample(struct proto_wbuf *w, int i)
 {
 	static char *args[] = { "--foo", "--extra='args'", "" };
-	struct proto_ssh_start s = { "i-0abc", UUID, "docker", args, 3,
-				     (uint8_t *)"{\"Env\":{}}", 10 };
+	struct proto_ssh_start s = { "i-0abc", UUID, "docker", args, 3, (uint8_t *)"{\"Env\":{}}",
+				     10 };
 
 	if (i == 1) {
 		s.nargs = 0;
@@ -150,8 +151,8 @@ start_check(const struct proto_msg *m)
 static int
 kill_sample(struct proto_wbuf *w, int i)
 {
-	return proto_ssh_kill_encode(w, 12, 10000, &(struct proto_ssh_kill){
-		"i-0abc", UUID, (uint8_t)(i ? 9 : 15) });
+	return proto_ssh_kill_encode(
+		w, 12, 10000, &(struct proto_ssh_kill){ "i-0abc", UUID, (uint8_t)(i ? 9 : 15) });
 }
 
 static int
@@ -172,20 +173,31 @@ static int
 ans_sample(struct proto_wbuf *w, int i)
 {
 	struct proto_ssh_ans a = {
-		.outcome = PROTO_SSH_OK, .exit_status = 0, .exit_signal = "",
-		.out = (uint8_t *)UUID "\n" UUID " stale\n", .out_len = 62,
-		.err = (uint8_t *)"warning\n", .err_len = 8, .message = "",
-		.host_key_fp = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", .pinned = true,
+		.outcome = PROTO_SSH_OK,
+		.exit_status = 0,
+		.exit_signal = "",
+		.out = (uint8_t *)UUID "\n" UUID " stale\n",
+		.out_len = 62,
+		.err = (uint8_t *)"warning\n",
+		.err_len = 8,
+		.message = "",
+		.host_key_fp = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+		.pinned = true,
 	};
 
 	if (i == 1)
-		a = (struct proto_ssh_ans){ .outcome = PROTO_SSH_BAD_SECRET, .exit_status = 0,
-			.message = "bad instance secret", .out_truncated = false };
+		a = (struct proto_ssh_ans){ .outcome = PROTO_SSH_BAD_SECRET,
+					    .exit_status = 0,
+					    .message = "bad instance secret",
+					    .out_truncated = false };
 	if (i == 2)
-		a = (struct proto_ssh_ans){ .outcome = PROTO_SSH_EXIT, .exit_status = -1,
-			.exit_signal = "KILL", .out_truncated = true, .err_truncated = true };
-	return proto_ssh_ans_encode(w, i == 1 ? PROTO_SSH_VERIFY_ANS : PROTO_SSH_RUN_PROBE_ANS,
-				    13, &a);
+		a = (struct proto_ssh_ans){ .outcome = PROTO_SSH_EXIT,
+					    .exit_status = -1,
+					    .exit_signal = "KILL",
+					    .out_truncated = true,
+					    .err_truncated = true };
+	return proto_ssh_ans_encode(w, i == 1 ? PROTO_SSH_VERIFY_ANS : PROTO_SSH_RUN_PROBE_ANS, 13,
+				    &a);
 }
 
 static int

@@ -25,9 +25,10 @@ main(int argc, char **argv)
 
 			if (proto_ssh_cases[i].sample(&w, s) != 0)
 				return 1;
-			snprintf(path, sizeof(path), "%s/%s/seed-%d", argv[1], proto_ssh_cases[i].name, s);
-			if ((f = fopen(path, "wb")) == NULL || fwrite(w.data, 1, w.len, f) != w.len ||
-			    fclose(f) != 0)
+			snprintf(path, sizeof(path), "%s/%s/seed-%d", argv[1],
+				 proto_ssh_cases[i].name, s);
+			if ((f = fopen(path, "wb")) == NULL ||
+			    fwrite(w.data, 1, w.len, f) != w.len || fclose(f) != 0)
 				return 1;
 			proto_wbuf_free(&w);
 		}

@@ -22,7 +22,7 @@
 
 struct side {
 	struct proto_chan *ch;
-	int closed;                 /* on_closed calls */
+	int closed; /* on_closed calls */
 	int reason;
 	char why[200];
 };
@@ -32,9 +32,9 @@ struct ctx {
 	uv_timer_t guard;
 	bool guard_fired;
 	struct side parent, child;
-	int raw;                    /* the peer end when a test speaks bytes directly */
+	int raw; /* the peer end when a test speaks bytes directly */
 	/* child behaviour */
-	int answer_parts;           /* parts per answer (last without MORE) */
+	int answer_parts; /* parts per answer (last without MORE) */
 	bool child_silent;
 	uint32_t last_reqid;
 	int child_msgs;
@@ -158,7 +158,7 @@ child_ssh_init(struct proto_chan *ch, const struct proto_msg *m)
 	n = read(m->fd, key, sizeof(key) - 1);
 	assert_true(n > 0);
 	close(m->fd);
-	a.public_key = key;             /* echo what came through the pipe */
+	a.public_key = key; /* echo what came through the pipe */
 	assert_int_equal(proto_ssh_init_ans_encode(&w, m->hdr.reqid, &a), 0);
 	assert_int_equal(proto_chan_send(ch, &w, -1), 0);
 	proto_ssh_init_free(&s);
@@ -251,7 +251,7 @@ test_request_answer(void **state)
 	assert_int_equal(c->last_reqid, (uint32_t)id);
 	assert_int_equal(proto_chan_pending(c->parent.ch), 0);
 	assert_int_equal(proto_chan_queued(c->parent.ch), 0);
-	assert_true(ping(c, 2000, 5000) > id);     /* fresh reqids */
+	assert_true(ping(c, 2000, 5000) > id); /* fresh reqids */
 	run_until(c, &c->replies, 2);
 	ctx_free(c);
 }
@@ -264,7 +264,7 @@ test_bad_requests(void **state)
 	struct proto_wbuf w;
 
 	(void)state;
-	assert_int_equal(ping(c, 1, 0), -EINVAL);                   /* no deadline */
+	assert_int_equal(ping(c, 1, 0), -EINVAL); /* no deadline */
 	assert_int_equal(proto_ping_encode(&w, PROTO_PING_ANS, 0, &p), 0);
 	assert_int_equal(proto_chan_request(c->parent.ch, &w, -1, 100, parent_reply, c), -EINVAL);
 	assert_null(w.data);
@@ -332,8 +332,11 @@ static void
 test_fd_passing(void **state)
 {
 	struct ctx *c = ctx_new(PROTO_ROLE_SSHD_POOL, false);
-	struct proto_ssh_init s = { .ssh_port = "22", .cluster_id = "zzzzz",
-		.boot_probe_command = "true", .connect_timeout_ms = 1, .command_timeout_ms = 1 };
+	struct proto_ssh_init s = { .ssh_port = "22",
+				    .cluster_id = "zzzzz",
+				    .boot_probe_command = "true",
+				    .connect_timeout_ms = 1,
+				    .command_timeout_ms = 1 };
 	struct proto_wbuf w;
 	int pfd[2];
 
@@ -355,11 +358,17 @@ static size_t
 raw_msg(uint8_t *b, uint16_t type, uint16_t flags, uint32_t len, uint32_t reqid, size_t n)
 {
 	memset(b, 0, n);
-	b[0] = type >> 8; b[1] = (uint8_t)type;
-	b[2] = flags >> 8; b[3] = (uint8_t)flags;
-	b[4] = len >> 24; b[5] = (uint8_t)(len >> 16); b[6] = (uint8_t)(len >> 8);
+	b[0] = type >> 8;
+	b[1] = (uint8_t)type;
+	b[2] = flags >> 8;
+	b[3] = (uint8_t)flags;
+	b[4] = len >> 24;
+	b[5] = (uint8_t)(len >> 16);
+	b[6] = (uint8_t)(len >> 8);
 	b[7] = (uint8_t)len;
-	b[8] = reqid >> 24; b[9] = (uint8_t)(reqid >> 16); b[10] = (uint8_t)(reqid >> 8);
+	b[8] = reqid >> 24;
+	b[9] = (uint8_t)(reqid >> 16);
+	b[10] = (uint8_t)(reqid >> 8);
 	b[11] = (uint8_t)reqid;
 	return n;
 }
@@ -367,7 +376,10 @@ raw_msg(uint8_t *b, uint16_t type, uint16_t flags, uint32_t len, uint32_t reqid,
 static void
 raw_send(int fd, const uint8_t *b, size_t n, int pass_fd)
 {
-	union { struct cmsghdr a; char buf[CMSG_SPACE(sizeof(int))]; } cm;
+	union {
+		struct cmsghdr a;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
 	struct iovec iov = { (void *)b, n };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -403,8 +415,19 @@ raw_read_request(struct ctx *c)
 	return h.reqid;
 }
 
-enum vkind { V_DIRECTION, V_UNKNOWN_TYPE, V_UNKNOWN_REQID, V_FD_NO_FLAG, V_FLAG_NO_FD,
-	     V_LEN_MISMATCH, V_SHORT, V_UNKNOWN_FLAG, V_TWO_FDS, V_WRONG_ANSWER, V_EOF };
+enum vkind {
+	V_DIRECTION,
+	V_UNKNOWN_TYPE,
+	V_UNKNOWN_REQID,
+	V_FD_NO_FLAG,
+	V_FLAG_NO_FD,
+	V_LEN_MISMATCH,
+	V_SHORT,
+	V_UNKNOWN_FLAG,
+	V_TWO_FDS,
+	V_WRONG_ANSWER,
+	V_EOF
+};
 
 static void
 violation(enum vkind k)
@@ -418,7 +441,7 @@ violation(enum vkind k)
 	id = raw_read_request(c);
 	assert_int_equal(pipe(pfd), 0);
 	switch (k) {
-	case V_DIRECTION:       /* a parent's type coming from the child */
+	case V_DIRECTION: /* a parent's type coming from the child */
 		raw_send(c->raw, b, raw_msg(b, PROTO_HELLO_REQ, 0, 16, 0, 16), -1);
 		break;
 	case V_UNKNOWN_TYPE:
@@ -443,9 +466,14 @@ violation(enum vkind k)
 		raw_send(c->raw, b, raw_msg(b, PROTO_PING_ANS, 0x10, 24, id, 24), -1);
 		break;
 	case V_TWO_FDS: {
-		union { struct cmsghdr a; char buf[CMSG_SPACE(2 * sizeof(int))]; } cm;
+		union {
+			struct cmsghdr a;
+			char buf[CMSG_SPACE(2 * sizeof(int))];
+		} cm;
 		struct iovec iov = { b, raw_msg(b, PROTO_PING_ANS, PROTO_F_FD, 24, id, 24) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cm.buf,
 				     .msg_controllen = sizeof(cm.buf) };
 		struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
 
@@ -458,7 +486,7 @@ violation(enum vkind k)
 		assert_int_equal(sendmsg(c->raw, &mh, 0), 24);
 		break;
 	}
-	case V_WRONG_ANSWER:    /* a known reqid, but not the PING_REQ's partner type */
+	case V_WRONG_ANSWER: /* a known reqid, but not the PING_REQ's partner type */
 		raw_send(c->raw, b, raw_msg(b, PROTO_HELLO_ANS, 0, 16 + 16, id, 32), -1);
 		break;
 	case V_EOF:
@@ -471,23 +499,78 @@ violation(enum vkind k)
 	run_until(c, &c->parent.closed, 1);
 	assert_int_equal(c->parent.closed, 1);
 	assert_int_equal(c->parent.reason, k == V_EOF ? 0 : -EPROTO);
-	assert_int_equal(c->retries, 1);        /* the pending request failed, retryable */
+	assert_int_equal(c->retries, 1); /* the pending request failed, retryable */
 	assert_int_equal(c->ok_parts, 0);
 	print_message("    kind %d: closed: %s\n", (int)k, c->parent.why);
 	ctx_free(c);
 }
 
-static void test_v_direction(void **s) { (void)s; violation(V_DIRECTION); }
-static void test_v_unknown_type(void **s) { (void)s; violation(V_UNKNOWN_TYPE); }
-static void test_v_unknown_reqid(void **s) { (void)s; violation(V_UNKNOWN_REQID); }
-static void test_v_fd_no_flag(void **s) { (void)s; violation(V_FD_NO_FLAG); }
-static void test_v_flag_no_fd(void **s) { (void)s; violation(V_FLAG_NO_FD); }
-static void test_v_len_mismatch(void **s) { (void)s; violation(V_LEN_MISMATCH); }
-static void test_v_short(void **s) { (void)s; violation(V_SHORT); }
-static void test_v_unknown_flag(void **s) { (void)s; violation(V_UNKNOWN_FLAG); }
-static void test_v_two_fds(void **s) { (void)s; violation(V_TWO_FDS); }
-static void test_v_wrong_answer(void **s) { (void)s; violation(V_WRONG_ANSWER); }
-static void test_eof(void **s) { (void)s; violation(V_EOF); }
+static void
+test_v_direction(void **s)
+{
+	(void)s;
+	violation(V_DIRECTION);
+}
+static void
+test_v_unknown_type(void **s)
+{
+	(void)s;
+	violation(V_UNKNOWN_TYPE);
+}
+static void
+test_v_unknown_reqid(void **s)
+{
+	(void)s;
+	violation(V_UNKNOWN_REQID);
+}
+static void
+test_v_fd_no_flag(void **s)
+{
+	(void)s;
+	violation(V_FD_NO_FLAG);
+}
+static void
+test_v_flag_no_fd(void **s)
+{
+	(void)s;
+	violation(V_FLAG_NO_FD);
+}
+static void
+test_v_len_mismatch(void **s)
+{
+	(void)s;
+	violation(V_LEN_MISMATCH);
+}
+static void
+test_v_short(void **s)
+{
+	(void)s;
+	violation(V_SHORT);
+}
+static void
+test_v_unknown_flag(void **s)
+{
+	(void)s;
+	violation(V_UNKNOWN_FLAG);
+}
+static void
+test_v_two_fds(void **s)
+{
+	(void)s;
+	violation(V_TWO_FDS);
+}
+static void
+test_v_wrong_answer(void **s)
+{
+	(void)s;
+	violation(V_WRONG_ANSWER);
+}
+static void
+test_eof(void **s)
+{
+	(void)s;
+	violation(V_EOF);
+}
 
 /* A child receiving a request flagged MORE (only answers are streamed). */
 static void
@@ -538,7 +621,7 @@ burst_reply(struct proto_chan *ch, int status, const struct proto_msg *m, void *
 
 	(void)ch;
 	if (status != PROTO_OK || proto_ping_decode(m, &p) != 0 || p.nonce != m->hdr.reqid * 3ull)
-		c->retries++;           /* counted as a failure below */
+		c->retries++; /* counted as a failure below */
 	c->replies++;
 }
 
@@ -550,7 +633,7 @@ test_burst(void **state)
 
 	(void)state;
 	for (uint32_t i = 1; i <= BURST; i++) {
-		struct proto_ping p = { (uint64_t)i * 3 };   /* reqids are handed out 1, 2, ... */
+		struct proto_ping p = { (uint64_t)i * 3 }; /* reqids are handed out 1, 2, ... */
 		struct proto_wbuf w;
 
 		assert_int_equal(proto_ping_encode(&w, PROTO_PING_REQ, 0, &p), 0);
@@ -629,7 +712,7 @@ test_queue_cap(void **state)
 	assert_int_equal(n, 10);
 	assert_int_equal(proto_chan_pending(c->parent.ch), 10);
 	run_until(c, &c->replies, 10);
-	assert_true(ping(c, 1, 5000) > 0);      /* room again once written */
+	assert_true(ping(c, 1, 5000) > 0); /* room again once written */
 	run_until(c, &c->replies, 11);
 	ctx_free(c);
 }
@@ -645,7 +728,7 @@ test_not_seqpacket(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_null(proto_chan_new(&loop, sv[0], &pc));
-	assert_int_equal(fcntl(sv[0], F_GETFD), -1);     /* consumed */
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1); /* consumed */
 	close(sv[1]);
 	assert_int_equal(uv_loop_close(&loop), 0);
 }

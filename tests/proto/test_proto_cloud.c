@@ -43,8 +43,15 @@ static void
 assert_inst_equal(const struct proto_cloud_inst *a, const struct proto_cloud_inst *b)
 {
 #define S_(f) assert_string_equal(a->f, b->f ? b->f : "")
-	S_(id); S_(provider_type); S_(address); S_(private_address); S_(subnet_id); S_(state);
-	S_(az); S_(remote_user); S_(host_key);
+	S_(id);
+	S_(provider_type);
+	S_(address);
+	S_(private_address);
+	S_(subnet_id);
+	S_(state);
+	S_(az);
+	S_(remote_user);
+	S_(host_key);
 #undef S_
 	assert_int_equal(a->spot, b->spot);
 	assert_int_equal(a->tags.n, b->tags.n);
@@ -163,7 +170,7 @@ test_bounds(void **state)
 	d.n = PROTO_MAX_DESTROY_IDS;
 	assert_int_equal(proto_cloud_destroy_encode(&w, 1, 0, &d), 0);
 	proto_wbuf_free(&w);
-	d.n = 0;                     /* destroying nothing is refused */
+	d.n = 0; /* destroying nothing is refused */
 	assert_int_equal(proto_cloud_destroy_encode(&w, 1, 0, &d), -EINVAL);
 }
 
@@ -281,7 +288,8 @@ test_catalogue(void **state)
 		assert_true(proto_type_known(t));
 		assert_int_equal(proto_type_check(t, d, PROTO_ROLE_CLOUDD), 0);
 		assert_int_equal(proto_type_check(t, d == PROTO_P2C ? PROTO_C2P : PROTO_P2C,
-						  PROTO_ROLE_CLOUDD), -EPROTO);
+						  PROTO_ROLE_CLOUDD),
+				 -EPROTO);
 		assert_int_equal(proto_type_check(t, d, PROTO_ROLE_SSHD_POOL), -EPROTO);
 	}
 }
@@ -303,8 +311,7 @@ check_whole(const struct proto_case *c, const uint8_t *buf, size_t len)
 }
 
 static int
-check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p,
-	      size_t n)
+check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p, size_t n)
 {
 	struct proto_msg m = *orig;
 

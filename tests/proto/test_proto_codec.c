@@ -14,12 +14,22 @@
 static void
 put_hdr(uint8_t *b, uint16_t type, uint16_t flags, uint32_t len, uint32_t reqid, uint32_t to)
 {
-	b[0] = type >> 8; b[1] = (uint8_t)type;
-	b[2] = flags >> 8; b[3] = (uint8_t)flags;
-	b[4] = len >> 24; b[5] = (uint8_t)(len >> 16); b[6] = (uint8_t)(len >> 8); b[7] = (uint8_t)len;
-	b[8] = reqid >> 24; b[9] = (uint8_t)(reqid >> 16); b[10] = (uint8_t)(reqid >> 8);
+	b[0] = type >> 8;
+	b[1] = (uint8_t)type;
+	b[2] = flags >> 8;
+	b[3] = (uint8_t)flags;
+	b[4] = len >> 24;
+	b[5] = (uint8_t)(len >> 16);
+	b[6] = (uint8_t)(len >> 8);
+	b[7] = (uint8_t)len;
+	b[8] = reqid >> 24;
+	b[9] = (uint8_t)(reqid >> 16);
+	b[10] = (uint8_t)(reqid >> 8);
 	b[11] = (uint8_t)reqid;
-	b[12] = to >> 24; b[13] = (uint8_t)(to >> 16); b[14] = (uint8_t)(to >> 8); b[15] = (uint8_t)to;
+	b[12] = to >> 24;
+	b[13] = (uint8_t)(to >> 16);
+	b[14] = (uint8_t)(to >> 8);
+	b[15] = (uint8_t)to;
 }
 
 static void
@@ -47,20 +57,20 @@ test_hdr_bad(void **state)
 	(void)state;
 	put_hdr(b, PROTO_PING_REQ, 0, 16, 1, 0);
 	assert_int_equal(proto_hdr_parse(b, 16, &h), 0);
-	assert_int_equal(proto_hdr_parse(b, 15, &h), -EBADMSG);    /* short */
+	assert_int_equal(proto_hdr_parse(b, 15, &h), -EBADMSG); /* short */
 	assert_int_equal(proto_hdr_parse(b, 0, &h), -EBADMSG);
 	assert_int_equal(proto_hdr_parse(NULL, 16, &h), -EBADMSG);
-	assert_int_equal(proto_hdr_parse(b, 17, &h), -EBADMSG);    /* long: len says 16 */
-	put_hdr(b, PROTO_PING_REQ, 0, 15, 1, 0);                     /* len below header */
+	assert_int_equal(proto_hdr_parse(b, 17, &h), -EBADMSG); /* long: len says 16 */
+	put_hdr(b, PROTO_PING_REQ, 0, 15, 1, 0);		/* len below header */
 	assert_int_equal(proto_hdr_parse(b, 15, &h), -EBADMSG);
 	assert_int_equal(proto_hdr_parse(b, 16, &h), -EBADMSG);
-	put_hdr(b, PROTO_PING_REQ, 0, 24, 1, 0);                     /* len past data */
+	put_hdr(b, PROTO_PING_REQ, 0, 24, 1, 0); /* len past data */
 	assert_int_equal(proto_hdr_parse(b, 20, &h), -EBADMSG);
-	put_hdr(b, PROTO_PING_REQ, 0, PROTO_MAX_MSG + 1, 1, 0);      /* too big */
+	put_hdr(b, PROTO_PING_REQ, 0, PROTO_MAX_MSG + 1, 1, 0); /* too big */
 	assert_int_equal(proto_hdr_parse(b, PROTO_MAX_MSG + 1, &h), -EBADMSG);
-	put_hdr(b, PROTO_PING_REQ, 0, PROTO_MAX_MSG, 1, 0);          /* the largest is fine */
+	put_hdr(b, PROTO_PING_REQ, 0, PROTO_MAX_MSG, 1, 0); /* the largest is fine */
 	assert_int_equal(proto_hdr_parse(b, PROTO_MAX_MSG, &h), 0);
-	for (unsigned bit = 2; bit < 16; bit++) {                    /* unknown flags */
+	for (unsigned bit = 2; bit < 16; bit++) { /* unknown flags */
 		put_hdr(b, PROTO_PING_REQ, (uint16_t)(1u << bit), 16, 1, 0);
 		assert_int_equal(proto_hdr_parse(b, 16, &h), -EBADMSG);
 	}
@@ -88,16 +98,11 @@ test_wbuf_layout(void **state)
 {
 	struct proto_wbuf w;
 	static const uint8_t want[] = {
-		0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10 + 38, 0, 0, 0, 5, 0, 0, 0, 9,
-		0xab,
-		0x12, 0x34,
-		0xde, 0xad, 0xbe, 0xef,
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-		0xff, 0xff, 0xff, 0xfe,
-		0x01,
-		0x00, 0x00, 0x00, 0x02, 'h', 'i',
-		0x00, 0x00, 0x00, 0x00,
-		0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
+		0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10 + 38, 0,	   0,	 0,
+		5,    0,    0,	  0,	9,    0xab, 0x12, 0x34,	     0xde, 0xad, 0xbe,
+		0xef, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,	     0x08, 0xff, 0xff,
+		0xff, 0xfe, 0x01, 0x00, 0x00, 0x00, 0x02, 'h',	     'i',  0x00, 0x00,
+		0x00, 0x00, 0x3f, 0xf0, 0,    0,    0,	  0,	     0,	   0,
 	};
 
 	(void)state;
@@ -122,7 +127,7 @@ test_wbuf_layout(void **state)
 	assert_int_equal(proto_wbuf_flags(&w), PROTO_F_MORE);
 	proto_wbuf_free(&w);
 	assert_null(w.data);
-	proto_wbuf_free(&w);            /* idempotent */
+	proto_wbuf_free(&w); /* idempotent */
 }
 
 static void
@@ -133,13 +138,13 @@ test_wbuf_errors(void **state)
 
 	(void)state;
 	assert_int_equal(proto_wbuf_begin(&w, PROTO_PING_REQ, 0x80, 1, 0), -EINVAL);
-	proto_put_u32(&w, 1);           /* harmless after a failed begin */
+	proto_put_u32(&w, 1); /* harmless after a failed begin */
 	assert_int_equal(proto_wbuf_end(&w), -EINVAL);
 	proto_wbuf_free(&w);
 
 	/* Grow up to exactly PROTO_MAX_MSG, then one byte more is -EMSGSIZE, sticky. */
 	assert_int_equal(proto_wbuf_begin(&w, PROTO_PING_REQ, 0, 1, 0), 0);
-	w.secret = true;                /* growth must copy-and-wipe rather than realloc */
+	w.secret = true; /* growth must copy-and-wipe rather than realloc */
 	proto_put_bytes(&w, big, PROTO_MAX_STR);
 	assert_int_equal(w.err, 0);
 	assert_int_equal(w.len, PROTO_MAX_MSG);
@@ -155,7 +160,7 @@ test_wbuf_errors(void **state)
 	proto_wbuf_free(&w);
 
 	assert_int_equal(proto_wbuf_begin(&w, PROTO_PING_REQ, 0, 1, 0), 0);
-	proto_put_strn(&w, "a\0b", 3);  /* the peer would refuse it */
+	proto_put_strn(&w, "a\0b", 3); /* the peer would refuse it */
 	assert_int_equal(proto_wbuf_end(&w), -EINVAL);
 	proto_wbuf_free(&w);
 
@@ -176,14 +181,20 @@ msg_of(const uint8_t *p, size_t n)
 static void
 test_rbuf_ints(void **state)
 {
-	static const uint8_t p[] = { 0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef,
-		1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0xff, 0xff, 0xfe,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 0x40, 0x09, 0x21, 0xfb, 0x54,
-		0x44, 0x2d, 0x18, 0x01 };
+	static const uint8_t p[] = { 0xab, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 1,    2,
+				     3,	   4,	 5,    6,    7,	   8,	 0xff, 0xff, 0xff,
+				     0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd,
+				     0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0x01 };
 	struct proto_msg m = msg_of(p, sizeof(p));
 	struct proto_rbuf r;
-	uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64; int32_t i32; int64_t i64;
-	double d; bool b;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	int32_t i32;
+	int64_t i64;
+	double d;
+	bool b;
 
 	(void)state;
 	proto_rbuf_init(&r, &m);
@@ -227,7 +238,7 @@ test_rbuf_bounds(void **state)
 	assert_int_equal(proto_get_u8(&r, &u8), -EBADMSG);
 	proto_rbuf_init(&r, &m);
 	assert_int_equal(proto_get_u16(&r, &u16), 0);
-	assert_int_equal(proto_end(&r), -EBADMSG);          /* one byte left over */
+	assert_int_equal(proto_end(&r), -EBADMSG); /* one byte left over */
 }
 
 static void
@@ -276,13 +287,13 @@ test_rbuf_strings(void **state)
 	free(s);
 	assert_int_equal(proto_end(&r), 0);
 	proto_rbuf_init(&r, &m);
-	assert_int_equal(proto_get_str(&r, &s, 2), -EBADMSG);   /* longer than max */
+	assert_int_equal(proto_get_str(&r, &s, 2), -EBADMSG); /* longer than max */
 	assert_null(s);
 	m = msg_of(nul, sizeof(nul));
 	proto_rbuf_init(&r, &m);
 	assert_int_equal(proto_get_str(&r, &s, 100), -EBADMSG);
 	assert_null(s);
-	proto_rbuf_init(&r, &m);                                 /* bytes may hold NULs */
+	proto_rbuf_init(&r, &m); /* bytes may hold NULs */
 	assert_int_equal(proto_get_bytes(&r, &bytes, &n, 100), 0);
 	assert_int_equal(n, 3);
 	assert_memory_equal(bytes, "a\0c", 3);
@@ -306,14 +317,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hdr_ok),
-		cmocka_unit_test(test_hdr_bad),
-		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_wbuf_layout),
-		cmocka_unit_test(test_wbuf_errors),
-		cmocka_unit_test(test_rbuf_ints),
-		cmocka_unit_test(test_rbuf_bounds),
-		cmocka_unit_test(test_rbuf_bool_f64),
+		cmocka_unit_test(test_hdr_ok),	     cmocka_unit_test(test_hdr_bad),
+		cmocka_unit_test(test_types),	     cmocka_unit_test(test_wbuf_layout),
+		cmocka_unit_test(test_wbuf_errors),  cmocka_unit_test(test_rbuf_ints),
+		cmocka_unit_test(test_rbuf_bounds),  cmocka_unit_test(test_rbuf_bool_f64),
 		cmocka_unit_test(test_rbuf_strings),
 	};
 

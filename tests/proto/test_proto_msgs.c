@@ -157,8 +157,11 @@ static void
 test_cloud_init_bounds(void **state)
 {
 	static char *keys[PROTO_MAX_TAGS + 1], *vals[PROTO_MAX_TAGS + 1];
-	struct proto_cloud_init in = { .driver = "ec2", .driver_params_json = "{}",
-		.shared_tag_keys = keys, .shared_tag_values = vals }, out;
+	struct proto_cloud_init in = { .driver = "ec2",
+				       .driver_params_json = "{}",
+				       .shared_tag_keys = keys,
+				       .shared_tag_values = vals },
+				out;
 	struct proto_wbuf w;
 	struct proto_msg m;
 
@@ -183,8 +186,8 @@ test_cloud_init_bounds(void **state)
 		/* driver(4+3) params(4+2) set(4) prefix(4), then the u32 count */
 		size_t at = PROTO_HDR_LEN + 7 + 6 + 4 + 4;
 
-		assert_int_equal(w.data[at + 2], 1);     /* 256 = 0x00000100 */
-		w.data[at + 3] = 1;                      /* 257 */
+		assert_int_equal(w.data[at + 2], 1); /* 256 = 0x00000100 */
+		w.data[at + 3] = 1;		     /* 257 */
 	}
 	m = view(&w);
 	assert_int_equal(proto_cloud_init_decode(&m, &out), -EBADMSG);
@@ -232,7 +235,7 @@ test_ssh_init(void **state)
 	assert_int_equal(out.private_key_len, 0);
 	assert_string_equal(out.ssh_port, "2222");
 	proto_ssh_init_free(&out);
-	m.hdr.flags = 0;                /* no key at all */
+	m.hdr.flags = 0; /* no key at all */
 	assert_int_equal(proto_ssh_init_decode(&m, &out), -EBADMSG);
 	proto_wbuf_free(&w);
 
@@ -276,15 +279,14 @@ check_whole(const struct proto_case *c, const uint8_t *buf, size_t len)
 	if (proto_case_view(buf, len, &m) != 0)
 		return -EBADMSG;
 	rc = c->check(&m);
-	assert_int_not_equal(rc, -EILSEQ);      /* accepted but not canonical */
+	assert_int_not_equal(rc, -EILSEQ); /* accepted but not canonical */
 	assert_true(rc == 0 || rc == -EBADMSG);
 	return rc;
 }
 
 /* The payload cut to n bytes (header len adjusted): a decoder must notice. */
 static int
-check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p,
-	      size_t n)
+check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p, size_t n)
 {
 	struct proto_msg m = *orig;
 
@@ -344,14 +346,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello),
-		cmocka_unit_test(test_hello_bounds),
-		cmocka_unit_test(test_ping),
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_cloud_init),
-		cmocka_unit_test(test_cloud_init_bounds),
-		cmocka_unit_test(test_ssh_init),
-		cmocka_unit_test(test_ssh_init_ans),
+		cmocka_unit_test(test_hello),	   cmocka_unit_test(test_hello_bounds),
+		cmocka_unit_test(test_ping),	   cmocka_unit_test(test_status),
+		cmocka_unit_test(test_cloud_init), cmocka_unit_test(test_cloud_init_bounds),
+		cmocka_unit_test(test_ssh_init),   cmocka_unit_test(test_ssh_init_ans),
 		cmocka_unit_test(test_mutations),
 	};
 

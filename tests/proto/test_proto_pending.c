@@ -53,14 +53,15 @@ test_pending_random(void **state)
 				if (live[i]->deadline < min)
 					min = live[i]->deadline;
 			assert_true(proto_pend_min(&t)->deadline == min);
-			assert_ptr_equal(proto_pend_find(&t, live[nlive / 2]->reqid), live[nlive / 2]);
+			assert_ptr_equal(proto_pend_find(&t, live[nlive / 2]->reqid),
+					 live[nlive / 2]);
 		} else {
 			assert_null(proto_pend_min(&t));
 		}
 	}
 	assert_int_equal(t.count, nlive);
 	assert_null(proto_pend_find(&t, next));
-	proto_pend_fini(&t);            /* frees what is left */
+	proto_pend_fini(&t); /* frees what is left */
 }
 
 int

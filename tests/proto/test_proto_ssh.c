@@ -36,7 +36,7 @@ test_verify(void **state)
 
 	(void)state;
 	assert_int_equal(proto_ssh_verify_encode(&w, 5, 1234, &in), 0);
-	assert_true(w.secret);          /* the expected secret is wiped with the buffer */
+	assert_true(w.secret); /* the expected secret is wiped with the buffer */
 	m = view(&w);
 	assert_int_equal(m.hdr.type, PROTO_SSH_VERIFY_REQ);
 	assert_int_equal(m.hdr.timeout_ms, 1234);
@@ -50,11 +50,11 @@ test_verify(void **state)
 	assert_int_equal(proto_ssh_verify_check(&out, why, sizeof(why)), 0);
 	proto_ssh_verify_free(&out);
 	assert_null(out.secret);
-	m.hdr.flags = PROTO_F_FD;       /* no fd belongs to a verify */
+	m.hdr.flags = PROTO_F_FD; /* no fd belongs to a verify */
 	assert_int_equal(proto_ssh_verify_decode(&m, &out), -EBADMSG);
 	proto_wbuf_free(&w);
 
-	in.address = "localhost";       /* nothing resolves names */
+	in.address = "localhost"; /* nothing resolves names */
 	assert_int_equal(proto_ssh_verify_check(&in, why, sizeof(why)), -EINVAL);
 	in.address = "::1";
 	in.user = "Root";
@@ -81,7 +81,7 @@ test_start(void **state)
 
 	(void)state;
 	assert_int_equal(proto_ssh_start_encode(&w, 1, 1, &in, false), 0);
-	assert_true(w.secret);          /* the payload holds a token */
+	assert_true(w.secret); /* the payload holds a token */
 	m = view(&w);
 	assert_int_equal(proto_ssh_start_decode(&m, &out), 0);
 	assert_string_equal(out.uuid, UUID);
@@ -91,7 +91,7 @@ test_start(void **state)
 	assert_int_equal(out.payload_len, 2);
 	assert_int_equal(proto_ssh_start_check(&out, false, why, sizeof(why)), 0);
 	proto_ssh_start_free(&out);
-	m.hdr.flags = PROTO_F_FD;       /* fd and inline payload: refused */
+	m.hdr.flags = PROTO_F_FD; /* fd and inline payload: refused */
 	assert_int_equal(proto_ssh_start_decode(&m, &out), -EBADMSG);
 	proto_wbuf_free(&w);
 
@@ -148,7 +148,7 @@ test_kill_target_deploy(void **state)
 	m = view(&w);
 	assert_int_equal(proto_ssh_deploy_decode(&m, &dout), 0);
 	proto_ssh_deploy_free(&dout);
-	m.hdr.flags = 0;                /* a deploy without the binary */
+	m.hdr.flags = 0; /* a deploy without the binary */
 	assert_int_equal(proto_ssh_deploy_decode(&m, &dout), -EBADMSG);
 	proto_wbuf_free(&w);
 	d.md5 = "D41D8CD98F00B204E9800998ECF8427E";
@@ -164,10 +164,18 @@ test_kill_target_deploy(void **state)
 static void
 test_ans(void **state)
 {
-	struct proto_ssh_ans a = { .outcome = PROTO_SSH_EXIT, .exit_status = 3, .exit_signal = "",
-				   .out = (uint8_t *)"o", .out_len = 1, .err = (uint8_t *)"e",
-				   .err_len = 1, .err_truncated = true, .message = "m",
-				   .host_key_fp = "SHA256:x", .pinned = true }, out;
+	struct proto_ssh_ans a = { .outcome = PROTO_SSH_EXIT,
+				   .exit_status = 3,
+				   .exit_signal = "",
+				   .out = (uint8_t *)"o",
+				   .out_len = 1,
+				   .err = (uint8_t *)"e",
+				   .err_len = 1,
+				   .err_truncated = true,
+				   .message = "m",
+				   .host_key_fp = "SHA256:x",
+				   .pinned = true },
+			     out;
 	struct proto_wbuf w;
 	struct proto_msg m;
 
@@ -190,7 +198,7 @@ test_ans(void **state)
 	assert_int_equal(proto_ssh_ans_decode(&m, &out), -EBADMSG);
 	proto_wbuf_free(&w);
 	assert_int_equal(proto_ssh_ans_encode(&w, PROTO_SSH_VERIFY_ANS, 4, &a), -EINVAL);
-	a.outcome = PROTO_SSH_OK;       /* OK with a non-zero exit status */
+	a.outcome = PROTO_SSH_OK; /* OK with a non-zero exit status */
 	assert_int_equal(proto_ssh_ans_encode(&w, PROTO_SSH_KILL_ANS, 4, &a), -EINVAL);
 	a.outcome = PROTO_SSH_OUTCOME_LAST + 1;
 	assert_int_equal(proto_ssh_ans_encode(&w, PROTO_SSH_KILL_ANS, 4, &a), -EINVAL);
@@ -201,8 +209,9 @@ test_ans(void **state)
 	assert_int_equal(proto_ssh_ans_type(PROTO_SSH_INIT_REQ), 0);
 	/* The biggest answer fits one message. */
 	assert_true(PROTO_HDR_LEN + 1 + 4 + 4 + PROTO_SSH_MAX_SIGNAL_NAME + 4 + PROTO_SSH_MAX_OUT +
-		    1 + 4 + PROTO_SSH_MAX_ERR + 1 + 4 + PROTO_SSH_MAX_TEXT + 4 + PROTO_SSH_MAX_FP + 1
-		    <= PROTO_MAX_MSG);
+			    1 + 4 + PROTO_SSH_MAX_ERR + 1 + 4 + PROTO_SSH_MAX_TEXT + 4 +
+			    PROTO_SSH_MAX_FP + 1 <=
+		    PROTO_MAX_MSG);
 }
 
 static void
@@ -235,8 +244,7 @@ check_whole(const struct proto_case *c, const uint8_t *buf, size_t len)
 }
 
 static int
-check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p,
-	      size_t n)
+check_payload(const struct proto_case *c, const struct proto_msg *orig, const uint8_t *p, size_t n)
 {
 	struct proto_msg m = *orig;
 

@@ -76,8 +76,8 @@ driver_stats(const char *kind)
 	printf("{\"%s\":\"stats\",\"count\":%zu,\"pending_mounts\":%zu,\"mounts_in_flight\":%zu,"
 	       "\"unsatisfiable\":%zu,\"polls_ok\":%llu,\"polls_failed\":%llu,"
 	       "\"last_poll_duration_ms\":%llu,\"last_poll_requests\":%llu,\"last_503_ms\":%llu,"
-	       "\"notifications\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n", kind, s.entries,
-	       s.pending_mounts, s.mounts_in_flight, s.unsatisfiable,
+	       "\"notifications\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n",
+	       kind, s.entries, s.pending_mounts, s.mounts_in_flight, s.unsatisfiable,
 	       (unsigned long long)s.polls_ok, (unsigned long long)s.polls_failed,
 	       (unsigned long long)s.last_poll_duration_ms,
 	       (unsigned long long)s.last_poll_requests, (unsigned long long)s.last_503_ms,
@@ -94,7 +94,8 @@ driver_polled(void *arg, bool ok)
 	queue_stats(D.q, &s);
 	printf("{\"event\":\"poll\",\"ok\":%s,\"polls_ok\":%llu,\"polls_failed\":%llu,"
 	       "\"count\":%zu,\"pending_mounts\":%zu,\"duration_ms\":%llu,\"requests\":%llu,"
-	       "\"cpu_ms\":%.1f}\n", ok ? "true" : "false", (unsigned long long)s.polls_ok,
+	       "\"cpu_ms\":%.1f}\n",
+	       ok ? "true" : "false", (unsigned long long)s.polls_ok,
 	       (unsigned long long)s.polls_failed, s.entries, s.pending_mounts,
 	       (unsigned long long)s.last_poll_duration_ms,
 	       (unsigned long long)s.last_poll_requests, driver_cpu_ms());
@@ -165,7 +166,8 @@ driver_command(char *line)
 		static char uuid[QUEUE_UUID_MAX];
 		const char *text = strchr(arg, ' ');
 
-		snprintf(uuid, sizeof(uuid), "%.*s", (int)(text ? (size_t)(text - arg) : strlen(arg)), arg);
+		snprintf(uuid, sizeof(uuid), "%.*s",
+			 (int)(text ? (size_t)(text - arg) : strlen(arg)), arg);
 		if (line[0] == 'l')
 			rc = queue_lock(D.q, uuid, driver_op_done, "lock");
 		else if (line[0] == 'u')
@@ -173,8 +175,8 @@ driver_command(char *line)
 		else if (line[0] == 'c')
 			rc = queue_cancel(D.q, uuid, driver_op_done, "cancel");
 		else
-			rc = queue_set_runtime_error(D.q, uuid, text ? text + 1 : "", driver_op_done,
-						     "rterr");
+			rc = queue_set_runtime_error(D.q, uuid, text ? text + 1 : "",
+						     driver_op_done, "rterr");
 		printf("{\"reply\":\"op\",\"rc\":%d}\n", rc);
 	} else if (strcmp(line, "quit") == 0) {
 		D.quitting = true;
@@ -232,8 +234,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: queue_driver CONFIG\n");
 		return 2;
 	}
-	log_init("queue_driver", LOG_FMT_JSON, lvl ? (enum log_level)log_level_parse(lvl)
-					      : LOG_LVL_INFO);
+	log_init("queue_driver", LOG_FMT_JSON,
+		 lvl ? (enum log_level)log_level_parse(lvl) : LOG_LVL_INFO);
 	D.loop = uv_default_loop();
 	D.cfg = cfg_load(argv[1], &diags);
 	for (size_t i = 0; i < diags.n; i++) {

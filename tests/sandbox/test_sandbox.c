@@ -38,12 +38,12 @@ struct child {
 	struct sandbox_test_hooks hooks;
 	int (*probe)(void *arg);
 	void *arg;
-	int status;          /* waitpid status */
-	int apply_rc;        /* sandbox_apply's return, when the probe is not reached */
-	char err[8192];      /* the child's stderr */
+	int status;	/* waitpid status */
+	int apply_rc;	/* sandbox_apply's return, when the probe is not reached */
+	char err[8192]; /* the child's stderr */
 };
 
-static int status_fd = -1;   /* /proc/self/status, opened before the sandbox */
+static int status_fd = -1; /* /proc/self/status, opened before the sandbox */
 static int listen_port;
 static int listen_fd = -1;
 
@@ -119,7 +119,7 @@ probe_execve(void *arg)
 
 	(void)arg;
 	execve("/bin/true", argv, NULL);
-	return 1;  /* not killed: wrong */
+	return 1; /* not killed: wrong */
 }
 
 static int
@@ -201,7 +201,8 @@ probe_mmap_exec_refused(void *arg)
 static int
 probe_tcp_connect(void *arg)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)listen_port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -262,7 +263,7 @@ uv_probe_poll(uv_poll_t *h, int status, int events)
 static void
 uv_probe_work(uv_work_t *w)
 {
-	(void)w;  /* runs on a libuv pool thread: thread creation is allowed */
+	(void)w; /* runs on a libuv pool thread: thread creation is allowed */
 }
 
 static void
@@ -281,7 +282,8 @@ probe_libuv(void *arg)
 	uv_loop_t loop;
 
 	(void)arg;
-	if (uv_loop_init(&loop) != 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u.sv) != 0)
+	if (uv_loop_init(&loop) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u.sv) != 0)
 		return 101;
 	u.timer.data = u.poll.data = u.work.data = &u;
 	uv_timer_init(&loop, &u.timer);
@@ -318,8 +320,10 @@ ensure_user(const char *name)
 
 	if (getpwnam(name) != NULL)
 		return;
-	snprintf(cmd, sizeof(cmd), "useradd --system --no-create-home --shell /usr/sbin/nologin "
-		 "--user-group %s", name);
+	snprintf(cmd, sizeof(cmd),
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin "
+		 "--user-group %s",
+		 name);
 	assert_int_equal(system(cmd), 0);
 	assert_non_null(getpwnam(name));
 }
@@ -328,7 +332,8 @@ ensure_user(const char *name)
 static void
 make_listener(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 
 	if (listen_fd >= 0)
@@ -482,7 +487,8 @@ test_refuses_without_sandbox(void **state)
 	run_child(&c);
 	assert_int_equal(WEXITSTATUS(c.status), 99);
 	assert_true(c.apply_rc < 0);
-	assert_non_null(strstr(c.err, "\"level\":\"error\",\"msg\":\"sandbox: cannot apply, refusing to start\""));
+	assert_non_null(strstr(
+		c.err, "\"level\":\"error\",\"msg\":\"sandbox: cannot apply, refusing to start\""));
 	assert_non_null(strstr(c.err, "landlock"));
 	c = (struct child){ .role = SANDBOX_SSHD_POOL, .hooks.fail_seccomp = true };
 	run_child(&c);
@@ -506,8 +512,10 @@ probe_no_seccomp(void *arg)
 static void
 test_insecure_is_loud(void **state)
 {
-	struct child c = { .role = SANDBOX_SSHD_POOL, .opts.insecure = true,
-			   .hooks.fail_landlock = true, .probe = probe_no_seccomp };
+	struct child c = { .role = SANDBOX_SSHD_POOL,
+			   .opts.insecure = true,
+			   .hooks.fail_landlock = true,
+			   .probe = probe_no_seccomp };
 
 	(void)state;
 	run_child(&c);
@@ -606,7 +614,7 @@ probe_heap_overflow(void *arg)
 	volatile char *p = malloc(8);
 
 	(void)arg;
-	p[8] = 'x';  /* ASan must report this from inside the sandbox */
+	p[8] = 'x'; /* ASan must report this from inside the sandbox */
 	free((void *)p);
 	return 0;
 }
@@ -665,14 +673,15 @@ test_curl_in_cloudd(void **state)
 	int status;
 
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before the sandbox, as cloudd does */
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before the sandbox, as cloudd does */
 	make_listener();
 	srv = fork();
 	if (srv == 0) {
 		char req[4096];
 		int fd = accept(listen_fd, NULL, NULL);
 
-		if (fd < 0 || read(fd, req, sizeof(req)) <= 0 || write(fd, resp, sizeof(resp) - 1) < 0)
+		if (fd < 0 || read(fd, req, sizeof(req)) <= 0 ||
+		    write(fd, resp, sizeof(resp) - 1) < 0)
 			_exit(1);
 		close(fd);
 		_exit(0);

@@ -12,7 +12,8 @@
 
 #include "sched_internal.h"
 
-int64_t sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
+int64_t
+sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
 {
 	if (l->rem.vcpus <= 0)
 		return -1;
@@ -21,7 +22,8 @@ int64_t sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
 	return (l->ready ? SCHED_KEY_READY : 0) + l->n_listed;
 }
 
-static int ref_reserve(struct sched_tree *t, uint32_t n)
+static int
+ref_reserve(struct sched_tree *t, uint32_t n)
 {
 	struct sched_leaf *l;
 	uint32_t cap = t->cap ? t->cap : 16;
@@ -38,26 +40,30 @@ static int ref_reserve(struct sched_tree *t, uint32_t n)
 	return 0;
 }
 
-int sched_tree_reset(struct sched_tree *t, uint32_t n)
+int
+sched_tree_reset(struct sched_tree *t, uint32_t n)
 {
 	t->n = 0;
 	return ref_reserve(t, n);
 }
 
-int sched_tree_build(struct sched_tree *t)
+int
+sched_tree_build(struct sched_tree *t)
 {
 	(void)t;
 	return 0;
 }
 
-int sched_tree_update(struct sched_tree *t, uint32_t j)
+int
+sched_tree_update(struct sched_tree *t, uint32_t j)
 {
 	(void)t;
 	(void)j;
 	return 0;
 }
 
-int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
+int
+sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 {
 	int rc = ref_reserve(t, t->n + 1);
 
@@ -66,13 +72,15 @@ int sched_tree_append(struct sched_tree *t, const struct sched_leaf *l)
 	return rc;
 }
 
-int32_t sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int64_t min_key)
+int32_t
+sched_tree_best_from(struct sched_tree *t, const struct res_vec *q, int64_t min_key)
 {
-	(void)min_key;	/* a hint, which the full scan does not need */
+	(void)min_key; /* a hint, which the full scan does not need */
 	return sched_tree_best(t, q);
 }
 
-int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q)
+int32_t
+sched_tree_best(struct sched_tree *t, const struct res_vec *q)
 {
 	int32_t best = -1;
 
@@ -87,7 +95,8 @@ int32_t sched_tree_best(struct sched_tree *t, const struct res_vec *q)
 	return best;
 }
 
-void sched_tree_free(struct sched_tree *t)
+void
+sched_tree_free(struct sched_tree *t)
 {
 	free(t->leaf);
 	memset(t, 0, sizeof(*t));

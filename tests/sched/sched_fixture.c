@@ -5,7 +5,8 @@
 
 #include "sched_fixture.h"
 
-static void fx_check(int rc, const char *what)
+static void
+fx_check(int rc, const char *what)
 {
 	if (rc != 0) {
 		fprintf(stderr, "fixture: %s failed: %d\n", what, rc);
@@ -13,13 +14,15 @@ static void fx_check(int rc, const char *what)
 	}
 }
 
-struct fx_world *fx_new(uint32_t types, double price_factor, int64_t max_instances)
+struct fx_world *
+fx_new(uint32_t types, double price_factor, int64_t max_instances)
 {
 	struct fx_world *f = calloc(1, sizeof(*f));
 	struct cfg_cluster *cl = calloc(1, sizeof(*cl));
 	size_t n = 0;
 
-	if (f == NULL || cl == NULL || (cl->instance_types = calloc(32, sizeof(*cl->instance_types))) == NULL)
+	if (f == NULL || cl == NULL ||
+	    (cl->instance_types = calloc(32, sizeof(*cl->instance_types))) == NULL)
 		abort();
 	/* cfg keeps types sorted by name; the tests only need a stable array. */
 	for (int i = 1; i <= 30; i++) {
@@ -52,13 +55,15 @@ struct fx_world *fx_new(uint32_t types, double price_factor, int64_t max_instanc
 	return f;
 }
 
-void fx_resched(struct fx_world *f)
+void
+fx_resched(struct fx_world *f)
 {
 	sched_free(f->s);
 	fx_check(sched_new(f->cl, &f->s), "sched_new");
 }
 
-void fx_free(struct fx_world *f)
+void
+fx_free(struct fx_world *f)
 {
 	for (size_t i = 0; i < f->nc; i++)
 		itypes_choice_free(&f->ch[i]);
@@ -76,7 +81,8 @@ void fx_free(struct fx_world *f)
 	free(f);
 }
 
-static int fx_type_index(const struct fx_world *f, int typen)
+static int
+fx_type_index(const struct fx_world *f, int typen)
 {
 	char name[16];
 
@@ -87,8 +93,9 @@ static int fx_type_index(const struct fx_world *f, int typen)
 	abort();
 }
 
-int fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio,
-	   int64_t vcpus, int64_t ram)
+int
+fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio, int64_t vcpus,
+       int64_t ram)
 {
 	size_t i = f->nc++;
 	struct sched_ctr *c = &f->c[i];
@@ -118,7 +125,8 @@ int fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t p
 	return (int)i;
 }
 
-int fx_ctr_index(const struct fx_world *f, const char *name)
+int
+fx_ctr_index(const struct fx_world *f, const char *name)
 {
 	for (size_t i = 0; i < f->nc; i++)
 		if (strcmp(f->uuid[i], name) == 0)
@@ -126,8 +134,8 @@ int fx_ctr_index(const struct fx_world *f, const char *name)
 	return -1;
 }
 
-int fx_worker(struct fx_world *f, const char *id, int typen, enum sched_wstate st,
-	      enum sched_idle idle)
+int
+fx_worker(struct fx_world *f, const char *id, int typen, enum sched_wstate st, enum sched_idle idle)
 {
 	size_t i = f->nw++;
 
@@ -135,25 +143,31 @@ int fx_worker(struct fx_world *f, const char *id, int typen, enum sched_wstate s
 		abort();
 	snprintf(f->wid[i], sizeof(f->wid[i]), "%s", id != NULL ? id : "");
 	f->w[i] = (struct sched_worker){
-		.id = f->wid[i], .type = (uint32_t)fx_type_index(f, typen), .state = st,
-		.idle = idle, .run = f->run[i],
+		.id = f->wid[i],
+		.type = (uint32_t)fx_type_index(f, typen),
+		.state = st,
+		.idle = idle,
+		.run = f->run[i],
 	};
 	return (int)i;
 }
 
-void fx_run_on(struct fx_world *f, int ci, int wi, bool keep_state)
+void
+fx_run_on(struct fx_world *f, int ci, int wi, bool keep_state)
 {
 	struct sched_worker *w = &f->w[wi];
 
-	f->run[wi][w->n_run++] = (struct sched_wrun){
-		.uuid = f->c[ci].uuid, .need = f->c[ci].need, .need_known = true };
+	f->run[wi][w->n_run++] = (struct sched_wrun){ .uuid = f->c[ci].uuid,
+						      .need = f->c[ci].need,
+						      .need_known = true };
 	w->state = SCHED_W_RUNNING;
 	f->c[ci].in_running = true;
 	if (!keep_state)
 		f->c[ci].state = SCHED_RUNNING;
 }
 
-static void fx_input(struct fx_world *f)
+static void
+fx_input(struct fx_world *f)
 {
 	f->in.cluster = f->cl;
 	f->in.ctrs = f->c;
@@ -163,19 +177,22 @@ static void fx_input(struct fx_world *f)
 	f->in.type_at_capacity = f->at_cap;
 }
 
-int fx_pass(struct fx_world *f)
+int
+fx_pass(struct fx_world *f)
 {
 	fx_input(f);
 	return sched_pass(f->s, &f->in, &f->r);
 }
 
-int fx_sync(struct fx_world *f)
+int
+fx_sync(struct fx_world *f)
 {
 	fx_input(f);
 	return sched_sync(&f->in, &f->r);
 }
 
-size_t fx_count(const struct fx_world *f, enum sched_dkind k)
+size_t
+fx_count(const struct fx_world *f, enum sched_dkind k)
 {
 	size_t n = 0;
 
@@ -184,8 +201,8 @@ size_t fx_count(const struct fx_world *f, enum sched_dkind k)
 	return n;
 }
 
-const struct sched_decision *fx_find(const struct fx_world *f, enum sched_dkind k,
-				     const char *name)
+const struct sched_decision *
+fx_find(const struct fx_world *f, enum sched_dkind k, const char *name)
 {
 	int ci = fx_ctr_index(f, name);
 
@@ -195,7 +212,8 @@ const struct sched_decision *fx_find(const struct fx_world *f, enum sched_dkind 
 	return NULL;
 }
 
-const char *fx_status(const struct fx_world *f, const char *name)
+const char *
+fx_status(const struct fx_world *f, const char *name)
 {
 	static char buf[SCHED_STATUS_MAX];
 	int ci = fx_ctr_index(f, name);
@@ -207,7 +225,8 @@ const char *fx_status(const struct fx_world *f, const char *name)
 	return buf;
 }
 
-static const char *fx_list(const struct fx_world *f, enum sched_dkind k, bool types)
+static const char *
+fx_list(const struct fx_world *f, enum sched_dkind k, bool types)
 {
 	static char buf[2][1024];
 	char *b = buf[types];
@@ -220,22 +239,26 @@ static const char *fx_list(const struct fx_world *f, enum sched_dkind k, bool ty
 		if (d->kind != k)
 			continue;
 		at += (size_t)snprintf(b + at, sizeof(buf[0]) - at, "%s%s", at ? " " : "",
-				       types ? f->cl->instance_types[d->type].name : f->uuid[d->ctr]);
+				       types ? f->cl->instance_types[d->type].name
+					     : f->uuid[d->ctr]);
 	}
 	return b;
 }
 
-const char *fx_started(const struct fx_world *f)
+const char *
+fx_started(const struct fx_world *f)
 {
 	return fx_list(f, SCHED_D_START, false);
 }
 
-const char *fx_created(const struct fx_world *f)
+const char *
+fx_created(const struct fx_world *f)
 {
 	return fx_list(f, SCHED_D_CREATE, true);
 }
 
-static void fx_apply_one(struct fx_world *f, const struct sched_decision *d, bool boot_now)
+static void
+fx_apply_one(struct fx_world *f, const struct sched_decision *d, bool boot_now)
 {
 	struct sched_ctr *c = d->ctr >= 0 ? &f->c[d->ctr] : NULL;
 	char id[32];
@@ -270,7 +293,8 @@ static void fx_apply_one(struct fx_world *f, const struct sched_decision *d, boo
 	}
 }
 
-void fx_apply(struct fx_world *f, bool boot_now)
+void
+fx_apply(struct fx_world *f, bool boot_now)
 {
 	size_t n = f->r.n;
 

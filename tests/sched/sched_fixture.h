@@ -13,11 +13,11 @@
 #include "instance_types.h"
 #include "scheduler.h"
 
-#define FX_MAX_CTRS 64
+#define FX_MAX_CTRS    64
 #define FX_MAX_WORKERS 64
-#define FX_MAX_RUN 32
-#define FX_GiB ((int64_t)1 << 30)
-#define FX_MiB ((int64_t)1 << 20)
+#define FX_MAX_RUN     32
+#define FX_GiB	       ((int64_t)1 << 30)
+#define FX_MiB	       ((int64_t)1 << 20)
 
 struct fx_world {
 	struct cfg_cluster *cl;
@@ -35,7 +35,7 @@ struct fx_world {
 	struct sched_input in;
 	struct sched_result r;
 	int next_instance;
-	int unlocks[FX_MAX_CTRS];	/* UNLOCKs carried out per container */
+	int unlocks[FX_MAX_CTRS]; /* UNLOCKs carried out per container */
 };
 
 /* types: a bitmask of the typeN to configure (bit N), e.g. 0x1fffe for type1..type16. */
@@ -45,11 +45,11 @@ void fx_free(struct fx_world *f);
 void fx_resched(struct fx_world *f);
 
 /* Container "ctr-<prio>" unless name given; returns its index. ram in bytes. */
-int fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio,
-	   int64_t vcpus, int64_t ram);
+int fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio, int64_t vcpus,
+	   int64_t ram);
 int fx_ctr_index(const struct fx_world *f, const char *name);
-int fx_worker(struct fx_world *f, const char *id, int type, enum sched_wstate st,
-	      enum sched_idle idle);
+int
+fx_worker(struct fx_world *f, const char *id, int type, enum sched_wstate st, enum sched_idle idle);
 /* List container ci as running on worker wi (in R, Running state unless keep_state). */
 void fx_run_on(struct fx_world *f, int ci, int wi, bool keep_state);
 
@@ -57,8 +57,8 @@ int fx_pass(struct fx_world *f);
 int fx_sync(struct fx_world *f);
 size_t fx_count(const struct fx_world *f, enum sched_dkind k);
 /* The decision of kind k for container name, or NULL. */
-const struct sched_decision *fx_find(const struct fx_world *f, enum sched_dkind k,
-				     const char *name);
+const struct sched_decision *
+fx_find(const struct fx_world *f, enum sched_dkind k, const char *name);
 /* The rendered status of container name (static buffer). */
 const char *fx_status(const struct fx_world *f, const char *name);
 /* Names of the containers started, in decision order, "a b c" (static buffer). */

@@ -14,7 +14,8 @@
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -22,16 +23,21 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng % n);
 }
 
-static struct res_vec rnd_vec(int64_t scale)
+static struct res_vec
+rnd_vec(int64_t scale)
 {
 	return (struct res_vec){
-		.vcpus = rnd(5), .ram = rnd(5) * scale, .scratch = rnd(5) * scale,
-		.gpus = rnd(3) == 0 ? rnd(2) : 0, .gpu_vram = rnd(4) == 0 ? rnd(3) : 0,
+		.vcpus = rnd(5),
+		.ram = rnd(5) * scale,
+		.scratch = rnd(5) * scale,
+		.gpus = rnd(3) == 0 ? rnd(2) : 0,
+		.gpu_vram = rnd(4) == 0 ? rnd(3) : 0,
 		.shared_vcpu_used = rnd(4) == 0,
 	};
 }
 
-static int32_t brute_best(const struct sched_tree *t, const struct res_vec *q)
+static int32_t
+brute_best(const struct sched_tree *t, const struct res_vec *q)
 {
 	int32_t best = -1;
 
@@ -46,7 +52,8 @@ static int32_t brute_best(const struct sched_tree *t, const struct res_vec *q)
 	return best;
 }
 
-static void random_trees(void **unused)
+static void
+random_trees(void **unused)
 {
 	(void)unused;
 	for (int round = 0; round < 300; round++) {
@@ -58,8 +65,10 @@ static void random_trees(void **unused)
 		for (uint32_t j = 0; j < n; j++) {
 			struct sched_leaf *l = &t.leaf[t.n++];
 
-			*l = (struct sched_leaf){ .rem = rnd_vec(10), .worker = (int32_t)j,
-						  .n_listed = rnd(4), .ready = rnd(2) };
+			*l = (struct sched_leaf){ .rem = rnd_vec(10),
+						  .worker = (int32_t)j,
+						  .n_listed = rnd(4),
+						  .ready = rnd(2) };
 			l->key = sched_leaf_key(l, max_per);
 		}
 		sched_tree_build(&t);
@@ -79,7 +88,9 @@ static void random_trees(void **unused)
 				l->key = sched_leaf_key(l, max_per);
 				sched_tree_update(&t, (uint32_t)got);
 			} else if (rnd(8) == 0) {
-				struct sched_leaf l = { .rem = rnd_vec(10), .worker = -1, .n_listed = 1 };
+				struct sched_leaf l = { .rem = rnd_vec(10),
+							.worker = -1,
+							.n_listed = 1 };
 
 				l.key = sched_leaf_key(&l, max_per);
 				assert_int_equal(sched_tree_append(&t, &l), 0);
@@ -89,7 +100,8 @@ static void random_trees(void **unused)
 	}
 }
 
-static void empty_and_dead(void **unused)
+static void
+empty_and_dead(void **unused)
 {
 	struct sched_tree t = { 0 };
 	struct sched_leaf l = { .rem = { .vcpus = 0, .ram = 100 }, .n_listed = 0, .ready = true };
@@ -98,17 +110,18 @@ static void empty_and_dead(void **unused)
 	(void)unused;
 	assert_int_equal(sched_tree_best(&t, &q), -1);
 	l.key = sched_leaf_key(&l, 0);
-	assert_int_equal(l.key, -1);	/* no VCPU left: accepts nothing, even a 0-VCPU request */
+	assert_int_equal(l.key, -1); /* no VCPU left: accepts nothing, even a 0-VCPU request */
 	assert_int_equal(sched_tree_append(&t, &l), 0);
 	assert_int_equal(sched_tree_best(&t, &q), -1);
 	l.rem.vcpus = 1;
 	l.n_listed = 2;
-	assert_int_equal(sched_leaf_key(&l, 2), -1);	/* at MaxRunningContainersPerInstance */
+	assert_int_equal(sched_leaf_key(&l, 2), -1); /* at MaxRunningContainersPerInstance */
 	assert_int_equal(sched_leaf_key(&l, 3), SCHED_KEY_READY + 2);
 	sched_tree_free(&t);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_trees),

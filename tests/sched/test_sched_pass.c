@@ -12,12 +12,13 @@
 #include "sched_fixture.h"
 
 #define ALL_TYPES 0x1fffeu
-#define NO_TYPE1 0x1fffcu
-#define S SCHED_SECOND
+#define NO_TYPE1  0x1fffcu
+#define S	  SCHED_SECOND
 
 static const int64_t ram = 128 * FX_MiB;
 
-static struct fx_world *four_locked(uint32_t types, double factor)
+static struct fx_world *
+four_locked(uint32_t types, double factor)
 {
 	struct fx_world *f = fx_new(types, factor, 10);
 
@@ -26,7 +27,8 @@ static struct fx_world *four_locked(uint32_t types, double factor)
 	return f;
 }
 
-static void use_idle_workers(void **st)
+static void
+use_idle_workers(void **st)
 {
 	struct fx_world *f = four_locked(ALL_TYPES, 1.0);
 
@@ -47,9 +49,9 @@ static void use_idle_workers(void **st)
 struct pack_case {
 	const char *name;
 	uint32_t types;
-	int inst_type;			/* 0: none */
+	int inst_type; /* 0: none */
 	enum sched_idle idle;
-	bool inst_runs_ctr4;		/* the instance already runs ctr-4 */
+	bool inst_runs_ctr4; /* the instance already runs ctr-4 */
 	int64_t max_per_instance;
 	const char *started, *created;
 };
@@ -60,12 +62,12 @@ static const struct pack_case pack_cases[] = {
 	{ "IdleInstance_TooBig", NO_TYPE1, 4, SCHED_IDLE_RUN, false, 0, "", "type2 type2" },
 	{ "SpareResources", NO_TYPE1, 3, SCHED_IDLE_RUN, true, 0, "ctr-3 ctr-2", "type2" },
 	{ "IdleBehaviorHold", NO_TYPE1, 3, SCHED_IDLE_HOLD, true, 0, "", "type2 type2" },
-	{ "DisabledInConfig", NO_TYPE1, 3, SCHED_IDLE_RUN, false, 1, "ctr-4",
-	  "type2 type2 type2" },
+	{ "DisabledInConfig", NO_TYPE1, 3, SCHED_IDLE_RUN, false, 1, "ctr-4", "type2 type2 type2" },
 	{ "LimitedInConfig", 0x1ff00u, 0, SCHED_IDLE_RUN, false, 2, "", "type8 type8" },
 };
 
-static void pack_table(void **st)
+static void
+pack_table(void **st)
 {
 	(void)st;
 	for (size_t i = 0; i < sizeof(pack_cases) / sizeof(pack_cases[0]); i++) {
@@ -73,7 +75,8 @@ static void pack_table(void **st)
 		struct fx_world *f = four_locked(pc->types, 1.5);
 
 		print_message("case %s\n", pc->name);
-		f->cl->containers.cloudvms.max_running_containers_per_instance = pc->max_per_instance;
+		f->cl->containers.cloudvms.max_running_containers_per_instance =
+			pc->max_per_instance;
 		if (pc->inst_type) {
 			int w = fx_worker(f, "i-1", pc->inst_type, SCHED_W_IDLE, pc->idle);
 
@@ -88,7 +91,8 @@ static void pack_table(void **st)
 	}
 }
 
-static void instance_state_unknown(void **st)
+static void
+instance_state_unknown(void **st)
 {
 	struct fx_world *f = four_locked(NO_TYPE1, 1.5);
 
@@ -109,7 +113,8 @@ static void instance_state_unknown(void **st)
 	fx_free(f);
 }
 
-static void pack_0vcpus(void **st)
+static void
+pack_0vcpus(void **st)
 {
 	struct fx_world *f = fx_new(NO_TYPE1, 1.0, 10);
 	const struct sched_decision *d;
@@ -138,7 +143,8 @@ static void pack_0vcpus(void **st)
 }
 
 /* An N-VCPU container never shares an N-VCPU instance, not even with a 0-VCPU one (3.6). */
-static void full_vcpu_not_shared(void **st)
+static void
+full_vcpu_not_shared(void **st)
 {
 	struct fx_world *f = fx_new(NO_TYPE1, 1.0, 10);
 
@@ -150,7 +156,8 @@ static void full_vcpu_not_shared(void **st)
 	fx_free(f);
 }
 
-static void shutdown_at_quota(void **st)
+static void
+shutdown_at_quota(void **st)
 {
 	(void)st;
 	for (int quota = 1; quota <= 3; quota++) {
@@ -159,8 +166,8 @@ static void shutdown_at_quota(void **st)
 		print_message("quota %d\n", quota);
 		fx_worker(f, "i-1", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
 		fx_worker(f, "i-2", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
-		fx_ctr(f, NULL, SCHED_LOCKED, 2, 3, ram);	/* needs type3 */
-		fx_ctr(f, NULL, SCHED_LOCKED, 1, 2, ram);	/* needs type2 */
+		fx_ctr(f, NULL, SCHED_LOCKED, 2, 3, ram); /* needs type3 */
+		fx_ctr(f, NULL, SCHED_LOCKED, 1, 2, ram); /* needs type2 */
 		assert_int_equal(fx_pass(f), 0);
 		if (quota < 3) {
 			assert_string_equal(fx_started(f), "");
@@ -168,20 +175,25 @@ static void shutdown_at_quota(void **st)
 			assert_int_equal(fx_count(f, SCHED_D_SHUTDOWN), 2);
 			assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 1);
 			assert_non_null(fx_find(f, SCHED_D_UNLOCK, "ctr-1"));
-			assert_int_equal(fx_find(f, SCHED_D_UNLOCK, "ctr-1")->reason, SCHED_R_OVERQUOTA);
-			assert_string_equal(fx_status(f, "ctr-2"), "Waiting in queue at position 1.  "
-					    "Cluster is at cloud account limits and cannot start any "
-					    "new instances right now.");
+			assert_int_equal(fx_find(f, SCHED_D_UNLOCK, "ctr-1")->reason,
+					 SCHED_R_OVERQUOTA);
+			assert_string_equal(
+				fx_status(f, "ctr-2"),
+				"Waiting in queue at position 1.  "
+				"Cluster is at cloud account limits and cannot start any "
+				"new instances right now.");
 		} else {
 			assert_string_equal(fx_started(f), "ctr-1");
 			assert_string_equal(fx_created(f), "type3");
-			assert_int_equal(fx_count(f, SCHED_D_UNLOCK) + fx_count(f, SCHED_D_SHUTDOWN), 0);
+			assert_int_equal(
+				fx_count(f, SCHED_D_UNLOCK) + fx_count(f, SCHED_D_SHUTDOWN), 0);
 		}
 		fx_free(f);
 	}
 }
 
-static void instance_capacity(void **st)
+static void
+instance_capacity(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
@@ -196,15 +208,19 @@ static void instance_capacity(void **st)
 	assert_string_equal(fx_started(f), "ctr-4");
 	assert_string_equal(fx_created(f), "type1");
 	assert_int_equal(fx_count(f, SCHED_D_LOCK) + fx_count(f, SCHED_D_UNLOCK), 0);
-	assert_string_equal(fx_status(f, "ctr-3"), "Waiting in queue at position 1.  Cluster is at "
-			    "capacity for all eligible instance types (type4) and cannot start a new "
-			    "instance right now.");
-	assert_string_equal(fx_status(f, "ctr-2"), "Waiting in queue at position 2.  Cluster is at "
+	assert_string_equal(
+		fx_status(f, "ctr-3"),
+		"Waiting in queue at position 1.  Cluster is at "
+		"capacity for all eligible instance types (type4) and cannot start a new "
+		"instance right now.");
+	assert_string_equal(fx_status(f, "ctr-2"),
+			    "Waiting in queue at position 2.  Cluster is at "
 			    "capacity and cannot start any new instances right now.");
 	fx_free(f);
 }
 
-static void idle_in_503_quiet_period(void **st)
+static void
+idle_in_503_quiet_period(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 	int w;
@@ -223,8 +239,8 @@ static void idle_in_503_quiet_period(void **st)
 	fx_free(f);
 }
 
-static void supervisors_case(int n_sup, int n_locked, int n_running, int idle, const char *started,
-			     int unlocks)
+static void
+supervisors_case(int n_sup, int n_locked, int n_running, int idle, const char *started, int unlocks)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 	int big = fx_worker(f, "i-big", 16, SCHED_W_RUNNING, SCHED_IDLE_RUN);
@@ -250,13 +266,15 @@ static void supervisors_case(int n_sup, int n_locked, int n_running, int idle, c
 	fx_free(f);
 }
 
-static void unlock_excess_supervisors(void **st)
+static void
+unlock_excess_supervisors(void **st)
 {
 	(void)st;
 	supervisors_case(6, 6, 4, 0, "", 2);
 }
 
-static void excess_supervisors(void **st)
+static void
+excess_supervisors(void **st)
 {
 	struct fx_world *f;
 
@@ -267,12 +285,14 @@ static void excess_supervisors(void **st)
 	f->c[fx_ctr(f, NULL, SCHED_QUEUED, 2, 1, ram)].supervisor = true;
 	f->c[fx_ctr(f, NULL, SCHED_QUEUED, 1, 1, ram)].supervisor = true;
 	assert_int_equal(fx_pass(f), 0);
-	assert_string_equal(fx_status(f, "ctr-1"), "Waiting in workflow queue at position 1.  "
+	assert_string_equal(fx_status(f, "ctr-1"),
+			    "Waiting in workflow queue at position 1.  "
 			    "Cluster is at capacity and cannot start any new workflows right now.");
 	fx_free(f);
 }
 
-static void skip_supervisors(void **st)
+static void
+skip_supervisors(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
@@ -292,7 +312,8 @@ static void skip_supervisors(void **st)
 	fx_free(f);
 }
 
-static void equal_priority_containers(void **st)
+static void
+equal_priority_containers(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 2);
 	size_t starts = 0;
@@ -316,7 +337,8 @@ static void equal_priority_containers(void **st)
 	fx_free(f);
 }
 
-static void start_while_creating(void **st)
+static void
+start_while_creating(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
@@ -342,7 +364,8 @@ static void start_while_creating(void **st)
 	fx_free(f);
 }
 
-static void containers_metrics(void **st)
+static void
+containers_metrics(void **st)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 	int c;
@@ -372,7 +395,8 @@ static void containers_metrics(void **st)
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(use_idle_workers),

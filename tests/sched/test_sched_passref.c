@@ -23,13 +23,14 @@ void ref_sched_free(struct sched *s);
 int ref_sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out);
 struct sched_quota *ref_sched_quota_state(struct sched *s);
 
-#define MAXC 700
-#define MAXW 240
+#define MAXC   700
+#define MAXW   240
 #define MAXRUN 24
 
 static uint64_t rng = 0x2545f4914f6cdd1du;
 
-static uint32_t rnd(uint32_t n)
+static uint32_t
+rnd(uint32_t n)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -53,7 +54,8 @@ struct world {
 	struct sched_input in;
 };
 
-static void random_config(struct world *x, int round)
+static void
+random_config(struct world *x, int round)
 {
 	uint32_t mask = (rnd(1u << 16) << 1) | (1u << (round % 2 ? 16 : 4));
 	int64_t mi = rnd(3) == 0 ? 0 : 1 + rnd(300);
@@ -72,7 +74,8 @@ static void random_config(struct world *x, int round)
 	sched_result_init(&x->rr);
 }
 
-static void random_ctr(struct world *x, size_t i, sched_time now)
+static void
+random_ctr(struct world *x, size_t i, sched_time now)
 {
 	struct sched_ctr *c = &x->c[i];
 	struct ctres r;
@@ -89,9 +92,11 @@ static void random_ctr(struct world *x, size_t i, sched_time now)
 	}
 	snprintf(x->uuid[i], sizeof(x->uuid[i]), "zzzzz-dz642-%09zu", i);
 	c->uuid = x->uuid[i];
-	c->state = k < 5 ? SCHED_QUEUED : k < 8 ? SCHED_LOCKED : k < 9 ? SCHED_RUNNING :
-		   (enum sched_cstate)(SCHED_COMPLETE + rnd(3));
-	c->priority = rnd(8) == 0 ? 0 : 1 + rnd(6);	/* many ties */
+	c->state = k < 5   ? SCHED_QUEUED
+		   : k < 8 ? SCHED_LOCKED
+		   : k < 9 ? SCHED_RUNNING
+			   : (enum sched_cstate)(SCHED_COMPLETE + rnd(3));
+	c->priority = rnd(8) == 0 ? 0 : 1 + rnd(6); /* many ties */
 	c->first_seen = rnd(50);
 	c->created_at = now - (sched_time)rnd(1000) * SCHED_SECOND;
 	c->supervisor = rnd(12) == 0;
@@ -104,30 +109,35 @@ static void random_ctr(struct world *x, size_t i, sched_time now)
 	c->cancel_tried_at = rnd(6) == 0 ? now - (sched_time)rnd(120) * SCHED_SECOND : 0;
 }
 
-static void random_worker(struct world *x, size_t i)
+static void
+random_worker(struct world *x, size_t i)
 {
 	struct sched_worker *w = &x->w[i];
 	uint32_t nrun = rnd(3) == 0 ? 0 : rnd(rnd(4) == 0 ? MAXRUN : 5);
 
 	if (rnd(10) == 0)
-		x->wid[i][0] = '\0';	/* a pending create */
+		x->wid[i][0] = '\0'; /* a pending create */
 	else
-		snprintf(x->wid[i], sizeof(x->wid[i]), "i-%04u", rnd(500));	/* duplicates too */
+		snprintf(x->wid[i], sizeof(x->wid[i]), "i-%04u", rnd(500)); /* duplicates too */
 	*w = (struct sched_worker){
-		.id = x->wid[i], .type = rnd((uint32_t)x->f->cl->n_instance_types),
+		.id = x->wid[i],
+		.type = rnd((uint32_t)x->f->cl->n_instance_types),
 		.state = (enum sched_wstate)rnd(5),
 		.idle = rnd(8) == 0 ? (enum sched_idle)(1 + rnd(2)) : SCHED_IDLE_RUN,
-		.run = x->run[i], .last_busy = 0,
+		.run = x->run[i],
+		.last_busy = 0,
 	};
 	for (uint32_t k = 0; k < nrun && x->nc > 0; k++) {
 		const struct sched_ctr *c = &x->c[rnd((uint32_t)x->nc)];
 
-		x->run[i][w->n_run++] = (struct sched_wrun){
-			.uuid = c->uuid, .need = c->need, .need_known = rnd(25) != 0 };
+		x->run[i][w->n_run++] = (struct sched_wrun){ .uuid = c->uuid,
+							     .need = c->need,
+							     .need_known = rnd(25) != 0 };
 	}
 }
 
-static void random_input(struct world *x)
+static void
+random_input(struct world *x)
 {
 	sched_time now = 100000 * SCHED_SECOND;
 	bool big = rnd(4) == 0;
@@ -141,16 +151,23 @@ static void random_input(struct world *x)
 	for (size_t t = 0; t < 32; t++)
 		x->at_cap[t] = rnd(5) == 0;
 	x->in = (struct sched_input){
-		.cluster = x->f->cl, .now = now, .ctrs = x->c, .n_ctrs = x->nc,
-		.workers = x->w, .n_workers = x->nw,
-		.quota_hold = rnd(6) == 0, .type_at_capacity = rnd(3) == 0 ? x->at_cap : NULL,
-		.create_throttled = rnd(6) == 0, .runner_unavailable = rnd(10) == 0,
+		.cluster = x->f->cl,
+		.now = now,
+		.ctrs = x->c,
+		.n_ctrs = x->nc,
+		.workers = x->w,
+		.n_workers = x->nw,
+		.quota_hold = rnd(6) == 0,
+		.type_at_capacity = rnd(3) == 0 ? x->at_cap : NULL,
+		.create_throttled = rnd(6) == 0,
+		.runner_unavailable = rnd(10) == 0,
 		.api_last_503 = rnd(4) == 0 ? now - (sched_time)rnd(120) * SCHED_SECOND : 0,
 	};
 }
 
 /* Between passes: some priorities and states change, workers move, time moves on. */
-static void change_input(struct world *x)
+static void
+change_input(struct world *x)
 {
 	if (x->nw > 1 && rnd(2) == 0) {
 		size_t a = rnd((uint32_t)x->nw), b = rnd((uint32_t)x->nw);
@@ -178,7 +195,8 @@ static void change_input(struct world *x)
 	x->in.quota_hold = rnd(6) == 0;
 }
 
-static void same_result(const struct sched_result *a, const struct sched_result *b, size_t nc)
+static void
+same_result(const struct sched_result *a, const struct sched_result *b, size_t nc)
 {
 	assert_int_equal(a->n, b->n);
 	for (size_t i = 0; i < a->n; i++) {
@@ -207,7 +225,8 @@ static void same_result(const struct sched_result *a, const struct sched_result 
 	assert_int_equal(a->last_503, b->last_503);
 }
 
-static void free_world(struct world *x)
+static void
+free_world(struct world *x)
 {
 	for (size_t i = 0; i < MAXC; i++)
 		itypes_choice_free(&x->ch[i]);
@@ -216,7 +235,8 @@ static void free_world(struct world *x)
 	fx_free(x->f);
 }
 
-static void random_passes(void **unused)
+static void
+random_passes(void **unused)
 {
 	struct world *x = calloc(1, sizeof(*x));
 	size_t placed = 0, decisions = 0;
@@ -239,7 +259,8 @@ static void random_passes(void **unused)
 			assert_int_equal(ref_sched_pass(x->ref, &x->in, &x->rr), rc);
 			if (rc == 0)
 				same_result(&x->f->r, &x->rr, x->nc);
-			assert_memory_equal(sched_quota_state(x->f->s), ref_sched_quota_state(x->ref),
+			assert_memory_equal(sched_quota_state(x->f->s),
+					    ref_sched_quota_state(x->ref),
 					    sizeof(struct sched_quota));
 			for (size_t i = 0; i < x->f->r.n; i++)
 				placed += x->f->r.d[i].kind == SCHED_D_START;
@@ -259,7 +280,8 @@ static void random_passes(void **unused)
  * A candidate type index out of range is an error when the walk reaches the container, and
  * only then (the flag is computed up front, the check stays where the walk is).
  */
-static void bad_type_index(void **unused)
+static void
+bad_type_index(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.5, 10);
 	static const uint32_t bad[] = { 0, 99 };
@@ -281,7 +303,8 @@ static void bad_type_index(void **unused)
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_passes),

@@ -8,7 +8,8 @@
 
 #define S SCHED_SECOND
 
-static void initial_estimate(void **unused)
+static void
+initial_estimate(void **unused)
 {
 	struct cfg_cluster cl = { 0 };
 	struct sched_quota q;
@@ -20,7 +21,7 @@ static void initial_estimate(void **unused)
 	cl.containers.cloudvms.initial_quota_estimate = 5;
 	cl.containers.cloudvms.max_instances = 64;
 	sched_quota_init(&q, &cl);
-	assert_int_equal(q.max_containers, 0);	/* fix: MaxInstances is not a container count */
+	assert_int_equal(q.max_containers, 0); /* fix: MaxInstances is not a container count */
 	assert_int_equal(q.instance_limit, 5);
 	/* The estimate grows ~10% with the instances that exist. */
 	sched_quota_update(&q, 10 * S, 0, 0, 10, false);
@@ -29,7 +30,8 @@ static void initial_estimate(void **unused)
 	assert_int_equal(q.instance_limit, 12);
 }
 
-static void backoff_503(void **unused)
+static void
+backoff_503(void **unused)
 {
 	struct cfg_cluster cl = { 0 };
 	struct sched_quota q;
@@ -38,7 +40,7 @@ static void backoff_503(void **unused)
 	(void)unused;
 	sched_quota_init(&q, &cl);
 	sched_quota_update(&q, t, 0, 40, 10, false);
-	assert_int_equal(q.max_containers, 0);			/* unlimited until a 503 */
+	assert_int_equal(q.max_containers, 0); /* unlimited until a 503 */
 	sched_quota_update(&q, t, e503, 40, 10, false);
 	assert_int_equal(q.max_containers, 39);
 	assert_int_equal(q.last_503, e503);
@@ -55,10 +57,11 @@ static void backoff_503(void **unused)
 	/* A new 503 backs off again; at least 1. */
 	sched_quota_update(&q, t + 100 * S, t + 99 * S, 0, 10, false);
 	assert_int_equal(q.max_containers, 1);
-	assert_int_equal(q.instance_limit, 0);	/* instances untouched by 503s */
+	assert_int_equal(q.instance_limit, 0); /* instances untouched by 503s */
 }
 
-static void quota_learning(void **unused)
+static void
+quota_learning(void **unused)
 {
 	struct cfg_cluster cl = { 0 };
 	struct sched_quota q;
@@ -68,9 +71,9 @@ static void quota_learning(void **unused)
 	sched_quota_update(&q, S, 0, 30, 3, true);
 	assert_int_equal(q.instances_within_quota, 3);
 	assert_int_equal(q.instance_limit, 3);
-	assert_int_equal(q.max_containers, 0);	/* fix: containers on those 3 still pack */
+	assert_int_equal(q.max_containers, 0); /* fix: containers on those 3 still pack */
 	sched_quota_update(&q, 2 * S, 0, 30, 3, false);
-	assert_int_equal(q.instance_limit, 4);	/* probe one instance at a time */
+	assert_int_equal(q.instance_limit, 4); /* probe one instance at a time */
 	sched_quota_update(&q, 3 * S, 0, 30, 4, false);
 	assert_int_equal(q.instances_within_quota, 4);
 	assert_int_equal(q.instance_limit, 5);
@@ -79,7 +82,8 @@ static void quota_learning(void **unused)
 }
 
 /* The pass feeds the learnt limit: no create beyond it, but placement on existing instances. */
-static void pass_uses_instance_limit(void **unused)
+static void
+pass_uses_instance_limit(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 0);
 
@@ -91,12 +95,13 @@ static void pass_uses_instance_limit(void **unused)
 		fx_ctr(f, NULL, SCHED_LOCKED, p, 1, 128 * FX_MiB);
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_START), 2);
-	assert_int_equal(fx_count(f, SCHED_D_CREATE), 1);	/* limit 3 = 2 + 1 */
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 1); /* limit 3 = 2 + 1 */
 	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 0);
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(initial_estimate),

@@ -19,35 +19,48 @@ struct status_case {
 	const char *want;
 };
 
-static void status_strings(void **unused)
+static void
+status_strings(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.5, 10);
-	int c = fx_ctr(f, NULL, SCHED_QUEUED, 1, 2, ram);	/* candidates type2, type3 */
+	int c = fx_ctr(f, NULL, SCHED_QUEUED, 1, 2, ram); /* candidates type2, type3 */
 	const struct status_case cases[] = {
 		{ { SCHED_ST_NONE, 0, 0 }, SCHED_QUEUED, "" },
-		{ { SCHED_ST_PREPARING, 0, 0 }, SCHED_LOCKED,
+		{ { SCHED_ST_PREPARING, 0, 0 },
+		  SCHED_LOCKED,
 		  "Container is allocated to an instance and preparing to run." },
-		{ { SCHED_ST_PRIORITY_ZERO, 0, 0 }, SCHED_LOCKED,
+		{ { SCHED_ST_PRIORITY_ZERO, 0, 0 },
+		  SCHED_LOCKED,
 		  "This container will not be scheduled to run because its priority is 0 and state "
 		  "is Locked." },
-		{ { SCHED_ST_PRIORITY_ZERO, 0, 0 }, SCHED_QUEUED,
+		{ { SCHED_ST_PRIORITY_ZERO, 0, 0 },
+		  SCHED_QUEUED,
 		  "This container will not be scheduled to run because its priority is 0 and state "
 		  "is Queued." },
-		{ { SCHED_ST_SUPERVISOR_LIMIT, 7, 0 }, SCHED_QUEUED,
-		  "Waiting in workflow queue at position 7.  Cluster is at capacity and cannot start "
+		{ { SCHED_ST_SUPERVISOR_LIMIT, 7, 0 },
+		  SCHED_QUEUED,
+		  "Waiting in workflow queue at position 7.  Cluster is at capacity and cannot "
+		  "start "
 		  "any new workflows right now." },
-		{ { SCHED_ST_WAITING_PREVIOUS, 0, 0 }, SCHED_LOCKED,
+		{ { SCHED_ST_WAITING_PREVIOUS, 0, 0 },
+		  SCHED_LOCKED,
 		  "Waiting for previous container attempt to exit." },
-		{ { SCHED_ST_WAITING_NEW, 0, f->c[c].types[0] }, SCHED_LOCKED,
+		{ { SCHED_ST_WAITING_NEW, 0, f->c[c].types[0] },
+		  SCHED_LOCKED,
 		  "Waiting for a type2 instance to boot and be ready to accept work." },
-		{ { SCHED_ST_AT_CAPACITY, 3, 0 }, SCHED_LOCKED,
-		  "Waiting in queue at position 3.  Cluster is at capacity for all eligible instance "
+		{ { SCHED_ST_AT_CAPACITY, 3, 0 },
+		  SCHED_LOCKED,
+		  "Waiting in queue at position 3.  Cluster is at capacity for all eligible "
+		  "instance "
 		  "types (type2, type3) and cannot start a new instance right now." },
-		{ { SCHED_ST_AT_QUOTA, 12, 0 }, SCHED_QUEUED,
+		{ { SCHED_ST_AT_QUOTA, 12, 0 },
+		  SCHED_QUEUED,
 		  "Waiting in queue at position 12.  Cluster is at cloud account limits and cannot "
 		  "start any new instances right now." },
-		{ { SCHED_ST_CLUSTER_CAPACITY, 100000, 0 }, SCHED_QUEUED,
-		  "Waiting in queue at position 100000.  Cluster is at capacity and cannot start any "
+		{ { SCHED_ST_CLUSTER_CAPACITY, 100000, 0 },
+		  SCHED_QUEUED,
+		  "Waiting in queue at position 100000.  Cluster is at capacity and cannot start "
+		  "any "
 		  "new instances right now." },
 	};
 	char buf[SCHED_STATUS_MAX], tiny[8];
@@ -55,8 +68,9 @@ static void status_strings(void **unused)
 	(void)unused;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		f->c[c].state = cases[i].state;
-		assert_int_equal(sched_status_format(f->cl, &f->c[c], &cases[i].st, buf, sizeof(buf)),
-				 (int)strlen(cases[i].want));
+		assert_int_equal(
+			sched_status_format(f->cl, &f->c[c], &cases[i].st, buf, sizeof(buf)),
+			(int)strlen(cases[i].want));
 		assert_string_equal(buf, cases[i].want);
 	}
 	assert_int_equal(sched_status_format(f->cl, &f->c[c], &cases[7].st, tiny, sizeof(tiny)),
@@ -66,7 +80,8 @@ static void status_strings(void **unused)
 }
 
 /* 4.2 step 2, seen through the positions of step 7 (everything at quota, nothing placed). */
-static void queue_order(void **unused)
+static void
+queue_order(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
@@ -78,7 +93,8 @@ static void queue_order(void **unused)
 	fx_ctr(f, "q-mid-new", SCHED_QUEUED, 5, 1, ram);
 	f->c[fx_ctr_index(f, "q-mid-old")].first_seen = -5;
 	assert_int_equal(fx_pass(f), 0);
-	assert_string_equal(fx_status(f, "l-low"), "Waiting in queue at position 1.  Cluster is at "
+	assert_string_equal(fx_status(f, "l-low"),
+			    "Waiting in queue at position 1.  Cluster is at "
 			    "cloud account limits and cannot start any new instances right now.");
 	assert_int_equal(f->r.status[fx_ctr_index(f, "q-high")].n, 2);
 	assert_int_equal(f->r.status[fx_ctr_index(f, "q-mid-old")].n, 3);
@@ -94,7 +110,8 @@ static void queue_order(void **unused)
 	fx_free(f);
 }
 
-static void priority_zero_and_running(void **unused)
+static void
+priority_zero_and_running(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 	int w = fx_worker(f, "i-1", 4, SCHED_W_RUNNING, SCHED_IDLE_RUN);
@@ -104,7 +121,7 @@ static void priority_zero_and_running(void **unused)
 	fx_run_on(f, fx_ctr(f, "starting", SCHED_LOCKED, 5, 1, ram), w, true);
 	assert_int_equal(fx_pass(f), 0);
 	assert_string_equal(fx_status(f, "zero"), "This container will not be scheduled to run "
-			    "because its priority is 0 and state is Locked.");
+						  "because its priority is 0 and state is Locked.");
 	assert_string_equal(fx_status(f, "starting"),
 			    "Container is allocated to an instance and preparing to run.");
 	assert_int_equal(f->r.n, 0);
@@ -112,7 +129,8 @@ static void priority_zero_and_running(void **unused)
 }
 
 /* 4.5: a busy slot means no new operation, and a quick re-run. */
-static void busy_slot(void **unused)
+static void
+busy_slot(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 	int c = fx_ctr(f, NULL, SCHED_QUEUED, 1, 1, ram);
@@ -129,7 +147,8 @@ static void busy_slot(void **unused)
 	fx_free(f);
 }
 
-static void previous_attempt(void **unused)
+static void
+previous_attempt(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
@@ -138,7 +157,8 @@ static void previous_attempt(void **unused)
 	f->c[fx_ctr(f, "locked", SCHED_LOCKED, 2, 1, ram)].runner_present = true;
 	f->c[fx_ctr(f, "queued", SCHED_QUEUED, 1, 1, ram)].runner_present = true;
 	assert_int_equal(fx_pass(f), 0);
-	assert_string_equal(fx_status(f, "locked"), "Waiting for previous container attempt to exit.");
+	assert_string_equal(fx_status(f, "locked"),
+			    "Waiting for previous container attempt to exit.");
 	assert_int_equal(fx_find(f, SCHED_D_KILL, "locked")->reason, SCHED_R_PREVIOUS_ATTEMPT);
 	assert_non_null(fx_find(f, SCHED_D_KILL, "queued"));
 	assert_int_equal(fx_count(f, SCHED_D_LOCK) + fx_count(f, SCHED_D_START), 0);
@@ -153,7 +173,8 @@ struct create_case {
 	size_t creates;
 };
 
-static void create_limits(void **unused)
+static void
+create_limits(void **unused)
 {
 	const struct create_case cases[] = {
 		{ "free", 0, 0, false, false, 4 },
@@ -168,7 +189,8 @@ static void create_limits(void **unused)
 		struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
 
 		print_message("case %s\n", cases[i].name);
-		f->cl->containers.cloudvms.max_concurrent_instance_create_ops = cases[i].max_create_ops;
+		f->cl->containers.cloudvms.max_concurrent_instance_create_ops =
+			cases[i].max_create_ops;
 		for (int p = 0; p < cases[i].pending; p++)
 			fx_worker(f, "", 16, SCHED_W_BOOTING, SCHED_IDLE_RUN);
 		for (int p = 1; p <= 4; p++)
@@ -178,15 +200,18 @@ static void create_limits(void **unused)
 		assert_int_equal(fx_pass(f), 0);
 		assert_int_equal(fx_count(f, SCHED_D_CREATE), cases[i].creates);
 		if (cases[i].creates == 0)
-			assert_string_equal(fx_status(f, "ctr-4"), "Waiting in queue at position 1.  "
-					    "Cluster is at capacity and cannot start any new instances "
-					    "right now.");
+			assert_string_equal(
+				fx_status(f, "ctr-4"),
+				"Waiting in queue at position 1.  "
+				"Cluster is at capacity and cannot start any new instances "
+				"right now.");
 		fx_free(f);
 	}
 }
 
 /* MaxInstances reached by this pass's own creates: the rest is over quota. */
-static void max_instances_within_pass(void **unused)
+static void
+max_instances_within_pass(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 2);
 
@@ -201,7 +226,8 @@ static void max_instances_within_pass(void **unused)
 }
 
 /* Preference: a ready instance over a booting one; among ready ones the busiest. */
-static void instance_preference(void **unused)
+static void
+instance_preference(void **unused)
 {
 	struct fx_world *f = fx_new(ALL_TYPES, 2.0, 10);
 	int busy;
@@ -212,7 +238,7 @@ static void instance_preference(void **unused)
 	busy = fx_worker(f, "i-c-busy", 4, SCHED_W_RUNNING, SCHED_IDLE_RUN);
 	fx_worker(f, "i-d-cheap", 3, SCHED_W_IDLE, SCHED_IDLE_RUN);
 	fx_run_on(f, fx_ctr(f, "r", SCHED_RUNNING, 9, 1, ram), busy, false);
-	fx_ctr(f, NULL, SCHED_LOCKED, 2, 2, ram);	/* candidates type2..type4 */
+	fx_ctr(f, NULL, SCHED_LOCKED, 2, 2, ram); /* candidates type2..type4 */
 	fx_ctr(f, NULL, SCHED_LOCKED, 1, 2, ram);
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-2")->worker, busy);
@@ -221,7 +247,8 @@ static void instance_preference(void **unused)
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(status_strings),

@@ -14,51 +14,53 @@ struct sync_case {
 	const char *name;
 	enum sched_cstate state;
 	bool in_r, exited;
-	sched_time exit_time;		/* the threshold T is T0 */
+	sched_time exit_time; /* the threshold T is T0 */
 	int64_t prio;
 	bool unknown_workers, busy;
-	int kind;			/* 0: nothing */
+	int kind; /* 0: nothing */
 	enum sched_dreason reason;
 };
 
 static const struct sync_case cases[] = {
-	{ "Running, not in R", SCHED_RUNNING, false, false, 0, 1, false, false,
-	  SCHED_D_CANCEL, SCHED_R_NOT_RUNNING },
-	{ "Running, not in R, unknown workers", SCHED_RUNNING, false, false, 0, 1, true, false, 0, 0 },
+	{ "Running, not in R", SCHED_RUNNING, false, false, 0, 1, false, false, SCHED_D_CANCEL,
+	  SCHED_R_NOT_RUNNING },
+	{ "Running, not in R, unknown workers", SCHED_RUNNING, false, false, 0, 1, true, false, 0,
+	  0 },
 	{ "Running, exited before T", SCHED_RUNNING, true, true, T0 - 1, 1, false, false,
 	  SCHED_D_CANCEL, SCHED_R_RUNNING_AFTER_EXIT },
 	{ "Running, exited at T", SCHED_RUNNING, true, true, T0, 1, false, false, 0, 0 },
-	{ "Running, in R, priority 0", SCHED_RUNNING, true, false, 0, 0, false, false,
-	  SCHED_D_KILL, SCHED_R_PRIORITY_ZERO },
+	{ "Running, in R, priority 0", SCHED_RUNNING, true, false, 0, 0, false, false, SCHED_D_KILL,
+	  SCHED_R_PRIORITY_ZERO },
 	{ "Running, in R", SCHED_RUNNING, true, false, 0, 1, false, false, 0, 0 },
-	{ "Complete, in R", SCHED_COMPLETE, true, false, 0, 1, false, false,
-	  SCHED_D_KILL, SCHED_R_STATE_COMPLETE },
-	{ "Cancelled, in R", SCHED_CANCELLED, true, false, 0, 1, false, false,
-	  SCHED_D_KILL, SCHED_R_STATE_CANCELLED },
-	{ "Complete", SCHED_COMPLETE, false, false, 0, 1, false, false,
-	  SCHED_D_FORGET, SCHED_R_FINISHED },
-	{ "Cancelled", SCHED_CANCELLED, false, false, 0, 0, false, false,
-	  SCHED_D_FORGET, SCHED_R_FINISHED },
-	{ "Queued, in R", SCHED_QUEUED, true, false, 0, 1, false, false,
-	  SCHED_D_KILL, SCHED_R_QUEUED_BUT_RUNNING },
-	{ "Queued, priority 0", SCHED_QUEUED, false, false, 0, 0, false, false,
-	  SCHED_D_FORGET, SCHED_R_ON_HOLD },
+	{ "Complete, in R", SCHED_COMPLETE, true, false, 0, 1, false, false, SCHED_D_KILL,
+	  SCHED_R_STATE_COMPLETE },
+	{ "Cancelled, in R", SCHED_CANCELLED, true, false, 0, 1, false, false, SCHED_D_KILL,
+	  SCHED_R_STATE_CANCELLED },
+	{ "Complete", SCHED_COMPLETE, false, false, 0, 1, false, false, SCHED_D_FORGET,
+	  SCHED_R_FINISHED },
+	{ "Cancelled", SCHED_CANCELLED, false, false, 0, 0, false, false, SCHED_D_FORGET,
+	  SCHED_R_FINISHED },
+	{ "Queued, in R", SCHED_QUEUED, true, false, 0, 1, false, false, SCHED_D_KILL,
+	  SCHED_R_QUEUED_BUT_RUNNING },
+	{ "Queued, priority 0", SCHED_QUEUED, false, false, 0, 0, false, false, SCHED_D_FORGET,
+	  SCHED_R_ON_HOLD },
 	{ "Queued", SCHED_QUEUED, false, false, 0, 1, false, false, 0, 0 },
 	{ "Locked, exited before T", SCHED_LOCKED, true, true, T0 - 1, 1, false, false,
 	  SCHED_D_UNLOCK, SCHED_R_CRUNCH_RUN_EXITED },
-	{ "Locked, exited before T, slot busy", SCHED_LOCKED, true, true, T0 - 1, 1, false, true,
-	  0, 0 },
+	{ "Locked, exited before T, slot busy", SCHED_LOCKED, true, true, T0 - 1, 1, false, true, 0,
+	  0 },
 	{ "Locked, exited after T", SCHED_LOCKED, true, true, T0 + 1, 1, false, false, 0, 0 },
 	{ "Locked, running, priority 0", SCHED_LOCKED, true, false, 0, 0, false, false,
 	  SCHED_D_KILL, SCHED_R_PRIORITY_ZERO },
 	{ "Locked, not in R, priority 0", SCHED_LOCKED, false, false, 0, 0, false, false,
 	  SCHED_D_UNLOCK, SCHED_R_PRIORITY_ZERO },
 	{ "Locked, not in R", SCHED_LOCKED, false, false, 0, 1, false, false, 0, 0 },
-	{ "other state", SCHED_CSTATE_OTHER, false, false, 0, 1, false, false,
-	  SCHED_D_BUG_STATE, 0 },
+	{ "other state", SCHED_CSTATE_OTHER, false, false, 0, 1, false, false, SCHED_D_BUG_STATE,
+	  0 },
 };
 
-static void sync_table(void **unused)
+static void
+sync_table(void **unused)
 {
 	(void)unused;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -85,7 +87,8 @@ static void sync_table(void **unused)
 	}
 }
 
-static void kill_nonexistent_container(void **unused)
+static void
+kill_nonexistent_container(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
 	const char *orphans[] = { "zzzzz-dz642-notinthequeue" };
@@ -102,7 +105,8 @@ static void kill_nonexistent_container(void **unused)
 	fx_free(f);
 }
 
-static void reason_texts(void **unused)
+static void
+reason_texts(void **unused)
 {
 	(void)unused;
 	assert_string_equal(sched_reason_text(SCHED_R_OVERQUOTA),
@@ -119,7 +123,8 @@ static void reason_texts(void **unused)
 }
 
 /* CancelOrphanedContainers: kept while an unknown worker may still report it, then cancelled. */
-static void cancel_orphaned(void **unused)
+static void
+cancel_orphaned(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
 
@@ -137,7 +142,8 @@ static void cancel_orphaned(void **unused)
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sync_table),

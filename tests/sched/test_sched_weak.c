@@ -12,11 +12,12 @@
 #include "sched_fixture.h"
 
 #define NO_TYPE1 0x1fffcu
-#define S SCHED_SECOND
+#define S	 SCHED_SECOND
 static const int64_t ram = 128 * FX_MiB;
 
 /* 1: an empty candidate list (no type fits after a config change) crashed the reference. */
-static void w1_no_candidates(void **unused)
+static void
+w1_no_candidates(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
 	int lost = fx_ctr(f, "lost", SCHED_LOCKED, 5, 1, ram);
@@ -29,7 +30,7 @@ static void w1_no_candidates(void **unused)
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_find(f, SCHED_D_CANCEL, "lost")->reason, SCHED_R_UNSATISFIABLE);
 	assert_null(fx_find(f, SCHED_D_CANCEL, "running"));
-	assert_string_equal(fx_created(f), "type1");	/* the others still schedule */
+	assert_string_equal(fx_created(f), "type1"); /* the others still schedule */
 	/* 11: not re-tried on every pass. */
 	f->c[lost].cancel_tried_at = f->in.now - S;
 	assert_int_equal(fx_pass(f), 0);
@@ -41,7 +42,8 @@ static void w1_no_candidates(void **unused)
 }
 
 /* 2: stale-lock recovery must not unlock a container found running meanwhile. */
-static void w2_stale_locks(void **unused)
+static void
+w2_stale_locks(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
 	int w = fx_worker(f, "i-1", 4, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
@@ -61,7 +63,8 @@ static void w2_stale_locks(void **unused)
 }
 
 /* 3: the reference lost the tmp scratch of running containers and over-packed disks. */
-static void w3_running_scratch(void **unused)
+static void
+w3_running_scratch(void **unused)
 {
 	struct fx_world *f = fx_new(NO_TYPE1, 1.0, 10);
 	int w = fx_worker(f, "i-1", 2, SCHED_W_RUNNING, SCHED_IDLE_RUN);
@@ -69,7 +72,7 @@ static void w3_running_scratch(void **unused)
 	int c;
 
 	(void)unused;
-	f->c[r].need.scratch = 15 * FX_GiB;	/* a tmp mount: 15 of the type2's 20 GiB */
+	f->c[r].need.scratch = 15 * FX_GiB; /* a tmp mount: 15 of the type2's 20 GiB */
 	fx_run_on(f, r, w, false);
 	c = fx_ctr(f, NULL, SCHED_LOCKED, 1, 1, ram);
 	f->c[c].need.scratch = 10 * FX_GiB;
@@ -84,7 +87,8 @@ static void w3_running_scratch(void **unused)
 }
 
 /* 4: keepstore buffers follow the container's VCPUs (its RAM reservation), not the instance's. */
-static void w4_keep_buffers(void **unused)
+static void
+w4_keep_buffers(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 2.0, 10);
 
@@ -94,7 +98,7 @@ static void w4_keep_buffers(void **unused)
 	fx_ctr(f, NULL, SCHED_LOCKED, 2, 1, ram);
 	fx_ctr(f, NULL, SCHED_LOCKED, 1, 0, ram);
 	assert_int_equal(fx_pass(f), 0);
-	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-2")->keep_buffers, 2);	/* ref: 4 */
+	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-2")->keep_buffers, 2); /* ref: 4 */
 	assert_int_equal(fx_find(f, SCHED_D_START, "ctr-1")->keep_buffers, 2);
 	f->cl->containers.local_keep_blob_buffers_per_vcpu = 0;
 	assert_int_equal(fx_pass(f), 0);
@@ -104,7 +108,8 @@ static void w4_keep_buffers(void **unused)
 
 /* 5: at quota the reference clamps maxContainers (containers) to N (instances), so a packed
  * instance with free room gets nothing more. */
-static void w5_units(void **unused)
+static void
+w5_units(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 4.0, 10);
 	int w = fx_worker(f, "i-1", 4, SCHED_W_RUNNING, SCHED_IDLE_RUN);
@@ -124,7 +129,8 @@ static void w5_units(void **unused)
 
 /* 10: unlock churn. The reference unlocks a single over-quota entry even with instances up,
  * and re-locks an unlocked container whenever the quota flag clears. */
-static void w10_unlock_churn(void **unused)
+static void
+w10_unlock_churn(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
 	int c;
@@ -156,7 +162,8 @@ static void w10_unlock_churn(void **unused)
 
 /* 9 (as far as the scheduler goes): over quota, an adopted instance with live containers is
  * never asked to shut down, nor is a held one. */
-static void w9_no_shutdown_with_containers(void **unused)
+static void
+w9_no_shutdown_with_containers(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 3);
 	int u = fx_worker(f, "i-unknown", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
@@ -173,7 +180,8 @@ static void w9_no_shutdown_with_containers(void **unused)
 	fx_free(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(w1_no_candidates),

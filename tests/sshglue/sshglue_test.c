@@ -21,12 +21,17 @@
 #include "proto_ssh.h"
 #include "sshc.h"
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
-	exit(1); } } while (0)
-#define UUID1 "zzzzz-dz642-glue00000000001"
-#define UUID2 "zzzzz-dz642-glue00000000002"
+#define CHECK(c)                                                                        \
+	do {                                                                            \
+		if (!(c)) {                                                             \
+			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
+			exit(1);                                                        \
+		}                                                                       \
+	} while (0)
+#define UUID1	"zzzzz-dz642-glue00000000001"
+#define UUID2	"zzzzz-dz642-glue00000000002"
 #define HOSTILE "zzzzz-dz642-x'$(touch /tmp/x)"
-#define T 30000u
+#define T	30000u
 
 struct worker {
 	char id[16], address[64], dir[512], state_dir[512], lock_dir[512], secret[256];
@@ -88,7 +93,8 @@ load_rig(void)
 	snprintf(p, sizeof(p), "%s/desc.json", rig_dir);
 	CHECK((text = slurp(p)) != NULL);
 	CHECK((d = cJSON_Parse(text)) != NULL);
-	cJSON_ArrayForEach(w, cJSON_GetObjectItem(d, "workers")) {
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(d, "workers"))
+	{
 		struct worker *x = &W[nw++];
 
 		CHECK(nw <= 4);
@@ -155,7 +161,7 @@ res_cb(const struct sshc_result *r, void *arg)
 {
 	struct res *x = arg;
 
-	CHECK(!x->done);                /* exactly one callback */
+	CHECK(!x->done); /* exactly one callback */
 	x->done = true;
 	x->status = r->status;
 	x->outcome = r->outcome;
@@ -180,7 +186,12 @@ await(struct res *x, const char *what)
 		x->message);
 }
 
-#define OP(x, what, call) do { memset(&(x), 0, sizeof(x)); CHECK((call) == 0); await(&(x), what); } while (0)
+#define OP(x, what, call)                   \
+	do {                                \
+		memset(&(x), 0, sizeof(x)); \
+		CHECK((call) == 0);         \
+		await(&(x), what);          \
+	} while (0)
 
 static int
 verify(struct worker *w, const char *secret, sshc_cb cb, void *arg)
@@ -226,9 +237,13 @@ static int
 build_init(struct child *c, struct proto_wbuf *w, void *arg)
 {
 	struct proto_ssh_init m = {
-		.boot_probe_command = "echo booted", .ssh_port = "22", .cluster_id = "zzzzz",
-		.connect_timeout_ms = 10000, .command_timeout_ms = 60000,
-		.crunch_run_command = "crunch-run", .deploy_dir = "/tmp/arvados-crunch-run",
+		.boot_probe_command = "echo booted",
+		.ssh_port = "22",
+		.cluster_id = "zzzzz",
+		.connect_timeout_ms = 10000,
+		.command_timeout_ms = 60000,
+		.crunch_run_command = "crunch-run",
+		.deploy_dir = "/tmp/arvados-crunch-run",
 		.runner_md5 = runner_md5,
 	};
 
@@ -274,9 +289,13 @@ start_pool(void)
 	int fd = open(key_file, O_RDONLY | O_CLOEXEC);
 
 	CHECK(fd >= 0);
-	pool = child_new(&loop, &(struct child_spec){
-		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .path = sshd_pool, .args = args,
-		.secret_fd = fd, .build_init = build_init, .check_init = check_init });
+	pool = child_new(&loop, &(struct child_spec){ .name = "sshd-pool",
+						      .role = PROTO_ROLE_SSHD_POOL,
+						      .path = sshd_pool,
+						      .args = args,
+						      .secret_fd = fd,
+						      .build_init = build_init,
+						      .check_init = check_init });
 	CHECK(pool != NULL);
 	CHECK(run_until(pool_ready, NULL, 30000));
 	check_sandboxed(child_pid(pool));
@@ -301,7 +320,7 @@ test_verify(struct worker *w)
 	OP(r, "right secret", verify(w, w->secret, res_cb, &r));
 	CHECK(r.status == PROTO_OK && r.outcome == PROTO_SSH_OK && r.pinned);
 	CHECK(strncmp(r.fp, "SHA256:", 7) == 0);
-	CHECK(r.out_len == 0);          /* the worker's secret is never sent up */
+	CHECK(r.out_len == 0); /* the worker's secret is never sent up */
 }
 
 static void
@@ -327,23 +346,29 @@ test_operations(struct worker *w)
 	OP(r, "deploy again", sshc_deploy(pool, w->id, fd, runner_md5, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
 	/* Only the runner named at init: another hash is refused by sshd-pool. */
-	OP(r, "deploy, other hash", sshc_deploy(pool, w->id, fd, "0123456789abcdef0123456789abcdef",
-						 T, res_cb, &r));
+	OP(r, "deploy, other hash",
+	   sshc_deploy(pool, w->id, fd, "0123456789abcdef0123456789abcdef", T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_INVALID);
 	close(fd);
 
-	OP(r, "run probe, prices", sshc_run_probe(pool, w->id, (const uint8_t *)prices,
-						  strlen(prices), T, res_cb, &r));
+	OP(r, "run probe, prices",
+	   sshc_run_probe(pool, w->id, (const uint8_t *)prices, strlen(prices), T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
 	snprintf(p, sizeof(p), "%s/crunch-run-prices.json", w->lock_dir);
 	CHECK((text = slurp(p)) != NULL && strstr(text, "0.125") != NULL);
 	free(text);
 	CHECK(invocations_with(w, "--stdin-prices") == 1);
 
-	OP(r, "start", sshc_start(pool, &(struct sshc_start){
-		.instance_id = w->id, .uuid = UUID1, .runtime_engine = "stub", .args = extra,
-		.nargs = 2, .payload = (const uint8_t *)payload, .payload_len = strlen(payload) },
-		T, res_cb, &r));
+	OP(r, "start",
+	   sshc_start(pool,
+		      &(struct sshc_start){ .instance_id = w->id,
+					    .uuid = UUID1,
+					    .runtime_engine = "stub",
+					    .args = extra,
+					    .nargs = 2,
+					    .payload = (const uint8_t *)payload,
+					    .payload_len = strlen(payload) },
+		      T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK && strstr(r.out, UUID1) != NULL);
 	snprintf(p, sizeof(p), "%s/payload-%s.json", w->state_dir, UUID1);
 	CHECK((text = slurp(p)) != NULL && strcmp(text, payload) == 0);
@@ -356,21 +381,32 @@ test_operations(struct worker *w)
 	memset(big, ' ', 200000);
 	memcpy(big, "{\"Env\":{},\"Pad\":\"", 17);
 	memcpy(big + 200000 - 3, "\"}\n", 3);
-	OP(r, "start, 200 kB payload", sshc_start(pool, &(struct sshc_start){
-		.instance_id = w->id, .uuid = UUID2, .runtime_engine = "stub",
-		.payload = (const uint8_t *)big, .payload_len = 200000 }, T, res_cb, &r));
+	OP(r, "start, 200 kB payload",
+	   sshc_start(pool,
+		      &(struct sshc_start){ .instance_id = w->id,
+					    .uuid = UUID2,
+					    .runtime_engine = "stub",
+					    .payload = (const uint8_t *)big,
+					    .payload_len = 200000 },
+		      T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
 	snprintf(p, sizeof(p), "%s/payload-%s.json", w->state_dir, UUID2);
-	CHECK((text = slurp(p)) != NULL && strlen(text) == 200000 && memcmp(text, big, 200000) == 0);
+	CHECK((text = slurp(p)) != NULL && strlen(text) == 200000 &&
+	      memcmp(text, big, 200000) == 0);
 	free(text);
 	free(big);
 
 	OP(r, "run probe", sshc_run_probe(pool, w->id, NULL, 0, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK && strstr(r.out, UUID1) != NULL && strstr(r.out, UUID2));
 	/* Starting the same container twice: crunch-run's lock refuses, exit 1. */
-	OP(r, "start again", sshc_start(pool, &(struct sshc_start){
-		.instance_id = w->id, .uuid = UUID1, .runtime_engine = "stub",
-		.payload = (const uint8_t *)payload, .payload_len = strlen(payload) }, T, res_cb, &r));
+	OP(r, "start again",
+	   sshc_start(pool,
+		      &(struct sshc_start){ .instance_id = w->id,
+					    .uuid = UUID1,
+					    .runtime_engine = "stub",
+					    .payload = (const uint8_t *)payload,
+					    .payload_len = strlen(payload) },
+		      T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_EXIT && r.exit_status == 1 && strstr(r.err, "lock") != NULL);
 
 	OP(r, "kill", sshc_kill(pool, w->id, UUID1, 15, T, res_cb, &r));
@@ -393,9 +429,12 @@ raw_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void *arg)
 		return;
 	}
 	CHECK(proto_ssh_ans_decode(m, &a) == 0);
-	res_cb(&(struct sshc_result){ .status = PROTO_OK, .outcome = a.outcome,
-		.exit_status = a.exit_status, .message = a.message, .host_key_fp = a.host_key_fp },
-		arg);
+	res_cb(&(struct sshc_result){ .status = PROTO_OK,
+				      .outcome = a.outcome,
+				      .exit_status = a.exit_status,
+				      .message = a.message,
+				      .host_key_fp = a.host_key_fp },
+	       arg);
 	proto_ssh_ans_free(&a);
 }
 
@@ -412,35 +451,53 @@ test_hostile(struct worker *w)
 
 	fprintf(stderr, "hostile values\n");
 	CHECK(sshc_kill(pool, w->id, HOSTILE, 15, T, res_cb, &r) == -EINVAL);
-	CHECK(sshc_start(pool, &(struct sshc_start){ .instance_id = w->id, .uuid = HOSTILE,
-		.runtime_engine = "stub", .payload = (const uint8_t *)payload, .payload_len = 2 },
-		T, res_cb, &r) == -EINVAL);
-	CHECK(sshc_start(pool, &(struct sshc_start){ .instance_id = w->id, .uuid = UUID1,
-		.runtime_engine = "stub;reboot", .payload = (const uint8_t *)payload,
-		.payload_len = 2 }, T, res_cb, &r) == -EINVAL);
+	CHECK(sshc_start(pool,
+			 &(struct sshc_start){ .instance_id = w->id,
+					       .uuid = HOSTILE,
+					       .runtime_engine = "stub",
+					       .payload = (const uint8_t *)payload,
+					       .payload_len = 2 },
+			 T, res_cb, &r) == -EINVAL);
+	CHECK(sshc_start(pool,
+			 &(struct sshc_start){ .instance_id = w->id,
+					       .uuid = UUID1,
+					       .runtime_engine = "stub;reboot",
+					       .payload = (const uint8_t *)payload,
+					       .payload_len = 2 },
+			 T, res_cb, &r) == -EINVAL);
 	CHECK(sshc_kill(pool, w->id, UUID1, 0, T, res_cb, &r) == -EINVAL);
 	CHECK(verify(&(struct worker){ .id = "i-1", .address = "localhost", .port = 22 }, "s",
 		     res_cb, &r) == -EINVAL);
 	CHECK(!r.done);
 
 	/* Crafted: the child re-checks and answers INVALID; nothing runs, the child lives on. */
-	CHECK(proto_ssh_kill_encode(&wb, 0, 0, &(struct proto_ssh_kill){
-		.instance_id = w->id, .uuid = HOSTILE, .signal = 15 }) == 0);
+	CHECK(proto_ssh_kill_encode(&wb, 0, 0,
+				    &(struct proto_ssh_kill){ .instance_id = w->id,
+							      .uuid = HOSTILE,
+							      .signal = 15 }) == 0);
 	CHECK(proto_chan_request(child_chan(pool), &wb, -1, T, raw_cb, &r) > 0);
 	await(&r, "crafted kill with a hostile UUID");
 	CHECK(r.status == PROTO_OK && r.outcome == PROTO_SSH_INVALID);
 	CHECK(strstr(r.message, "UUID") != NULL);
 	memset(&r, 0, sizeof(r));
-	CHECK(proto_ssh_start_encode(&wb, 0, 0, &(struct proto_ssh_start){
-		.instance_id = w->id, .uuid = UUID1, .runtime_engine = "$(reboot)",
-		.payload = (uint8_t *)payload, .payload_len = 2 }, false) == 0);
+	CHECK(proto_ssh_start_encode(&wb, 0, 0,
+				     &(struct proto_ssh_start){ .instance_id = w->id,
+								.uuid = UUID1,
+								.runtime_engine = "$(reboot)",
+								.payload = (uint8_t *)payload,
+								.payload_len = 2 },
+				     false) == 0);
 	CHECK(proto_chan_request(child_chan(pool), &wb, -1, T, raw_cb, &r) > 0);
 	await(&r, "crafted start with a hostile runtime engine");
 	CHECK(r.status == PROTO_OK && r.outcome == PROTO_SSH_INVALID);
 	memset(&r, 0, sizeof(r));
-	CHECK(proto_ssh_verify_encode(&wb, 0, 0, &(struct proto_ssh_verify){
-		.instance_id = "i-x", .address = "example.com", .port = 22, .user = "root",
-		.secret = (uint8_t *)"s", .secret_len = 1 }) == 0);
+	CHECK(proto_ssh_verify_encode(&wb, 0, 0,
+				      &(struct proto_ssh_verify){ .instance_id = "i-x",
+								  .address = "example.com",
+								  .port = 22,
+								  .user = "root",
+								  .secret = (uint8_t *)"s",
+								  .secret_len = 1 }) == 0);
 	CHECK(proto_chan_request(child_chan(pool), &wb, -1, T, raw_cb, &r) > 0);
 	await(&r, "crafted verify of a host name");
 	CHECK(r.status == PROTO_OK && r.outcome == PROTO_SSH_INVALID);
@@ -497,7 +554,7 @@ test_restart(struct worker *w, struct worker *frozen)
 	await(&pending, "command in flight when sshd-pool died");
 	CHECK(pending.status == PROTO_E_RETRY);
 	memset(&r, 0, sizeof(r));
-	CHECK(sshc_boot_probe(pool, w->id, T, res_cb, &r) == -EAGAIN);   /* down: at once */
+	CHECK(sshc_boot_probe(pool, w->id, T, res_cb, &r) == -EAGAIN); /* down: at once */
 	CHECK(!r.done);
 	CHECK(run_until(pool_restarted, NULL, 30000));
 	CHECK(child_pid(pool) != pid);

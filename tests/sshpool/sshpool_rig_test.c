@@ -19,20 +19,25 @@
 #include "sess.h"
 #include "sshpool.h"
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
-	exit(1); } } while (0)
+#define CHECK(c)                                                                        \
+	do {                                                                            \
+		if (!(c)) {                                                             \
+			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
+			exit(1);                                                        \
+		}                                                                       \
+	} while (0)
 #define UUID1 "zzzzz-dz642-000000000000001"
 #define UUID2 "zzzzz-dz642-000000000000002"
 
 struct worker {
 	char id[16], kind[16], address[64], host_key[1024], dir[512], state_dir[512], lock_dir[512],
-	     secret_file[512], user[32];
+		secret_file[512], user[32];
 	int port;
 };
 
 static uv_loop_t *loop;
 static const char *rig_py, *keydir;
-static struct worker W[128], U;   /* W: root rig (openssh then dropbear), U: the non-root worker */
+static struct worker W[128], U; /* W: root rig (openssh then dropbear), U: the non-root worker */
 static int nw;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -81,7 +86,8 @@ load_rig(const char *dir, struct worker *out, int max)
 	CHECK((text = slurp(p, NULL)) != NULL);
 	CHECK((d = cJSON_Parse(text)) != NULL);
 	ws = cJSON_GetObjectItem(d, "workers");
-	cJSON_ArrayForEach(w, ws) {
+	cJSON_ArrayForEach(w, ws)
+	{
 		CHECK(n < max);
 		jstr(out[n].id, sizeof(out[n].id), w, "id");
 		jstr(out[n].kind, sizeof(out[n].kind), w, "kind");
@@ -109,7 +115,8 @@ rig_ctl(const char *dir, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(words, sizeof(words), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s ctl --dir %s %s >/dev/null", rig_py, dir, words);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s ctl --dir %s %s >/dev/null", rig_py, dir,
+		 words);
 	CHECK(system(cmd) == 0);
 }
 
@@ -183,8 +190,8 @@ expect(struct waiter *w, int outcome, const char *what)
 {
 	wait_all(w, 1);
 	if (w->outcome != outcome) {
-		fprintf(stderr, "FAILED %s: outcome %d (want %d) exit %d error '%s' stderr '%s'\n", what,
-			w->outcome, outcome, w->exit_status, w->error, w->err);
+		fprintf(stderr, "FAILED %s: outcome %d (want %d) exit %d error '%s' stderr '%s'\n",
+			what, w->outcome, outcome, w->exit_status, w->error, w->err);
 		exit(1);
 	}
 	printf("ok - %s\n", what);
@@ -202,9 +209,14 @@ secret_of(const struct worker *w, size_t *len)
 static struct sess_pool *
 mkpool(ssh_key key, uint64_t connect_ms, uint64_t cmd_ms)
 {
-	struct sess_opts o = { .key = key, .connect_timeout_ms = connect_ms, .command_timeout_ms = cmd_ms,
-			       .keepalive_ms = 2000, .keepalive_timeout_ms = 3000, .backoff_min_ms = 200,
-			       .backoff_max_ms = 1000, .max_connecting = 6 };
+	struct sess_opts o = { .key = key,
+			       .connect_timeout_ms = connect_ms,
+			       .command_timeout_ms = cmd_ms,
+			       .keepalive_ms = 2000,
+			       .keepalive_timeout_ms = 3000,
+			       .backoff_min_ms = 200,
+			       .backoff_max_ms = 1000,
+			       .max_connecting = 6 };
 	struct sess_pool *p;
 
 	CHECK(sess_pool_new(loop, &o, &p) == 0);
@@ -331,7 +343,8 @@ t_all_ops(struct sess_pool *p, struct ops *o, const struct worker *w, const char
 		snprintf(cmd, sizeof(cmd), "md5sum %s", runner_file);
 		CHECK((f = popen(cmd, "r")) != NULL && fscanf(f, "%32s", md5) == 1);
 		pclose(f);
-		CHECK(ops_deploy(o, s, fd, "0123456789abcdef0123456789abcdef", on_done, &a) == -EINVAL);
+		CHECK(ops_deploy(o, s, fd, "0123456789abcdef0123456789abcdef", on_done, &a) ==
+		      -EINVAL);
 		CHECK(ops_deploy(o, s, fd, md5, on_done, &a) == 0);
 		snprintf(label, sizeof(label), "%s: deploy runner", w->id);
 		expect(&a, OPS_OK, label);
@@ -374,10 +387,12 @@ t_frozen(struct sess_pool *p, struct ops *o, const char *rigdir, const struct wo
 		wait_all(ok + round * nothers, nothers);
 		for (int i = 0; i < nothers; i++)
 			CHECK(ok[round * nothers + i].outcome == OPS_OK);
-		CHECK(!f.done);         /* the others finished while the frozen one is still pending */
+		CHECK(!f.done); /* the others finished while the frozen one is still pending */
 	}
-	expect(&f, -ETIMEDOUT, established ? "frozen established session: command times out, others "
-	       "completed meanwhile" : "frozen sshd: connect times out, others completed meanwhile");
+	expect(&f, -ETIMEDOUT,
+	       established ? "frozen established session: command times out, others "
+			     "completed meanwhile"
+			   : "frozen sshd: connect times out, others completed meanwhile");
 	printf("#   %s\n", f.error);
 	rig_ctl(rigdir, "thaw %s", frozen->id);
 	for (int i = 0; i < nothers * 3; i++)
@@ -406,7 +421,7 @@ t_restart(struct sess_pool *p, const char *rigdir, const struct worker *w)
 		uv_run(loop, UV_RUN_NOWAIT);
 		usleep(10000);
 	}
-	rig_ctl(rigdir, "stop %s", w->id);    /* sshd and its session processes die */
+	rig_ctl(rigdir, "stop %s", w->id); /* sshd and its session processes die */
 	expect(&a, -ECONNRESET, "sshd killed mid-command: the command fails with a clear error");
 	printf("#   %s\n", a.error);
 	CHECK(strstr(a.error, "lost") != NULL);
@@ -452,7 +467,7 @@ t_bad_secret(struct sess_pool *p, struct ops *o, const char *rigdir, const struc
 	CHECK(strcmp(a.error, "bad instance secret") == 0);
 	CHECK(a.out_len == 0);
 	CHECK(sess_pinned(s) == NULL);
-	CHECK(strcmp(sess_state(s), "idle") == 0);   /* the connection was closed */
+	CHECK(strcmp(sess_state(s), "idle") == 0); /* the connection was closed */
 	sess_get_stats(s, &st);
 	CHECK(st.dropped == 1);
 	free(sec);
@@ -527,7 +542,8 @@ t_hostile_uuid(struct sess_pool *p, struct ops *o, const struct worker *w)
 	struct sess *s = sess_of(p, w);
 	struct sess_stats st;
 	static const char *const bad[] = { "zzzzz-dz642-00000000000000;", "zzzzz-dz642-$(touch /x)",
-		"zzzzz-dz642-0000000000001 x", "zzzzz-dz642-000000000000001'", "" };
+					   "zzzzz-dz642-0000000000001 x",
+					   "zzzzz-dz642-000000000000001'", "" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(ops_start(o, s, bad[i], (const uint8_t *)"{}", 2, on_done, &a) == -EINVAL);
@@ -546,7 +562,7 @@ t_truncation(struct sess_pool *p, const struct worker *w)
 {
 	struct ops *big = mkops("head -c 3000000 /dev/zero | tr '\\0' x; echo bye >&2", NULL);
 	struct waiter a = { 0 };
-	struct sess *s = sess_of(p, w);   /* verified by t_all_ops */
+	struct sess *s = sess_of(p, w); /* verified by t_all_ops */
 
 	CHECK(ops_boot_probe(big, s, on_done, &a) == 0);
 	expect(&a, OPS_OK, "huge stdout: truncated and flagged");
@@ -586,7 +602,8 @@ t_parallel(struct sess_pool *p, struct ops *o, int n)
 
 	for (int i = 0; i < n; i++) {
 		sec[i] = secret_of(&W[i], &len);
-		CHECK(ops_verify(o, sess_of(p, &W[i]), (uint8_t *)sec[i], len, on_done, &v[i]) == 0);
+		CHECK(ops_verify(o, sess_of(p, &W[i]), (uint8_t *)sec[i], len, on_done, &v[i]) ==
+		      0);
 	}
 	wait_all(v, n);
 	for (int i = 0; i < n; i++) {
@@ -626,11 +643,12 @@ main(int argc, char **argv)
 		else
 			nopen++;
 	CHECK(db >= 0 && nopen >= 12);
-	{       /* rig_py is .../tests/rig/sshd_rig.py: the stub is its sibling */
+	{ /* rig_py is .../tests/rig/sshd_rig.py: the stub is its sibling */
 		char *slash;
 		snprintf(runner, sizeof(runner), "%s", rig_py);
 		slash = strrchr(runner, '/');
-		snprintf(slash + 1, sizeof(runner) - (size_t)(slash + 1 - runner), "stub-crunch-run");
+		snprintf(slash + 1, sizeof(runner) - (size_t)(slash + 1 - runner),
+			 "stub-crunch-run");
 	}
 
 	p = mkpool(load_key("ed25519"), 4000, 4000);
@@ -661,7 +679,7 @@ main(int argc, char **argv)
 	t_parallel(p, o, nopen);
 	sess_pool_free(p);
 	ops_free(o);
-	uv_run(loop, UV_RUN_DEFAULT);     /* every handle closes */
+	uv_run(loop, UV_RUN_DEFAULT); /* every handle closes */
 	CHECK(uv_loop_close(loop) == 0);
 	for (int i = 0; i < nkeys; i++)
 		ssh_key_free(keys[i]);

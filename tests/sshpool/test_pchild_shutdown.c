@@ -33,7 +33,7 @@ test_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 	if (m->fd >= 0)
 		close(m->fd);
 	inits++;
-	raise(SIGTERM);         /* caught by pchild's watcher; its pipe message not read yet */
+	raise(SIGTERM); /* caught by pchild's watcher; its pipe message not read yet */
 	return 0;
 }
 
@@ -69,21 +69,28 @@ test_sigterm_then_eof(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(proto_hello_encode(&w, PROTO_HELLO_REQ, 1, &(struct proto_hello){
-		.version = PROTO_VERSION, .build_id = (char *)ADC_BUILD_ID,
-		.role = (char *)"dispatcher", .pid = 1 }), 0);
+	assert_int_equal(proto_hello_encode(&w, PROTO_HELLO_REQ, 1,
+					    &(struct proto_hello){ .version = PROTO_VERSION,
+								   .build_id = (char *)ADC_BUILD_ID,
+								   .role = (char *)"dispatcher",
+								   .pid = 1 }),
+			 0);
 	test_send(sv[0], &w);
 	/* The payload is test_on_init's business only: an empty one will do. */
 	assert_int_equal(proto_wbuf_begin(&w, PROTO_SSH_INIT_REQ, 0, 2, 0), 0);
 	assert_int_equal(proto_wbuf_end(&w), 0);
 	test_send(sv[0], &w);
-	close(sv[0]);           /* EOF right behind the init */
+	close(sv[0]); /* EOF right behind the init */
 
 	assert_int_equal(uv_loop_init(&loop), 0);
-	r = pchild_serve(&loop, sv[1], &(struct pchild_ops){
-		.name = "sshd-pool", .role = PROTO_ROLE_SSHD_POOL, .init_type = PROTO_SSH_INIT_REQ,
-		.on_init = test_on_init, .on_request = test_on_request,
-	});
+	r = pchild_serve(&loop, sv[1],
+			 &(struct pchild_ops){
+				 .name = "sshd-pool",
+				 .role = PROTO_ROLE_SSHD_POOL,
+				 .init_type = PROTO_SSH_INIT_REQ,
+				 .on_init = test_on_init,
+				 .on_request = test_on_request,
+			 });
 	assert_int_equal(r, 0);
 	assert_int_equal(inits, 1);
 	test_scribble();

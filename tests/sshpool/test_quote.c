@@ -43,11 +43,14 @@ test_small_patterns(void **st)
 	assert_false(quote_valid_md5("0123456789ABCDEF0123456789abcdef"));
 	assert_false(quote_valid_md5("0123456789abcdef0123456789abcde"));
 	assert_false(quote_valid_md5("0123456789abcdef0123456789abcde;"));
-	assert_true(quote_valid_user("root") && quote_valid_user("adc-rig") && quote_valid_user("_x1"));
-	assert_false(quote_valid_user("Root") || quote_valid_user("a b") || quote_valid_user("-x") ||
-		     quote_valid_user("x;id") || quote_valid_user("") || quote_valid_user("$USER"));
+	assert_true(quote_valid_user("root") && quote_valid_user("adc-rig") &&
+		    quote_valid_user("_x1"));
+	assert_false(quote_valid_user("Root") || quote_valid_user("a b") ||
+		     quote_valid_user("-x") || quote_valid_user("x;id") || quote_valid_user("") ||
+		     quote_valid_user("$USER"));
 	assert_true(quote_valid_engine("docker") && quote_valid_engine("singularity"));
-	assert_false(quote_valid_engine("docker;id") || quote_valid_engine("-x") || quote_valid_engine(""));
+	assert_false(quote_valid_engine("docker;id") || quote_valid_engine("-x") ||
+		     quote_valid_engine(""));
 	assert_true(quote_valid_address("127.0.1.5") && quote_valid_address("::1"));
 	assert_false(quote_valid_address("localhost") || quote_valid_address("1.2.3.4;id") ||
 		     quote_valid_address(""));
@@ -73,7 +76,8 @@ test_paths(void **st)
 	assert_false(quote_valid_path("/tmp/a=b"));
 	assert_false(quote_valid_path("/tmp/x\n"));
 	assert_true(quote_valid_command("crunch-run"));
-	assert_true(quote_valid_command("/tmp/arvados-crunch-run/crunch-run~0123456789abcdef0123456789abcdef"));
+	assert_true(quote_valid_command(
+		"/tmp/arvados-crunch-run/crunch-run~0123456789abcdef0123456789abcdef"));
 	assert_false(quote_valid_command("/tmp/~crunch-run"));
 	assert_false(quote_valid_command("-crunch-run"));
 	assert_false(quote_valid_command("FOO=1"));
@@ -120,9 +124,26 @@ static void
 test_quote_hostile(void **st)
 {
 	static const char *const hostile[] = {
-		"plain", "", "it's", "'", "''", "'\\''", "a'; touch /tmp/adc-pwned; echo '",
-		"$(touch /tmp/adc-pwned)", "`touch /tmp/adc-pwned`", "${HOME}", "a\nb", "\\", "\\'",
-		"*", "~", "!x", "a b\tc", "--runtime-engine=docker", "\"\"'\"'", "%s%n",
+		"plain",
+		"",
+		"it's",
+		"'",
+		"''",
+		"'\\''",
+		"a'; touch /tmp/adc-pwned; echo '",
+		"$(touch /tmp/adc-pwned)",
+		"`touch /tmp/adc-pwned`",
+		"${HOME}",
+		"a\nb",
+		"\\",
+		"\\'",
+		"*",
+		"~",
+		"!x",
+		"a b\tc",
+		"--runtime-engine=docker",
+		"\"\"'\"'",
+		"%s%n",
 	};
 
 	(void)st;
@@ -157,7 +178,9 @@ test_quote_limits(void **st)
 static struct ops *
 mkops(const char *hash, const char *const *args, size_t nargs)
 {
-	struct ops_conf c = { .runner_hash = hash, .crunch_run_args = args, .ncrunch_run_args = nargs };
+	struct ops_conf c = { .runner_hash = hash,
+			      .crunch_run_args = args,
+			      .ncrunch_run_args = nargs };
 	struct ops *o = NULL;
 	char why[200];
 
@@ -175,7 +198,8 @@ test_command_lines(void **st)
 	int err = 0;
 
 	(void)st;
-	assert_string_equal(c = ops_cmd_verify("root", &err), "cat /var/run/arvados-instance-secret");
+	assert_string_equal(c = ops_cmd_verify("root", &err),
+			    "cat /var/run/arvados-instance-secret");
 	free(c);
 	assert_string_equal(c = ops_cmd_verify("admin", &err),
 			    "sudo cat /var/run/arvados-instance-secret");
@@ -185,9 +209,10 @@ test_command_lines(void **st)
 	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, &err),
 			    "sudo crunch-run --list --stdin-prices");
 	free(c);
-	assert_string_equal(c = ops_cmd_start(o, "root", u, &err),
-			    "crunch-run --detach --stdin-config '--runtime-engine=docker' "
-			    "'--cgroup-parent-subsystem=cpuset' 'it'\\''s' 'zzzzz-dz642-0123456789abcde'");
+	assert_string_equal(
+		c = ops_cmd_start(o, "root", u, &err),
+		"crunch-run --detach --stdin-config '--runtime-engine=docker' "
+		"'--cgroup-parent-subsystem=cpuset' 'it'\\''s' 'zzzzz-dz642-0123456789abcde'");
 	free(c);
 	assert_string_equal(c = ops_cmd_kill(o, "admin", u, 15, &err),
 			    "sudo crunch-run --kill 15 'zzzzz-dz642-0123456789abcde'");
@@ -201,13 +226,16 @@ test_command_lines(void **st)
 	o = mkops("0123456789abcdef0123456789abcdef", NULL, 0);
 	assert_string_equal(ops_runner(o),
 			    "/tmp/arvados-crunch-run/crunch-run~0123456789abcdef0123456789abcdef");
-	assert_non_null(c = ops_cmd_deploy_install(o, "root", "0123456789abcdef0123456789abcdef", &err));
-	assert_non_null(strstr(c, "set -e; dstdir=\"/tmp/arvados-crunch-run/\"; dstfile=\"/tmp/arvados-"
-			       "crunch-run/crunch-run~0123456789abcdef0123456789abcdef\"; mkdir -p "
-			       "\"$dstdir\"; touch \"$dstfile\"; "));
+	assert_non_null(
+		c = ops_cmd_deploy_install(o, "root", "0123456789abcdef0123456789abcdef", &err));
+	assert_non_null(
+		strstr(c, "set -e; dstdir=\"/tmp/arvados-crunch-run/\"; dstfile=\"/tmp/arvados-"
+			  "crunch-run/crunch-run~0123456789abcdef0123456789abcdef\"; mkdir -p "
+			  "\"$dstdir\"; touch \"$dstfile\"; "));
 	assert_non_null(strstr(c, "chmod 0755 \"$dstdir\" \"$dstfile\"; cat >\"$dstfile\""));
 	free(c);
-	assert_non_null(c = ops_cmd_deploy_install(o, "admin", "0123456789abcdef0123456789abcdef", &err));
+	assert_non_null(
+		c = ops_cmd_deploy_install(o, "admin", "0123456789abcdef0123456789abcdef", &err));
 	assert_int_equal(strncmp(c, "sudo sh -c 'set -e; ", 20), 0);
 	free(c);
 	assert_null(ops_cmd_deploy_check(o, "root", "0123", &err));
@@ -236,12 +264,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_small_patterns),
-		cmocka_unit_test(test_paths),
-		cmocka_unit_test(test_quote_hostile),
-		cmocka_unit_test(test_quote_limits),
-		cmocka_unit_test(test_command_lines),
+		cmocka_unit_test(test_uuid),	     cmocka_unit_test(test_small_patterns),
+		cmocka_unit_test(test_paths),	     cmocka_unit_test(test_quote_hostile),
+		cmocka_unit_test(test_quote_limits), cmocka_unit_test(test_command_lines),
 		cmocka_unit_test(test_bad_conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
