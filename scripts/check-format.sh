@@ -10,13 +10,14 @@ if [ -d .git ] || git rev-parse --git-dir >/dev/null 2>&1; then
 else
 	files=$(find common proto dispatcherd cloudd sshd-pool tests bench -name '*.[ch]')
 fi
-bad=0
-for f in $files; do
-	[ -f "$f" ] || continue
-	if ! "$CF" --dry-run -Werror "$f" >/dev/null 2>&1; then
-		echo "check-format: $f is not formatted (clang-format -i $f)" >&2
-		bad=$((bad + 1))
-	fi
+# One clang-format process for every file (one per file took 30 s on a loaded 2-core machine).
+# shellcheck disable=SC2086
+if out=$("$CF" --dry-run -Werror $files 2>&1); then
+	echo "check-format: $(echo "$files" | wc -l) files formatted"
+	exit 0
+fi
+echo "$out" | grep -o '^[^:]*\.[ch]:' | sort -u | sed 's/:$//' | while read -r f; do
+	echo "check-format: $f is not formatted (clang-format -i $f)" >&2
 done
-[ "$bad" -eq 0 ] || { echo "check-format: $bad file(s) not formatted" >&2; exit 1; }
-echo "check-format: $(echo "$files" | wc -l) files formatted"
+echo "check-format: some files are not formatted" >&2
+exit 1
