@@ -14,10 +14,10 @@
 
 #include "build_id.h"
 #include "config_digest.h"
+#include "file_md5.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics_catalog.h"
-#include "sshc.h"
 #include "util.h"
 
 #define LOG_NO_FIELDS ((const struct log_field[]){ LF_END })
@@ -28,7 +28,9 @@ boot_identity(struct dispatcher *d)
 {
 	static const char *const known[] = { "ec2", "azure", "loopback" };
 	const char *driver = d->cfg->containers.cloudvms.driver;
+	const char *token = d->cfg->system_root_token ? d->cfg->system_root_token : "";
 	size_t i = 0;
+	int r;
 
 	while (driver != NULL && i < sizeof(known) / sizeof(*known) && strcmp(driver, known[i]))
 		i++;
@@ -37,10 +39,13 @@ boot_identity(struct dispatcher *d)
 			   LF_STR("Driver", driver));
 		return -1;
 	}
-	return identity_instance_set_id(d->cfg->system_root_token ? d->cfg->system_root_token : "",
-					d->instance_set_id, sizeof(d->instance_set_id)) != 0
-		       ? -1
-		       : 0;
+	r = identity_instance_set_id(token, d->instance_set_id, sizeof(d->instance_set_id));
+	if (r != 0) {
+		log_emit_err(LOG_LVL_FATAL, "cannot derive the InstanceSetID from SystemRootToken",
+			     strerror(-r), LOG_NO_FIELDS);
+		return -1;
+	}
+	return 0;
 }
 
 /* The listen address chosen and bound: a bad address fails before anything is started. */
@@ -128,7 +133,7 @@ boot_runner(struct dispatcher *d)
 	if (d->runner_path[0] == '\0')
 		return 0;
 	d->pssh.runner_fd = open(d->runner_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (d->pssh.runner_fd < 0 || (r = sshc_file_md5(d->pssh.runner_fd, d->pssh.runner_md5))) {
+	if (d->pssh.runner_fd < 0 || (r = file_md5_hex(d->pssh.runner_fd, d->pssh.runner_md5))) {
 		log_kv_err(LOG_LVL_FATAL, "error loading runner binary",
 			   strerror(d->pssh.runner_fd < 0 ? errno : -r),
 			   LF_STR("DeployRunnerBinary", d->runner_path));
