@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "curl_uv.h"
+#include "curl_body.h"
 #include "drv.h"
 #include "ec2_creds.h"
 #include "ec2_pace.h"

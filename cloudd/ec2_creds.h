@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "curl_uv.h"
+#include "curl_body.h"
 
 enum ec2_creds_source { EC2_CREDS_STATIC = 1, EC2_CREDS_ENV, EC2_CREDS_IMDS };
 

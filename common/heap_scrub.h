@@ -6,7 +6,7 @@
  * overwrite every block it frees (M_PERTURB). glibc skips that for blocks it keeps in the
  * per-thread cache (tcache), so heap_scrub_tcache() (after the secrets are wiped) takes every
  * cached block back out, wipes it and frees it again. In sanitizer builds the ASan allocator
- * does the same job (free_fill_byte, see dispatcherd/main.c) and these are no-ops.
+ * does the same job (free_fill_byte, see dispatcherd/app/main.c) and these are no-ops.
  */
 #ifndef ADC_HEAP_SCRUB_H
 #define ADC_HEAP_SCRUB_H

@@ -11,8 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <mbedtls/md5.h>
-
+#include "file_md5.h"
 #include "proto_ssh.h"
 #include "quote.h"
 #include "util.h"
@@ -242,30 +241,6 @@ ops_sess_of(struct sess *s)
 	return os;
 }
 
-/* md5 of the whole file, by pread: a local regular file, read once per deploy. */
-static int
-ops_file_md5(int fd, char hex[33])
-{
-	mbedtls_md5_context ctx;
-	unsigned char buf[65536], sum[16];
-	off_t off = 0;
-	ssize_t n;
-
-	mbedtls_md5_init(&ctx);
-	mbedtls_md5_starts_ret(&ctx);
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		mbedtls_md5_update_ret(&ctx, buf, (size_t)n);
-		off += n;
-	}
-	mbedtls_md5_finish_ret(&ctx, sum);
-	mbedtls_md5_free(&ctx);
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	return 0;
-}
-
 static void
 ops_deploy_finish(struct ops_call *c, int outcome, struct sess_result *r)
 {
@@ -337,7 +312,7 @@ ops_deploy(struct ops *o, struct sess *s, int fd, const char *md5, ops_cb cb, vo
 	int err = 0, r;
 	char *cmd;
 
-	if (!quote_valid_md5(md5) || fd < 0 || ops_file_md5(fd, sum) != 0 || strcmp(sum, md5) != 0)
+	if (!quote_valid_md5(md5) || fd < 0 || file_md5_hex(fd, sum) != 0 || strcmp(sum, md5) != 0)
 		return -EINVAL;
 	if ((os = ops_sess_of(s)) == NULL)
 		return -ENOMEM;

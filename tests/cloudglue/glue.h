@@ -1,4 +1,4 @@
-/* glue.h - a real cloudd started through dispatcherd/child.c on a libuv loop, and
+/* glue.h - a real cloudd started through dispatcherd/helpers/child.c on a libuv loop, and
  * synchronous wrappers around cloudc_* for the end-to-end tests. */
 #ifndef CLOUDGLUE_GLUE_H
 #define CLOUDGLUE_GLUE_H

@@ -1,6 +1,6 @@
 /*
  * test_cloudglue_ec2.c - end to end: the real cloudd binary (sandbox on), started through
- * dispatcherd/child.c on a libuv loop, driven through cloudc_* against fake_ec2 over HTTPS
+ * dispatcherd/helpers/child.c on a libuv loop, driven through cloudc_* against fake_ec2 over HTTPS
  * (test CA via AWS_CA_BUNDLE, endpoint via AWS_ENDPOINT_URL_EC2, keys only in the secret
  * blob's "Env"), checked on the fake's control API.
  */

@@ -1,5 +1,5 @@
 /*
- * test_cache.c - the cached, sliced list rendering (dispatcherd/mgmt_list.c) on a real server:
+ * test_cache.c - the cached, sliced list rendering (dispatcherd/mgmt/mgmt_list.c) on a real server:
  * bodies byte-identical to printing the one-shot list, from the incremental source and from
  * the one-shot fallback, sliced down to one entry per loop turn, to concurrent clients; a
  * change in the pool served from the cache within the window, visible after it, and at once

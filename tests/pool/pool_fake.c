@@ -608,8 +608,8 @@ fk_start_pool(struct fk_harness *h, const char *runner_md5)
 		.cloud = fk_cloud_port(&h->fk),
 		.ssh = fk_ssh_port(&h->fk),
 		.metrics = h->metrics,
-		.notify = fk_notified,
-		.notify_ctx = h,
+		.on_change = fk_notified,
+		.on_change_ctx = h,
 		.runner_md5 = runner_md5,
 	};
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "metrics_catalog.h"
+#include "mgmt_pool.h"
 
 #include "pool_fake.h"
 
@@ -655,7 +656,7 @@ test_weakness9_and_2_unknown_with_containers(void **state)
 
 /* ------------------------------------------------------------ actions and shutdown */
 
-/* The incremental views (pool_mgmt_list_src, what the management API renders a slice at a
+/* The incremental views (mgmt_pool_list_src, what the management API renders a slice at a
  * time) print byte for byte as the one-shot pool_instances_json. */
 static void
 check_incremental_views(struct pool *p)
@@ -665,7 +666,7 @@ check_incremental_views(struct pool *p)
 	void *snap = NULL;
 	size_t n = 0;
 
-	pool_mgmt_list_src(&src);
+	mgmt_pool_list_src(&src);
 	assert_int_equal(src.open(p, &snap, &n), 0);
 	assert_int_equal(n, (size_t)cJSON_GetArraySize(a));
 	for (size_t i = 0; i < n; i++) {
@@ -694,7 +695,7 @@ test_incremental_views(void **state)
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ .idle = 60000 }), 0);
 	snprintf(a, sizeof(a), "%s", make_idle(&h, "small"));
 	make_idle(&h, "small");
-	assert_int_equal(pool_mgmt_instance_action(h.pool, MGMT_HOLD, a, ""), 0);
+	assert_int_equal(mgmt_pool_instance_action(h.pool, MGMT_HOLD, a, ""), 0);
 	check_incremental_views(h.pool);
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	check_incremental_views(h.pool);
@@ -710,7 +711,7 @@ test_actions(void **state)
 
 	(void)state;
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ .idle = 150 }), 0);
-	pool_mgmt_providers(h.pool, &mp);
+	mgmt_pool_providers(h.pool, &mp);
 	const char *id = make_idle(&h, "small");
 	char a[32];
 

@@ -259,10 +259,10 @@ main(int argc, char **argv)
 	qo.api = D.api;
 	qo.cluster = D.cfg;
 	qo.itypes = D.itypes;
+	qo.on_change = driver_notified;
+	qo.on_poll = driver_polled;
 	if (queue_new(&qo, &D.q) != 0)
 		return 1;
-	queue_set_notify(D.q, driver_notified, NULL);
-	queue_set_poll_cb(D.q, driver_polled, NULL);
 	uv_pipe_init(D.loop, &D.in, 0);
 	if (uv_pipe_open(&D.in, 0) != 0 ||
 	    uv_read_start((uv_stream_t *)&D.in, driver_alloc, driver_read) != 0)

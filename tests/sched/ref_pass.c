@@ -5,8 +5,8 @@
  */
 #include "ref_rename.h"
 
-#include "../../dispatcherd/sched.c"
-#include "../../dispatcherd/sched_order.c"
-#include "../../dispatcherd/sched_pass.c"
-#include "../../dispatcherd/sched_pass_finish.c"
-#include "../../dispatcherd/sched_pass_index.c"
+#include "../../dispatcherd/sched/sched.c"
+#include "../../dispatcherd/sched/sched_order.c"
+#include "../../dispatcherd/sched/sched_pass.c"
+#include "../../dispatcherd/sched/sched_pass_finish.c"
+#include "../../dispatcherd/sched/sched_pass_index.c"

@@ -1,6 +1,6 @@
 /*
- * sshglue_test.c - the REAL sshd-pool binary, started and supervised by dispatcherd/child.c on a
- * libuv loop (init with the key as an fd, sandbox on), driven through dispatcherd/sshc against
+ * sshglue_test.c - the REAL sshd-pool binary, started and supervised by dispatcherd/helpers/child.c on a
+ * libuv loop (init with the key as an fd, sandbox on), driven through dispatcherd/helpers/sshc against
  * real OpenSSH workers of tests/rig.
  * Usage: sshglue_test SSHD_POOL RIG_DIR KEY_FILE RUNNER (test_sshglue.py does it, as root).
  * Outcomes are asserted, never timings; waits only bound how long a failure takes to show.
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "file_md5.h"
 #include "log.h"
 #include "proto_ssh.h"
 #include "sshc.h"
@@ -596,7 +597,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_init("sshglue-test", LOG_FMT_TEXT, LOG_LVL_INFO);
 	CHECK((fd = open(runner, O_RDONLY | O_CLOEXEC)) >= 0);
-	CHECK(sshc_file_md5(fd, runner_md5) == 0);
+	CHECK(file_md5_hex(fd, runner_md5) == 0);
 	close(fd);
 	load_rig();
 	CHECK(nw >= 2);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Start two OpenSSH workers with tests/rig, then run sshglue_test: the real sshd-pool binary
-(sandbox on) supervised by dispatcherd/child.c and driven through dispatcherd/sshc.
+(sandbox on) supervised by dispatcherd/helpers/child.c and driven through dispatcherd/helpers/sshc.
 Usage: test_sshglue.py SSHGLUE_TEST SSHD_POOL SSHD_RIG_PY RUNNER"""
 import os
 import pwd

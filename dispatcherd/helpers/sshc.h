@@ -64,7 +64,7 @@ int sshc_verify(struct child *c, const struct sshc_worker *w, const uint8_t *sec
 int sshc_boot_probe(struct child *c, const char *instance_id, uint32_t timeout_ms, sshc_cb cb,
 		    void *arg);
 /* Install the runner: fd is DeployRunnerBinary opened read-only (borrowed: a dup travels
- * with SCM_RIGHTS), md5 its hash (sshc_file_md5). sshd-pool installs only the runner named at
+ * with SCM_RIGHTS), md5 its hash (file_md5_hex, common/file_md5.h). sshd-pool installs only the runner named at
  * its init, and checks the file's hash itself. */
 int sshc_deploy(struct child *c, const char *instance_id, int fd, const char *md5,
 		uint32_t timeout_ms, sshc_cb cb, void *arg);
@@ -88,8 +88,5 @@ int sshc_kill(struct child *c, const char *instance_id, const char *uuid, int si
 /* The instance is gone: sshd-pool closes its session (OK even if it had none). */
 int
 sshc_forget(struct child *c, const char *instance_id, uint32_t timeout_ms, sshc_cb cb, void *arg);
-
-/* md5 hex of a whole file (pread from offset 0). 0 or -errno. */
-int sshc_file_md5(int fd, char hex[33]);
 
 #endif

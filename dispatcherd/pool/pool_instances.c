@@ -1,4 +1,4 @@
-/* pool_mgmt.c - the management API's instance views (5.1, 7.2) and actions. */
+/* pool_instances.c - the instance views (5.1), whole or a slice at a time. */
 #include "pool_internal.h"
 
 #include <errno.h>
@@ -109,7 +109,7 @@ pool_instances_json(struct pool *p)
 }
 
 /*
- * The incremental form (mgmt_list_src): the snapshot is the sorted list of instance IDs and
+ * The incremental form: the snapshot is the sorted list of instance IDs and
  * copies of the pending creates, taken in one turn; each view is built in a later turn from
  * the worker as it is then (a worker gone meanwhile is left out). Workers are looked up by
  * ID, never kept by pointer: one may be freed between two turns.
@@ -135,20 +135,16 @@ pool_snap_cmp(const void *a, const void *b)
 }
 
 void
-pool_mgmt_list_close_snap(void *ctx, void *snap)
+pool_instances_close(struct pool_snap *s)
 {
-	struct pool_snap *s = snap;
-
-	(void)ctx;
 	for (size_t i = 0; s && i < s->n; i++)
 		free(s->rows[i].id);
 	free(s);
 }
 
 int
-pool_mgmt_list_open(void *ctx, void **snap, size_t *n)
+pool_instances_open(struct pool *p, struct pool_snap **snap, size_t *n)
 {
-	struct pool *p = ctx;
 	size_t want = p->n_workers + p->n_pending;
 	struct pool_snap *s = malloc(sizeof(*s) + (want + 1) * sizeof(s->rows[0]));
 
@@ -161,7 +157,7 @@ pool_mgmt_list_open(void *ctx, void **snap, size_t *n)
 		s->rows[i] = (struct pool_snap_row){ .id = strdup(w->id),
 						     .type = w->type_name ? w->type_name : "" };
 		if (s->rows[i].id == NULL) {
-			pool_mgmt_list_close_snap(ctx, s);
+			pool_instances_close(s);
 			return -ENOMEM;
 		}
 	}
@@ -176,11 +172,9 @@ pool_mgmt_list_open(void *ctx, void **snap, size_t *n)
 }
 
 int
-pool_mgmt_list_entry(void *ctx, void *snap, size_t i, cJSON **out)
+pool_instances_entry(struct pool *p, const struct pool_snap *s, size_t i, cJSON **out)
 {
-	struct pool *p = ctx;
-	struct pool_snap *s = snap;
-	struct pool_snap_row *r = &s->rows[i];
+	const struct pool_snap_row *r = &s->rows[i];
 	struct pool_worker *w = r->id ? pool_worker_find(p, r->id) : NULL;
 
 	*out = NULL;
@@ -188,55 +182,4 @@ pool_mgmt_list_entry(void *ctx, void *snap, size_t i, cJSON **out)
 		return 0;
 	*out = r->id ? pool_view(p, w, NULL) : pool_view(p, NULL, &r->pend);
 	return *out ? 0 : -ENOMEM;
-}
-
-void
-pool_mgmt_list_src(struct mgmt_list_src *src)
-{
-	*src = (struct mgmt_list_src){ pool_mgmt_list_open, pool_mgmt_list_entry,
-				       pool_mgmt_list_close_snap };
-}
-
-int
-pool_mgmt_list_instances(void *ctx, cJSON **items)
-{
-	*items = pool_instances_json(ctx);
-	return *items ? 0 : -ENOMEM;
-}
-
-/* reason arrives as the log's Reason already ("via management API: <reason>", built by
- * mgmt_api.c's routes): adding the prefix here too logged it twice. */
-int
-pool_mgmt_instance_action(void *ctx, enum mgmt_instance_action a, const char *id,
-			  const char *reason)
-{
-	struct pool *p = ctx;
-
-	switch (a) {
-	case MGMT_HOLD:
-		return pool_set_idle_behavior(p, id, SCHED_IDLE_HOLD);
-	case MGMT_DRAIN:
-		return pool_set_idle_behavior(p, id, SCHED_IDLE_DRAIN);
-	case MGMT_RUN:
-		return pool_set_idle_behavior(p, id, SCHED_IDLE_RUN);
-	case MGMT_KILL:
-		return pool_kill_instance(p, id, reason ? reason : "");
-	}
-	return MGMT_NOT_FOUND;
-}
-
-int
-pool_mgmt_kill_container(void *ctx, const char *uuid, const char *reason)
-{
-	return pool_kill_container(ctx, uuid, reason ? reason : "") ? 0 : MGMT_NOT_FOUND;
-}
-
-void
-pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp)
-{
-	mp->ctx = p;
-	mp->list_instances = pool_mgmt_list_instances;
-	pool_mgmt_list_src(&mp->instances_src);
-	mp->instance_action = pool_mgmt_instance_action;
-	mp->kill_container = pool_mgmt_kill_container;
 }

@@ -89,7 +89,7 @@ struct queue_ent {
 /* Outcome of a state-changing call: err 0 on success, else negative (error has the text). */
 typedef void (*queue_op_cb)(void *arg, const char *uuid, int err, const char *error);
 /* The coalescing wake-up: runs on the loop at least once after any change. */
-typedef void (*queue_notify_cb)(void *arg);
+typedef void (*queue_on_change_fn)(void *ctx);
 
 struct queue_stats {
 	uint64_t polls_ok, polls_failed;
@@ -108,6 +108,11 @@ struct queue_opts {
 	const struct itypes_table *itypes; /* borrowed */
 	unsigned mounts_concurrency;	   /* 0: QUEUE_MOUNTS_CONCURRENCY */
 	unsigned list_limit;		   /* 0: 1000 */
+	/* Wake-ups (app/dispatcher.c sets them, in its table of who wakes whom); may be NULL. */
+	queue_on_change_fn on_change; /* after any change to the cached containers */
+	void *on_change_ctx;
+	void (*on_poll)(void *ctx, bool ok); /* after every poll attempt, ok or not */
+	void *on_poll_ctx;
 };
 
 #define QUEUE_MOUNTS_CONCURRENCY 4
@@ -122,10 +127,6 @@ void queue_poll_now(struct queue *q);
 /* Stop timers, free every entry; in-flight requests complete into nothing. closed(arg) runs
  * once the loop holds nothing of the queue (may be NULL). The API client must outlive it. */
 void queue_free(struct queue *q, void (*closed)(void *arg), void *arg);
-
-void queue_set_notify(struct queue *q, queue_notify_cb cb, void *arg);
-/* Called after every poll attempt (ok or not), for tests and metrics; may be NULL. */
-void queue_set_poll_cb(struct queue *q, void (*cb)(void *arg, bool ok), void *arg);
 
 struct queue_ent *queue_get(const struct queue *q, const char *uuid);
 size_t queue_count(const struct queue *q);

@@ -149,7 +149,7 @@ pool_kill_instance(struct pool *p, const char *id, const char *reason)
 	struct pool_worker *w = pool_worker_find(p, id);
 
 	if (!w)
-		return MGMT_NOT_FOUND;
+		return POOL_NOT_FOUND;
 	log_kv(LOG_LVL_INFO, "shutting down", POOL_WF(w), LF_STR("Reason", reason ? reason : ""));
 	pool_boot_outcome(w, "aborted");
 	if (w->state != SCHED_W_SHUTDOWN)
@@ -165,7 +165,7 @@ pool_set_idle_behavior(struct pool *p, const char *id, enum sched_idle b)
 	struct pool_worker *w = pool_worker_find(p, id);
 
 	if (!w)
-		return MGMT_NOT_FOUND;
+		return POOL_NOT_FOUND;
 	log_kv(LOG_LVL_INFO, "set idle behavior", POOL_WF(w),
 	       LF_STR("IdleBehavior", pool_idle_name(b)));
 	w->idle = b;

@@ -9,18 +9,21 @@
 #define ADC_NOTIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <uv.h>
 
-#include "sched_driver.h"
+/* Writes the STATUS= text (after "STATUS=") into buf, NUL-terminated. */
+typedef void (*notify_status_fn)(void *ctx, char *buf, size_t len);
 
 struct notify {
 	uv_timer_t status_timer, watchdog_timer;
-	struct sched_driver *sched; /* may be NULL until set */
+	notify_status_fn status; /* set by notify_init (app/dispatcher.c) */
+	void *status_ctx;
 	bool helpers_ready, listening, ready_sent;
 	int open_handles;
 };
 
-void notify_init(struct notify *n, uv_loop_t *loop);
+void notify_init(struct notify *n, uv_loop_t *loop, notify_status_fn status, void *status_ctx);
 /* Either condition met; READY=1 is sent when both are. */
 void notify_helpers_ready(struct notify *n);
 void notify_listening(struct notify *n);

@@ -18,14 +18,13 @@
 
 #include "config.h"
 #include "metrics.h"
-#include "mgmt_api.h"
 #include "pool_ports.h"
-#include "scheduler.h"
+#include "sched_types.h"
 
 struct pool;
 
-/* Called on every pool notification (a worker added/removed/changed state, a hold expired). */
-typedef void (*pool_notify_fn)(void *ctx);
+/* The pool's wake-up: a worker added/removed/changed state, a hold expired. */
+typedef void (*pool_on_change_fn)(void *ctx);
 
 struct pool_opts {
 	uv_loop_t *loop;
@@ -33,8 +32,8 @@ struct pool_opts {
 	struct pool_cloud_port cloud;
 	struct pool_ssh_port ssh;
 	struct metrics_registry *metrics; /* NULL: no metrics */
-	pool_notify_fn notify;		  /* may be NULL */
-	void *notify_ctx;
+	pool_on_change_fn on_change;	  /* may be NULL (app/dispatcher.c: who wakes whom) */
+	void *on_change_ctx;
 	/* The resolved runner (pool_runner_resolve): NULL/"" = no deploy; the md5 of the file
 	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */
 	const char *runner_md5;
@@ -86,7 +85,8 @@ void pool_forget_exited(struct pool *p, const char *uuid);
 /* 5.5: the scheduler's over-quota shutdown of a booting/idle worker not on hold. */
 bool pool_shutdown_worker(struct pool *p, const char *id);
 
-/* 5.5: management API. 0, or MGMT_NOT_FOUND. */
+/* 5.5: the management API's instance actions. 0, or POOL_NOT_FOUND (no such instance). */
+#define POOL_NOT_FOUND 1
 int pool_kill_instance(struct pool *p, const char *id, const char *reason);
 int pool_set_idle_behavior(struct pool *p, const char *id, enum sched_idle b);
 
@@ -126,26 +126,20 @@ bool pool_create_throttled(const struct pool *p);
 bool pool_runner_unavailable(const struct pool *p);
 size_t pool_count_unknown(const struct pool *p);
 
-/* ------------------------------------------------------------ management API */
+/* ------------------------------------------------------------ instance views */
 
 /* The instance views of 5.1 (a cJSON array; [] when empty). NULL on ENOMEM. */
 cJSON *pool_instances_json(struct pool *p);
 /*
- * The mgmt_providers entries the pool implements, each taking the pool as ctx. The dispatcher,
- * whose providers struct has one ctx for the scheduler's entries too, calls these from its
- * own thin wrappers; pool_mgmt_providers fills a struct with only the pool's entries (tests).
+ * The same views, byte for byte, a slice at a time (the management API renders them in
+ * several loop turns): open takes a snapshot of the instance IDs and
+ * pending creates (*n rows), entry builds row i's view from the worker as it is now (*out
+ * NULL: it is gone since the snapshot), close frees the snapshot. 0 or -ENOMEM.
  */
-int pool_mgmt_list_instances(void *pool, cJSON **items);
-int pool_mgmt_instance_action(void *pool, enum mgmt_instance_action a, const char *id,
-			      const char *reason);
-int pool_mgmt_kill_container(void *pool, const char *uuid, const char *reason);
-void pool_mgmt_providers(struct pool *p, struct mgmt_providers *mp);
-/* The incremental form of pool_mgmt_list_instances (mgmt_api.h struct mgmt_list_src, ctx the
- * pool): the same views, byte for byte, rendered a slice at a time. */
-void pool_mgmt_list_src(struct mgmt_list_src *src);
-int pool_mgmt_list_open(void *pool, void **snap, size_t *n);
-int pool_mgmt_list_entry(void *pool, void *snap, size_t i, cJSON **out);
-void pool_mgmt_list_close_snap(void *pool, void *snap);
+struct pool_snap;
+int pool_instances_open(struct pool *p, struct pool_snap **snap, size_t *n);
+int pool_instances_entry(struct pool *p, const struct pool_snap *snap, size_t i, cJSON **out);
+void pool_instances_close(struct pool_snap *snap);
 
 /* ------------------------------------------------------------ runner binary */
 

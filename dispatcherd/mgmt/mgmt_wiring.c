@@ -130,19 +130,19 @@ mgmt_wiring_containers_close(void *ctx, void *snap)
 static int
 mgmt_wiring_instances_open(void *ctx, void **snap, size_t *n)
 {
-	return pool_mgmt_list_open(((struct mgmt_wiring *)ctx)->pool, snap, n);
+	return mgmt_pool_list_open(((struct mgmt_wiring *)ctx)->pool, snap, n);
 }
 
 static int
 mgmt_wiring_instances_entry(void *ctx, void *snap, size_t i, cJSON **out)
 {
-	return pool_mgmt_list_entry(((struct mgmt_wiring *)ctx)->pool, snap, i, out);
+	return mgmt_pool_list_entry(((struct mgmt_wiring *)ctx)->pool, snap, i, out);
 }
 
 static void
 mgmt_wiring_instances_close(void *ctx, void *snap)
 {
-	pool_mgmt_list_close_snap(((struct mgmt_wiring *)ctx)->pool, snap);
+	mgmt_pool_list_close(((struct mgmt_wiring *)ctx)->pool, snap);
 }
 
 static int
@@ -162,7 +162,7 @@ mgmt_wiring_kill_container(void *ctx, const char *uuid, const char *reason)
 {
 	struct mgmt_wiring *w = ctx;
 
-	return pool_mgmt_kill_container(w->pool, uuid, reason);
+	return mgmt_pool_kill_container(w->pool, uuid, reason);
 }
 
 static int
@@ -170,7 +170,7 @@ mgmt_wiring_list_instances(void *ctx, cJSON **items)
 {
 	struct mgmt_wiring *w = ctx;
 
-	return pool_mgmt_list_instances(w->pool, items);
+	return mgmt_pool_list_instances(w->pool, items);
 }
 
 static int
@@ -178,7 +178,7 @@ mgmt_wiring_instance_action(void *ctx, enum mgmt_instance_action a, const char *
 			    const char *reason)
 {
 	struct mgmt_wiring *w = ctx;
-	int r = pool_mgmt_instance_action(w->pool, a, id, reason);
+	int r = mgmt_pool_instance_action(w->pool, a, id, reason);
 
 	sched_driver_kick(w->sched);
 	return r;

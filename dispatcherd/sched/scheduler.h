@@ -1,11 +1,12 @@
 /*
  * scheduler.h - the scheduler's decision logic (spec/dispatcher.md section 4), with no I/O.
- * (Not "sched.h": dispatcherd/ is on the include path and would shadow the libc header.)
+ * (Not "sched.h": sched/ is on the include path and would shadow the libc header.)
  *
- * The queue and the worker pool fill abstract views (struct sched_input); one call of
- * sched_pass() runs a scheduling pass (4.2) and returns a list of decisions (lock, start,
- * create, unlock, shutdown, kill, cancel) plus each container's scheduling status, in a compact
- * form that sched_status_format() renders to the exact strings of 4.6. sched_sync() is the
+ * The queue and the worker pool fill abstract views (struct sched_input, in
+ * base/sched_types.h, which the pool includes instead of this file); one call of sched_pass()
+ * runs a scheduling pass (4.2) and returns a list of decisions (lock, start, create, unlock,
+ * shutdown, kill, cancel) plus each container's scheduling status, in a compact form that
+ * sched_status_format() renders to the exact strings of 4.6. sched_sync() is the
  * reconciliation of 4.4, sched_stale_locks() the unlock list of 2.9, and struct sched_quota the
  * dynamic limits of 4.3 driven by an explicit clock. The dispatcher carries the decisions out;
  * nothing here blocks, allocates per decision beyond the result arrays, or reads a clock.
@@ -21,98 +22,14 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "container_resources.h"
+#include "sched_types.h"
 
-/* Times are nanoseconds on one clock chosen by the caller (wall clock: created_at is one). */
-typedef int64_t sched_time;
-
-#define SCHED_SECOND	((sched_time)1000000000)
 #define SCHED_503_QUIET (60 * SCHED_SECOND) /* 4.3 step 2: one minute after a 503 */
 /* fix (weakness 10): a container unlocked for being over quota is not re-locked this soon
  * unless an instance can take it right away. */
 #define SCHED_RELOCK_COOLDOWN (300 * SCHED_SECOND)
 /* fix (weakness 11): an unsatisfiable container is not re-cancelled more often than this. */
 #define SCHED_CANCEL_BACKOFF (60 * SCHED_SECOND)
-
-enum sched_cstate {
-	SCHED_QUEUED = 0,
-	SCHED_LOCKED,
-	SCHED_RUNNING,
-	SCHED_COMPLETE,
-	SCHED_CANCELLED,
-	SCHED_CSTATE_OTHER, /* anything else the API may say */
-};
-
-/* One cached container, as the queue sees it. */
-struct sched_ctr {
-	const char *uuid;
-	enum sched_cstate state;
-	int64_t priority;
-	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
-	sched_time created_at; /* for the longest-wait metric (4.7) */
-	bool supervisor;       /* scheduling_parameters.supervisor */
-	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
-	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first */
-	uint32_t n_types;      /* 0: no configured type fits any more (weakness 1) */
-	bool op_in_flight;     /* a lock/unlock/cancel/kill holds the 4.5 slot */
-	/* The pool's running set R (5.10). */
-	bool in_running; /* listed by a worker, or an exited placeholder */
-	bool exited;	 /* the runner ended; exit_time is when */
-	sched_time exit_time;
-	bool runner_present; /* a runner for it still exists on some worker */
-	/* Queue-side memory of our own earlier decisions (0 = never). */
-	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
-	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
-};
-
-enum sched_wstate {
-	SCHED_W_UNKNOWN = 0,
-	SCHED_W_BOOTING,
-	SCHED_W_IDLE,
-	SCHED_W_RUNNING,
-	SCHED_W_SHUTDOWN,
-};
-
-enum sched_idle { SCHED_IDLE_RUN = 0, SCHED_IDLE_HOLD, SCHED_IDLE_DRAIN };
-
-/* A runner on a worker (starting or running) and what its container was charged when placed. */
-struct sched_wrun {
-	const char *uuid;
-	struct res_vec need; /* fix (weakness 3): the full vector, recorded at start */
-	bool need_known;     /* false: adopted runner of an uncached container */
-};
-
-/* One instance, or one pending create (id NULL or ""; state booting, behaviour run). */
-struct sched_worker {
-	const char *id;
-	uint32_t type; /* index into cluster->instance_types */
-	enum sched_wstate state;
-	enum sched_idle idle;
-	const struct sched_wrun *run;
-	uint32_t n_run;
-	sched_time last_busy;
-};
-
-/* What one pass reads. Every array is borrowed for the duration of the call. */
-struct sched_input {
-	const struct cfg_cluster *cluster;
-	sched_time now;
-	const struct sched_ctr *ctrs;
-	size_t n_ctrs;
-	const struct sched_worker *workers; /* in any order */
-	size_t n_workers;
-	/* UUIDs in the running set that the queue does not know (sync kills them). */
-	const char *const *running_uncached;
-	size_t n_running_uncached;
-	/* Pool facts (5.5). */
-	bool quota_hold;	      /* learnt quota threshold or time-based hold in force */
-	const bool *type_at_capacity; /* per type index: a capacity hold covers it; may be NULL */
-	bool create_throttled;	      /* rate-limit or MaxConcurrentInstanceCreateOps hold-off */
-	bool runner_unavailable;      /* the runner binary cannot be loaded: creates refused */
-	bool any_unknown_worker;      /* for sync (4.4) */
-	sched_time queue_threshold;   /* T of 2.4, for sync */
-	sched_time api_last_503;      /* latest 503 the API client saw, 0 = never (4.3) */
-};
 
 enum sched_status_code {
 	SCHED_ST_NONE = 0,

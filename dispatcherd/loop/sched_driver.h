@@ -41,7 +41,7 @@ struct sched_driver_opts {
 int sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out);
 /* A queue or pool change: one pass soon (coalesced). Safe to call from any callback. */
 void sched_driver_kick(struct sched_driver *d);
-/* The queue's poll callback (queue_set_poll_cb): the first success starts 2.9. */
+/* The queue's poll callback (queue_opts.on_poll, through app): the first success starts 2.9. */
 void sched_driver_poll_done(void *d, bool ok);
 /* Stop the timers; free once their handles are closed (run the loop). */
 void sched_driver_close(struct sched_driver *d);

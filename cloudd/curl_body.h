@@ -1,14 +1,15 @@
 /*
- * curl_uv.h - libcurl's multi interface driven from a libuv loop (no thread blocks the loop).
+ * curl_body.h - HTTP requests on the loop whose answers are collected in memory, over the one
+ * libcurl-on-libuv driver (common/curl_uv/curl_uv.h; nothing blocks the loop).
  *
  * cu_start() takes an easy handle the caller configured (URL, method, headers, timeouts,
  * TLS) and runs it; the answer body is collected in memory up to max_body bytes (a longer
  * answer fails with CURLE_FILESIZE_EXCEEDED-like code CU_TOO_LARGE) and handed to the
- * callback. curl_uv owns the easy handle and the header list from cu_start on, success or
+ * callback. curl_body owns the easy handle and the header list from cu_start on, success or
  * failure, and frees them after the callback.
  */
-#ifndef ADC_CURL_UV_H
-#define ADC_CURL_UV_H
+#ifndef ADC_CURL_BODY_H
+#define ADC_CURL_BODY_H
 
 #include <stddef.h>
 #include <curl/curl.h>

@@ -13,13 +13,9 @@
 static void
 notify_status(struct notify *n)
 {
-	struct sched_driver_stats s = { 0 };
-	char buf[160];
+	char buf[160] = "STATUS=";
 
-	if (n->sched != NULL)
-		sched_driver_stats(n->sched, &s);
-	snprintf(buf, sizeof(buf), "STATUS=queued %zu, running %zu, instances %zu",
-		 s.queued + s.locked, s.running, s.instances);
+	n->status(n->status_ctx, buf + strlen(buf), sizeof(buf) - strlen(buf));
 	sd_notify(0, buf);
 }
 
@@ -37,11 +33,13 @@ notify_watchdog_cb(uv_timer_t *t)
 }
 
 void
-notify_init(struct notify *n, uv_loop_t *loop)
+notify_init(struct notify *n, uv_loop_t *loop, notify_status_fn status, void *status_ctx)
 {
 	uint64_t usec = 0;
 
 	memset(n, 0, sizeof(*n));
+	n->status = status;
+	n->status_ctx = status_ctx;
 	uv_timer_init(loop, &n->status_timer);
 	uv_timer_init(loop, &n->watchdog_timer);
 	n->status_timer.data = n->watchdog_timer.data = n;

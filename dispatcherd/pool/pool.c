@@ -50,8 +50,8 @@ pool_notify(struct pool *p)
 	if (p->closing)
 		return;
 	pool_metrics_update(p);
-	if (p->o.notify)
-		p->o.notify(p->o.notify_ctx);
+	if (p->o.on_change)
+		p->o.on_change(p->o.on_change_ctx);
 }
 
 void

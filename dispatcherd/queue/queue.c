@@ -118,6 +118,10 @@ queue_new(const struct queue_opts *o, struct queue **out)
 	q->mounts_concurrency = o->mounts_concurrency ? o->mounts_concurrency
 						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
+	q->notify = o->on_change;
+	q->notify_arg = o->on_change_ctx;
+	q->poll_cb = o->on_poll;
+	q->poll_cb_arg = o->on_poll_ctx;
 	pi = o->cluster->containers.cloudvms.poll_interval / 1000000;
 	q->poll_interval_ms = pi > 0 ? (uint64_t)pi : 0;
 	if ((rc = uv_async_init(o->loop, &q->wake, queue_wake_cb)) != 0) {
@@ -142,20 +146,6 @@ queue_start(struct queue *q)
 	q->started = true;
 	queue_poll_schedule(q, 0);
 	return 0;
-}
-
-void
-queue_set_notify(struct queue *q, queue_notify_cb cb, void *arg)
-{
-	q->notify = cb;
-	q->notify_arg = arg;
-}
-
-void
-queue_set_poll_cb(struct queue *q, void (*cb)(void *arg, bool ok), void *arg)
-{
-	q->poll_cb = cb;
-	q->poll_cb_arg = arg;
 }
 
 struct queue_ent *

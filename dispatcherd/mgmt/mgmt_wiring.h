@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "mgmt_api.h"
+#include "mgmt_pool.h"
 #include "pool.h"
 #include "queue.h"
 #include "sched_driver.h"

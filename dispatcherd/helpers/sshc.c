@@ -8,8 +8,6 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include <mbedtls/md5.h>
-
 #include "log.h"
 #include "secret_fd.h"
 
@@ -262,27 +260,4 @@ sshc_kill(struct child *c, const char *instance_id, const char *uuid, int signal
 	if ((r = proto_ssh_kill_encode(&w, 0, 0, &m)) != 0)
 		return r;
 	return sshc_send(c, &w, -1, timeout_ms, cb, arg);
-}
-
-int
-sshc_file_md5(int fd, char hex[33])
-{
-	mbedtls_md5_context ctx;
-	unsigned char buf[65536], sum[16];
-	off_t off = 0;
-	ssize_t n;
-
-	mbedtls_md5_init(&ctx);
-	mbedtls_md5_starts_ret(&ctx);
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		mbedtls_md5_update_ret(&ctx, buf, (size_t)n);
-		off += n;
-	}
-	mbedtls_md5_finish_ret(&ctx, sum);
-	mbedtls_md5_free(&ctx);
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	return 0;
 }

@@ -67,7 +67,7 @@ struct queue {
 	int open_handles;
 	void (*closed)(void *arg);
 	void *closed_arg;
-	queue_notify_cb notify;
+	queue_on_change_fn notify;
 	void *notify_arg;
 	void (*poll_cb)(void *arg, bool ok);
 	void *poll_cb_arg;

@@ -1,0 +1,259 @@
+/*
+ * boot_helpers.c - the helpers' boot steps: the secrets turned into file descriptors
+ * (secret_fd.h), then cloudd and sshd-pool started and supervised (child.h) with their init
+ * messages built and checked here.
+ */
+#include "dispatcher_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "env_secrets.h"
+#include "heap_scrub.h"
+#include "helper_paths.h"
+#include "log.h"
+#include "proto.h"
+#include "proto_cloud.h"
+#include "proto_ssh.h"
+#include "secret_fd.h"
+#include "util.h"
+
+/* ---- secrets: held as fds from here on ---- */
+
+/* cloudd's secret blob: {"DriverParameters": <config>, "Env": {AWS_* taken from our own
+ * environment}} (cloudd/cloudd.c reads it). Built in one buffer that is wiped after the
+ * memfd holds it. */
+static int
+boot_cloud_secret_fd(const struct cfg_secrets *s)
+{
+	static const char pre[] = "{\"DriverParameters\":", mid[] = ",\"Env\":";
+	const char *dp = s->driver_parameters_json ? s->driver_parameters_json : "{}";
+	size_t dplen = s->driver_parameters_json ? s->driver_parameters_len : 2;
+	cJSON *env = NULL;
+	char *envs = NULL, *blob = NULL;
+	size_t len = 0;
+	int fd;
+
+	fd = env_secrets_take(&env);
+	if (fd == 0 && (envs = cJSON_PrintUnformatted(env)) == NULL)
+		fd = -ENOMEM;
+	env_secrets_free(env);
+	if (fd == 0) {
+		len = strlen(pre) + dplen + strlen(mid) + strlen(envs) + 1;
+		if ((blob = malloc(len + 1)) == NULL)
+			fd = -ENOMEM;
+	}
+	if (fd == 0) {
+		snprintf(blob, len + 1, "%s%.*s%s%s}", pre, (int)dplen, dp, mid, envs);
+		fd = secret_memfd_create("driver-parameters", blob, strlen(blob));
+		adc_wipe(blob, len);
+	}
+	free(blob);
+	if (envs != NULL) {
+		adc_wipe(envs, strlen(envs));
+		free(envs);
+	}
+	return fd;
+}
+
+/* The dispatch key: a file:// key opened (never read: the bytes go straight to sshd-pool),
+ * an inline one copied into a sealed memfd. */
+static int
+boot_key_fd(const struct cfg_secrets *s)
+{
+	int fd;
+
+	if (s->dispatch_private_key_path != NULL) {
+		fd = open(s->dispatch_private_key_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			fd = -errno;
+			log_kv_err(LOG_LVL_FATAL,
+				   "error parsing configured Containers.DispatchPrivateKey",
+				   strerror(-fd), LF_STR("path", s->dispatch_private_key_path));
+		}
+		return fd;
+	}
+	if (s->dispatch_private_key != NULL && s->dispatch_private_key_len > 0)
+		return secret_memfd_create("dispatch-private-key", s->dispatch_private_key,
+					   s->dispatch_private_key_len);
+	log_kv_err(LOG_LVL_FATAL, "error parsing configured Containers.DispatchPrivateKey",
+		   "no key configured", LF_STR("key", "Containers.DispatchPrivateKey"));
+	return -EINVAL;
+}
+
+int
+boot_secrets(struct dispatcher *d)
+{
+	struct cfg_secrets *s = &d->cfg->secrets;
+
+	if ((d->cloud_fd = boot_cloud_secret_fd(s)) < 0 || (d->key_fd = boot_key_fd(s)) < 0)
+		return -1;
+	cfg_secrets_wipe(s);
+	heap_scrub_tcache();
+	return 0;
+}
+
+/* ---- init messages ---- */
+
+static int
+cloudd_build_init(struct child *c, struct proto_wbuf *w, void *arg)
+{
+	struct dispatcher *d = arg;
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	struct proto_cloud_init m = {
+		.driver = vm->driver,
+		.driver_params_json = "", /* the secret rides as the fd */
+		.instance_set_id = d->instance_set_id,
+		.tag_key_prefix = vm->tag_key_prefix,
+		.shared_tag_keys = vm->resource_tag_keys,
+		.shared_tag_values = vm->resource_tag_values,
+		.n_shared_tags = (uint32_t)vm->n_resource_tags,
+	};
+
+	(void)c;
+	return proto_cloud_init_encode(w, 0, 0, &m);
+}
+
+static int
+status_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
+{
+	struct proto_status s;
+	int r;
+
+	(void)c;
+	(void)arg;
+	if (proto_status_decode(m, &s) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	r = s.status == PROTO_OK ? 0 : -1;
+	if (r != 0)
+		snprintf(why, len, "init failed: %s", s.message);
+	proto_status_free(&s);
+	return r;
+}
+
+static int
+sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
+{
+	struct dispatcher *d = arg;
+	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
+	struct proto_ssh_init m = {
+		.boot_probe_command = vm->boot_probe_command,
+		.ssh_port = vm->ssh_port,
+		.cluster_id = d->cfg->cluster_id,
+		.connect_timeout_ms = 30000,
+		.command_timeout_ms = 300000,
+		.crunch_run_command = d->cfg->containers.crunch_run_command,
+		.deploy_dir = vm->deploy_runner_directory,
+		.runner_md5 = d->pssh.runner_md5,
+	};
+
+	(void)c;
+	return proto_ssh_init_encode(w, 0, 0, &m, true);
+}
+
+static int
+sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
+{
+	struct dispatcher *d = arg;
+	struct proto_ssh_init_ans a;
+
+	(void)c;
+	if (proto_ssh_init_ans_decode(m, &a) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	if (a.status != PROTO_OK) {
+		snprintf(why, len, "error parsing configured Containers.DispatchPrivateKey: %s",
+			 a.message);
+		proto_ssh_init_ans_free(&a);
+		return -1;
+	}
+	free(d->public_key);
+	d->public_key = a.public_key;
+	a.public_key = NULL;
+	proto_ssh_init_ans_free(&a);
+	return 0;
+}
+
+/* ---- start ---- */
+
+static void
+boot_child_args(struct dispatcher *d, const char **a, const char *user, bool cloud)
+{
+	size_t n = 0;
+
+	if (cloud) {
+		a[n++] = "-driver";
+		a[n++] = d->cfg->containers.cloudvms.driver;
+	}
+	a[n++] = "-cluster-id";
+	a[n++] = d->cfg->cluster_id;
+	a[n++] = "-log-format";
+	a[n++] = d->cfg->log_format;
+	a[n++] = "-log-level";
+	a[n++] = d->cfg->log_level;
+	if (user != NULL) {
+		a[n++] = "-user";
+		a[n++] = user;
+	}
+	if (d->opts->insecure_no_sandbox)
+		a[n++] = "-insecure-no-sandbox";
+	a[n] = NULL;
+}
+
+static int
+boot_children(struct dispatcher *d)
+{
+	if (helper_path(d->opts->cloudd_path, d->argv0, "cloudd", d->cloudd_path,
+			sizeof(d->cloudd_path)) != 0 ||
+	    helper_path(d->opts->sshd_pool_path, d->argv0, "sshd-pool", d->sshpool_path,
+			sizeof(d->sshpool_path)) != 0)
+		return -ENOENT;
+	boot_child_args(d, d->cloudd_args, d->opts->cloudd_user, true);
+	boot_child_args(d, d->sshpool_args, d->opts->sshd_pool_user, false);
+	struct child_spec cs = {
+		.name = "cloudd",
+		.role = PROTO_ROLE_CLOUDD,
+		.path = d->cloudd_path,
+		.args = d->cloudd_args,
+		.secret_fd = d->cloud_fd,
+		.build_init = cloudd_build_init,
+		.check_init = status_check_init,
+		.on_ready = wake_helper_up,
+		.arg = d,
+	};
+	struct child_spec ss = {
+		.name = "sshd-pool",
+		.role = PROTO_ROLE_SSHD_POOL,
+		.path = d->sshpool_path,
+		.args = d->sshpool_args,
+		.secret_fd = d->key_fd,
+		.build_init = sshpool_build_init,
+		.check_init = sshpool_check_init,
+		.on_ready = wake_helper_up,
+		.arg = d,
+	};
+	d->cloudd = child_new(&d->loop, &cs);
+	if (d->cloudd != NULL)
+		d->cloud_fd = -1; /* owned by the child now */
+	d->sshpool = child_new(&d->loop, &ss);
+	if (d->sshpool != NULL)
+		d->key_fd = -1;
+	return d->cloudd == NULL || d->sshpool == NULL ? -ENOMEM : 0;
+}
+
+int
+boot_helpers(struct dispatcher *d)
+{
+	int r = boot_children(d);
+
+	if (r != 0)
+		log_kv_err(LOG_LVL_FATAL, "cannot start the helpers", strerror(-r),
+			   LF_STR("cloudd", d->cloudd_path), LF_STR("sshd-pool", d->sshpool_path));
+	return r != 0 ? -1 : 0;
+}

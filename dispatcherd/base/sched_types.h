@@ -1,0 +1,103 @@
+/*
+ * sched_types.h - the views the scheduler reads (spec/dispatcher.md section 4): one cached
+ * container as the queue sees it, one worker as the pool sees it, and one pass's whole input.
+ * The pool fills struct sched_worker (pool_sched_workers) and keeps its workers' states in
+ * these enums; the scheduler loop fills the rest. Types only: the decisions are in
+ * scheduler.h (sched/), which the pool does not include.
+ */
+#ifndef ADC_SCHED_TYPES_H
+#define ADC_SCHED_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "container_resources.h"
+
+/* Times are nanoseconds on one clock chosen by the caller (wall clock: created_at is one). */
+typedef int64_t sched_time;
+
+#define SCHED_SECOND ((sched_time)1000000000)
+
+enum sched_cstate {
+	SCHED_QUEUED = 0,
+	SCHED_LOCKED,
+	SCHED_RUNNING,
+	SCHED_COMPLETE,
+	SCHED_CANCELLED,
+	SCHED_CSTATE_OTHER, /* anything else the API may say */
+};
+
+/* One cached container, as the queue sees it. */
+struct sched_ctr {
+	const char *uuid;
+	enum sched_cstate state;
+	int64_t priority;
+	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
+	sched_time created_at; /* for the longest-wait metric (4.7) */
+	bool supervisor;       /* scheduling_parameters.supervisor */
+	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
+	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first */
+	uint32_t n_types;      /* 0: no configured type fits any more (weakness 1) */
+	bool op_in_flight;     /* a lock/unlock/cancel/kill holds the 4.5 slot */
+	/* The pool's running set R (5.10). */
+	bool in_running; /* listed by a worker, or an exited placeholder */
+	bool exited;	 /* the runner ended; exit_time is when */
+	sched_time exit_time;
+	bool runner_present; /* a runner for it still exists on some worker */
+	/* Queue-side memory of our own earlier decisions (0 = never). */
+	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
+	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
+};
+
+enum sched_wstate {
+	SCHED_W_UNKNOWN = 0,
+	SCHED_W_BOOTING,
+	SCHED_W_IDLE,
+	SCHED_W_RUNNING,
+	SCHED_W_SHUTDOWN,
+};
+
+enum sched_idle { SCHED_IDLE_RUN = 0, SCHED_IDLE_HOLD, SCHED_IDLE_DRAIN };
+
+/* A runner on a worker (starting or running) and what its container was charged when placed. */
+struct sched_wrun {
+	const char *uuid;
+	struct res_vec need; /* fix (weakness 3): the full vector, recorded at start */
+	bool need_known;     /* false: adopted runner of an uncached container */
+};
+
+/* One instance, or one pending create (id NULL or ""; state booting, behaviour run). */
+struct sched_worker {
+	const char *id;
+	uint32_t type; /* index into cluster->instance_types */
+	enum sched_wstate state;
+	enum sched_idle idle;
+	const struct sched_wrun *run;
+	uint32_t n_run;
+	sched_time last_busy;
+};
+
+/* What one pass reads. Every array is borrowed for the duration of the call. */
+struct sched_input {
+	const struct cfg_cluster *cluster;
+	sched_time now;
+	const struct sched_ctr *ctrs;
+	size_t n_ctrs;
+	const struct sched_worker *workers; /* in any order */
+	size_t n_workers;
+	/* UUIDs in the running set that the queue does not know (sync kills them). */
+	const char *const *running_uncached;
+	size_t n_running_uncached;
+	/* Pool facts (5.5). */
+	bool quota_hold;	      /* learnt quota threshold or time-based hold in force */
+	const bool *type_at_capacity; /* per type index: a capacity hold covers it; may be NULL */
+	bool create_throttled;	      /* rate-limit or MaxConcurrentInstanceCreateOps hold-off */
+	bool runner_unavailable;      /* the runner binary cannot be loaded: creates refused */
+	bool any_unknown_worker;      /* for sync (4.4) */
+	sched_time queue_threshold;   /* T of 2.4, for sync */
+	sched_time api_last_503;      /* latest 503 the API client saw, 0 = never (4.3) */
+};
+
+#endif
