@@ -1,8 +1,9 @@
 /*
  * cloudd.c - cloudd's set-up and init.
  *
- * Before the sandbox (cloudd_setup): the CA bundle named by AWS_CA_BUNDLE is read into
- * memory (curl gets it as a blob), and the loopback driver's private directory is made.
+ * Before the sandbox (cloudd_setup): the CA certificates (AWS_CA_BUNDLE, else the system store
+ * as curl finds it, ca_store.h) are read into memory (curl gets them as a blob), and the
+ * loopback driver's private directory is made.
  * At init the secret arrives as an fd (secret_fd.h) holding one JSON object:
  *
  *     {"DriverParameters": {...}, "Env": {"AWS_ACCESS_KEY_ID": "...", ...}}
@@ -24,9 +25,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ca_store.h"
 #include "ec2_ops.h"
 #include "log.h"
 #include "loopback.h"
+#include "params_defaults.h"
 #include "secret_fd.h"
 #include "util.h"
 
@@ -44,28 +47,29 @@ cloudd_wiping_free(void *p)
 	free(p);
 }
 
-/* The CA bundle into memory: after the sandbox no file can be opened. */
+/* The CA certificates into memory (ca_store.h): after the sandbox no file can be opened. */
 static int
 cloudd_read_ca(struct cloudd *cd)
 {
-	const char *path = getenv("AWS_CA_BUNDLE");
-	int fd, r;
+	struct ca_sources src;
+	char from[1024], err[1200];
 
-	if (path == NULL || *path == 0)
-		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_kv_err(LOG_LVL_FATAL, "cannot read AWS_CA_BUNDLE", strerror(errno),
-			   LF_STR("path", path));
+	ca_sources_default(&src);
+	if (ca_store_load(&src, &cd->ca_pem, &cd->ca_pem_len, CLOUDD_MAX_CA, from, sizeof(from),
+			  err, sizeof(err)) != 0) {
+		log_kv_err(LOG_LVL_FATAL, "cannot load the CA certificates", err,
+			   LF_STR("Driver", "ec2"));
 		return -1;
 	}
-	r = secret_fd_read(fd, &cd->ca_pem, &cd->ca_pem_len, CLOUDD_MAX_CA);
-	close(fd);
-	if (r != 0) {
-		log_kv_err(LOG_LVL_FATAL, "cannot read AWS_CA_BUNDLE", strerror(-r),
-			   LF_STR("path", path));
-		return -1;
-	}
+	if (cd->ca_pem_len == 0)
+		log_kv(LOG_LVL_WARN,
+		       "no CA certificates found: HTTPS to the cloud API will fail; name a bundle "
+		       "with AWS_CA_BUNDLE or SSL_CERT_FILE",
+		       LF_STR("cainfo", src.curl_cainfo ? src.curl_cainfo : ""),
+		       LF_STR("capath", src.curl_capath ? src.curl_capath : ""));
+	else
+		log_kv(LOG_LVL_INFO, "CA certificates loaded", LF_STR("from", from),
+		       LF_INT("bytes", (int64_t)cd->ca_pem_len));
 	return 0;
 }
 
@@ -228,6 +232,12 @@ cloudd_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 		proto_cloud_init_free(&ci);
 		cloudd_answer(ans, PROTO_E_INVALID,
 			      "Containers.CloudVMs.DriverParameters is not a JSON object");
+		return -1;
+	}
+	/* As the reference's config loader: the defaults under the site's keys. */
+	if (params_merge_defaults(cd->params) != 0) {
+		proto_cloud_init_free(&ci);
+		cloudd_answer(ans, PROTO_E_FAILED, "out of memory");
 		return -1;
 	}
 	free(cd->instance_set_id);

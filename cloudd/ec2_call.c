@@ -294,6 +294,28 @@ ec2_on_answer(void *arg, const struct cu_result *res)
 	ec2_xml_free(root);
 }
 
+/* Appends "<name><value>" to *hl; the text is wiped after curl copied it (it may hold the
+ * session token). 0 or -ENOMEM (*hl unchanged). */
+static int
+ec2_header(struct curl_slist **hl, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	char *h = malloc(nl + vl + 1);
+	struct curl_slist *t;
+
+	if (h == NULL)
+		return -ENOMEM;
+	memcpy(h, name, nl);
+	memcpy(h + nl, value, vl + 1);
+	t = curl_slist_append(*hl, h);
+	adc_wipe(h, nl + vl);
+	free(h);
+	if (t == NULL)
+		return -ENOMEM;
+	*hl = t;
+	return 0;
+}
+
 static void
 ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 {
@@ -310,33 +332,22 @@ ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 		.body_len = p->q.len,
 		.now = time(NULL),
 	};
-	char date[EC2_AMZ_DATE_LEN], auth[512], h[600];
-	struct curl_slist *hl = NULL, *t;
+	char date[EC2_AMZ_DATE_LEN], auth[512];
+	struct curl_slist *hl = NULL;
 	CURL *e = curl_easy_init();
 	int ok = e != NULL;
 
 	if (ok && ec2_sign(&in, date, auth, sizeof(auth)) < 0)
 		ok = 0;
-#define EC2_HDR(...)                                         \
-	do {                                                 \
-		if (ok) {                                    \
-			snprintf(h, sizeof(h), __VA_ARGS__); \
-			t = curl_slist_append(hl, h);        \
-			if (t)                               \
-				hl = t;                      \
-			else                                 \
-				ok = 0;                      \
-		}                                            \
-	} while (0)
-	EC2_HDR("Host: %s", c->host);
-	EC2_HDR("Content-Type: %s", EC2_CT);
-	EC2_HDR("X-Amz-Date: %s", date);
-	EC2_HDR("Authorization: %s", auth);
-	if (cr->token)
-		EC2_HDR("X-Amz-Security-Token: %s", cr->token);
-	EC2_HDR("Expect:");
-#undef EC2_HDR
-	adc_wipe(h, sizeof(h));
+	/* Each header is built at its own length: session tokens run to 2,000 characters
+	 * and more (IMDS role and STS credentials). */
+	ok = ok && ec2_header(&hl, "Host: ", c->host) == 0 &&
+	     ec2_header(&hl, "Content-Type: ", EC2_CT) == 0 &&
+	     ec2_header(&hl, "X-Amz-Date: ", date) == 0 &&
+	     ec2_header(&hl, "Authorization: ", auth) == 0 &&
+	     (!cr->token || ec2_header(&hl, "X-Amz-Security-Token: ", cr->token) == 0) &&
+	     ec2_header(&hl, "Expect:", "") == 0;
+	adc_wipe(auth, sizeof(auth));
 	if (!ok) {
 		if (e)
 			curl_easy_cleanup(e);
@@ -356,6 +367,9 @@ ec2_send(struct ec2_pending *p, const struct ec2_cred *cr)
 		struct curl_blob b = { .data = c->ca, .len = c->ca_len, .flags = CURL_BLOB_COPY };
 
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+		/* The blob is the whole trust store (it already holds what the default CA
+		 * path had, ca_store.h); no lookups in a directory the sandbox hides. */
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	}
 	if (cu_start(c->cu, e, hl, c->max_body, ec2_on_answer, p) < 0)
 		ec2_fail_later(p, "%s: cannot start request%s", "");

@@ -164,7 +164,7 @@ ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
 {
 	struct ec2_imds_req *q = calloc(1, sizeof(*q));
 	struct curl_slist *h = NULL, *h2;
-	char url[1024], hdr[1200];
+	char url[1024], *hdr = NULL;
 	CURL *e = curl_easy_init();
 
 	if (!q || !e) {
@@ -177,16 +177,18 @@ ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
 	q->step = step;
 	if (step == IMDS_TOKEN) {
 		snprintf(url, sizeof(url), "%s/latest/api/token", c->imds);
-		snprintf(hdr, sizeof(hdr), "X-aws-ec2-metadata-token-ttl-seconds: 21600");
+		hdr = strdup("X-aws-ec2-metadata-token-ttl-seconds: 21600");
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 	} else {
 		snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/%s",
 			 c->imds, step == IMDS_CREDS ? c->role : "");
-		snprintf(hdr, sizeof(hdr), "X-aws-ec2-metadata-token: %s", c->imds_token);
+		/* The IMDS session token at its own length (no fixed buffer to cut it). */
+		if (asprintf(&hdr, "X-aws-ec2-metadata-token: %s", c->imds_token) < 0)
+			hdr = NULL;
 	}
-	h2 = curl_slist_append(h, hdr);
-	adc_wipe(hdr, sizeof(hdr));
+	h2 = hdr ? curl_slist_append(h, hdr) : NULL;
+	adc_free_secret_str(hdr);
 	if (!h2) {
 		curl_easy_cleanup(e);
 		free(q);

@@ -20,6 +20,7 @@
 #define LB_READY_TRIES	 500 /* 10 s for sshd to listen */
 #define LB_STOP_TRIES	 100 /* 2 s for sshd to exit after SIGTERM, then SIGKILL */
 #define LB_PORT_ATTEMPTS 5
+#define LB_BROKEN	 "/var/lock/crunch-run-broken"
 
 enum lb_phase { LB_IDLE = 0, LB_KEYGEN_RUN, LB_STARTING, LB_UP, LB_STOPPING };
 
@@ -362,6 +363,7 @@ lb_start_keygen(struct lb_driver *d)
 
 /* ---- driver operations ---- */
 
+/* A create that fails before it starts: its error, from the loop. */
 static void
 lb_quota_fire(struct lb_defer *x)
 {
@@ -397,6 +399,17 @@ lb_create(struct drv *dv, const struct drv_itype *t, const char *image_id,
 	}
 	if (!lb_key_line_ok(public_key) || strlen(public_key) + 2 > sizeof(line))
 		return -EINVAL;
+	/* As the reference: a new instance starts unbroken (crunch-run marks this host broken
+	 * with this file; --list then says "broken" and the dispatcher shuts it down). */
+	if (unlink(LB_BROKEN) != 0 && errno != ENOENT) {
+		struct lb_defer *x = lb_defer(d, lb_quota_fire, (void *)cb, arg);
+
+		if (x == NULL)
+			return -ENOMEM;
+		drv_error_set(&x->err, DRV_ERR_OTHER, "loopback: cannot remove %s: %s", LB_BROKEN,
+			      strerror(errno));
+		return 0;
+	}
 	memset(&d->inst, 0, sizeof(d->inst));
 	const char *pt = t->provider_type && *t->provider_type ? t->provider_type : t->name;
 	d->inst.id = strdup(pt);

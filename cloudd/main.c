@@ -2,19 +2,53 @@
  * main.c - cloudd, the helper that holds the cloud credentials.
  *
  * Boot order (docs/ARCHITECTURE.md): early hygiene (fds, PDEATHSIG, name), arguments and
- * logging, loading what is needed before lock-down, the sandbox of its driver's role, and
- * only then the first byte from the parent on fd 3.
+ * logging, loading what is needed before lock-down, the sandbox (none but non-dumpable for
+ * the loopback driver, see cloudd_loopback_hygiene), and only then the first byte from the
+ * parent on fd 3.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "cloudd.h"
 #include "log.h"
 #include "proto_child.h"
 #include "sandbox.h"
+#ifdef ADC_SANITIZE
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #define CLOUDD_PARENT_FD 3
+
+/*
+ * The loopback driver holds no secret and its instance is this host: the commands its sshd
+ * runs (crunch-run, Docker) must run as the reference runs them, as the dispatcher's user in
+ * a normal environment, so this cloudd applies no Landlock, no seccomp and no no_new_privs
+ * (all three would be inherited by sshd and every command). It stays non-dumpable and keeps
+ * its user (root when started as root, so that its sshd can log the dispatcher in as root).
+ * What protects what: docs/SANDBOX.md, "cloudd -driver loopback".
+ */
+static int
+cloudd_loopback_hygiene(void)
+{
+#ifdef ADC_SANITIZE
+	/* As sandbox_apply: LeakSanitizer's exit check cannot ptrace a non-dumpable process. */
+	__lsan_do_leak_check();
+#endif
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		log_kv_err(LOG_LVL_ERROR, "cannot make cloudd non-dumpable", strerror(errno),
+			   LF_STR("Driver", "loopback"));
+		return -1;
+	}
+	log_kv(LOG_LVL_INFO,
+	       "loopback driver: no Landlock or seccomp (no secret held; the instance's "
+	       "commands run unconfined, as in the reference)",
+	       LF_INT("uid", (int64_t)geteuid()));
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -33,15 +67,19 @@ main(int argc, char **argv)
 	uv_loop_init(&loop);
 	/* Everything that needs the filesystem happens here, before lock-down: the CA bundle
 	 * (ec2), the private directory, /run/sshd and the user name (loopback). */
-	if (cloudd_setup(&cd, &loop, a.driver) != 0)
+	if (cloudd_setup(&cd, &loop, a.driver) != 0) {
+		cloudd_teardown(&cd);
+		uv_loop_close(&loop);
 		return 1;
-	bool loopback = strcmp(a.driver, "loopback") == 0;
-	enum sandbox_role role = loopback ? SANDBOX_CLOUDD_LOOPBACK : SANDBOX_CLOUDD;
-	if (sandbox_apply(role,
-			  &(struct sandbox_opts){ .user = a.user,
-						  .insecure = a.insecure_no_sandbox,
-						  .private_dir = loopback ? cd.private_dir : NULL,
-						  .keep_root = loopback }) != 0) {
+	}
+	if (strcmp(a.driver, "loopback") == 0)
+		r = cloudd_loopback_hygiene();
+	else
+		r = sandbox_apply(SANDBOX_CLOUDD, &(struct sandbox_opts){
+							  .user = a.user,
+							  .insecure = a.insecure_no_sandbox,
+						  });
+	if (r != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
 		       LF_STR("Helper", "cloudd"), LF_STR("flag", "-insecure-no-sandbox"));
 		return 1;

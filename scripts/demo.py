@@ -204,7 +204,8 @@ def write_summary(path, watch):
         rs = rec.get("runtime_status") or {}
         out.append({"label": watch.labels[u], "uuid": u, "command": rec.get("command"),
                     "state": rec.get("state"), "exit_code": rec.get("exit_code"),
-                    "stdout": rs.get("demoStdout"), "stderr": rs.get("demoStderr")})
+                    "stdout": rs.get("demoStdout"), "stderr": rs.get("demoStderr"),
+                    "lock_file": rs.get("demoLockFile"), "runner": rs.get("demoRunner")})
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
 

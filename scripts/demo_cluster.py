@@ -11,12 +11,9 @@
 Everything lives in one temporary directory (`Cluster.dir`); stop() ends every process this
 run started and removes the directory. Standard library only; /usr/bin/python3.
 
-The deploy directory. Cloudd's loopback sandbox (Landlock, docs/SANDBOX.md) lets sshd and
-whatever it runs write only under cloudd's private directory, which cloudd names itself
-($RUNTIME_DIRECTORY/adc-loopback-XXXXXX). DeployRunnerDirectory must be a plain absolute path
-known before the dispatcher starts, so the config names <dir>/deploy and, once cloudd has made
-its private directory, the demo makes <private>/deploy and points <dir>/deploy at it with a
-symlink (Landlock checks the resolved path).
+The deploy directory is a plain directory of the demo's own (<dir>/deploy), and the demo
+crunch-run keeps its lock files in /var/lock as the real one does: the loopback instance runs
+commands unconfined, as the reference does (docs/SANDBOX.md, "cloudd -driver loopback").
 """
 import glob
 import json
@@ -145,22 +142,7 @@ class Cluster:
         self.disp = h.Dispatcher(self.config, env={"RUNTIME_DIRECTORY": self.run_dir},
                                  new_session=True)
         self.disp.wait_ready(timeout)
-        self.link_deploy_dir(timeout)
         return self.disp
-
-    def link_deploy_dir(self, timeout):
-        """<dir>/deploy -> <cloudd's private dir>/deploy (see the module's comment)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = glob.glob(os.path.join(self.run_dir, "adc-loopback-*"))
-            if found:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("cloudd made no private directory under " + self.run_dir)
-            time.sleep(0.1)
-        target = os.path.join(found[0], "deploy")
-        os.makedirs(target, exist_ok=True)
-        os.symlink(target, self.deploy)
 
     # ---- talk to the fake and to the management API -------------------------------------
 
@@ -214,18 +196,25 @@ class Cluster:
             time.sleep(0.2)
         return False
 
-    def supervisor_pids(self):
-        """PIDs in the demo crunch-run's lock files: a destroyed loopback instance stops its
-        sshd, but a container still running was detached from it and would live on."""
-        pids = []
-        for path in glob.glob(os.path.join(self.run_dir, "adc-loopback-*", "deploy",
-                                           "crunch-run-*.lock")):
+    def supervisor_locks(self):
+        """{lock file: PID} of the demo crunch-run's supervisors from this run: their lock
+        files are in /var/lock (as the real crunch-run's), and a PID is ours when its command
+        line names the deploy directory. A destroyed loopback instance stops its sshd, but a
+        container still running was detached from it and would live on."""
+        out = {}
+        for path in glob.glob("/var/lock/crunch-run-*.lock"):
             try:
                 with open(path) as f:
-                    pids.append(int(json.loads(f.readline())["PID"]))
+                    pid = int(json.loads(f.readline())["PID"])
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if self.deploy.encode() in f.read():
+                        out[path] = pid
             except (OSError, ValueError, KeyError, TypeError):
                 pass
-        return pids
+        return out
+
+    def supervisor_pids(self):
+        return list(self.supervisor_locks().values())
 
     def leftovers(self):
         """Processes whose command line names this run's directory (sshd's -f <config>,
@@ -246,7 +235,8 @@ class Cluster:
 
     def stop(self, say=print):
         self.kill_instances(say=say)
-        for pid in self.supervisor_pids():
+        locks = self.supervisor_locks()
+        for pid in locks.values():
             try:
                 os.kill(pid, signal.SIGTERM)  # it kills its command's process group
             except OSError:
@@ -254,12 +244,16 @@ class Cluster:
         if self.disp is not None:
             self.disp_rc = rc = self.disp.stop(signal.SIGTERM)
             say("demo: dispatcher stopped (exit status %d)" % rc)
-        for pid in self.supervisor_pids():
+        for path, pid in locks.items():
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline and os.path.exists("/proc/%d" % pid):
                 time.sleep(0.05)
             try:
                 os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.unlink(path)  # its supervisor removes it when it ends normally
             except OSError:
                 pass
         if self.fake is not None and self.fake.poll() is None:

@@ -1,8 +1,10 @@
 /*
  * test_cloudglue_loopback.c - the loopback driver end to end: the real cloudd -driver
- * loopback (sandbox on) creates an instance, which must be a real sshd on 127.0.0.1:<port>
- * that the real ssh client reaches with the dispatch key while verifying the returned host
- * key (StrictHostKeyChecking=yes); a second create is refused as quota; destroy stops it.
+ * loopback creates an instance (removing /var/lock/crunch-run-broken), which must be a real
+ * sshd on 127.0.0.1:<port> that the real ssh client reaches with the dispatch key while
+ * verifying the returned host key (StrictHostKeyChecking=yes), and whose commands are not
+ * confined (no seccomp, no no_new_privs, may write /var/lock and a deploy directory of their
+ * own); a second create is refused as quota; destroy stops it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #include "glue.h"
+
+#define BROKEN "/var/lock/crunch-run-broken"
 
 static struct glue G;
 static char dir[64] = "/tmp/adc-cloudglue-lb.XXXXXX";
@@ -76,12 +80,13 @@ port_open(int port)
 	return ok;
 }
 
-/* ssh user@127.0.0.1 -p port with the dispatch key and a known_hosts of hostkey; the
- * command's first output line into out. Returns ssh's exit status. */
+/* ssh user@127.0.0.1 -p port with the dispatch key and a known_hosts of hostkey, running
+ * rcmd (single-quoted for the local shell: no ' in it); its output lines joined with ' '
+ * into out. Returns ssh's exit status. */
 static int
-ssh_run(const char *user, int port, const char *hostkey, char *out, size_t outlen)
+ssh_cmd(const char *user, int port, const char *hostkey, const char *rcmd, char *out, size_t outlen)
 {
-	char kh[256], cmd[1024];
+	char kh[256], cmd[2048], line[512];
 	FILE *f;
 	int st;
 
@@ -94,15 +99,47 @@ ssh_run(const char *user, int port, const char *hostkey, char *out, size_t outle
 		 "ssh -F /dev/null -i %s/id -p %d -o IdentitiesOnly=yes -o BatchMode=yes "
 		 "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s -o "
 		 "GlobalKnownHostsFile=/dev/null "
-		 "-o ConnectTimeout=10 %s@127.0.0.1 'echo loopback-$((6*7))' 2>%s/ssh.err",
-		 dir, port, kh, user, dir);
+		 "-o ConnectTimeout=10 %s@127.0.0.1 '%s' 2>%s/ssh.err",
+		 dir, port, kh, user, rcmd, dir);
 	if ((f = popen(cmd, "r")) == NULL)
 		return -1;
 	out[0] = 0;
-	if (fgets(out, (int)outlen, f) != NULL)
-		out[strcspn(out, "\n")] = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t l = strlen(out);
+
+		line[strcspn(line, "\n")] = 0;
+		snprintf(out + l, outlen - l, "%s%s", l ? " " : "", line);
+	}
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+ssh_run(const char *user, int port, const char *hostkey, char *out, size_t outlen)
+{
+	return ssh_cmd(user, port, hostkey, "echo loopback-$((6*7))", out, outlen);
+}
+
+/* The instance runs commands as the reference does, as the dispatcher's user in a normal
+ * environment: no seccomp filter, no no_new_privs (sudo works), files written where
+ * crunch-run writes them (/var/lock) and in a deploy directory outside cloudd's private
+ * directory (here the test's own). */
+static void
+unconfined(const struct glue_res *r, int port)
+{
+	char out[512], rcmd[1024], lock[128], deployed[256];
+
+	snprintf(lock, sizeof(lock), "/var/lock/crunch-run-adc-cloudglue-%d.lock", (int)getpid());
+	snprintf(deployed, sizeof(deployed), "%s/deploy/crunch-run~test", dir);
+	snprintf(rcmd, sizeof(rcmd),
+		 "grep -E \"^(NoNewPrivs|Seccomp):\" /proc/self/status | tr -s \"\t \" \" \" && "
+		 "echo locked >%s && mkdir -p %s/deploy && echo runner >%s && echo wrote",
+		 lock, dir, deployed);
+	assert_int_equal(ssh_cmd(r->user, port, r->host_key, rcmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "NoNewPrivs: 0 Seccomp: 0 wrote");
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(access(deployed, F_OK), 0);
+	unlink(lock);
 }
 
 static void
@@ -120,8 +157,12 @@ test_loopback_sshd(void **state)
 	int port = 0;
 
 	(void)state;
+	/* A host crunch-run marked broken: a new instance starts unbroken (the reference). */
+	fclose(fopen(BROKEN, "w"));
+	assert_int_equal(access(BROKEN, F_OK), 0);
 	assert_int_equal(glue_create(&G, &req, &r), 0);
 	assert_int_equal(r.err.status, PROTO_OK);
+	assert_int_equal(access(BROKEN, F_OK), -1);
 	assert_string_equal(r.id, "localhost");
 	assert_int_equal(sscanf(r.address, "127.0.0.1:%d", &port), 1);
 	assert_true(port > 0);
@@ -131,6 +172,7 @@ test_loopback_sshd(void **state)
 	/* The real client, the dispatch key, the returned host key pinned. */
 	assert_int_equal(ssh_run(r.user, port, r.host_key, out, sizeof(out)), 0);
 	assert_string_equal(out, "loopback-42");
+	unconfined(&r, port);
 	/* Another host key in known_hosts: ssh refuses (the pin is what it checks). */
 	assert_int_not_equal(
 		ssh_run(r.user, port,

@@ -1,7 +1,9 @@
 """test_demo.py - `make demo` run non-interactively (scripts/demo.sh --once), as a newcomer
 would run it, against the binaries in $ADC_BIN_DIR: every demo container reaches Complete with
-the output and exit code its command gives on this machine, "Hello, Crunch!" is printed, and
-nothing this run started is left (no sshd, dispatcher, helper, crunch-run or fake server).
+the output and exit code its command gives on this machine, "Hello, Crunch!" is printed, the
+demo crunch-run kept its locks in /var/lock and ran from the configured deploy directory (the
+loopback instance runs commands unconfined, as the reference), and nothing this run started is
+left (no sshd, dispatcher, helper, crunch-run or fake server).
 Needs root, as the demo does. /usr/bin/python3, standard library only."""
 import json
 import os
@@ -67,6 +69,15 @@ class DemoTest(unittest.TestCase):
             self.assertEqual(c["exit_code"], code, (label, out))
             self.assertEqual(c["stdout"], stdout, (label, out))
         self.assertEqual(got["fails"]["stderr"], "this one fails\n")
+        # The loopback instance runs commands as the reference does (unconfined): the demo
+        # crunch-run kept its locks in /var/lock, as the real one, and ran from the configured
+        # DeployRunnerDirectory (<work>/deploy, a plain directory outside cloudd's private
+        # one; no symlink into it).
+        work = re.search(r"demo: work directory (\S+)", out).group(1)
+        for label, c in got.items():
+            self.assertEqual(c["lock_file"], "/var/lock/crunch-run-%s.lock" % c["uuid"], (label, out))
+            self.assertEqual(os.path.dirname(c["runner"]), os.path.join(work, "deploy"), (label, out))
+            self.assertFalse(os.path.exists(c["lock_file"]), (label, out))
         self.assertIn("stdout | Hello, Crunch!", out)
         self.assertRegex(out, r"curl -sS -H 'Authorization: Bearer [0-9a-f]{40}' "
                               r"http://127\.0\.0\.1:\d+/arvados/v1/dispatch/instances")
