@@ -99,22 +99,7 @@ cu_write(char *p, size_t sz, size_t n, void *arg)
 		r->too_large = 1;
 		return 0; /* makes curl fail the transfer: memory stays bounded */
 	}
-	if (r->len + add + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		char *nb;
-
-		while (cap < r->len + add + 1)
-			cap *= 2;
-		nb = realloc(r->buf, cap);
-		if (!nb)
-			return 0;
-		r->buf = nb;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, p, add);
-	r->len += add;
-	r->buf[r->len] = 0;
-	return add;
+	return curl_uv_append(&r->buf, &r->len, &r->cap, r->max, p, add) ? add : 0;
 }
 
 /* Only Retry-After is read (seconds form); the rest of the headers are not needed. */

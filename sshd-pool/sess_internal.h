@@ -1,4 +1,5 @@
-/* sess_internal.h - the structures shared by sess.c (connections) and sess_cmd.c (channels). */
+/* sess_internal.h - the structures shared by sess.c (connections), sess_table.c (the sessions) and
+ * sess_cmd.c (channels). */
 #ifndef ADC_SESS_INTERNAL_H
 #define ADC_SESS_INTERNAL_H
 
@@ -89,6 +90,9 @@ struct sess_pool {
 void sess_kick(struct sess *s);
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
+void sess_release_slot(struct sess *s);
+void sess_conn_close(struct sess *s);
+char *sess_key_line(ssh_key k); /* "type base64", malloc'd; NULL on ENOMEM */
 /* sess_cmd.c */
 void sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q);
 int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* One socket curl watches. Its poll handle is closed when curl loses interest, and freed in
  * the close callback: libuv may still hold it for one loop turn after curl has forgotten it. */
@@ -241,4 +242,26 @@ curl_uv_close(struct curl_uv *cu, void (*closed)(void *arg), void *arg)
 	while (cu->socks != NULL)
 		curl_uv_sock_close(cu->socks);
 	uv_close((uv_handle_t *)&cu->timer, curl_uv_handle_closed);
+}
+
+bool
+curl_uv_append(char **buf, size_t *len, size_t *cap, size_t max, const char *data, size_t n)
+{
+	if (n > max || *len > max - n)
+		return false;
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *p;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		if ((p = realloc(*buf, c)) == NULL)
+			return false;
+		*buf = p;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
 }

@@ -8,6 +8,9 @@
 #ifndef ADC_CURL_UV_H
 #define ADC_CURL_UV_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -32,6 +35,14 @@ int curl_uv_new(uv_loop_t *loop, struct curl_uv **out);
 int curl_uv_add(struct curl_uv *cu, struct curl_uv_xfer *x);
 /* Abandon a transfer before it finished; done is not called. The caller owns the easy. */
 void curl_uv_remove(struct curl_uv *cu, struct curl_uv_xfer *x);
+
+/*
+ * Append n bytes of an answer to the NUL-terminated buffer *buf (*len bytes used, *cap
+ * allocated), growing it by doubling from 4 KiB, never beyond max bytes of content: the body
+ * of every CURLOPT_WRITEFUNCTION here. false (nothing appended) when the content would pass
+ * max or memory runs out; the write callback then returns 0 and curl fails the transfer.
+ */
+bool curl_uv_append(char **buf, size_t *len, size_t *cap, size_t max, const char *data, size_t n);
 
 /* Tear down: every transfer must have finished or been removed. The multi handle is cleaned
  * up now; the libuv handles close asynchronously, and closed (if not NULL) is called with arg

@@ -110,21 +110,8 @@ api_request_write(char *data, size_t size, size_t nmemb, void *userp)
 	struct api_request *r = userp;
 	size_t n = size * nmemb;
 
-	if (n > API_MAX_RESPONSE - r->resp_len)
+	if (!curl_uv_append(&r->resp, &r->resp_len, &r->resp_cap, API_MAX_RESPONSE, data, n))
 		return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-	if (r->resp_len + n + 1 > r->resp_cap) {
-		size_t cap = r->resp_cap ? r->resp_cap : 4096;
-		while (cap < r->resp_len + n + 1)
-			cap *= 2;
-		char *p = realloc(r->resp, cap);
-		if (p == NULL)
-			return 0;
-		r->resp = p;
-		r->resp_cap = cap;
-	}
-	memcpy(r->resp + r->resp_len, data, n);
-	r->resp_len += n;
-	r->resp[r->resp_len] = '\0';
 	return n;
 }
 

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "curl_uv.h"
 #include "util.h"
 
 /* A list of 10,000 instances is about 3 MB; anything far beyond is not a dispatcher. */
@@ -41,20 +42,7 @@ icli_on_body(char *data, size_t size, size_t nmemb, void *arg)
 		x->too_big = true;
 		return 0; /* aborts the transfer (CURLE_WRITE_ERROR) */
 	}
-	if (r->len + n + 1 > x->cap) {
-		size_t cap = x->cap ? x->cap : 4096;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		char *p = realloc(r->body, cap);
-		if (!p)
-			return 0;
-		r->body = p;
-		x->cap = cap;
-	}
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return n;
+	return curl_uv_append(&r->body, &r->len, &x->cap, ICLI_MAX_BODY, data, n) ? n : 0;
 }
 
 /* Keep the last status line ("HTTP/1.1 404 Not Found"): after a 100 Continue, the final one. */

@@ -1,0 +1,167 @@
+/*
+ * sess_table.c - the pool's sessions, one per instance: get (create or reuse), find, close,
+ * the pinned host key, and the accessors. The connection state machine is sess.c's, the
+ * commands sess_cmd.c's.
+ */
+#include "sess_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quote.h"
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+static void
+sess_timer_closed(uv_handle_t *h)
+{
+	struct sess *s = h->data;
+	struct sess_pool *p = s->pool;
+
+	if (--s->handles > 0)
+		return;
+	if (s->ufree != NULL)
+		s->ufree(s->udata);
+	ssh_key_free(s->pin);
+	free(s->pin_line);
+	free(s->id);
+	free(s->address);
+	free(s->user);
+	free(s);
+	sess_pool_unref(p);
+}
+
+void
+sess_close(struct sess *s)
+{
+	if (s == NULL || s->closing)
+		return;
+	s->closing = true;
+	TAILQ_REMOVE(&s->pool->sessions, s, link);
+	sess_fail_all(s, &s->queue, -ECANCELED, "session to %s:%d closed", s->address, s->port);
+	sess_fail_all(s, &s->active, -ECANCELED, "session to %s:%d closed", s->address, s->port);
+	sess_conn_close(s);
+	sess_release_slot(s);
+	sess_drain_done(s);
+	uv_close((uv_handle_t *)&s->timer, sess_timer_closed);
+	uv_close((uv_handle_t *)&s->kick, sess_timer_closed);
+	uv_close((uv_handle_t *)&s->ka_timer, sess_timer_closed);
+}
+
+struct sess *
+sess_find(struct sess_pool *p, const char *instance_id)
+{
+	struct sess *s;
+
+	TAILQ_FOREACH(s, &p->sessions, link)
+	if (strcmp(s->id, instance_id) == 0)
+		return s;
+	return NULL;
+}
+
+int
+sess_get(struct sess_pool *p, const char *instance_id, const char *address, int port,
+	 const char *user, struct sess **out)
+{
+	struct sess *s;
+
+	*out = NULL;
+	if (instance_id == NULL || instance_id[0] == '\0' || strlen(instance_id) > 256 ||
+	    !quote_valid_address(address) || port < 1 || port > 65535 || !quote_valid_user(user))
+		return -EINVAL;
+	if ((s = sess_find(p, instance_id)) != NULL) {
+		if (strcmp(s->address, address) == 0 && s->port == port &&
+		    strcmp(s->user, user) == 0) {
+			*out = s;
+			return 0;
+		}
+		sess_close(s);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->id = strdup(instance_id);
+	s->address = strdup(address);
+	s->user = strdup(user);
+	if (s->id == NULL || s->address == NULL || s->user == NULL) {
+		free(s->id), free(s->address), free(s->user), free(s);
+		return -ENOMEM;
+	}
+	s->pool = p;
+	s->port = port;
+	TAILQ_INIT(&s->queue);
+	TAILQ_INIT(&s->active);
+	TAILQ_INIT(&s->done);
+	uv_timer_init(p->loop, &s->timer);
+	uv_timer_init(p->loop, &s->kick);
+	uv_timer_init(p->loop, &s->ka_timer);
+	s->timer.data = s->kick.data = s->ka_timer.data = s;
+	s->handles = 3;
+	p->live++;
+	TAILQ_INSERT_TAIL(&p->sessions, s, link);
+	*out = s;
+	return 0;
+}
+
+int
+sess_pin(struct sess *s, const char *key_line)
+{
+	const char *sp = key_line ? strchr(key_line, ' ') : NULL;
+	char type[64];
+	ssh_key k = NULL;
+	char *line;
+
+	if (sp == NULL || (size_t)(sp - key_line) >= sizeof(type))
+		return -EINVAL;
+	memcpy(type, key_line, (size_t)(sp - key_line));
+	type[sp - key_line] = '\0';
+	if (ssh_pki_import_pubkey_base64(sp + 1, ssh_key_type_from_name(type), &k) != SSH_OK)
+		return -EINVAL;
+	if ((line = sess_key_line(k)) == NULL) {
+		ssh_key_free(k);
+		return -ENOMEM;
+	}
+	ssh_key_free(s->pin);
+	free(s->pin_line);
+	s->pin = k;
+	s->pin_line = line;
+	if (s->conn != NULL && s->conn->host_key != NULL && strcmp(s->conn->host_key, line) != 0)
+		sess_drop(s, "the pinned host key differs from this connection's");
+	return 0;
+}
+
+const char *
+sess_pinned(const struct sess *s)
+{
+	return s->pin_line;
+}
+const char *
+sess_user(const struct sess *s)
+{
+	return s->user;
+}
+const char *
+sess_instance(const struct sess *s)
+{
+	return s->id;
+}
+void *
+sess_userdata(const struct sess *s)
+{
+	return s->udata;
+}
+
+void
+sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *))
+{
+	if (s->ufree != NULL && s->udata != data)
+		s->ufree(s->udata);
+	s->udata = data;
+	s->ufree = free_fn;
+}
+
+void
+sess_get_stats(const struct sess *s, struct sess_stats *st)
+{
+	*st = s->stats;
+}
