@@ -181,7 +181,9 @@ cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
 		cloudc_fail(q, PROTO_E_INVALID);
 		return true;
 	}
-	return last;
+	/* Only list and destroy stream (the channel refuses PROTO_F_MORE elsewhere); any
+	 * other answer is delivered once, whatever its flags say. */
+	return last || !proto_type_streams(q->ans_type);
 }
 
 static void
