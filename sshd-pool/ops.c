@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_ssh.h"
 #include "quote.h"
 
 #define OPS_SECRET_PATH "/var/run/arvados-instance-secret"
@@ -143,7 +144,7 @@ ops_cmd_start(const struct ops *o, const char *user, const char *uuid, int *err)
 	struct quote_buf b;
 	char engine[96];
 
-	if (!quote_valid_uuid(uuid)) {
+	if (!proto_ssh_valid_uuid(uuid)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -168,7 +169,7 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 	struct quote_buf b;
 	char num[16];
 
-	if (!quote_valid_uuid(uuid) || !quote_valid_signal(sig)) {
+	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig)) {
 		*err = -EINVAL;
 		return NULL;
 	}

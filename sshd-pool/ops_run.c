@@ -201,7 +201,7 @@ ops_start(struct ops *o, struct sess *s, const char *uuid, const uint8_t *payloa
 	int err = 0;
 	char *cmd;
 
-	if (!quote_valid_uuid(uuid))
+	if (!proto_ssh_valid_uuid(uuid))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;
@@ -216,7 +216,7 @@ ops_kill(struct ops *o, struct sess *s, const char *uuid, int sig, ops_cb cb, vo
 	int err = 0;
 	char *cmd;
 
-	if (!quote_valid_uuid(uuid) || !quote_valid_signal(sig))
+	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;

@@ -13,24 +13,25 @@
 #include <cmocka.h>
 
 #include "ops.h"
+#include "proto_ssh.h"
 #include "quote.h"
 
 static void
 test_uuid(void **st)
 {
 	(void)st;
-	assert_true(quote_valid_uuid("zzzzz-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcd"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcdef"));
-	assert_false(quote_valid_uuid("ZZZZZ-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-j7d0g-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abc;d"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-01234567$(id)e"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789ab e"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcd\n"));
-	assert_false(quote_valid_uuid("zzzz;-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid(""));
-	assert_false(quote_valid_uuid(NULL));
+	assert_true(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcdef"));
+	assert_false(proto_ssh_valid_uuid("ZZZZZ-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-j7d0g-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abc;d"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-01234567$(id)e"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789ab e"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd\n"));
+	assert_false(proto_ssh_valid_uuid("zzzz;-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid(""));
+	assert_false(proto_ssh_valid_uuid(NULL));
 }
 
 static void
