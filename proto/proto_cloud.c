@@ -108,6 +108,8 @@ pc_err_valid(const struct proto_cloud_err *e)
 {
 	if (e->status < PROTO_OK || e->status > PROTO_E_LAST || e->cls > PROTO_CLOUD_CLASS_LAST)
 		return false;
+	if (e->earliest_retry_ms < 0 || e->earliest_retry_ms > PROTO_MAX_TIME_MS)
+		return false;
 	/* A class only on a failure, and a failure of the cloud call always has one. */
 	return (e->status == PROTO_OK) == (e->cls == PROTO_CLOUD_OK);
 }
@@ -654,6 +656,8 @@ proto_cloud_prices_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 	pc_put_err(w, &m->err);
 	pc_put_count(w, m->n, PROTO_MAX_PRICES);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++) {
+		if (m->v[i].start_time < 0 || m->v[i].start_time > PROTO_MAX_TIME_S)
+			w->err = -EINVAL;
 		proto_put_i64(w, m->v[i].start_time);
 		proto_put_f64(w, m->v[i].price);
 	}
@@ -682,6 +686,8 @@ proto_cloud_prices_ans_decode(const struct proto_msg *msg, struct proto_cloud_pr
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_i64(&r, &m->v[i].start_time);
 		proto_get_f64(&r, &m->v[i].price);
+		if (r.err == 0 && (m->v[i].start_time < 0 || m->v[i].start_time > PROTO_MAX_TIME_S))
+			r.err = -EBADMSG;
 	}
 	if ((rc = proto_end(&r)) != 0)
 		proto_cloud_prices_ans_free(m);
