@@ -6,6 +6,7 @@
  * sess_cmd_step, and user callbacks run from sess_drain_done, never inside libssh.
  */
 #include "sess_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -352,7 +353,7 @@ sess_drain_done(struct sess *s)
 		c->cb(&c->res, c->arg);
 		sess_cmd_free_result(&c->res);
 		if (c->in != NULL) {
-			memset(c->in, 0, c->in_len); /* may be a config payload with tokens */
+			adc_wipe(c->in, c->in_len); /* may be a config payload with tokens */
 			free(c->in);
 		}
 		free(c->chunk);
