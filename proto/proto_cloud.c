@@ -150,6 +150,25 @@ pc_get_err(struct proto_rbuf *r, struct proto_cloud_err *e)
 		r->err = -EBADMSG;
 }
 
+/* What every list-carrying answer starts with: the error block, then a count (at most max,
+ * each item at least min_each bytes on the wire) and a zeroed array of that many items of
+ * size bytes in *v (left NULL for none). Returns the count; 0 with r->err set on failure. */
+static uint32_t
+pc_get_ans_list(struct proto_rbuf *r, struct proto_cloud_err *err, void **v, size_t size,
+		uint32_t max, size_t min_each)
+{
+	uint32_t n = 0;
+
+	pc_get_err(r, err);
+	if (r->err != 0 || pc_get_count(r, &n, max, min_each) != 0 || n == 0)
+		return 0;
+	if ((*v = calloc(n, size)) == NULL) {
+		r->err = -ENOMEM;
+		return 0;
+	}
+	return n;
+}
+
 void
 proto_cloud_err_free(struct proto_cloud_err *e)
 {
@@ -397,22 +416,14 @@ int
 proto_cloud_list_ans_decode(const struct proto_msg *msg, struct proto_cloud_list_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_LIST_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_PART_INSTANCES, PC_MIN_INST) == 0 &&
-	    n > 0) {
-		m->insts = calloc(n, sizeof(*m->insts));
-		if (m->insts == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->insts, sizeof(*m->insts),
+			       PROTO_MAX_PART_INSTANCES, PC_MIN_INST);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++)
 		pc_get_inst(&r, &m->insts[i]);
 	if ((rc = proto_end(&r)) != 0)
@@ -510,15 +521,10 @@ proto_cloud_destroy_ans_decode(const struct proto_msg *msg, struct proto_cloud_d
 	if (msg->hdr.type != PROTO_CLOUD_DESTROY_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 &&
-	    pc_get_count(&r, &n, PROTO_MAX_DESTROY_IDS, PC_MIN_ID + PC_MIN_ERR) == 0 && n > 0 &&
-	    pc_get_ids(&r, &m->ids, n) == 0) {
-		m->errs = calloc(n, sizeof(*m->errs));
-		if (m->errs == NULL)
-			r.err = -ENOMEM;
+	n = pc_get_ans_list(&r, &m->err, (void **)&m->errs, sizeof(*m->errs), PROTO_MAX_DESTROY_IDS,
+			    PC_MIN_ID + PC_MIN_ERR);
+	if (n > 0 && pc_get_ids(&r, &m->ids, n) == 0)
 		m->n = n;
-	}
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_str(&r, &m->ids[i], PROTO_MAX_ID);
 		pc_get_err(&r, &m->errs[i]);
@@ -668,21 +674,14 @@ int
 proto_cloud_prices_ans_decode(const struct proto_msg *msg, struct proto_cloud_prices_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_PRICES_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_PRICES, PC_MIN_PRICE) == 0 && n > 0) {
-		m->v = calloc(n, sizeof(*m->v));
-		if (m->v == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->v, sizeof(*m->v), PROTO_MAX_PRICES,
+			       PC_MIN_PRICE);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_i64(&r, &m->v[i].start_time);
 		proto_get_f64(&r, &m->v[i].price);
@@ -812,21 +811,14 @@ int
 proto_cloud_stats_ans_decode(const struct proto_msg *msg, struct proto_cloud_stats_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_STATS_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_SUBNETS, PC_MIN_STATS) == 0 && n > 0) {
-		m->v = calloc(n, sizeof(*m->v));
-		if (m->v == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->v, sizeof(*m->v), PROTO_MAX_SUBNETS,
+			       PC_MIN_STATS);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_str(&r, &m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
 		proto_get_u64(&r, &m->v[i].starts_ok);
