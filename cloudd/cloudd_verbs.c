@@ -41,7 +41,10 @@ cv_err_from_drv(struct proto_cloud_err *e, const struct drv_error *d)
 		return;
 	e->status = PROTO_E_FAILED;
 	e->cls = (uint8_t)d->cls; /* drv_err_class and proto_cloud_class share numbers */
-	e->earliest_retry_ms = d->earliest_retry_ms;
+	/* the wire's range (proto_cloud.h): a later retry time saturates */
+	e->earliest_retry_ms = d->earliest_retry_ms < 0			  ? 0
+			       : d->earliest_retry_ms > PROTO_MAX_TIME_MS ? PROTO_MAX_TIME_MS
+									  : d->earliest_retry_ms;
 	e->type_specific = d->type_specific;
 	e->quota_group_specific = d->quota_group_specific;
 	e->spot = d->spot;
@@ -389,9 +392,10 @@ cv_prices(struct cv_req *q, const struct proto_msg *m)
 	if (n > PROTO_MAX_PRICES)
 		n = PROTO_MAX_PRICES; /* newest first: the oldest are dropped */
 	a.v = calloc(n ? n : 1, sizeof(*a.v));
-	for (size_t i = 0; a.v != NULL && i < n; i++)
-		a.v[i] = (struct proto_cloud_price){ v[i].start_time, v[i].price };
-	a.n = a.v != NULL ? (uint32_t)n : 0;
+	a.n = 0;
+	for (size_t i = 0; a.v != NULL && i < n; i++) /* prices past the wire's range: dropped */
+		if (v[i].start_time >= 0 && v[i].start_time <= PROTO_MAX_TIME_S)
+			a.v[a.n++] = (struct proto_cloud_price){ v[i].start_time, v[i].price };
 	cv_send(q, &w, proto_cloud_prices_ans_encode(&w, q->reqid, &a));
 	free(a.v);
 	free(v);

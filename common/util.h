@@ -11,6 +11,9 @@ void adc_wipe(void *p, size_t n);
 void adc_free_secret_str(char *s);
 /* Constant-time comparison of two byte strings (length leaks, content does not). */
 int adc_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* a * b, saturated to [INT64_MIN, INT64_MAX] instead of overflowing (times from a child or
+ * a cloud converted to nanoseconds). */
+int64_t adc_mul_sat(int64_t a, int64_t b);
 /* Monotonic clock in milliseconds. */
 uint64_t adc_now_ms(void);
 

@@ -41,47 +41,50 @@ enum proto_dir { PROTO_P2C = 1, PROTO_C2P = 2 };
 /* Which child a type belongs to. */
 enum proto_role { PROTO_ROLE_ANY = 0, PROTO_ROLE_CLOUDD = 1, PROTO_ROLE_SSHD_POOL = 2 };
 
-/* X(name, number, direction, role). Requests are even, answers odd (OpenSSH monitor.h). */
-#define PROTO_TYPES(X)                                             \
-	X(HELLO_REQ, 2, PROTO_P2C, PROTO_ROLE_ANY)                 \
-	X(HELLO_ANS, 3, PROTO_C2P, PROTO_ROLE_ANY)                 \
-	X(PING_REQ, 4, PROTO_P2C, PROTO_ROLE_ANY)                  \
-	X(PING_ANS, 5, PROTO_C2P, PROTO_ROLE_ANY)                  \
-	X(CLOUD_INIT_REQ, 16, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_INIT_ANS, 17, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_CREATE_REQ, 18, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_CREATE_ANS, 19, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_LIST_REQ, 20, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_LIST_ANS, 21, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_DESTROY_REQ, 22, PROTO_P2C, PROTO_ROLE_CLOUDD)     \
-	X(CLOUD_DESTROY_ANS, 23, PROTO_C2P, PROTO_ROLE_CLOUDD)     \
-	X(CLOUD_TAGS_REQ, 24, PROTO_P2C, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_TAGS_ANS, 25, PROTO_C2P, PROTO_ROLE_CLOUDD)        \
-	X(CLOUD_PRICES_REQ, 26, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_PRICES_ANS, 27, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_QGROUP_REQ, 28, PROTO_P2C, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_QGROUP_ANS, 29, PROTO_C2P, PROTO_ROLE_CLOUDD)      \
-	X(CLOUD_STATS_REQ, 30, PROTO_P2C, PROTO_ROLE_CLOUDD)       \
-	X(CLOUD_STATS_ANS, 31, PROTO_C2P, PROTO_ROLE_CLOUDD)       \
-	X(SSH_INIT_REQ, 48, PROTO_P2C, PROTO_ROLE_SSHD_POOL)       \
-	X(SSH_INIT_ANS, 49, PROTO_C2P, PROTO_ROLE_SSHD_POOL)       \
-	X(SSH_VERIFY_REQ, 50, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
-	X(SSH_VERIFY_ANS, 51, PROTO_C2P, PROTO_ROLE_SSHD_POOL)     \
-	X(SSH_BOOT_PROBE_REQ, 52, PROTO_P2C, PROTO_ROLE_SSHD_POOL) \
-	X(SSH_BOOT_PROBE_ANS, 53, PROTO_C2P, PROTO_ROLE_SSHD_POOL) \
-	X(SSH_DEPLOY_REQ, 54, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
-	X(SSH_DEPLOY_ANS, 55, PROTO_C2P, PROTO_ROLE_SSHD_POOL)     \
-	X(SSH_RUN_PROBE_REQ, 56, PROTO_P2C, PROTO_ROLE_SSHD_POOL)  \
-	X(SSH_RUN_PROBE_ANS, 57, PROTO_C2P, PROTO_ROLE_SSHD_POOL)  \
-	X(SSH_START_REQ, 58, PROTO_P2C, PROTO_ROLE_SSHD_POOL)      \
-	X(SSH_START_ANS, 59, PROTO_C2P, PROTO_ROLE_SSHD_POOL)      \
-	X(SSH_KILL_REQ, 60, PROTO_P2C, PROTO_ROLE_SSHD_POOL)       \
-	X(SSH_KILL_ANS, 61, PROTO_C2P, PROTO_ROLE_SSHD_POOL)       \
-	X(SSH_FORGET_REQ, 62, PROTO_P2C, PROTO_ROLE_SSHD_POOL)     \
-	X(SSH_FORGET_ANS, 63, PROTO_C2P, PROTO_ROLE_SSHD_POOL)
+/* X(name, number, direction, role, streams). Requests are even, answers odd (OpenSSH
+ * monitor.h). streams: the answer may come in several parts (PROTO_F_MORE on all but the
+ * last); only CLOUD_LIST_ANS and CLOUD_DESTROY_ANS do. PROTO_F_MORE on any other type is a
+ * protocol violation of the sender: a receiver delivers every other answer exactly once. */
+#define PROTO_TYPES(X)                                                    \
+	X(HELLO_REQ, 2, PROTO_P2C, PROTO_ROLE_ANY, false)                 \
+	X(HELLO_ANS, 3, PROTO_C2P, PROTO_ROLE_ANY, false)                 \
+	X(PING_REQ, 4, PROTO_P2C, PROTO_ROLE_ANY, false)                  \
+	X(PING_ANS, 5, PROTO_C2P, PROTO_ROLE_ANY, false)                  \
+	X(CLOUD_INIT_REQ, 16, PROTO_P2C, PROTO_ROLE_CLOUDD, false)        \
+	X(CLOUD_INIT_ANS, 17, PROTO_C2P, PROTO_ROLE_CLOUDD, false)        \
+	X(CLOUD_CREATE_REQ, 18, PROTO_P2C, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_CREATE_ANS, 19, PROTO_C2P, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_LIST_REQ, 20, PROTO_P2C, PROTO_ROLE_CLOUDD, false)        \
+	X(CLOUD_LIST_ANS, 21, PROTO_C2P, PROTO_ROLE_CLOUDD, true)         \
+	X(CLOUD_DESTROY_REQ, 22, PROTO_P2C, PROTO_ROLE_CLOUDD, false)     \
+	X(CLOUD_DESTROY_ANS, 23, PROTO_C2P, PROTO_ROLE_CLOUDD, true)      \
+	X(CLOUD_TAGS_REQ, 24, PROTO_P2C, PROTO_ROLE_CLOUDD, false)        \
+	X(CLOUD_TAGS_ANS, 25, PROTO_C2P, PROTO_ROLE_CLOUDD, false)        \
+	X(CLOUD_PRICES_REQ, 26, PROTO_P2C, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_PRICES_ANS, 27, PROTO_C2P, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_QGROUP_REQ, 28, PROTO_P2C, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_QGROUP_ANS, 29, PROTO_C2P, PROTO_ROLE_CLOUDD, false)      \
+	X(CLOUD_STATS_REQ, 30, PROTO_P2C, PROTO_ROLE_CLOUDD, false)       \
+	X(CLOUD_STATS_ANS, 31, PROTO_C2P, PROTO_ROLE_CLOUDD, false)       \
+	X(SSH_INIT_REQ, 48, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)       \
+	X(SSH_INIT_ANS, 49, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)       \
+	X(SSH_VERIFY_REQ, 50, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)     \
+	X(SSH_VERIFY_ANS, 51, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)     \
+	X(SSH_BOOT_PROBE_REQ, 52, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false) \
+	X(SSH_BOOT_PROBE_ANS, 53, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false) \
+	X(SSH_DEPLOY_REQ, 54, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)     \
+	X(SSH_DEPLOY_ANS, 55, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)     \
+	X(SSH_RUN_PROBE_REQ, 56, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)  \
+	X(SSH_RUN_PROBE_ANS, 57, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)  \
+	X(SSH_START_REQ, 58, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)      \
+	X(SSH_START_ANS, 59, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)      \
+	X(SSH_KILL_REQ, 60, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)       \
+	X(SSH_KILL_ANS, 61, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)       \
+	X(SSH_FORGET_REQ, 62, PROTO_P2C, PROTO_ROLE_SSHD_POOL, false)     \
+	X(SSH_FORGET_ANS, 63, PROTO_C2P, PROTO_ROLE_SSHD_POOL, false)
 
 enum proto_type {
-#define PROTO_ENUM_(name, num, dir, role) PROTO_##name = (num),
+#define PROTO_ENUM_(name, num, dir, role, streams) PROTO_##name = (num),
 	PROTO_TYPES(PROTO_ENUM_)
 #undef PROTO_ENUM_
 };
@@ -91,6 +94,8 @@ const char *proto_type_str(uint16_t type);
 bool proto_type_known(uint16_t type);
 /* 0 if a message of this type may travel in dir for a child of role, else -EPROTO. */
 int proto_type_check(uint16_t type, enum proto_dir dir, enum proto_role role);
+/* true iff the catalogue lets this type carry PROTO_F_MORE (a streamed answer). */
+bool proto_type_streams(uint16_t type);
 
 /* ---- status codes carried in answers (int32) ---- */
 #define PROTO_OK	0

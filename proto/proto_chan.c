@@ -9,7 +9,7 @@
  *
  * Every received message is checked before a handler sees it: no truncation, at most one
  * fd and only with PROTO_F_FD, a valid header, a type allowed in this direction for this
- * role, PROTO_F_MORE only on answers, an answer's reqid known and its type the request's
+ * role, PROTO_F_MORE only on the catalogue's streamed answer types, an answer's reqid known and its type the request's
  * partner (request type + 1). Anything else closes the channel with -EPROTO.
  *
  * Lifetime: proto_chan_close() fails the pending requests, calls on_closed once, and then
@@ -236,11 +236,6 @@ proto_chan_dispatch(struct proto_chan *ch, const struct proto_msg *m)
 		proto_chan_on_answer(ch, m);
 		return;
 	}
-	if (m->hdr.flags & PROTO_F_MORE) {
-		proto_chan_violation(ch, m->fd, "%s with PROTO_F_MORE",
-				     proto_type_str(m->hdr.type));
-		return;
-	}
 	if (ch->cfg.on_msg != NULL)
 		ch->cfg.on_msg(ch, m, ch->cfg.arg);
 	else
@@ -273,6 +268,13 @@ proto_chan_check(struct proto_chan *ch, struct msghdr *mh, ssize_t n, struct pro
 	}
 	if (proto_type_check(m->hdr.type, ch->cfg.recv_dir, ch->cfg.role) != 0) {
 		proto_chan_violation(ch, fd, "%s not allowed from the peer",
+				     proto_type_str(m->hdr.type));
+		return -1;
+	}
+	if ((m->hdr.flags & PROTO_F_MORE) != 0 && !proto_type_streams(m->hdr.type)) {
+		/* Only a streamed answer has parts; any other answer is delivered once (its
+		 * callback may free what it was given), so a second part would be used after. */
+		proto_chan_violation(ch, fd, "%s with PROTO_F_MORE (not a streamed type)",
 				     proto_type_str(m->hdr.type));
 		return -1;
 	}
@@ -431,8 +433,9 @@ proto_chan_enqueue(struct proto_chan *ch, struct proto_wbuf *w, int fd)
 	else if (fd < 0 && (flags & PROTO_F_FD))
 		r = -EINVAL;
 	else if (proto_hdr_parse(w->data, w->len, &h) != 0 ||
-		 proto_type_check(h.type, ch->send_dir, ch->cfg.role) != 0)
-		r = -EINVAL; /* not ended, or not ours to send */
+		 proto_type_check(h.type, ch->send_dir, ch->cfg.role) != 0 ||
+		 ((h.flags & PROTO_F_MORE) != 0 && !proto_type_streams(h.type)))
+		r = -EINVAL; /* not ended, not ours to send, or parts of an unstreamed type */
 	else if (ch->qbytes + w->len > ch->qmax)
 		r = -ENOBUFS;
 	else if ((o = calloc(1, sizeof(*o))) == NULL)

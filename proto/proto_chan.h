@@ -7,7 +7,8 @@
  * before any handler sees them; any violation closes the channel with -EPROTO.
  *
  * Requests: proto_chan_request() assigns a reqid, sends, and calls the reply callback once
- * per answer part (streamed answers carry PROTO_F_MORE on every part but the last), or once
+ * per answer part (streamed answers, the catalogue's CLOUD_LIST_ANS and CLOUD_DESTROY_ANS, carry
+ * PROTO_F_MORE on every part but the last; MORE on any other type is a violation), or once
  * with a status when the deadline passes (PROTO_E_TIMEOUT) or the channel closes
  * (PROTO_E_RETRY). An answer with an unknown reqid, or whose type is not the request's
  * partner (request type + 1), is a protocol violation.

@@ -108,6 +108,8 @@ pc_err_valid(const struct proto_cloud_err *e)
 {
 	if (e->status < PROTO_OK || e->status > PROTO_E_LAST || e->cls > PROTO_CLOUD_CLASS_LAST)
 		return false;
+	if (e->earliest_retry_ms < 0 || e->earliest_retry_ms > PROTO_MAX_TIME_MS)
+		return false;
 	/* A class only on a failure, and a failure of the cloud call always has one. */
 	return (e->status == PROTO_OK) == (e->cls == PROTO_CLOUD_OK);
 }
@@ -146,6 +148,25 @@ pc_get_err(struct proto_rbuf *r, struct proto_cloud_err *e)
 	proto_get_str(r, &e->text, PROTO_MAX_ERR_TEXT);
 	if (r->err == 0 && !pc_err_valid(e))
 		r->err = -EBADMSG;
+}
+
+/* What every list-carrying answer starts with: the error block, then a count (at most max,
+ * each item at least min_each bytes on the wire) and a zeroed array of that many items of
+ * size bytes in *v (left NULL for none). Returns the count; 0 with r->err set on failure. */
+static uint32_t
+pc_get_ans_list(struct proto_rbuf *r, struct proto_cloud_err *err, void **v, size_t size,
+		uint32_t max, size_t min_each)
+{
+	uint32_t n = 0;
+
+	pc_get_err(r, err);
+	if (r->err != 0 || pc_get_count(r, &n, max, min_each) != 0 || n == 0)
+		return 0;
+	if ((*v = calloc(n, size)) == NULL) {
+		r->err = -ENOMEM;
+		return 0;
+	}
+	return n;
 }
 
 void
@@ -395,22 +416,14 @@ int
 proto_cloud_list_ans_decode(const struct proto_msg *msg, struct proto_cloud_list_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_LIST_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_PART_INSTANCES, PC_MIN_INST) == 0 &&
-	    n > 0) {
-		m->insts = calloc(n, sizeof(*m->insts));
-		if (m->insts == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->insts, sizeof(*m->insts),
+			       PROTO_MAX_PART_INSTANCES, PC_MIN_INST);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++)
 		pc_get_inst(&r, &m->insts[i]);
 	if ((rc = proto_end(&r)) != 0)
@@ -508,15 +521,10 @@ proto_cloud_destroy_ans_decode(const struct proto_msg *msg, struct proto_cloud_d
 	if (msg->hdr.type != PROTO_CLOUD_DESTROY_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 &&
-	    pc_get_count(&r, &n, PROTO_MAX_DESTROY_IDS, PC_MIN_ID + PC_MIN_ERR) == 0 && n > 0 &&
-	    pc_get_ids(&r, &m->ids, n) == 0) {
-		m->errs = calloc(n, sizeof(*m->errs));
-		if (m->errs == NULL)
-			r.err = -ENOMEM;
+	n = pc_get_ans_list(&r, &m->err, (void **)&m->errs, sizeof(*m->errs), PROTO_MAX_DESTROY_IDS,
+			    PC_MIN_ID + PC_MIN_ERR);
+	if (n > 0 && pc_get_ids(&r, &m->ids, n) == 0)
 		m->n = n;
-	}
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_str(&r, &m->ids[i], PROTO_MAX_ID);
 		pc_get_err(&r, &m->errs[i]);
@@ -654,6 +662,8 @@ proto_cloud_prices_ans_encode(struct proto_wbuf *w, uint32_t reqid,
 	pc_put_err(w, &m->err);
 	pc_put_count(w, m->n, PROTO_MAX_PRICES);
 	for (uint32_t i = 0; i < m->n && w->err == 0; i++) {
+		if (m->v[i].start_time < 0 || m->v[i].start_time > PROTO_MAX_TIME_S)
+			w->err = -EINVAL;
 		proto_put_i64(w, m->v[i].start_time);
 		proto_put_f64(w, m->v[i].price);
 	}
@@ -664,24 +674,19 @@ int
 proto_cloud_prices_ans_decode(const struct proto_msg *msg, struct proto_cloud_prices_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_PRICES_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_PRICES, PC_MIN_PRICE) == 0 && n > 0) {
-		m->v = calloc(n, sizeof(*m->v));
-		if (m->v == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->v, sizeof(*m->v), PROTO_MAX_PRICES,
+			       PC_MIN_PRICE);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_i64(&r, &m->v[i].start_time);
 		proto_get_f64(&r, &m->v[i].price);
+		if (r.err == 0 && (m->v[i].start_time < 0 || m->v[i].start_time > PROTO_MAX_TIME_S))
+			r.err = -EBADMSG;
 	}
 	if ((rc = proto_end(&r)) != 0)
 		proto_cloud_prices_ans_free(m);
@@ -806,21 +811,14 @@ int
 proto_cloud_stats_ans_decode(const struct proto_msg *msg, struct proto_cloud_stats_ans *m)
 {
 	struct proto_rbuf r;
-	uint32_t n = 0;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (msg->hdr.type != PROTO_CLOUD_STATS_ANS)
 		return -EBADMSG;
 	proto_rbuf_init(&r, msg);
-	pc_get_err(&r, &m->err);
-	if (r.err == 0 && pc_get_count(&r, &n, PROTO_MAX_SUBNETS, PC_MIN_STATS) == 0 && n > 0) {
-		m->v = calloc(n, sizeof(*m->v));
-		if (m->v == NULL)
-			r.err = -ENOMEM;
-		else
-			m->n = n;
-	}
+	m->n = pc_get_ans_list(&r, &m->err, (void **)&m->v, sizeof(*m->v), PROTO_MAX_SUBNETS,
+			       PC_MIN_STATS);
 	for (uint32_t i = 0; i < m->n && r.err == 0; i++) {
 		proto_get_str(&r, &m->v[i].subnet_id, PROTO_MAX_SUBNET_ID);
 		proto_get_u64(&r, &m->v[i].starts_ok);

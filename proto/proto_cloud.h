@@ -40,6 +40,15 @@
 #define PROTO_MAX_PART_INSTANCES 4096u /* per list part; the 64 KiB limit binds first */
 #define PROTO_MAX_SUBNETS	 256u
 #define PROTO_MAX_SUBNET_ID	 256u
+/* A whole streamed list (all its parts): at most this many instances and payload bytes. The
+ * parent copies every part, so more from cloudd is a protocol violation, not memory. */
+#define PROTO_MAX_LIST_INSTANCES 100000u
+#define PROTO_MAX_LIST_BYTES	 (64u * 1024u * 1024u)
+/* Times on the wire (earliest_retry_ms, a price's start_time) lie in [0, 2262-04-11]: the
+ * parent holds times as int64_t nanoseconds, and a later one would overflow. Encoders and
+ * decoders refuse others (cloudd drops such spot prices and clamps a retry time). */
+#define PROTO_MAX_TIME_S  9223372035LL
+#define PROTO_MAX_TIME_MS (PROTO_MAX_TIME_S * 1000LL)
 
 /* The driver's error classes (drv.h enum drv_err_class), on the wire as u8. */
 enum proto_cloud_class {

@@ -57,7 +57,7 @@ proto_ssh_valid_user(const char *s)
 bool
 proto_ssh_valid_uuid(const char *s)
 {
-	if (s == NULL || strlen(s) != 27 || strncmp(s + 5, "-dz642-", 7) != 0)
+	if (s == NULL || strnlen(s, 28) != 27 || strncmp(s + 5, "-dz642-", 7) != 0)
 		return false;
 	return strspn(s, PSSH_LOWER PSSH_DIGIT) == 5 && strspn(s + 12, PSSH_LOWER PSSH_DIGIT) == 15;
 }

@@ -9,10 +9,11 @@ struct proto_type_info {
 	const char *name;
 	enum proto_dir dir;
 	enum proto_role role;
+	bool streams;
 };
 
 static const struct proto_type_info proto_types[] = {
-#define PROTO_INFO_(name, num, dir, role) { (num), #name, (dir), (role) },
+#define PROTO_INFO_(name, num, dir, role, streams) { (num), #name, (dir), (role), (streams) },
 	PROTO_TYPES(PROTO_INFO_)
 #undef PROTO_INFO_
 };
@@ -54,4 +55,12 @@ proto_type_check(uint16_t type, enum proto_dir dir, enum proto_role role)
 	if (t->role != PROTO_ROLE_ANY && t->role != role)
 		return -EPROTO;
 	return 0;
+}
+
+bool
+proto_type_streams(uint16_t type)
+{
+	const struct proto_type_info *t = proto_type_find(type);
+
+	return t != NULL && t->streams;
 }

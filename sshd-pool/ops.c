@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_ssh.h"
 #include "quote.h"
 
 #define OPS_SECRET_PATH "/var/run/arvados-instance-secret"
@@ -143,7 +144,7 @@ ops_cmd_start(const struct ops *o, const char *user, const char *uuid, int *err)
 	struct quote_buf b;
 	char engine[96];
 
-	if (!quote_valid_uuid(uuid)) {
+	if (!proto_ssh_valid_uuid(uuid)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -168,7 +169,7 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 	struct quote_buf b;
 	char num[16];
 
-	if (!quote_valid_uuid(uuid) || !quote_valid_signal(sig)) {
+	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -182,12 +183,20 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 }
 
 /* Weakness 23: refuse a deploy directory (or a runner file in it) owned by anyone but the remote
- * user or root, e.g. a /tmp/arvados-crunch-run pre-created by another local user. */
+ * user or root, e.g. a /tmp/arvados-crunch-run pre-created by another local user; and either of
+ * them as a symbolic link, or the runner path as anything but a regular file (a worker user who
+ * owns the directory could otherwise point crunch-run~<md5> at /etc/nologin). It runs before the
+ * script writes anything; a path that does not exist yet passes (mkdir/mktemp create it). */
 static void
 ops_owner_guard(struct quote_buf *b, const char *user)
 {
 	quote_buf_raw(b,
-		      "for p in \"$dstdir\" \"$dstfile\"; do o=$(stat -c %U -- \"$p\") || exit 97; "
+		      "for p in \"${dstdir%/}\" \"$dstfile\"; do "
+		      "if [ -L \"$p\" ]; then echo \"refusing to deploy: $p is a symbolic link\" "
+		      ">&2; exit 97; fi; [ -e \"$p\" ] || continue; "
+		      "if [ \"$p\" = \"$dstfile\" ] && [ ! -f \"$p\" ]; then "
+		      "echo \"refusing to deploy: $p is not a regular file\" >&2; exit 97; fi; "
+		      "o=$(stat -c %U -- \"$p\") || exit 97; "
 		      "case \"$o\" in root|");
 	quote_buf_arg(b, user);
 	quote_buf_raw(b, ") ;; *) echo \"refusing to deploy: $p is owned by $o, not by ");
@@ -239,9 +248,18 @@ ops_cmd_deploy_install(const struct ops *o, const char *user, const char *md5, i
 	quote_buf_init(&b);
 	quote_buf_raw(&b, "set -e; ");
 	ops_deploy_vars(&b, o, md5);
-	quote_buf_raw(&b, "mkdir -p \"$dstdir\"; touch \"$dstfile\"; ");
-	ops_owner_guard(&b, user);
-	quote_buf_raw(&b, "chmod 0755 \"$dstdir\" \"$dstfile\"; cat >\"$dstfile\"");
+	ops_owner_guard(&b, user); /* before anything is written */
+	/* A fresh file (mktemp: O_EXCL, never through a link), checked on the worker against the
+	 * md5 before it is renamed into place: a short or mixed stream is never installed. */
+	quote_buf_raw(&b, "mkdir -p \"$dstdir\"; tmp=$(mktemp \"$dstfile.XXXXXX\"); "
+			  "trap 'rm -f \"$tmp\"' EXIT; cat >\"$tmp\"; set -- $(md5sum <\"$tmp\"); "
+			  "if [ \"$1\" != ");
+	quote_buf_raw(&b, md5); /* validated hex */
+	quote_buf_raw(&b,
+		      " ]; then echo \"refusing to install: md5 of the received file is $1, not ");
+	quote_buf_raw(&b, md5);
+	quote_buf_raw(&b, "\" >&2; exit 98; fi; chmod 0755 \"$dstdir\" \"$tmp\"; "
+			  "mv -f \"$tmp\" \"$dstfile\"; trap - EXIT");
 	if ((script = quote_buf_take(&b, err)) == NULL || strcmp(user, "root") == 0)
 		return script;
 	/* sudo sh -c '<script with each ' written as '\''>' (5.8) */

@@ -200,7 +200,7 @@ ops_start(struct ops *o, struct sess *s, const char *uuid, const uint8_t *payloa
 	int err = 0;
 	char *cmd;
 
-	if (!quote_valid_uuid(uuid))
+	if (!proto_ssh_valid_uuid(uuid))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;
@@ -215,7 +215,7 @@ ops_kill(struct ops *o, struct sess *s, const char *uuid, int sig, ops_cb cb, vo
 	int err = 0;
 	char *cmd;
 
-	if (!quote_valid_uuid(uuid) || !quote_valid_signal(sig))
+	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;
@@ -255,10 +255,10 @@ ops_deploy_finish(struct ops_call *c, int outcome, struct sess_result *r)
 	ops_call_free(c);
 }
 
-static void
-ops_deploy_installed(struct sess_result *r, void *arg)
+/* The owner guard's exit (97), from the check or the install: OPS_UNSAFE_DIR with its text. */
+static int
+ops_deploy_outcome(struct sess_result *r)
 {
-	struct ops_call *c = arg;
 	int outcome = ops_outcome(r);
 
 	if (outcome == OPS_EXIT && r->exit_status == OPS_UNSAFE_EXIT) {
@@ -268,7 +268,15 @@ ops_deploy_installed(struct sess_result *r, void *arg)
 									    : r->err_len),
 			 r->err ? (char *)r->err : "");
 	}
-	ops_deploy_finish(c, outcome, r);
+	return outcome;
+}
+
+static void
+ops_deploy_installed(struct sess_result *r, void *arg)
+{
+	struct ops_call *c = arg;
+
+	ops_deploy_finish(c, ops_deploy_outcome(r), r);
 }
 
 static void
@@ -282,6 +290,11 @@ ops_deploy_checked(struct sess_result *r, void *arg)
 
 	if (r->status < 0) {
 		ops_deploy_finish(c, r->status, r);
+		return;
+	}
+	/* The guard refused the directory or file: unsafe, and nothing is installed. */
+	if (ops_deploy_outcome(r) == OPS_UNSAFE_DIR) {
+		ops_deploy_finish(c, OPS_UNSAFE_DIR, r);
 		return;
 	}
 	/* Skip only on exactly "<md5>  <path>\n" and an empty stderr (5.8). */

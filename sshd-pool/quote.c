@@ -18,24 +18,6 @@ quote_alnum(char c)
 	return quote_lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
-static bool
-quote_run(const char *s, size_t n, bool (*ok)(char))
-{
-	for (size_t i = 0; i < n; i++)
-		if (!ok(s[i]))
-			return false;
-	return true;
-}
-
-bool
-quote_valid_uuid(const char *s)
-{
-	if (s == NULL || strlen(s) != 27)
-		return false;
-	return quote_run(s, 5, quote_lower_alnum) && memcmp(s + 5, "-dz642-", 7) == 0 &&
-	       quote_run(s + 12, 15, quote_lower_alnum);
-}
-
 bool
 quote_valid_signal(int sig)
 {

@@ -15,8 +15,6 @@
 #define QUOTE_MAX_CMD (256u * 1024u) /* longest command line we build */
 #define QUOTE_MAX_ARG (64u * 1024u)  /* longest single CrunchRunArgumentsList entry */
 
-/* ^[a-z0-9]{5}-dz642-[a-z0-9]{15}$ */
-bool quote_valid_uuid(const char *s);
 /* 1..64 (Linux signal numbers; the dispatcher only ever sends 15). */
 bool quote_valid_signal(int sig);
 /* ^[0-9a-f]{32}$ (md5 hex, the runner binary's name suffix). */

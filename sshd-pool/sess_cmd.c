@@ -6,6 +6,7 @@
  * sess_cmd_step, and user callbacks run from sess_drain_done, never inside libssh.
  */
 #include "sess_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -176,14 +177,17 @@ sess_cmd_input(struct sess_cmd *c, size_t max, size_t *n, int *err)
 			*err = -ENOMEM;
 			return NULL;
 		}
-		/* A regular file (checked at sess_exec): this read does not wait on anything remote. */
+		/* A regular file (checked at sess_exec): this read does not wait on anything remote.
+		 * pread at this stream's own offset: every dup of one runner fd shares one file
+		 * offset, so read() would interleave the chunks of concurrent deploys. */
 		do
-			r = read(c->in_fd, c->chunk, SESS_CHUNK);
+			r = pread(c->in_fd, c->chunk, SESS_CHUNK, (off_t)c->in_off);
 		while (r < 0 && errno == EINTR);
 		if (r < 0) {
 			*err = -errno;
 			return NULL;
 		}
+		c->in_off += (size_t)r;
 		c->chunk_len = (size_t)r;
 		c->chunk_off = 0;
 		if (r == 0)
@@ -349,7 +353,7 @@ sess_drain_done(struct sess *s)
 		c->cb(&c->res, c->arg);
 		sess_cmd_free_result(&c->res);
 		if (c->in != NULL) {
-			memset(c->in, 0, c->in_len); /* may be a config payload with tokens */
+			adc_wipe(c->in, c->in_len); /* may be a config payload with tokens */
 			free(c->in);
 		}
 		free(c->chunk);
@@ -393,8 +397,7 @@ sess_cmd_set_input(struct sess_cmd *c, const struct sess_input *in)
 			return -EBADF;
 		if ((c->in_fd = fcntl(in->fd, F_DUPFD_CLOEXEC, 3)) < 0)
 			return -errno;
-		if (lseek(c->in_fd, 0, SEEK_SET) < 0)
-			return -errno;
+		c->in_off = 0; /* streamed from the start, by pread (never the shared offset) */
 		return 0;
 	}
 	if (in->len > 0) {

@@ -21,10 +21,10 @@ struct sess_cmd {
 	struct sess_cmdq *where; /* the list holding it, NULL when none */
 	enum sess_cmd_st st;
 	char *command;
-	uint8_t *in; /* stdin bytes (owned) */
-	size_t in_len, in_off;
-	int in_fd;	/* stdin file (owned dup), -1 if none */
-	uint8_t *chunk; /* bytes read from in_fd not yet accepted by the channel */
+	uint8_t *in;	       /* stdin bytes (owned) */
+	size_t in_len, in_off; /* in_off: bytes of in sent, or with in_fd the file offset read */
+	int in_fd;	       /* stdin file (owned dup, read by pread only), -1 if none */
+	uint8_t *chunk;	       /* bytes read from in_fd not yet accepted by the channel */
 	size_t chunk_len, chunk_off;
 	bool in_done; /* every stdin byte was written */
 	uint64_t timeout_ms;

@@ -5,7 +5,9 @@
  * instance_cli_action.c.
  *
  * Flags (Go syntax: one or two dashes, -f=v or -f v, parsing stops at the first non-flag or
- * after "--"): -config FILE for every subcommand, -header for list, -reason R for kill. The
+ * after "--"): -config FILE for every subcommand, -header for list, -reason R for kill, and,
+ * not in the reference (which has no time limit at all), -timeout DURATION (default 1m0s): each
+ * request's total time limit. The
  * reference has no flag to choose the address or to print JSON, so neither is invented here:
  * the address is every Services.DispatchCloud.InternalURLs entry, and JSON comes from the API.
  */
@@ -32,6 +34,7 @@ static const struct icli_sub icli_subs[] = {
 struct icli_flags {
 	const char *config;
 	const char *reason;
+	const char *timeout;
 	bool header;
 	int nargs; /* positional arguments left */
 	char **args;
@@ -61,6 +64,9 @@ icli_usage(const struct icli_sub *s, const char *prog, FILE *err)
 		fputs("  -header\n    \tprint column headings\n", err);
 	if (s->reason)
 		fputs("  -reason string\n    \treason to write in dispatch system logs\n", err);
+	fputs("  -timeout duration\n    \ttotal time allowed for each request to the dispatcher "
+	      "(default 1m0s)\n",
+	      err);
 }
 
 /* strconv.ParseBool */
@@ -121,6 +127,7 @@ icli_parse_flags(const struct icli_sub *s, int argc, char **argv, struct icli_fl
 			return 1;
 		const char **dst = IS("config")			 ? &fl->config
 				   : (IS("reason") && s->reason) ? &fl->reason
+				   : IS("timeout")		 ? &fl->timeout
 								 : NULL;
 #undef IS
 		if (dst == NULL) {
@@ -193,6 +200,20 @@ icli_run(const struct icli_sub *s, const char *prog, int argc, char **argv, FILE
 	if (rc < 0) {
 		fprintf(err, "error parsing command line arguments: %s (try -help)\n", why);
 		return ICLI_EX_USAGE;
+	}
+	if (fl.timeout != NULL) {
+		cfg_duration_ns d = 0;
+
+		if (cfg_parse_duration(fl.timeout, &d) != 0 || d < 1000000 ||
+		    d / 1000000 > 24LL * 3600 * 1000) {
+			fprintf(err,
+				"error parsing command line arguments: invalid value \"%s\" for "
+				"flag -timeout: want a duration from 1ms to 24h, e.g. 30s (try "
+				"-help)\n",
+				fl.timeout);
+			return ICLI_EX_USAGE;
+		}
+		icli_set_timeout_ms((long)(d / 1000000));
 	}
 	if (s->header && fl.nargs > 0) {
 		/* Go's %v of a []string: [a b c] */

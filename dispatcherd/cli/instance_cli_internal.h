@@ -21,6 +21,10 @@ struct icli_reply {
 	char error[512]; /* transport failure: `Get "<url>": <reason>` */
 };
 
+/* Each request's total time limit (connect, send, wait, read); -timeout sets it. */
+#define ICLI_DEFAULT_TIMEOUT_MS 60000L
+void icli_set_timeout_ms(long ms);
+
 /*
  * method ("GET" or "POST", POST with an empty body) on base's scheme and authority with path
  * and query (already encoded; "" for none), with `Authorization: Bearer <token>`.

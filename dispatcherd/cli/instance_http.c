@@ -143,6 +143,14 @@ icli_go_method(const char *method)
 	return strcmp(method, "POST") == 0 ? "Post" : "Get";
 }
 
+static long icli_timeout_ms = ICLI_DEFAULT_TIMEOUT_MS;
+
+void
+icli_set_timeout_ms(long ms)
+{
+	icli_timeout_ms = ms > 0 ? ms : ICLI_DEFAULT_TIMEOUT_MS;
+}
+
 int
 icli_http(const char *method, const char *base, const char *path, const char *query,
 	  const char *token, struct icli_reply *r)
@@ -194,7 +202,10 @@ icli_http(const char *method, const char *base, const char *path, const char *qu
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 icli_timeout_ms < 30000L ? icli_timeout_ms : 30000L);
+	/* a total limit too: a server that accepts and then stalls cannot hold the CLI */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, icli_timeout_ms);
 	if (loopback)
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	CURLcode cc = curl_easy_perform(c);

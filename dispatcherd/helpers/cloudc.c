@@ -14,6 +14,8 @@ struct cloudc_req {
 	void *cb, *done;
 	void *arg;
 	bool failed; /* a bad part: later parts are dropped */
+	/* list and destroy: what the parts added up to so far (capped, see cloudc_over_cap) */
+	size_t parts_bytes, parts_items, max_items;
 	/* destroy: outcomes gathered over the parts */
 	char **ids;
 	struct proto_cloud_err *errs;
@@ -104,9 +106,21 @@ cloudc_destroy_gather(struct cloudc_req *q, struct proto_cloud_destroy_ans *a)
 	return 0;
 }
 
-/* One answer part. Returns true when the request is finished (callback delivered). */
+/* A streamed answer past its bounds: a list of more than PROTO_MAX_LIST_INSTANCES instances
+ * or PROTO_MAX_LIST_BYTES, a destroy answering more ids than were asked. Checked on the
+ * item count each part declares before anything of it is copied. */
 static bool
-cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
+cloudc_over_cap(struct cloudc_req *q, const struct proto_msg *m, size_t items)
+{
+	q->parts_bytes += m->payload_len;
+	q->parts_items += items;
+	return q->parts_bytes > PROTO_MAX_LIST_BYTES || q->parts_items > q->max_items;
+}
+
+/* One answer part. Returns true when the request is finished (callback delivered); -EPROTO
+ * through *violation when cloudd broke the protocol (the caller closes the channel). */
+static bool
+cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last, bool *violation)
 {
 	int rc = -EBADMSG;
 
@@ -123,6 +137,11 @@ cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
 	case PROTO_CLOUD_LIST_ANS: {
 		struct proto_cloud_list_ans a;
 		if ((rc = proto_cloud_list_ans_decode(m, &a)) == 0) {
+			if (cloudc_over_cap(q, m, a.n)) {
+				proto_cloud_list_ans_free(&a);
+				*violation = true;
+				return false;
+			}
 			if (a.n > 0)
 				((cloudc_part_cb)q->cb)(q->arg, a.insts, a.n);
 			if (last)
@@ -134,6 +153,11 @@ cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
 	case PROTO_CLOUD_DESTROY_ANS: {
 		struct proto_cloud_destroy_ans a;
 		if ((rc = proto_cloud_destroy_ans_decode(m, &a)) == 0) {
+			if (cloudc_over_cap(q, m, a.n)) {
+				proto_cloud_destroy_ans_free(&a);
+				*violation = true;
+				return false;
+			}
 			rc = cloudc_destroy_gather(q, &a);
 			if (rc == 0 && last)
 				((cloudc_destroy_cb)q->cb)(q->arg, &a.err, q->n, q->ids, q->errs);
@@ -181,24 +205,41 @@ cloudc_part(struct cloudc_req *q, const struct proto_msg *m, bool last)
 		cloudc_fail(q, PROTO_E_INVALID);
 		return true;
 	}
-	return last;
+	/* Only list and destroy stream (the channel refuses PROTO_F_MORE elsewhere); any
+	 * other answer is delivered once, whatever its flags say. */
+	return last || !proto_type_streams(q->ans_type);
 }
 
 static void
 cloudc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void *arg)
 {
 	struct cloudc_req *q = arg;
-	bool last = m == NULL || (m->hdr.flags & PROTO_F_MORE) == 0;
+	bool last = m == NULL || (m->hdr.flags & PROTO_F_MORE) == 0, violation = false;
 
-	(void)ch;
 	if (m != NULL && m->fd >= 0)
 		close(m->fd);
 	if (q->failed) {
 		/* Already reported; wait for the end of the stream to free. */
 	} else if (status != PROTO_OK || m == NULL) {
 		cloudc_fail(q, status == PROTO_OK ? PROTO_E_INVALID : status);
-	} else if (cloudc_part(q, m, last)) {
+	} else if (cloudc_part(q, m, last, &violation)) {
 		q->failed = true; /* delivered: drop anything that still comes */
+	}
+	if (violation) {
+		log_kv(LOG_LVL_ERROR, "streamed answer from cloudd over its bounds",
+		       LF_STR("Type", proto_type_str(m->hdr.type)),
+		       LF_INT("Bytes", (int64_t)q->parts_bytes),
+		       LF_INT("Items", (int64_t)q->parts_items));
+		if (!last) {
+			/* Still pending: closing fails it with PROTO_E_RETRY, which calls back
+			 * here once more (and frees q); q must not be touched after. */
+			proto_chan_close(ch, -EPROTO, "streamed answer over its bounds");
+			return;
+		}
+		cloudc_fail(q, PROTO_E_INVALID);
+		cloudc_req_free(q);
+		proto_chan_close(ch, -EPROTO, "streamed answer over its bounds");
+		return;
 	}
 	if (last)
 		cloudc_req_free(q);
@@ -206,8 +247,8 @@ cloudc_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, vo
 
 /* Queue an encoded request (w consumed in every case). */
 static int
-cloudc_send(struct child *c, struct proto_wbuf *w, int enc_rc, uint32_t timeout_ms,
-	    uint16_t ans_type, void *cb, void *done, void *arg)
+cloudc_send_n(struct child *c, struct proto_wbuf *w, int enc_rc, uint32_t timeout_ms,
+	      uint16_t ans_type, void *cb, void *done, void *arg, size_t max_items)
 {
 	struct proto_chan *ch = child_chan(c);
 	struct cloudc_req *q;
@@ -224,6 +265,7 @@ cloudc_send(struct child *c, struct proto_wbuf *w, int enc_rc, uint32_t timeout_
 		return -ENOMEM;
 	}
 	q->ans_type = ans_type;
+	q->max_items = ans_type == PROTO_CLOUD_DESTROY_ANS ? max_items : PROTO_MAX_LIST_INSTANCES;
 	q->cb = cb;
 	q->done = done;
 	q->arg = arg;
@@ -233,6 +275,13 @@ cloudc_send(struct child *c, struct proto_wbuf *w, int enc_rc, uint32_t timeout_
 		return r == -EPIPE ? -EAGAIN : (int)r;
 	}
 	return 0;
+}
+
+static int
+cloudc_send(struct child *c, struct proto_wbuf *w, int enc_rc, uint32_t timeout_ms,
+	    uint16_t ans_type, void *cb, void *done, void *arg)
+{
+	return cloudc_send_n(c, w, enc_rc, timeout_ms, ans_type, cb, done, arg, 0);
 }
 
 int
@@ -268,7 +317,9 @@ cloudc_destroy(struct child *c, const char *const *ids, size_t n, uint32_t timeo
 	if (n == 0 || n > PROTO_MAX_DESTROY_IDS)
 		return -EINVAL;
 	rc = proto_cloud_destroy_encode(&w, 0, timeout_ms, &d);
-	return cloudc_send(c, &w, rc, timeout_ms, PROTO_CLOUD_DESTROY_ANS, (void *)cb, NULL, arg);
+	/* one outcome per id asked: more is a violation (the gathering copies each) */
+	return cloudc_send_n(c, &w, rc, timeout_ms, PROTO_CLOUD_DESTROY_ANS, (void *)cb, NULL, arg,
+			     n);
 }
 
 int

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cloudc.h"
+#include "util.h"
 
 /* cloudd while it exists (NULL once the dispatcher stops it). */
 #define PORT_CLOUD_CHILD(pc)               \
@@ -46,7 +47,7 @@ port_cloud_err(const struct proto_cloud_err *e, struct pool_cloud_err *out)
 	switch (e->cls) {
 	case PROTO_CLOUD_RATE_LIMIT:
 		out->kind = POOL_CLOUD_RATE_LIMIT;
-		out->retry_at = e->earliest_retry_ms * 1000000;
+		out->retry_at = adc_mul_sat(e->earliest_retry_ms, 1000000);
 		break;
 	case PROTO_CLOUD_QUOTA:
 		out->kind = POOL_CLOUD_QUOTA;
@@ -340,7 +341,8 @@ port_cloud_price_done(void *arg, const struct proto_cloud_err *err,
 	/* A failed lookup keeps the last history of that key (cloudd restarting). */
 	if (err->status == PROTO_OK && (v = calloc(n + 1, sizeof(*v))) != NULL) {
 		for (size_t i = 0; i < n; i++)
-			v[i] = (struct pool_price){ p[i].start_time * 1000000000, p[i].price };
+			v[i] = (struct pool_price){ adc_mul_sat(p[i].start_time, 1000000000),
+						    p[i].price };
 		free(h->v);
 		h->v = v;
 		h->n = n;

@@ -15,6 +15,9 @@
 #include "metrics.h"
 #include "pool_ports.h"
 
+/* Distinct subnets the EC2 metrics may name over the process's life. */
+#define PORT_CLOUD_MAX_SUBNETS 256u
+
 /* Last price history cloudd gave for (instance type, availability zone). */
 struct port_cloud_hist {
 	char *type; /* Arvados instance type name */
@@ -37,6 +40,10 @@ struct port_cloud {
 	struct port_cloud_hist *hist; /* spot price histories, one per (type, az) */
 	size_t n_hist;
 	bool stats_busy, stats_again; /* one CLOUD_STATS request at a time */
+	char **subnets;		      /* subnet ids with a metric series (at most
+				       * PORT_CLOUD_MAX_SUBNETS: more from cloudd is a
+				       * protocol violation, not more series) */
+	size_t n_subnets;
 };
 
 /* Fill port with the adapter's functions; pc must outlive the pool. */

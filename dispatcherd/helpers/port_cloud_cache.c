@@ -99,6 +99,45 @@ port_cloud_qgroup_lookup(const struct port_cloud *pc, const char *provider_type,
 
 /* ---- EC2 counters ---- */
 
+/* 1 when id already has (or may now get) a series; 0 when that would pass
+ * PORT_CLOUD_MAX_SUBNETS (or on ENOMEM). */
+static int
+port_cloud_subnet_known(struct port_cloud *pc, const char *id)
+{
+	char **v;
+
+	for (size_t i = 0; i < pc->n_subnets; i++)
+		if (strcmp(pc->subnets[i], id) == 0)
+			return 1;
+	if (pc->n_subnets >= PORT_CLOUD_MAX_SUBNETS ||
+	    (v = realloc(pc->subnets, (pc->n_subnets + 1) * sizeof(*v))) == NULL)
+		return 0;
+	pc->subnets = v;
+	if ((v[pc->n_subnets] = strdup(id)) == NULL)
+		return 0;
+	pc->n_subnets++;
+	return 1;
+}
+
+/* Every subnet of the answer is known or fits; else cloudd is treated as compromised. */
+static bool
+port_cloud_subnets_ok(struct port_cloud *pc, const struct proto_cloud_subnet_stats *v, size_t n)
+{
+	struct proto_chan *ch;
+
+	for (size_t i = 0; i < n; i++) {
+		if (port_cloud_subnet_known(pc, v[i].subnet_id))
+			continue;
+		log_kv(LOG_LVL_ERROR, "cloudd named more subnets than the metrics may hold",
+		       LF_INT("Max", PORT_CLOUD_MAX_SUBNETS));
+		if (pc->cloudd != NULL && *pc->cloudd != NULL &&
+		    (ch = child_chan(*pc->cloudd)) != NULL)
+			proto_chan_close(ch, -EPROTO, "too many distinct subnets in CLOUD_STATS");
+		return false;
+	}
+	return true;
+}
+
 static void
 port_cloud_stats_done(void *arg, const struct proto_cloud_err *err,
 		      const struct proto_cloud_subnet_stats *v, size_t n)
@@ -107,6 +146,8 @@ port_cloud_stats_done(void *arg, const struct proto_cloud_err *err,
 	struct metric_family *inst = NULL, *starts = NULL;
 
 	pc->stats_busy = false;
+	if (err->status == PROTO_OK && pc->metrics != NULL && !port_cloud_subnets_ok(pc, v, n))
+		return;
 	if (err->status == PROTO_OK && pc->metrics != NULL) {
 		inst = metrics_find(pc->metrics, MET_PREFIX "ec2_instances");
 		starts = metrics_find(pc->metrics, MET_PREFIX "ec2_instance_starts_total");
@@ -151,7 +192,8 @@ port_cloud_ready(struct port_cloud *pc)
 void
 port_cloud_free(struct port_cloud *pc)
 {
-	for (size_t i = 0; pc->qgroups != NULL && i < pc->cluster->n_instance_types; i++)
+	for (size_t i = 0;
+	     pc->qgroups != NULL && pc->cluster != NULL && i < pc->cluster->n_instance_types; i++)
 		free(pc->qgroups[i]);
 	free(pc->qgroups);
 	pc->qgroups = NULL;
@@ -163,4 +205,9 @@ port_cloud_free(struct port_cloud *pc)
 	free(pc->hist);
 	pc->hist = NULL;
 	pc->n_hist = 0;
+	for (size_t i = 0; i < pc->n_subnets; i++)
+		free(pc->subnets[i]);
+	free(pc->subnets);
+	pc->subnets = NULL;
+	pc->n_subnets = 0;
 }

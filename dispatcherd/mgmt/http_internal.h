@@ -16,11 +16,13 @@ struct http_route {
 	void *ctx;
 };
 
-/* One TCP connection (MHD's socket context), for the request-head deadline. */
+/* One TCP connection (MHD's socket context), for the request-head and request deadlines. */
 struct http_conn {
 	struct http_conn *prev, *next;
 	int fd;
-	uint64_t waiting_since_ms; /* 0 while a request is being handled */
+	uint64_t waiting_since_ms; /* head deadline: 0 once the head is in */
+	uint64_t request_since_ms; /* total deadline: since the wait for this request began */
+	bool paused;		   /* in a deferred handler: the total deadline waits */
 	bool cut;		   /* shut down by the deadline sweeper */
 };
 
@@ -63,7 +65,7 @@ struct http_server {
 	char *token;
 	size_t token_len;
 	char *tls_cert, *tls_key;
-	unsigned header_timeout_s;
+	unsigned header_timeout_s, request_timeout_s;
 	size_t max_body;
 	struct metrics_registry *metrics;
 	http_health_fn health;
@@ -83,10 +85,15 @@ struct http_server {
 
 /* http_front.c: the request path of spec 7.1 after the body is in. */
 void http_front_dispatch(struct http_server *s, struct http_request *rq);
+/* http_front.c: the authorisation step of that path, on the head alone (before any body is
+ * read): 1 when the request may go on, else 0 with the 401/403/404 response set. */
+int http_front_authorize(struct http_server *s, struct http_request *rq);
 int http_front_register_builtin(struct http_server *s);
 /* http_router.c: the dispatcher's route table. */
 void http_router_dispatch(struct http_server *s, struct http_request *rq);
 void http_router_free(struct http_server *s);
+/* http_request.c: the connection's deadline state (NULL when it has none). */
+struct http_conn *http_conn_of(struct MHD_Connection *conn);
 /* http_request.c: "host:port" of the client, "" when unknown. */
 void http_remote_addr(struct MHD_Connection *conn, char *buf, size_t len);
 /* http_server.c: MHD_run on the next loop turn. */

@@ -252,13 +252,22 @@ check_body_head(struct http_request *rq)
 	return 0;
 }
 
+struct http_conn *
+http_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The head is in: authorisation first (a client without the token never gets its body read,
+ * so it cannot hold a connection by trickling one), then the body limits. */
 static int
 request_start(struct http_request *rq, const char *url, const char *method)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci && ci->socket_context)
-		((struct http_conn *)ci->socket_context)->waiting_since_ms = 0;
+	struct http_conn *c = http_conn_of(rq->conn);
+	if (c)
+		c->waiting_since_ms = 0; /* the request deadline (request_since_ms) runs on */
 	rq->started = true;
 	rq->method = strdup(method);
 	rq->path = strdup(url);
@@ -266,7 +275,22 @@ request_start(struct http_request *rq, const char *url, const char *method)
 		return -ENOMEM;
 	set_request_id(rq);
 	log_request(rq);
+	if (!http_front_authorize(rq->srv, rq))
+		return -EACCES;
 	return check_body_head(rq);
+}
+
+/* A deferred handler's wait does not count against the request deadline (the handler has its
+ * own); the clock restarts when it answers, for writing the response. */
+static void
+conn_pause(struct MHD_Connection *conn, bool paused)
+{
+	struct http_conn *c = http_conn_of(conn);
+	if (!c)
+		return;
+	c->paused = paused;
+	if (!paused)
+		c->request_since_ms = adc_now_ms();
 }
 
 enum MHD_Result
@@ -297,8 +321,11 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 	if (rq->responded)
 		return MHD_YES;
 	if (rq->deferred) {
-		if (rq->resumed)
+		if (rq->resumed) {
+			conn_pause(conn, false);
 			return queue_response(rq);
+		}
+		conn_pause(conn, true);
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
@@ -308,6 +335,7 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 		http_front_dispatch(rq->srv, rq);
 	if (rq->deferred) {
 		/* Suspended until http_request_resume; MHD then calls us again (above). */
+		conn_pause(conn, true);
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
@@ -387,10 +415,11 @@ http_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	/* A request MHD refused itself (head too large...) never reached the access handler. */
 	if (rq->started)
 		log_response(rq, toe);
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci && ci->socket_context)
-		((struct http_conn *)ci->socket_context)->waiting_since_ms = adc_now_ms();
+	struct http_conn *c = http_conn_of(conn);
+	if (c) { /* keep-alive: the wait for the next request starts both deadlines */
+		c->waiting_since_ms = c->request_since_ms = adc_now_ms();
+		c->paused = false;
+	}
 	request_free(rq);
 	*con_cls = NULL;
 }

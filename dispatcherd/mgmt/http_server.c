@@ -5,8 +5,11 @@
  * sockets sit in one epoll fd, which is itself pollable. A uv_poll_t on that fd calls MHD_run
  * (non-blocking in this mode) whenever something is ready, and a uv_timer_t re-armed from
  * MHD_get_timeout after every run covers MHD's own deadlines (idle connections, buffered TLS
- * data). A second timer enforces a deadline on the request head, which MHD has no option for:
- * without it a client sending a byte a second would hold a connection slot forever.
+ * data). A second timer enforces a deadline on the request head and one on the whole request
+ * (head, body and response, not counting a deferred handler's wait), which MHD has no option
+ * for: without them a client sending a byte a second would hold a connection slot forever.
+ * Authorisation is checked on the head (http_request.c), before any body is read, and one
+ * address may hold at most half of the connection slots (MHD's per-IP limit).
  */
 #include "http_internal.h"
 
@@ -87,21 +90,32 @@ http_server_kick(struct http_server *s)
 
 /* The request-head deadline: shut the socket down; MHD sees EOF on its next run and cleans up
  * through its usual close path, so no MHD state is touched from outside. */
+static bool
+conn_late(const struct http_conn *c, uint64_t now, uint64_t head_ms, uint64_t total_ms)
+{
+	if (c->waiting_since_ms && now - c->waiting_since_ms >= head_ms)
+		return true; /* the request head is not in yet */
+	/* A request (head, body, response) that is not done: a client trickling its body or
+	 * reading its response a byte at a time holds a slot no longer than this. */
+	return !c->paused && c->request_since_ms && now - c->request_since_ms >= total_ms;
+}
+
 static void
 on_sweep(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
-	uint64_t now = adc_now_ms(), limit = (uint64_t)s->header_timeout_s * 1000;
+	uint64_t now = adc_now_ms(), head = (uint64_t)s->header_timeout_s * 1000,
+		 total = (uint64_t)s->request_timeout_s * 1000;
 	int cut = 0;
 	for (struct http_conn *c = s->conns; c; c = c->next) {
-		if (c->cut || !c->waiting_since_ms || now - c->waiting_since_ms < limit)
+		if (c->cut || !conn_late(c, now, head, total))
 			continue;
 		shutdown(c->fd, SHUT_RDWR);
 		c->cut = true;
 		cut++;
 	}
 	if (cut) {
-		log_kv(LOG_LVL_INFO, "closing connections that did not send a request in time",
+		log_kv(LOG_LVL_INFO, "closing connections that did not complete a request in time",
 		       LF_INT("N", cut));
 		srv_drive(s);
 	}
@@ -129,7 +143,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **sctx,
 		if (!(c = calloc(1, sizeof(*c))))
 			return; /* no deadline for this one; MHD's idle timeout still applies */
 		c->fd = ci ? ci->connect_fd : -1;
-		c->waiting_since_ms = adc_now_ms();
+		c->waiting_since_ms = c->request_since_ms = adc_now_ms();
 		if (c->fd >= 0)
 			set_keepalive(c->fd);
 		c->next = s->conns;
@@ -170,6 +184,7 @@ srv_copy_opts(struct http_server *s, const struct http_server_opts *o)
 	s->health = o->health;
 	s->health_ctx = o->health_ctx;
 	s->header_timeout_s = o->header_timeout_s ? o->header_timeout_s : 30;
+	s->request_timeout_s = o->request_timeout_s ? o->request_timeout_s : 60;
 	s->max_body = o->max_body_bytes ? o->max_body_bytes : 64 * 1024;
 	s->token = strdup(o->management_token ? o->management_token : "");
 	if (!s->token)
@@ -199,6 +214,8 @@ srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 {
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t hdr = o->max_header_bytes ? o->max_header_bytes : 16 * 1024;
+	unsigned maxc = o->max_connections ? o->max_connections : 1000;
+	unsigned per_ip = o->max_connections_per_ip ? o->max_connections_per_ip : (maxc + 1) / 2;
 	if (o->listen_fd < 0)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	if (s->tls_cert)
@@ -212,8 +229,9 @@ srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 	 * limit: a larger head gets MHD's 431 (or 414 for the request line) with a reason. */
 	struct MHD_OptionItem opts[] = {
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)hdr, NULL },
-		{ MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 1000,
-		  NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, maxc, NULL },
+		/* one address cannot take every slot: the rest stay for the others */
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 30, NULL },
 		{ MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL },
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
@@ -221,9 +239,9 @@ srv_start_mhd(struct http_server *s, const struct http_server_opts *o)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	if (!s->tls_cert)
-		opts[4].option = opts[5].option = MHD_OPTION_END;
+		opts[5].option = opts[6].option = MHD_OPTION_END;
 	if (o->listen_fd < 0)
-		opts[3] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		opts[4] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	return MHD_start_daemon(flags, 0, NULL, NULL, http_request_access, s, MHD_OPTION_ARRAY,
 				opts, MHD_OPTION_URI_LOG_CALLBACK, http_request_begin, s,
 				MHD_OPTION_NOTIFY_COMPLETED, http_request_completed, s,
@@ -253,7 +271,9 @@ srv_watch_init(struct http_server *s)
 static int
 srv_watch_start(struct http_server *s)
 {
-	uint64_t every = s->header_timeout_s * 1000u / 4;
+	unsigned first = s->header_timeout_s < s->request_timeout_s ? s->header_timeout_s
+								    : s->request_timeout_s;
+	uint64_t every = first * 1000u / 4;
 	uv_timer_start(&s->sweep, on_sweep, every ? every : 250, every ? every : 250);
 	int rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	if (rc == 0)

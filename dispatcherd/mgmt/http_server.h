@@ -45,6 +45,10 @@ struct http_server_opts {
 	unsigned max_connections;	  /* 0: 1000 */
 	unsigned idle_timeout_s;	  /* no byte for this long closes a connection; 0: 30 */
 	unsigned header_timeout_s;	  /* request head not complete after this: closed; 0: 30 */
+	unsigned request_timeout_s;	  /* a request (head, body, response) not complete after
+					   * this: closed; time in a deferred handler is not
+					   * counted; 0: 60 */
+	unsigned max_connections_per_ip;  /* 0: half of max_connections */
 	size_t max_header_bytes;	  /* request line + headers; 0: 16 KiB */
 	size_t max_body_bytes;		  /* 0: 64 KiB */
 	struct metrics_registry *metrics; /* /metrics source and request metrics; may be NULL */

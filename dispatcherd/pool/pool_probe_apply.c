@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_ssh.h"
+
 struct pool_probe_lines {
 	const char **uuids;
 	size_t n;
@@ -13,18 +15,14 @@ struct pool_probe_lines {
 };
 
 /* A container UUID of this cluster, as crunch-run --list prints it; anything else is ignored
- * (another cluster's runner, or junk: the UUID is later sent back in a --kill). */
+ * (another cluster's runner, or junk: the UUID is later sent back in a --kill). The pattern is
+ * the one sshd-pool and the decoders check (proto_ssh_valid_uuid). */
 static bool
 pool_uuid_ok(const struct pool *p, const char *s)
 {
-	size_t n = strlen(s), cl = strlen(p->cl->cluster_id);
+	size_t cl = strlen(p->cl->cluster_id);
 
-	if (n >= POOL_UUID_MAX || n <= cl || strncmp(s, p->cl->cluster_id, cl) != 0)
-		return false;
-	for (const char *c = s; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-			return false;
-	return true;
+	return proto_ssh_valid_uuid(s) && cl == 5 && strncmp(s, p->cl->cluster_id, cl) == 0;
 }
 
 /* Split out (modified in place) into lines. 0, or -1 on ENOMEM. */

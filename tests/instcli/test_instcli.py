@@ -216,6 +216,41 @@ class InstanceCLITest(unittest.TestCase):
 		self.assertRegex(p.stderr, r'^error doing API request: Get "http://127\.0\.0\.1:%d/arvados/v1/dispatch/instances": '
 				 r'.*(connect|Connection refused).*\n$' % port)
 
+	def test_list_total_timeout(self):
+		"""A server that accepts, reads the request and never answers (a connect timeout alone
+		would wait forever): -timeout bounds the whole request."""
+		import threading
+		import time
+		srv = socket.socket()
+		srv.bind(("127.0.0.1", 0))
+		srv.listen(4)
+		held = []
+		def accept():
+			try:
+				c, _ = srv.accept()
+				c.recv(4096)
+				held.append(c)  # keep it open, say nothing
+			except OSError:
+				pass
+		t = threading.Thread(target=accept, daemon=True)
+		t.start()
+		try:
+			url = "http://127.0.0.1:%d" % srv.getsockname()[1]
+			t0 = time.monotonic()
+			p = self.run_cli("list", "-timeout", "2s", config=self.config([url]))
+			took = time.monotonic() - t0
+		finally:
+			srv.close()
+			for c in held:
+				c.close()
+		self.assertEqual(p.returncode, 1, p.stderr)
+		self.assertRegex(p.stderr, r'^error doing API request: Get "%s/arvados/v1/dispatch/instances": '
+				 r'.*timed out.*\n$' % url)
+		self.assertLess(took, 10)
+		p = self.run_cli("list", "-timeout", "soon", config=self.config([url]))
+		self.assertEqual(p.returncode, 64)
+		self.assertIn('invalid value "soon" for flag -timeout', p.stderr)
+
 	def test_list_stops_at_first_failing_server(self):
 		port = free_port()
 		p = self.run_cli("list", config=self.config([self.a.url, "http://127.0.0.1:%d" % port]))

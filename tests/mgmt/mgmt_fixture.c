@@ -113,6 +113,8 @@ fixture_setup_loop(struct fixture *f, const struct fixture_opts *o, int listen_f
 		.tls_key_pem = o->tls_key_pem,
 		.max_connections = o->max_connections,
 		.header_timeout_s = o->header_timeout_s,
+		.request_timeout_s = o->request_timeout_s,
+		.max_connections_per_ip = o->max_connections_per_ip,
 		.max_header_bytes = o->max_header_bytes,
 		.max_body_bytes = o->max_body_bytes,
 		.metrics = f->metrics,

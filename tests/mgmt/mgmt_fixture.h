@@ -36,7 +36,7 @@ struct fixture {
 struct fixture_opts {
 	const char *token;
 	bool fake_providers;
-	unsigned header_timeout_s, max_connections;
+	unsigned header_timeout_s, request_timeout_s, max_connections, max_connections_per_ip;
 	size_t max_header_bytes, max_body_bytes;
 	const char *tls_cert_pem, *tls_key_pem;
 	int listen_fd;				/* -1: make one on 127.0.0.1:0 */

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -364,6 +366,153 @@ test_header_deadline(void **state)
 	stop(f);
 }
 
+/* A connection from a given loopback source address (127.0.0.2 is another client than curl's
+ * 127.0.0.1 to the server's per-address limit); -1 when the server refused it at once. */
+static int
+connect_from(int port, const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET }, d = { .sin_family = AF_INET };
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	d.sin_port = htons((uint16_t)port);
+	d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&d, sizeof(d)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static double
+now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Issue 12, defect 3: 1,200 connections from one address, each a POST head without a token
+ * and then a body byte every 2 s. Unauthorised heads are answered (401) before any body is
+ * read, and one address cannot fill the connection limit, so an authorised client's
+ * /_health/ping keeps being answered, and quickly. */
+static void
+test_starvation_from_one_address(void **state)
+{
+	(void)state;
+	enum { N = 1200, ROUNDS = 3 };
+	struct rlimit rl = { 8192, 8192 };
+	const char *head = "POST /arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST
+			   " HTTP/1.1\r\nHost: x\r\n"
+			   "Content-Type: application/x-www-form-urlencoded\r\n"
+			   "Content-Length: 1000\r\n\r\n";
+	static int fds[N];
+	int connected = 0, got401 = 0, refused = 0, open_end = 0, pings = 0;
+	double worst = 0, sum = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	struct fixture *f = start(&(struct fixture_opts){ .token = TOKEN, .fake_providers = true });
+	double t0 = now_s();
+	for (int i = 0; i < N; i++) {
+		fds[i] = connect_from(f->port, "127.0.0.2");
+		if (fds[i] < 0)
+			continue;
+		connected++;
+		if (send(fds[i], head, strlen(head), MSG_NOSIGNAL) < 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	print_message("    %d of %d attacker connections accepted by the kernel in %.2f s\n",
+		      connected, N, now_s() - t0);
+	usleep(500 * 1000);
+	for (int i = 0; i < N; i++) { /* what each has been told so far */
+		char buf[512];
+		ssize_t n;
+		if (fds[i] < 0)
+			continue;
+		n = recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n > 0) {
+			buf[n] = 0;
+			got401 += strstr(buf, "HTTP/1.1 401") != NULL;
+		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			refused++; /* over the per-address limit: closed at once */
+		}
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		/* authorised pings from 127.0.0.1 while the attack holds */
+		for (int k = 0; k < 4; k++) {
+			const char *h[] = { AUTH, NULL };
+			struct reply r;
+			double a = now_s();
+			http_call(base, "GET", "/_health/ping", h, NULL, &r);
+			double d = now_s() - a;
+			if (r.curl_rc || r.status != 200)
+				fail_msg("ping %d during the attack: curl %d status %ld", pings,
+					 r.curl_rc, r.status);
+			reply_free(&r);
+			pings++;
+			sum += d;
+			worst = d > worst ? d : worst;
+			usleep(400 * 1000);
+		}
+		for (int i = 0; i < N; i++) /* one body byte each, 2 s apart */
+			if (fds[i] >= 0 && send(fds[i], "a", 1, MSG_NOSIGNAL) < 0) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+	}
+	for (int i = 0; i < N; i++) {
+		char buf[512];
+		if (fds[i] < 0)
+			continue;
+		if (recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) < 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			open_end++; /* no answer and still open: holding a slot */
+		close(fds[i]);
+	}
+	print_message("    attacker connections: %d answered 401 before their body, %d closed at "
+		      "once (per-address limit), %d silent and open at the end\n",
+		      got401, refused, open_end);
+	print_message("    %d authorised pings during the attack: mean %.1f ms, worst %.1f ms\n",
+		      pings, sum / pings * 1000, worst * 1000);
+	assert_true(worst < 1.0); /* generous: a ping takes ~1 ms when the server is idle */
+	assert_int_equal(open_end, 0);
+	assert_int_equal(got401 + refused, connected);
+	stop(f);
+}
+
+/* A request's total deadline: an authorised client trickling its body is cut off. */
+static void
+test_request_deadline(void **state)
+{
+	(void)state;
+	struct fixture *f = start(&(struct fixture_opts){
+		.token = TOKEN, .fake_providers = true, .request_timeout_s = 2 });
+	const char *head = "POST /arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST
+			   " HTTP/1.1\r\nHost: x\r\n" AUTH "\r\n"
+			   "Content-Type: application/x-www-form-urlencoded\r\n"
+			   "Content-Length: 100\r\n\r\n";
+	int fd = connect_port(f->port);
+	double t0 = now_s(), cut = 0;
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	/* 100 bytes at one per 250 ms would take 25 s; the deadline is 2 s */
+	for (int i = 0; i < 100; i++) {
+		char b;
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (send(fd, "a", 1, MSG_NOSIGNAL) < 0 ||
+		    (poll(&p, 1, 250) == 1 && recv(fd, &b, 1, 0) <= 0)) {
+			cut = now_s() - t0;
+			break;
+		}
+	}
+	print_message("    trickled body cut after %.2f s (request deadline 2 s)\n", cut);
+	assert_true(cut > 1.5 && cut < 6);
+	close(fd);
+	expect("GET", "/_health/ping", AUTH, NULL, 200, NULL);
+	stop(f);
+}
+
 static void
 test_many_connections(void **state)
 {
@@ -484,6 +633,8 @@ main(void)
 		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_header_deadline),
 		cmocka_unit_test(test_many_connections),
+		cmocka_unit_test(test_starvation_from_one_address),
+		cmocka_unit_test(test_request_deadline),
 		cmocka_unit_test(test_promtool),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -419,6 +419,50 @@ test_broken_and_stale(void **state)
 	fk_teardown(&h);
 }
 
+static bool
+run_probes_reach(struct fk_harness *h, void *arg)
+{
+	const struct fk_inst *i = fk_find(&h->fk, ((const char **)arg)[0]);
+
+	return i != NULL && i->run_probes >= (int)(intptr_t)((const char **)arg)[1];
+}
+
+/* crunch-run --list lines that are not a container UUID of this cluster (the same strict
+ * pattern sshd-pool applies before any --kill) are ignored: the worker stays idle, with no
+ * runner, no kill and no "unkillable" shutdown. */
+static void
+test_list_junk_ignored(void **state)
+{
+	static const char *junk[] = { "zzzzz-not-a-container", "zzzzz-dz642-short",
+				      "zzzzz-dz642-0000000000000001", "zzzzz-j7d0g-000000000000001",
+				      "zzzzz-----------------------" };
+	struct fk_harness h;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	const char *id = make_idle(&h, "small");
+	char a[32];
+	struct fk_inst *fi;
+	const char *arg[2];
+	struct pool_ctr_state st;
+
+	snprintf(a, sizeof(a), "%s", id);
+	fi = fk_find(&h.fk, a);
+	snprintf(fi->list_out, sizeof(fi->list_out), "%s\n%s\n%s\n%s\n%s\n", junk[0], junk[1],
+		 junk[2], junk[3], junk[4]);
+	arg[0] = a;
+	arg[1] = (const char *)(intptr_t)(fi->run_probes + 3);
+	assert_true(fk_run_until(&h, run_probes_reach, arg, WAIT));
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		pool_container_state(h.pool, junk[i], &st);
+		assert_false(st.runner_present);
+	}
+	fi = fk_find(&h.fk, a);
+	assert_int_equal(fi->kills, 0);
+	assert_string_equal(fk_state(&h, a, NULL), "idle");
+	fk_teardown(&h);
+}
+
 static void
 test_deploy(void **state)
 {
@@ -852,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_probe_timeout),
 		cmocka_unit_test(test_probe_hung),
 		cmocka_unit_test(test_broken_and_stale),
+		cmocka_unit_test(test_list_junk_ignored),
 		cmocka_unit_test(test_deploy),
 		cmocka_unit_test(test_start_payload),
 		cmocka_unit_test(test_kill_escalation),

@@ -124,12 +124,40 @@ ctx_free(struct ctx *c)
 
 /* ---- the child: answers PING_REQ with nonce+part, in answer_parts parts ---- */
 
+/* A streamed answer (CLOUD_LIST_ANS, one of the catalogue's streamed types) whose parts each
+ * carry a bare u64, nonce+part: the channel itself never decodes payloads. */
+static void
+child_answer_stream(struct ctx *c, struct proto_chan *ch, const struct proto_msg *m)
+{
+	struct proto_rbuf r;
+	struct proto_wbuf w;
+	uint64_t nonce;
+
+	proto_rbuf_init(&r, m);
+	assert_int_equal(proto_get_u64(&r, &nonce), 0);
+	assert_int_equal(proto_end(&r), 0);
+	for (int i = 0; i < c->answer_parts; i++) {
+		assert_int_equal(proto_wbuf_begin(&w, PROTO_CLOUD_LIST_ANS,
+						  i + 1 < c->answer_parts ? PROTO_F_MORE : 0,
+						  m->hdr.reqid, 0),
+				 0);
+		proto_put_u64(&w, nonce + (uint64_t)i);
+		assert_int_equal(proto_wbuf_end(&w), 0);
+		assert_int_equal(proto_chan_send(ch, &w, -1), 0);
+		assert_null(w.data);
+	}
+}
+
 static void
 child_answer(struct ctx *c, struct proto_chan *ch, const struct proto_msg *m)
 {
 	struct proto_ping p;
 	struct proto_wbuf w;
 
+	if (m->hdr.type == PROTO_CLOUD_LIST_REQ) {
+		child_answer_stream(c, ch, m);
+		return;
+	}
 	assert_int_equal(proto_ping_decode(m, &p), 0);
 	for (int i = 0; i < c->answer_parts; i++) {
 		struct proto_ping a = { p.nonce + (uint64_t)i };
@@ -207,7 +235,15 @@ parent_reply(struct proto_chan *ch, int status, const struct proto_msg *m, void 
 			snprintf(c->pubkey, sizeof(c->pubkey), "%s", a.public_key);
 			proto_ssh_init_ans_free(&a);
 		} else {
-			assert_int_equal(proto_ping_decode(m, &p), 0);
+			if (m->hdr.type == PROTO_CLOUD_LIST_ANS) {
+				struct proto_rbuf r;
+
+				proto_rbuf_init(&r, m);
+				assert_int_equal(proto_get_u64(&r, &p.nonce), 0);
+				assert_int_equal(proto_end(&r), 0);
+			} else {
+				assert_int_equal(proto_ping_decode(m, &p), 0);
+			}
 			/* the parts of one streamed answer arrive in order */
 			assert_true(!c->in_stream || p.nonce == c->last_nonce + 1);
 			c->last_nonce = p.nonce;
@@ -229,6 +265,18 @@ ping(struct ctx *c, uint64_t nonce, uint32_t timeout_ms)
 	struct proto_wbuf w;
 
 	assert_int_equal(proto_ping_encode(&w, PROTO_PING_REQ, 0, &p), 0);
+	return proto_chan_request(c->parent.ch, &w, -1, timeout_ms, parent_reply, c);
+}
+
+/* A request whose answer streams (CLOUD_LIST_REQ), carrying a bare u64 nonce. */
+static int64_t
+list_req(struct ctx *c, uint64_t nonce, uint32_t timeout_ms)
+{
+	struct proto_wbuf w;
+
+	assert_int_equal(proto_wbuf_begin(&w, PROTO_CLOUD_LIST_REQ, 0, 0, 0), 0);
+	proto_put_u64(&w, nonce);
+	assert_int_equal(proto_wbuf_end(&w), 0);
 	return proto_chan_request(c->parent.ch, &w, -1, timeout_ms, parent_reply, c);
 }
 
@@ -295,7 +343,7 @@ test_streamed(void **state)
 
 	(void)state;
 	c->answer_parts = 5;
-	assert_true(ping(c, 70, 5000) > 0);
+	assert_true(list_req(c, 70, 5000) > 0);
 	run_until(c, &c->replies, 1);
 	assert_int_equal(c->ok_parts, 5);
 	assert_true(c->last_nonce == 74);
@@ -426,6 +474,7 @@ enum vkind {
 	V_UNKNOWN_FLAG,
 	V_TWO_FDS,
 	V_WRONG_ANSWER,
+	V_MORE_ON_ANSWER,
 	V_EOF
 };
 
@@ -488,6 +537,10 @@ violation(enum vkind k)
 	}
 	case V_WRONG_ANSWER: /* a known reqid, but not the PING_REQ's partner type */
 		raw_send(c->raw, b, raw_msg(b, PROTO_HELLO_ANS, 0, 16 + 16, id, 32), -1);
+		break;
+	case V_MORE_ON_ANSWER: /* PING_ANS is not a streamed type: one answer, delivered once */
+		raw_send(c->raw, b, raw_msg(b, PROTO_PING_ANS, PROTO_F_MORE, 24, id, 24), -1);
+		raw_send(c->raw, b, raw_msg(b, PROTO_PING_ANS, 0, 24, id, 24), -1);
 		break;
 	case V_EOF:
 		close(c->raw);
@@ -565,6 +618,42 @@ test_v_wrong_answer(void **s)
 	(void)s;
 	violation(V_WRONG_ANSWER);
 }
+static void
+test_v_more_on_answer(void **s)
+{
+	(void)s;
+	violation(V_MORE_ON_ANSWER);
+}
+
+/* The catalogue: only list and destroy answers stream, and a sender may not flag any other
+ * type with PROTO_F_MORE. */
+static void
+test_more_only_on_streamed_types(void **state)
+{
+	static const uint16_t once[] = { PROTO_HELLO_ANS,	 PROTO_PING_ANS,
+					 PROTO_CLOUD_INIT_ANS,	 PROTO_CLOUD_CREATE_ANS,
+					 PROTO_CLOUD_TAGS_ANS,	 PROTO_CLOUD_PRICES_ANS,
+					 PROTO_CLOUD_QGROUP_ANS, PROTO_CLOUD_STATS_ANS,
+					 PROTO_SSH_INIT_ANS,	 PROTO_SSH_DEPLOY_ANS };
+	struct ctx *c = ctx_new(PROTO_ROLE_CLOUDD, false);
+	struct proto_wbuf w;
+
+	(void)state;
+	assert_true(proto_type_streams(PROTO_CLOUD_LIST_ANS));
+	assert_true(proto_type_streams(PROTO_CLOUD_DESTROY_ANS));
+	assert_false(proto_type_streams(PROTO_CLOUD_LIST_REQ));
+	assert_false(proto_type_streams(7));
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		assert_false(proto_type_streams(once[i]));
+	/* the child's channel refuses to send a PING_ANS in parts */
+	assert_int_equal(proto_wbuf_begin(&w, PROTO_PING_ANS, PROTO_F_MORE, 1, 0), 0);
+	proto_put_u64(&w, 1);
+	assert_int_equal(proto_wbuf_end(&w), 0);
+	assert_int_equal(proto_chan_send(c->child.ch, &w, -1), -EINVAL);
+	assert_null(w.data);
+	ctx_free(c);
+}
+
 static void
 test_eof(void **s)
 {
@@ -753,6 +842,8 @@ main(void)
 		cmocka_unit_test(test_v_two_fds),
 		cmocka_unit_test(test_v_wrong_answer),
 		cmocka_unit_test(test_v_more_on_request),
+		cmocka_unit_test(test_v_more_on_answer),
+		cmocka_unit_test(test_more_only_on_streamed_types),
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_close_in_callback),
 		cmocka_unit_test(test_burst),

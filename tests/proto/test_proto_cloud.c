@@ -9,10 +9,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto_cloud_cases.h"
+#include "util.h"
 
 static struct proto_msg
 view(const struct proto_wbuf *w)
@@ -277,6 +279,74 @@ test_prices_qgroup_tags(void **state)
 	proto_wbuf_free(&w);
 }
 
+/* An error block written field by field, so that a decoder sees values no encoder sends. */
+static void
+put_raw_err(struct proto_wbuf *w, int32_t status, uint8_t cls, int64_t retry_ms)
+{
+	proto_put_i32(w, status);
+	proto_put_u8(w, cls);
+	proto_put_i64(w, retry_ms);
+	proto_put_bool(w, false);
+	proto_put_bool(w, false);
+	proto_put_bool(w, false);
+	proto_put_i32(w, 0);
+	for (int i = 0; i < 4; i++)
+		proto_put_str(w, "");
+}
+
+/* Times past 2262-04-11 would overflow the parent's int64_t nanoseconds (defect 7 of issue
+ * 12): both ends refuse them; the parent's conversion saturates as a second guard. */
+static void
+test_times_in_range(void **state)
+{
+	struct proto_cloud_price v[] = { { PROTO_MAX_TIME_S, 0.5 } };
+	struct proto_cloud_prices_ans pa = { .v = v, .n = 1 }, pout;
+	struct proto_cloud_err e, eout;
+	struct proto_wbuf w;
+	struct proto_msg m;
+
+	(void)state;
+	proto_cloud_sample_err(&e, PROTO_CLOUD_RATE_LIMIT);
+	e.earliest_retry_ms = PROTO_MAX_TIME_MS;
+	assert_int_equal(proto_cloud_err_ans_encode(&w, PROTO_CLOUD_TAGS_ANS, 1, &e), 0);
+	proto_wbuf_free(&w);
+	e.earliest_retry_ms = PROTO_MAX_TIME_MS + 1;
+	assert_int_equal(proto_cloud_err_ans_encode(&w, PROTO_CLOUD_TAGS_ANS, 1, &e), -EINVAL);
+	e.earliest_retry_ms = -1;
+	assert_int_equal(proto_cloud_err_ans_encode(&w, PROTO_CLOUD_TAGS_ANS, 1, &e), -EINVAL);
+
+	/* what a hostile cloudd could send: INT64_MAX ms, and a year-2263 spot price */
+	assert_int_equal(proto_wbuf_begin(&w, PROTO_CLOUD_TAGS_ANS, 0, 1, 0), 0);
+	put_raw_err(&w, PROTO_E_FAILED, PROTO_CLOUD_RATE_LIMIT, INT64_MAX);
+	assert_int_equal(proto_wbuf_end(&w), 0);
+	m = view(&w);
+	assert_int_equal(proto_cloud_err_ans_decode(&m, &eout), -EBADMSG);
+	proto_wbuf_free(&w);
+
+	assert_int_equal(proto_cloud_prices_ans_encode(&w, 1, &pa), 0);
+	m = view(&w);
+	assert_int_equal(proto_cloud_prices_ans_decode(&m, &pout), 0);
+	assert_true(pout.v[0].start_time == PROTO_MAX_TIME_S);
+	proto_cloud_prices_ans_free(&pout);
+	proto_wbuf_free(&w);
+	v[0].start_time = 9300000000LL; /* 2264-09-10 */
+	assert_int_equal(proto_cloud_prices_ans_encode(&w, 1, &pa), -EINVAL);
+	assert_int_equal(proto_wbuf_begin(&w, PROTO_CLOUD_PRICES_ANS, 0, 1, 0), 0);
+	put_raw_err(&w, PROTO_OK, PROTO_CLOUD_OK, 0);
+	proto_put_u32(&w, 1);
+	proto_put_i64(&w, 9300000000LL);
+	proto_put_f64(&w, 0.5);
+	assert_int_equal(proto_wbuf_end(&w), 0);
+	m = view(&w);
+	assert_int_equal(proto_cloud_prices_ans_decode(&m, &pout), -EBADMSG);
+	proto_wbuf_free(&w);
+
+	assert_true(adc_mul_sat(INT64_MAX / 1000, 1000000) == INT64_MAX);
+	assert_true(adc_mul_sat(INT64_MIN / 1000, 1000000) == INT64_MIN);
+	assert_true(adc_mul_sat(-9300000000LL, -1000000000) == INT64_MAX);
+	assert_true(adc_mul_sat(PROTO_MAX_TIME_S, 1000000000) == PROTO_MAX_TIME_S * 1000000000);
+}
+
 /* The catalogue: cloudd's verbs travel only their way, only to/from cloudd. */
 static void
 test_catalogue(void **state)
@@ -378,6 +448,7 @@ main(void)
 		cmocka_unit_test(test_list_ans_size),
 		cmocka_unit_test(test_destroy_ans),
 		cmocka_unit_test(test_prices_qgroup_tags),
+		cmocka_unit_test(test_times_in_range),
 		cmocka_unit_test(test_catalogue),
 		cmocka_unit_test(test_mutations),
 	};

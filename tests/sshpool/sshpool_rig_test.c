@@ -593,6 +593,75 @@ t_unsafe_dir(struct sess_pool *p, struct ops *o, const struct worker *w, const c
 	close(fd);
 }
 
+/* Issue 12, defect 2: eight workers deploying at once from ONE runner fd (as sshd-pool receives
+ * it: every dup shares one file offset). Each worker must end with a byte-identical copy. */
+static void
+t_concurrent_deploy(struct sess_pool *p, struct ops *o, const struct worker *const *ws, int n)
+{
+	struct waiter a[16] = { 0 };
+	char src[] = "/tmp/adc-runner-XXXXXX", md5[33], cmd[1400];
+	FILE *f;
+	int fd;
+
+	CHECK(n <= 16);
+	CHECK((fd = mkstemp(src)) >= 0);
+	close(fd);
+	/* 3 MiB: many chunks per stream, so interleaved reads would mix them */
+	snprintf(cmd, sizeof(cmd), "head -c 3145728 /dev/urandom >%s", src);
+	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "md5sum %s", src);
+	CHECK((f = popen(cmd, "r")) != NULL && fscanf(f, "%32s", md5) == 1);
+	pclose(f);
+	CHECK((fd = open(src, O_RDONLY)) >= 0);
+	for (int i = 0; i < n; i++)
+		verified(p, o, ws[i]);
+	for (int i = 0; i < n; i++)
+		CHECK(ops_deploy(o, sess_of(p, ws[i]), fd, md5, on_done, &a[i]) == 0);
+	wait_all(a, n);
+	for (int i = 0; i < n; i++) {
+		if (a[i].outcome != OPS_OK)
+			fprintf(stderr, "%s: outcome %d exit %d error '%s' stderr '%s'\n",
+				ws[i]->id, a[i].outcome, a[i].exit_status, a[i].error, a[i].err);
+		CHECK(a[i].outcome == OPS_OK);
+		snprintf(cmd, sizeof(cmd), "cmp -s %s %s/deploy/crunch-run~%s", src, ws[i]->dir,
+			 md5);
+		CHECK(system(cmd) == 0);
+		waiter_reset(&a[i]);
+	}
+	close(fd);
+	unlink(src);
+	printf("ok - %d workers deployed one 3 MiB runner fd at once, every copy identical\n", n);
+}
+
+/* Issue 12, defect 5: crunch-run~<md5> in the deploy directory as a link to another file (a
+ * worker user pointing it at /etc/nologin): refused before anything is written. */
+static void
+t_deploy_symlink(struct sess_pool *p, struct ops *o, const struct worker *w,
+		 const char *runner_file)
+{
+	struct waiter a = { 0 };
+	struct sess *s = verified(p, o, w);
+	char link[900], victim[700], md5[33], cmd[1024];
+	struct stat st;
+	FILE *f;
+	int fd = open(runner_file, O_RDONLY);
+
+	snprintf(cmd, sizeof(cmd), "md5sum %s", runner_file);
+	CHECK((f = popen(cmd, "r")) != NULL && fscanf(f, "%32s", md5) == 1);
+	pclose(f);
+	snprintf(victim, sizeof(victim), "%s/nologin-victim", w->dir);
+	snprintf(link, sizeof(link), "%s/deploy/crunch-run~%s", w->dir, md5);
+	unlink(link);
+	CHECK(symlink(victim, link) == 0);
+	CHECK(ops_deploy(o, s, fd, md5, on_done, &a) == 0);
+	expect(&a, OPS_UNSAFE_DIR, "deploy over a link in the deploy directory refused");
+	printf("#   %s\n", a.error);
+	CHECK(lstat(victim, &st) != 0);
+	waiter_reset(&a);
+	CHECK(unlink(link) == 0);
+	close(fd);
+}
+
 static void
 t_parallel(struct sess_pool *p, struct ops *o, int n)
 {
@@ -665,6 +734,17 @@ main(int argc, char **argv)
 	}
 	t_truncation(p, &W[0]);
 	t_unsafe_dir(p, o, &W[1], runner);
+	t_deploy_symlink(p, o, &W[1], runner);
+	{
+		const struct worker *ws[8];
+		int k = 0;
+
+		for (int i = 13; i < nw && k < 8; i++)
+			if (i != db)
+				ws[k++] = &W[i];
+		CHECK(k == 8);
+		t_concurrent_deploy(p, o, ws, k);
+	}
 	t_bad_secret(p, o, root_rig, &W[2]);
 	t_vouched_key(p, o, &W[db == 11 ? 12 : 11], W[4].host_key);
 	t_wrong_key(o, &W[4]);

@@ -1,36 +1,41 @@
 /* test_quote.c - validation patterns, single-quoting (checked through a real /bin/sh), and the
  * exact command lines of the typed operations. */
+#include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ops.h"
+#include "proto_ssh.h"
 #include "quote.h"
 
 static void
 test_uuid(void **st)
 {
 	(void)st;
-	assert_true(quote_valid_uuid("zzzzz-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcd"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcdef"));
-	assert_false(quote_valid_uuid("ZZZZZ-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-j7d0g-0123456789abcde"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abc;d"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-01234567$(id)e"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789ab e"));
-	assert_false(quote_valid_uuid("zzzzz-dz642-0123456789abcd\n"));
-	assert_false(quote_valid_uuid("zzzz;-dz642-0123456789abcde"));
-	assert_false(quote_valid_uuid(""));
-	assert_false(quote_valid_uuid(NULL));
+	assert_true(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcdef"));
+	assert_false(proto_ssh_valid_uuid("ZZZZZ-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-j7d0g-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abc;d"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-01234567$(id)e"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789ab e"));
+	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd\n"));
+	assert_false(proto_ssh_valid_uuid("zzzz;-dz642-0123456789abcde"));
+	assert_false(proto_ssh_valid_uuid(""));
+	assert_false(proto_ssh_valid_uuid(NULL));
 }
 
 static void
@@ -230,9 +235,12 @@ test_command_lines(void **st)
 		c = ops_cmd_deploy_install(o, "root", "0123456789abcdef0123456789abcdef", &err));
 	assert_non_null(
 		strstr(c, "set -e; dstdir=\"/tmp/arvados-crunch-run/\"; dstfile=\"/tmp/arvados-"
-			  "crunch-run/crunch-run~0123456789abcdef0123456789abcdef\"; mkdir -p "
-			  "\"$dstdir\"; touch \"$dstfile\"; "));
-	assert_non_null(strstr(c, "chmod 0755 \"$dstdir\" \"$dstfile\"; cat >\"$dstfile\""));
+			  "crunch-run/crunch-run~0123456789abcdef0123456789abcdef\"; for p in "));
+	/* the guard comes before the first write; nothing is written through dstfile itself */
+	assert_true(strstr(c, "exit 97") < strstr(c, "mkdir -p"));
+	assert_null(strstr(c, "touch"));
+	assert_null(strstr(c, ">\"$dstfile\""));
+	assert_non_null(strstr(c, "mv -f \"$tmp\" \"$dstfile\""));
 	free(c);
 	assert_non_null(
 		c = ops_cmd_deploy_install(o, "admin", "0123456789abcdef0123456789abcdef", &err));
@@ -240,6 +248,156 @@ test_command_lines(void **st)
 	free(c);
 	assert_null(ops_cmd_deploy_check(o, "root", "0123", &err));
 	ops_free(o);
+}
+
+/* ---- the deploy scripts, run by /bin/sh on this machine as on a worker ---- */
+
+#define RUNNER	   "hello runner\n"
+#define RUNNER_MD5 "99dd323a2af11d07975159a466e53412"
+
+/* Run cmd with stdin; its exit status, stdout in out (NUL-terminated). */
+static int
+run_sh(const char *cmd, const char *in, char *out, size_t outlen)
+{
+	int ip[2], op[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	assert_int_equal(pipe(ip), 0);
+	assert_int_equal(pipe(op), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(ip[0], 0);
+		dup2(op[1], 1);
+		close(ip[1]);
+		close(op[0]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(ip[0]);
+	close(op[1]);
+	if (in != NULL)
+		assert_int_equal(write(ip[1], in, strlen(in)), (ssize_t)strlen(in));
+	close(ip[1]);
+	while (n + 1 < outlen && (r = read(op[0], out + n, outlen - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(op[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static struct ops *
+deploy_ops(const char *dir)
+{
+	struct ops_conf c = { .runner_hash = RUNNER_MD5, .deploy_dir = dir };
+	struct ops *o = NULL;
+	char why[200];
+
+	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
+	return o;
+}
+
+/* check (stdin: none) or install (stdin: content) into dir; the script's exit status. */
+static int
+deploy_run(const char *dir, bool install, const char *content, char *out, size_t outlen)
+{
+	struct ops *o = deploy_ops(dir);
+	struct passwd *pw = getpwuid(geteuid());
+	char *c;
+	int err = 0, rc;
+
+	assert_non_null(pw);
+	c = install ? ops_cmd_deploy_install(o, pw->pw_name, RUNNER_MD5, &err)
+		    : ops_cmd_deploy_check(o, pw->pw_name, RUNNER_MD5, &err);
+	assert_non_null(c);
+	/* not root: the script is wrapped in "sudo sh -c '...'"; run the sh -c part as is */
+	rc = run_sh(strncmp(c, "sudo ", 5) == 0 ? c + 5 : c, content, out, outlen);
+	free(c);
+	ops_free(o);
+	return rc;
+}
+
+static int
+dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.' || (e->d_name[1] != '\0' && e->d_name[1] != '.');
+	closedir(d);
+	return n;
+}
+
+/* Issue 12, defects 2 and 5: the guard runs before any write (a link in the deploy directory
+ * never makes the script create or write its target), its exit is 97, and a received file whose
+ * md5 differs is never renamed into place. */
+static void
+test_deploy_scripts(void **st)
+{
+	char base[] = "/tmp/adc-deploy-test-XXXXXX", dir[128], file[200], victim[128], out[1024],
+	     want[400];
+	struct stat sb;
+	FILE *f;
+	char got[64] = { 0 };
+
+	(void)st;
+	assert_non_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/deploy", base);
+	snprintf(file, sizeof(file), "%s/crunch-run~%s", dir, RUNNER_MD5);
+	snprintf(victim, sizeof(victim), "%s/nologin", base);
+
+	/* a fresh install creates the directory; the check then recognises the file */
+	assert_int_not_equal(deploy_run(dir, false, NULL, out, sizeof(out)), 97);
+	assert_int_equal(deploy_run(dir, true, RUNNER, out, sizeof(out)), 0);
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0755);
+	assert_non_null(f = fopen(file, "r"));
+	assert_non_null(fgets(got, sizeof(got), f));
+	fclose(f);
+	assert_string_equal(got, RUNNER);
+	assert_int_equal(dir_entries(dir), 1); /* no temporary file left */
+	assert_int_equal(deploy_run(dir, false, NULL, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "%s  %s\n", RUNNER_MD5, file);
+	assert_string_equal(out, want);
+
+	/* a stream that is not the runner: refused on the worker, nothing installed */
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(deploy_run(dir, true, "hello runnex\n", out, sizeof(out)), 98);
+	assert_int_equal(dir_entries(dir), 0);
+
+	/* crunch-run~<md5> as a link to a file elsewhere (/etc/nologin on a worker) */
+	assert_int_equal(symlink(victim, file), 0);
+	assert_int_equal(deploy_run(dir, false, NULL, out, sizeof(out)), 97);
+	assert_int_equal(deploy_run(dir, true, RUNNER, out, sizeof(out)), 97);
+	assert_int_equal(lstat(victim, &sb), -1);
+	assert_int_equal(unlink(file), 0);
+
+	/* the directory itself as a link */
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(mkdir(victim, 0755), 0);
+	assert_int_equal(symlink(victim, dir), 0);
+	assert_int_equal(deploy_run(dir, true, RUNNER, out, sizeof(out)), 97);
+	assert_int_equal(dir_entries(victim), 0);
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(rmdir(victim), 0);
+
+	/* a directory owned by another user: refused before anything is created in it */
+	if (geteuid() == 0) {
+		assert_int_equal(mkdir(dir, 0777), 0);
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(deploy_run(dir, false, NULL, out, sizeof(out)), 97);
+		assert_int_equal(deploy_run(dir, true, RUNNER, out, sizeof(out)), 97);
+		assert_int_equal(dir_entries(dir), 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
+	assert_int_equal(rmdir(base), 0);
 }
 
 static void
@@ -267,7 +425,7 @@ main(void)
 		cmocka_unit_test(test_uuid),	     cmocka_unit_test(test_small_patterns),
 		cmocka_unit_test(test_paths),	     cmocka_unit_test(test_quote_hostile),
 		cmocka_unit_test(test_quote_limits), cmocka_unit_test(test_command_lines),
-		cmocka_unit_test(test_bad_conf),
+		cmocka_unit_test(test_bad_conf),     cmocka_unit_test(test_deploy_scripts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
