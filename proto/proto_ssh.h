@@ -183,12 +183,8 @@ uint16_t proto_ssh_ans_type(uint16_t req_type);
 bool proto_ssh_valid_instance(const char *s); /* 1..256 printable ASCII, no space */
 bool proto_ssh_valid_address(const char *s);  /* IPv4 or IPv6 literal */
 bool proto_ssh_valid_user(const char *s);     /* ^[a-z_][a-z0-9_.-]{0,31}$ */
-/* ^[a-z0-9]{5}-dz642-[a-z0-9]{15}$ (NULL: false): the one container UUID pattern, used by
- * the decoders, by sshd-pool before a UUID goes into a command line, and by the parent's pool
- * for `crunch-run --list` output. */
-bool proto_ssh_valid_uuid(const char *s);
-bool proto_ssh_valid_md5(const char *s);    /* ^[0-9a-f]{32}$ */
-bool proto_ssh_valid_engine(const char *s); /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
+bool proto_ssh_valid_md5(const char *s);      /* ^[0-9a-f]{32}$ */
+bool proto_ssh_valid_engine(const char *s);   /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
 
 int proto_ssh_verify_check(const struct proto_ssh_verify *m, char *why, size_t len);
 int proto_ssh_target_check(const struct proto_ssh_target *m, char *why, size_t len);

@@ -3,6 +3,7 @@
  * encodes (sshc.c) and again by sshd-pool after it decodes. sshd-pool's own command builder
  * (sshd-pool/quote.c) checks once more before anything reaches a worker's shell.
  */
+#include "container_uuid.h"
 #include "proto_ssh.h"
 
 #include <arpa/inet.h>
@@ -52,14 +53,6 @@ bool
 proto_ssh_valid_user(const char *s)
 {
 	return pssh_span(s, 1, 32, PSSH_LOWER "_", PSSH_LOWER PSSH_DIGIT "_.-");
-}
-
-bool
-proto_ssh_valid_uuid(const char *s)
-{
-	if (s == NULL || strnlen(s, 28) != 27 || strncmp(s + 5, "-dz642-", 7) != 0)
-		return false;
-	return strspn(s, PSSH_LOWER PSSH_DIGIT) == 5 && strspn(s + 12, PSSH_LOWER PSSH_DIGIT) == 15;
 }
 
 bool
@@ -130,7 +123,7 @@ proto_ssh_start_check(const struct proto_ssh_start *m, bool with_fd, char *why, 
 {
 	if (!proto_ssh_valid_instance(m->instance_id))
 		return pssh_bad(why, len, "instance id", m->instance_id);
-	if (!proto_ssh_valid_uuid(m->uuid))
+	if (!container_uuid_valid(m->uuid))
 		return pssh_bad(why, len, "container UUID", m->uuid);
 	if (!proto_ssh_valid_engine(m->runtime_engine))
 		return pssh_bad(why, len, "runtime engine", m->runtime_engine);
@@ -152,7 +145,7 @@ proto_ssh_kill_check(const struct proto_ssh_kill *m, char *why, size_t len)
 
 	if (!proto_ssh_valid_instance(m->instance_id))
 		return pssh_bad(why, len, "instance id", m->instance_id);
-	if (!proto_ssh_valid_uuid(m->uuid))
+	if (!container_uuid_valid(m->uuid))
 		return pssh_bad(why, len, "container UUID", m->uuid);
 	if (m->signal < 1 || m->signal > 64) {
 		snprintf(sig, sizeof(sig), "%u", (unsigned)m->signal);

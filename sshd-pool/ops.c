@@ -2,6 +2,7 @@
  * ops.c - typed worker operations: each builds its command line from validated values, runs it
  * on the worker's session, and interprets the result (spec/dispatcher.md 5.7-5.13).
  */
+#include "container_uuid.h"
 #include "ops_internal.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ ops_cmd_start(const struct ops *o, const char *user, const char *uuid, int *err)
 	struct quote_buf b;
 	char engine[96];
 
-	if (!proto_ssh_valid_uuid(uuid)) {
+	if (!container_uuid_valid(uuid)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -169,7 +170,7 @@ ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, i
 	struct quote_buf b;
 	char num[16];
 
-	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig)) {
+	if (!container_uuid_valid(uuid) || !quote_valid_signal(sig)) {
 		*err = -EINVAL;
 		return NULL;
 	}

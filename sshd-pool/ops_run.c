@@ -1,6 +1,7 @@
 /*
  * ops_run.c - running the typed operations on a worker session and reading their results.
  */
+#include "container_uuid.h"
 #include "ops_internal.h"
 
 #include <errno.h>
@@ -200,7 +201,7 @@ ops_start(struct ops *o, struct sess *s, const char *uuid, const uint8_t *payloa
 	int err = 0;
 	char *cmd;
 
-	if (!proto_ssh_valid_uuid(uuid))
+	if (!container_uuid_valid(uuid))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;
@@ -215,7 +216,7 @@ ops_kill(struct ops *o, struct sess *s, const char *uuid, int sig, ops_cb cb, vo
 	int err = 0;
 	char *cmd;
 
-	if (!proto_ssh_valid_uuid(uuid) || !quote_valid_signal(sig))
+	if (!container_uuid_valid(uuid) || !quote_valid_signal(sig))
 		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;

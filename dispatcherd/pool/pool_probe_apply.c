@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto_ssh.h"
+#include "container_uuid.h"
 
 struct pool_probe_lines {
 	const char **uuids;
@@ -16,13 +16,13 @@ struct pool_probe_lines {
 
 /* A container UUID of this cluster, as crunch-run --list prints it; anything else is ignored
  * (another cluster's runner, or junk: the UUID is later sent back in a --kill). The pattern is
- * the one sshd-pool and the decoders check (proto_ssh_valid_uuid). */
+ * the one sshd-pool and the decoders check (container_uuid_valid). */
 static bool
 pool_uuid_ok(const struct pool *p, const char *s)
 {
 	size_t cl = strlen(p->cl->cluster_id);
 
-	return proto_ssh_valid_uuid(s) && cl == 5 && strncmp(s, p->cl->cluster_id, cl) == 0;
+	return container_uuid_valid(s) && cl == 5 && strncmp(s, p->cl->cluster_id, cl) == 0;
 }
 
 /* Split out (modified in place) into lines. 0, or -1 on ENOMEM. */

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "container_uuid.h"
 #include "ops.h"
 #include "proto_ssh.h"
 #include "quote.h"
@@ -24,18 +25,18 @@ static void
 test_uuid(void **st)
 {
 	(void)st;
-	assert_true(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcde"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcdef"));
-	assert_false(proto_ssh_valid_uuid("ZZZZZ-dz642-0123456789abcde"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-j7d0g-0123456789abcde"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abc;d"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-01234567$(id)e"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789ab e"));
-	assert_false(proto_ssh_valid_uuid("zzzzz-dz642-0123456789abcd\n"));
-	assert_false(proto_ssh_valid_uuid("zzzz;-dz642-0123456789abcde"));
-	assert_false(proto_ssh_valid_uuid(""));
-	assert_false(proto_ssh_valid_uuid(NULL));
+	assert_true(container_uuid_valid("zzzzz-dz642-0123456789abcde"));
+	assert_false(container_uuid_valid("zzzzz-dz642-0123456789abcd"));
+	assert_false(container_uuid_valid("zzzzz-dz642-0123456789abcdef"));
+	assert_false(container_uuid_valid("ZZZZZ-dz642-0123456789abcde"));
+	assert_false(container_uuid_valid("zzzzz-j7d0g-0123456789abcde"));
+	assert_false(container_uuid_valid("zzzzz-dz642-0123456789abc;d"));
+	assert_false(container_uuid_valid("zzzzz-dz642-01234567$(id)e"));
+	assert_false(container_uuid_valid("zzzzz-dz642-0123456789ab e"));
+	assert_false(container_uuid_valid("zzzzz-dz642-0123456789abcd\n"));
+	assert_false(container_uuid_valid("zzzz;-dz642-0123456789abcde"));
+	assert_false(container_uuid_valid(""));
+	assert_false(container_uuid_valid(NULL));
 }
 
 static void
