@@ -40,6 +40,7 @@ main(int argc, char **argv)
 	if (sandbox_apply(role,
 			  &(struct sandbox_opts){ .user = a.user,
 						  .insecure = a.insecure_no_sandbox,
+						  .require_landlock = a.require_landlock,
 						  .private_dir = loopback ? cd.private_dir : NULL,
 						  .keep_root = loopback }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",

@@ -190,9 +190,10 @@ status_check_init(struct child *c, const struct proto_msg *m, char *why, size_t 
 		snprintf(why, len, "malformed init answer");
 		return -1;
 	}
-	r = s.status == PROTO_OK ? 0 : -1;
+	r = s.status == PROTO_OK ? 0 : s.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
 	if (r != 0)
-		snprintf(why, len, "init failed: %s", s.message);
+		snprintf(why, len, "%s: %s", r > 0 ? "error initializing driver" : "init failed",
+			 s.message);
 	proto_status_free(&s);
 	return r;
 }
@@ -229,10 +230,11 @@ sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t
 		return -1;
 	}
 	if (a.status != PROTO_OK) {
-		snprintf(why, len, "error parsing configured Containers.DispatchPrivateKey: %s",
-			 a.message);
+		int r = a.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
+
+		snprintf(why, len, "%s", a.message); /* sshd-pool names the key or setting */
 		proto_ssh_init_ans_free(&a);
-		return -1;
+		return r;
 	}
 	free(d->public_key);
 	d->public_key = a.public_key;
@@ -348,7 +350,9 @@ dispatcher_signal_cb(uv_signal_t *s, int signum)
 
 	if (d->children_running == 0 || d->cloudd == NULL)
 		return;
-	log_kv(LOG_LVL_INFO, "shutting down on signal", LF_STR("Signal", strsignal(signum)));
+	if (signum != 0) /* 0: a helper's init was refused for good (dispatcher_child_fatal) */
+		log_kv(LOG_LVL_INFO, "shutting down on signal",
+		       LF_STR("Signal", strsignal(signum)));
 	notify_stopping(&d->notify);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
@@ -374,6 +378,17 @@ dispatcher_signal_cb(uv_signal_t *s, int signum)
 	d->cloudd = d->sshpool = NULL;
 }
 
+/* A helper refused its init for good (child.h logged why): stop as on SIGTERM, exit 1. */
+static void
+dispatcher_child_fatal(struct child *c, void *arg)
+{
+	struct dispatcher *d = arg;
+
+	(void)c;
+	d->exit_code = 1;
+	dispatcher_signal_cb(&d->sigterm, 0);
+}
+
 static void
 dispatcher_child_args(struct dispatcher *d, const char **a, const char *user, bool cloud)
 {
@@ -395,6 +410,8 @@ dispatcher_child_args(struct dispatcher *d, const char **a, const char *user, bo
 	}
 	if (d->opts->insecure_no_sandbox)
 		a[n++] = "-insecure-no-sandbox";
+	if (d->opts->require_landlock)
+		a[n++] = "-require-landlock";
 	a[n] = NULL;
 }
 
@@ -417,6 +434,7 @@ dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd,
 		.build_init = cloudd_build_init,
 		.check_init = status_check_init,
 		.on_ready = dispatcher_child_up,
+		.on_fatal = dispatcher_child_fatal,
 		.arg = d,
 	};
 	struct child_spec ss = {
@@ -428,6 +446,7 @@ dispatcher_start_children(struct dispatcher *d, const char *argv0, int cloud_fd,
 		.build_init = sshpool_build_init,
 		.check_init = sshpool_check_init,
 		.on_ready = dispatcher_child_up,
+		.on_fatal = dispatcher_child_fatal,
 		.arg = d,
 	};
 	d->cloudd = child_new(&d->loop, &cs);

@@ -71,8 +71,9 @@ pool_probe_run_done(void *arg, const struct pool_ssh_result *r)
 	pr->ok = r->outcome == POOL_SSH_OK;
 	if (!pr->ok) {
 		log_kv_err(LOG_LVL_WARN, "probe failed", r->message, POOL_WF(pr->w),
-			   LF_STR("Command", "crunch-run --list"), LF_STR("stdout", ""),
-			   LF_STR("stderr", ""));
+			   LF_STR("Command", "crunch-run --list"),
+			   LF_STR("stdout", r->out ? r->out : ""),
+			   LF_STR("stderr", r->err ? r->err : ""));
 		pool_metrics_observe(p, p->m_probe_dur, "fail", dur);
 	} else {
 		log_kv(LOG_LVL_DEBUG, "probe succeeded", POOL_WF(pr->w));
@@ -135,7 +136,8 @@ pool_probe_deploy_done(void *arg, const struct pool_ssh_result *r)
 	pool_probe_note_ssh(pr, r);
 	if (r->outcome != POOL_SSH_OK) {
 		log_kv_err(LOG_LVL_WARN, "error copying runner binary", r->message, POOL_WF(pr->w),
-			   LF_STR("stderr", ""));
+			   LF_STR("stderr", r->err ? r->err : ""),
+			   LF_INT("ExitStatus", r->exit_status));
 		pr->booted = false;
 	}
 	pool_probe_after_deploy(pr);

@@ -163,8 +163,9 @@ pool_start_done(void *arg, const struct pool_ssh_result *res)
 
 	if (res->outcome != POOL_SSH_OK) {
 		log_kv_err(LOG_LVL_ERROR, "error starting crunch-run process", res->message,
-			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid), LF_STR("stdout", ""),
-			   LF_STR("stderr", ""));
+			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid),
+			   LF_STR("stdout", res->out ? res->out : ""),
+			   LF_STR("stderr", res->err ? res->err : ""));
 		if (res->outcome == POOL_SSH_UNVERIFIED)
 			w->verified = false;
 	} else {
