@@ -116,10 +116,14 @@ struct cfg_place {
 
 /* The keys checked after loading (`config-check`, dispatcherd/config_check.c). */
 enum cfg_placed_key {
-	CFG_AT_DRIVER = 0,	  /* Containers.CloudVMs.Driver */
-	CFG_AT_DRIVER_PARAMETERS, /* Containers.CloudVMs.DriverParameters */
-	CFG_AT_DISPATCH_KEY,	  /* Containers.DispatchPrivateKey */
-	CFG_AT_DEPLOY_RUNNER,	  /* Containers.CloudVMs.DeployRunnerBinary */
+	CFG_AT_DRIVER = 0,	   /* Containers.CloudVMs.Driver */
+	CFG_AT_DRIVER_PARAMETERS,  /* Containers.CloudVMs.DriverParameters */
+	CFG_AT_DISPATCH_KEY,	   /* Containers.DispatchPrivateKey */
+	CFG_AT_DEPLOY_RUNNER,	   /* Containers.CloudVMs.DeployRunnerBinary */
+	CFG_AT_DEPLOY_DIRECTORY,   /* Containers.CloudVMs.DeployRunnerDirectory */
+	CFG_AT_CRUNCH_RUN_COMMAND, /* Containers.CrunchRunCommand */
+	CFG_AT_RUNTIME_ENGINE,	   /* Containers.RuntimeEngine */
+	CFG_AT_CRUNCH_RUN_ARGS,	   /* Containers.CrunchRunArgumentsList */
 	CFG_AT_N
 };
 

@@ -15,6 +15,10 @@ static const char *const cfg_placed_paths[CFG_AT_N] = {
 	[CFG_AT_DRIVER_PARAMETERS] = "Containers.CloudVMs.DriverParameters",
 	[CFG_AT_DISPATCH_KEY] = "Containers.DispatchPrivateKey",
 	[CFG_AT_DEPLOY_RUNNER] = "Containers.CloudVMs.DeployRunnerBinary",
+	[CFG_AT_DEPLOY_DIRECTORY] = "Containers.CloudVMs.DeployRunnerDirectory",
+	[CFG_AT_CRUNCH_RUN_COMMAND] = "Containers.CrunchRunCommand",
+	[CFG_AT_RUNTIME_ENGINE] = "Containers.RuntimeEngine",
+	[CFG_AT_CRUNCH_RUN_ARGS] = "Containers.CrunchRunArgumentsList",
 };
 
 const char *

@@ -12,6 +12,7 @@
 #include <libssh/libssh.h>
 
 #include "drv_check.h"
+#include "ops.h"
 #include "pool.h"
 #include "proto.h"
 #include "secret_fd.h"
@@ -133,6 +134,39 @@ config_check_runner(const struct cfg_cluster *c, struct cfg_diags *d)
 	return r;
 }
 
+/* The runner settings as sshd-pool checks them (ops_new): one setting per call, so that the
+ * error names its key. sshd-pool refuses the first two at init for good, the other two on every
+ * start (no container would ever run). */
+static int
+config_check_runner_settings(const struct cfg_cluster *c, struct cfg_diags *d)
+{
+	const struct cfg_containers *ct = &c->containers;
+	const struct {
+		enum cfg_placed_key key;
+		struct ops_conf conf;
+	} checks[] = {
+		{ CFG_AT_CRUNCH_RUN_COMMAND, { .crunch_run_command = ct->crunch_run_command } },
+		{ CFG_AT_DEPLOY_DIRECTORY, { .deploy_dir = ct->cloudvms.deploy_runner_directory } },
+		{ CFG_AT_RUNTIME_ENGINE, { .runtime_engine = ct->runtime_engine } },
+		{ CFG_AT_CRUNCH_RUN_ARGS,
+		  { .crunch_run_args = (const char *const *)ct->crunch_run_arguments,
+		    .ncrunch_run_args = ct->n_crunch_run_arguments } },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(*checks); i++) {
+		struct ops *o = NULL;
+		char why[256] = "";
+
+		if (ops_new(&checks[i].conf, &o, why, sizeof(why)) == -EINVAL) {
+			cfg_diag_error_at(d, c, checks[i].key, "%s", why);
+			n++;
+		}
+		ops_free(o);
+	}
+	return n;
+}
+
 int
 config_check_startup(const struct cfg_cluster *c, struct cfg_diags *d, bool with_secrets)
 {
@@ -140,5 +174,5 @@ config_check_startup(const struct cfg_cluster *c, struct cfg_diags *d, bool with
 
 	if (with_secrets)
 		n += config_check_key(c, d);
-	return n + config_check_runner(c, d);
+	return n + config_check_runner(c, d) + config_check_runner_settings(c, d);
 }

@@ -7,9 +7,11 @@
  *     cloudd/drv_check.h: EC2 without Region, ...);
  *   - Containers.DispatchPrivateKey: missing, unreadable, or not parsed by libssh (sshd-pool's
  *     own parser, sshpool_key.c; the text is wiped afterwards);
- *   - Containers.CloudVMs.DeployRunnerBinary that cannot be found or opened.
- * A running dispatcher checks only the driver and the runner binary here (with_secrets
- * false): it never parses the secrets itself, and the helpers refuse the others for good
+ *   - Containers.CloudVMs.DeployRunnerBinary that cannot be found or opened;
+ *   - CrunchRunCommand, DeployRunnerDirectory, RuntimeEngine, CrunchRunArgumentsList that
+ *     sshd-pool would refuse (its own check, ops.c).
+ * A running dispatcher checks all but the secrets here (with_secrets false): it never parses
+ * the secrets itself, and the helpers refuse those for good
  * (PROTO_E_PERMANENT), which stops it with exit status 1.
  */
 #ifndef ADC_CONFIG_CHECK_H

@@ -435,6 +435,14 @@ class TestCommandLine(ProcessTest):
         check("runner", text.replace(rb, "        DeployRunnerBinary: %s" % missing),
               "Containers.CloudVMs.DeployRunnerBinary", [missing, "No such file"],
               "        DeployRunnerBinary: %s" % missing)
+        # The runner settings sshd-pool would refuse (its own check, ops.c).
+        check("crcmd", text.replace("    Containers:\n", "    Containers:\n"
+                                    "      CrunchRunCommand: \"crunch-run; rm -rf /\"\n"),
+              "Containers.CrunchRunCommand", ["not a plain command name or path"],
+              "      CrunchRunCommand: \"crunch-run; rm -rf /\"")
+        check("deploydir", text.replace(rb, rb + "\n        DeployRunnerDirectory: relative/dir"),
+              "Containers.CloudVMs.DeployRunnerDirectory", ["not a plain absolute path"],
+              "        DeployRunnerDirectory: relative/dir")
         key_line = "      DispatchPrivateKey: |"
         body = [l for l in lines if l.startswith("        ") and lines.index(l) >
                 lines.index(key_line) and not l.strip().startswith("-----")][0]
