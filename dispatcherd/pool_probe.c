@@ -5,6 +5,7 @@
 #include "pool_internal.h"
 #include "pool_probe.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,21 @@ static void
 pool_probe_call(struct pool_probe *pr, int rc, pool_ssh_cb cb)
 {
 	if (rc < 0) {
+		char why[160];
 		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
 					     .exit_status = -1,
-					     .message = "ssh port refused the call" };
+					     .message = pool_refused_why(why, sizeof(why), rc) };
 
 		cb(pr, &e);
 	}
+}
+
+const char *
+pool_refused_why(char *buf, size_t len, int rc)
+{
+	snprintf(buf, len, "ssh port refused the call: %s%s", strerror(-rc),
+		 rc == -EAGAIN ? " (sshd-pool is not ready)" : "");
+	return buf;
 }
 
 /* True when the chain must stop (pool closing, worker removed); frees pr then. */

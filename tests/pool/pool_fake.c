@@ -366,6 +366,8 @@ fk_deploy(void *ctx, const char *id, uint32_t ms, pool_ssh_cb cb, void *arg)
 	(void)ms;
 	if (in)
 		in->deploys++;
+	if (in && in->deploy_refuse < 0)
+		return in->deploy_refuse;
 	return fk_ssh_answer(f, id, in && in->deploy_ok, NULL, cb, arg);
 }
 

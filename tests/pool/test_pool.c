@@ -440,6 +440,13 @@ test_deploy(void **state)
 	assert_true(fk_log_contains(&h, "\"stderr\":\"fake-worker: command failed\""));
 	assert_true(fk_log_contains(&h, "\"ExitStatus\":1"));
 	assert_string_equal(fk_state(&h, "i-0001", NULL), "booting");
+	/* A call refused before it was sent (sshd-pool restarting) names the errno. */
+	fk_log_reset(&h);
+	fk_find(&h.fk, "i-0001")->deploy_refuse = -EAGAIN;
+	assert_true(fk_run_until(&h, log_seen, "error copying runner binary", WAIT));
+	assert_true(fk_log_contains(&h, "\"error\":\"ssh port refused the call: Resource "
+					"temporarily unavailable (sshd-pool is not ready)\""));
+	fk_find(&h.fk, "i-0001")->deploy_refuse = 0;
 	fk_find(&h.fk, "i-0001")->deploy_ok = true;
 	assert_true(wait_state(&h, "i-0001", "idle"));
 	assert_true(fk_find(&h.fk, "i-0001")->deploys >= 2);
