@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ca_store.h"
+#include "drv_check.h"
 #include "ec2_ops.h"
 #include "log.h"
 #include "loopback.h"
@@ -230,7 +231,7 @@ cloudd_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 	r = cloudd_load_params(cd, m->fd, ci.driver_params_json);
 	if (r != 0) {
 		proto_cloud_init_free(&ci);
-		cloudd_answer(ans, PROTO_E_INVALID,
+		cloudd_answer(ans, r == -EINVAL ? PROTO_E_PERMANENT : PROTO_E_FAILED,
 			      "Containers.CloudVMs.DriverParameters is not a JSON object");
 		return -1;
 	}
@@ -246,6 +247,14 @@ cloudd_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 	cd->tag_key_prefix = ci.tag_key_prefix;
 	ci.instance_set_id = ci.tag_key_prefix = NULL;
 	proto_cloud_init_free(&ci);
+	/* What a restart would refuse again (drv_check.h): the dispatcher stops on it. */
+	if (cd->drv == NULL &&
+	    drv_params_check(cd->driver, cd->params, err, sizeof(err), NULL) != 0) {
+		log_kv_err(LOG_LVL_ERROR, "error initializing driver", err,
+			   LF_STR("Driver", cd->driver));
+		cloudd_answer(ans, PROTO_E_PERMANENT, err);
+		return -1;
+	}
 	if (cd->drv == NULL && (r = cloudd_make_driver(cd, err, sizeof(err))) != 0) {
 		log_kv_err(LOG_LVL_ERROR, "error initializing driver", err,
 			   LF_STR("Driver", cd->driver));

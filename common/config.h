@@ -108,6 +108,25 @@ struct cfg_containers {
 	struct cfg_cloudvms cloudvms;
 };
 
+/* Where a key's value is in the file, for checks made after loading; a key absent from the
+ * file (its default applies) has the place of the Clusters.<id> key. */
+struct cfg_place {
+	int line, column; /* 1-based; 0 when unknown */
+};
+
+/* The keys checked after loading (`config-check`, dispatcherd/config_check.c). */
+enum cfg_placed_key {
+	CFG_AT_DRIVER = 0,	   /* Containers.CloudVMs.Driver */
+	CFG_AT_DRIVER_PARAMETERS,  /* Containers.CloudVMs.DriverParameters */
+	CFG_AT_DISPATCH_KEY,	   /* Containers.DispatchPrivateKey */
+	CFG_AT_DEPLOY_RUNNER,	   /* Containers.CloudVMs.DeployRunnerBinary */
+	CFG_AT_DEPLOY_DIRECTORY,   /* Containers.CloudVMs.DeployRunnerDirectory */
+	CFG_AT_CRUNCH_RUN_COMMAND, /* Containers.CrunchRunCommand */
+	CFG_AT_RUNTIME_ENGINE,	   /* Containers.RuntimeEngine */
+	CFG_AT_CRUNCH_RUN_ARGS,	   /* Containers.CrunchRunArgumentsList */
+	CFG_AT_N
+};
+
 /* One InternalURLs entry of Services.DispatchCloud. */
 struct cfg_internal_url {
 	char *url;
@@ -137,6 +156,7 @@ struct cfg_cluster {
 	 * (driver credentials, DispatchPrivateKey, ManagementToken, PostgreSQL connection): the
 	 * crunch-run stdin payload's Cluster (spec 5.9, design "What workers receive"). */
 	char *worker_cluster_json;
+	struct cfg_place at[CFG_AT_N]; /* enum cfg_placed_key */
 };
 
 /*
@@ -155,6 +175,14 @@ void cfg_diags_free(struct cfg_diags *d);
 
 /* "file:line:column: error: Clusters.x.y: message" (or "warning:"); caller frees. */
 char *cfg_diag_format(const struct cfg_diag *d);
+
+/* The cluster-relative path of a placed key ("Containers.CloudVMs.Driver"). */
+const char *cfg_placed_key_path(enum cfg_placed_key k);
+
+/* An error about placed key k of c, with its key path and file:line:column, as the loader's
+ * own diagnostics. 0, or -ENOMEM when it cannot be recorded. */
+int cfg_diag_error_at(struct cfg_diags *d, const struct cfg_cluster *c, enum cfg_placed_key k,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Zero and free every secret; idempotent. */
 void cfg_secrets_wipe(struct cfg_secrets *s);

@@ -114,6 +114,10 @@ void cfg_json_wipe_delete(cJSON *j);
 /* --- config_worker.c --- */
 int cfg_build_worker_json(struct cfg_ctx *x);
 
+/* --- config_places.c --- */
+/* Record where the placed keys (config.h) are, into x->c->at. */
+void cfg_record_places(struct cfg_ctx *x);
+
 /* --- config_free.c --- */
 void cfg_itype_free(struct cfg_instance_type *t);
 

@@ -165,6 +165,7 @@ load_passes(struct cfg_ctx *x)
 	if (cfg_read_instance_types(x) < 0 && x->diags->nerrors == 0)
 		cfg_report(x, true, "InstanceTypes", NULL, NULL, "out of memory");
 	cfg_check_cluster(x);
+	cfg_record_places(x);
 	if (cfg_read_secrets(x) < 0 && x->diags->nerrors == 0)
 		cfg_report(x, true, "", NULL, NULL, "out of memory");
 	if (x->diags->nerrors == 0 && cfg_build_worker_json(x) < 0)

@@ -8,7 +8,10 @@
  *   sandbox_apply(role)     non-dumpable, own unprivileged user when root, Landlock (ABI
  *                           probed), no_new_privs, seccomp allow-list (libseccomp).
  * If the sandbox cannot be applied the child refuses to start, unless the explicit
- * -insecure-no-sandbox flag was given (opts.insecure), which is logged loudly.
+ * -insecure-no-sandbox flag was given (opts.insecure), which is logged loudly. One layer is
+ * optional: on a kernel without Landlock (Debian 11, Ubuntu 20.04, RHEL 8 stock kernels) the
+ * child starts with the others and logs one warning naming the missing layer, unless
+ * opts.require_landlock (-require-landlock) makes that fatal too.
  */
 #ifndef ADC_SANDBOX_H
 #define ADC_SANDBOX_H
@@ -26,6 +29,7 @@ struct sandbox_opts {
 	const char *user;	 /* drop to this user when started as root; NULL = role default */
 	const char *private_dir; /* SANDBOX_CLOUDD_LOOPBACK: read/write dir for sshd's files */
 	bool insecure;		 /* -insecure-no-sandbox: skip, loudly */
+	bool require_landlock;	 /* -require-landlock: no Landlock is fatal, not a warning */
 	bool keep_root;		 /* SANDBOX_CLOUDD_LOOPBACK only: started as root, stay root
 				    * (its sshd must run as root to log the dispatcher in as
 				    * root); ignored for the other roles */
@@ -43,5 +47,9 @@ int sandbox_apply(enum sandbox_role role, const struct sandbox_opts *opts);
 
 /* Landlock ABI version of the running kernel, 0 if none. */
 int sandbox_landlock_abi(void);
+
+/* The same, as sandbox_apply sees it: in test builds (ADC_TEST_HOOKS) the environment
+ * variable ADC_TEST_NO_LANDLOCK=1 makes it 0, as on a kernel without Landlock. */
+int sandbox_landlock_probe(void);
 
 #endif

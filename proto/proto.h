@@ -99,12 +99,16 @@ bool proto_type_streams(uint16_t type);
 
 /* ---- status codes carried in answers (int32) ---- */
 #define PROTO_OK	0
-#define PROTO_E_RETRY	1		/* retryable: the child died or restarted mid-request */
-#define PROTO_E_TIMEOUT 2		/* the request's deadline passed */
-#define PROTO_E_INVALID 3		/* the request was refused as invalid */
-#define PROTO_E_FAILED	4		/* the operation failed; text says why */
-#define PROTO_E_VERSION 5		/* HELLO: version or build id mismatch */
-#define PROTO_E_LAST	PROTO_E_VERSION /* decoders refuse status codes above this */
+#define PROTO_E_RETRY	1 /* retryable: the child died or restarted mid-request */
+#define PROTO_E_TIMEOUT 2 /* the request's deadline passed */
+#define PROTO_E_INVALID 3 /* the request was refused as invalid */
+#define PROTO_E_FAILED	4 /* the operation failed; text says why */
+#define PROTO_E_VERSION 5 /* HELLO: version or build id mismatch */
+/* An init refused for a reason a restart will not change (a key that does not parse,
+ * DriverParameters the driver rejects, a driver not supported): the dispatcher stops with
+ * exit status 1 instead of restarting the helper (dispatcherd/child.h). */
+#define PROTO_E_PERMANENT 6
+#define PROTO_E_LAST	  PROTO_E_PERMANENT /* decoders refuse status codes above this */
 
 /* ---- header ---- */
 struct proto_hdr {
@@ -183,7 +187,8 @@ int proto_get_f64(struct proto_rbuf *r, double *v); /* NaN/Inf rejected */
 int proto_get_bool(struct proto_rbuf *r, bool *v);  /* only 0 or 1 */
 /* A string of at most max bytes, no embedded NUL; *out is malloc'd and NUL-terminated. */
 int proto_get_str(struct proto_rbuf *r, char **out, size_t max);
-/* Raw bytes of at most max; *out malloc'd (may contain NULs), *n its length. */
+/* Raw bytes of at most max; *out malloc'd (may contain NULs), *n its length, and a NUL after
+ * the last byte (not counted in *n). */
 int proto_get_bytes(struct proto_rbuf *r, uint8_t **out, size_t *n, size_t max);
 /* 0 iff no error so far and every byte consumed; else -EBADMSG (-ENOMEM if a getter ran
  * out of memory). */

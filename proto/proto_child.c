@@ -41,6 +41,10 @@ pchild_parse_args(int argc, char **argv, struct pchild_args *a)
 			a->insecure_no_sandbox = true;
 			continue;
 		}
+		if (strcmp(f, "-require-landlock") == 0) {
+			a->require_landlock = true;
+			continue;
+		}
 		if (strcmp(f, "-driver") == 0)
 			dst = &a->driver;
 		else if (strcmp(f, "-cluster-id") == 0)

@@ -22,6 +22,7 @@ struct pchild_args {
 	const char *log_format, *log_level;
 	const char *user;
 	bool insecure_no_sandbox;
+	bool require_landlock; /* -require-landlock: a kernel without Landlock is fatal */
 };
 
 /* 0, or 2 after a message on stderr. */

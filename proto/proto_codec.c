@@ -464,11 +464,13 @@ proto_get_bytes(struct proto_rbuf *r, uint8_t **out, size_t *n, size_t max)
 	*n = 0;
 	if ((p = proto_rbuf_take_blob(r, max, &len)) == NULL)
 		return r->err;
-	/* malloc(0) may return NULL; always allocate at least one byte so NULL means failure. */
-	if ((*out = malloc(len > 0 ? len : 1)) == NULL)
+	/* One byte more: a NUL after the bytes (not counted), so that text (a command's stdout
+	 * and stderr) can be logged as it is; and malloc never sees 0. */
+	if ((*out = malloc(len + 1)) == NULL)
 		return r->err = -ENOMEM;
 	if (len > 0)
 		memcpy(*out, p, len);
+	(*out)[len] = '\0';
 	*n = len;
 	return 0;
 }

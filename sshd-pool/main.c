@@ -5,6 +5,11 @@
  * logging, libssh's crypto set up, the sandbox (no filesystem at all), and only then the
  * first byte from the parent on fd 3. The key arrives as an fd with the init message.
  */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <libssh/libssh.h>
 #include <uv.h>
 
@@ -14,6 +19,32 @@
 #include "sshpool.h"
 
 #define SSHPOOL_PARENT_FD 3
+
+/* Test builds only (ADC_TEST_HOOKS): ADC_TEST_SSH_INIT_FAIL_DIR=DIR makes each start that can
+ * remove a file from DIR answer its init with a transient failure (PROTO_E_FAILED), so that
+ * the process tests see the dispatcher restart a helper with back-off. */
+static bool
+sshpool_test_fail_init(void)
+{
+#ifdef ADC_TEST_HOOKS
+	const char *dir = getenv("ADC_TEST_SSH_INIT_FAIL_DIR");
+	struct dirent *e;
+	char path[4096];
+	bool hit = false;
+	DIR *d;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return false;
+	while (!hit && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			hit = unlink(path) == 0;
+	closedir(d);
+	return hit;
+#else
+	return false;
+#endif
+}
 
 int
 main(int argc, char **argv)
@@ -35,9 +66,11 @@ main(int argc, char **argv)
 	}
 	uv_loop_init(&loop);
 	sp.loop = &loop;
+	sp.test_fail_init = sshpool_test_fail_init();
 	if (sandbox_apply(SANDBOX_SSHD_POOL,
 			  &(struct sandbox_opts){ .user = a.user,
-						  .insecure = a.insecure_no_sandbox }) != 0) {
+						  .insecure = a.insecure_no_sandbox,
+						  .require_landlock = a.require_landlock }) != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
 		       LF_STR("Helper", "sshd-pool"), LF_STR("flag", "-insecure-no-sandbox"));
 		return 1;

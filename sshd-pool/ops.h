@@ -56,7 +56,8 @@ ops_verify(struct ops *o, struct sess *s, const uint8_t *secret, size_t len, ops
 int ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg);
 /* Install the runner read from fd (a regular file; borrowed, dup'ed) as
  * <deploy_dir>/crunch-run~<md5> (5.8): `md5sum` check first, then the install script with the
- * binary on stdin. md5 must be the file's md5 (checked here, -EINVAL otherwise). Returns
+ * binary on stdin. md5 must be the file's md5 (checked here, -EINVAL otherwise; a read error
+ * of fd is returned as its -errno). Returns
  * OPS_ALREADY (no callback) when this session already installed it; -EBUSY while another deploy
  * of this session runs. */
 int ops_deploy(struct ops *o, struct sess *s, int fd, const char *md5, ops_cb cb, void *arg);

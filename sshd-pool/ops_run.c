@@ -326,7 +326,11 @@ ops_deploy(struct ops *o, struct sess *s, int fd, const char *md5, ops_cb cb, vo
 	int err = 0, r;
 	char *cmd;
 
-	if (!quote_valid_md5(md5) || fd < 0 || file_md5_hex(fd, sum) != 0 || strcmp(sum, md5) != 0)
+	if (!quote_valid_md5(md5) || fd < 0)
+		return -EINVAL;
+	if ((r = file_md5_hex(fd, sum)) != 0)
+		return r; /* the read's errno: the failed step's own cause */
+	if (strcmp(sum, md5) != 0)
 		return -EINVAL;
 	if ((os = ops_sess_of(s)) == NULL)
 		return -ENOMEM;

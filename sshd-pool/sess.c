@@ -35,6 +35,8 @@ sess_opts_defaults(struct sess_opts *o)
 		o->connect_timeout_ms = 60000;
 	if (!o->command_timeout_ms)
 		o->command_timeout_ms = 600000;
+	if (!o->keepalive_ms)
+		o->keepalive_ms = 30000;
 	if (!o->keepalive_timeout_ms)
 		o->keepalive_timeout_ms = 15000;
 	if (!o->backoff_min_ms)
@@ -478,7 +480,7 @@ sess_auth_step(struct sess *s)
 	s->last_error[0] = '\0';
 	s->stats.connected++;
 	s->st = SS_READY;
-	if (s->pool->o.keepalive_ms)
+	if (s->pool->o.keepalive_ms != SESS_KEEPALIVE_OFF)
 		sess_keepalive_arm(s, s->pool->o.keepalive_ms);
 }
 

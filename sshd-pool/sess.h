@@ -30,7 +30,11 @@ struct sess_opts {
 	ssh_key key;		       /* dispatch key, borrowed; must outlive the pool */
 	uint64_t connect_timeout_ms;   /* TCP + banner + key exchange + auth (default 60000) */
 	uint64_t command_timeout_ms;   /* when sess_exec is given 0 (default 600000) */
-	uint64_t keepalive_ms;	       /* idle probe interval, 0 = none (default 30000) */
+	uint64_t keepalive_ms;	       /* probe interval (0: the default, 30000; SESS_KEEPALIVE_OFF:
+					  none). On in production: a worker that goes silent (its
+					  packets dropped, its sshd frozen) is noticed within
+					  keepalive_ms + keepalive_timeout_ms, not at a command's
+					  deadline */
 	uint64_t keepalive_timeout_ms; /* probe answer deadline (default 15000) */
 	uint64_t backoff_min_ms;       /* after a failed connection setup (default 1000) */
 	uint64_t backoff_max_ms;       /* doubling up to this (default 30000) */
@@ -40,6 +44,8 @@ struct sess_opts {
 	size_t max_stdout; /* kept per command; excess read and dropped (default 1 MiB) */
 	size_t max_stderr; /* (default 64 KiB) */
 };
+
+#define SESS_KEEPALIVE_OFF UINT64_MAX /* sess_opts.keepalive_ms: no keep-alives */
 
 struct sess_result {
 	int status;	      /* 0: the command ran and exited (see exit_status); <0: it did not

@@ -74,12 +74,14 @@ sshpool_unconfigure(struct sshpool *sp)
 }
 
 /* Take the settings from the init message, check the runner settings the way every operation
- * will use them (ops_new), and create the session pool. 0, or -1 with why. */
+ * will use them (ops_new), and create the session pool. PROTO_OK, or with why
+ * PROTO_E_PERMANENT (a setting refused) or PROTO_E_FAILED. */
 static int
 sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size_t len)
 {
 	struct sess_opts so = { 0 };
 	struct ops *probe = NULL;
+	int r;
 
 	sp->boot_probe_command = sshpool_take(&si->boot_probe_command);
 	sp->ssh_port = sshpool_take(&si->ssh_port);
@@ -89,12 +91,13 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	sp->runner_md5 = sshpool_take(&si->runner_md5);
 	sp->connect_timeout_ms = si->connect_timeout_ms;
 	sp->command_timeout_ms = si->command_timeout_ms;
-	if (ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,
+	r = ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,
 					.crunch_run_command = sp->crunch_run_command,
 					.deploy_dir = sp->deploy_dir,
 					.runner_hash = sp->runner_md5 },
-		    &probe, why, len) != 0)
-		return -1;
+		    &probe, why, len);
+	if (r != 0)
+		return r == -EINVAL ? PROTO_E_PERMANENT : PROTO_E_FAILED;
 	ops_free(probe);
 	so.key = sp->key;
 	so.connect_timeout_ms = sp->connect_timeout_ms;
@@ -105,9 +108,9 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	sess_opts_defaults(&so);
 	if (sp->loop == NULL || sess_pool_new(sp->loop, &so, &sp->pool) != 0) {
 		snprintf(why, len, "cannot create the session pool");
-		return -1;
+		return PROTO_E_FAILED;
 	}
-	return 0;
+	return PROTO_OK;
 }
 
 int
@@ -118,6 +121,7 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char why[256];
+	int32_t status;
 	int r;
 
 	if (proto_ssh_init_decode(m, &si) != 0) {
@@ -126,25 +130,42 @@ sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg)
 		sshpool_answer(ans, PROTO_E_INVALID, "malformed init", NULL);
 		return -1;
 	}
+	if (sp->test_fail_init) {
+		if (m->fd >= 0)
+			close(m->fd);
+		proto_ssh_init_free(&si);
+		sp->test_fail_init = false;
+		sshpool_answer(ans, PROTO_E_FAILED, "test hook: a transient init failure", NULL);
+		return -1;
+	}
+	/* A key that does not parse, or runner settings refused, will be refused again after
+	 * a restart: PROTO_E_PERMANENT stops the dispatcher (proto.h). A key that could not be
+	 * read, or no memory, may go better next time. */
 	r = sshpool_key_text(m, &si, &text, &len);
 	if (r == 0) {
 		r = sshpool_key_load((const char *)text, &sp->key, &sp->public_key, why,
 				     sizeof(why));
 		adc_wipe(text, len);
 		free(text);
+		status = PROTO_E_PERMANENT;
 	} else {
 		snprintf(why, sizeof(why), "cannot read the key: %s", strerror(-r));
+		status = PROTO_E_FAILED;
 	}
 	if (r != 0) {
+		char msg[320];
+
 		proto_ssh_init_free(&si);
-		sshpool_answer(ans, PROTO_E_INVALID, why, NULL);
+		snprintf(msg, sizeof(msg),
+			 "error parsing configured Containers.DispatchPrivateKey: %s", why);
+		sshpool_answer(ans, status, msg, NULL);
 		return -1;
 	}
-	r = sshpool_configure(sp, &si, why, sizeof(why));
+	status = sshpool_configure(sp, &si, why, sizeof(why));
 	proto_ssh_init_free(&si);
-	if (r != 0) {
+	if (status != PROTO_OK) {
 		sshpool_unconfigure(sp);
-		sshpool_answer(ans, PROTO_E_INVALID, why, NULL);
+		sshpool_answer(ans, status, why, NULL);
 		return -1;
 	}
 	log_kv(LOG_LVL_INFO, "dispatch key loaded",

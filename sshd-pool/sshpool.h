@@ -16,9 +16,10 @@
 struct sess_pool;
 
 struct sshpool {
-	uv_loop_t *loop;  /* set by main before serving */
-	ssh_key key;	  /* the dispatch private key; never leaves this process */
-	char *public_key; /* "<type> <base64>" */
+	uv_loop_t *loop;     /* set by main before serving */
+	bool test_fail_init; /* test builds only: answer init with PROTO_E_FAILED (main.c) */
+	ssh_key key;	     /* the dispatch private key; never leaves this process */
+	char *public_key;    /* "<type> <base64>" */
 	char *boot_probe_command;
 	char *ssh_port;
 	char *cluster_id;

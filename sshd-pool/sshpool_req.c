@@ -135,7 +135,7 @@ sshpool_done(int outcome, struct sess_result *r, void *arg)
 	struct sess *s = c->sp->pool != NULL ? sess_find(c->sp->pool, c->instance) : NULL;
 	const char *pin = s != NULL ? sess_pinned(s) : NULL;
 	struct proto_ssh_ans a = { .outcome = (uint8_t)sshpool_outcome(outcome) };
-	char fp[PROTO_SSH_MAX_FP + 1];
+	char fp[PROTO_SSH_MAX_FP + 1], why[128];
 
 	sshpool_fingerprint(r->host_key, fp, sizeof(fp));
 	a.exit_status = r->exit_status < -1 || r->exit_status > 255 ? -1 : r->exit_status;
@@ -155,6 +155,19 @@ sshpool_done(int outcome, struct sess_result *r, void *arg)
 	a.err_len = r->err_len > PROTO_SSH_MAX_ERR ? PROTO_SSH_MAX_ERR : r->err_len;
 	a.err_truncated = r->err_truncated || r->err_len > PROTO_SSH_MAX_ERR;
 	a.message = a.outcome == PROTO_SSH_OK ? "" : r->error;
+	if (a.outcome != PROTO_SSH_OK && r->error[0] == '\0') {
+		/* A command that ran and failed: its exit, in the words of the reference's SSH
+		 * library (golang.org/x/crypto/ssh ExitError), so that no failure is logged
+		 * without a cause; stderr rides beside it. */
+		if (r->exit_signal[0] != '\0')
+			snprintf(why, sizeof(why), "Process exited with status %d from signal %s",
+				 r->exit_status, r->exit_signal);
+		else if (r->exit_status >= 0)
+			snprintf(why, sizeof(why), "Process exited with status %d", r->exit_status);
+		else
+			snprintf(why, sizeof(why), "%s", proto_ssh_outcome_str(a.outcome));
+		a.message = why;
+	}
 	a.host_key_fp = fp;
 	a.pinned = pin != NULL && r->host_key != NULL && strcmp(pin, r->host_key) == 0;
 	sshpool_send(c->sp, c->ans_type, c->reqid, &a);

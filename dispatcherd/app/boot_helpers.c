@@ -129,9 +129,10 @@ status_check_init(struct child *c, const struct proto_msg *m, char *why, size_t 
 		snprintf(why, len, "malformed init answer");
 		return -1;
 	}
-	r = s.status == PROTO_OK ? 0 : -1;
+	r = s.status == PROTO_OK ? 0 : s.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
 	if (r != 0)
-		snprintf(why, len, "init failed: %s", s.message);
+		snprintf(why, len, "%s: %s", r > 0 ? "error initializing driver" : "init failed",
+			 s.message);
 	proto_status_free(&s);
 	return r;
 }
@@ -168,10 +169,11 @@ sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t
 		return -1;
 	}
 	if (a.status != PROTO_OK) {
-		snprintf(why, len, "error parsing configured Containers.DispatchPrivateKey: %s",
-			 a.message);
+		int r = a.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
+
+		snprintf(why, len, "%s", a.message); /* sshd-pool names the key or setting */
 		proto_ssh_init_ans_free(&a);
-		return -1;
+		return r;
 	}
 	free(d->public_key);
 	d->public_key = a.public_key;
@@ -203,6 +205,8 @@ boot_child_args(struct dispatcher *d, const char **a, const char *user, bool clo
 	}
 	if (d->opts->insecure_no_sandbox)
 		a[n++] = "-insecure-no-sandbox";
+	if (d->opts->require_landlock)
+		a[n++] = "-require-landlock";
 	a[n] = NULL;
 }
 
@@ -225,6 +229,7 @@ boot_children(struct dispatcher *d)
 		.build_init = cloudd_build_init,
 		.check_init = status_check_init,
 		.on_ready = wake_helper_up,
+		.on_fatal = wake_helper_refused,
 		.arg = d,
 	};
 	struct child_spec ss = {
@@ -236,6 +241,7 @@ boot_children(struct dispatcher *d)
 		.build_init = sshpool_build_init,
 		.check_init = sshpool_check_init,
 		.on_ready = wake_helper_up,
+		.on_fatal = wake_helper_refused,
 		.arg = d,
 	};
 	d->cloudd = child_new(&d->loop, &cs);

@@ -82,6 +82,7 @@ int boot_serve(struct dispatcher *d);
 
 /* wakeups.c: the callbacks the boot steps hand out. */
 void wake_helper_up(struct child *c, void *dispatcher);
+void wake_helper_refused(struct child *c, void *dispatcher);
 void wake_pool_changed(void *dispatcher);
 void wake_queue_changed(void *dispatcher);
 void wake_queue_polled(void *dispatcher, bool ok);

@@ -14,10 +14,12 @@
 #include "build_id.h"
 #include "cli.h"
 #include "config.h"
+#include "config_check.h"
 #include "dispatcher.h"
 #include "heap_scrub.h"
 #include "instance_cli.h"
 #include "log.h"
+#include "sandbox.h"
 
 #ifdef ADC_SANITIZE
 const char *__asan_default_options(void);
@@ -51,8 +53,13 @@ main_config_check(const struct cli_opts *o)
 {
 	struct cfg_diags diags = { 0 };
 	struct cfg_cluster *cfg = cfg_load(o->config_path, &diags);
-	int rc = (cfg == NULL || diags.nerrors > 0) ? 1 : 0;
+	int rc;
 
+	/* Also what start-up would refuse later: the driver, its parameters, the key, the
+	 * runner binary (config_check.h). */
+	if (cfg != NULL)
+		config_check_startup(cfg, &diags, true);
+	rc = (cfg == NULL || diags.nerrors > 0) ? 1 : 0;
 	main_report_diags(&diags, true);
 	if (rc == 0)
 		printf("configuration OK\n");
@@ -68,6 +75,8 @@ main_run(const struct cli_opts *o, const char *argv0)
 	struct cfg_cluster *cfg = cfg_load(o->config_path, &diags);
 	int rc;
 
+	if (cfg != NULL)
+		config_check_startup(cfg, &diags, false); /* the helpers check the secrets */
 	main_report_diags(&diags, false);
 	if (cfg == NULL || diags.nerrors > 0) {
 		cfg_free(cfg);
@@ -83,6 +92,14 @@ main_run(const struct cli_opts *o, const char *argv0)
 		log_kv(LOG_LVL_ERROR,
 		       "helpers will run WITHOUT their sandbox (-insecure-no-sandbox)",
 		       LF_STR("flag", "-insecure-no-sandbox"));
+	else if (o->require_landlock && sandbox_landlock_probe() <= 0) {
+		/* The helpers would refuse too, one restart after another: stop here. */
+		log_kv(LOG_LVL_FATAL,
+		       "sandbox: kernel has no Landlock, and -require-landlock was given",
+		       LF_STR("layer", "landlock"), LF_STR("flag", "-require-landlock"));
+		cfg_free(cfg);
+		return 1;
+	}
 	rc = dispatcher_run(o, cfg, argv0);
 	cfg_free(cfg);
 	return rc;

@@ -23,6 +23,8 @@
  *   systemd STATUS= timer             every 5 s                      reads the scheduler loop's
  *     (notify_init's status callback)                                counts (sched_driver_stats)
  *   SIGTERM, SIGINT                   once                           dispatcher_stop (1.7)
+ *   cloudd, sshd-pool                 init refused for good (bad     dispatcher_stop, exit 1
+ *     (child_spec.on_fatal)           key, DriverParameters, driver)
  */
 #include "dispatcher_internal.h"
 
@@ -95,4 +97,16 @@ wake_stop_signal(uv_signal_t *s, int signum)
 		return;
 	log_kv(LOG_LVL_INFO, "shutting down on signal", LF_STR("Signal", strsignal(signum)));
 	dispatcher_stop(d);
+}
+
+/* A helper refused its init for good (child.c logged why): stop as on SIGTERM, exit 1. */
+void
+wake_helper_refused(struct child *c, void *arg)
+{
+	struct dispatcher *d = arg;
+
+	(void)c;
+	d->exit_code = 1;
+	if (!d->stopping)
+		dispatcher_stop(d);
 }

@@ -23,6 +23,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "help", true, OPT(help) },
 	{ "h", true, OPT(help) },
 	{ "insecure-no-sandbox", true, OPT(insecure_no_sandbox) },
+	{ "require-landlock", true, OPT(require_landlock) },
 	{ "cloudd-path", false, OPT(cloudd_path) },
 	{ "sshd-pool-path", false, OPT(sshd_pool_path) },
 	{ "cloudd-user", false, OPT(cloudd_user) },
@@ -149,6 +150,8 @@ cli_usage(FILE *f, const char *prog)
 		"arvados-sshd-pool)\n"
 		"  -insecure-no-sandbox     run the helpers without their sandbox (testing only; "
 		"logged loudly)\n"
+		"  -require-landlock        refuse to start on a kernel without Landlock "
+		"(default: start, warn)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog);

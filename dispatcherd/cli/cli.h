@@ -12,6 +12,7 @@ struct cli_opts {
 	const char *config_path; /* NULL: $ARVADOS_CONFIG, else /etc/arvados/config.yml */
 	bool version, help;
 	bool insecure_no_sandbox; /* run the children without their sandbox (loudly) */
+	bool require_landlock;	  /* a kernel without Landlock is fatal, not a warning */
 	const char *cloudd_path;  /* NULL: beside the executable, else ADC_LIBEXECDIR */
 	const char *sshd_pool_path;
 	const char *cloudd_user; /* NULL: the sandbox's default user per role */

@@ -40,6 +40,7 @@ struct child {
 	unsigned starts;
 	uint64_t ping_nonce;
 	bool stopping;
+	bool failed; /* init refused for good: never restarted */
 	int open_handles;
 	void (*stop_done)(void *arg);
 	void *stop_arg;
@@ -69,7 +70,7 @@ restart_cb(uv_timer_t *t)
 static void
 child_schedule_restart(struct child *c)
 {
-	if (c->stopping)
+	if (c->stopping || c->failed)
 		return;
 	if (c->ready_since_ms != 0 && adc_now_ms() - c->ready_since_ms >= CHILD_STABLE_MS)
 		c->backoff_ms = CHILD_BACKOFF_MIN_MS;
@@ -123,11 +124,26 @@ ping_cb(uv_timer_t *t)
 	proto_chan_request(c->chan, &w, -1, CHILD_PING_TIMEOUT_MS, ping_reply_cb, c);
 }
 
+/* The init was refused for a reason a restart will not change: one fatal line, the child
+ * goes (EOF on its channel; killed if it lingers) and stays down, and the owner is told. */
+static void
+child_give_up(struct child *c, const char *why)
+{
+	c->failed = true;
+	c->state = CHILD_FAILED;
+	log_kv(LOG_LVL_FATAL, why, LF_STR("Helper", c->spec.name), LF_INT("HelperPID", c->pid));
+	if (c->chan != NULL)
+		proto_chan_close(c->chan, 0, "init refused for good");
+	if (c->spec.on_fatal != NULL)
+		c->spec.on_fatal(c, c->spec.arg);
+}
+
 static void
 init_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void *arg)
 {
 	struct child *c = arg;
-	char why[256] = "";
+	char why[512] = "";
+	int r;
 
 	(void)ch;
 	if (status == PROTO_E_RETRY)
@@ -136,7 +152,12 @@ init_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 		child_fail(c, "no answer to init");
 		return;
 	}
-	if (c->spec.check_init(c, m, why, sizeof(why), c->spec.arg) != 0) {
+	r = c->spec.check_init(c, m, why, sizeof(why), c->spec.arg);
+	if (r == CHILD_INIT_PERMANENT) {
+		child_give_up(c, why[0] ? why : "helper refused its init");
+		return;
+	}
+	if (r != 0) {
 		child_fail(c, why[0] ? why : "init refused");
 		return;
 	}
@@ -252,17 +273,19 @@ proc_exit_cb(uv_process_t *h, int64_t status, int term_signal)
 	uv_close((uv_handle_t *)h, proc_close_cb);
 	if (c == NULL)
 		return;
+	bool quiet = c->stopping || c->failed; /* expected: the fatal line said why */
+
 	if (term_signal != 0)
-		log_kv(c->stopping ? LOG_LVL_INFO : LOG_LVL_ERROR, "helper killed by signal",
+		log_kv(quiet ? LOG_LVL_INFO : LOG_LVL_ERROR, "helper killed by signal",
 		       LF_STR("Helper", c->spec.name), LF_INT("HelperPID", c->pid),
 		       LF_STR("Signal", strsignal(term_signal)));
 	else
-		log_kv(c->stopping ? LOG_LVL_INFO : LOG_LVL_ERROR, "helper exited",
+		log_kv(quiet ? LOG_LVL_INFO : LOG_LVL_ERROR, "helper exited",
 		       LF_STR("Helper", c->spec.name), LF_INT("HelperPID", c->pid),
 		       LF_INT("ExitStatus", status));
 	bool was_ready = c->state == CHILD_READY;
 	c->proc = NULL;
-	c->state = CHILD_DOWN;
+	c->state = c->failed ? CHILD_FAILED : CHILD_DOWN;
 	uv_timer_stop(&c->ping_timer);
 	if (c->chan != NULL)
 		proto_chan_close(c->chan, 0, "helper exited");

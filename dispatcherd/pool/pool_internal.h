@@ -159,6 +159,11 @@ const struct cfg_instance_type *pool_itype(const struct pool *p, const struct po
 uint32_t pool_ms(int64_t ns);
 uint32_t pool_ssh_timeout_ms(const struct pool *p);
 
+/* pool_probe.c */
+/* "ssh port refused the call: <strerror(-rc)>" into buf (a call refused before it was sent,
+ * e.g. -EAGAIN while sshd-pool restarts): the failed operation's message. Returns buf. */
+const char *pool_refused_why(char *buf, size_t len, int rc);
+
 /* pool_worker.c */
 struct pool_worker *pool_worker_find(const struct pool *p, const char *id);
 struct pool_worker *pool_worker_add(struct pool *p, const char *id);

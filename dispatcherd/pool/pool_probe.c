@@ -5,6 +5,7 @@
 #include "pool_internal.h"
 #include "pool_probe.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,21 @@ static void
 pool_probe_call(struct pool_probe *pr, int rc, pool_ssh_cb cb)
 {
 	if (rc < 0) {
+		char why[160];
 		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
 					     .exit_status = -1,
-					     .message = "ssh port refused the call" };
+					     .message = pool_refused_why(why, sizeof(why), rc) };
 
 		cb(pr, &e);
 	}
+}
+
+const char *
+pool_refused_why(char *buf, size_t len, int rc)
+{
+	snprintf(buf, len, "ssh port refused the call: %s%s", strerror(-rc),
+		 rc == -EAGAIN ? " (sshd-pool is not ready)" : "");
+	return buf;
 }
 
 /* True when the chain must stop (pool closing, worker removed); frees pr then. */
@@ -71,8 +81,9 @@ pool_probe_run_done(void *arg, const struct pool_ssh_result *r)
 	pr->ok = r->outcome == POOL_SSH_OK;
 	if (!pr->ok) {
 		log_kv_err(LOG_LVL_WARN, "probe failed", r->message, POOL_WF(pr->w),
-			   LF_STR("Command", "crunch-run --list"), LF_STR("stdout", ""),
-			   LF_STR("stderr", ""));
+			   LF_STR("Command", "crunch-run --list"),
+			   LF_STR("stdout", r->out ? r->out : ""),
+			   LF_STR("stderr", r->err ? r->err : ""));
 		pool_metrics_observe(p, p->m_probe_dur, "fail", dur);
 	} else {
 		log_kv(LOG_LVL_DEBUG, "probe succeeded", POOL_WF(pr->w));
@@ -135,7 +146,8 @@ pool_probe_deploy_done(void *arg, const struct pool_ssh_result *r)
 	pool_probe_note_ssh(pr, r);
 	if (r->outcome != POOL_SSH_OK) {
 		log_kv_err(LOG_LVL_WARN, "error copying runner binary", r->message, POOL_WF(pr->w),
-			   LF_STR("stderr", ""));
+			   LF_STR("stderr", r->err ? r->err : ""),
+			   LF_INT("ExitStatus", r->exit_status));
 		pr->booted = false;
 	}
 	pool_probe_after_deploy(pr);

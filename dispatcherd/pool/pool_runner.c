@@ -163,8 +163,9 @@ pool_start_done(void *arg, const struct pool_ssh_result *res)
 
 	if (res->outcome != POOL_SSH_OK) {
 		log_kv_err(LOG_LVL_ERROR, "error starting crunch-run process", res->message,
-			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid), LF_STR("stdout", ""),
-			   LF_STR("stderr", ""));
+			   POOL_WF(w), LF_STR("ContainerUUID", r->uuid),
+			   LF_STR("stdout", res->out ? res->out : ""),
+			   LF_STR("stderr", res->err ? res->err : ""));
 		if (res->outcome == POOL_SSH_UNVERIFIED)
 			w->verified = false;
 	} else {
@@ -227,10 +228,13 @@ pool_start(struct pool *p, const char *id, const char *uuid, const struct res_ve
 		.payload_len = strlen(payload),
 	};
 	pool_call_begin(p);
-	if (p->o.ssh.start(p->o.ssh.ctx, &s, pool_ssh_timeout_ms(p), pool_start_done, op) < 0) {
+	int rc = p->o.ssh.start(p->o.ssh.ctx, &s, pool_ssh_timeout_ms(p), pool_start_done, op);
+
+	if (rc < 0) {
+		char why[160];
 		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
 					     .exit_status = -1,
-					     .message = "ssh port refused the call" };
+					     .message = pool_refused_why(why, sizeof(why), rc) };
 
 		pool_start_done(op, &e);
 	}
@@ -347,11 +351,14 @@ pool_kill_step(struct pool *p, struct pool_runner *r, int64_t now)
 	log_kv(LOG_LVL_INFO, "sending signal", POOL_WF(r->w), LF_STR("ContainerUUID", r->uuid),
 	       LF_INT("Signal", 15));
 	pool_call_begin(p);
-	if (p->o.ssh.kill(p->o.ssh.ctx, r->w->id, r->uuid, 15, pool_ssh_timeout_ms(p),
-			  pool_kill_done, op) < 0) {
+	int rc = p->o.ssh.kill(p->o.ssh.ctx, r->w->id, r->uuid, 15, pool_ssh_timeout_ms(p),
+			       pool_kill_done, op);
+
+	if (rc < 0) {
+		char why[160];
 		struct pool_ssh_result e = { .outcome = POOL_SSH_FAILED,
 					     .exit_status = -1,
-					     .message = "ssh port refused the call" };
+					     .message = pool_refused_why(why, sizeof(why), rc) };
 
 		pool_kill_done(op, &e);
 	}

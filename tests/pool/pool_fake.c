@@ -26,6 +26,7 @@ struct fk_defer {
 	struct pool_ssh_result res;
 	char out[512];
 	char msg[128];
+	char errtext[128]; /* the command's stderr */
 };
 
 static void
@@ -75,7 +76,8 @@ fk_defer_fire(uv_timer_t *t)
 	d->res.message = d->msg;
 	d->res.out = d->out;
 	d->res.out_len = strlen(d->out);
-	d->res.err = "";
+	d->res.err = d->errtext;
+	d->res.err_len = strlen(d->errtext);
 	switch (d->kind) {
 	case FK_CREATE:
 		d->f->creates_in_flight--;
@@ -322,7 +324,8 @@ fk_ssh_answer(struct fk *f, const char *id, bool ok, const char *out, pool_ssh_c
 	d->res.outcome = ok ? POOL_SSH_OK : POOL_SSH_EXIT;
 	d->res.exit_status = ok ? 0 : 1;
 	snprintf(d->out, sizeof(d->out), "%s", ok && out ? out : "");
-	snprintf(d->msg, sizeof(d->msg), "%s", ok ? "" : "exit status 1");
+	snprintf(d->msg, sizeof(d->msg), "%s", ok ? "" : "Process exited with status 1");
+	snprintf(d->errtext, sizeof(d->errtext), "%s", ok ? "" : "fake-worker: command failed");
 	fk_go(d, 0);
 	return 0;
 }
@@ -363,6 +366,8 @@ fk_deploy(void *ctx, const char *id, uint32_t ms, pool_ssh_cb cb, void *arg)
 	(void)ms;
 	if (in)
 		in->deploys++;
+	if (in && in->deploy_refuse < 0)
+		return in->deploy_refuse;
 	return fk_ssh_answer(f, id, in && in->deploy_ok, NULL, cb, arg);
 }
 

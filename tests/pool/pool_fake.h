@@ -26,6 +26,8 @@ struct fk_inst {
 	size_t n_tags;
 	/* Worker behaviour. */
 	bool boot_ok, run_ok, verify_ok, deploy_ok, start_ok, kill_ok;
+	int deploy_refuse;  /* <0: the deploy call is refused with it (as the port does while
+			      sshd-pool restarts: -EAGAIN), no callback */
 	char list_out[512]; /* crunch-run --list stdout */
 	int kills, starts, run_probes, boot_probes, deploys, destroys;
 	int destroys_to_vanish; /* gone from the list after this many destroys (0: 1) */

@@ -479,7 +479,19 @@ test_deploy(void **state)
 	assert_true(wait_state(&h, "i-0001", "booting"));
 	fk_find(&h.fk, "i-0001")->deploy_ok = false;
 	assert_true(fk_run_until(&h, log_seen, "error copying runner binary", WAIT));
+	/* The cause rides to the log line: the command's exit and its stderr. */
+	assert_true(fk_log_contains(&h, "\"msg\":\"error copying runner binary\""));
+	assert_true(fk_log_contains(&h, "\"error\":\"Process exited with status 1\""));
+	assert_true(fk_log_contains(&h, "\"stderr\":\"fake-worker: command failed\""));
+	assert_true(fk_log_contains(&h, "\"ExitStatus\":1"));
 	assert_string_equal(fk_state(&h, "i-0001", NULL), "booting");
+	/* A call refused before it was sent (sshd-pool restarting) names the errno. */
+	fk_log_reset(&h);
+	fk_find(&h.fk, "i-0001")->deploy_refuse = -EAGAIN;
+	assert_true(fk_run_until(&h, log_seen, "error copying runner binary", WAIT));
+	assert_true(fk_log_contains(&h, "\"error\":\"ssh port refused the call: Resource "
+					"temporarily unavailable (sshd-pool is not ready)\""));
+	fk_find(&h.fk, "i-0001")->deploy_refuse = 0;
 	fk_find(&h.fk, "i-0001")->deploy_ok = true;
 	assert_true(wait_state(&h, "i-0001", "idle"));
 	assert_true(fk_find(&h.fk, "i-0001")->deploys >= 2);

@@ -83,13 +83,118 @@ class TestStartup(ProcessTest):
         self.assertEqual(ready["KeyType"], "ssh-rsa")
         d.wait_ready()
 
-    def test_bad_key_is_reported_and_retried(self):
+    def fatal_lines(self, d):
+        with d.cond:
+            return [e for e in d.lines if e.get("level") == "fatal"]
+
+    def assert_stops_with_one_fatal_line(self, d, helper, words):
+        """A helper's init refused for good: exit status 1, no restart, one fatal line."""
+        try:
+            rc = d.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.fail("the dispatcher did not stop; log:\n" + d.log_text())
+        d.reader.join(5)
+        self.assertEqual(rc, 1, d.log_text())
+        fatal = self.fatal_lines(d)
+        self.assertEqual(len(fatal), 1, d.log_text())
+        self.assertEqual(fatal[0].get("Helper"), helper)
+        for w in words:
+            self.assertIn(w, fatal[0]["msg"])
+        msgs = [e.get("msg") for e in d.lines]
+        self.assertNotIn("restarting helper", msgs)
+        self.assertNotIn("dispatcher ready", msgs)
+        self.assertIn("dispatcher stopped", msgs)
+        self.assertNotIn("helper misbehaved; killing it", msgs)
+
+    def test_bad_key_stops_the_dispatcher(self):
         config, _ = h.write_config(self.dir, key_text="-----BEGIN OPENSSH PRIVATE KEY-----\nnonsense\n-----END OPENSSH PRIVATE KEY-----")
         d = self.start(config=config)
-        _, e = d.wait_for(lambda e: e.get("msg") == "helper misbehaved; killing it"
-                          and e.get("Helper") == "sshd-pool")
-        self.assertIn("DispatchPrivateKey", e["error"])
-        d.wait_for(lambda e: e.get("msg") == "restarting helper" and e.get("Helper") == "sshd-pool")
+        self.assert_stops_with_one_fatal_line(
+            d, "sshd-pool", ["error parsing configured Containers.DispatchPrivateKey",
+                             "no key found"])
+
+    def test_bad_key_file_stops_the_dispatcher(self):
+        # Given as file://: the parent never reads it, sshd-pool refuses it for good.
+        path = os.path.join(self.dir, "not-a-key")
+        with open(path, "w") as f:
+            f.write("this is not a key\n")
+        config, _ = h.write_config(self.dir, key_path=path)
+        d = self.start(config=config)
+        self.assert_stops_with_one_fatal_line(
+            d, "sshd-pool", ["error parsing configured Containers.DispatchPrivateKey"])
+
+    def test_driver_parameters_refused_stops_the_dispatcher(self):
+        with open(self.config) as f:
+            text = f.read().replace("          Region: us-east-1\n", "")
+        with open(self.config, "w") as f:
+            f.write(text)
+        d = self.start()
+        self.assert_stops_with_one_fatal_line(
+            d, "cloudd", ["error initializing driver", "Region is required"])
+
+    def test_transient_init_failure_restarts_with_backoff(self):
+        # Test builds' hook: each sshd-pool start that removes a file from this directory
+        # answers its init with a transient failure (PROTO_E_FAILED).
+        fails = os.path.join(self.dir, "init-fails")
+        os.mkdir(fails)
+        for i in range(2):
+            open(os.path.join(fails, str(i)), "w").close()
+        d = self.start(env={"ADC_TEST_SSH_INIT_FAIL_DIR": fails})
+        d.wait_ready(timeout=30)
+        self.assertEqual(os.listdir(fails), [])
+        delays = [e["DelayMs"] for e in d.lines
+                  if e.get("msg") == "restarting helper" and e.get("Helper") == "sshd-pool"]
+        self.assertEqual(delays, [1000, 2000], d.log_text())
+        refused = [e for e in d.lines if e.get("msg") == "helper misbehaved; killing it"]
+        self.assertEqual(len(refused), 2)
+        self.assertIn("transient init failure", refused[0]["error"])
+        self.assertEqual(self.fatal_lines(d), [])
+        self.assertIsNone(d.proc.poll())
+
+
+class TestLandlock(ProcessTest):
+    """Kernels without Landlock: the test builds' hook ADC_TEST_NO_LANDLOCK=1 makes the probe
+    answer 0, as on Debian 11's stock kernel."""
+
+    def test_missing_landlock_warns_and_starts(self):
+        d = self.start(env={"ADC_TEST_NO_LANDLOCK": "1"})
+        d.wait_ready()
+        warns = [e for e in d.lines if e.get("layer") == "landlock"]
+        self.assertEqual(sorted(e.get("role") for e in warns), ["cloudd", "sshd-pool"],
+                         d.log_text())
+        for e in warns:
+            self.assertEqual(e["level"], "warn")
+            self.assertIn("no Landlock", e["msg"])
+        # The other layers stay.
+        for name, pid in d.helper_pids().items():
+            st = h.proc_status(pid)
+            self.assertEqual(st["NoNewPrivs"].strip(), "1", name)
+            self.assertEqual(st["Seccomp"].strip(), "2", name)
+
+    def test_require_landlock_makes_it_fatal(self):
+        d = self.start(["-require-landlock"], env={"ADC_TEST_NO_LANDLOCK": "1"})
+        rc = d.proc.wait(30)
+        d.reader.join(5)
+        self.assertEqual(rc, 1, d.log_text())
+        fatal = [e for e in d.lines if e.get("level") == "fatal"]
+        self.assertEqual(len(fatal), 1, d.log_text())
+        self.assertIn("Landlock", fatal[0]["msg"])
+        self.assertEqual(fatal[0]["flag"], "-require-landlock")
+        self.assertNotIn("helper started", [e.get("msg") for e in d.lines])
+
+    def test_require_landlock_with_landlock(self):
+        d = self.start(["-require-landlock"])
+        d.wait_ready()
+        self.assertFalse([e for e in d.lines if e.get("layer") == "landlock"])
+        for name, pid in d.helper_pids().items():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                self.assertIn(b"-require-landlock", f.read().split(b"\0"), name)
+            self.assertEqual(h.proc_status(pid)["Seccomp"].strip(), "2", name)
+
+
+def az_line(path):
+    with open(path) as f:
+        return f.read().splitlines().index("        Driver: azure") + 1
 
 
 def secrets_hex(n):
@@ -292,6 +397,77 @@ class TestCommandLine(ProcessTest):
         self.assertNotIn("configuration OK", r.stdout)
         # The dispatcher itself refuses to start on the same file, exit 1.
         self.assertEqual(self.run_adc("-config", bad).returncode, 1)
+
+    def test_config_check_catches_startup_errors(self):
+        """What start-up would refuse, config-check refuses first: key, file:line, why."""
+        with open(self.config) as f:
+            text = f.read()
+        lines = text.splitlines()
+
+        def check(name, new_text, key, words, anchor):
+            path = os.path.join(self.dir, name + ".yml")
+            with open(path, "w") as f:
+                f.write(new_text)
+            line = new_text.splitlines().index(anchor) + 1
+            r = self.run_adc("config-check", "-config", path)
+            self.assertEqual(r.returncode, 1, name + ": " + r.stdout + r.stderr)
+            self.assertNotIn("configuration OK", r.stdout)
+            self.assertRegex(r.stderr, re.escape(path) + r":%d:\d+: error: Clusters\.zzzzz\.%s: "
+                             % (line, re.escape(key)), name)
+            for w in words:
+                self.assertIn(w, r.stderr, name)
+            return path
+
+        drv = "        Driver: ec2"
+        self.assertIn(drv, lines)
+        az = check("azure", text.replace(drv, "        Driver: azure"),
+                   "Containers.CloudVMs.Driver", ["azure", "not supported yet"],
+                   "        Driver: azure")
+        check("nosuch", text.replace(drv, "        Driver: nosuchcloud"),
+              "Containers.CloudVMs.Driver", ["unknown cloud driver", "nosuchcloud"],
+              "        Driver: nosuchcloud")
+        check("noregion", text.replace("          Region: us-east-1\n", ""),
+              "Containers.CloudVMs.DriverParameters", ["Region is required"],
+              "        DriverParameters:")
+        rb = "        DeployRunnerBinary: \"\""
+        missing = os.path.join(self.dir, "no-such-crunch-run")
+        check("runner", text.replace(rb, "        DeployRunnerBinary: %s" % missing),
+              "Containers.CloudVMs.DeployRunnerBinary", [missing, "No such file"],
+              "        DeployRunnerBinary: %s" % missing)
+        # The runner settings sshd-pool would refuse (its own check, ops.c).
+        check("crcmd", text.replace("    Containers:\n", "    Containers:\n"
+                                    "      CrunchRunCommand: \"crunch-run; rm -rf /\"\n"),
+              "Containers.CrunchRunCommand", ["not a plain command name or path"],
+              "      CrunchRunCommand: \"crunch-run; rm -rf /\"")
+        check("deploydir", text.replace(rb, rb + "\n        DeployRunnerDirectory: relative/dir"),
+              "Containers.CloudVMs.DeployRunnerDirectory", ["not a plain absolute path"],
+              "        DeployRunnerDirectory: relative/dir")
+        key_line = "      DispatchPrivateKey: |"
+        body = [l for l in lines if l.startswith("        ") and lines.index(l) >
+                lines.index(key_line) and not l.strip().startswith("-----")][0]
+        check("badkey", text.replace(body, "        bm9uc2Vuc2U="),
+              "Containers.DispatchPrivateKey", ["no key found"],
+              "        -----BEGIN OPENSSH PRIVATE KEY-----")
+        # A key given as file:// is read and parsed by config-check too.
+        notkey = os.path.join(self.dir, "notkey")
+        with open(notkey, "w") as f:
+            f.write("nonsense\n")
+        config, _ = h.write_config(self.dir, key_path=notkey)
+        with open(config) as f:
+            ftext = f.read()
+        check("badkeyfile", ftext, "Containers.DispatchPrivateKey", ["no key found"],
+              "      DispatchPrivateKey: \"file://%s\"" % notkey)
+        # Start-up refuses the unsupported driver the same way, before starting anything.
+        r = self.run_adc("-config", az)
+        self.assertEqual(r.returncode, 1)
+        out = r.stdout + r.stderr
+        fatal = [json.loads(l) for l in out.splitlines() if '"fatal"' in l]
+        self.assertEqual(len(fatal), 1, out)
+        self.assertEqual(fatal[0]["key"], "Clusters.zzzzz.Containers.CloudVMs.Driver")
+        self.assertEqual(fatal[0]["file"], az)
+        self.assertEqual(fatal[0]["line"], az_line(az))
+        self.assertIn("not supported yet", fatal[0]["msg"])
+        self.assertNotIn("helper started", out)
 
     def test_env_config_path(self):
         env = dict(os.environ, ARVADOS_CONFIG=self.config)

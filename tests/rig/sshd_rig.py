@@ -427,6 +427,18 @@ class Worker:
                 pass
         self._frozen = pids
 
+    def freeze_sessions(self):
+        """SIGSTOP only the per-connection server processes: established connections go silent
+        (nothing refused, nothing closed, as a worker whose packets are dropped), while new
+        connections are still served."""
+        pids = _descendants(self.proc.pid) if self.running else []
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        self._frozen = pids
+
     def thaw(self):
         for p in getattr(self, "_frozen", [self.proc.pid] if self.proc else []):
             try:
@@ -727,6 +739,8 @@ def _control(rig, words):
         w.set_secret(words[2])
     elif cmd == "freeze-all":
         w.freeze(sessions=True)
+    elif cmd == "freeze-sessions":
+        w.freeze_sessions()
     elif cmd in actions:
         actions[cmd]()
     else:
@@ -763,7 +777,7 @@ def main(argv):
     for name, hlp in (("down", "stop all workers and the supervisor"), ("describe", "print the JSON description")):
         p = sub.add_parser(name, help=hlp)
         p.add_argument("--dir", required=True)
-    ctl = sub.add_parser("ctl", help="freeze|freeze-all|thaw|kill|start|restart|rotate-key|stop WORKER, "
+    ctl = sub.add_parser("ctl", help="freeze|freeze-all|freeze-sessions|thaw|kill|start|restart|rotate-key|stop WORKER, "
                          "secret WORKER VALUE, add [openssh|dropbear]")
     ctl.add_argument("--dir", required=True)
     ctl.add_argument("words", nargs="+")

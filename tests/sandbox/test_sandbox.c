@@ -478,19 +478,73 @@ test_missing_user(void **state)
 	assert_non_null(strstr(c.err, "-cloudd-user"));
 }
 
+/* Without Landlock the other layers still hold: seccomp filter and no_new_privs. */
+static int
+probe_other_layers(void *arg)
+{
+	char buf[4096];
+	ssize_t n = pread(status_fd, buf, sizeof(buf) - 1, 0);
+
+	(void)arg;
+	if (n <= 0)
+		return 101;
+	buf[n] = '\0';
+	if (strstr(buf, "\nSeccomp:\t2\n") == NULL)
+		return 102;
+	return strstr(buf, "\nNoNewPrivs:\t1\n") != NULL ? 0 : 103;
+}
+
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* A kernel without Landlock (the hook): start with the other layers and one warning naming
+ * the layer; with require_landlock, refuse to start. */
+static void
+test_no_landlock_warns_or_refuses(void **state)
+{
+	enum sandbox_role roles[] = { SANDBOX_CLOUDD, SANDBOX_SSHD_POOL };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(roles) / sizeof(*roles); i++) {
+		struct child c = { .role = roles[i],
+				   .hooks.fail_landlock = true,
+				   .probe = probe_other_layers };
+
+		run_child(&c);
+		expect_exit0(&c);
+		assert_int_equal(count_of(c.err, "\"level\":\"warn\",\"msg\":\"sandbox: kernel has "
+						 "no Landlock; running without its filesystem "
+						 "restrictions\""),
+				 1);
+		assert_int_equal(count_of(c.err, "\"layer\":\"landlock\""), 1);
+		assert_null(strstr(c.err, "refusing to start"));
+
+		c = (struct child){ .role = roles[i],
+				    .opts.require_landlock = true,
+				    .hooks.fail_landlock = true,
+				    .probe = probe_other_layers };
+		run_child(&c);
+		assert_int_equal(WEXITSTATUS(c.status), 99);
+		assert_true(c.apply_rc < 0);
+		assert_non_null(strstr(c.err, "\"level\":\"error\",\"msg\":\"sandbox: cannot "
+					      "apply, refusing to start\""));
+		assert_non_null(strstr(c.err, "-require-landlock"));
+	}
+}
+
 static void
 test_refuses_without_sandbox(void **state)
 {
-	struct child c = { .role = SANDBOX_CLOUDD, .hooks.fail_landlock = true };
+	struct child c = { .role = SANDBOX_SSHD_POOL, .hooks.fail_seccomp = true };
 
 	(void)state;
-	run_child(&c);
-	assert_int_equal(WEXITSTATUS(c.status), 99);
-	assert_true(c.apply_rc < 0);
-	assert_non_null(strstr(
-		c.err, "\"level\":\"error\",\"msg\":\"sandbox: cannot apply, refusing to start\""));
-	assert_non_null(strstr(c.err, "landlock"));
-	c = (struct child){ .role = SANDBOX_SSHD_POOL, .hooks.fail_seccomp = true };
 	run_child(&c);
 	assert_int_equal(WEXITSTATUS(c.status), 99);
 	assert_non_null(strstr(c.err, "\"step\":\"seccomp\""));
@@ -718,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_user_drop),
 		cmocka_unit_test(test_missing_user),
 		cmocka_unit_test(test_refuses_without_sandbox),
+		cmocka_unit_test(test_no_landlock_warns_or_refuses),
 		cmocka_unit_test(test_insecure_is_loud),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_curl_in_cloudd),

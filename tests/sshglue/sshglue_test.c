@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -575,6 +576,80 @@ test_restart(struct worker *w, struct worker *frozen)
 	CHECK(r.outcome == PROTO_SSH_OK);
 }
 
+/* A deploy that fails on the worker: the answer carries the cause (exit status, stderr and a
+ * message in the reference's words), never empty fields; the pool logs these as "error copying
+ * runner binary" (tests/pool checks the log line). */
+static void
+test_deploy_failure(struct worker *w)
+{
+	char p[1100], want[64];
+	struct res r;
+	int fd;
+
+	fprintf(stderr, "failed deploy on %s\n", w->id);
+	OP(r, "verify", verify(w, w->secret, res_cb, &r));
+	CHECK(r.outcome == PROTO_SSH_OK);
+	/* A directory where the runner file goes: the install's `cat >` into it fails. */
+	snprintf(p, sizeof(p), "%s/deploy", w->dir);
+	CHECK(mkdir(p, 0755) == 0 || errno == EEXIST);
+	snprintf(p, sizeof(p), "%s/deploy/crunch-run~%s", w->dir, runner_md5);
+	CHECK(mkdir(p, 0755) == 0);
+	CHECK((fd = open(runner, O_RDONLY | O_CLOEXEC)) >= 0);
+	OP(r, "deploy onto a directory", sshc_deploy(pool, w->id, fd, runner_md5, T, res_cb, &r));
+	close(fd);
+	CHECK(rmdir(p) == 0);
+	CHECK(r.outcome == PROTO_SSH_EXIT);
+	CHECK(r.exit_status > 0);
+	fprintf(stderr, "  stderr: %s\n", r.err);
+	CHECK(strstr(r.err, "Is a directory") != NULL);
+	snprintf(want, sizeof(want), "Process exited with status %d", r.exit_status);
+	CHECK(strcmp(r.message, want) == 0);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Keep-alives are on without being asked for (this init sets none, like the dispatcher's): a
+ * worker whose established connection goes silent (its sshd connection processes SIGSTOPped:
+ * nothing refused, nothing closed) is noticed within the keep-alive interval plus its answer
+ * deadline (30 s + 15 s), and the command waiting on it is retried on a new connection. Without
+ * keep-alives the command would wait for its own deadline (about 110 s) and time out. */
+static void
+test_keepalive(struct worker *w)
+{
+	char cmd[1200];
+	struct res r;
+	uint64_t t0, took;
+
+	fprintf(stderr, "keep-alive notices a silent worker\n");
+	OP(r, "verify", verify(w, w->secret, res_cb, &r));
+	CHECK(r.outcome == PROTO_SSH_OK);
+	OP(r, "boot probe", sshc_boot_probe(pool, w->id, T, res_cb, &r));
+	CHECK(r.outcome == PROTO_SSH_OK);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s ctl --dir %s freeze-sessions %s >/dev/null",
+		 getenv("SSHD_RIG_PY"), rig_dir, w->id);
+	CHECK(system(cmd) == 0);
+	memset(&r, 0, sizeof(r));
+	t0 = mono_ms();
+	CHECK(sshc_boot_probe(pool, w->id, 120000, res_cb, &r) == 0);
+	CHECK(run_until(flag_set, &r.done, 115000));
+	took = mono_ms() - t0;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s ctl --dir %s thaw %s >/dev/null",
+		 getenv("SSHD_RIG_PY"), rig_dir, w->id);
+	CHECK(system(cmd) == 0);
+	fprintf(stderr, "  boot probe over the silent connection: outcome %s after %llu ms%s%s\n",
+		proto_ssh_outcome_str(r.outcome), (unsigned long long)took,
+		r.message[0] ? " : " : "", r.message);
+	CHECK(r.outcome == PROTO_SSH_OK && r.out_len == 7);
+	CHECK(took < 30000 + 15000 + 10000);
+}
+
 static void
 stopped(void *arg)
 {
@@ -605,9 +680,11 @@ main(int argc, char **argv)
 	start_pool();
 	test_verify(&W[0]);
 	test_operations(&W[0]);
+	test_deploy_failure(&W[1]);
 	test_hostile(&W[0]);
 	test_forget(&W[0]);
 	test_restart(&W[0], &W[1]);
+	test_keepalive(&W[1]);
 	{
 		bool done = false;
 

@@ -120,9 +120,9 @@ enum pool_ssh_outcome {
 struct pool_ssh_result {
 	enum pool_ssh_outcome outcome;
 	int exit_status; /* -1 when none */
-	const char *out; /* stdout; not NUL-terminated */
+	const char *out; /* stdout; a NUL follows out_len bytes (proto_get_bytes), NULL if none */
 	size_t out_len;
-	const char *err; /* stderr */
+	const char *err; /* stderr; likewise */
 	size_t err_len;
 	const char *message; /* why, when not OK; never NULL */
 };
