@@ -78,7 +78,7 @@ main(int argc, char **argv)
 		r = sandbox_apply(SANDBOX_CLOUDD, &(struct sandbox_opts){
 							  .user = a.user,
 							  .insecure = a.insecure_no_sandbox,
-.require_landlock = a.require_landlock,
+							  .require_landlock = a.require_landlock,
 						  });
 	if (r != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot apply the sandbox; refusing to start",
