@@ -3,9 +3,14 @@
 #   make test     install dependencies, build, run every test (ASan+UBSan, clang, libFuzzer)
 #   make demo     install dependencies, build, run the local demo
 #   make bench    build and run the benchmarks in bench/
+#   make test-repeat  the test build, then the ctest suite REPEAT times (default 20) under
+#                     stress-ng load; prints which tests failed how often (not part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+REPEAT ?= 20
+CTEST_ARGS ?=
+LOCK ?=
 
-.PHONY: all build build-test deps test demo bench clean
+.PHONY: all build build-test deps test test-repeat demo bench clean
 
 all: build
 
@@ -24,6 +29,12 @@ build-test:
 
 test: deps build build-test
 	cd build-test && ctest --output-on-failure -j $(JOBS)
+
+# Shake out timing-dependent tests: scripts/test_repeat.py (logs in build-test/test-repeat/).
+# E.g. make test-repeat REPEAT=5 CTEST_ARGS="-LE fuzz" LOCK=/tmp/adc-rig.lock (flocked per run).
+test-repeat: deps build-test
+	/usr/bin/python3 scripts/test_repeat.py --repeat $(REPEAT) --jobs $(JOBS) --build-dir build-test \
+		$(if $(LOCK),--lock $(LOCK)) -- $(CTEST_ARGS)
 
 demo: deps build
 	./scripts/demo.sh

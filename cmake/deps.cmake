@@ -1,5 +1,9 @@
 # Every dependency is a Debian package (scripts/install-deps.sh installs them); see docs/DEPENDENCIES.md.
 find_package(PkgConfig REQUIRED)
+# libuv: 1.44 (Debian 12's 1.44.2, the version tested) and later 1.x. 1.45 moved the timer step
+# of uv_run() from the top of a pass to its end; nothing here depends on either order: the
+# product's loops run UV_RUN_DEFAULT and end with uv_stop(), and the tests wait through
+# tests/support/uv_wait.h, never with a bare UV_RUN_ONCE loop (issue 18, docs/DEPENDENCIES.md).
 pkg_check_modules(UV REQUIRED IMPORTED_TARGET libuv>=1.44)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl>=7.88)
 pkg_check_modules(SSH REQUIRED IMPORTED_TARGET libssh>=0.10)

@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "secret_fd.h"
+#include "uv_wait.h"
 
 static int
 glue_build_init(struct child *c, struct proto_wbuf *w, void *arg)
@@ -76,52 +77,34 @@ glue_start(struct glue *g, const char *driver, const char *secret_json)
 	return glue_wait_ready(g, 1, 30000) ? 0 : -1;
 }
 
-static void
-glue_timer_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
+/* The shared wait (tests/support): a bare UV_RUN_ONCE loop can sleep past a condition a timer
+ * completed (libuv 1.44, issue 18). */
 bool
 glue_run_until(struct glue *g, const bool *flag, unsigned ms)
 {
-	uv_timer_t t;
-	bool expired = false;
-
-	uv_timer_init(&g->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, glue_timer_cb, ms, 0);
-	while (!*flag && !expired)
-		uv_run(&g->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&g->loop, UV_RUN_NOWAIT);
-	return *flag;
+	return uvw_until_true(&g->loop, flag, ms) == 0;
 }
 
+struct glue_ready {
+	struct glue *g;
+	unsigned starts;
+};
+
+static bool
+glue_ready_pred(void *arg)
+{
+	struct glue_ready *r = arg;
+
+	return child_state(r->g->c) == CHILD_READY && child_starts(r->g->c) >= r->starts;
+}
+
+/* The state changes inside child.c's callbacks; the wait checks it after every one. */
 bool
 glue_wait_ready(struct glue *g, unsigned starts, unsigned ms)
 {
-	uint64_t end = uv_now(&g->loop) + ms;
-	bool never = false;
+	struct glue_ready r = { g, starts };
 
-	while (!(child_state(g->c) == CHILD_READY && child_starts(g->c) >= starts)) {
-		if (uv_now(&g->loop) >= end)
-			return false;
-		/* short slices: the state changes inside child.c's callbacks */
-		uv_timer_t t;
-		bool tick = false;
-
-		uv_timer_init(&g->loop, &t);
-		t.data = &tick;
-		uv_timer_start(&t, glue_timer_cb, 20, 0);
-		while (!tick)
-			uv_run(&g->loop, UV_RUN_ONCE);
-		uv_close((uv_handle_t *)&t, NULL);
-		uv_run(&g->loop, UV_RUN_NOWAIT);
-		uv_update_time(&g->loop);
-	}
-	(void)never;
-	return true;
+	return uvw_run_until(&g->loop, glue_ready_pred, &r, ms) == 0;
 }
 
 static void

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "metrics_catalog.h"
+#include "uv_wait.h"
 
 /* ------------------------------------------------------------ deferred answers */
 
@@ -655,27 +656,30 @@ fk_teardown(struct fk_harness *h)
 	cfg_free(h->cl);
 }
 
-static void
-fk_guard(uv_timer_t *t)
+struct fk_until {
+	struct fk_harness *h;
+	bool (*pred)(struct fk_harness *, void *);
+	void *arg;
+};
+
+static bool
+fk_until_pred(void *arg)
 {
-	*(bool *)t->data = true;
+	struct fk_until *u = arg;
+
+	return u->pred(u->h, u->arg);
 }
 
+/* The shared wait (tests/support): a bare UV_RUN_ONCE loop can sleep past a condition a timer
+ * completed (libuv 1.44, issue 18). */
 bool
 fk_run_until(struct fk_harness *h, bool (*pred)(struct fk_harness *, void *), void *arg,
 	     int timeout_ms)
 {
-	uv_timer_t t;
-	bool expired = false, ok;
+	struct fk_until u = { h, pred, arg };
 
-	uv_timer_init(&h->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, fk_guard, (uint64_t)timeout_ms, 0);
-	while (!(ok = pred(h, arg)) && !expired)
-		uv_run(&h->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&h->loop, UV_RUN_NOWAIT);
-	return ok;
+	return uvw_run_until(&h->loop, fk_until_pred, &u,
+			     timeout_ms > 0 ? (uint64_t)timeout_ms : 1) == 0;
 }
 
 static bool

@@ -1,5 +1,7 @@
 /*
- * fuzz_helper.h - the body shared by the per-decoder libFuzzer targets.
+ * fuzz_helper.h - the body shared by every per-decoder libFuzzer target of proto/ (the core
+ * messages of proto_cases.c, the cloud verbs of proto_cloud_cases.c and the worker operations
+ * of proto_ssh_cases.c).
  *
  * An input whose header parses is decoded as it is; any other input is taken as a payload
  * behind a synthesised header of the target's type, so that the fuzzer spends its time in
@@ -15,12 +17,13 @@
 
 #include "proto_cases.h"
 
+/* c: the case of the decoder under test (NULL aborts: a target names a case that is gone).
+ * flags_from: the header flags one input byte may set, so that F_FD paths are reachable. */
 static inline int
-proto_fuzz_one(const char *name, uint16_t type, uint16_t flags_from, const uint8_t *data,
+proto_fuzz_one(const struct proto_case *c, uint16_t type, uint16_t flags_from, const uint8_t *data,
 	       size_t size)
 {
 	static uint8_t buf[PROTO_MAX_MSG];
-	const struct proto_case *c = proto_case_find(name);
 	struct proto_msg m;
 	int rc;
 
@@ -32,7 +35,6 @@ proto_fuzz_one(const char *name, uint16_t type, uint16_t flags_from, const uint8
 
 		memset(&m, 0, sizeof(m));
 		m.hdr.type = type;
-		/* one input byte picks the flags, so F_FD paths are reachable too */
 		m.hdr.flags = (uint16_t)(n > 0 ? data[0] & flags_from : 0);
 		m.hdr.len = (uint32_t)(PROTO_HDR_LEN + n);
 		memcpy(buf, data, n);
@@ -46,11 +48,16 @@ proto_fuzz_one(const char *name, uint16_t type, uint16_t flags_from, const uint8
 	return 0;
 }
 
-#define PROTO_FUZZ_TARGET(name, type, flags)                                \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);       \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)        \
-	{                                                                   \
-		return proto_fuzz_one((name), (type), (flags), data, size); \
+/* The target for case `name` of the table searched by find (proto_case_find,
+ * proto_cloud_case_find, proto_ssh_case_find). */
+#define PROTO_FUZZ_TARGET_OF(find, name, type, flags)                           \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);           \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)            \
+	{                                                                       \
+		return proto_fuzz_one(find(name), (type), (flags), data, size); \
 	}
+
+#define PROTO_FUZZ_TARGET(name, type, flags) \
+	PROTO_FUZZ_TARGET_OF(proto_case_find, name, type, flags)
 
 #endif

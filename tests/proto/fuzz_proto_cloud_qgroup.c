@@ -1,4 +1,5 @@
-/* fuzz_proto_cloud_qgroup.c - libFuzzer target for the CLOUD_QGROUP_REQ decoder (fuzz_cloud_helper.h). */
-#include "fuzz_cloud_helper.h"
+/* fuzz_proto_cloud_qgroup.c - libFuzzer target for the CLOUD_QGROUP_REQ decoder (fuzz_helper.h). */
+#include "fuzz_helper.h"
+#include "proto_cloud_cases.h"
 
-PROTO_CLOUD_FUZZ_TARGET(qgroup, PROTO_CLOUD_QGROUP_REQ)
+PROTO_FUZZ_TARGET_OF(proto_cloud_case_find, "cloud_qgroup", PROTO_CLOUD_QGROUP_REQ, 0)

@@ -1,4 +1,5 @@
-/* fuzz_proto_cloud_stats.c - libFuzzer target for the CLOUD_STATS_REQ decoder (fuzz_cloud_helper.h). */
-#include "fuzz_cloud_helper.h"
+/* fuzz_proto_cloud_stats.c - libFuzzer target for the CLOUD_STATS_REQ decoder (fuzz_helper.h). */
+#include "fuzz_helper.h"
+#include "proto_cloud_cases.h"
 
-PROTO_CLOUD_FUZZ_TARGET(stats, PROTO_CLOUD_STATS_REQ)
+PROTO_FUZZ_TARGET_OF(proto_cloud_case_find, "cloud_stats", PROTO_CLOUD_STATS_REQ, 0)

@@ -1,4 +1,5 @@
-/* fuzz_proto_cloud_tags.c - libFuzzer target for the CLOUD_TAGS_REQ decoder (fuzz_cloud_helper.h). */
-#include "fuzz_cloud_helper.h"
+/* fuzz_proto_cloud_tags.c - libFuzzer target for the CLOUD_TAGS_REQ decoder (fuzz_helper.h). */
+#include "fuzz_helper.h"
+#include "proto_cloud_cases.h"
 
-PROTO_CLOUD_FUZZ_TARGET(tags, PROTO_CLOUD_TAGS_REQ)
+PROTO_FUZZ_TARGET_OF(proto_cloud_case_find, "cloud_tags", PROTO_CLOUD_TAGS_REQ, 0)

@@ -88,6 +88,25 @@ def rig_ensure_user(name):
     return pwd.getpwnam(name)
 
 
+def _blocks(path, pw):
+    """The first directory on the way to path (itself included) that user pw cannot traverse,
+    with its mode, or None. path: a real path."""
+    groups = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
+    d = "/"
+    for part in [x for x in path.split("/") if x][:-1]:
+        d = os.path.join(d, part)
+        st = os.stat(d)
+        if st.st_uid == pw.pw_uid:
+            ok = st.st_mode & 0o100
+        elif st.st_gid in groups:
+            ok = st.st_mode & 0o010
+        else:
+            ok = st.st_mode & 0o001
+        if not ok:
+            return d, st.st_mode & 0o7777
+    return None
+
+
 def rig_address(prefix, index):
     """Loopback address of worker `index` (1-based): <prefix><index> for 1..250, as before, then
     250 per /24 over the next third octets: 127.0.(1 + (i-1) // 250).(1 + (i-1) % 250) with the
@@ -579,6 +598,8 @@ class WorkerRig:
         self._shared_keys = {}
         if not os.path.isabs(crunch_run) or not os.access(crunch_run, os.X_OK):
             raise RigError("crunch_run %r must be an absolute path to an executable" % crunch_run)
+        if self.pw.pw_uid != 0:
+            self._check_reachable(crunch_run)
         self.crunch_run = crunch_run
         self.parallel = max(1, parallel)
         self.workers = []
@@ -607,6 +628,24 @@ class WorkerRig:
             st = os.stat(d)
             if not (st.st_mode & 0o001 or (st.st_uid == self.pw.pw_uid and st.st_mode & 0o100)):
                 raise RigError("user %s cannot traverse %s (mode %o): make it o+x" % (self.user, d, st.st_mode & 0o7777))
+
+    def _check_reachable(self, crunch_run):
+        """The workers' crunch-run is a symlink to crunch_run (by default tests/rig/stub-crunch-run
+        in the checkout), run as the remote user: when that user cannot reach it, every command
+        fails later with a bare "crunch-run: Permission denied". Say so now, with the fix."""
+        real = os.path.realpath(crunch_run)
+        b = _blocks(real, self.pw)
+        if b is not None:
+            raise RigError("the rig's unprivileged remote user %s cannot run crunch-run %s: %s is mode %o. "
+                           "Tests with an unprivileged remote user (ctest rig_sshd, sshpool_rig) need the checkout "
+                           "reachable by other users: make every directory above it o+x (chmod o+x %s), or "
+                           "put the checkout under a directory such as /srv or /var/tmp"
+                           % (self.user, real, b[0], b[1], b[0]))
+        st = os.stat(real)
+        if (st.st_mode & 0o005) != 0o005 and st.st_uid != self.pw.pw_uid:
+            raise RigError("the rig's unprivileged remote user %s cannot run crunch-run %s (mode %o): "
+                           "make it world-readable and executable (chmod o+rx %s)"
+                           % (self.user, real, st.st_mode & 0o7777, real))
 
     @staticmethod
     def _read_key(k):

@@ -276,6 +276,20 @@ class UserRigTest(SSHMixin, unittest.TestCase):
         finally:
             shutil.rmtree(private)
 
+    def test_unreachable_crunch_run_named(self):
+        # A checkout under a 0700 directory (e.g. /root): refused at once, naming the directory and
+        # the fix, instead of every command failing later with "crunch-run: Permission denied".
+        private = tempfile.mkdtemp(prefix="adc-rig-checkout-")  # mode 0700
+        try:
+            stub = os.path.join(private, "stub-crunch-run")
+            shutil.copy(sshd_rig.STUB, stub)
+            with self.assertRaisesRegex(sshd_rig.RigError, r"adc-rig-test cannot run crunch-run .*: %s is mode 700\. "
+                                        r".*chmod o\+x %s" % (private, private)):
+                sshd_rig.WorkerRig(os.path.join(self.tmp, "rig-unreachable"), [self.key + ".pub"],
+                                   user="adc-rig-test", crunch_run=stub)
+        finally:
+            shutil.rmtree(private)
+
     def test_unprivileged_user(self):
         for w in self.rig.workers:
             out = self.assert_ok(w, "id -un; sudo cat /var/run/arvados-instance-secret")

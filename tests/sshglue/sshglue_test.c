@@ -22,6 +22,7 @@
 #include "log.h"
 #include "proto_ssh.h"
 #include "sshc.h"
+#include "uv_wait.h"
 
 #define CHECK(c)                                                                        \
 	do {                                                                            \
@@ -115,27 +116,12 @@ load_rig(void)
 	free(text);
 }
 
-static void
-timer_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
-/* Run the loop until pred() or ms pass; returns pred(). */
+/* Run the loop until pred() or ms pass; returns pred(). The shared wait (tests/support): a
+ * bare UV_RUN_ONCE loop can sleep past a condition a timer completed (libuv 1.44, issue 18). */
 static bool
 run_until(bool (*pred)(void *), void *arg, uint64_t ms)
 {
-	uv_timer_t t;
-	bool expired = false;
-
-	uv_timer_init(&loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, timer_cb, ms, 0);
-	while (!pred(arg) && !expired)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	return pred(arg);
+	return uvw_run_until(&loop, pred, arg, ms) == 0;
 }
 
 static bool
@@ -532,8 +518,6 @@ test_restart(struct worker *w, struct worker *frozen)
 {
 	char cmd[1200];
 	struct res r, pending;
-	uv_timer_t t;
-	bool waited = false;
 	pid_t pid;
 
 	fprintf(stderr, "kill -9 of sshd-pool mid-command\n");
@@ -545,11 +529,7 @@ test_restart(struct worker *w, struct worker *frozen)
 	memset(&pending, 0, sizeof(pending));
 	CHECK(sshc_boot_probe(pool, frozen->id, T, res_cb, &pending) == 0);
 	/* Let the request reach sshd-pool and its command go out (the worker never answers). */
-	uv_timer_init(&loop, &t);
-	t.data = &waited;
-	uv_timer_start(&t, timer_cb, 500, 0);
-	CHECK(run_until(flag_set, &waited, 5000));
-	uv_close((uv_handle_t *)&t, NULL);
+	uvw_run_for(&loop, 500);
 	CHECK(!pending.done);
 	pid = child_pid(pool);
 	CHECK(pid > 0 && kill(pid, SIGKILL) == 0);

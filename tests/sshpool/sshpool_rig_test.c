@@ -18,6 +18,7 @@
 #include "proto_ssh.h"
 #include "sess.h"
 #include "sshpool.h"
+#include "uv_wait.h"
 
 #define CHECK(c)                                                                        \
 	do {                                                                            \
@@ -170,12 +171,22 @@ on_done(int outcome, struct sess_result *r, void *arg)
 	snprintf(w->error, sizeof(w->error), "%s", r->error);
 }
 
+/* The shared wait (tests/support): a bare UV_RUN_ONCE loop can sleep past a completion made by
+ * a timer (libuv 1.44, issue 18). Every operation has its own, shorter deadline. */
 static void
 wait_all(struct waiter *w, int n)
 {
 	for (int i = 0; i < n; i++)
-		while (!w[i].done)
-			CHECK(uv_run(loop, UV_RUN_ONCE) || w[i].done);
+		CHECK(uvw_until_true(loop, &w[i].done, 120000) == 0);
+}
+
+static bool
+two_channels(void *arg)
+{
+	struct sess_stats st;
+
+	sess_get_stats(arg, &st);
+	return st.channels >= 2;
 }
 
 static void
@@ -412,15 +423,8 @@ t_restart(struct sess_pool *p, const char *rigdir, const struct worker *w)
 
 	CHECK(ops_boot_probe(slow, s, on_done, &a) == 0);
 	/* until the channel is open and the command has had time to start */
-	do {
-		uv_run(loop, UV_RUN_NOWAIT);
-		usleep(10000);
-		sess_get_stats(s, &st);
-	} while (st.channels < 2);
-	for (int i = 0; i < 30; i++) {
-		uv_run(loop, UV_RUN_NOWAIT);
-		usleep(10000);
-	}
+	CHECK(uvw_run_until(loop, two_channels, s, 60000) == 0);
+	uvw_run_for(loop, 300);
 	rig_ctl(rigdir, "stop %s", w->id); /* sshd and its session processes die */
 	expect(&a, -ECONNRESET, "sshd killed mid-command: the command fails with a clear error");
 	printf("#   %s\n", a.error);
