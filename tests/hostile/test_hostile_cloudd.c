@@ -90,12 +90,13 @@ fake_destroy_flood(uint32_t reqid)
 	for (unsigned sent = 1;; sent++) {
 		char line[16];
 
-		if (proto_cloud_destroy_ans_encode(&w, reqid, PROTO_F_MORE, &a) != 0 ||
-		    fake_send(&w) != 0)
-			_exit(0);
+		/* counted before the send: a SIGKILL right after it still leaves the count */
 		snprintf(line, sizeof(line), "%10u\n", sent);
 		if (cfd >= 0 && pwrite(cfd, line, 11, 0) != 11)
 			_exit(1);
+		if (proto_cloud_destroy_ans_encode(&w, reqid, PROTO_F_MORE, &a) != 0 ||
+		    fake_send(&w) != 0)
+			_exit(0);
 	}
 }
 
@@ -155,9 +156,18 @@ fake_cloudd(const char *mode)
 		case PROTO_CLOUD_INIT_REQ: {
 			struct proto_status s = { PROTO_OK, "" };
 
+			if (strcmp(mode, "init-more") == 0) {
+				/* the init answer twice: in "parts", as only streams may come */
+				if (proto_status_encode(&w, PROTO_CLOUD_INIT_ANS, m.hdr.reqid,
+							&s) != 0)
+					return 1;
+				proto_wbuf_set_flags(&w, PROTO_F_MORE);
+				if (fake_send(&w) != 0)
+					return 0;
+			}
 			if (proto_status_encode(&w, PROTO_CLOUD_INIT_ANS, m.hdr.reqid, &s) != 0 ||
 			    fake_send(&w) != 0)
-				return 1;
+				return 0;
 			break;
 		}
 		case PROTO_CLOUD_LIST_REQ:
@@ -241,8 +251,17 @@ wait_ready(unsigned starts)
 	return false;
 }
 
+static int ready_calls;
+
 static void
-start_fake(const char *mode)
+on_ready(struct child *c, void *arg)
+{
+	(void)c, (void)arg;
+	ready_calls++;
+}
+
+static void
+start_fake_nowait(const char *mode)
 {
 	static const char *args[3];
 
@@ -256,8 +275,16 @@ start_fake(const char *mode)
 				   .args = args,
 				   .secret_fd = -1,
 				   .build_init = build_init,
-				   .check_init = check_init };
+				   .check_init = check_init,
+				   .on_ready = on_ready };
+	ready_calls = 0;
 	assert_non_null(cloudd = child_new(&loop, &spec));
+}
+
+static void
+start_fake(const char *mode)
+{
+	start_fake_nowait(mode);
 	assert_true(wait_ready(1));
 }
 
@@ -369,7 +396,9 @@ test_destroy_flood(void **state)
 	fclose(f);
 	unlink(path);
 	unsetenv("ADC_FAKE_COUNT");
-	print_message("    destroy flood: cloudd sent %u parts of 1,000 outcomes for 1 id\n", sent);
+	print_message(
+		"    destroy flood: cloudd sent at most %u parts of 1,000 outcomes for 1 id\n",
+		sent);
 	/* cut at the first part over the one id asked; what the socket buffer held besides */
 	assert_true(sent >= 1 && sent < 64);
 }
@@ -422,6 +451,23 @@ test_endless_subnets(void **state)
 	metrics_free(m);
 }
 
+/* An init answer flagged PROTO_F_MORE (defect 1's HELLO/INIT case): a violation, so the child
+ * never becomes ready on it and on_ready never runs (it ran twice, once per "part"). */
+static void
+test_init_answer_in_parts(void **state)
+{
+	bool never = false;
+
+	(void)state;
+	start_fake_nowait("init-more");
+	run_until(&never, 1500); /* one restart after the 1 s back-off */
+	print_message("    init answer in parts: %u starts, on_ready ran %d times\n",
+		      child_starts(cloudd), ready_calls);
+	assert_int_equal(ready_calls, 0);
+	assert_true(child_starts(cloudd) >= 2);
+	stop_fake();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -429,6 +475,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_list_flood),
 		cmocka_unit_test(test_destroy_flood),
 		cmocka_unit_test(test_endless_subnets),
+		cmocka_unit_test(test_init_answer_in_parts),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--fake-cloudd") == 0)
