@@ -3,9 +3,11 @@
 #   make test     install dependencies, build, run every test (ASan+UBSan, clang, libFuzzer)
 #   make demo     install dependencies, build, run the local demo
 #   make bench    build and run the benchmarks in bench/
+#   make deb      build the Debian package into build-pkg/ (packaging/, docs/PACKAGING.md)
+#   make rpm      build the RPM into build-pkg/
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build build-test deps test demo bench clean
+.PHONY: all build build-test deps test demo bench deb rpm clean
 
 all: build
 
@@ -31,5 +33,11 @@ demo: deps build
 bench: deps build
 	./scripts/bench.sh
 
+deb: deps
+	./packaging/build-package.sh deb
+
+rpm: deps
+	./packaging/build-package.sh rpm
+
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-pkg
