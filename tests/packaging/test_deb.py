@@ -100,6 +100,11 @@ def run(argv, **kw):
     return subprocess.run(argv, **kw)
 
 
+def slurp(path):
+    with open(path) as f:
+        return f.read()
+
+
 def installed():
     r = run(["dpkg-query", "-W", "-f=${Status}", PKG])
     return r.returncode == 0 and "installed" in r.stdout and "not-installed" not in r.stdout
@@ -167,16 +172,10 @@ class DebTest(unittest.TestCase):
                         "ADC_UNIT_SECCOMP_EXEC must name the built unit_seccomp_exec")
         self.assertFalse(installed(), "%s is already installed here; the test installs and "
                          "purges it, so it will not run over an operator's copy" % PKG)
-        self.cleanups_dirs = []
 
     def tearDown(self):
         if installed():
             run(APT + ["purge", PKG])
-        for d in self.cleanups_dirs:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
 
     # ---- 1, 2: build, lint, inspect -------------------------------------------------------
 
@@ -212,10 +211,8 @@ class DebTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             run(["dpkg-deb", "-e", deb, d], check=True)
             self.assertFalse(os.path.exists(os.path.join(d, "conffiles")) and
-                             "/etc/arvados" in open(os.path.join(d, "conffiles")).read())
-            post = open(os.path.join(d, "postinst")).read()
-            prerm = open(os.path.join(d, "prerm")).read()
-            postrm = open(os.path.join(d, "postrm")).read()
+                             "/etc/arvados" in slurp(os.path.join(d, "conffiles")))
+            post, prerm, postrm = (slurp(os.path.join(d, n)) for n in ("postinst", "prerm", "postrm"))
         # users first, then enable, daemon-reload, start (restart after an upgrade)
         order = [post.find(s) for s in ("systemd-sysusers", "deb-systemd-helper enable",
                                         "daemon-reload", "_dh_action=restart",
@@ -252,7 +249,7 @@ class DebTest(unittest.TestCase):
             r = run(["systemd-sysusers", "--root=" + root,
                      "/usr/lib/sysusers.d/arvados-dispatch-cloud.conf"])
             self.assertEqual(r.returncode, 0, r.stderr)
-            passwd = open(root + "/etc/passwd").read()
+            passwd = slurp(root + "/etc/passwd")
             for u in ("arvados-cloudd", "arvados-sshd-pool"):
                 self.assertRegex(passwd, r"(?m)^%s:x:[1-9][0-9]*:[1-9][0-9]*:.*:/:/usr/sbin/nologin$"
                                  % u)
@@ -289,7 +286,9 @@ class DebTest(unittest.TestCase):
         for d in ("/etc/arvados", "/run/arvados-dispatch-cloud"):
             if not os.path.isdir(d):
                 os.mkdir(d, 0o755)
-                self.cleanups_dirs.append(d)
+                # Cleanups run last-in first-out: this one after the dispatcher is stopped
+                # (its mount namespace holds the mount point) and the directory emptied.
+                self.addCleanup(os.rmdir, d)
         rt = "/run/arvados-dispatch-cloud"
         self.assertEqual(os.listdir(rt), [], rt + " is in use")
         self.addCleanup(lambda: [shutil.rmtree(os.path.join(rt, e), True) or
@@ -297,6 +296,7 @@ class DebTest(unittest.TestCase):
                                   os.unlink(os.path.join(rt, e))) for e in os.listdir(rt)])
 
         notify = Notify()
+        self.addCleanup(notify.sock.close)
         u = unit_exec.UnitRun(UNIT, etc, SECCOMP_EXEC, notify_socket=notify.name)
         proc = u.start()
         lines = []
@@ -307,6 +307,7 @@ class DebTest(unittest.TestCase):
             if proc.poll() is None:
                 os.killpg(proc.pid, 9)
                 proc.wait()
+            proc.stdout.close()
         self.addCleanup(stop)
 
         def log():
