@@ -368,6 +368,29 @@ class DebTest(unittest.TestCase):
         errors = [line for line in lines if '"level":"error"' in line or '"level":"fatal"' in line]
         self.assertEqual(errors, [], "errors in the dispatcher's log")
 
+    def installed_cloudtest(self, tmp):
+        """The installed cloudtest, through the installed helpers, against loopback; and the
+        installed man page."""
+        key = os.path.join(tmp, "ct_key")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        cfg = os.path.join(tmp, "ct.yml")
+        with open(cfg, "w") as f:
+            f.write(CONFIG.replace("/etc/arvados/dispatch_key", key).replace(
+                '"/etc/arvados/crunch-run"', '""') % {
+                "mgmt_token": "m" * 32, "root_token": "r" * 40, "api_port": 1, "mgmt_port": 0,
+                "log_level": "info"})
+        rt = os.path.join(tmp, "ct-run")
+        os.mkdir(rt, 0o700)
+        r = run(["/usr/bin/arvados-dispatch-cloud", "cloudtest", "-config", cfg,
+                 "-command", "echo installed"], env=dict(os.environ, RUNTIME_DIRECTORY=rt),
+                stdin=subprocess.DEVNULL, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r'msg="remote command succeeded" .*stdout="installed\\n"')
+        self.assertIn('msg="instance no longer appears in list"', r.stderr)
+        print("installed cloudtest (loopback): exit 0")
+        r = run(["man", "-w", "arvados-dispatch-cloud"])
+        self.assertEqual(r.stdout.strip(), "/usr/share/man/man8/arvados-dispatch-cloud.8.gz")
+
     # ---- 5: purge ---------------------------------------------------------------------------
 
     def purge(self, listed):
@@ -392,6 +415,8 @@ class DebTest(unittest.TestCase):
         self.unit_checks()
         with tempfile.TemporaryDirectory() as tmp:
             self.run_dispatcher(tmp)
+        with tempfile.TemporaryDirectory() as tmp:
+            self.installed_cloudtest(tmp)
         self.purge(listed)
         print("test_deb: %.0f s" % (time.monotonic() - t0))
 
