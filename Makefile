@@ -5,12 +5,14 @@
 #   make bench    build and run the benchmarks in bench/
 #   make test-repeat  the test build, then the ctest suite REPEAT times (default 20) under
 #                     stress-ng load; prints which tests failed how often (not part of make test)
+#   make deb      build the Debian package into build-pkg/ (packaging/, docs/PACKAGING.md)
+#   make rpm      build the RPM into build-pkg/
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 REPEAT ?= 20
 CTEST_ARGS ?=
 LOCK ?=
 
-.PHONY: all build build-test deps test test-repeat demo bench clean
+.PHONY: all build build-test deps test test-repeat demo bench deb rpm clean
 
 all: build
 
@@ -42,5 +44,11 @@ demo: deps build
 bench: deps build
 	./scripts/bench.sh
 
+deb: deps
+	./packaging/build-package.sh deb
+
+rpm: deps
+	./packaging/build-package.sh rpm
+
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-pkg

@@ -13,6 +13,7 @@ gdb valgrind procps psmisc iproute2 ca-certificates openssl curl stress-ng
 openssh-server openssh-client dropbear-bin
 python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
 systemd
+dpkg-dev debhelper fakeroot lintian rpm rpmlint scdoc mandoc file
 "
 
 missing=""

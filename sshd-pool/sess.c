@@ -375,8 +375,13 @@ sess_ssh_new(struct sess *s)
 		close(fd);
 		return -EPROTO;
 	}
-	/* No ~/.ssh/config or /etc/ssh/ssh_config: every setting comes from us. */
-	if (ssh_options_set(c->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
+	/* No ~/.ssh/config or /etc/ssh/ssh_config: every setting comes from us. The ssh
+	 * directory is named, because libssh otherwise looks up the home directory to make
+	 * "~/.ssh": getpwuid() cannot read /etc/passwd in the sandbox, and a systemd service
+	 * without User= has no $HOME, so every handshake failed with "Couldn't apply options"
+	 * (found by tests/packaging/test_deb). Nothing is read from it (Landlock). */
+	if (ssh_options_set(c->ssh, SSH_OPTIONS_SSH_DIR, "/nonexistent/.ssh") != SSH_OK ||
+	    ssh_options_set(c->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) != SSH_OK ||
 	    ssh_options_set(c->ssh, SSH_OPTIONS_HOST, s->address) != SSH_OK ||
 	    ssh_options_set(c->ssh, SSH_OPTIONS_PORT, &s->port) != SSH_OK ||
 	    ssh_options_set(c->ssh, SSH_OPTIONS_USER, s->user) != SSH_OK)

@@ -13,6 +13,7 @@
 
 #include "build_id.h"
 #include "cli.h"
+#include "cloudtest.h"
 #include "config.h"
 #include "config_check.h"
 #include "dispatcher.h"
@@ -114,6 +115,9 @@ main(int argc, char **argv)
 	heap_scrub_begin();
 	prctl(PR_SET_NAME, "arvados-dispatc");
 	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_INFO);
+	/* cloudtest parses its own flags (cloudtest.c), as `instance` does. */
+	if (argc > 1 && strcmp(argv[1], "cloudtest") == 0)
+		return cloudtest_main(argc - 1, argv + 1, argv[0]);
 	if ((r = cli_parse(argc, argv, &o, stderr)) != 0) {
 		cli_usage(stderr, "arvados-dispatch-cloud");
 		return r;

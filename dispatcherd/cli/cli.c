@@ -131,12 +131,15 @@ cli_usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s [config-check] [flags]\n"
 		"       %s instance list|kill|drain|hold|run [-config FILE] [...]\n"
+		"       %s cloudtest [-config FILE] [-instance-type NAME] [...]\n"
 		"\n"
 		"The Arvados cloud dispatcher: runs queued containers on cloud VMs.\n"
 		"\n"
 		"  config-check             check the configuration and exit\n"
 		"  instance ...             list or act on the dispatcher's instances (management "
 		"API)\n"
+		"  cloudtest ...            create, boot-probe and destroy one test instance "
+		"(cloudtest -help)\n"
 		"  -config FILE             cluster config (default $ARVADOS_CONFIG, else "
 		"/etc/arvados/config.yml)\n"
 		"  -version                 print the version and exit\n"
@@ -154,5 +157,5 @@ cli_usage(FILE *f, const char *prog)
 		"(default: start, warn)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
-		prog, prog);
+		prog, prog, prog);
 }

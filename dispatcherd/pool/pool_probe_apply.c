@@ -100,7 +100,8 @@ pool_probe_failed(struct pool_probe *pr)
 	snprintf(dur, sizeof(dur), "%.3fs", (double)elapsed / 1e9);
 	pool_time_rfc3339(w->probed, since, sizeof(since));
 	log_kv(LOG_LVL_WARN,
-	       booting ? "new instance unresponsive, shutting down -- `arvados-server cloudtest` "
+	       booting ? "new instance unresponsive, shutting down -- `arvados-dispatch-cloud "
+			 "cloudtest` "
 			 "might help "
 			 "troubleshoot, see https://doc.arvados.org/main/admin/cloudtest.html"
 		       : "instance unresponsive, shutting down",
