@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "sched_driver.h"
 #include "sshc.h"
+#include "standby.h"
 #include "env_secrets.h"
 #include "heap_scrub.h"
 #include "helper_paths.h"
@@ -72,6 +73,7 @@ struct dispatcher {
 	struct mgmt_wiring mgmt;
 	struct notify notify;
 	const char **itype_names;
+	struct standby *standby; /* issue 15: NULL without PostgreSQL */
 };
 
 static bool
@@ -362,6 +364,8 @@ dispatcher_signal_cb(uv_signal_t *s, int signum)
 	if (d->pool != NULL)
 		pool_close(d->pool);
 	d->pool = NULL;
+	standby_close(d->standby); /* after the scheduler: the lock goes last */
+	d->standby = NULL;
 	if (d->http != NULL)
 		http_server_close(d->http, NULL, NULL);
 	d->http = NULL;
@@ -672,6 +676,8 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 	uv_loop_init(&d.loop);
 	if (dispatcher_metrics(&d) != 0 || dispatcher_api(&d) != 0 || dispatcher_runner(&d) != 0)
 		return 1;
+	if (standby_init(&d.standby, &d.loop, cfg, d.metrics) != 0)
+		return 1;
 	if (dispatcher_secret_fds(&d, &cloud_fd, &key_fd) != 0) {
 		if (cloud_fd >= 0)
 			close(cloud_fd);
@@ -695,6 +701,7 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 			     (const struct log_field[]){ LF_END });
 		return 1;
 	}
+	standby_attach(d.standby, d.pool, d.sched);
 	if (dispatcher_serve(&d) != 0)
 		return 1;
 	uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "dispatch_gate.h"
 #include "log.h"
 
 #define NOTIFY_STATUS_MS 5000
@@ -14,8 +15,12 @@ static void
 notify_status(struct notify *n)
 {
 	struct sched_driver_stats s = { 0 };
-	char buf[160];
+	char buf[320];
 
+	if (dispatch_gate_status(buf, sizeof(buf))) {
+		sd_notify(0, buf); /* standby (issue 15) */
+		return;
+	}
 	if (n->sched != NULL)
 		sched_driver_stats(n->sched, &s);
 	snprintf(buf, sizeof(buf), "STATUS=queued %zu, running %zu, instances %zu",

@@ -27,11 +27,15 @@ enum pglock_phase {
 #define PGLOCK_SRV_KA_IDLE_S  10
 #define PGLOCK_SRV_KA_INTVL_S 2
 #define PGLOCK_SRV_KA_COUNT   3
-#define PGLOCK_OPTS                                                                                                                                      \
-	"-c tcp_keepalives_idle=" PGLOCK_STR(PGLOCK_SRV_KA_IDLE_S) " -c "                                                                                \
-								   "tcp_keepalives_"                                                                     \
-								   "interval=" PGLOCK_STR(PGLOCK_SRV_KA_INTVL_S) " -c tcp_keepalives_count=" PGLOCK_STR( \
-									   PGLOCK_SRV_KA_COUNT)
+#define PGLOCK_OPTS                                                                       \
+	"-c tcp_keepalives_idle=" PGLOCK_STR(                                             \
+		PGLOCK_SRV_KA_IDLE_S) " -c "                                              \
+				      "tcp_keepalives_"                                   \
+				      "interval=" PGLOCK_STR(                             \
+					      PGLOCK_SRV_KA_INTVL_S) " -c "               \
+								     "tcp_keepalives_"    \
+								     "count=" PGLOCK_STR( \
+									     PGLOCK_SRV_KA_COUNT)
 #define PGLOCK_STR(x)  PGLOCK_STR2(x)
 #define PGLOCK_STR2(x) #x
 

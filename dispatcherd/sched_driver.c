@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api_client.h"
+#include "dispatch_gate.h"
 #include "log.h"
 
 #define SD_REARM_MS 250
@@ -79,7 +80,7 @@ sched_driver_poll_done(void *arg, bool ok)
 {
 	struct sched_driver *d = arg;
 
-	if (!ok || d->phase != SDP_WAIT_POLL)
+	if (!ok || d->phase != SDP_WAIT_POLL || !dispatch_gate_open())
 		return;
 	d->phase = SDP_STALE;
 	stale_locks_begin(d);

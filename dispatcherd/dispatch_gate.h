@@ -1,0 +1,39 @@
+/*
+ * dispatch_gate.h - the one switch between "dispatching" and "standby" (issue 15).
+ *
+ * While the gate is closed nothing that changes the world is started: no container is locked,
+ * unlocked or cancelled (queue_ops.c, queue_cancel.c), no scheduling pass or stale-lock fix runs
+ * (sched_driver.c, sched_driver_gate.c), and the pool neither probes nor runs commands over SSH
+ * (pool_probe_loop.c, pool_runner.c kill steps) nor destroys instances (pool_shutdown.c);
+ * instances are only created by the scheduler's passes. What only reads goes on: the queue
+ * polls, the pool lists instances (adopting them as unknown), the management API and /metrics
+ * answer. The gate is open unless standby.c, holding a PostgreSQL connection config, closes it.
+ */
+#ifndef ADC_DISPATCH_GATE_H
+#define ADC_DISPATCH_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pool;
+struct sched_driver;
+
+/* true: this process may dispatch (holds the lock, or runs without PostgreSQL). */
+bool dispatch_gate_open(void);
+void dispatch_gate_set(bool open);
+
+/* While closed: "STATUS=standby: ..." for systemd into buf, and true; false while open. */
+bool dispatch_gate_status(char *buf, size_t len);
+/* What the standby STATUS says after "standby: " (e.g. "lock held by 10.1.2.3:5678"). */
+void dispatch_gate_set_reason(const char *reason);
+
+/* sched_driver_gate.c: stop the scheduler at once (passes, 2.9, timers; state kept), and
+ * start it again as after a restart (next poll, then 2.9, then passes). */
+void sched_driver_gate_pause(struct sched_driver *d);
+void sched_driver_gate_resume(struct sched_driver *d);
+
+/* pool_gate.c: before resuming, every in-service worker is probed again as after a restart
+ * (state unknown: Locked containers wait for the probes), then probes and kills restart. */
+void pool_gate_resume(struct pool *p);
+
+#endif

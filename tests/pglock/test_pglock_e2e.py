@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Issue 15, end to end: two real dispatchers (same config, as two hosts would have) against the
+fake Arvados API, the fake EC2, OpenSSH rig workers and a real PostgreSQL server
+(pg_fixture.py). Only the holder of advisory lock 10005 dispatches; the other stands by
+(listening, /_health/ping, /metrics with arvados_dispatchcloud_active 0). SIGKILL of the
+active one: the standby takes over within a stated bound and every container runs once."""
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import e2e_env  # noqa: E402
+import pg_fixture  # noqa: E402
+import adc_harness  # noqa: E402
+import unittest  # noqa: E402
+
+# SIGKILL -> the kernel closes the lock connection -> the server frees the lock at once; the
+# standby's next try comes within PGLOCK_RETRY_MS (5 s); then it adopts as after a restart.
+TAKEOVER_BOUND_S = 5 + 2
+ACTING = ("container locked", "creating new instance", "probes succeeded, instance is in service",
+          "crunch-run process detected", "FixStaleLocks starting.")
+
+
+class PgLockE2E(e2e_env.E2ECase):
+    def setUp(self):
+        super().setUp()
+        self.pg = pg_fixture.PgServer().start()
+        self.other = None
+
+    def tearDown(self):
+        if self.other is not None:
+            self.other.stop()
+        super().tearDown()
+        self.pg.cleanup()
+
+    def start_pair(self, **kw):
+        self.env = e2e_env.E2E(**kw)
+        c = self.pg.conn()
+        with open(self.env.config, "a") as f:  # a sibling of InstanceTypes under the cluster
+            f.write("    PostgreSQL:\n      Connection:\n" +
+                    "".join('        %s: "%s"\n' % kv for kv in c.items()))
+        self.port_b = e2e_env.free_port()
+        a = self.env.start_dispatcher()
+        b = adc_harness.Dispatcher(self.env.config, env=dict(
+            self.env.env(), ARVADOS_SERVICE_INTERNAL_URL="http://127.0.0.1:%d" % self.port_b),
+            bin_dir=os.environ.get("ADC_BIN_DIR"))
+        self.other = b
+        for d in (a, b):
+            d.wait_for(lambda e: e.get("msg") == "listening", 30)
+        # One of them holds the lock; the other logs the holder.
+        a.wait_for(lambda e: e.get("msg") in ("dispatcher active: holding the PostgreSQL "
+                                              "advisory lock",
+                                              "waiting for other process to release lock"), 20)
+        b.wait_for(lambda e: e.get("msg") in ("dispatcher active: holding the PostgreSQL "
+                                              "advisory lock",
+                                              "waiting for other process to release lock"), 20)
+        if self.is_active(a):
+            return a, b, self.env.mgmt_port, self.port_b
+        return b, a, self.port_b, self.env.mgmt_port
+
+    @staticmethod
+    def is_active(d):
+        with d.cond:
+            for e in reversed(d.lines):
+                if e.get("msg", "").startswith("dispatcher active"):
+                    return True
+                if e.get("msg", "").startswith("dispatcher in standby"):
+                    return False
+        return False
+
+    @staticmethod
+    def acting(d, since=0):
+        with d.cond:
+            return [e for e in d.lines[since:] if e.get("msg") in ACTING]
+
+    def get(self, port, path):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), headers={
+            "Authorization": "Bearer " + e2e_env.E2E.MGMT_TOKEN})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+
+    def gauge(self, port):
+        _, text = self.get(port, "/metrics")
+        for line in text.splitlines():
+            if line.startswith("arvados_dispatchcloud_active "):
+                return float(line.split()[1])
+        raise AssertionError("no arvados_dispatchcloud_active in /metrics")
+
+    def test_pair_one_dispatches_then_takeover_after_sigkill(self):
+        act, sby, act_port, sby_port = self.start_pair(crunch_cfg={"duration": 8, "arvados": True})
+        # The standby: listening, healthy, ready, a gauge at 0, the holder's address logged.
+        _, w = sby.wait_for(lambda e: e.get("msg") == "waiting for other process to release lock", 10)
+        self.assertRegex(w["DBClient"], r"^127\.0\.0\.1:\d+$")
+        st, body = self.get(sby_port, "/_health/ping")
+        self.assertEqual((st, '"OK"' in body), (200, True), body)
+        self.assertEqual(self.gauge(sby_port), 0)
+        self.assertEqual(self.gauge(act_port), 1)
+        uuids = self.env.create(3)
+        self.env.wait(lambda: all(r["state"] == "Running" for r in self.env.records(uuids).values()),
+                      60, "three containers running")
+        self.assertEqual(self.acting(sby), [], "the standby acted")
+        self.assertTrue([e for e in self.acting(act) if e["msg"] == "container locked"])
+        # SIGKILL the active one while its containers run.
+        mark = len(sby.lines)
+        t_kill = time.monotonic()
+        act.proc.send_signal(signal.SIGKILL)
+        act.proc.wait(10)
+        sby.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"),
+                     TAKEOVER_BOUND_S + 5, start=mark)
+        takeover = time.monotonic() - t_kill
+        print("takeover after SIGKILL: %.2f s (bound %d s)" % (takeover, TAKEOVER_BOUND_S))
+        self.assertLess(takeover, TAKEOVER_BOUND_S)
+        self.assertEqual(self.gauge(sby_port), 1)
+        self.env.disp = sby  # failure reports and the final checks read the survivor
+        self.wait_final(uuids, 90)
+        self.check_final({u: "Complete" for u in uuids})
+        self.wait_no_instance(60)
+
+    def test_lost_lock_stops_at_once(self):
+        """The active one's lock session is terminated while the other waits: it stops acting
+        at once (no create, no lock), only one of the two ever acts at a time, and every
+        container still completes once."""
+        act, sby, act_port, sby_port = self.start_pair(crunch_cfg={"duration": 3, "arvados": True})
+        pid = self.pg.psql("select l.pid from pg_locks l where l.locktype = 'advisory' and "
+                           "l.objid = 10005 and l.granted")
+        ma = len(act.lines)
+        t0 = time.monotonic()
+        self.pg.psql("select pg_terminate_backend(%s)" % pid)
+        act.wait_for(lambda e: e.get("msg", "").startswith("dispatcher in standby"), 5, start=ma)
+        print("lost lock -> standby after %.0f ms" % ((time.monotonic() - t0) * 1000))
+        # Someone holds it again within a retry interval; then work runs to the end.
+        self.env.wait(lambda: self.is_active(act) or self.is_active(sby), 8, "an active one")
+        uuids = self.env.create(2)
+        self.wait_final(uuids, 90)
+        self.check_final({u: "Complete" for u in uuids})
+        # Never both: whoever stands by now did nothing since it last went to standby.
+        idle = sby if self.is_active(act) else act
+        with idle.cond:
+            lines = list(idle.lines)
+        went = [i for i, x in enumerate(lines) if x.get("msg", "").startswith("dispatcher in standby")]
+        since = went[-1] if went else 0
+        self.assertEqual([x for x in lines[since:] if x.get("msg") in ACTING], [])
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
