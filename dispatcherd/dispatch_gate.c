@@ -2,14 +2,22 @@
 #include "dispatch_gate.h"
 
 #include <stdio.h>
+#include <uv.h>
 
 static bool gate_closed;
+static uint64_t gate_lease_until;
 static char gate_reason[256] = "waiting for the PostgreSQL advisory lock";
 
 bool
 dispatch_gate_open(void)
 {
-	return !gate_closed;
+	return !gate_closed && (gate_lease_until == 0 || uv_hrtime() < gate_lease_until);
+}
+
+void
+dispatch_gate_set_lease(uint64_t until_ns)
+{
+	gate_lease_until = until_ns;
 }
 
 void

@@ -14,13 +14,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pool;
 struct sched_driver;
 
-/* true: this process may dispatch (holds the lock, or runs without PostgreSQL). */
+/* true: this process may dispatch (holds the lock, or runs without PostgreSQL), and, with a
+ * lease set, the lock was last confirmed recently enough (a process frozen past its lease, by
+ * SIGSTOP or a stalled host, does nothing on waking before the lock is confirmed again). */
 bool dispatch_gate_open(void);
 void dispatch_gate_set(bool open);
+/* Open only until uv_hrtime() reaches until_ns (0: no lease). */
+void dispatch_gate_set_lease(uint64_t until_ns);
 
 /* While closed: "STATUS=standby: ..." for systemd into buf, and true; false while open. */
 bool dispatch_gate_status(char *buf, size_t len);

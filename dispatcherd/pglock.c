@@ -80,6 +80,19 @@ pglock_holder(const struct pglock *l)
 	return l->holder;
 }
 
+unsigned
+pglock_lease_ms(const struct pglock *l)
+{
+	return l->o.check_ms + l->o.timeout_ms;
+}
+
+static void
+pl_confirmed(struct pglock *l)
+{
+	if (l->o.on_confirm != NULL)
+		l->o.on_confirm(l->o.arg);
+}
+
 const char *
 pglock_last_error(const struct pglock *l)
 {
@@ -391,6 +404,7 @@ pl_answer(struct pglock *l)
 			log_kv(LOG_LVL_INFO, "acquired the PostgreSQL advisory lock",
 			       LF_INT("Key", l->o.key));
 			uv_timer_start(&l->check, pl_check_cb, l->o.check_ms, l->o.check_ms);
+			pl_confirmed(l); /* the lease first: the gate opens on the change */
 			pl_set_active(l, true);
 		} else {
 			pl_holder_query(l);
@@ -416,6 +430,7 @@ pl_answer(struct pglock *l)
 			return;
 		}
 		l->ph = PH_HELD;
+		pl_confirmed(l);
 		break;
 	default:
 		break;

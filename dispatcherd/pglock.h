@@ -51,6 +51,8 @@ struct pglock_opts {
 	void (*on_change)(void *arg, enum pglock_state state);
 	/* Called when the other holder's address changes while in standby (may be NULL). */
 	void (*on_holder)(void *arg, const char *holder);
+	/* Called when the lock is acquired and after each successful check (may be NULL). */
+	void (*on_confirm)(void *arg);
 	void *arg;
 };
 
@@ -61,6 +63,9 @@ void pglock_start(struct pglock *l);
 enum pglock_state pglock_state(const struct pglock *l);
 /* The other holder's client address ("addr:port", "local" for a Unix socket), "" if none seen. */
 const char *pglock_holder(const struct pglock *l);
+/* How long a confirmation stays good: check_ms + timeout_ms (the next check's answer is due
+ * by then, or the lock is given up). */
+unsigned pglock_lease_ms(const struct pglock *l);
 /* The last connection or query error ("" if none since the last success). */
 const char *pglock_last_error(const struct pglock *l);
 /* Drop the connection (the server releases the lock) and free once the handles are closed. */

@@ -19,8 +19,8 @@ sd_pass(struct sched_driver *d)
 {
 	int r;
 
-	if (d->phase != SDP_RUN)
-		return;
+	if (d->phase != SDP_RUN || !dispatch_gate_open())
+		return; /* the gate: a lapsed lock lease (issue 15) */
 	if (!pool_loaded(d->o.pool))
 		return; /* 4.1: counting workers waits for the first instance list */
 	if (sd_input(d) != 0) {

@@ -67,6 +67,14 @@ standby_on_holder(void *arg, const char *holder)
 }
 
 static void
+standby_on_confirm(void *arg)
+{
+	struct standby *s = arg;
+
+	dispatch_gate_set_lease(uv_hrtime() + (uint64_t)pglock_lease_ms(s->lock) * 1000000);
+}
+
+static void
 standby_on_change(void *arg, enum pglock_state st)
 {
 	struct standby *s = arg;
@@ -125,6 +133,7 @@ standby_init(struct standby **out, uv_loop_t *loop, const struct cfg_cluster *cf
 				 .conn = &cfg->postgres,
 				 .on_change = standby_on_change,
 				 .on_holder = standby_on_holder,
+				 .on_confirm = standby_on_confirm,
 				 .arg = s };
 	if (pglock_new(&o, &s->lock, err, sizeof(err)) != 0) {
 		log_emit_err(LOG_LVL_FATAL, "cannot start the dispatch lock", err,

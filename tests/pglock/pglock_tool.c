@@ -1,7 +1,8 @@
 /*
  * pglock_tool - the lock module (dispatcherd/pglock.c) alone on a libuv loop, for
  * test_pglock.py: connection parameters as key=value arguments, timings as flags; every state
- * change is printed to stdout as one line ("active", "standby", "holder ADDR") with the
+ * change is printed to stdout as one line ("active", "standby", "holder ADDR",
+ * "confirm") with the
  * CLOCK_MONOTONIC time in seconds, the module's own log lines go to stderr (JSON). SIGTERM closes
  * the lock and exits 0.
  *
@@ -45,6 +46,13 @@ on_holder(void *arg, const char *holder)
 }
 
 static void
+on_confirm(void *arg)
+{
+	(void)arg;
+	say("confirm", NULL);
+}
+
+static void
 on_signal(uv_signal_t *s, int signum)
 {
 	(void)signum;
@@ -56,7 +64,9 @@ int
 main(int argc, char **argv)
 {
 	struct cfg_postgres c = { 0 };
-	struct pglock_opts o = { .on_change = on_change, .on_holder = on_holder };
+	struct pglock_opts o = { .on_change = on_change,
+				 .on_holder = on_holder,
+				 .on_confirm = on_confirm };
 	char err[512];
 	uv_loop_t *loop = uv_default_loop();
 	uv_signal_t sig;

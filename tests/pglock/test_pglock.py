@@ -136,6 +136,13 @@ class PgLockTest(unittest.TestCase):
         self.assertEqual(len(waits), 1, waits)
         self.assertEqual(waits[0]["DBClient"], "127.0.0.1:%d" % port)
         self.assertEqual(a.state(), "active")
+        # While held, the lock is confirmed by a query every check interval (the lease the
+        # dispatch gate uses): over 4 retry intervals, about 2000/300 = 6 confirmations.
+        with a.cv:
+            confirms = [t for t, e in a.events if e == "confirm"]
+        self.assertGreaterEqual(len(confirms), 5, a.events)
+        gaps = [y - x for x, y in zip(confirms, confirms[1:])]
+        self.assertLess(max(gaps), (CHECK_MS + TIMEOUT_MS) / 1000, gaps)
 
     def test_terminate_backend_then_standby_takes_over(self):
         a = self.tool()
