@@ -6,6 +6,7 @@ fake Arvados API, the fake EC2, OpenSSH rig workers and a real PostgreSQL server
 active one: the standby takes over within a stated bound and every container runs once."""
 import os
 import signal
+import socket
 import sys
 import time
 import urllib.request
@@ -144,6 +145,91 @@ class PgLockE2E(e2e_env.E2ECase):
         went = [i for i, x in enumerate(lines) if x.get("msg", "").startswith("dispatcher in standby")]
         since = went[-1] if went else 0
         self.assertEqual([x for x in lines[since:] if x.get("msg") in ACTING], [])
+
+    def start_one(self, notify_path=None, **kw):
+        self.env = e2e_env.E2E(**kw)
+        c = self.pg.conn()
+        with open(self.env.config, "a") as f:
+            f.write("    PostgreSQL:\n      Connection:\n" +
+                    "".join('        %s: "%s"\n' % kv for kv in c.items()))
+        env = dict(self.env.env())
+        if notify_path:
+            env["NOTIFY_SOCKET"] = notify_path
+        d = adc_harness.Dispatcher(self.env.config, env=env,
+                                   bin_dir=os.environ.get("ADC_BIN_DIR"))
+        self.env.disp = d
+        d.wait_for(lambda e: e.get("msg") == "listening", 30)
+        return d
+
+    def test_psql_holder_keeps_standby_ready(self):
+        """The SLURM dispatcher's view (a psql session holding 10005): this one is ready
+        (READY=1, STATUS names the holder), dispatches nothing while the containers wait,
+        then takes over within a retry interval once psql lets go."""
+        path = os.path.join(self.pg.base, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(0.5)
+        holder = self.pg.holder()
+        try:
+            port = int(self.pg.psql("select a.client_port from pg_locks l join pg_stat_activity a "
+                                    "on a.pid = l.pid where l.locktype = 'advisory' and "
+                                    "l.objid = 10005 and l.granted"))
+            d = self.start_one(notify_path=path, crunch_cfg={"duration": 2, "arvados": True})
+            msgs = []
+            want = "STATUS=standby: lock held by 127.0.0.1:%d" % port
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not ("READY=1" in msgs and want in msgs):
+                try:
+                    msgs.extend(sock.recv(4096).decode().split("\n"))
+                except socket.timeout:
+                    pass
+            self.assertIn("READY=1", msgs)
+            self.assertIn(want, msgs)
+            self.assertEqual(self.gauge(self.env.mgmt_port), 0)
+            uuids = self.env.create(2)
+            time.sleep(6)  # more than a queue poll, a sync and a lock retry
+            self.assertEqual(self.acting(d), [])
+            self.assertEqual(self.ec2_requests("RunInstances"), [])
+            self.assertTrue(all(r["state"] == "Queued"
+                                for r in self.env.records(uuids).values()))
+            t_rel = time.monotonic()
+        finally:
+            holder.stdin.close()
+            holder.wait(10)
+            sock.close()
+        d.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"), 10)
+        print("active %.2f s after psql let go" % (time.monotonic() - t_rel))
+        self.wait_final(uuids, 90)
+        self.check_final({u: "Complete" for u in uuids})
+
+    def test_postgres_restart_resumes(self):
+        """PostgreSQL restarted while containers run: the dispatcher stops acting at once,
+        re-acquires when the server is back, resumes as after a restart (its workers probed
+        again before anything is started) and every container runs exactly once."""
+        d = self.start_one(crunch_cfg={"duration": 8, "arvados": True})
+        d.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"), 20)
+        uuids = self.env.create(2)
+        self.env.wait(lambda: all(r["state"] == "Running"
+                                  for r in self.env.records(uuids).values()),
+                      60, "two containers running")
+        mark = len(d.lines)
+        creates_before = len(self.ec2_requests("RunInstances"))
+        t0 = time.monotonic()
+        self.pg.restart(down_s=2.0)
+        i, _ = d.wait_for(lambda e: e.get("msg", "").startswith("dispatcher in standby"), 5,
+                          start=mark)
+        j, e = d.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"), 20,
+                          start=i)
+        self.assertTrue(e["Resumed"])
+        print("postgres restart: active again after %.2f s" % (time.monotonic() - t0))
+        with d.cond:
+            between = [x for x in d.lines[i:j] if x.get("msg") in ACTING]
+        self.assertEqual(between, [])
+        self.wait_final(uuids, 90)
+        self.check_final({u: "Complete" for u in uuids})
+        # Resumed on the instances it had: nothing created after the restart.
+        self.assertEqual(len(self.ec2_requests("RunInstances")), creates_before)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
