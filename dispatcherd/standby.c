@@ -70,8 +70,18 @@ static void
 standby_on_confirm(void *arg)
 {
 	struct standby *s = arg;
+	/* Active, but the lease ran out before this confirmation: the loop was frozen (SIGSTOP,
+	 * a stalled host) past it. What the pool knew may be stale: probe again, as on resume;
+	 * this also restarts the kill steps that the gate skipped. */
+	bool lapsed = pglock_state(s->lock) == PGLOCK_ACTIVE && !dispatch_gate_open();
 
 	dispatch_gate_set_lease(uv_hrtime() + (uint64_t)pglock_lease_ms(s->lock) * 1000000);
+	if (lapsed) {
+		log_kv(LOG_LVL_WARN,
+		       "lock confirmed again after its lease ran out: probing workers",
+		       LF_INT("LeaseMs", pglock_lease_ms(s->lock)));
+		pool_gate_resume(s->pool);
+	}
 }
 
 static void

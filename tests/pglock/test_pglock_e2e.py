@@ -33,10 +33,20 @@ class PgLockE2E(e2e_env.E2ECase):
         self.other = None
 
     def tearDown(self):
-        if self.other is not None:
-            self.other.stop()
+        # Each dispatcher still running stops cleanly on SIGTERM: exit 0, and (in the sanitizer
+        # build) no AddressSanitizer, LeakSanitizer or UBSan report in its output.
+        problems = []
+        for d in (self.other, self.env.disp if self.env else None):
+            if d is None or d.proc.poll() is not None:
+                continue
+            rc = d.stop()
+            bad = [l for l in d.log_text().splitlines()
+                   if "Sanitizer" in l or "runtime error:" in l]
+            if rc != 0 or bad:
+                problems.append((rc, bad[:20]))
         super().tearDown()
         self.pg.cleanup()
+        self.assertEqual(problems, [])
 
     def start_pair(self, **kw):
         self.env = e2e_env.E2E(**kw)
@@ -110,6 +120,7 @@ class PgLockE2E(e2e_env.E2ECase):
         t_kill = time.monotonic()
         act.proc.send_signal(signal.SIGKILL)
         act.proc.wait(10)
+        act.reader.join(5)
         sby.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"),
                      TAKEOVER_BOUND_S + 5, start=mark)
         takeover = time.monotonic() - t_kill
@@ -229,6 +240,29 @@ class PgLockE2E(e2e_env.E2ECase):
         self.check_final({u: "Complete" for u in uuids})
         # Resumed on the instances it had: nothing created after the restart.
         self.assertEqual(len(self.ec2_requests("RunInstances")), creates_before)
+
+
+    def test_frozen_past_lease(self):
+        """The active dispatcher frozen (SIGSTOP) for longer than its lease (5 s): its session,
+        and the lock, stay alive on the server; on waking it does nothing before the lock is
+        confirmed, then probes its workers again, and the container runs exactly once."""
+        d = self.start_one(crunch_cfg={"duration": 12, "arvados": True})
+        d.wait_for(lambda e: e.get("msg", "").startswith("dispatcher active"), 20)
+        uuids = self.env.create(1)
+        self.env.wait(lambda: all(r["state"] == "Running"
+                                  for r in self.env.records(uuids).values()),
+                      60, "the container running")
+        mark = len(d.lines)
+        d.proc.send_signal(signal.SIGSTOP)
+        time.sleep(7)
+        d.proc.send_signal(signal.SIGCONT)
+        i, _ = d.wait_for(lambda e: e.get("msg") == "lock confirmed again after its lease ran "
+                          "out: probing workers", 10, start=mark)
+        with d.cond:
+            before = [x for x in d.lines[mark:i] if x.get("msg") in ACTING]
+        self.assertEqual(before, [])
+        self.wait_final(uuids, 90)
+        self.check_final({u: "Complete" for u in uuids})
 
 
 if __name__ == "__main__":
