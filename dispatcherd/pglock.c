@@ -348,8 +348,8 @@ pl_holder_query(struct pglock *l)
 	const char *p[] = { l->classid, l->objid };
 
 	pl_send(l, PH_HOLDER,
-		"SELECT coalesce(host(a.client_addr), 'local') || ':' || "
-		"coalesce(a.client_port, 0)::text FROM pg_locks l JOIN pg_stat_activity a ON "
+		"SELECT coalesce(host(a.client_addr) || ':' || a.client_port::text, 'local') "
+		"FROM pg_locks l JOIN pg_stat_activity a ON "
 		"a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = $1::oid AND "
 		"l.objid = $2::oid AND l.objsubid = 1 AND l.granted LIMIT 1",
 		2, p);

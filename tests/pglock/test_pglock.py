@@ -223,6 +223,25 @@ class PgLockTest(unittest.TestCase):
         t_act, _ = a.wait_event("active", after=t_rel, timeout=5)
         self.assertLess(t_act - t_rel, RETRY_MS / 1000 + 1.0)
 
+    def test_unix_socket_holder_is_local(self):
+        """A holder connected over the server's Unix socket has no client address: `local`."""
+        argv = self.pg.psql_argv()
+        argv[argv.index("127.0.0.1")] = self.pg.data  # -h <socket directory>
+        h = subprocess.Popen(argv, env=self.pg.env(), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            h.stdin.write("select pg_advisory_lock(10005);\nselect 'locked';\n")
+            h.stdin.flush()
+            while h.stdout.readline().strip() != "locked":
+                pass
+            a = self.tool()
+            _, ev = a.wait_event("holder")
+            self.assertEqual(ev, "holder local")
+        finally:
+            h.stdin.close()
+            h.wait(timeout=10)
+        a.wait_event("active")
+
     def one_error_line(self, t, substring, wait_s=None):
         time.sleep(wait_s if wait_s is not None else 4 * RETRY_MS / 1000)
         lines = t.log_lines("cannot take the PostgreSQL advisory lock, will retry")
