@@ -13,6 +13,7 @@ pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
 pkg_check_modules(EXPAT REQUIRED IMPORTED_TARGET expat)
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq>=15)
 # The management HTTP server (HTTP parsing, TLS through GnuTLS), driven from the libuv loop.
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.75)
 # mbedTLS 2.28 ships no .pc file.

@@ -133,6 +133,17 @@ struct cfg_internal_url {
 	char *listen_url; /* "" when unset */
 };
 
+/* PostgreSQL.Connection as libpq keywords and values, in file order (common/config_postgres.c).
+ * n == 0: no connection configured. The password stays with dispatcherd (it reconnects). */
+struct cfg_postgres {
+	char **keys, **values;
+	size_t n;
+};
+
+/* The value of one keyword, or NULL. */
+const char *cfg_postgres_get(const struct cfg_postgres *p, const char *key);
+void cfg_postgres_free(struct cfg_postgres *p);
+
 struct cfg_cluster {
 	char *cluster_id;  /* ^[a-z0-9]{5}$ */
 	char *source_path; /* the file it came from */
@@ -152,6 +163,7 @@ struct cfg_cluster {
 	struct cfg_instance_type *instance_types; /* sorted by name */
 	size_t n_instance_types;
 	struct cfg_secrets secrets;
+	struct cfg_postgres postgres;
 	/* The merged cluster config (defaults + file) as JSON, minus what workers must not hold
 	 * (driver credentials, DispatchPrivateKey, ManagementToken, PostgreSQL connection): the
 	 * crunch-run stdin payload's Cluster (spec 5.9, design "What workers receive"). */

@@ -67,6 +67,7 @@ cfg_free(struct cfg_cluster *c)
 	if (!c)
 		return;
 	cfg_secrets_wipe(&c->secrets);
+	cfg_postgres_free(&c->postgres);
 	free(c->cluster_id);
 	free(c->source_path);
 	/* The tokens are secrets too, though the parent keeps them. */

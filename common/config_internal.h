@@ -90,6 +90,9 @@ void cfg_unknown_check(struct cfg_ctx *x);
 /* --- config_cluster.c --- */
 int cfg_read_cluster(struct cfg_ctx *x);
 
+/* --- config_postgres.c --- */
+int cfg_read_postgres(struct cfg_ctx *x);
+
 /* --- config_itypes.c --- */
 int cfg_read_instance_types(struct cfg_ctx *x);
 

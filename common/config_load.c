@@ -162,6 +162,8 @@ load_passes(struct cfg_ctx *x)
 	cfg_unknown_check(x);
 	if (cfg_read_cluster(x) < 0 && x->diags->nerrors == 0)
 		cfg_report(x, true, "", NULL, NULL, "out of memory");
+	if (cfg_read_postgres(x) < 0 && x->diags->nerrors == 0)
+		cfg_report(x, true, "PostgreSQL.Connection", NULL, NULL, "out of memory");
 	if (cfg_read_instance_types(x) < 0 && x->diags->nerrors == 0)
 		cfg_report(x, true, "InstanceTypes", NULL, NULL, "out of memory");
 	cfg_check_cluster(x);

@@ -25,7 +25,7 @@ import tempfile
 # helpers see it and nothing else of the pool. Keep in step with dispatcherd/*/CMakeLists.txt.
 ALLOWED = {
     "app": {"cli", "mgmt", "loop", "sched", "queue", "pool", "pool/ports", "helpers", "arvados",
-            "base"},
+            "pglock", "base"},
     "cli": {"base"},
     "mgmt": {"loop", "queue", "pool", "pool/ports", "base"},
     "loop": {"sched", "queue", "pool", "pool/ports", "arvados", "base"},
@@ -35,6 +35,7 @@ ALLOWED = {
     "helpers": {"pool/ports", "base"},
     "sched": {"base"},
     "arvados": {"base"},
+    "pglock": set(),
     "base": set(),
 }
 

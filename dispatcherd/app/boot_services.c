@@ -142,6 +142,14 @@ boot_runner(struct dispatcher *d)
 	return 0;
 }
 
+/* The cluster's dispatch lock (PostgreSQL advisory lock 10005, docs/STANDBY.md): the gate is
+ * closed until it is held; without a PostgreSQL section, open, with one warning. */
+int
+boot_standby(struct dispatcher *d)
+{
+	return standby_init(&d->standby, &d->loop, d->cfg, d->metrics) != 0 ? -1 : 0;
+}
+
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
  * their wake-ups are wakeups.c's. */
 int
@@ -188,6 +196,8 @@ boot_services(struct dispatcher *d)
 		if ((r = sched_driver_new(&so, &d->sched)) == 0)
 			r = queue_start(d->queue);
 	}
+	if (r == 0)
+		standby_attach(d->standby, d->pool, d->sched);
 	if (r != 0)
 		log_emit_err(LOG_LVL_FATAL, "cannot start the dispatcher", strerror(-r),
 			     LOG_NO_FIELDS);

@@ -68,6 +68,8 @@ dispatcher_stop(struct dispatcher *d)
 	if (d->pool != NULL)
 		pool_close(d->pool);
 	d->pool = NULL;
+	standby_close(d->standby); /* after the scheduler and the pool: the lock goes last */
+	d->standby = NULL;
 	if (d->http != NULL)
 		http_server_close(d->http, NULL, NULL);
 	d->http = NULL;
@@ -146,6 +148,7 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 	    boot_metrics(&d) != 0 ||  /* registry (section 8), config digest */
 	    boot_api(&d) != 0 ||      /* API client: "unhealthy service" */
 	    boot_runner(&d) != 0 ||   /* DeployRunnerBinary resolved, opened, md5 */
+	    boot_standby(&d) != 0 ||  /* PostgreSQL lock 10005: standby until held */
 	    boot_secrets(&d) != 0 ||  /* secrets into sealed memfds, config wiped */
 	    boot_helpers(&d) != 0 ||  /* cloudd and sshd-pool started */
 	    boot_services(&d) != 0 || /* pool, queue, scheduler loop */

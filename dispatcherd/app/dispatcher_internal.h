@@ -25,6 +25,7 @@
 #include "port_ssh.h"
 #include "queue.h"
 #include "sched_driver.h"
+#include "standby.h"
 
 struct dispatcher {
 	struct cfg_cluster *cfg;
@@ -63,6 +64,7 @@ struct dispatcher {
 	struct pool *pool;
 	struct queue *queue;
 	struct sched_driver *sched;
+	struct standby *standby; /* the PostgreSQL lock and the gate (issue 15); NULL without one */
 	struct http_server *http;
 	struct mgmt_wiring mgmt;
 };
@@ -75,6 +77,7 @@ int boot_loop(struct dispatcher *d);
 int boot_metrics(struct dispatcher *d);
 int boot_api(struct dispatcher *d);
 int boot_runner(struct dispatcher *d);
+int boot_standby(struct dispatcher *d);
 int boot_secrets(struct dispatcher *d);
 int boot_helpers(struct dispatcher *d);
 int boot_services(struct dispatcher *d);

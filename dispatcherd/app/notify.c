@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "dispatch_gate.h"
 #include "log.h"
 
 #define NOTIFY_STATUS_MS 5000

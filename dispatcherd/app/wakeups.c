@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dispatch_gate.h"
 #include "log.h"
 
 /* A helper (re)started and answered its init: whatever waited for it can go now. */
@@ -82,6 +83,8 @@ wake_status_text(void *arg, char *buf, size_t len)
 	struct dispatcher *d = arg;
 	struct sched_driver_stats s = { 0 };
 
+	if (dispatch_gate_status(buf, len))
+		return; /* standby: who holds the lock (issue 15) */
 	if (d->sched != NULL)
 		sched_driver_stats(d->sched, &s);
 	snprintf(buf, len, "queued %zu, running %zu, instances %zu", s.queued + s.locked, s.running,

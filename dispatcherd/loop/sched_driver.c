@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api_client.h"
+#include "dispatch_gate.h"
 #include "log.h"
 
 #define SD_REARM_MS 250
@@ -18,8 +19,8 @@ sd_pass(struct sched_driver *d)
 {
 	int r;
 
-	if (d->phase != SDP_RUN)
-		return;
+	if (d->phase != SDP_RUN || !dispatch_gate_open())
+		return; /* the gate: a lapsed lock lease (issue 15) */
 	if (!pool_loaded(d->o.pool))
 		return; /* 4.1: counting workers waits for the first instance list */
 	if (sd_input(d) != 0) {
@@ -79,7 +80,7 @@ sched_driver_poll_done(void *arg, bool ok)
 {
 	struct sched_driver *d = arg;
 
-	if (!ok || d->phase != SDP_WAIT_POLL)
+	if (!ok || d->phase != SDP_WAIT_POLL || !dispatch_gate_open())
 		return;
 	d->phase = SDP_STALE;
 	stale_locks_begin(d);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dispatch_gate.h"
+
 static void
 pool_round_clear(struct pool *p)
 {
@@ -59,7 +61,7 @@ pool_pace_timer_cb(uv_timer_t *t)
 	struct pool *p = t->data;
 	int64_t gap = pool_probe_gap(p);
 
-	while (!p->closing && p->round_pos < p->n_round) {
+	while (!p->closing && dispatch_gate_open() && p->round_pos < p->n_round) {
 		int64_t now = pool_now(p);
 
 		if (gap && now < p->probe_next_ok) {
@@ -92,6 +94,8 @@ pool_probe_timer_cb(uv_timer_t *t)
 	if (p->closing)
 		return;
 	pool_metrics_update(p); /* weakness 13: probe ages refresh without notifications */
+	if (!dispatch_gate_open())
+		return; /* standby: no probe, no idle shutdown (issue 15) */
 	if (p->round_pos < p->n_round)
 		return; /* a round is still going: this tick is dropped */
 	pool_round_clear(p);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch_gate.h"
 #include "util.h"
 
 struct pool_runner *
@@ -372,6 +373,8 @@ pool_kill_timer_cb(uv_timer_t *t)
 	struct pool_runner *due[64];
 	size_t n = 0;
 
+	if (!dispatch_gate_open())
+		return; /* standby: pool_gate_resume restarts the kills (issue 15) */
 	/* Collect first: a step may remove runners from the list. */
 	for (struct pool_runner *r = p->kills; r && n < 64; r = r->kill_next) {
 		if (!r->kill_in_flight && r->next_signal <= now)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "dispatch_gate.h"
+
 struct pool_destroyop {
 	struct pool_cloudop op;
 	struct pool_worker *w;
@@ -51,9 +53,12 @@ pool_destroy_drop(struct pool *p, struct pool_cloudop *o)
 void
 pool_destroy(struct pool_worker *w)
 {
-	struct pool_destroyop *op = calloc(1, sizeof(*op));
+	struct pool_destroyop *op;
 	int64_t now = pool_now(w->p);
 
+	if (!dispatch_gate_open())
+		return; /* standby: the sync retries it once active (issue 15) */
+	op = calloc(1, sizeof(*op));
 	w->destroyed = now;
 	if (!w->first_destroy)
 		w->first_destroy = now;

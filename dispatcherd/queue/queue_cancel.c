@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api_json.h"
+#include "dispatch_gate.h"
 
 #define QUEUE_CANCEL_MAX_SHIFT 6
 
@@ -155,8 +156,8 @@ queue_cancel_unsat_maybe(struct queue *q, struct queue_ent *e)
 	struct queue_req *r;
 	int rc;
 
-	if (e == NULL || q->closing || e->fit != QFIT_NONE || e->op != QOP_NONE ||
-	    e->fit_error == NULL || q->identity == NULL)
+	if (e == NULL || q->closing || !dispatch_gate_open() || e->fit != QFIT_NONE ||
+	    e->op != QOP_NONE || e->fit_error == NULL || q->identity == NULL)
 		return;
 	/* Locked by another dispatcher: not ours to cancel (it could not set runtime_status) */
 	if (e->state != QST_QUEUED && !(e->state == QST_LOCKED && e->locked_by_me))

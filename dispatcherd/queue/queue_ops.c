@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_client.h"
+#include "dispatch_gate.h"
 
 static const char *const queue_ops_names[] = {
 	[QOP_NONE] = "",
@@ -114,6 +115,8 @@ queue_ops_start(struct queue *q, const char *uuid, enum queue_op op, enum queue_
 
 	if (q->closing)
 		return -ECANCELED;
+	if (!dispatch_gate_open())
+		return -EAGAIN; /* standby (issue 15) */
 	if ((e = queue_get(q, uuid)) == NULL)
 		return -ENOENT;
 	if (e->op != QOP_NONE) {

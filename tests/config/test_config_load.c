@@ -90,7 +90,7 @@ test_examples_load(void **state)
 		n++;
 	}
 	closedir(dir);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8); /* the seven seed examples and pglock-ec2.yml */
 }
 
 static void
@@ -684,6 +684,64 @@ test_unknown_keys(void **state)
 	cfg_diags_free(&d);
 }
 
+/* PostgreSQL.Connection (issue 15): libpq keywords in file order, scalars as text, the
+ * password kept for dispatcherd and out of the workers' copy; a non-scalar is an error that
+ * names the key and never quotes the value. */
+static void
+test_postgres_connection(void **state)
+{
+	(void)state;
+	struct cfg_diags d = { 0 };
+	struct cfg_cluster *c = load_str(HEAD "    PostgreSQL:\n"
+					      "      Connection:\n"
+					      "        host: db.example\n"
+					      "        port: 5432\n"
+					      "        user: arvados\n"
+					      "        password: s3cr3t-pg-pw\n"
+					      "        dbname: arvados_production\n"
+					      "        sslmode: require\n"
+					      "        options:\n",
+					 &d);
+
+	dump_diags(&d);
+	assert_non_null(c);
+	assert_int_equal(c->postgres.n, 7);
+	assert_string_equal(c->postgres.keys[1], "port");
+	assert_string_equal(cfg_postgres_get(&c->postgres, "port"), "5432");
+	assert_string_equal(cfg_postgres_get(&c->postgres, "password"), "s3cr3t-pg-pw");
+	assert_string_equal(cfg_postgres_get(&c->postgres, "options"), "");
+	assert_null(cfg_postgres_get(&c->postgres, "hostaddr"));
+	assert_null(strstr(c->worker_cluster_json, "s3cr3t-pg-pw"));
+	cfg_free(c);
+	cfg_diags_free(&d);
+
+	memset(&d, 0, sizeof(d));
+	c = load_str(HEAD "    PostgreSQL:\n      Connection:\n        password: [s3cr3t-pg-pw]\n",
+		     &d);
+	assert_null(c);
+	assert_int_equal(count_diag(&d, true, "Clusters.abcde.PostgreSQL.Connection.password",
+				    "expected a string"),
+			 1);
+	for (size_t i = 0; i < d.n; i++)
+		assert_null(strstr(d.v[i].message, "s3cr3t"));
+	cfg_diags_free(&d);
+
+	memset(&d, 0, sizeof(d));
+	c = load_str(HEAD "    PostgreSQL:\n      Connection: [host, port]\n", &d);
+	assert_null(c);
+	assert_int_equal(
+		count_diag(&d, true, "Clusters.abcde.PostgreSQL.Connection", "expected a mapping"),
+		1);
+	cfg_diags_free(&d);
+
+	memset(&d, 0, sizeof(d));
+	c = load_str(HEAD, &d); /* none configured */
+	assert_non_null(c);
+	assert_int_equal(c->postgres.n, 0);
+	cfg_free(c);
+	cfg_diags_free(&d);
+}
+
 static void
 test_diag_format(void **state)
 {
@@ -760,6 +818,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_load),
+		cmocka_unit_test(test_postgres_connection),
 		cmocka_unit_test(test_seed000_warnings),
 		cmocka_unit_test(test_seed000_vs_seed001),
 		cmocka_unit_test(test_seed001_gpu),
