@@ -12,6 +12,7 @@ libsystemd-dev libseccomp-dev libcap-dev libcmocka-dev libexpat1-dev
 gdb valgrind procps psmisc iproute2 ca-certificates openssl curl
 openssh-server openssh-client dropbear-bin
 python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
+python3-azure
 systemd
 "
 
