@@ -53,6 +53,7 @@ cu_check_done(struct cu *c)
 		res.body = r->buf ? r->buf : "";
 		res.body_len = r->len;
 		res.retry_after_s = r->retry_after;
+		res.easy = r->easy;
 		if (r->too_large)
 			res.error = "answer larger than the allowed maximum";
 		else if (m->data.result != CURLE_OK)

@@ -57,6 +57,7 @@ class Op:
         self.fail = fail      # (code, message) for an asynchronous failure
         self.status = "InProgress"
         self.polls = 0
+        self.started = time.time()
 
 
 class World:
@@ -77,6 +78,7 @@ class World:
         self.page_size = self.a.page_size
         self.retry_after = self.a.retry_after
         self.token_ttl = self.a.token_ttl
+        self.lro_seconds = self.a.lro_seconds
 
     def rid(self, rg, kind, name):
         return "/subscriptions/%s/resourceGroups/%s/providers/%s/%s/%s" % (
@@ -94,6 +96,14 @@ class World:
             f["used"] = f.get("used", 0) + 1
             return f
         return None
+
+    def advance(self):
+        """Operations nobody polls finish on their own after lro_seconds (as Azure's do)."""
+        now = time.time()
+        for op in self.ops.values():
+            if op.status == "InProgress" and now - op.started >= self.lro_seconds:
+                op.status = "Failed" if op.fail else "Succeeded"
+                op.finish(op.fail)
 
     def alloc_ip(self):
         if not self.free_ips:
@@ -157,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
         w = self.server.world
+        with w.lock:
+            w.advance()
         if u.path.startswith("/_fake"):
             try:
                 status, doc = control(w, method, u.path, q, body)
@@ -531,7 +543,7 @@ def control(w, method, path, q, body):
                 w.log = []
             return 200, {"requests": w.log}
         if parts == ["config"] and method == "POST":
-            for k in ("lro_polls", "page_size", "retry_after", "token_ttl"):
+            for k in ("lro_polls", "page_size", "retry_after", "token_ttl", "lro_seconds"):
                 if k in doc:
                     setattr(w, k, doc[k])
             return 200, {}
@@ -597,6 +609,7 @@ def fake_args(argv):
     p.add_argument("--page-size", type=int, default=100)
     p.add_argument("--retry-after", default="0")
     p.add_argument("--token-ttl", type=int, default=3600)
+    p.add_argument("--lro-seconds", type=float, default=2.0, help="an unpolled operation finishes after this")
     a = p.parse_args(argv)
     a.resource_groups = a.resource_groups or ["rg1"]
     a.network_resource_group = a.network_resource_group or a.resource_groups[0]
