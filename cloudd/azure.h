@@ -29,6 +29,7 @@ struct azure_driver_opts {
 	const char *ca_file;	     /* NULL: the system store */
 	const uint8_t *ca_pem;	     /* CA bundle already in memory; wins over ca_file */
 	size_t ca_pem_len;
+	long gc_interval_ms;	 /* managed-disk garbage collection; 0: 5 min; <0: off */
 	long connect_timeout_ms; /* 0: 30 s */
 	long timeout_ms;	 /* each HTTP request; 0: 5 min */
 	long lro_timeout_ms;	 /* waiting for one long-running operation; 0: 15 min */
@@ -44,6 +45,7 @@ size_t azure_driver_active(struct drv *d);
 /* Requests sent so far (token, ARM), for tests and the closing note's figures. */
 struct azure_stats {
 	uint64_t token_requests, arm_requests, polls;
+	uint64_t disks_deleted; /* by the garbage collection */
 };
 void azure_driver_stats(struct drv *d, struct azure_stats *out);
 

@@ -81,6 +81,18 @@ bool azure_capacity_code(const char *code);
 /* Does code or message match /exceed|quota|limit/i (3.7 step 2)? */
 bool azure_quota_text(const char *code, const char *msg);
 
+/* ---- azure_blob.c: SharedKey for the Blob service ---- */
+/* The string to sign of a bodiless request with headers x-ms-date and x-ms-version only;
+ * path is the URL path as sent (path-style endpoints include the account), query the raw
+ * query string (NULL: none). *out malloc'd. 0 or -ENOMEM. */
+int azure_blob_string_to_sign(const char *account, const char *verb, const char *path,
+			      const char *query, const char *xms_date, const char *xms_version,
+			      char **out);
+/* "SharedKey <account>:<base64 HMAC-SHA256>" into auth. 0, -EINVAL (key not base64), -ENOSPC. */
+int azure_blob_sign(const char *account, const char *key_b64, const char *verb, const char *path,
+		    const char *query, const char *xms_date, const char *xms_version, char *auth,
+		    size_t authlen);
+
 /* ---- azure_http.c: token, one ARM request, long-running operations ---- */
 struct azure_driver;
 struct az_result {
@@ -129,6 +141,9 @@ struct azure_driver {
 	size_t ops;	     /* driver operations in flight */
 	char **nic_deleting; /* dangling NIC deletes in flight (names) */
 	size_t n_nic_deleting;
+	uv_timer_t *gc_timer; /* managed-disk GC (3.8); NULL when off */
+	size_t gc_inflight;   /* disk lists and deletes in flight */
+	uint64_t disks_deleted;
 };
 
 /* URL helpers (azure_ops.c): base ARM URL of a resource in rg, with api-version. */

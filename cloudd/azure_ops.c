@@ -1088,6 +1088,131 @@ nomem:
 	return -ENOMEM;
 }
 
+/* ---- managed-disk garbage collection (3.8) ---- */
+
+struct az_gc_list {
+	struct azure_driver *d;
+	char rg[200];
+};
+
+static void
+az_gc_deleted(void *arg, const struct az_result *r)
+{
+	char *name = arg;
+	struct azure_driver *d = *(struct azure_driver **)name;
+	const char *n = name + sizeof(struct azure_driver *);
+
+	d->gc_inflight--;
+	if (r->err.cls != DRV_OK) {
+		log_kv(LOG_LVL_WARN, "Error deleting disk", LF_STR("disk", n),
+		       LF_STR("error", r->err.text));
+	} else {
+		d->disks_deleted++;
+		log_kv(LOG_LVL_INFO, "Deleted disk", LF_STR("disk", n));
+	}
+	free(name);
+}
+
+static void
+az_gc_disk(struct azure_driver *d, const char *rg, const cJSON *disk)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(disk, "properties");
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(disk, "name"));
+	const char *state =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(props, "diskState"));
+	const char *when =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(props, "timeCreated"));
+	size_t hl = sizeof(struct azure_driver *), nl;
+	int64_t created;
+	char url[1024], *rec;
+
+	if (!name || !state || !az_has_prefix(d, name) || (nl = strlen(name)) < 3 ||
+	    strcmp(name + nl - 3, "-os") != 0 || strcasecmp(state, "Unattached") != 0 || !when ||
+	    azure_parse_rfc3339(when, &created) < 0 ||
+	    az_now_ms() / 1000 - created < d->p.dangling_after_s || d->gc_inflight >= 8)
+		return;
+	if (az_res_url(d, url, sizeof(url), rg, "Microsoft.Compute", "disks", name,
+		       AZ_API_COMPUTE) < 0 ||
+	    !(rec = malloc(hl + nl + 1)))
+		return;
+	memcpy(rec, &d, hl);
+	memcpy(rec + hl, name, nl + 1);
+	log_kv(LOG_LVL_INFO,
+	       "Will delete disk because it is older than DeleteDanglingResourcesAfter",
+	       LF_STR("disk", name), LF_INT("DeleteDanglingResourcesAfter", d->p.dangling_after_s));
+	if (az_call(d, "DELETE", url, NULL, AZ_OK_404 | AZ_NO_CLASSIFY, "disk DELETE", NULL,
+		    az_gc_deleted, rec) < 0) {
+		free(rec);
+		return;
+	}
+	d->gc_inflight++;
+}
+
+static void
+az_gc_on_page(void *arg, const struct az_result *r)
+{
+	struct az_gc_list *g = arg;
+	struct azure_driver *d = g->d;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->doc, "value"), *it;
+	const char *next =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->doc, "nextLink"));
+
+	d->gc_inflight--;
+	if (r->err.cls != DRV_OK) {
+		log_kv(LOG_LVL_WARN, "azure: disk list failed", LF_STR("error", r->err.text));
+		free(g);
+		return;
+	}
+	cJSON_ArrayForEach(it, v) az_gc_disk(d, g->rg, it);
+	if (next && *next && strncmp(next, d->env.arm, strlen(d->env.arm)) == 0 &&
+	    az_call(d, "GET", next, NULL, AZ_NO_CLASSIFY, "disk list", NULL, az_gc_on_page, g) ==
+		    0) {
+		d->gc_inflight++;
+		return;
+	}
+	free(g);
+}
+
+static void
+az_gc_list(struct azure_driver *d, const char *rg)
+{
+	struct az_gc_list *g = calloc(1, sizeof(*g));
+	char url[1024];
+
+	if (!g)
+		return;
+	g->d = d;
+	snprintf(g->rg, sizeof(g->rg), "%s", rg);
+	if (az_res_url(d, url, sizeof(url), rg, "Microsoft.Compute", "disks", NULL,
+		       AZ_API_COMPUTE) < 0 ||
+	    az_call(d, "GET", url, NULL, AZ_NO_CLASSIFY, "disk list", NULL, az_gc_on_page, g) < 0) {
+		free(g);
+		return;
+	}
+	d->gc_inflight++;
+}
+
+/* Each tick: unattached "<prefix>...-os" disks older than DeleteDanglingResourcesAfter, in
+ * ResourceGroup (where the VMs' OS disks are made) and, as the reference looks there, in
+ * ImageResourceGroup when it differs. A tick is skipped while the previous one runs. */
+static void
+az_gc_tick(uv_timer_t *t)
+{
+	struct azure_driver *d = t->data;
+
+	if (d->gc_inflight > 0)
+		return;
+	az_gc_list(d, d->p.resource_group);
+	if (strcmp(d->p.image_rg, d->p.resource_group) != 0)
+		az_gc_list(d, d->p.image_rg);
+}
+
+static void
+az_gc_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
 /* ---- local operations ---- */
 
 static const char *
@@ -1132,6 +1257,10 @@ az_free(struct drv *dd)
 
 	if (!d)
 		return;
+	if (d->gc_timer) {
+		uv_timer_stop(d->gc_timer);
+		uv_close((uv_handle_t *)d->gc_timer, az_gc_closed);
+	}
 	cu_free(d->cu);
 	azure_token_free(&d->tok);
 	azure_params_free(&d->p);
@@ -1166,6 +1295,7 @@ void
 azure_driver_stats(struct drv *d, struct azure_stats *out)
 {
 	*out = az_d(d)->stats;
+	out->disks_deleted = az_d(d)->disks_deleted;
 }
 
 static int
@@ -1282,6 +1412,18 @@ azure_driver_new(uv_loop_t *loop, const cJSON *params, const struct azure_driver
 	d->max_body = o->max_body ? o->max_body : (64u << 20);
 	if (!d->set_id || cu_new(loop, &d->cu) < 0)
 		goto nomem;
+	if (o->gc_interval_ms >= 0) {
+		long iv = o->gc_interval_ms > 0 ? o->gc_interval_ms : 300000;
+
+		if (!(d->gc_timer = malloc(sizeof(*d->gc_timer)))) {
+			cu_free(d->cu);
+			goto nomem;
+		}
+		uv_timer_init(loop, d->gc_timer);
+		d->gc_timer->data = d;
+		uv_timer_start(d->gc_timer, az_gc_tick, (uint64_t)iv, (uint64_t)iv);
+		uv_unref((uv_handle_t *)d->gc_timer); /* never keeps the loop alive alone */
+	}
 	*out = &d->drv;
 	return 0;
 nomem:

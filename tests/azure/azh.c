@@ -5,6 +5,8 @@
 
 #include "azh.h"
 
+long azh_gc_interval_ms = -1;
+
 int
 azh_start(struct azh *h, const char *const *args)
 {
@@ -72,6 +74,7 @@ azh_driver(struct azh *h, const char *extra_json)
 		.timeout_ms = 20000,
 		.lro_timeout_ms = 30000,
 		.poll_default_ms = 50,
+		.gc_interval_ms = azh_gc_interval_ms,
 	};
 	struct drv *d = NULL;
 	char err[512];

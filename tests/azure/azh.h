@@ -22,6 +22,9 @@ struct azh {
 	char envfile[320];
 };
 
+/* gc_interval_ms of the drivers azh_driver builds (default -1: no disk GC). */
+extern long azh_gc_interval_ms;
+
 /* Starts the fake with extra args (NULL-terminated, may be NULL). 0 or -1. */
 int azh_start(struct azh *h, const char *const *args);
 void azh_stop(struct azh *h);

@@ -639,6 +639,56 @@ test_dangling_nic(void **st)
 	drv_done_free(&H.loop, d);
 }
 
+static void
+keep_alive(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static void
+test_disk_gc(void **st)
+{
+	uv_timer_t keep; /* the GC timer is unref'd: something must keep the loop running */
+	struct drv *d;
+	struct azure_stats stats;
+	cJSON *s;
+	const cJSON *it;
+	uint64_t t0 = uv_now(&H.loop);
+
+	(void)st;
+	fake_ctl0(&H.f, "POST", "/_fake/disk",
+		  "{\"name\":\"compute-" AZH_SET_ID "-old000000000000-os\","
+		  "\"timeCreated\":\"2020-01-02T03:04:05.1234567+00:00\"}");
+	fake_ctl0(&H.f, "POST", "/_fake/disk",
+		  "{\"name\":\"compute-" AZH_SET_ID "-att000000000000-os\",\"diskState\":"
+		  "\"Attached\",\"timeCreated\":\"2020-01-02T03:04:05Z\"}");
+	fake_ctl0(&H.f, "POST", "/_fake/disk",
+		  "{\"name\":\"compute-" AZH_SET_ID "-young0000000000-os\"}");
+	fake_ctl0(&H.f, "POST", "/_fake/disk",
+		  "{\"name\":\"someone-elses-os\",\"timeCreated\":\"2020-01-02T03:04:05Z\"}");
+	azh_gc_interval_ms = 100;
+	d = azh_driver(&H, NULL);
+	azh_gc_interval_ms = -1;
+	assert_non_null(d);
+	uv_timer_init(&H.loop, &keep);
+	uv_timer_start(&keep, keep_alive, 10, 10);
+	do {
+		uv_run(&H.loop, UV_RUN_ONCE);
+		uv_update_time(&H.loop);
+		azure_driver_stats(d, &stats);
+	} while (stats.disks_deleted == 0 && uv_now(&H.loop) - t0 < 20000);
+	while (azure_driver_active(d) > 0)
+		uv_run(&H.loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&keep, NULL);
+	assert_int_equal(stats.disks_deleted, 1);
+	s = azh_state(&H);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "disks")), 3);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(s, "disks"))
+		assert_null(strstr(jstr(it, "name"), "-old0"));
+	cJSON_Delete(s);
+	drv_done_free(&H.loop, d);
+}
+
 int
 main(void)
 {
@@ -651,6 +701,7 @@ main(void)
 		cmocka_unit_test_setup(test_error_classes, reset),
 		cmocka_unit_test_setup(test_token_refresh_and_secret, reset),
 		cmocka_unit_test_setup(test_dangling_nic, reset),
+		cmocka_unit_test_setup(test_disk_gc, reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -576,6 +576,13 @@ def control(w, method, path, q, body):
                     "hardwareProfile": {"vmSize": "Standard_B1s"}}, "state": "Succeeded",
                 "guid": str(uuid.uuid4()), "created": time.time(), "request": None}
             return 200, {"name": name}
+        if parts == ["disk"] and method == "POST":
+            # A managed disk (e.g. one left by a crash): name, diskState, timeCreated.
+            name, rg = doc["name"], doc.get("resource_group", w.a.resource_groups[0])
+            w.disks[name.lower()] = {"id": w.rid(rg, "disks", name), "name": name, "rg": rg,
+                "location": w.a.location, "diskState": doc.get("diskState", "Unattached"),
+                "timeCreated": doc.get("timeCreated", now_iso())}
+            return 200, {}
         if parts == ["nic"] and method == "POST":
             # A NIC with given tags and no VM (a dangling NIC, e.g. left by a crash).
             name, rg = doc["name"], doc.get("resource_group", w.a.resource_groups[0])
