@@ -46,6 +46,7 @@ size_t azure_driver_active(struct drv *d);
 struct azure_stats {
 	uint64_t token_requests, arm_requests, polls;
 	uint64_t disks_deleted; /* by the garbage collection */
+	uint64_t blobs_deleted; /* VHD blobs, by the garbage collection */
 };
 void azure_driver_stats(struct drv *d, struct azure_stats *out);
 

@@ -88,7 +88,8 @@ azure_blob_string_to_sign(const char *account, const char *verb, const char *pat
 		qp[nq].v = v;
 		nq++;
 	}
-	qsort(qp, nq, sizeof(*qp), az_qp_cmp);
+	if (nq > 1)
+		qsort(qp, nq, sizeof(*qp), az_qp_cmp);
 	char hdr[256];
 
 	/* verb, then Content-Encoding, -Language, -Length, -MD5, -Type, Date, If-Modified-Since,

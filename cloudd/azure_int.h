@@ -35,6 +35,8 @@ struct azure_env {
 	char arm[256];	    /* https://management.azure.com (no trailing '/') */
 	char resource[256]; /* the token's resource (audience) */
 	char storage_suffix[128];
+	char blob_endpoint[256]; /* environment file's storageBlobEndpoint (tests: Azurite, path
+				  * style, "http://127.0.0.1:P/<account>"); "" when absent */
 };
 /* Named environment (case-insensitive), or AzureStackCloud from env_json (the environment
  * file's contents). 0 or -EINVAL with the reason in err. */
@@ -141,6 +143,10 @@ struct azure_driver {
 	size_t ops;	     /* driver operations in flight */
 	char **nic_deleting; /* dangling NIC deletes in flight (names) */
 	size_t n_nic_deleting;
+	char blob_base[300]; /* https://<account>.blob.<suffix>, or blob_endpoint; "" when off */
+	char *blob_key;	     /* storage account key from listKeys (secret) */
+	size_t blob_gc_inflight;
+	uint64_t blobs_deleted;
 	uv_timer_t *gc_timer; /* managed-disk GC (3.8); NULL when off */
 	size_t gc_inflight;   /* disk lists and deletes in flight */
 	uint64_t disks_deleted;
@@ -150,5 +156,18 @@ struct azure_driver {
 int az_res_url(struct azure_driver *d, char *buf, size_t len, const char *rg, const char *prov,
 	       const char *kind, const char *name, const char *api);
 int64_t az_now_ms(void);
+
+/* ---- azure_vhd.c: unmanaged VHD images (storage account key, blob calls, blob GC) ---- */
+typedef void (*az_blob_cb)(void *arg, long status, const char *body, size_t len,
+			   const struct drv_error *err);
+/* Gets the account key (listKeys) unless known; cb(arg, r) with r->err. 0 or -ENOMEM. */
+int az_storage_key(struct azure_driver *d, az_cb cb, void *arg);
+/* A SharedKey-signed blob request; suffix "/<container>[/<blob>]", query raw or NULL. */
+int az_blob(struct azure_driver *d, const char *method, const char *suffix, const char *query,
+	    az_blob_cb cb, void *arg);
+/* The VHD URL of VM name: <blob base>/<container>/<name>-os.vhd. */
+int az_vhd_url(struct azure_driver *d, const char *name, char *buf, size_t len);
+/* One blob GC pass (3.8). */
+void az_blob_gc(struct azure_driver *d);
 
 #endif

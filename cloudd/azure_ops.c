@@ -146,6 +146,7 @@ struct az_create {
 	char *image_id, *init, *pubkey;
 	cJSON *tags;
 	char *nic_id, *nic_ip;
+	bool vhd; /* unmanaged image: the OS disk is a blob <N>-os.vhd */
 	struct drv_error err;
 	drv_create_cb cb;
 	void *arg;
@@ -172,13 +173,34 @@ az_create_finish(struct az_create *c, const struct drv_error *err, const struct 
 }
 
 static void
+az_create_after_blob_delete(void *arg, long status, const char *body, size_t len,
+			    const struct drv_error *e)
+{
+	struct az_create *c = arg;
+
+	(void)status;
+	(void)body;
+	(void)len;
+	if (e->text[0])
+		log_kv(LOG_LVL_WARN, "Error deleting blob", LF_STR("VM", c->name),
+		       LF_STR("error", e->text));
+	az_create_finish(c, &c->err, NULL);
+}
+
+static void
 az_create_after_nic_delete(void *arg, const struct az_result *r)
 {
 	struct az_create *c = arg;
+	char suffix[400];
 
 	if (r->err.cls != DRV_OK)
 		log_kv(LOG_LVL_WARN, "azure: cannot delete the NIC of a failed create",
 		       LF_STR("NIC", c->name), LF_STR("error", r->err.text));
+	/* The VHD blob, if the VM got as far as making it (delete-if-exists: 404 is fine). */
+	snprintf(suffix, sizeof(suffix), "/%s/%s-os.vhd", c->d->p.blob_container, c->name);
+	if (c->vhd && c->d->blob_key &&
+	    az_blob(c->d, "DELETE", suffix, NULL, az_create_after_blob_delete, c) == 0)
+		return;
 	az_create_finish(c, &c->err, NULL);
 }
 
@@ -326,13 +348,21 @@ az_vm_body(struct az_create *c)
 	x = cJSON_AddObjectToObject(props, "hardwareProfile");
 	cJSON_AddStringToObject(x, "vmSize", c->it_ptype);
 	x = cJSON_AddObjectToObject(props, "storageProfile");
-	y = cJSON_AddObjectToObject(x, "imageReference");
-	cJSON_AddStringToObject(y, "id", img);
+	if (!c->vhd)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "imageReference"), "id", img);
 	y = cJSON_AddObjectToObject(x, "osDisk");
 	cJSON_AddStringToObject(y, "osType", "Linux");
 	snprintf(path, sizeof(path), "%s-os", c->name);
 	cJSON_AddStringToObject(y, "name", path);
 	cJSON_AddStringToObject(y, "createOption", "FromImage");
+	if (c->vhd) {
+		char vhd[700];
+
+		if (az_vhd_url(d, c->name, vhd, sizeof(vhd)) < 0)
+			goto out;
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(y, "image"), "uri", c->image_id);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(y, "vhd"), "uri", vhd);
+	}
 	x = cJSON_AddObjectToObject(props, "networkProfile");
 	y = cJSON_AddArrayToObject(x, "networkInterfaces");
 	z = cJSON_CreateObject();
@@ -467,6 +497,9 @@ az_nic_body(struct az_create *c)
 	return out;
 }
 
+static int az_create_nic(struct az_create *c);
+static void az_create_keyed(void *arg, const struct az_result *r);
+
 static int
 az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
 	  const struct drv_tags *tags, const char *init_command, const char *public_key,
@@ -474,7 +507,7 @@ az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
 {
 	struct azure_driver *d = az_d(dd);
 	struct az_create *c = calloc(1, sizeof(*c));
-	char suffix[16], when[64], url[1024], *body;
+	char suffix[16], when[64];
 	struct drv_error e;
 	size_t kl;
 
@@ -516,13 +549,12 @@ az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
 		drv_error_set(&e, DRV_ERR_OTHER,
 			      "Invalid configuration: SharedImageGalleryName and "
 			      "SharedImageGalleryImageVersion must be set together");
-	else if (strncmp(c->image_id, "http://", 7) == 0 ||
-		 strncmp(c->image_id, "https://", 8) == 0)
-		drv_error_set(
-			&e, DRV_ERR_OTHER,
-			"Invalid configuration: unmanaged VHD image URLs (ImageID %.200s) are "
-			"not supported by this driver yet; use a managed or gallery image",
-			c->image_id);
+	else if ((c->vhd = strncmp(c->image_id, "http://", 7) == 0 ||
+			   strncmp(c->image_id, "https://", 8) == 0) &&
+		 !d->blob_base[0])
+		drv_error_set(&e, DRV_ERR_OTHER,
+			      "Invalid configuration: can't configure unmanaged image URL without "
+			      "StorageAccount and BlobContainer");
 	else if (!*c->image_id)
 		drv_error_set(&e, DRV_ERR_OTHER, "Invalid configuration: ImageID is empty");
 	if (e.text[0]) {
@@ -539,6 +571,30 @@ az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
 	az_created_at(when, sizeof(when));
 	cJSON_DeleteItemFromObjectCaseSensitive(c->tags, "created-at");
 	cJSON_AddStringToObject(c->tags, "created-at", when);
+	if (c->vhd) {
+		log_kv(LOG_LVL_WARN, "azure: unmanaged VHD images are deprecated by Azure",
+		       LF_STR("ImageID", c->image_id));
+		if (az_storage_key(d, az_create_keyed, c) < 0) {
+			d->ops--;
+			az_create_free(c);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (az_create_nic(c) < 0) {
+		d->ops--;
+		az_create_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+az_create_nic(struct az_create *c)
+{
+	struct azure_driver *d = c->d;
+	char url[1024], *body;
+
 	body = az_nic_body(c);
 	char nicname[160];
 
@@ -549,12 +605,28 @@ az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
 	    az_call(d, "PUT", url, body, AZ_LRO | AZ_FINAL_GET, "NIC PUT", &c->it, az_create_on_nic,
 		    c) < 0) {
 		free(body);
-		d->ops--;
-		az_create_free(c);
-		return -ENOMEM;
+		return -ENOMEM; /* c untouched: the caller cleans up */
 	}
 	free(body);
 	return 0;
+}
+
+/* The storage account key is known (or could not be had: Create fails as the reference's
+ * instance set does). */
+static void
+az_create_keyed(void *arg, const struct az_result *r)
+{
+	struct az_create *c = arg;
+	struct drv_error e;
+
+	if (r->err.cls != DRV_OK) {
+		az_create_finish(c, &r->err, NULL);
+		return;
+	}
+	if (az_create_nic(c) < 0) {
+		drv_error_set(&e, DRV_ERR_OTHER, "NIC PUT: out of memory");
+		az_create_finish(c, &e, NULL);
+	}
 }
 
 /* ---- Instances ---- */
@@ -1200,6 +1272,7 @@ az_gc_tick(uv_timer_t *t)
 {
 	struct azure_driver *d = t->data;
 
+	az_blob_gc(d);
 	if (d->gc_inflight > 0)
 		return;
 	az_gc_list(d, d->p.resource_group);
@@ -1263,6 +1336,7 @@ az_free(struct drv *dd)
 	}
 	cu_free(d->cu);
 	azure_token_free(&d->tok);
+	adc_free_secret_str(d->blob_key);
 	azure_params_free(&d->p);
 	free(d->ca);
 	free(d->set_id);
@@ -1296,6 +1370,7 @@ azure_driver_stats(struct drv *d, struct azure_stats *out)
 {
 	*out = az_d(d)->stats;
 	out->disks_deleted = az_d(d)->disks_deleted;
+	out->blobs_deleted = az_d(d)->blobs_deleted;
 }
 
 static int
@@ -1404,6 +1479,17 @@ azure_driver_new(uv_loop_t *loop, const cJSON *params, const struct azure_driver
 		       LF_STR("StorageAccount", d->p.storage_account),
 		       LF_STR("BlobContainer", d->p.blob_container));
 	snprintf(d->prefix, sizeof(d->prefix), "compute-%s-", o->instance_set_id);
+	if (*d->p.storage_account && *d->p.blob_container) {
+		if (d->env.blob_endpoint[0])
+			snprintf(d->blob_base, sizeof(d->blob_base), "%s", d->env.blob_endpoint);
+		else
+			snprintf(d->blob_base, sizeof(d->blob_base), "https://%.100s.blob.%.150s",
+				 d->p.storage_account, d->env.storage_suffix);
+		size_t bl = strlen(d->blob_base);
+
+		while (bl > 0 && d->blob_base[bl - 1] == '/')
+			d->blob_base[--bl] = 0;
+	}
 	d->set_id = strdup(o->instance_set_id);
 	d->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 30000;
 	d->total_ms = o->timeout_ms > 0 ? o->timeout_ms : 300000;

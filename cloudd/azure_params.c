@@ -198,6 +198,7 @@ azure_env_resolve(const char *name, const char *env_json, struct azure_env *e, c
 	const cJSON *aad = cJSON_GetObjectItem(j, "activeDirectoryEndpoint");
 	const cJSON *aud = cJSON_GetObjectItem(j, "tokenAudience");
 	const cJSON *suf = cJSON_GetObjectItem(j, "storageEndpointSuffix");
+	const cJSON *blob = cJSON_GetObjectItem(j, "storageBlobEndpoint");
 	int r = 0;
 
 	if (!cJSON_IsObject(j)) {
@@ -216,6 +217,13 @@ azure_env_resolve(const char *name, const char *env_json, struct azure_env *e, c
 								       : arm->valuestring,
 			      cJSON_IsString(suf) ? suf->valuestring : "") < 0) {
 		snprintf(err, errlen, "the Azure environment file has an endpoint too long");
+		r = -EINVAL;
+	} else if (cJSON_IsString(blob) &&
+		   (!az_https_url(blob->valuestring) ||
+		    (size_t)snprintf(e->blob_endpoint, sizeof(e->blob_endpoint), "%s",
+				     blob->valuestring) >= sizeof(e->blob_endpoint))) {
+		snprintf(err, errlen,
+			 "the Azure environment file's storageBlobEndpoint is not a URL");
 		r = -EINVAL;
 	}
 	cJSON_Delete(j);

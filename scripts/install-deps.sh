@@ -12,7 +12,7 @@ libsystemd-dev libseccomp-dev libcap-dev libcmocka-dev libexpat1-dev
 gdb valgrind procps psmisc iproute2 ca-certificates openssl curl
 openssh-server openssh-client dropbear-bin
 python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
-python3-azure
+python3-azure nodejs npm
 systemd
 "
 
@@ -24,6 +24,7 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: all dependencies present"
+	"$(dirname "$0")/install-azurite.sh" >/dev/null
 	exit 0
 fi
 
@@ -37,3 +38,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
+# Azurite (npm) for the Azure driver's blob tests.
+"$(dirname "$0")/install-azurite.sh" >/dev/null

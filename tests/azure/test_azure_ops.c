@@ -313,7 +313,8 @@ test_config_refusals(void **st)
 				    &tags, NULL, &r),
 			 0);
 	assert_true(r.failed);
-	assert_non_null(strstr(r.err.text, "unmanaged VHD"));
+	assert_non_null(strstr(r.err.text, "can't configure unmanaged image URL without "
+					   "StorageAccount and BlobContainer"));
 	op_result_free(&r);
 	assert_int_equal(azh_count(&H, NULL, NULL), 0); /* nothing was sent */
 	drv_done_free(&H.loop, d);

@@ -262,6 +262,10 @@ class Handler(BaseHTTPRequestHandler):
                          r"/operations/([^/]+)", path)
         if m and method == "GET":
             return self._op_status(w, m.group(3))
+        m = re.fullmatch(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Storage/"
+                         r"storageAccounts/([^/]+)/listKeys", path)
+        if m:
+            return self._list_keys(w, method, q, *m.groups())
         m = re.fullmatch(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/(Microsoft\.[A-Za-z]+)/"
                          r"(virtualMachines|networkInterfaces|disks)(?:/([^/]+))?", path, re.I)
         if not m:
@@ -312,6 +316,23 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "virtualMachines":
                 return self._vm(w, method, rg, name, doc, fault)
             return self._disk(w, method, rg, name)
+
+    def _list_keys(self, w, method, q, sub, rg, acct):
+        if method != "POST":
+            raise ArmError(405, "MethodNotAllowed", method)
+        if q.get("api-version") != ["2018-02-01"]:
+            raise ArmError(400, "NoRegisteredProviderFound", "No registered resource provider found for API "
+                "version '%s' for type 'storageAccounts'." % (q.get("api-version") or [""])[0])
+        if sub != w.a.subscription or rg.lower() not in [g.lower() for g in w.a.resource_groups]:
+            raise ArmError(404, "ResourceGroupNotFound", "Resource group '%s' could not be found." % rg)
+        fault = w.take_fault("list_keys")
+        if fault:
+            raise ArmError(fault["status"], fault["code"], fault["message"])
+        key = w.a.storage.get(acct)
+        if key is None:
+            raise ArmError(404, "StorageAccountNotFound", "The storage account %s was not found." % acct)
+        return 200, {"keys": [{"keyName": "key1", "value": key, "permissions": "FULL"},
+                              {"keyName": "key2", "value": key, "permissions": "FULL"}]}, {}
 
     def _lro(self, w, status, finish, fault, view, created=True):
         fail = (fault["code"], fault["message"]) if fault and fault.get("async") else None
@@ -437,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
                     v["state"] = "Failed"
                     return
                 w.vms.pop(key, None)
+                if v.get("vhd"):
+                    self._vhd(w, v["vhd"], "release", v["lease"])
                 for nic in w.nics.values():
                     if nic.get("vm", "").lower() == v["id"].lower():
                         nic.pop("vm")
@@ -497,11 +520,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ArmError(400, "InvalidParameter", "evictionPolicy required for Spot")
         vid = w.rid(rg, "virtualMachines", name)
         disk_name = sp.get("osDisk", {}).get("name") or name + "-os"
+        vhd = sp.get("osDisk", {}).get("vhd", {}).get("uri")
+        lease = self._vhd(w, vhd, "create") if vhd else None
         v = {"id": vid, "name": name, "rg": rg, "location": doc["location"], "tags": doc.get("tags", {}),
             "properties": props, "state": "Creating", "guid": str(uuid.uuid4()), "created": time.time(),
             "disk": disk_name, "request": doc}
         w.vms[key] = v
         nic["vm"] = vid
+
+        v["vhd"], v["lease"] = vhd, lease
 
         def fin(fail):
             v["state"] = "Failed" if fail else "Succeeded"
@@ -509,6 +536,26 @@ class Handler(BaseHTTPRequestHandler):
                 w.disks[disk_name.lower()] = {"id": w.rid(rg, "disks", disk_name), "name": disk_name, "rg": rg,
                     "location": v["location"], "diskState": "Attached", "timeCreated": now_iso()}
         return self._lro(w, 201, fin, fault, _vm_view(w, v))
+
+    def _vhd(self, w, uri, what, lease_id=None):
+        """The VM's OS disk as a page blob in the storage emulator (Azurite), leased while the
+        VM exists, as Azure does; released when the VM is deleted."""
+        from azure.storage.blob import BlobClient
+        for acct, key in w.a.storage.items():
+            base = w.a.blob_endpoint.rstrip("/")
+            if uri.startswith(base + "/"):
+                break
+        else:
+            raise ArmError(400, "InvalidParameter", "the VHD URI %s is not in a known storage account" % uri)
+        bc = BlobClient.from_blob_url(uri, credential={"account_name": acct, "account_key": key})
+        if what == "create":
+            bc.create_page_blob(size=512)
+            return bc.acquire_lease(lease_duration=-1).id
+        from azure.storage.blob import BlobLeaseClient
+        try:
+            BlobLeaseClient(bc, lease_id=lease_id).release()
+        except Exception as e:  # the blob may have been deleted meanwhile
+            sys.stderr.write("fake_azure: releasing the lease of %s: %s\n" % (uri, e))
 
     def _disk(self, w, method, rg, name):
         d = w.disks.get(name.lower())
@@ -612,6 +659,9 @@ def fake_args(argv):
     p.add_argument("--vm-size", dest="vm_sizes", action="append")
     p.add_argument("--nic-cidr", default="127.0.2.0/24")
     p.add_argument("--allow-non-loopback", action="store_true")
+    p.add_argument("--storage-account", action="append", default=[], metavar="NAME=KEY",
+                   help="a storage account listKeys answers for (Azurite's account)")
+    p.add_argument("--blob-endpoint", default="", help="the account's blob endpoint (Azurite, path style)")
     p.add_argument("--lro-polls", type=int, default=2)
     p.add_argument("--page-size", type=int, default=100)
     p.add_argument("--retry-after", default="0")
@@ -619,6 +669,7 @@ def fake_args(argv):
     p.add_argument("--lro-seconds", type=float, default=2.0, help="an unpolled operation finishes after this")
     a = p.parse_args(argv)
     a.resource_groups = a.resource_groups or ["rg1"]
+    a.storage = dict(x.split("=", 1) for x in a.storage_account)
     a.network_resource_group = a.network_resource_group or a.resource_groups[0]
     a.vm_sizes = a.vm_sizes or ["Standard_B1s", "Standard_D1_v2", "Standard_D2_v2", "Standard_D4_v2"]
     if not a.allow_non_loopback and not ipaddress.ip_network(a.nic_cidr).subnet_of(
@@ -645,7 +696,8 @@ def main(argv):
         "client_id": a.client_id, "subscription": a.subscription, "location": a.location,
         "resource_groups": a.resource_groups, "environment": {"name": "AzureStackCloud",
             "resourceManagerEndpoint": srv.endpoint + "/", "activeDirectoryEndpoint": srv.endpoint + "/",
-            "tokenAudience": srv.resource, "storageEndpointSuffix": "blob.fake.invalid"}}), flush=True)
+            "tokenAudience": srv.resource, "storageEndpointSuffix": "fake.invalid",
+            **({"storageBlobEndpoint": a.blob_endpoint} if a.blob_endpoint else {})}}), flush=True)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:
