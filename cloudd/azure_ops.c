@@ -942,6 +942,20 @@ az_del1_early(void *arg, const struct az_result *r)
 }
 
 static void
+az_del1_blob(void *arg, long status, const char *body, size_t len, const struct drv_error *e)
+{
+	struct az_del1 *x = arg;
+
+	(void)status;
+	(void)body;
+	(void)len;
+	if (e->text[0])
+		log_kv(LOG_LVL_WARN, "Error deleting blob", LF_STR("name", x->name),
+		       LF_STR("error", e->text));
+	az_del1_done(x);
+}
+
+static void
 az_del1_step(void *arg, const struct az_result *r)
 {
 	struct az_del1 *x = arg;
@@ -957,8 +971,15 @@ az_del1_step(void *arg, const struct az_result *r)
 		log_kv(LOG_LVL_WARN, x->step == 1 ? "Error deleting NIC" : "Error deleting disk",
 		       LF_STR("name", x->name), LF_STR("error", r->err.text));
 	x->step++;
-	/* Beyond the reference: our VM's NIC and OS disk go with it (names of our scheme),
-	 * instead of waiting for the garbage collection. */
+	/* Beyond the reference: our VM's NIC and OS disk (or VHD blob, once its lease is gone
+	 * with the VM) go with it (names of our scheme), instead of waiting for the GC. */
+	if (x->step == 3 && az_has_prefix(d, x->name) && d->blob_base[0] && d->blob_key) {
+		char suffix[400];
+
+		snprintf(suffix, sizeof(suffix), "/%s/%s-os.vhd", d->p.blob_container, x->name);
+		if (az_blob(d, "DELETE", suffix, NULL, az_del1_blob, x) == 0)
+			return;
+	}
 	if (x->step > 2 || !az_has_prefix(d, x->name)) {
 		az_del1_done(x);
 		return;

@@ -4,7 +4,7 @@ sshd-pool) against the fake Arvados API, tests/fake_azure (AAD + ARM over HTTPS,
 through CloudEnvironment AzureStackCloud and AZURE_ENVIRONMENT_FILEPATH; the test CA through
 SSL_CERT_FILE) and real OpenSSH rig workers started on exactly the private IPs the fake's NICs
 hand out (127.0.0.0/8), each with the instance secret from the VM's custom data, as cloud-init
-would write it. Config shaped like the seed examples (seed001-azure-managed, -gallery).
+would write it. Config shaped like the seed examples (seed001-azure-managed, -gallery, -vhd, seed000-azure).
 Each scenario: every container Complete exactly once, then no VM, NIC or disk left after
 TimeoutIdle. Needs root (the sshd rig)."""
 import base64
@@ -95,7 +95,7 @@ AZ_TYPES = """      d2:
 """
 
 
-def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, gallery):
+def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, extra_params):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -137,19 +137,57 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, gallery):
           Network: xxxxx
           Subnet: xxxxx-subnet-private
           ImageResourceGroup: yyyyy
-%(gallery)s          DeleteDanglingResourcesAfter: 20s
+%(extra)s          DeleteDanglingResourcesAfter: 20s
           AdminUsername: root
     InstanceTypes:
 %(itypes)s""" % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
-                 "ssh": ssh_port, "image": image, "gallery": gallery, "itypes": AZ_TYPES}
+                 "ssh": ssh_port, "image": image, "extra": extra_params, "itypes": AZ_TYPES}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
     return path
 
 
+AZ_ACCT, AZ_KEY = "example", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
+VHD_IMAGE = ("https://zzzzzzzz.blob.core.windows.net/system/Microsoft.Compute/Images/images/"
+             "zzzzz-compute-osDisk.55555555-5555-5555-5555-555555555555.vhd")
+
+
+class Azurite:
+    """The Azure Storage emulator (npm, scripts/install-azurite.sh) on 127.0.0.1, telemetry off."""
+
+    def __init__(self, d):
+        exe = subprocess.run(["sh", os.path.join(SRC, "scripts", "install-azurite.sh")], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.port = e2e_env.free_port()
+        self.proc = subprocess.Popen([exe, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
+                                      d + "/azurite", "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
+                                     env=dict(os.environ, AZURITE_ACCOUNTS=AZ_ACCT + ":" + AZ_KEY),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = "http://127.0.0.1:%d/%s" % (self.port, AZ_ACCT)
+        from azure.storage.blob import ContainerClient
+        self.container = ContainerClient.from_container_url(
+            self.endpoint + "/vhds", credential={"account_name": AZ_ACCT, "account_key": AZ_KEY})
+        for _ in range(100):
+            try:
+                self.container.create_container()
+                break
+            except Exception:
+                import time
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("Azurite did not start")
+
+    def blobs(self):
+        return [b.name for b in self.container.list_blobs()]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 class AzureE2E(e2e_env.E2E):
-    def __init__(self, image="zzzzz-compute-image", gallery="", crunch_cfg=None):  # noqa: super not called
+    def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False):  # noqa: no super
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-azure-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -158,7 +196,9 @@ class AzureE2E(e2e_env.E2E):
         os.chmod(self.key_path, 0o644)
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
-        self.ec2 = self.az = FakeAzure(self.dir)
+        self.azurite = Azurite(self.dir) if vhd else None
+        self.ec2 = self.az = FakeAzure(self.dir, *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
+                                                    self.azurite.endpoint] if vhd else []))
         self.ssh_port = e2e_env.free_port("127.0.2.4")
         self.mgmt_port = e2e_env.free_port()
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"), authorized_keys=[self.key_path + ".pub"])
@@ -166,8 +206,13 @@ class AzureE2E(e2e_env.E2E):
                                              crunch_cfg or {"duration": 2, "arvados": True})
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port, self.key_path,
-                                   image, gallery)
+                                   image, extra_params)
         self.disp = None
+
+    def stop(self):
+        super().stop()
+        if self.azurite is not None:
+            self.azurite.stop()
 
     def env(self):
         return {"AZURE_ENVIRONMENT_FILEPATH": self.az.env_file, "SSL_CERT_FILE": self.dir + "/ca.pem"}
@@ -208,13 +253,28 @@ class AzureDispatch(e2e_env.E2ECase):
 
     def test_gallery_image(self):
         """seed001-azure-gallery: SharedImageGalleryName + SharedImageGalleryImageVersion."""
-        self.start_azure(image="zzzzz-compute-def", gallery="          SharedImageGalleryName: shared_image_gallery\n"
+        self.start_azure(image="zzzzz-compute-def", extra_params="          SharedImageGalleryName: shared_image_gallery\n"
                          "          SharedImageGalleryImageVersion: 0.0.1\n")
         reqs = self.run_two()
         puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and '"storageProfile"' in r["body"]]
         self.assertTrue(puts)
         self.assertTrue(all(p["properties"]["storageProfile"]["imageReference"]["id"].endswith(
             "/galleries/shared_image_gallery/images/zzzzz-compute-def/versions/0.0.1") for p in puts))
+
+
+    def test_vhd_image(self):
+        """seed000-azure / seed001-azure-vhd: an unmanaged VHD ImageID with StorageAccount and
+        BlobContainer; the VHD blobs live in Azurite (SharedKey checked there) and none is left."""
+        self.start_azure(image=VHD_IMAGE, extra_params="          StorageAccount: %s\n          BlobContainer: vhds\n"
+                         % AZ_ACCT, vhd=True)
+        reqs = self.run_two()
+        puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and '"storageProfile"' in r["body"]]
+        self.assertTrue(puts)
+        for p in puts:
+            od = p["properties"]["storageProfile"]["osDisk"]
+            self.assertEqual(od["image"]["uri"], VHD_IMAGE)
+            self.assertTrue(od["vhd"]["uri"].startswith(self.env.azurite.endpoint + "/vhds/compute-"))
+        self.env.wait(lambda: not self.env.azurite.blobs(), 30, "no VHD blob left")
 
 
 if __name__ == "__main__":
