@@ -91,7 +91,7 @@ AZ_TYPES = """      d2:
         VCPUs: 4
         RAM: 16GiB
         IncludedScratch: 32GB
-        Price: 0.2
+        Price: 0.14
 """
 
 
@@ -187,7 +187,8 @@ class Azurite:
 
 
 class AzureE2E(e2e_env.E2E):
-    def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False):  # noqa: no super
+    def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False,
+                 fake_args=()):  # noqa: no super
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-azure-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -198,7 +199,7 @@ class AzureE2E(e2e_env.E2E):
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
         self.azurite = Azurite(self.dir) if vhd else None
         self.ec2 = self.az = FakeAzure(self.dir, *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
-                                                    self.azurite.endpoint] if vhd else []))
+                                                    self.azurite.endpoint] if vhd else []), *fake_args)
         self.ssh_port = e2e_env.free_port("127.0.2.4")
         self.mgmt_port = e2e_env.free_port()
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"), authorized_keys=[self.key_path + ".pub"])
@@ -238,9 +239,12 @@ class AzureDispatch(e2e_env.E2ECase):
         return reqs
 
     def test_managed_image(self):
-        """seed001-azure-managed: ImageResourceGroup + managed image name."""
-        self.start_azure()
+        """seed001-azure-managed: ImageResourceGroup + managed image name. Tokens live 303 s,
+        inside the driver's 5-minute refresh margin after 3 s: refreshed during the run, and
+        no call ever fails for an expired token (run_two: no 401)."""
+        self.start_azure(fake_args=("--token-ttl", "303"))
         reqs = self.run_two()
+        self.assertGreaterEqual(self.env.az.state()["tokens_issued"], 2)
         puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and "/virtualMachines/" in r["path"]
                 and '"storageProfile"' in r["body"]]
         self.assertTrue(puts)
@@ -261,6 +265,22 @@ class AzureDispatch(e2e_env.E2ECase):
         self.assertTrue(all(p["properties"]["storageProfile"]["imageReference"]["id"].endswith(
             "/galleries/shared_image_gallery/images/zzzzz-compute-def/versions/0.0.1") for p in puts))
 
+
+    def test_capacity_falls_back(self):
+        """The cheapest size (Standard_D2s_v3) has no capacity (SkuNotAvailable, every time):
+        a capacity error for that type, so the scheduler runs the containers on the next type
+        within MaximumPriceFactor (d4, 1.4 times the price)."""
+        self.start_azure()
+        self.env.az.ctl("POST", "faults", {"op": "vm_put", "status": 409, "code": "SkuNotAvailable",
+                                           "message": "The requested size for resource is currently not available",
+                                           "vm_size": "Standard_D2s_v3", "count": -1})
+        reqs = self.run_two()
+        sizes = [json.loads(r["body"])["properties"]["hardwareProfile"]["vmSize"] for r in reqs
+                 if r["method"] == "PUT" and '"hardwareProfile"' in r["body"]]
+        self.assertIn("Standard_D2s_v3", sizes)
+        ok = [r for r in reqs if r["method"] == "PUT" and '"hardwareProfile"' in r["body"] and r["status"] == 201]
+        self.assertTrue(ok)
+        self.assertTrue(all('"Standard_D4s_v3"' in r["body"] for r in ok))
 
     def test_vhd_image(self):
         """seed000-azure / seed001-azure-vhd: an unmanaged VHD ImageID with StorageAccount and
