@@ -282,6 +282,27 @@ class AzureDispatch(e2e_env.E2ECase):
         self.assertTrue(ok)
         self.assertTrue(all('"Standard_D4s_v3"' in r["body"] for r in ok))
 
+    def test_sigkill_restart_adopts(self):
+        """The dispatcher killed with SIGKILL mid-run and restarted finds its VMs again (by the
+        InstanceSetID tag through the VM and NIC lists) and their running containers: each
+        container Complete exactly once, nothing left."""
+        d = self.start_azure(crunch_cfg={"duration": 6, "arvados": True})
+        uuids = self.env.create(4)
+        self.env.wait(lambda: sum(1 for r in self.env.records(uuids).values()
+                                  if r["state"] == "Running") >= 2, 90, "containers running")
+        vms_before = {v["id"] for v in self.env.az.state()["vms"]}
+        d.proc.kill()
+        d.proc.wait()
+        self.env.start_dispatcher()
+        self.wait_final(uuids, 120)
+        self.check_final({u: "Complete" for u in uuids})
+        created_after = [r for r in self.env.az.ctl("GET", "requests")["requests"]
+                         if r["method"] == "PUT" and '"hardwareProfile"' in r["body"]
+                         and any(v.rsplit("/", 1)[1] in r["path"] for v in vms_before)]
+        self.assertEqual(len(created_after), len(vms_before))  # no VM of before was made again
+        self.env.wait(lambda: not self.env.az.state()["vms"], 60, "no VM left")
+        self.env.wait(lambda: not self.env.az.state()["nics"], 30, "no NIC left")
+
     def test_vhd_image(self):
         """seed000-azure / seed001-azure-vhd: an unmanaged VHD ImageID with StorageAccount and
         BlobContainer; the VHD blobs live in Azurite (SharedKey checked there) and none is left."""
