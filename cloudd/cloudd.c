@@ -129,6 +129,15 @@ cloudd_setup(struct cloudd *cd, uv_loop_t *loop, const char *driver)
 		return cloudd_read_ca(cd);
 	if (strcmp(driver, "loopback") == 0)
 		return cloudd_loopback_prepare(cd);
+	if (strcmp(driver, "azure") == 0) {
+		char err[300];
+
+		if (azure_preload(&cd->azure_pre, err, sizeof(err)) != 0) {
+			log_kv_err(LOG_LVL_FATAL, "azure: cannot load before the sandbox", err,
+				   LF_STR("Driver", "azure"));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -199,6 +208,15 @@ cloudd_make_driver(struct cloudd *cd, char *err, size_t errlen)
 	if (strcmp(cd->driver, "loopback") == 0)
 		return loopback_driver_new(cd->loop, cd->private_dir, cd->user, &cd->drv, err,
 					   errlen);
+	if (strcmp(cd->driver, "azure") == 0) {
+		struct azure_driver_opts o = {
+			.instance_set_id = cd->instance_set_id,
+			.env_json = cd->azure_pre.env_json,
+			.ca_pem = cd->azure_pre.ca_pem,
+			.ca_pem_len = cd->azure_pre.ca_pem_len,
+		};
+		return azure_driver_new(cd->loop, cd->params, &o, &cd->drv, err, errlen);
+	}
 	snprintf(err, errlen, "the %s driver is not implemented in cloudd yet", cd->driver);
 	return -ENOSYS;
 }
@@ -283,6 +301,7 @@ cloudd_teardown(struct cloudd *cd)
 	free(cd->tag_key_prefix);
 	free(cd->ca_pem);
 	free(cd->starts_sent);
+	azure_preload_free(&cd->azure_pre);
 	if (cd->private_dir_made)
 		rmdir(cd->private_dir); /* empty once the loopback driver is freed */
 	memset(cd, 0, sizeof(*cd));

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "azure.h"
 #include "drv.h"
 #include "proto.h"
 #include "proto_chan.h"
@@ -24,10 +25,11 @@ struct cloudd {
 	size_t inflight; /* driver operations not yet answered */
 	uint8_t *ca_pem; /* AWS_CA_BUNDLE, read before the sandbox */
 	size_t ca_pem_len;
-	char private_dir[256]; /* loopback: sshd's files (created before the sandbox) */
-	bool private_dir_made; /* we created it: remove it at teardown */
-	char user[64];	       /* loopback: the OS user sshd runs as (the remote user) */
-	uint64_t *starts_sent; /* ec2: per subnet, RunInstances ok/fail already reported
+	char private_dir[256];		/* loopback: sshd's files (created before the sandbox) */
+	bool private_dir_made;		/* we created it: remove it at teardown */
+	char user[64];			/* loopback: the OS user sshd runs as (the remote user) */
+	struct azure_preload azure_pre; /* azure: environment file and CA, read before the sandbox */
+	uint64_t *starts_sent;		/* ec2: per subnet, RunInstances ok/fail already reported
 				       * to the parent (2 per subnet; CLOUD_STATS sends deltas) */
 };
 

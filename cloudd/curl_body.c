@@ -48,6 +48,7 @@ cu_req_done(struct curl_uv_xfer *x, CURLcode result)
 	res.body = r->buf ? r->buf : "";
 	res.body_len = r->len;
 	res.retry_after_s = r->retry_after;
+	res.easy = x->easy;
 	if (r->too_large)
 		res.error = "answer larger than the allowed maximum";
 	else if (result != CURLE_OK)

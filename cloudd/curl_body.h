@@ -26,6 +26,7 @@ struct cu_result {
 	size_t body_len;
 	const char *error;    /* human text for a transport failure ("" when none) */
 	double retry_after_s; /* Retry-After header in seconds, -1 when absent */
+	CURL *easy;	      /* the finished handle, for curl_easy_header() in the callback */
 };
 
 typedef void (*cu_done_cb)(void *arg, const struct cu_result *r);

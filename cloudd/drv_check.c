@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "azure.h"
 #include "ec2_params.h"
 
 static int
@@ -23,21 +24,21 @@ drv_params_check(const char *driver, const cJSON *params, char *err, size_t errl
 	int r;
 
 	if (driver == NULL || *driver == '\0') {
-		snprintf(err, errlen, "no cloud driver configured (supported: ec2, loopback)");
+		snprintf(err, errlen,
+			 "no cloud driver configured (supported: ec2, azure, loopback)");
 		return drv_check_fail(key, DRV_CHECK_DRIVER, -EINVAL);
 	}
-	if (strcmp(driver, "azure") == 0) {
-		snprintf(
-			err, errlen,
-			"the azure driver is not supported yet by this dispatcher (supported: ec2, "
-			"loopback)");
-		return drv_check_fail(key, DRV_CHECK_DRIVER, -ENOSYS);
-	}
-	if (strcmp(driver, "ec2") != 0 && strcmp(driver, "loopback") != 0) {
-		snprintf(err, errlen, "unknown cloud driver \"%.64s\" (supported: ec2, loopback)",
+	if (strcmp(driver, "ec2") != 0 && strcmp(driver, "azure") != 0 &&
+	    strcmp(driver, "loopback") != 0) {
+		snprintf(err, errlen,
+			 "unknown cloud driver \"%.64s\" (supported: ec2, azure, loopback)",
 			 driver);
 		return drv_check_fail(key, DRV_CHECK_DRIVER, -EINVAL);
 	}
+	if (params != NULL && strcmp(driver, "azure") == 0)
+		return azure_params_check(params, err, errlen) == 0
+			       ? 0
+			       : drv_check_fail(key, DRV_CHECK_PARAMS, -EINVAL);
 	if (params == NULL || strcmp(driver, "loopback") == 0)
 		return 0; /* only the driver asked for; loopback takes no parameters */
 	if ((r = ec2_params_parse(params, &p, err, errlen)) != 0)

@@ -13,6 +13,7 @@ gdb valgrind procps psmisc iproute2 ca-certificates openssl curl stress-ng
 openssh-server openssh-client dropbear-bin
 python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
 libpq-dev postgresql postgresql-client
+python3-azure nodejs npm
 systemd
 dpkg-dev debhelper fakeroot lintian rpm rpmlint scdoc mandoc file
 "
@@ -25,6 +26,7 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: all dependencies present"
+	"$(dirname "$0")/install-azurite.sh" >/dev/null
 	exit 0
 fi
 
@@ -38,3 +40,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
+# Azurite (npm) for the Azure driver's blob tests.
+"$(dirname "$0")/install-azurite.sh" >/dev/null

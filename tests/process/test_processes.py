@@ -192,9 +192,9 @@ class TestLandlock(ProcessTest):
             self.assertEqual(h.proc_status(pid)["Seccomp"].strip(), "2", name)
 
 
-def az_line(path):
+def line_of(path, text):
     with open(path) as f:
-        return f.read().splitlines().index("        Driver: azure") + 1
+        return f.read().splitlines().index(text) + 1
 
 
 def secrets_hex(n):
@@ -420,10 +420,12 @@ class TestCommandLine(ProcessTest):
 
         drv = "        Driver: ec2"
         self.assertIn(drv, lines)
+        # Azure with EC2's DriverParameters: refused by the Azure driver's own check.
         az = check("azure", text.replace(drv, "        Driver: azure"),
-                   "Containers.CloudVMs.Driver", ["azure", "not supported yet"],
-                   "        Driver: azure")
-        check("nosuch", text.replace(drv, "        Driver: nosuchcloud"),
+                   "Containers.CloudVMs.DriverParameters",
+                   ["Azure DriverParameters", "SubscriptionID is empty"],
+                   "        DriverParameters:")
+        nosuch = check("nosuch", text.replace(drv, "        Driver: nosuchcloud"),
               "Containers.CloudVMs.Driver", ["unknown cloud driver", "nosuchcloud"],
               "        Driver: nosuchcloud")
         check("noregion", text.replace("          Region: us-east-1\n", ""),
@@ -457,17 +459,25 @@ class TestCommandLine(ProcessTest):
             ftext = f.read()
         check("badkeyfile", ftext, "Containers.DispatchPrivateKey", ["no key found"],
               "      DispatchPrivateKey: \"file://%s\"" % notkey)
-        # Start-up refuses the unsupported driver the same way, before starting anything.
-        r = self.run_adc("-config", az)
+        # Start-up refuses an unknown driver the same way, before starting anything.
+        r = self.run_adc("-config", nosuch)
         self.assertEqual(r.returncode, 1)
         out = r.stdout + r.stderr
         fatal = [json.loads(l) for l in out.splitlines() if '"fatal"' in l]
         self.assertEqual(len(fatal), 1, out)
         self.assertEqual(fatal[0]["key"], "Clusters.zzzzz.Containers.CloudVMs.Driver")
-        self.assertEqual(fatal[0]["file"], az)
-        self.assertEqual(fatal[0]["line"], az_line(az))
-        self.assertIn("not supported yet", fatal[0]["msg"])
+        self.assertEqual(fatal[0]["file"], nosuch)
+        self.assertEqual(fatal[0]["line"], line_of(nosuch, "        Driver: nosuchcloud"))
+        self.assertIn("unknown cloud driver", fatal[0]["msg"])
         self.assertNotIn("helper started", out)
+        # DriverParameters are cloudd's secret: the parent does not read them at start-up, and
+        # cloudd refuses them for good at its init: one fatal line, exit 1, no restart loop.
+        r = self.run_adc("-config", az)
+        self.assertEqual(r.returncode, 1)
+        out = r.stdout + r.stderr
+        fatal = [json.loads(l) for l in out.splitlines() if '"fatal"' in l]
+        self.assertEqual(len(fatal), 1, out)
+        self.assertIn("SubscriptionID is empty", fatal[0]["msg"], out)
 
     def test_env_config_path(self):
         env = dict(os.environ, ARVADOS_CONFIG=self.config)

@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""End to end on Azure: the three real executables (dispatcherd, cloudd with the azure driver,
+sshd-pool) against the fake Arvados API, tests/fake_azure (AAD + ARM over HTTPS, reached
+through CloudEnvironment AzureStackCloud and AZURE_ENVIRONMENT_FILEPATH; the test CA through
+SSL_CERT_FILE) and real OpenSSH rig workers started on exactly the private IPs the fake's NICs
+hand out (127.0.0.0/8), each with the instance secret from the VM's custom data, as cloud-init
+would write it. Config shaped like the seed examples (seed001-azure-managed, -gallery, -vhd, seed000-azure).
+Each scenario: every container Complete exactly once, then no VM, NIC or disk left after
+TimeoutIdle. Needs root (the sshd rig)."""
+import base64
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+import e2e_env  # noqa: E402
+from e2e_env import adc_harness, fakearv_testlib, sshd_rig  # noqa: E402
+
+SET_ID_NOTE = "instance set id: the dispatcher derives it from its token"
+
+
+class FakeAzure:
+    """tests/fake_azure as the WorkerWatcher sees a cloud: instances() with id, private_ip,
+    state and user_data (the VM's custom data, decoded)."""
+
+    def __init__(self, d, *extra):
+        self.ctx = ssl.create_default_context(cafile=d + "/ca.pem")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-B", os.path.join(SRC, "tests", "fake_azure", "fake_azure.py"),
+             "--port", "0", "--tls", d + "/srv.pem", d + "/srv.key", "--resource-group", "zzzzz",
+             "--network", "xxxxx", "--subnet", "xxxxx-subnet-private", "--network-resource-group", "yyyyy",
+             "--resource-group", "yyyyy", "--vm-size", "Standard_D2s_v3", "--vm-size", "Standard_D4s_v3",
+             "--retry-after", "0", "--lro-polls", "2"] + list(extra),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.info = json.loads(self.proc.stdout.readline())
+        self.endpoint = self.info["endpoint"]
+        self.env_file = d + "/azure-env.json"
+        with open(self.env_file, "w") as f:
+            json.dump(self.info["environment"], f)
+
+    def ctl(self, method, path, data=None):
+        req = urllib.request.Request(self.endpoint + "/_fake/" + path, method=method,
+                                     data=json.dumps(data).encode() if data is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def state(self):
+        return self.ctl("GET", "state")
+
+    def instances(self):
+        st = self.state()
+        ip_of = {n["id"].lower(): n["properties"]["ipConfigurations"][0]["properties"].get("privateIPAddress")
+                 for n in st["nics"]}
+        out = []
+        for v in st["vms"]:
+            req = v.get("request") or {}
+            cd = ((req.get("properties") or {}).get("osProfile") or {}).get("customData")
+            nics = (v["properties"].get("networkProfile") or {}).get("networkInterfaces") or [{}]
+            ps = v["properties"]["provisioningState"]
+            out.append({"id": v["id"], "private_ip": ip_of.get((nics[0].get("id") or "").lower()),
+                        "state": {"Creating": "pending", "Succeeded": "running"}.get(ps, "terminated"),
+                        "user_data": base64.b64decode(cd).decode() if cd else ""})
+        return out
+
+    def live(self):
+        return [i for i in self.instances() if i["state"] in ("pending", "running")]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+AZ_TYPES = """      d2:
+        ProviderType: Standard_D2s_v3
+        VCPUs: 2
+        RAM: 8GiB
+        IncludedScratch: 16GB
+        Price: 0.1
+      d4:
+        ProviderType: Standard_D4s_v3
+        VCPUs: 4
+        RAM: 16GiB
+        IncludedScratch: 32GB
+        Price: 0.14
+"""
+
+
+def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, extra_params):
+    text = """Clusters:
+  zzzzz:
+    ManagementToken: e2emanagementtoken0123456789
+    SystemRootToken: %(root)s
+    TLS:
+      Insecure: true
+    Services:
+      Controller:
+        ExternalURL: "https://127.0.0.1:%(arv)d"
+      DispatchCloud:
+        InternalURLs:
+          "http://127.0.0.1:%(mgmt)d": {}
+    Containers:
+      DispatchPrivateKey: "file://%(key)s"
+      StaleLockTimeout: 5s
+      CloudVMs:
+        Driver: azure
+        ImageID: "%(image)s"
+        DeployRunnerBinary: ""
+        SSHPort: "%(ssh)d"
+        PollInterval: 1s
+        SyncInterval: 2s
+        ProbeInterval: 1s
+        TimeoutIdle: 3s
+        TimeoutBooting: 30s
+        TimeoutProbe: 10s
+        TimeoutShutdown: 5s
+        MaxInstances: 4
+        BootProbeCommand: "true"
+        DriverParameters:
+          SubscriptionID: sub-1
+          ClientID: client-1
+          ClientSecret: s3cr3t-client
+          TenantID: tenant-1
+          CloudEnvironment: AzureStackCloud
+          Location: centralus
+          ResourceGroup: zzzzz
+          NetworkResourceGroup: yyyyy
+          Network: xxxxx
+          Subnet: xxxxx-subnet-private
+          ImageResourceGroup: yyyyy
+%(extra)s          DeleteDanglingResourcesAfter: 20s
+          AdminUsername: root
+    InstanceTypes:
+%(itypes)s""" % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
+                 "ssh": ssh_port, "image": image, "extra": extra_params, "itypes": AZ_TYPES}
+    path = os.path.join(d, "config.yml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+AZ_ACCT, AZ_KEY = "example", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
+VHD_IMAGE = ("https://zzzzzzzz.blob.core.windows.net/system/Microsoft.Compute/Images/images/"
+             "zzzzz-compute-osDisk.55555555-5555-5555-5555-555555555555.vhd")
+
+
+class Azurite:
+    """The Azure Storage emulator (npm, scripts/install-azurite.sh) on 127.0.0.1, telemetry off."""
+
+    def __init__(self, d):
+        exe = subprocess.run(["sh", os.path.join(SRC, "scripts", "install-azurite.sh")], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.port = e2e_env.free_port()
+        self.proc = subprocess.Popen([exe, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
+                                      d + "/azurite", "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
+                                     env=dict(os.environ, AZURITE_ACCOUNTS=AZ_ACCT + ":" + AZ_KEY),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = "http://127.0.0.1:%d/%s" % (self.port, AZ_ACCT)
+        from azure.storage.blob import ContainerClient
+        self.container = ContainerClient.from_container_url(
+            self.endpoint + "/vhds", credential={"account_name": AZ_ACCT, "account_key": AZ_KEY})
+        for _ in range(100):
+            try:
+                self.container.create_container()
+                break
+            except Exception:
+                import time
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("Azurite did not start")
+
+    def blobs(self):
+        return [b.name for b in self.container.list_blobs()]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class AzureE2E(e2e_env.E2E):
+    def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False,
+                 fake_args=()):  # noqa: no super
+        adc_harness.ensure_role_users()
+        self.dir = tempfile.mkdtemp(prefix="adc-e2e-azure-", dir="/var/tmp")
+        os.chmod(self.dir, 0o755)
+        e2e_env.make_ca(self.dir)
+        self.key_path, _ = adc_harness.make_key(self.dir)
+        os.chmod(self.key_path, 0o644)
+        self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
+        self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
+        self.azurite = Azurite(self.dir) if vhd else None
+        self.ec2 = self.az = FakeAzure(self.dir, *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
+                                                    self.azurite.endpoint] if vhd else []), *fake_args)
+        self.ssh_port = e2e_env.free_port("127.0.2.4")
+        self.mgmt_port = e2e_env.free_port()
+        self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"), authorized_keys=[self.key_path + ".pub"])
+        self.watcher = e2e_env.WorkerWatcher(self.az, self.rig, self.ssh_port,
+                                             crunch_cfg or {"duration": 2, "arvados": True})
+        self.watcher.start()
+        self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port, self.key_path,
+                                   image, extra_params)
+        self.disp = None
+
+    def stop(self):
+        super().stop()
+        if self.azurite is not None:
+            self.azurite.stop()
+
+    def env(self):
+        return {"AZURE_ENVIRONMENT_FILEPATH": self.az.env_file, "SSL_CERT_FILE": self.dir + "/ca.pem"}
+
+
+class AzureDispatch(e2e_env.E2ECase):
+    def start_azure(self, **kw):
+        self.env = AzureE2E(**kw)
+        d = self.env.start_dispatcher()
+        d.wait_for(lambda e: e.get("msg") == "listening", 30)
+        return d
+
+    def run_two(self):
+        uuids = self.env.create(2)
+        self.wait_final(uuids, 120)
+        self.check_final({u: "Complete" for u in uuids})
+        # TimeoutIdle: every VM destroyed, and with it (this driver) its NIC and OS disk.
+        self.env.wait(lambda: not self.env.az.state()["vms"], 60, "no VM left")
+        self.env.wait(lambda: not self.env.az.state()["nics"], 30, "no NIC left")
+        self.env.wait(lambda: not self.env.az.state()["disks"], 30, "no disk left")
+        reqs = self.env.az.ctl("GET", "requests")["requests"]
+        self.assertEqual([r for r in reqs if r.get("status") in (400, 401)], [])
+        return reqs
+
+    def test_managed_image(self):
+        """seed001-azure-managed: ImageResourceGroup + managed image name. Tokens live 303 s,
+        inside the driver's 5-minute refresh margin after 3 s: refreshed during the run, and
+        no call ever fails for an expired token (run_two: no 401)."""
+        self.start_azure(fake_args=("--token-ttl", "303"))
+        reqs = self.run_two()
+        self.assertGreaterEqual(self.env.az.state()["tokens_issued"], 2)
+        puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and "/virtualMachines/" in r["path"]
+                and '"storageProfile"' in r["body"]]
+        self.assertTrue(puts)
+        for p in puts:
+            self.assertEqual(p["properties"]["storageProfile"]["imageReference"]["id"],
+                             "/subscriptions/sub-1/resourceGroups/yyyyy/providers/Microsoft.Compute/images/"
+                             "zzzzz-compute-image")
+            self.assertEqual(p["properties"]["osProfile"]["adminUsername"], "root")
+            self.assertIn("ArvadosInstanceSecret", p["tags"])
+
+    def test_gallery_image(self):
+        """seed001-azure-gallery: SharedImageGalleryName + SharedImageGalleryImageVersion."""
+        self.start_azure(image="zzzzz-compute-def", extra_params="          SharedImageGalleryName: shared_image_gallery\n"
+                         "          SharedImageGalleryImageVersion: 0.0.1\n")
+        reqs = self.run_two()
+        puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and '"storageProfile"' in r["body"]]
+        self.assertTrue(puts)
+        self.assertTrue(all(p["properties"]["storageProfile"]["imageReference"]["id"].endswith(
+            "/galleries/shared_image_gallery/images/zzzzz-compute-def/versions/0.0.1") for p in puts))
+
+
+    def test_capacity_falls_back(self):
+        """The cheapest size (Standard_D2s_v3) has no capacity (SkuNotAvailable, every time):
+        a capacity error for that type, so the scheduler runs the containers on the next type
+        within MaximumPriceFactor (d4, 1.4 times the price)."""
+        self.start_azure()
+        self.env.az.ctl("POST", "faults", {"op": "vm_put", "status": 409, "code": "SkuNotAvailable",
+                                           "message": "The requested size for resource is currently not available",
+                                           "vm_size": "Standard_D2s_v3", "count": -1})
+        reqs = self.run_two()
+        sizes = [json.loads(r["body"])["properties"]["hardwareProfile"]["vmSize"] for r in reqs
+                 if r["method"] == "PUT" and '"hardwareProfile"' in r["body"]]
+        self.assertIn("Standard_D2s_v3", sizes)
+        ok = [r for r in reqs if r["method"] == "PUT" and '"hardwareProfile"' in r["body"] and r["status"] == 201]
+        self.assertTrue(ok)
+        self.assertTrue(all('"Standard_D4s_v3"' in r["body"] for r in ok))
+
+    def test_sigkill_restart_adopts(self):
+        """The dispatcher killed with SIGKILL mid-run and restarted finds its VMs again (by the
+        InstanceSetID tag through the VM and NIC lists) and their running containers: each
+        container Complete exactly once, nothing left."""
+        d = self.start_azure(crunch_cfg={"duration": 6, "arvados": True})
+        uuids = self.env.create(4)
+        self.env.wait(lambda: sum(1 for r in self.env.records(uuids).values()
+                                  if r["state"] == "Running") >= 2, 90, "containers running")
+        vms_before = {v["id"] for v in self.env.az.state()["vms"]}
+        d.proc.kill()
+        d.proc.wait()
+        self.env.start_dispatcher()
+        self.wait_final(uuids, 120)
+        self.check_final({u: "Complete" for u in uuids})
+        created_after = [r for r in self.env.az.ctl("GET", "requests")["requests"]
+                         if r["method"] == "PUT" and '"hardwareProfile"' in r["body"]
+                         and any(v.rsplit("/", 1)[1] in r["path"] for v in vms_before)]
+        self.assertEqual(len(created_after), len(vms_before))  # no VM of before was made again
+        self.env.wait(lambda: not self.env.az.state()["vms"], 60, "no VM left")
+        self.env.wait(lambda: not self.env.az.state()["nics"], 30, "no NIC left")
+
+    def test_vhd_image(self):
+        """seed000-azure / seed001-azure-vhd: an unmanaged VHD ImageID with StorageAccount and
+        BlobContainer; the VHD blobs live in Azurite (SharedKey checked there) and none is left."""
+        self.start_azure(image=VHD_IMAGE, extra_params="          StorageAccount: %s\n          BlobContainer: vhds\n"
+                         % AZ_ACCT, vhd=True)
+        reqs = self.run_two()
+        puts = [json.loads(r["body"]) for r in reqs if r["method"] == "PUT" and '"storageProfile"' in r["body"]]
+        self.assertTrue(puts)
+        for p in puts:
+            od = p["properties"]["storageProfile"]["osDisk"]
+            self.assertEqual(od["image"]["uri"], VHD_IMAGE)
+            self.assertTrue(od["vhd"]["uri"].startswith(self.env.azurite.endpoint + "/vhds/compute-"))
+        self.env.wait(lambda: not self.env.azurite.blobs(), 30, "no VHD blob left")
+
+
+if __name__ == "__main__":
+    unittest.main()
