@@ -8,7 +8,11 @@
  * rates). The driver's pacer is told the same buckets, as it knows AWS's. Each Create is
  * one RunInstances call with MinCount = MaxCount = 1, as the dispatcher makes them.
  * Prints: elapsed, the bucket-limited minimum, the ratio, and throttled calls (goal: within
- * 5% of the minimum, 0 throttled).
+ * 5% of the minimum, 0 throttled). Then destroys them all as the pool now does (issue 16:
+ * every instance shut down in one pass in one destroy call, up to 500 ids, i.e. one
+ * TerminateInstances) and prints the cloud calls per 1,000 instances launched and destroyed,
+ * counted by the fake, beside the minimum (one RunInstances each, one TerminateInstances per
+ * 1000) and what one TerminateInstances per instance (before) would make.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,8 @@ struct bench {
 	struct drv_tags tags;
 	int want, started, ok, failed, in_flight, window;
 	int throttled_answers;
+	char (*ids)[32];
+	int n_ids, destroyed;
 };
 
 static void bench_start_more(struct bench *b);
@@ -40,8 +46,9 @@ bench_on_create(void *arg, const struct drv_error *e, const struct drv_instance 
 {
 	struct bench *b = arg;
 
-	(void)i;
 	b->in_flight--;
+	if (!e && i && i->id && b->n_ids < b->want)
+		snprintf(b->ids[b->n_ids++], sizeof(b->ids[0]), "%s", i->id);
 	if (e) {
 		b->failed++;
 		if (e->cls == DRV_ERR_RATE_LIMIT)
@@ -101,6 +108,81 @@ bench_throttled_calls(struct fake *f)
 	return n;
 }
 
+static void
+bench_on_destroy(void *arg, size_t n, const char *const *ids, const struct drv_error *errs)
+{
+	struct bench *b = arg;
+
+	(void)ids;
+	b->in_flight--;
+	for (size_t i = 0; i < n; i++) {
+		b->destroyed += errs[i].cls == DRV_OK;
+		if (errs[i].cls != DRV_OK && i == 0)
+			fprintf(stderr, "destroy failed: %s\n", errs[i].text);
+	}
+}
+
+/* Requests the fake logged for an action. */
+static int
+bench_calls(struct fake *f, const char *action)
+{
+	char path[128];
+	cJSON *j;
+	int n;
+
+	snprintf(path, sizeof(path), "/_fake/requests?action=%s", action);
+	j = fake_ctl(f, "GET", path, NULL);
+	n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "requests"));
+	cJSON_Delete(j);
+	return n;
+}
+
+static void
+bench_keepalive(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* The pool's POOL_DESTROY_BATCH: half of TerminateInstances' 1,000 (docs/POOL.md). */
+#define BENCH_DESTROY_BATCH 500
+
+/* Destroys every launched instance in calls of up to 500 ids; prints calls per 1,000. */
+static void
+bench_destroy_all(struct bench *b, struct fake *f)
+{
+	int runs, terms, n = b->n_ids;
+	double per, min, before;
+	uv_timer_t keep; /* the driver's pacer timer does not keep the loop alive by itself */
+
+	uv_timer_init(&b->loop, &keep);
+	uv_timer_start(&keep, bench_keepalive, 100, 100);
+
+	for (int i = 0; i < n; i += BENCH_DESTROY_BATCH) {
+		const char *v[BENCH_DESTROY_BATCH];
+		int k = n - i < BENCH_DESTROY_BATCH ? n - i : BENCH_DESTROY_BATCH;
+
+		for (int j = 0; j < k; j++)
+			v[j] = b->ids[i + j];
+		if (b->d->ops->destroy(b->d, v, (size_t)k, bench_on_destroy, b) == 0)
+			b->in_flight++;
+	}
+	while (b->in_flight > 0)
+		uv_run(&b->loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&keep, NULL);
+	uv_run(&b->loop, UV_RUN_NOWAIT);
+	runs = bench_calls(f, "RunInstances");
+	terms = bench_calls(f, "TerminateInstances");
+	if (n <= 0)
+		return;
+	per = 1000.0 * (runs + terms) / n;
+	min = 1000.0 * (n + (n + 999) / 1000) / n;
+	before = 1000.0 * (runs + n) / n;
+	printf("ec2 calls: %d launched, %d destroyed: RunInstances %d + TerminateInstances %d = "
+	       "%.1f calls per 1,000 instances launched and destroyed (minimum %.1f, ratio %.3f; "
+	       "one TerminateInstances per instance, before issue 16: %.1f)\n",
+	       n, b->destroyed, runs, terms, per, min, per / min, before);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,6 +198,7 @@ main(int argc, char **argv)
 	double secs, min;
 	int throttled;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (n <= 0 || n > 4000 || refill <= 0) {
 		fprintf(stderr, "usage: bench_ec2_launch [N<=4000 [REFILL_PER_S]]\n");
 		return 2;
@@ -142,6 +225,8 @@ main(int argc, char **argv)
 	drv_tags_add(&b.tags, "ArvadosInstanceSetID", "bench");
 	b.want = n;
 	b.window = 64;
+	if ((b.ids = calloc((size_t)n, sizeof(*b.ids))) == NULL)
+		return 1;
 	uv_update_time(&b.loop);
 	t0 = uv_hrtime();
 	bench_start_more(&b);
@@ -161,6 +246,8 @@ main(int argc, char **argv)
 	       "(driver saw %d)\n",
 	       b.ok, b.failed, secs, min, refill, refill, min > 0 ? secs / min : 0.0, throttled,
 	       b.throttled_answers);
+	bench_destroy_all(&b, &f);
+	free(b.ids);
 	drv_tags_free(&b.tags);
 	drv_done_free(&b.loop, b.d);
 	uv_loop_close(&b.loop);

@@ -495,6 +495,66 @@ port_cloud_destroy(void *ctx, const char *id, pool_cloud_done_cb cb, void *arg)
 	return r;
 }
 
+/* Several ids in one request: each outcome goes back in the order of the request's ids
+ * (matched by id; an id the answer does not mention gets the request's outcome). */
+struct port_cloud_dcall {
+	pool_destroy_many_cb cb;
+	void *arg;
+	size_t n;
+	struct pool_cloud_err *errs;
+	char *ids[];
+};
+
+static void
+port_cloud_destroy_many_done(void *arg, const struct proto_cloud_err *err, size_t n,
+			     char *const *ids, const struct proto_cloud_err *errs)
+{
+	struct port_cloud_dcall *c = arg;
+	struct pool_cloud_err pe;
+
+	port_cloud_err(err, &pe);
+	if (err->status != PROTO_OK || n == 0) {
+		c->cb(c->arg, &pe, 0, NULL);
+	} else {
+		for (size_t i = 0, j = 0; i < c->n; i++) {
+			c->errs[i] = pe;
+			for (size_t k = 0; k < n; k++, j = (j + 1) % n)
+				if (ids[j] != NULL && strcmp(ids[j], c->ids[i]) == 0) {
+					port_cloud_err(&errs[j], &c->errs[i]);
+					break;
+				}
+		}
+		c->cb(c->arg, &pe, c->n, c->errs);
+	}
+	free(c);
+}
+
+static int
+port_cloud_destroy_many(void *ctx, const char *const *ids, size_t n, pool_destroy_many_cb cb,
+			void *arg)
+{
+	struct port_cloud *pc = ctx;
+	PORT_CLOUD_CHILD(pc);
+	size_t sz = sizeof(struct port_cloud_dcall) +
+		    n * (sizeof(char *) + sizeof(struct pool_cloud_err));
+	struct port_cloud_dcall *c;
+	int r;
+
+	if (n == 0 || n > PROTO_MAX_DESTROY_IDS)
+		return -EINVAL;
+	if ((c = calloc(1, sz)) == NULL)
+		return -ENOMEM;
+	c->cb = cb;
+	c->arg = arg;
+	c->n = n;
+	c->errs = (struct pool_cloud_err *)&c->ids[n];
+	memcpy(c->ids, ids, n * sizeof(*ids)); /* the pool keeps them alive until cb */
+	r = cloudc_destroy(*pc->cloudd, ids, n, pc->timeout_ms, port_cloud_destroy_many_done, c);
+	if (r != 0)
+		free(c);
+	return r;
+}
+
 static void
 port_cloud_done(void *arg, const struct proto_cloud_err *err)
 {
@@ -545,6 +605,7 @@ port_cloud_init(struct port_cloud *pc, struct pool_cloud_port *port)
 		.create = port_cloud_create,
 		.list = port_cloud_list,
 		.destroy = port_cloud_destroy,
+		.destroy_many = port_cloud_destroy_many,
 		.set_tags = port_cloud_set_tags,
 		.quota_group = port_cloud_quota_group,
 	};

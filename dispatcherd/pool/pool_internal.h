@@ -71,6 +71,7 @@ struct pool_worker {
 	int64_t tags_written_at;
 	enum sched_idle tags_written_idle;
 	bool removed;
+	bool destroy_queued; /* in pool.dq, waiting for the next destroy call */
 	int refs;
 	size_t idx;		   /* position in p->workers */
 	struct pool_worker *hnext; /* hash chain */
@@ -124,6 +125,10 @@ struct pool {
 	bool *at_capacity;				    /* per type, for the scheduler */
 	/* Cloud-ops ticker (MaxCloudOpsPerSecond). */
 	struct pool_cloudop *ops_head, *ops_tail, *tags_head, *tags_tail;
+	/* Workers to destroy in the next call (pool_shutdown.c): one call per pass. */
+	struct pool_worker **dq;
+	size_t dq_n, dq_cap;
+	bool dq_queued; /* a destroy op is in the ops queue */
 	int64_t ops_next_ok;
 	/* Probe round. */
 	char **round;
@@ -186,6 +191,8 @@ int pool_tags_for_create(const struct pool *p, uint32_t type, const char *secret
 
 /* pool_throttle.c */
 void pool_cloudop_submit(struct pool *p, struct pool_cloudop *op, bool low_priority);
+/* The same, but run no sooner than the next loop iteration, after the current pass. */
+void pool_cloudop_submit_later(struct pool *p, struct pool_cloudop *op);
 void pool_cloudops_tick(uv_timer_t *t);
 void pool_cloudops_drop_all(struct pool *p);
 void pool_throttle_error(struct pool *p, int64_t *until, const struct pool_cloud_err *err,

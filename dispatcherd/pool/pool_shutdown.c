@@ -3,74 +3,197 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dispatch_gate.h"
 
-struct pool_destroyop {
-	struct pool_cloudop op;
-	struct pool_worker *w;
+/* Destroys are batched: pool_destroy puts the worker in p->dq and, once per pass, queues one
+ * op; when the op runs (after the pass, paced by MaxCloudOpsPerSecond) it takes every worker
+ * queued by then, up to POOL_DESTROY_BATCH, into one destroy_many call (EC2: one
+ * TerminateInstances for all). A port without destroy_many gets one destroy each. */
+struct pool_destroycall {
+	struct pool *p;
+	size_t n;
+	struct pool_worker *w[];
 };
 
 static void
-pool_destroy_done(void *arg, const struct pool_cloud_err *err)
+pool_destroy_outcome(struct pool *p, struct pool_worker *w, const struct pool_cloud_err *err,
+		     bool closing)
 {
-	struct pool_destroyop *op = arg;
-	struct pool *p = op->w->p;
-
-	if (!pool_call_end(p)) {
+	if (!closing) {
 		pool_count_op(p, "Destroy", err->kind != POOL_CLOUD_OK);
 		if (err->kind != POOL_CLOUD_OK)
-			log_kv_err(LOG_LVL_WARN, "shutdown failed", err->message, POOL_WF(op->w));
+			log_kv_err(LOG_LVL_WARN, "shutdown failed", err->message, POOL_WF(w));
 	}
-	pool_worker_unref(op->w);
-	free(op);
+	pool_worker_unref(w);
+}
+
+static void
+pool_destroy_one_done(void *arg, const struct pool_cloud_err *err)
+{
+	struct pool_destroycall *c = arg;
+	struct pool *p = c->p;
+	bool closing = pool_call_end(p);
+
+	pool_destroy_outcome(p, c->w[0], err, closing);
+	free(c);
 	pool_maybe_free(p);
 }
 
 static void
-pool_destroy_run(struct pool *p, struct pool_cloudop *o)
+pool_destroy_many_done(void *arg, const struct pool_cloud_err *err, size_t n,
+		       const struct pool_cloud_err *errs)
 {
-	struct pool_destroyop *op = (struct pool_destroyop *)o;
+	struct pool_destroycall *c = arg;
+	struct pool *p = c->p;
+	bool closing = pool_call_end(p);
+
+	for (size_t i = 0; i < c->n; i++)
+		pool_destroy_outcome(p, c->w[i], errs != NULL && i < n ? &errs[i] : err, closing);
+	free(c);
+	pool_maybe_free(p);
+}
+
+static struct pool_destroycall *
+pool_destroycall_new(struct pool *p, struct pool_worker *const *w, size_t n)
+{
+	struct pool_destroycall *c = malloc(sizeof(*c) + n * sizeof(c->w[0]));
+
+	if (c != NULL) {
+		c->p = p;
+		c->n = n;
+		memcpy(c->w, w, n * sizeof(c->w[0]));
+	}
+	return c;
+}
+
+static void
+pool_destroy_call(struct pool *p, struct pool_worker *const *w, size_t n)
+{
 	struct pool_cloud_err e = { .kind = POOL_CLOUD_OTHER,
 				    .message = "cloud port refused the call" };
+	struct pool_destroycall *c;
+	const char **ids;
 
-	pool_call_begin(p);
-	if (p->o.cloud.destroy(p->o.cloud.ctx, op->w->id, pool_destroy_done, op) < 0)
-		pool_destroy_done(op, &e);
+	if (n > 1 && p->o.cloud.destroy_many != NULL && (ids = malloc(n * sizeof(*ids))) != NULL) {
+		if ((c = pool_destroycall_new(p, w, n)) == NULL) {
+			free(ids);
+			goto one_each;
+		}
+		for (size_t i = 0; i < n; i++)
+			ids[i] = w[i]->id;
+		pool_call_begin(p);
+		if (p->o.cloud.destroy_many(p->o.cloud.ctx, ids, n, pool_destroy_many_done, c) < 0)
+			pool_destroy_many_done(c, &e, 0, NULL);
+		free(ids);
+		return;
+	}
+one_each:
+	for (size_t i = 0; i < n; i++) {
+		if ((c = pool_destroycall_new(p, &w[i], 1)) == NULL) {
+			pool_destroy_outcome(p, w[i],
+					     &(struct pool_cloud_err){ .kind = POOL_CLOUD_OTHER,
+								       .message = "out of memory" },
+					     false);
+			continue;
+		}
+		pool_call_begin(p);
+		if (p->o.cloud.destroy(p->o.cloud.ctx, w[i]->id, pool_destroy_one_done, c) < 0)
+			pool_destroy_one_done(c, &e);
+	}
+}
+
+static void pool_destroy_queue(struct pool *p);
+
+static void
+pool_destroy_run(struct pool *p, struct pool_cloudop *o)
+{
+	size_t n = p->dq_n < POOL_DESTROY_BATCH ? p->dq_n : POOL_DESTROY_BATCH;
+	struct pool_worker **w = p->dq;
+
+	free(o);
+	p->dq_queued = false;
+	for (size_t i = 0; i < n; i++)
+		w[i]->destroy_queued = false;
+	if (n < p->dq_n) {
+		/* the rest in the next call: a fresh array for them */
+		size_t rest = p->dq_n - n;
+
+		p->dq = malloc(rest * sizeof(*p->dq));
+		if (p->dq == NULL) {
+			for (size_t i = 0; i < n; i++)
+				w[i]->destroy_queued = true;
+			p->dq = w; /* all of them: sent by the op the next destroy queues */
+			return;
+		}
+		memcpy(p->dq, w + n, rest * sizeof(*p->dq));
+		p->dq_n = p->dq_cap = rest;
+		pool_destroy_queue(p);
+	} else {
+		p->dq = NULL;
+		p->dq_n = p->dq_cap = 0;
+	}
+	pool_destroy_call(p, w, n);
+	free(w);
 }
 
 static void
 pool_destroy_drop(struct pool *p, struct pool_cloudop *o)
 {
-	struct pool_destroyop *op = (struct pool_destroyop *)o;
+	free(o);
+	for (size_t i = 0; i < p->dq_n; i++)
+		pool_worker_unref(p->dq[i]);
+	free(p->dq);
+	p->dq = NULL;
+	p->dq_n = p->dq_cap = 0;
+	p->dq_queued = false;
+}
 
-	(void)p;
-	pool_worker_unref(op->w);
-	free(op);
+static void
+pool_destroy_queue(struct pool *p)
+{
+	struct pool_cloudop *op = calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		return; /* the next pool_destroy tries again */
+	op->run = pool_destroy_run;
+	op->drop = pool_destroy_drop;
+	p->dq_queued = true;
+	pool_cloudop_submit_later(p, op);
 }
 
 /* Destroy in the background (not rate-limited by throttles; paced by MaxCloudOpsPerSecond). */
 void
 pool_destroy(struct pool_worker *w)
 {
-	struct pool_destroyop *op;
-	int64_t now = pool_now(w->p);
+	struct pool *p = w->p;
+	int64_t now = pool_now(p);
 
 	if (!dispatch_gate_open())
 		return; /* standby: the sync retries it once active (issue 15) */
-	op = calloc(1, sizeof(*op));
 	w->destroyed = now;
 	if (!w->first_destroy)
 		w->first_destroy = now;
-	if (!op) {
-		log_kv_err(LOG_LVL_WARN, "shutdown failed", "out of memory", POOL_WF(w));
-		return; /* retried by the next sync */
+	if (!w->destroy_queued) {
+		if (p->dq_n == p->dq_cap) {
+			size_t cap = p->dq_cap * 2 + 16;
+			struct pool_worker **dq = realloc(p->dq, cap * sizeof(*dq));
+
+			if (dq == NULL) {
+				log_kv_err(LOG_LVL_WARN, "shutdown failed", "out of memory",
+					   POOL_WF(w));
+				return; /* retried by the next sync */
+			}
+			p->dq = dq;
+			p->dq_cap = cap;
+		}
+		pool_worker_ref(w);
+		w->destroy_queued = true;
+		p->dq[p->dq_n++] = w;
 	}
-	op->w = w;
-	op->op.run = pool_destroy_run;
-	op->op.drop = pool_destroy_drop;
-	pool_worker_ref(w);
-	pool_cloudop_submit(w->p, &op->op, false);
+	if (!p->dq_queued)
+		pool_destroy_queue(p);
 }
 
 /* Shut down: updated := destroyed := now, state shutdown, notify, destroy. */

@@ -86,6 +86,19 @@ pool_cloudop_submit(struct pool *p, struct pool_cloudop *op, bool low_priority)
 }
 
 void
+pool_cloudop_submit_later(struct pool *p, struct pool_cloudop *op)
+{
+	op->next = NULL;
+	if (p->ops_tail)
+		p->ops_tail->next = op;
+	else
+		p->ops_head = op;
+	p->ops_tail = op;
+	if (!uv_is_active((uv_handle_t *)&p->ops_timer))
+		uv_timer_start(&p->ops_timer, pool_cloudops_tick, 0, 0);
+}
+
+void
 pool_cloudops_drop_all(struct pool *p)
 {
 	struct pool_cloudop *op;

@@ -118,6 +118,7 @@ queue_new(const struct queue_opts *o, struct queue **out)
 	q->mounts_concurrency = o->mounts_concurrency ? o->mounts_concurrency
 						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
+	q->mounts_batch = o->mounts_batch ? o->mounts_batch : QUEUE_MOUNTS_BATCH;
 	q->notify = o->on_change;
 	q->notify_arg = o->on_change_ctx;
 	q->poll_cb = o->on_poll;

@@ -78,9 +78,10 @@ struct queue_ent {
 	bool dno;	   /* changed locally during the poll in flight (2.4) */
 	bool mounts_busy;  /* a mounts fetch is in flight */
 	bool in_mounts_queue;
-	uint8_t cancel_tries;		     /* "cancel unsatisfiable" back-off exponent */
-	uint32_t seen_gen;		     /* last poll generation that saw it */
-	uint64_t retry_at_ms;		     /* monotonic: no mounts / cancel retry before */
+	bool mounts_single;   /* a complete batch answer left it out: fetch it alone (GET) */
+	uint8_t cancel_tries; /* "cancel unsatisfiable" back-off exponent */
+	uint32_t seen_gen;    /* last poll generation that saw it */
+	uint64_t retry_at_ms; /* monotonic: no mounts / cancel retry before */
 	struct queue_ent *mq_next, *mq_prev; /* mounts fetch FIFO */
 	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
 	struct queue_rec *rec; /* the selected attributes, for the management API */
@@ -108,6 +109,7 @@ struct queue_opts {
 	const struct itypes_table *itypes; /* borrowed */
 	unsigned mounts_concurrency;	   /* 0: QUEUE_MOUNTS_CONCURRENCY */
 	unsigned list_limit;		   /* 0: 1000 */
+	unsigned mounts_batch;		   /* 0: QUEUE_MOUNTS_BATCH; 1: one GET each */
 	/* Wake-ups (app/dispatcher.c sets them, in its table of who wakes whom); may be NULL. */
 	queue_on_change_fn on_change; /* after any change to the cached containers */
 	void *on_change_ctx;
@@ -117,6 +119,9 @@ struct queue_opts {
 
 #define QUEUE_MOUNTS_CONCURRENCY 4
 #define QUEUE_MISSING_BATCH	 50
+/* New containers whose mounts one list request fetches (docs/QUEUE.md: the API server's
+ * default page size, a tenth of MaxItemsPerResponse). */
+#define QUEUE_MOUNTS_BATCH 100
 
 /* 0, -ENOMEM or a libuv error. Nothing is requested until queue_start. */
 int queue_new(const struct queue_opts *o, struct queue **out);

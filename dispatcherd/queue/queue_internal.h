@@ -45,7 +45,7 @@ struct queue {
 	struct api_client *api;
 	const struct cfg_cluster *cluster;
 	const struct itypes_table *itypes;
-	unsigned mounts_concurrency, list_limit;
+	unsigned mounts_concurrency, list_limit, mounts_batch;
 	uint64_t poll_interval_ms;
 
 	struct queue_map map;

@@ -5,7 +5,8 @@ shared/spec/arvados-api-server.md.
 
   /usr/bin/python3 fake_arvados.py --port N [--tls CERT KEY] [--token TOKEN ...]
       [--user-token TOKEN ...] [--cluster-id zzzzz] [--fixtures FILE]
-      [--max-dispatch-attempts N] [--page-limit N] [--max-items-per-response N]
+      [--max-dispatch-attempts N] [--page-limit N] [--mounts-page-limit N]
+      [--max-items-per-response N]
       [--retry-on-cancel]
 
 When ready it prints one JSON line {"url":..., "host":..., "port":..., "tls":...} on stdout.
@@ -80,7 +81,8 @@ class FakeState:
 	def server_reset(self):
 		a = self.args
 		self.model = Model(cluster=a.cluster_id, max_dispatch_attempts=a.max_dispatch_attempts,
-				   max_items=a.max_items_per_response, page_limit=a.page_limit)
+				   max_items=a.max_items_per_response, page_limit=a.page_limit,
+				   mounts_page_limit=a.mounts_page_limit)
 		self.model.retry_on_cancel = a.retry_on_cancel
 		for i, t in enumerate(a.token):
 			self.model.model_add_token(t, admin=True, root=(i == 0))
@@ -176,7 +178,9 @@ class Handler(BaseHTTPRequestHandler):
 
 	def server_dispatch(self, state, entry, method, route, uuid, path, query, body, request_id):
 		"""Runs one API call; returns the status sent (0 when no response was sent)."""
-		fault = state.faults.faults_match(method, route or "", path, uuid)
+		form = urllib.parse.unquote_plus(query) + "&" + urllib.parse.unquote_plus(
+			body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or ""))
+		fault = state.faults.faults_match(method, route or "", path, uuid, form)
 		post = None
 		if fault:
 			entry["fault"] = fault["id"]
@@ -310,6 +314,9 @@ def server_args(argv):
 	p.add_argument("--max-dispatch-attempts", type=int, default=10)
 	p.add_argument("--page-limit", type=int, default=0,
 		       help="return at most N items per page when more match (emulates MaxIndexDatabaseRead)")
+	p.add_argument("--mounts-page-limit", type=int, default=0,
+		       help="the same, only for lists whose select includes mounts (or has no select): "
+		       "MaxIndexDatabaseRead counts the mounts column only (Container.limit_index_columns_read)")
 	p.add_argument("--max-items-per-response", type=int, default=1000)
 	p.add_argument("--retry-on-cancel", action="store_true",
 		       help="a cancelled container with priority > 0 gets a Queued replacement (spec 4.7)")

@@ -100,13 +100,13 @@ class Control:
 		if path == "/_fake/config":
 			if method == "POST":
 				with model.mu:
-					for k in ("max_dispatch_attempts", "page_limit", "max_items"):
+					for k in ("max_dispatch_attempts", "page_limit", "mounts_page_limit", "max_items"):
 						if k in data:
 							setattr(model, k, int(data[k]))
 					if "retry_on_cancel" in data:
 						model.retry_on_cancel = bool(data["retry_on_cancel"])
 			return 200, {"max_dispatch_attempts": model.max_dispatch_attempts, "page_limit": model.page_limit,
-				     "max_items": model.max_items, "retry_on_cancel": model.retry_on_cancel,
+				     "mounts_page_limit": model.mounts_page_limit, "max_items": model.max_items, "retry_on_cancel": model.retry_on_cancel,
 				     "cluster_id": model.cluster}
 		if path == "/_fake/tokens" and method == "POST":
 			t = model.model_add_token(data["token"], admin=bool(data.get("admin", False)),
@@ -119,6 +119,8 @@ class Control:
 				st.faults.faults_clear()
 				return 200, {"ok": True}
 			return 200, {"items": st.faults.faults_list()}
+		if path == "/_fake/log/count":
+			return 200, st.log.log_count()
 		if path == "/_fake/log":
 			if method == "DELETE":
 				st.log.log_clear()

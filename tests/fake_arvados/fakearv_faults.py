@@ -18,7 +18,8 @@ class Faults:
 		self.released = threading.Event()   # set by reset: wakes hanging requests
 
 	def faults_add(self, spec):
-		"""spec: match keys (method, route, path regex, uuid) and one action (status, busy,
+		"""spec: match keys (method, route, path regex, uuid, form: a regex on the decoded query
+		string and form body, e.g. to pick the mounts batches among the list requests) and one action (status, busy,
 		delay, hang, drop, malformed, truncated), with times (default 1, null = forever) and
 		probability (default 1)."""
 		if not isinstance(spec, dict):
@@ -26,8 +27,9 @@ class Faults:
 		actions = [k for k in ("status", "busy", "hang", "drop", "malformed", "truncated", "delay") if spec.get(k)]
 		if not actions:
 			raise ValueError("fault needs one of status, busy, hang, drop, malformed, truncated, delay")
-		if spec.get("path") is not None:
-			re.compile(spec["path"])
+		for k in ("path", "form"):
+			if spec.get(k) is not None:
+				re.compile(spec[k])
 		rule = dict(spec)
 		rule.setdefault("times", 1)
 		rule.setdefault("probability", 1.0)
@@ -38,8 +40,9 @@ class Faults:
 			self.rules.append(rule)
 		return rule
 
-	def faults_match(self, method, route, path, uuid):
-		"""The rule that fires for this request, if any (consumes one of its times)."""
+	def faults_match(self, method, route, path, uuid, form=""):
+		"""The rule that fires for this request, if any (consumes one of its times). form is
+		the request's decoded query string and form body, for a rule's "form" regex."""
 		with self.mu:
 			for r in self.rules:
 				if r["times"] is not None and r["fired"] >= r["times"]:
@@ -51,6 +54,8 @@ class Faults:
 				if r.get("uuid") and r["uuid"] != uuid:
 					continue
 				if r.get("path") and not re.search(r["path"], path):
+					continue
+				if r.get("form") and not re.search(r["form"], form):
 					continue
 				if r["probability"] < 1.0 and random.random() >= r["probability"]:
 					continue
@@ -104,6 +109,17 @@ class RequestLog:
 					continue
 				out.append(dict(e))
 			return out
+
+	def log_count(self):
+		"""{"routes": {route: n}, "mounts": n}: request counts without the entries (load
+		tests); "mounts" counts the requests whose select names mounts (GETs and batches)."""
+		with self.mu:
+			routes, mounts = {}, 0
+			for e in self.entries:
+				routes[e.get("route")] = routes.get(e.get("route"), 0) + 1
+				sel = (e.get("params") or {}).get("select")
+				mounts += isinstance(sel, list) and "mounts" in sel
+			return {"routes": routes, "mounts": mounts}
 
 	def log_clear(self):
 		with self.mu:

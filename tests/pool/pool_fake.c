@@ -1,6 +1,7 @@
 /* pool_fake.c - see pool_fake.h. */
 #include "pool_fake.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 
 /* ------------------------------------------------------------ deferred answers */
 
-enum fk_kind { FK_CREATE, FK_LIST, FK_DONE, FK_SSH };
+enum fk_kind { FK_CREATE, FK_LIST, FK_DONE, FK_DONE_MANY, FK_SSH };
 
 struct fk_defer {
 	uv_timer_t t;
@@ -25,6 +26,8 @@ struct fk_defer {
 	struct fk_inst inst; /* FK_CREATE: a copy */
 	bool has_inst;
 	struct pool_ssh_result res;
+	struct pool_cloud_err errs[FK_MAX_INST]; /* FK_DONE_MANY: one per id */
+	size_t n_errs;
 	char out[512];
 	char msg[128];
 	char errtext[128]; /* the command's stderr */
@@ -91,6 +94,9 @@ fk_defer_fire(uv_timer_t *t)
 		break;
 	case FK_DONE:
 		((pool_cloud_done_cb)d->cb)(d->arg, &d->err);
+		break;
+	case FK_DONE_MANY:
+		((pool_destroy_many_cb)d->cb)(d->arg, &d->err, d->n_errs, d->errs);
 		break;
 	case FK_SSH:
 		((pool_ssh_cb)d->cb)(d->arg, &d->res);
@@ -268,8 +274,37 @@ fk_destroy(void *ctx, const char *id, pool_cloud_done_cb cb, void *arg)
 	struct fk_inst *in = fk_find(f, id);
 
 	fk_op(f, 'D');
+	f->destroy_calls++;
+	if (f->destroy_max_ids < 1)
+		f->destroy_max_ids = 1;
 	if (in && ++in->destroys >= (in->destroys_to_vanish ? in->destroys_to_vanish : 1))
 		in->used = false;
+	fk_go(d, 0);
+	return 0;
+}
+
+/* As TerminateInstances: every id in one call, an outcome for each. */
+static int
+fk_destroy_many(void *ctx, const char *const *ids, size_t n, pool_destroy_many_cb cb, void *arg)
+{
+	struct fk *f = ctx;
+	struct fk_defer *d;
+
+	if (n < 2 || n > FK_MAX_INST)
+		return -EINVAL;
+	d = fk_defer(f, FK_DONE_MANY, (void *)cb, arg);
+	fk_op(f, 'D');
+	f->destroy_calls++;
+	if (f->destroy_max_ids < (int)n)
+		f->destroy_max_ids = (int)n;
+	d->n_errs = n;
+	for (size_t i = 0; i < n; i++) {
+		struct fk_inst *in = fk_find(f, ids[i]);
+
+		d->errs[i] = (struct pool_cloud_err){ .kind = POOL_CLOUD_OK, .message = "" };
+		if (in && ++in->destroys >= (in->destroys_to_vanish ? in->destroys_to_vanish : 1))
+			in->used = false;
+	}
 	fk_go(d, 0);
 	return 0;
 }
@@ -310,6 +345,7 @@ fk_cloud_port(struct fk *f)
 					 .create = fk_create,
 					 .list = fk_list,
 					 .destroy = fk_destroy,
+					 .destroy_many = fk_destroy_many,
 					 .set_tags = fk_set_tags,
 					 .quota_group = fk_quota_group };
 }

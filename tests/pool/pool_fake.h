@@ -46,7 +46,9 @@ struct fk {
 	char last_init[1024];
 	char last_create_tags[1024]; /* "k=v;" list */
 	bool last_with_key;
-	/* Ordered record of cloud calls: 'C'reate, 'L'ist, 'D'estroy, 'T'ags. */
+	int destroy_calls;   /* destroy and destroy_many calls (one each, whatever the ids) */
+	int destroy_max_ids; /* the most ids one call carried */
+	/* Ordered record of cloud calls: 'C'reate, 'L'ist, 'D'estroy (one per call), 'T'ags. */
 	char ops[FK_MAX_OPS];
 	int n_ops;
 	int creates_in_flight, max_creates_in_flight;

@@ -837,6 +837,40 @@ test_shutdown_retry(void **state)
 	fk_teardown(&h);
 }
 
+/* Several shutdowns in one pass: one destroy call for all (issue 16), each instance counted. */
+static void
+test_shutdown_batched(void **state)
+{
+	struct fk_harness h;
+	char ids[5][32];
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .shutdown = 30 }), 0);
+	for (int i = 0; i < 5; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%s", make_idle(&h, "small"));
+	assert_int_equal(h.fk.destroy_calls, 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(pool_shutdown_worker(h.pool, ids[i]));
+	for (int i = 0; i < 5; i++)
+		assert_true(wait_state(&h, ids[i], ""));
+	assert_int_equal(h.fk.destroy_calls, 1);
+	assert_int_equal(h.fk.destroy_max_ids, 5);
+	for (int i = 0; i < FK_MAX_INST; i++) /* destroyed: no longer found by fk_find */
+		for (int j = 0; j < 5; j++)
+			if (strcmp(h.fk.inst[i].id, ids[j]) == 0)
+				assert_int_equal(h.fk.inst[i].destroys, 1);
+	const char *const ok[] = { "Destroy", "0" };
+
+	assert_true(metrics_value(metrics_find(h.metrics, MET_PREFIX "driver_operations"), ok) ==
+		    5);
+	/* a lone one afterwards: its own call, the single-id destroy */
+	snprintf(ids[0], sizeof(ids[0]), "%s", make_idle(&h, "small"));
+	assert_true(pool_shutdown_worker(h.pool, ids[0]));
+	assert_true(wait_state(&h, ids[0], ""));
+	assert_int_equal(h.fk.destroy_calls, 2);
+	fk_teardown(&h);
+}
+
 static void
 test_booting_drain(void **state)
 {
@@ -917,6 +951,7 @@ main(void)
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_incremental_views),
 		cmocka_unit_test(test_shutdown_retry),
+		cmocka_unit_test(test_shutdown_batched),
 		cmocka_unit_test(test_booting_drain),
 	};
 

@@ -85,9 +85,16 @@ class QueueTest(unittest.TestCase):
 			elif r == "list":
 				self.assertEqual(m, "GET")
 				self.assertEqual(p["count"], "none")
+				f = p["filters"]
+				if p["select"] == ["uuid", "mounts"]:
+					# a mounts batch: only the uuid filter, one page for all of them
+					self.assertEqual(set(p), {"count", "filters", "limit", "select"})
+					self.assertEqual((len(f), f[0][:2]), (1, ["uuid", "in"]))
+					self.assertLessEqual(len(f[0][2]), 100)
+					self.assertEqual(str(p["limit"]), str(len(f[0][2])))
+					continue
 				self.assertIn(p["order"], ("uuid", ["uuid"]))
 				self.assertEqual(p["select"], SELECT)
-				f = p["filters"]
 				if f[0][0] == "uuid":
 					self.assertEqual(f[0][1], "in")
 					self.assertLessEqual(len(f[0][2]), 50)
@@ -117,6 +124,17 @@ class QueueTest(unittest.TestCase):
 					self.assertEqual(p["select"], ["uuid"])
 			else:
 				self.fail("unexpected request %s %s" % (m, e["path"]))
+
+	def mounts_requests(self, log):
+		"""[(kind, uuids)] of the dispatcher's mounts fetches: "get" or "batch"."""
+		out = []
+		for e in log:
+			sel = (e["params"] or {}).get("select")
+			if e["route"] == "get" and sel == ["mounts"]:
+				out.append(("get", [e["uuid"]]))
+			elif e["route"] == "list" and sel == ["uuid", "mounts"]:
+				out.append(("batch", e["params"]["filters"][0][2]))
+		return out
 
 	def polls_in(self, log):
 		"""Split the request log into polls: each starts with the 'mine' list's first page."""
@@ -165,7 +183,7 @@ class TestNormalPoll(QueueTest):
 		self.assert_spec_calls(log)
 		self.assertEqual(log[0]["route"], "token_current")
 		self.assertEqual(sum(e["route"] == "token_current" for e in log), 1)
-		mounts = sorted(e["uuid"] for e in log if e["route"] == "get")
+		mounts = sorted(u for _, us in self.mounts_requests(log) for u in us)
 		self.assertEqual(mounts, sorted(ents))       # once per new container, never again
 		polls = self.polls_in(log)
 		self.assertGreaterEqual(len(polls), 2)
@@ -174,6 +192,9 @@ class TestNormalPoll(QueueTest):
 			# one page each (short pages end a list: no extra empty-page request)
 			self.assertEqual(lists, [MINE, AVAIL])
 			self.assertEqual([e for e in p if e["route"] != "list"], [])
+		# "mine" (one container: the reference's GET), then one batch for the other three
+		self.assertEqual(sorted((k, len(us)) for k, us in self.mounts_requests(log)),
+				 [("batch", 3), ("get", 1)])
 		self.assertEqual(self.lines("adding container to queue").__len__(), 4)
 
 
@@ -368,6 +389,20 @@ class TestErrors(QueueTest):
 		d.next_poll()
 		self.assertEqual(len(self.lines("error updating queue")), 1)
 
+	def test_mounts_batch_failures(self):
+		self.fake.ctl("POST", "faults", {"route": "list", "form": '"mounts"', "status": 500, "times": 2})
+		us = [self.fake.create()["uuid"] for _ in range(5)]
+		d = self.start()
+		d.wait_polls(3)
+		d.settle()
+		self.assertEqual({u: d.entries()[u]["fit"] for u in us}, {u: "ok" for u in us})
+		self.assertEqual(len(self.lines("error getting mounts")), 1)
+		self.assertEqual(len(self.lines("getting mounts works again")), 1)
+		log = self.dlog()
+		reqs = self.mounts_requests(log)   # the answered ones: one batch of all five
+		self.assertEqual([(k, sorted(x)) for k, x in reqs], [("batch", sorted(us))])
+		self.assertEqual(sum(e["route"] == "list" and e.get("fault") is not None for e in log), 2)
+
 	def test_mounts_fetch_failures(self):
 		self.fake.ctl("POST", "faults", {"route": "get", "status": 500, "times": 4})
 		u = self.fake.create()["uuid"]
@@ -377,6 +412,80 @@ class TestErrors(QueueTest):
 		self.assertEqual(d.entries()[u]["fit"], "ok")
 		self.assertEqual(len(self.lines("error getting mounts")), 1)
 		self.assertEqual(len(self.lines("getting mounts works again")), 1)
+
+
+class TestMountsBatch(QueueTest):
+	def test_requests_for_new_containers(self):
+		"""250 new containers: 3 list requests (100, 100, 50), no GET."""
+		self.fake.ctl("POST", "containers/bulk", {"count": 250})
+		d = self.start()
+		d.wait_polls(1)
+		d.settle()
+		ents = d.entries()
+		self.assertEqual(len(ents), 250)
+		self.assertEqual({e["fit"] for e in ents.values()}, {"ok"})
+		log = self.dlog()
+		self.assert_spec_calls(log)
+		reqs = self.mounts_requests(log)
+		self.assertEqual(sorted((k, len(us)) for k, us in reqs), [("batch", 50), ("batch", 100), ("batch", 100)])
+		self.assertEqual(sorted(u for _, us in reqs for u in us), sorted(ents))
+
+	def test_fallback_bad_mounts_and_tmp(self):
+		"""A container the batch did not return gets its own GET; undecodable mounts cancel
+		that container only; tmp mounts count towards the instance type, others do not."""
+		f = self.fake
+		gone = f.create()["uuid"]
+		bad = f.create()["uuid"]
+		f.ctl("PATCH", "containers/" + bad, {"mounts": {"/x": []}})
+		tmp = f.create(mounts={"/tmp": {"kind": "tmp", "capacity": 1 << 40}})["uuid"]
+		coll = f.create(mounts={"/in": {"kind": "collection", "capacity": 1 << 40,
+						"portable_data_hash": "d41d8cd98f00b204e9800998ecf8427e+0"}})["uuid"]
+		ok = f.create()["uuid"]
+		# hold the batch at the server while the test deletes one of its containers
+		f.ctl("POST", "faults", {"route": "list", "form": '"mounts"', "delay": 2})
+		d = self.start(poll="4s")   # no poll drops it before the batch is answered
+		deadline = time.time() + 20
+		while not any(e.get("fault") for e in f.ctl("GET", "log")["items"]):
+			self.assertLess(time.time(), deadline)
+			time.sleep(0.05)
+		f.ctl("DELETE", "containers/" + gone)
+		deadline = time.time() + 30
+		while gone in d.entries():
+			self.assertLess(time.time(), deadline)
+			time.sleep(0.1)
+		d.settle()
+		ents = d.entries()
+		self.assertEqual(f.rec(bad)["state"], "Cancelled")
+		self.assertEqual(f.rec(bad)["runtime_status"]["error"],
+				 ERR_MOUNTS + "struct field Container.mounts./x of type arvados.Mount")
+		self.assertEqual((f.rec(tmp)["state"], f.rec(tmp)["runtime_status"]), ("Cancelled", {"error": ERR_UNSAT}))
+		self.assertEqual((ents[coll]["fit"], ents[ok]["fit"]), ("ok", "ok"))
+		self.assertEqual(ents[coll]["instance_types"], ents[ok]["instance_types"])
+		log = self.dlog()
+		self.assert_spec_calls(log)
+		reqs = self.mounts_requests(log)
+		self.assertEqual(sorted(reqs[0][1]), sorted([gone, bad, tmp, coll, ok]))
+		self.assertEqual(reqs[0][0], "batch")
+		# the fallback: GETs for the one the batch left out, for no other
+		self.assertGreaterEqual(len(reqs), 2)
+		self.assertEqual({(k, tuple(us)) for k, us in reqs[1:]}, {("get", (gone,))})
+
+
+class TestMountsBatchShortPages(QueueTest):
+	fake_args = ("--mounts-page-limit", "7")
+
+	def test_short_page_rebatched(self):
+		"""The server cuts a batch's page short (MaxIndexDatabaseRead): the rest go in later
+		batches, not in one GET each."""
+		self.fake.ctl("POST", "containers/bulk", {"count": 20})
+		d = self.start()
+		d.wait_polls(1)
+		d.settle()
+		ents = d.entries()
+		self.assertEqual({e["fit"] for e in ents.values()}, {"ok"})
+		reqs = self.mounts_requests(self.dlog())
+		self.assertEqual({k for k, _ in reqs}, {"batch"})
+		self.assertEqual([len(us) for _, us in reqs], [20, 13, 6])
 
 
 class TestServerDown(QueueTest):

@@ -79,6 +79,14 @@ typedef void (*pool_list_cb)(void *arg, const struct pool_cloud_err *err,
 			     const struct pool_instance *list, size_t n);
 typedef void (*pool_cloud_done_cb)(void *arg, const struct pool_cloud_err *err);
 
+typedef void (*pool_destroy_many_cb)(void *arg, const struct pool_cloud_err *err, size_t n,
+				     const struct pool_cloud_err *errs);
+/* Ids per destroy_many: half of TerminateInstances' 1,000 (the proto and the API allow 1,000),
+ * because AWS meters terminations with a 1,000-token resource bucket (20/s) and cloudd's pacer
+ * keeps a reserve below that: a 1,000-id call needs more than its bucket can hold and waits
+ * for another EC2 call to wake the pacer (docs/POOL.md). */
+#define POOL_DESTROY_BATCH 500u
+
 struct pool_cloud_port {
 	void *ctx;
 	int (*create)(void *ctx, const struct pool_create_req *req, pool_create_cb cb, void *arg);
@@ -86,6 +94,11 @@ struct pool_cloud_port {
 	int (*list)(void *ctx, const char *tag_key, const char *tag_value, pool_list_cb cb,
 		    void *arg);
 	int (*destroy)(void *ctx, const char *id, pool_cloud_done_cb cb, void *arg);
+	/* Several instances in one call (EC2: one TerminateInstances), n in
+	 * 2..POOL_DESTROY_BATCH; cb gets the call's outcome and one per id, in the order of ids
+	 * (errs NULL, n 0 when the call failed as a whole). May be NULL: one destroy each. */
+	int (*destroy_many)(void *ctx, const char *const *ids, size_t n, pool_destroy_many_cb cb,
+			    void *arg);
 	/* Replace the instance's whole tag map. */
 	int (*set_tags)(void *ctx, const char *id, const struct pool_tag *tags, size_t n,
 			pool_cloud_done_cb cb, void *arg);
