@@ -7,7 +7,7 @@
  * when nothing else is pending (libuv 1.45 changed this order). When a timer callback completes
  * the condition in that first step, UV_RUN_ONCE does not return: it sleeps until whatever timer
  * is next (a 60 s sweep, a 20 s guard) and the test times out although everything happened on
- * time. UV_RUN_NOWAIT in a loop with a sleep has the same blind spot plus a busy wait.
+ * time. A UV_RUN_NOWAIT loop with a sleep in it instead notices late, or spins.
  *
  * uvw_run_until() starts, for the wait only, a prepare and a check handle that test the
  * condition on every pass and call uv_stop() as soon as it holds (libuv then polls with a zero
