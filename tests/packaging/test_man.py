@@ -3,10 +3,11 @@
   - `groff -ww` and `man --warnings -l` render each without a single warning;
   - `mandoc -T lint` finds no error and no warning, except "skipping paragraph macro"
     (scdoc puts a .PP after each .SH and before each .RE: harmless, rendered the same);
-  - arvados-dispatch-cloud(8) names every flag of the command line (dispatcherd/cli.c), every
-    `instance` subcommand (dispatcherd/instance_cli.c) and every cloudtest flag
-    (dispatcherd/cloudtest.c), so a flag added without its documentation fails here.
+  - arvados-dispatch-cloud(8) names every flag of the command line (dispatcherd/cli/cli.c),
+    every `instance` subcommand (dispatcherd/cli/instance_cli.c) and every cloudtest flag
+    (dispatcherd/app/cloudtest*.c), so a flag added without its documentation fails here.
 /usr/bin/python3, standard library only."""
+import glob
 import os
 import re
 import subprocess
@@ -47,23 +48,28 @@ class ManTest(unittest.TestCase):
             r = run(["mandoc", "-T", "lint", "-W", "error", os.path.join(MAN_DIR, p)])
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
-    def flags_of(self, path, pattern):
-        with open(os.path.join(SRC, path)) as f:
-            return re.findall(pattern, f.read())
+    def flags_of(self, pattern_path, pattern):
+        paths = sorted(glob.glob(os.path.join(SRC, pattern_path)))
+        self.assertTrue(paths, pattern_path)
+        out = []
+        for path in paths:
+            with open(path) as f:
+                out += re.findall(pattern, f.read())
+        return out
 
     def test_flags_documented(self):
         text = rendered("arvados-dispatch-cloud.8")
-        flags = self.flags_of("dispatcherd/cli.c", r'\{ "([a-z-]+)", (?:true|false), ')
+        flags = self.flags_of("dispatcherd/cli/cli.c", r'\{ "([a-z-]+)", (?:true|false), ')
         self.assertIn("config", flags)
         for f in flags:
             self.assertIn("-" + f, text, "flag -%s of cli.c" % f)
-        subs = self.flags_of("dispatcherd/instance_cli.c", r'\{ "([a-z]+)", (?:true|false), ')
+        subs = self.flags_of("dispatcherd/cli/instance_cli.c", r'\{ "([a-z]+)", (?:true|false), ')
         self.assertEqual(sorted(subs), ["drain", "hold", "kill", "list", "run"])
         for s in subs:
             self.assertRegex(text, r"instance .*%s" % s)
         for f in ("header", "reason"):
             self.assertIn("-" + f, text)
-        cflags = self.flags_of("dispatcherd/cloudtest.c", r'CT_FLAG\("([a-z-]+)"')
+        cflags = self.flags_of("dispatcherd/app/cloudtest*.c", r'CT_FLAG\("([a-z-]+)"')
         self.assertIn("instance-type", cflags)
         for f in cflags:
             self.assertIn("-" + f, text, "cloudtest flag -%s" % f)

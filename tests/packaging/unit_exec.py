@@ -7,7 +7,7 @@ arvados-dispatch-cloud's helpers (they switch users and sandbox themselves under
   ExecStart= (with $VAR word-split as systemd does), Environment=, EnvironmentFile=, a
   clean environment, RuntimeDirectory= ($RUNTIME_DIRECTORY, writable), Type=notify's
   NOTIFY_SOCKET (the caller's), CapabilityBoundingSet=, NoNewPrivileges=, SecureBits=
-  (setpriv), ProtectSystem=strict, ProtectHome=yes, PrivateTmp=yes, PrivateDevices=yes
+  (setpriv), ProtectSystem=strict with ReadWritePaths=, ProtectHome=yes, PrivateTmp=yes, PrivateDevices=yes
   (a private mount namespace: unshare -m), SystemCallFilter=, SystemCallErrorNumber=,
   SystemCallArchitectures=native, RestrictAddressFamilies=, MemoryDenyWriteExecute=,
   RestrictNamespaces=yes (seccomp, unit_seccomp_exec.c).
@@ -173,6 +173,7 @@ class UnitRun:
         return {
             "etc": self.etc,
             "runtime_dir": self.runtime_dir,
+            "read_write": [w for v in values(u, "ReadWritePaths") for w in v.split()],
             "runtime_mode": last(u, "RuntimeDirectoryMode", "0755"),
             "private_tmp": last(u, "PrivateTmp") == "yes",
             "protect_home": last(u, "ProtectHome") == "yes",
@@ -258,6 +259,15 @@ def inner(spec):
         for d in ("/tmp", "/var/tmp"):
             sh("mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs", d)
             writable.append(d)
+    # ReadWritePaths= ("-": ignored when missing); systemd follows symlinks (/var/lock).
+    for w in spec["read_write"]:
+        path = os.path.realpath(w.lstrip("-"))
+        if not os.path.isdir(path):
+            if w.startswith("-"):
+                continue
+            raise RuntimeError("unit_exec: ReadWritePaths=%s does not exist" % w)
+        sh("mount", "--bind", path, path)
+        writable.append(path)
     if spec["private_devices"]:
         private_dev()
     if spec["protect_home"]:

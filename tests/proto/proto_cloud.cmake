@@ -23,6 +23,7 @@ foreach(n create create_ans list list_ans destroy destroy_ans tags err_ans price
                           ${PROJECT_SOURCE_DIR}/proto/proto_codec.c
                           ${PROJECT_SOURCE_DIR}/proto/proto_msgs.c
                           ${PROJECT_SOURCE_DIR}/proto/proto_cloud.c
+                          ${PROJECT_SOURCE_DIR}/proto/proto_cloud_fields.c
                           ${PROJECT_SOURCE_DIR}/proto/proto_types.c
                   LIBS adc_common CORPUS ${PROTO_CLOUD_SEEDS}/cloud_${n})
   if(TARGET fuzz_proto_cloud_${n})
