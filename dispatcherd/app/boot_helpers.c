@@ -1,87 +1,44 @@
 /*
  * boot_helpers.c - the helpers' boot steps: the secrets turned into file descriptors
- * (secret_fd.h), then cloudd and sshd-pool started and supervised (child.h) with their init
- * messages built and checked here.
+ * (helper_setup.h), then cloudd and sshd-pool started and supervised (child.h) with their init
+ * messages built (helper_setup.h) and checked here.
  */
 #include "dispatcher_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "env_secrets.h"
 #include "heap_scrub.h"
 #include "helper_paths.h"
+#include "helper_setup.h"
 #include "log.h"
 #include "proto.h"
 #include "proto_cloud.h"
 #include "proto_ssh.h"
-#include "secret_fd.h"
-#include "util.h"
 
 /* ---- secrets: held as fds from here on ---- */
 
-/* cloudd's secret blob: {"DriverParameters": <config>, "Env": {AWS_* taken from our own
- * environment}} (cloudd/cloudd.c reads it). Built in one buffer that is wiped after the
- * memfd holds it. */
-static int
-boot_cloud_secret_fd(const struct cfg_secrets *s)
-{
-	static const char pre[] = "{\"DriverParameters\":", mid[] = ",\"Env\":";
-	const char *dp = s->driver_parameters_json ? s->driver_parameters_json : "{}";
-	size_t dplen = s->driver_parameters_json ? s->driver_parameters_len : 2;
-	cJSON *env = NULL;
-	char *envs = NULL, *blob = NULL;
-	size_t len = 0;
-	int fd;
-
-	fd = env_secrets_take(&env);
-	if (fd == 0 && (envs = cJSON_PrintUnformatted(env)) == NULL)
-		fd = -ENOMEM;
-	env_secrets_free(env);
-	if (fd == 0) {
-		len = strlen(pre) + dplen + strlen(mid) + strlen(envs) + 1;
-		if ((blob = malloc(len + 1)) == NULL)
-			fd = -ENOMEM;
-	}
-	if (fd == 0) {
-		snprintf(blob, len + 1, "%s%.*s%s%s}", pre, (int)dplen, dp, mid, envs);
-		fd = secret_memfd_create("driver-parameters", blob, strlen(blob));
-		adc_wipe(blob, len);
-	}
-	free(blob);
-	if (envs != NULL) {
-		adc_wipe(envs, strlen(envs));
-		free(envs);
-	}
-	return fd;
-}
-
-/* The dispatch key: a file:// key opened (never read: the bytes go straight to sshd-pool),
- * an inline one copied into a sealed memfd. */
+/* The dispatch key (helper_setup.h), with the boot's own fatal errors. */
 static int
 boot_key_fd(const struct cfg_secrets *s)
 {
-	int fd;
+	int fd = helper_key_fd(s);
 
 	if (s->dispatch_private_key_path != NULL) {
-		fd = open(s->dispatch_private_key_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			fd = -errno;
+		if (fd < 0)
 			log_kv_err(LOG_LVL_FATAL,
 				   "error parsing configured Containers.DispatchPrivateKey",
 				   strerror(-fd), LF_STR("path", s->dispatch_private_key_path));
-		}
 		return fd;
 	}
-	if (s->dispatch_private_key != NULL && s->dispatch_private_key_len > 0)
-		return secret_memfd_create("dispatch-private-key", s->dispatch_private_key,
-					   s->dispatch_private_key_len);
-	log_kv_err(LOG_LVL_FATAL, "error parsing configured Containers.DispatchPrivateKey",
-		   "no key configured", LF_STR("key", "Containers.DispatchPrivateKey"));
-	return -EINVAL;
+	if (fd == -ENOKEY) {
+		log_kv_err(LOG_LVL_FATAL, "error parsing configured Containers.DispatchPrivateKey",
+			   "no key configured", LF_STR("key", "Containers.DispatchPrivateKey"));
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int
@@ -89,7 +46,7 @@ boot_secrets(struct dispatcher *d)
 {
 	struct cfg_secrets *s = &d->cfg->secrets;
 
-	if ((d->cloud_fd = boot_cloud_secret_fd(s)) < 0 || (d->key_fd = boot_key_fd(s)) < 0)
+	if ((d->cloud_fd = helper_cloud_secret_fd(s)) < 0 || (d->key_fd = boot_key_fd(s)) < 0)
 		return -1;
 	cfg_secrets_wipe(s);
 	heap_scrub_tcache();
@@ -102,19 +59,9 @@ static int
 cloudd_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 {
 	struct dispatcher *d = arg;
-	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
-	struct proto_cloud_init m = {
-		.driver = vm->driver,
-		.driver_params_json = "", /* the secret rides as the fd */
-		.instance_set_id = d->instance_set_id,
-		.tag_key_prefix = vm->tag_key_prefix,
-		.shared_tag_keys = vm->resource_tag_keys,
-		.shared_tag_values = vm->resource_tag_values,
-		.n_shared_tags = (uint32_t)vm->n_resource_tags,
-	};
 
 	(void)c;
-	return proto_cloud_init_encode(w, 0, 0, &m);
+	return helper_cloud_init_encode(w, d->cfg, d->instance_set_id);
 }
 
 static int
@@ -141,20 +88,10 @@ static int
 sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 {
 	struct dispatcher *d = arg;
-	const struct cfg_cloudvms *vm = &d->cfg->containers.cloudvms;
-	struct proto_ssh_init m = {
-		.boot_probe_command = vm->boot_probe_command,
-		.ssh_port = vm->ssh_port,
-		.cluster_id = d->cfg->cluster_id,
-		.connect_timeout_ms = 30000,
-		.command_timeout_ms = 300000,
-		.crunch_run_command = d->cfg->containers.crunch_run_command,
-		.deploy_dir = vm->deploy_runner_directory,
-		.runner_md5 = d->pssh.runner_md5,
-	};
 
 	(void)c;
-	return proto_ssh_init_encode(w, 0, 0, &m, true);
+	return helper_ssh_init_encode(w, d->cfg, d->cfg->containers.cloudvms.boot_probe_command,
+				      d->pssh.runner_md5);
 }
 
 static int
