@@ -152,10 +152,44 @@ struct azure_driver {
 	uint64_t disks_deleted;
 };
 
-/* URL helpers (azure_ops.c): base ARM URL of a resource in rg, with api-version. */
+/* ---- azure_driver.c: the driver object, resource URLs and names, instances ---- */
+/* URL helpers: base ARM URL of a resource in rg, with api-version. */
 int az_res_url(struct azure_driver *d, char *buf, size_t len, const char *rg, const char *prov,
 	       const char *kind, const char *name, const char *api);
 int64_t az_now_ms(void);
+/* The Azure driver of a struct drv. */
+struct azure_driver *az_d(struct drv *d);
+/* The VM name of an id of our resource group, or NULL when it is not one. */
+const char *az_vm_name_of(struct azure_driver *d, const char *id);
+/* Does name start with our prefix (compute-<InstanceSetID>-)? */
+bool az_has_prefix(struct azure_driver *d, const char *name);
+/* The drv_instance of VM v with private address ip (NULL: none). 0 or -ENOMEM. */
+int az_inst_from_vm(const struct azure_vm *v, const char *ip, struct drv_instance *o);
+/* Does instance i carry every tag of filter? */
+bool az_tags_match(const struct drv_instance *i, const struct drv_tags *filter);
+
+/* ---- the struct drv operations, one file each ---- */
+/* azure_create.c: Create (3.5), the NIC then the VM. */
+int az_create(struct drv *dd, const struct drv_itype *t, const char *image_id,
+	      const struct drv_tags *tags, const char *init_command, const char *public_key,
+	      drv_create_cb cb, void *arg);
+/* azure_list.c: Instances (3.6), VM pages joined to NIC pages. */
+int az_list(struct drv *dd, const struct drv_tags *filter, drv_page_cb page, drv_done_cb done,
+	    void *arg);
+/* azure_destroy.c: Destroy of the instances ids (VM, NIC, OS disk or VHD). */
+int az_destroy(struct drv *dd, const char *const *ids, size_t n, drv_destroy_cb cb, void *arg);
+/* azure_destroy.c: SetTags of instance id (merged into the VM's tags). */
+int
+az_set_tags(struct drv *dd, const char *id, const struct drv_tags *tags, drv_done_cb cb, void *arg);
+
+/* ---- azure_dangling.c: dangling-resource clean-up (3.8) ---- */
+/* A NIC of ours with no VM, older than DeleteDanglingResourcesAfter: delete it, at most
+ * AZ_MAX_NIC_DELETES at a time, never twice at once. */
+void az_maybe_delete_nic(struct azure_driver *d, const struct azure_nic *n);
+/* The managed-disk GC timer's callback: one GC pass per tick. */
+void az_gc_tick(uv_timer_t *t);
+/* Close callback of the GC timer: frees it. */
+void az_gc_closed(uv_handle_t *h);
 
 /* ---- azure_vhd.c: unmanaged VHD images (storage account key, blob calls, blob GC) ---- */
 typedef void (*az_blob_cb)(void *arg, long status, const char *body, size_t len,
