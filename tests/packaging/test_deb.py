@@ -331,14 +331,14 @@ class DebTest(unittest.TestCase):
         self.assertGreaterEqual(int(sp["Seccomp_filters"]), 3)  # the unit's two and its own
         print("dispatcher pid %d ready under the unit's settings; helpers %s" % (disp, helpers))
 
-        # The deploy directory lives in cloudd's private directory (scripts/demo_cluster.py).
+        # cloudd's loopback driver keeps its private sshd directory in $RUNTIME_DIRECTORY. The
+        # deploy directory is a plain directory beside it (ReadWritePaths of the unit): the
+        # loopback instance runs commands outside cloudd's sandbox, as the reference does.
         deadline = time.monotonic() + 30
         while not glob.glob(rt + "/adc-loopback-*") and time.monotonic() < deadline:
             time.sleep(0.1)
         priv = glob.glob(rt + "/adc-loopback-*")
         self.assertTrue(priv, "cloudd made no private directory in $RUNTIME_DIRECTORY")
-        os.makedirs(priv[0] + "/deploy", exist_ok=True)
-        os.symlink(priv[0] + "/deploy", rt + "/deploy")
 
         uuid = cl.fake_call("POST", "containers", {
             "state": "Queued", "command": ["echo", "Hello, Crunch!"],
