@@ -1,5 +1,6 @@
 /* loopback.c - see loopback.h. */
 #include "loopback.h"
+#include "loopback_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -177,41 +178,6 @@ lb_create_fail(struct lb_driver *d, const char *what, int e)
 	lb_create_finish(d, &err);
 }
 
-/* An unused port: bind 0 and read back what the kernel picked. */
-static int
-lb_pick_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -errno;
-
-	if (fd < 0)
-		return port;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	else
-		port = -errno;
-	close(fd);
-	return port;
-}
-
-static bool
-lb_listening(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
 static int
 lb_write_config(struct lb_driver *d)
 {
@@ -277,7 +243,7 @@ lb_ready_poll(uv_timer_t *t)
 			lb_create_fail(d, "sshd exited at start", ECHILD);
 		return;
 	}
-	if (lb_listening(d->port)) {
+	if (loopback_listening(d->port)) {
 		uv_timer_stop(&d->poll);
 		lb_create_finish(d, NULL);
 		return;
@@ -297,7 +263,7 @@ lb_start_sshd(struct lb_driver *d)
 	int r;
 
 	d->phase = LB_STARTING;
-	d->port = lb_pick_port();
+	d->port = loopback_pick_port();
 	if (d->port < 0) {
 		lb_create_fail(d, "cannot pick a port", d->port);
 		return;
