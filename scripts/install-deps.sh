@@ -20,6 +20,11 @@ dpkg-dev debhelper fakeroot lintian rpm rpmlint scdoc mandoc file
 
 missing=""
 for p in $PKGS; do
+	# A nodejs that bundles npm (NodeSource's, as on these machines) conflicts with Debian's
+	# npm package: an npm on PATH is enough.
+	if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+		continue
+	fi
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi
