@@ -139,8 +139,13 @@ ec2_bucket_wait(const struct ec2_bucket *b, double need, double margin)
 {
 	if (b->tokens >= need)
 		return 0;
-	if (b->refill <= 0 || need > b->capacity)
-		return b->tokens >= b->capacity ? 0 : UINT64_MAX; /* oversize: send when full */
+	if (need > b->capacity) { /* oversize: send when full, woken by our own timer */
+		if (b->tokens >= b->capacity)
+			return 0;
+		need = b->capacity;
+	}
+	if (b->refill <= 0)
+		return UINT64_MAX;
 	return (uint64_t)ceil((need - b->tokens) * 1000.0 / (b->refill * margin));
 }
 
