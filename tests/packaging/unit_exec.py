@@ -23,6 +23,7 @@ import errno
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -202,6 +203,10 @@ class UnitRun:
         with open(allow_path, "w") as f:
             f.write("\n".join(spec["allow"]) + "\n")
         spec["seccomp"][1] = "/etc/arvados/.syscalls"
+        # The seccomp helper goes where the namespace can still see it: a checkout under /tmp
+        # (CI's clone may be one) is hidden by PrivateTmp's fresh /tmp.
+        shutil.copy2(self.seccomp_exec, os.path.join(self.etc, ".unit_seccomp_exec"))
+        spec["seccomp"][0] = "/etc/arvados/.unit_seccomp_exec"
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "/usr/bin/python3", "-B",
              os.path.abspath(__file__), "--inner", json.dumps(spec)],
