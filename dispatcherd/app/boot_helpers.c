@@ -67,21 +67,9 @@ cloudd_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 static int
 status_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
 {
-	struct proto_status s;
-	int r;
-
 	(void)c;
 	(void)arg;
-	if (proto_status_decode(m, &s) != 0) {
-		snprintf(why, len, "malformed init answer");
-		return -1;
-	}
-	r = s.status == PROTO_OK ? 0 : s.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
-	if (r != 0)
-		snprintf(why, len, "%s: %s", r > 0 ? "error initializing driver" : "init failed",
-			 s.message);
-	proto_status_free(&s);
-	return r;
+	return helper_cloud_check_init(m, why, len);
 }
 
 static int
@@ -98,25 +86,9 @@ static int
 sshpool_check_init(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
 {
 	struct dispatcher *d = arg;
-	struct proto_ssh_init_ans a;
 
 	(void)c;
-	if (proto_ssh_init_ans_decode(m, &a) != 0) {
-		snprintf(why, len, "malformed init answer");
-		return -1;
-	}
-	if (a.status != PROTO_OK) {
-		int r = a.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
-
-		snprintf(why, len, "%s", a.message); /* sshd-pool names the key or setting */
-		proto_ssh_init_ans_free(&a);
-		return r;
-	}
-	free(d->public_key);
-	d->public_key = a.public_key;
-	a.public_key = NULL;
-	proto_ssh_init_ans_free(&a);
-	return 0;
+	return helper_ssh_check_init(m, why, len, &d->public_key);
 }
 
 /* ---- start ---- */

@@ -110,20 +110,9 @@ ct_cloudd_init(struct child *c, struct proto_wbuf *w, void *arg)
 static int
 ct_status_check(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
 {
-	struct proto_status s;
-	int r;
-
 	(void)c;
 	(void)arg;
-	if (proto_status_decode(m, &s) != 0) {
-		snprintf(why, len, "malformed init answer");
-		return -1;
-	}
-	r = s.status == PROTO_OK ? 0 : -1;
-	if (r != 0)
-		snprintf(why, len, "error initializing driver: %s", s.message);
-	proto_status_free(&s);
-	return r;
+	return helper_cloud_check_init(m, why, len);
 }
 
 /* -command's sshd-pool runs the command as its boot probe. */
@@ -141,24 +130,24 @@ static int
 ct_ssh_check(struct child *c, const struct proto_msg *m, char *why, size_t len, void *arg)
 {
 	struct ct *t = arg;
-	struct proto_ssh_init_ans a;
 
-	if (proto_ssh_init_ans_decode(m, &a) != 0) {
-		snprintf(why, len, "malformed init answer");
-		return -1;
-	}
-	if (a.status != PROTO_OK) {
-		snprintf(why, len, "error loading Containers.DispatchPrivateKey: %s", a.message);
-		proto_ssh_init_ans_free(&a);
-		return -1;
-	}
-	if (c == t->sshp) {
-		free(t->public_key);
-		t->public_key = a.public_key;
-		a.public_key = NULL;
-	}
-	proto_ssh_init_ans_free(&a);
-	return 0;
+	/* only the first sshd-pool's key is given to cloudd (the -command one has the same) */
+	return helper_ssh_check_init(m, why, len, c == t->sshp ? &t->public_key : NULL);
+}
+
+/* A helper refused its init for good (child.c logged why, and will not restart it): the test
+ * fails at once, as the reference's does when its driver cannot be initialised. */
+static void
+ct_child_refused(struct child *c, void *arg)
+{
+	struct ct *t = arg;
+
+	(void)c;
+	if (t->step != CT_START)
+		return;
+	t->failed = true;
+	t->step = CT_DONE;
+	ct_finish(t);
 }
 
 static void
@@ -215,6 +204,7 @@ ct_start_children(struct ct *t, const char *argv0)
 				 .build_init = ct_cloudd_init,
 				 .check_init = ct_status_check,
 				 .on_ready = ct_child_ready,
+				 .on_fatal = ct_child_refused,
 				 .arg = t };
 	struct child_spec ss = { .name = "sshd-pool",
 				 .role = PROTO_ROLE_SSHD_POOL,
@@ -224,6 +214,7 @@ ct_start_children(struct ct *t, const char *argv0)
 				 .build_init = ct_ssh_init,
 				 .check_init = ct_ssh_check,
 				 .on_ready = ct_child_ready,
+				 .on_fatal = ct_child_refused,
 				 .arg = t };
 	t->want_ready = 2;
 	if ((t->cloudd = child_new(&t->loop, &cs)) == NULL ||

@@ -10,7 +10,10 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "child.h"
 #include "env_secrets.h"
+#include "proto_cloud.h"
+#include "proto_ssh.h"
 #include "secret_fd.h"
 #include "util.h"
 
@@ -98,4 +101,47 @@ helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 	};
 
 	return proto_ssh_init_encode(w, 0, 0, &m, true);
+}
+
+int
+helper_cloud_check_init(const struct proto_msg *m, char *why, size_t len)
+{
+	struct proto_status s;
+	int r;
+
+	if (proto_status_decode(m, &s) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	r = s.status == PROTO_OK ? 0 : s.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
+	if (r != 0)
+		snprintf(why, len, "%s: %s", r > 0 ? "error initializing driver" : "init failed",
+			 s.message);
+	proto_status_free(&s);
+	return r;
+}
+
+int
+helper_ssh_check_init(const struct proto_msg *m, char *why, size_t len, char **public_key)
+{
+	struct proto_ssh_init_ans a;
+
+	if (proto_ssh_init_ans_decode(m, &a) != 0) {
+		snprintf(why, len, "malformed init answer");
+		return -1;
+	}
+	if (a.status != PROTO_OK) {
+		int r = a.status == PROTO_E_PERMANENT ? CHILD_INIT_PERMANENT : -1;
+
+		snprintf(why, len, "%s", a.message); /* sshd-pool names the key or setting */
+		proto_ssh_init_ans_free(&a);
+		return r;
+	}
+	if (public_key != NULL) {
+		free(*public_key);
+		*public_key = a.public_key;
+		a.public_key = NULL;
+	}
+	proto_ssh_init_ans_free(&a);
+	return 0;
 }

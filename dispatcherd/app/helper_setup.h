@@ -1,8 +1,8 @@
 /*
  * helper_setup.h - what cloudd and sshd-pool are started with, built from the config: their
  * secrets as file descriptors and their init messages. One implementation for the
- * dispatcher's boot (boot_helpers.c) and the cloudtest subcommand (cloudtest_helpers.c);
- * each caller logs its own errors.
+ * dispatcher's boot (boot_helpers.c) and the cloudtest subcommand (cloudtest_helpers.c),
+ * with the checks of their init answers; each caller logs its own errors.
  */
 #ifndef ADC_HELPER_SETUP_H
 #define ADC_HELPER_SETUP_H
@@ -27,5 +27,13 @@ int helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg
  * -command) and runner_md5 ("" = nothing deployed); the key rides as the fd. */
 int helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 			   const char *boot_probe_command, const char *runner_md5);
+
+/* The helpers' init answers, read the same way by the dispatcher and cloudtest: 0 ready;
+ * CHILD_INIT_PERMANENT when the helper refused for good (PROTO_E_PERMANENT: bad key,
+ * DriverParameters, driver), -1 otherwise, with why filled in (the helper's message names the
+ * key or setting). helper_ssh_check_init hands the public key line to *public_key (freeing what
+ * was there) when public_key is not NULL. */
+int helper_cloud_check_init(const struct proto_msg *m, char *why, size_t len);
+int helper_ssh_check_init(const struct proto_msg *m, char *why, size_t len, char **public_key);
 
 #endif

@@ -139,6 +139,21 @@ class CloudtestLoopback(unittest.TestCase):
         self.assertIn('requested instance type \\"nope\\" is not configured', r.stderr)
         self.assertNotIn("creating instance", r.stderr)
 
+    def test_key_refused_for_good(self):
+        # A key sshd-pool cannot parse: refused for good at its init, so the test fails at
+        # once, without a restart of the helper and without creating anything.
+        with open(self.key, "w") as f:
+            f.write("-----BEGIN OPENSSH PRIVATE KEY-----\nbm9uc2Vuc2U=\n"
+                    "-----END OPENSSH PRIVATE KEY-----\n")
+        r = self.cloudtest()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Containers.DispatchPrivateKey", r.stderr)
+        started = [l for l in r.stderr.splitlines()
+                   if 'msg="helper started"' in l and "Helper=sshd-pool" in l]
+        self.assertEqual(len(started), 1, r.stderr)
+        self.assertNotIn("creating instance", r.stderr)
+        self.assertRegex(r.stderr, r"msg=exiting .*Failed=true")
+
     def test_usage(self):
         r = self.cloudtest("-no-such-flag")
         self.assertEqual(r.returncode, 2)
