@@ -203,5 +203,10 @@ int az_blob(struct azure_driver *d, const char *method, const char *suffix, cons
 int az_vhd_url(struct azure_driver *d, const char *name, char *buf, size_t len);
 /* One blob GC pass (3.8). */
 void az_blob_gc(struct azure_driver *d);
+struct ec2_xnode;
+/* The GC's choice for one <Blob> of a list answer: its name if it is to be deleted, else NULL
+ * (tests/azure/fuzz_azure_blob.c). */
+const char *azure_blob_collectable(const struct ec2_xnode *b, const char *prefix, int64_t now_s,
+				   int64_t after_s);
 
 #endif

@@ -303,7 +303,9 @@ azure_retry_after_ms(const char *v, int64_t now_ms)
 			return now_ms + (int64_t)(s * 1000);
 	}
 	t = curl_getdate(v, NULL);
-	return t > 0 ? (int64_t)t * 1000 : -1;
+	/* A date too far for ms since the epoch (a hostile "1 Oct 702822222") is no date: its
+	 * product would overflow (found by tests/ec2/fuzz_http_headers.c). */
+	return t > 0 && (int64_t)t <= INT64_MAX / 1000 ? (int64_t)t * 1000 : -1;
 }
 
 bool
