@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	queue_stats(q, &st);
 	queue_free(q, closed, &done);
 	while (!done)
-		uv_run(&loop, UV_RUN_ONCE); /* the queue's handles close */
+		uv_run(&loop, UV_RUN_NOWAIT); /* the queue's handles close */
 	cJSON_Delete(body);
 	return 0;
 }
