@@ -12,8 +12,8 @@ function(adc_unit_test name)
 endfunction()
 
 # adc_fuzz_target(NAME SOURCES... LIBS ... [CORPUS dir]): a libFuzzer target, built only with
-# ADC_FUZZ (clang), and a short ctest run of it (ADC_FUZZ_SECONDS, default 5).
-set(ADC_FUZZ_SECONDS 5 CACHE STRING "seconds each fuzz target runs under ctest (make test; longer runs: -DADC_FUZZ_SECONDS=N)")
+# ADC_FUZZ (clang), and a short ctest run of it (ADC_FUZZ_SECONDS, default 2; `make fuzz` runs long).
+set(ADC_FUZZ_SECONDS 2 CACHE STRING "seconds each fuzz target runs under ctest (make test; longer runs: -DADC_FUZZ_SECONDS=N)")
 function(adc_fuzz_target name)
   cmake_parse_arguments(T "" "CORPUS" "SOURCES;LIBS" ${ARGN})
   if(NOT ADC_FUZZ)
