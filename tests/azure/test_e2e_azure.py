@@ -322,4 +322,4 @@ class AzureDispatch(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    e2e_env.main()  # the scenarios side by side
