@@ -24,6 +24,8 @@ SRC = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "rig"))
 sys.path.insert(0, os.path.join(SRC, "tests", "fake_arvados"))
 sys.path.insert(0, os.path.join(SRC, "tests", "process"))
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+import parallel_cases  # noqa: E402
 import sshd_rig  # noqa: E402
 import fakearv_testlib  # noqa: E402
 import adc_harness  # noqa: E402
@@ -442,58 +444,9 @@ class E2ECase(unittest.TestCase):
             return [e for e in self.env.disp.lines if e.get("msg") == msg]
 
 
-def _case_names(module):
-    out, todo = [], [unittest.defaultTestLoader.loadTestsFromModule(module)]
-    while todo:
-        s = todo.pop(0)
-        if isinstance(s, unittest.TestSuite):
-            todo[:0] = list(s)
-        else:
-            out.append(s.id().split(".", 1)[1])  # "Class.test_name", as unittest's argv takes it
-    return out
-
-
 def main():
-    """unittest.main for a file of scenarios, which are run side by side, each in a process of
-    its own, up to ADC_E2E_JOBS (default 3) at once. A scenario has its own fakes, ports,
-    directories and rig, whose address block no other rig uses (sshd_rig.rig_lease_net), and
-    spends most of its time waiting for the dispatcher's timers, so running several costs
-    little more than running one. With test names on the command line (or ADC_E2E_JOBS=1)
-    this is plain unittest.main (options such as -v are accepted either way). Each scenario's output is printed whole when it ends."""
-    jobs = int(os.environ.get("ADC_E2E_JOBS", "3"))
-    module = sys.modules["__main__"]
-    names = _case_names(module)
-    if any(not a.startswith("-") for a in sys.argv[1:]) or jobs <= 1 or len(names) <= 1:
-        unittest.main(module=module, verbosity=2)
-        return
-    running, failed, pending = {}, [], list(names)
-    t0 = time.monotonic()
-    try:
-        while pending or running:
-            while pending and len(running) < jobs:
-                n = pending.pop(0)
-                out = tempfile.TemporaryFile()
-                p = subprocess.Popen([sys.executable, "-B", os.path.abspath(module.__file__), n],
-                                     stdout=out, stderr=subprocess.STDOUT)
-                running[n] = (p, out, time.monotonic())
-            ended = [n for n, (p, _, _) in running.items() if p.poll() is not None]
-            for n in ended:
-                p, out, started = running.pop(n)
-                out.seek(0)
-                text = out.read().decode(errors="replace")
-                out.close()
-                status = "ok" if p.returncode == 0 else "FAILED (exit %d)" % p.returncode
-                print("==== %s: %s after %.1f s\n%s" % (n, status, time.monotonic() - started, text),
-                      flush=True)
-                if p.returncode != 0:
-                    failed.append(n)
-            if not ended:
-                time.sleep(0.1)
-    finally:
-        for p, out, _ in running.values():  # interrupted (ctest's timeout): no orphans
-            p.kill()
-            p.wait()
-            out.close()
-    print("%d scenarios in %.1f s, up to %d at once; failed: %s" % (
-        len(names), time.monotonic() - t0, jobs, ", ".join(failed) or "none"), flush=True)
-    sys.exit(1 if failed else 0)
+    """unittest.main for a file of scenarios, run side by side (tests/support/parallel_cases.py,
+    ADC_CASE_JOBS at once, default 3): a scenario has its own fakes, ports, directories and
+    rig, whose address block no other rig uses (sshd_rig.rig_lease_net), and spends most of
+    its time waiting for the dispatcher's timers, so running several costs little more."""
+    parallel_cases.main()
