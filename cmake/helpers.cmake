@@ -12,13 +12,13 @@ function(adc_unit_test name)
 endfunction()
 
 # adc_fuzz_target(NAME SOURCES... LIBS ... [CORPUS dir]): a libFuzzer target, built only with
-# ADC_FUZZ (clang), and a short ctest run of it (ADC_FUZZ_SECONDS, default 5).
+# ADC_FUZZ (clang), and a short ctest run of it (ADC_FUZZ_SECONDS, default 2; `make fuzz` runs long).
 # Inputs that once crashed a target live in tests/fuzz/regress/<NAME>/ (tests/fuzz/README.md):
 # both the ctest run and `make fuzz` (scripts/fuzz.py) give that directory as a corpus, so
 # libFuzzer replays every one of them before it mutates anything. Each target is also listed
 # in <build>/fuzz/targets.tsv (name, binary, seed dirs) and built by the `fuzz_targets` target,
 # which is what `make fuzz` builds and runs.
-set(ADC_FUZZ_SECONDS 5 CACHE STRING "seconds each fuzz target runs under ctest (make test; longer runs: -DADC_FUZZ_SECONDS=N)")
+set(ADC_FUZZ_SECONDS 2 CACHE STRING "seconds each fuzz target runs under ctest (make test; longer runs: -DADC_FUZZ_SECONDS=N)")
 function(adc_fuzz_target name)
   cmake_parse_arguments(T "" "CORPUS" "SOURCES;LIBS" ${ARGN})
   if(NOT ADC_FUZZ)

@@ -28,6 +28,8 @@ struct sshpool {
 	char *deploy_dir;
 	char *runner_md5;
 	uint32_t connect_timeout_ms, command_timeout_ms;
+	/* -keepalive-interval, -keepalive-timeout (main.c); 0: the session pool's defaults */
+	uint64_t keepalive_ms, keepalive_timeout_ms;
 	struct sess_pool *pool;	 /* one session per worker, created at init */
 	struct proto_chan *chan; /* where answers go; NULL once closing */
 };

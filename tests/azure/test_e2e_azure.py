@@ -198,11 +198,14 @@ class AzureE2E(e2e_env.E2E):
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
         self.azurite = Azurite(self.dir) if vhd else None
-        self.ec2 = self.az = FakeAzure(self.dir, *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
-                                                    self.azurite.endpoint] if vhd else []), *fake_args)
-        self.ssh_port = e2e_env.free_port("127.0.2.4")
-        self.mgmt_port = e2e_env.free_port()
+        # The NICs' addresses: the block the rig leased, which no other running rig uses.
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"), authorized_keys=[self.key_path + ".pub"])
+        self.net = self.rig.address_prefix
+        self.ec2 = self.az = FakeAzure(self.dir, "--nic-cidr", self.net + "0/24",
+                                       *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
+                                          self.azurite.endpoint] if vhd else []), *fake_args)
+        self.ssh_port = e2e_env.free_port(self.net + "4")
+        self.mgmt_port = e2e_env.free_port()
         self.watcher = e2e_env.WorkerWatcher(self.az, self.rig, self.ssh_port,
                                              crunch_cfg or {"duration": 2, "arvados": True})
         self.watcher.start()
@@ -319,4 +322,4 @@ class AzureDispatch(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    e2e_env.main()  # the scenarios side by side

@@ -169,4 +169,4 @@ class E2ETest(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    e2e_env.main()  # the scenarios side by side

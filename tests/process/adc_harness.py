@@ -9,7 +9,11 @@ import signal
 import subprocess
 import tempfile
 import threading
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import system_users  # noqa: E402
 
 BIN_DIR = os.environ.get("ADC_BIN_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
@@ -19,13 +23,11 @@ ROLE_USERS = ("arvados-cloudd", "arvados-sshd-pool")
 
 def ensure_role_users():
     """The children switch to their own users when started as root; create them like the
-    package's postinst does."""
+    package's postinst does (once per machine, safe against tests running side by side)."""
     if os.geteuid() != 0:
         return
     for u in ROLE_USERS:
-        if subprocess.run(["id", "-u", u], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                            "--shell", "/usr/sbin/nologin", u], check=True)
+        system_users.ensure_system_user(u)
 
 
 def make_key(directory, kind="ed25519", fmt=None):

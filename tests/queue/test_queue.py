@@ -10,6 +10,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import parallel_cases  # noqa: E402
 from queue_testlib import Driver, FakeServer, ROOT, AUTH_UUID, write_config  # noqa: E402
 
 SELECT = ["uuid", "state", "priority", "runtime_constraints", "container_image",
@@ -576,4 +578,4 @@ class TestUnsatisfiable(QueueTest):
 
 
 if __name__ == "__main__":
-	unittest.main()
+	parallel_cases.main()  # the cases side by side: each has its own fake server and driver

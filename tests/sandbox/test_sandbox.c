@@ -313,17 +313,19 @@ probe_uid(void *arg)
 
 /* ---- tests ---- */
 
+/* Under the lock tests/support/system_users.py takes (USERS_LOCK): other tests may be creating
+ * the same user at the same moment, and a second useradd of a name fails. */
 static void
 ensure_user(const char *name)
 {
-	char cmd[256];
+	char cmd[512];
 
 	if (getpwnam(name) != NULL)
 		return;
 	snprintf(cmd, sizeof(cmd),
-		 "useradd --system --no-create-home --shell /usr/sbin/nologin "
-		 "--user-group %s",
-		 name);
+		 "flock /tmp/adc-test-users.lock sh -c 'getent passwd %s >/dev/null || "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin --user-group %s'",
+		 name, name);
 	assert_int_equal(system(cmd), 0);
 	assert_non_null(getpwnam(name));
 }
