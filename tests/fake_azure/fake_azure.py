@@ -266,8 +266,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _registration(self, w, method, q, ns, action, entry):
         """POST .../providers/<ns>/register and GET .../providers/<ns> (api-version 2016-09-01,
-        the Go SDK's). A namespace registers after register_polls GETs following the POST."""
-        if q.get("api-version") != ["2016-09-01"]:
+        the Go SDK's, or 2016-02-01, the Python SDK's). A namespace registers after
+        register_polls GETs following the POST."""
+        if q.get("api-version") not in (["2016-09-01"], ["2016-02-01"]):  # the Go and Python SDKs' own
             raise ArmError(400, "InvalidApiVersionParameter", "The api-version '%s' is invalid for providers."
                 % (q.get("api-version") or [""])[0])
         entry["op"] = opname = "provider_register" if action else "provider_get"
@@ -347,6 +348,7 @@ class Handler(BaseHTTPRequestHandler):
                     "deserialized: %s" % e)
         fault = w.take_fault(opname, doc)
         if fault:
+            entry["fault"] = fault["code"]
             if fault.get("delay"):
                 time.sleep(fault["delay"])
             if not fault.get("async"):
