@@ -84,6 +84,19 @@ sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 	       x->in->now - c->overquota_unlocked_at < SCHED_RELOCK_COOLDOWN;
 }
 
+/*
+ * The limit of the cool-down above. With no instance and no create pending, step 8 unlocked
+ * every container at quota (the head too), so once the quota hold ends no locked container is
+ * left to ask for an instance, and the cool-down would stall the whole queue for its length
+ * (5 min against the 1-min quotaErrorTTL). Then the first cooling container in queue order is
+ * locked: it probes the quota as the reference does after quotaErrorTTL; the rest stay cool.
+ */
+static bool
+sched_quota_probe(const struct sched_pass *x)
+{
+	return x->n_workers == 0 && x->n_pending == 0 && !x->wants_instance;
+}
+
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
 static int
 sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
@@ -93,11 +106,13 @@ sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
-	if (!has_best && (sched_available_type(x, c) < 0 || sched_relock_cooling(x, c) ||
-			  sched_instance_limit_reached(x)))
+	if (!has_best && (sched_available_type(x, c) < 0 || sched_instance_limit_reached(x) ||
+			  (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
+	if (!has_best)
+		x->wants_instance = true;
 	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
 		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
@@ -158,6 +173,7 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 							    .n = ++x->qpos };
 		return 0;
 	}
+	x->wants_instance = true;
 	if (!sched_create_allowed(x))
 		return 0;
 	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,

@@ -17,6 +17,7 @@ struct sched_pass {
 	size_t overquota_from; /* position in keys where overquota starts; n if none */
 	size_t n_oms;	       /* over-max-supervisors, in s->oms */
 	bool create_blocked;   /* a create was refused: the pool refuses the rest too */
+	bool wants_instance;   /* a container of this pass waits for a new instance */
 };
 
 int sched_pass_index(struct sched_pass *x);

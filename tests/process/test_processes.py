@@ -425,6 +425,29 @@ class TestCommandLine(ProcessTest):
                    "Containers.CloudVMs.DriverParameters",
                    ["Azure DriverParameters", "SubscriptionID is empty"],
                    "        DriverParameters:")
+        # Azure DriverParameters (issue 13): each refusal of azure_params_check, reported at the
+        # DriverParameters key and line, the words naming the key at fault; a complete set passes.
+        i0, i1 = text.index("        DriverParameters:\n"), text.index("    InstanceTypes:\n")
+        azp = ("        DriverParameters:\n          SubscriptionID: sub-1\n          TenantID: tenant-1\n"
+               "          ClientID: client-1\n          ClientSecret: s3cr3t\n          ResourceGroup: zzzzz\n"
+               "          Network: xxxxx\n          Subnet: xxxxx-subnet-private\n")
+
+        def azure(extra):
+            return text[:i0].replace(drv, "        Driver: azure") + azp + extra + text[i1:]
+        for name, extra, words in (
+                ("azgallery", "          SharedImageGalleryName: gal\n",
+                 ["SharedImageGalleryName and SharedImageGalleryImageVersion", "SharedImageGalleryImageVersion is empty"]),
+                ("azstorage", "          BlobContainer: vhds\n",
+                 ["StorageAccount and BlobContainer", "StorageAccount is empty"]),
+                ("azenv", "          CloudEnvironment: AzureMarsCloud\n", ["AzureMarsCloud", "AzurePublicCloud"])):
+            check(name, azure(extra), "Containers.CloudVMs.DriverParameters", words, "        DriverParameters:")
+        good = os.path.join(self.dir, "azgood.yml")
+        with open(good, "w") as f:
+            f.write(azure("          SharedImageGalleryName: gal\n          SharedImageGalleryImageVersion: 1.0.0\n"
+                          "          CloudEnvironment: azurechinacloud\n"))
+        r = self.run_adc("config-check", "-config", good)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("configuration OK", r.stdout)
         nosuch = check("nosuch", text.replace(drv, "        Driver: nosuchcloud"),
               "Containers.CloudVMs.Driver", ["unknown cloud driver", "nosuchcloud"],
               "        Driver: nosuchcloud")
