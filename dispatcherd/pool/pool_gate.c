@@ -25,5 +25,5 @@ pool_gate_resume(struct pool *p)
 	}
 	pool_probe_timer_cb(&p->probe_timer); /* a probe round now */
 	pool_kill_timer_cb(&p->kill_timer);   /* kill steps that waited; re-arms itself */
-	pool_notify(p);
+	pool_changed(p);
 }

@@ -148,7 +148,7 @@ void queue_stats(const struct queue *q, struct queue_stats *s);
  * Spec 2.6. 0 when started (cb then runs exactly once, never from inside this call), or
  * -ENOENT (not in the queue), -EBUSY (another operation on this container is in flight: the
  * caller retries later, 4.5), -ECANCELED (closing), -ENOMEM. On success the response's state,
- * priority and locked_by_uuid are copied into the entry and the scheduler is notified.
+ * priority and locked_by_uuid are copied into the entry and the scheduler is woken (on_change).
  */
 int queue_lock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
 int queue_unlock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);

@@ -200,10 +200,10 @@ test_create_quota_capacity_ratelimit(void **state)
 	assert_true(fk_log_contains(&h, "\"CallType\":\"create instance\""));
 	assert_true(pool_create_throttled(h.pool));
 	assert_false(pool_create(h.pool, type_idx(&h, "small")));
-	int n0 = h.notifies;
+	int n0 = h.changes;
 
-	fk_run_for(&h, 300); /* the hold expires with a notification */
-	assert_true(h.notifies > n0);
+	fk_run_for(&h, 300); /* the hold expires with an on_change wake-up */
+	assert_true(h.changes > n0);
 	assert_false(pool_create_throttled(h.pool));
 	assert_true(pool_create(h.pool, type_idx(&h, "small")));
 	fk_teardown(&h);
