@@ -19,16 +19,23 @@ pr_is_name(const char *h)
 	return inet_pton(AF_INET, h, a) != 1 && inet_pton(AF_INET6, h, a) != 1;
 }
 
+/* How many entries a comma-separated list has. */
+static size_t
+pr_count(const char *s)
+{
+	size_t k = 1;
+
+	for (; *s; s++)
+		k += *s == ',';
+	return k;
+}
+
 /* The list split in place at ','; *v holds n pointers into a copy (*buf). */
 static int
 pr_split(const char *s, char **buf, char ***v, size_t *n)
 {
-	size_t k = 1;
-
 	*n = 0;
-	for (const char *c = s; *c; c++)
-		k += *c == ',';
-	if ((*buf = strdup(s)) == NULL || (*v = calloc(k, sizeof(**v))) == NULL)
+	if ((*buf = strdup(s)) == NULL || (*v = calloc(pr_count(s), sizeof(**v))) == NULL)
 		return -ENOMEM;
 	(*v)[(*n)++] = *buf;
 	for (char *c = *buf; *c; c++) {
@@ -38,16 +45,6 @@ pr_split(const char *s, char **buf, char ***v, size_t *n)
 		}
 	}
 	return 0;
-}
-
-static size_t
-pr_count(const char *s)
-{
-	size_t k = 1;
-
-	for (; *s; s++)
-		k += *s == ',';
-	return k;
 }
 
 bool
