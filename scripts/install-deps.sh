@@ -12,7 +12,7 @@ libsystemd-dev libseccomp-dev libcap-dev libcmocka-dev libexpat1-dev
 gdb valgrind procps psmisc iproute2 ca-certificates openssl curl stress-ng
 openssh-server openssh-client dropbear-bin
 python3 python3-botocore python3-boto3 python3-yaml python3-cryptography
-libpq-dev postgresql postgresql-client
+libpq-dev postgresql postgresql-client python3-dnspython
 python3-azure nodejs npm
 systemd
 dpkg-dev debhelper fakeroot lintian rpm rpmlint scdoc mandoc file

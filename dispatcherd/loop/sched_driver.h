@@ -5,7 +5,7 @@
  *
  * Phases: wait for the queue's first successful poll (the queue retries it, 2.7), then the
  * stale-lock recovery of 2.9 (stale_locks.c), then a pass (4.2) and a sync (4.4) on every
- * queue or pool notification, coalesced into one pass per loop iteration, on a periodic
+ * queue or pool on_change wake-up, coalesced into one pass per loop iteration, on a periodic
  * tick, and 250 ms after a decision met a busy per-container slot (4.5).
  *
  * Everything runs on the loop. Nothing here destroys an instance or unlocks a container

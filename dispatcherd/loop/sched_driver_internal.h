@@ -64,7 +64,7 @@ void sd_queue_metrics(struct sched_driver *d);
 
 /* stale_locks.c */
 void stale_locks_begin(struct sched_driver *d);
-/* A notification during 2.9: check again. */
+/* An on_change wake-up during 2.9: check again. */
 void stale_locks_check(struct sched_driver *d);
 
 #endif

@@ -1,6 +1,6 @@
 /* sched_driver_metrics.c - the scheduler's metrics (spec 8, 4.7): the per-pass gauges, and
  * queue_entries{state,instance_type} recomputed from the queue on every wake-up (a queue
- * notification or the tick), before the pass: counted into a small state x type table (one
+ * on_change or the tick), before the pass: counted into a small state x type table (one
  * walk of the view, no label lookup per container), then one set per non-zero cell after
  * every previously seen series is reset to 0, as the reference does. */
 #include "sched_driver_internal.h"

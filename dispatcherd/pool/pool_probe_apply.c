@@ -156,7 +156,7 @@ pool_probe_success(struct pool_probe *pr, const struct pool_probe_lines *l, int6
 		pool_boot_outcome(w, "success");
 		log_kv(LOG_LVL_INFO, "probes succeeded, instance is in service", POOL_WF(w));
 	}
-	pool_notify(p);
+	pool_changed(p);
 }
 
 void

@@ -1,4 +1,4 @@
-/* queue.c - the queue's lifecycle, change notification, the sorted view and accessors. See
+/* queue.c - the queue's lifecycle, the on_change wake-up, the sorted view and accessors. See
  * queue.h; polling is in queue_poll.c, state-changing calls in queue_ops.c. */
 #include "queue_internal.h"
 
@@ -53,8 +53,8 @@ queue_wake_cb(uv_async_t *h)
 {
 	struct queue *q = h->data;
 
-	if (q->notify != NULL && !q->closing)
-		q->notify(q->notify_arg);
+	if (q->on_change != NULL && !q->closing)
+		q->on_change(q->on_change_ctx);
 }
 
 /* uv_async_send coalesces: many changes before the loop runs give one wake-up. */
@@ -119,8 +119,8 @@ queue_new(const struct queue_opts *o, struct queue **out)
 						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
 	q->mounts_batch = o->mounts_batch ? o->mounts_batch : QUEUE_MOUNTS_BATCH;
-	q->notify = o->on_change;
-	q->notify_arg = o->on_change_ctx;
+	q->on_change = o->on_change;
+	q->on_change_ctx = o->on_change_ctx;
 	q->poll_cb = o->on_poll;
 	q->poll_cb_arg = o->on_poll_ctx;
 	pi = o->cluster->containers.cloudvms.poll_interval / 1000000;

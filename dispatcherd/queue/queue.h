@@ -148,7 +148,7 @@ void queue_stats(const struct queue *q, struct queue_stats *s);
  * Spec 2.6. 0 when started (cb then runs exactly once, never from inside this call), or
  * -ENOENT (not in the queue), -EBUSY (another operation on this container is in flight: the
  * caller retries later, 4.5), -ECANCELED (closing), -ENOMEM. On success the response's state,
- * priority and locked_by_uuid are copied into the entry and the scheduler is notified.
+ * priority and locked_by_uuid are copied into the entry and the scheduler is woken (on_change).
  */
 int queue_lock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
 int queue_unlock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
@@ -162,10 +162,18 @@ const char *queue_state_name(enum queue_state s);
 enum queue_state queue_state_parse(const char *s);
 
 /* The "container" object of spec 7.2's queue entry: every arvados.Container attribute, the
- * selected ones (2.3) and locked_by_uuid filled from the mirror, the rest zero values
- * (queue_rec.c). Caller frees; NULL on ENOMEM. */
+ * selected ones (2.3) filled from the mirror, locked_by_uuid identity (queue_identity(), NULL
+ * while unknown: "") when locked by us, the rest zero values (queue_rec.c). Caller frees;
+ * NULL on ENOMEM. */
 struct cJSON;
-struct cJSON *queue_ent_container_json(const struct queue *q, const struct queue_ent *e);
+struct cJSON *queue_ent_container_json(const struct queue_ent *e, const char *identity);
+
+/* An entry outside any queue, with what a poll mirrors of the API container record `record`
+ * (state, priority, the attributes queue_ent_container_json shows; locked_by_me as given): so
+ * that bench/mgmt renders the management API's containers with the product's code.
+ * NULL when the record is unusable or on ENOMEM. Free with queue_ent_detached_free. */
+struct queue_ent *queue_ent_detached_new(const struct cJSON *record, bool locked_by_me);
+void queue_ent_detached_free(struct queue_ent *e);
 
 /* The mirrored queue as JSON text (tests, management API); caller frees; NULL on ENOMEM. */
 char *queue_dump_json(struct queue *q);

@@ -228,6 +228,35 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 	return true;
 }
 
+struct queue_ent *
+queue_ent_detached_new(const cJSON *record, bool locked_by_me)
+{
+	const char *uuid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "uuid"));
+	const char *why = NULL;
+	struct queue_ent *e;
+
+	if (uuid == NULL || uuid[0] == '\0' || strlen(uuid) >= QUEUE_UUID_MAX ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->first_seen_ms = queue_wall_ms();
+	e->locked_by_me = locked_by_me;
+	if (!queue_apply_fields(e, record, &why) || queue_rec_update(e, record) != 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+queue_ent_detached_free(struct queue_ent *e)
+{
+	if (e == NULL)
+		return;
+	queue_rec_free(e);
+	free(e);
+}
+
 int
 queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 {

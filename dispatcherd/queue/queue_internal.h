@@ -67,8 +67,8 @@ struct queue {
 	int open_handles;
 	void (*closed)(void *arg);
 	void *closed_arg;
-	queue_on_change_fn notify;
-	void *notify_arg;
+	queue_on_change_fn on_change;
+	void *on_change_ctx;
 	void (*poll_cb)(void *arg, bool ok);
 	void *poll_cb_arg;
 
@@ -100,7 +100,7 @@ struct queue_req {
 /* queue.c */
 uint64_t queue_mono_ms(void);
 uint64_t queue_wall_ms(void);
-void queue_changed(struct queue *q); /* notify the subscriber (coalesced) */
+void queue_changed(struct queue *q); /* wake the subscriber: on_change (coalesced) */
 struct queue_req *queue_req_new(struct queue *q, const char *uuid, enum queue_op op);
 /* The queue a finished request belongs to, or NULL when it was freed meanwhile. */
 struct queue *queue_req_queue(const struct queue_req *r);

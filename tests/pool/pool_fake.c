@@ -531,9 +531,9 @@ fk_init(struct fk *f, uv_loop_t *loop)
 /* ------------------------------------------------------------ harness */
 
 static void
-fk_notified(void *ctx)
+fk_changed(void *ctx)
 {
-	((struct fk_harness *)ctx)->notifies++;
+	((struct fk_harness *)ctx)->changes++;
 }
 
 static int
@@ -657,7 +657,7 @@ fk_start_pool(struct fk_harness *h, const char *runner_md5)
 		.cloud = fk_cloud_port(&h->fk),
 		.ssh = fk_ssh_port(&h->fk),
 		.metrics = h->metrics,
-		.on_change = fk_notified,
+		.on_change = fk_changed,
 		.on_change_ctx = h,
 		.runner_md5 = runner_md5,
 	};

@@ -70,7 +70,7 @@ struct fk_harness {
 	struct cfg_cluster *cl;
 	struct metrics_registry *metrics;
 	struct pool *pool;
-	int notifies;
+	int changes; /* pool on_change wake-ups */
 	int log_fd, saved_stderr;
 	char log_path[64];
 };

@@ -95,9 +95,10 @@ def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""
 class Dispatcher:
     """A running arvados-dispatch-cloud with its JSON log collected line by line."""
 
-    def __init__(self, config, args=(), env=None, bin_dir=None, new_session=False):
+    def __init__(self, config, args=(), env=None, bin_dir=None, new_session=False, prefix=()):
         """new_session: its own session, so a terminal's Ctrl-C reaches only the caller
-        (the demo stops it in order)."""
+        (the demo stops it in order). prefix: argv words before the executable's (a wrapper
+        that execs it, so that the process is still the dispatcher)."""
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
@@ -107,7 +108,8 @@ class Dispatcher:
         e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         e.update(env or {})
         self.proc = subprocess.Popen(
-            [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
+            list(prefix)
+            + [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
             + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e,
             start_new_session=new_session)
