@@ -5,14 +5,18 @@
 #   make bench    build and run the benchmarks in bench/
 #   make test-repeat  the test build, then the ctest suite REPEAT times (default 20) under
 #                     stress-ng load; prints which tests failed how often (not part of make test)
+#   make fault    the long fault suite (tests/fault/, docs/RELIABILITY.md): 1,000 containers,
+#                 100 SIGKILLs, 20% API and EC2 faults, worker network cuts; prints its table.
+#                 Needs root; FAULT_ARGS overrides (e.g. FAULT_ARGS="--seed 42"), LOCK=file flocks it
 #   make deb      build the Debian package into build-pkg/ (packaging/, docs/PACKAGING.md)
 #   make rpm      build the RPM into build-pkg/
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 REPEAT ?= 20
 CTEST_ARGS ?=
 LOCK ?=
+FAULT_ARGS ?= --containers 1000 --kills 100 --fault-rate 0.2 --max-instances 8
 
-.PHONY: all build build-test deps test test-repeat demo bench deb rpm clean
+.PHONY: all build build-test deps test test-repeat demo bench fault deb rpm clean
 
 all: build
 
@@ -43,6 +47,11 @@ demo: deps build
 
 bench: deps build
 	./scripts/bench.sh
+
+# The release build's executables (the short run in make test uses the sanitizer build).
+fault: deps build
+	$(if $(LOCK),flock $(LOCK)) env ADC_BIN_DIR=$(CURDIR)/build/bin \
+		/usr/bin/python3 tests/fault/fault_run.py $(FAULT_ARGS)
 
 deb: deps
 	./packaging/build-package.sh deb

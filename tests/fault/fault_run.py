@@ -250,7 +250,8 @@ class FaultRun:
         ec2 = self.env.ec2.ctl("GET", "faults")
         ec2_faults = {k: f["fired"] for k, f in zip(self.ec2_rules, ec2["faults"])}
         api_calls = sum(self.env.arv.ctl("GET", "log/count")["routes"].values())
-        ec2_calls = len(self.env.ec2.ctl("GET", "requests")["requests"])
+        reqs = self.env.ec2.ctl("GET", "requests")
+        ec2_calls = len(reqs["requests"] if isinstance(reqs, dict) else reqs)
         rows = [("seed", self.a.seed), ("containers", len(self.uuids))]
         rows += [("kills of %s" % p, self.kills[p]) for p in PROCESSES]
         rows += [("dispatcher exits not caused by a kill", len(self.unexpected_exits)),
@@ -258,7 +259,7 @@ class FaultRun:
         rows += [("  faults: %s" % k, v) for k, v in api_faults.items()]
         rows += [("EC2 calls", ec2_calls)]
         rows += [("  faults: %s" % k, v) for k, v in ec2_faults.items()]
-        rows += [("lost (not final)", len(lost)), ("cancelled", len(cancelled)),
+        rows += [("lost (not final%s)" % (" when the guard expired" if lost else ""), len(lost)), ("cancelled", len(cancelled)),
                  ("run twice", len(twice)), ("Complete without one Locked->Running", len(never)),
                  ("started on a worker more than once (killed before Running)",
                   sum(1 for u in self.uuids if started.get(u, 0) > 1 and u not in twice)),
