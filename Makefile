@@ -11,6 +11,9 @@
 #                 crashes; exits non-zero on a crash, naming the artefact (scripts/fuzz.py,
 #                 tests/fuzz/README.md). FUZZ_ONLY=regex runs some targets only; FUZZ_NICE
 #                 (default 10) is the nice level of the build and the runs.
+#   make fault    the long fault suite (tests/fault/, docs/RELIABILITY.md): 1,000 containers,
+#                 100 SIGKILLs, 20% API and EC2 faults, worker network cuts; prints its table.
+#                 Needs root; FAULT_ARGS overrides (e.g. FAULT_ARGS="--seed 42"), LOCK=file flocks it
 #   make deb      build the Debian package into build-pkg/ (packaging/, docs/PACKAGING.md)
 #   make rpm      build the RPM into build-pkg/
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -21,7 +24,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_ONLY ?=
 FUZZ_NICE ?= 10
 
-.PHONY: all build build-test build-fuzz deps test test-repeat demo bench fuzz deb rpm clean
+FAULT_ARGS ?= --containers 1000 --kills 100 --fault-rate 0.2 --max-instances 8
+
+.PHONY: all build build-test build-fuzz deps test test-repeat demo bench fuzz fault deb rpm clean
 
 all: build
 
@@ -63,6 +68,11 @@ demo: deps build
 
 bench: deps build
 	./scripts/bench.sh
+
+# The release build's executables (the short run in make test uses the sanitizer build).
+fault: deps build
+	$(if $(LOCK),flock $(LOCK)) env ADC_BIN_DIR=$(CURDIR)/build/bin \
+		/usr/bin/python3 tests/fault/fault_run.py $(FAULT_ARGS)
 
 deb: deps
 	./packaging/build-package.sh deb

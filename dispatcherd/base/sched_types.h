@@ -49,6 +49,11 @@ struct sched_ctr {
 	/* Queue-side memory of our own earlier decisions (0 = never). */
 	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
 	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
+	/* When the pass first found it Running in the queue but in no worker's list (with no
+	 * worker unknown); 0 = not recorded. 4.4's "not running on any worker" waits for a queue
+	 * poll that started after it, as the exited rule does: the crunch-run that the pool saw
+	 * gone had finalised the container before, so a fresher poll shows it final. */
+	sched_time not_running_since;
 };
 
 enum sched_wstate {

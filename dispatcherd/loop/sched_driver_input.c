@@ -141,6 +141,17 @@ sd_input_ctrs(struct sched_driver *d)
 			.overquota_unlocked_at = m ? m->overquota_unlocked_at : 0,
 			.cancel_tried_at = m ? m->cancel_tried_at : 0,
 		};
+		/* When the pass first found it Running in no worker's list (sched_sync.c waits for
+		 * a queue poll that started later before it cancels). */
+		if (e->state == QST_RUNNING && !ps.in_running && !unknown_workers) {
+			if (m == NULL)
+				m = sd_memo_get(d, e->uuid, true);
+			if (m != NULL && m->not_running_since == 0)
+				m->not_running_since = pool_now(d->o.pool);
+			c->not_running_since = m ? m->not_running_since : 0;
+		} else if (m != NULL) {
+			m->not_running_since = 0;
+		}
 		if (e->fit != QFIT_OK && (e->state == QST_QUEUED || e->state == QST_LOCKED))
 			c->op_in_flight = true; /* the pass leaves it be */
 		/* A container we hold Locked that no probed worker runs may be running on a worker

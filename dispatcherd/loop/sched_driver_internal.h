@@ -17,6 +17,7 @@ struct sd_memo {
 	char uuid[QUEUE_UUID_MAX];
 	sched_time overquota_unlocked_at;
 	sched_time cancel_tried_at;
+	sched_time not_running_since; /* sched_ctr.not_running_since */
 };
 
 struct sched_driver {

@@ -163,6 +163,12 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	int64_t avail;
 	int rc;
 
+	/* An operation holds it (an unlock or cancel under way, or the driver holds it back
+	 * while a worker not probed yet may be running it, docs/SCHEDULER.md "Restart
+	 * safety"): starting it now could run it twice. Neither started nor given a new
+	 * instance; the operation's end or the worker's probe kicks the next pass. */
+	if (c->op_in_flight)
+		return 0;
 	if (has_best)
 		return sched_locked_on(x, ci, bt, bj);
 	if (sched_pass_at_quota(x))

@@ -223,7 +223,7 @@ M4_TYPE = """      m4:
 
 def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4,
                  timeout_booting="20s", itypes=M4_TYPE, extra_containers="", deploy_runner="",
-                 driver_extra=""):
+                 driver_extra="", timeout_idle="3s"):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -247,7 +247,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
         PollInterval: 1s
         SyncInterval: 2s
         ProbeInterval: 1s
-        TimeoutIdle: 3s
+        TimeoutIdle: %(ti)s
         TimeoutBooting: %(tb)s
         TimeoutProbe: 10s
         TimeoutShutdown: 5s
@@ -262,7 +262,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
 %(itypes)s""" % {"itypes": itypes, "xc": extra_containers, "deploy": deploy_runner,
        "root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
        "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK,
-       "driver": driver_extra}
+       "driver": driver_extra, "ti": timeout_idle}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -274,7 +274,8 @@ class E2E:
 
     def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
                  itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
-                 driver_extra="", ec2_args=(), subnet_id=None):
+                 driver_extra="", ec2_args=(), subnet_id=None,
+                 timeout_idle="3s"):
         """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
         subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
         scenarios running at the same time never share a worker address."""
@@ -302,7 +303,7 @@ class E2E:
                                    self.key_path, extra_vm, max_instances=max_instances,
                                    timeout_booting=timeout_booting, itypes=itypes,
                                    extra_containers=extra_containers, deploy_runner=deploy_runner,
-                                   driver_extra=driver_extra)
+                                   driver_extra=driver_extra, timeout_idle=timeout_idle)
         self.disp = None
 
     def env(self):

@@ -487,6 +487,17 @@ class Worker:
                 pass
         self._frozen = pids
 
+    def freeze_vm(self):
+        """SIGSTOP every process of this worker (its mount namespaces: sshd, sessions and fake
+        containers), as a VM that is paused: nothing it runs makes progress until thaw()."""
+        pids = _pids_in_ns(self.namespaces)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        self._frozen = pids
+
     def thaw(self):
         for p in getattr(self, "_frozen", [self.proc.pid] if self.proc else []):
             try:
