@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n != queue_count(q))
 		abort();
 	for (size_t i = 0; i < n; i++)
-		cJSON_Delete(queue_ent_container_json(q, v[i]));
+		cJSON_Delete(queue_ent_container_json(v[i], queue_identity(q)));
 	free(queue_dump_json(q));
 	queue_stats(q, &st);
 	queue_free(q, closed, &done);
