@@ -65,13 +65,6 @@ sandbox_user_drop(enum sandbox_role role, const struct sandbox_opts *opts)
 
 	if (geteuid() != 0)
 		return 0;
-	/* The loopback driver's sshd logs the dispatcher in as root when it runs as root
-	 * (docs/SANDBOX.md); Landlock and the deny-list still apply. */
-	if (role == SANDBOX_CLOUDD_LOOPBACK && opts->keep_root) {
-		log_kv(LOG_LVL_WARN, "sandbox: cloudd-loopback keeps root for its sshd",
-		       LF_STR("role", sandbox_role_name(role)));
-		return 0;
-	}
 	errno = 0;
 	pw = getpwnam(name);
 	if (pw == NULL)
