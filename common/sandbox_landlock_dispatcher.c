@@ -30,21 +30,21 @@
 #define LLD_EXEC      (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE)
 
 static const char *const sandbox_lld_read_dirs[] = {
-	"/usr",	     /* libraries, /usr/share/ca-certificates, zoneinfo */
-	"/lib",	     /* the same on a system without merged /usr */
-	"/lib64",    /* the ELF interpreter's directory */
-	"/etc/ssl",  /* CA store, openssl.cnf (cloudd's start) */
-	"/etc/pki",  /* the same on RHEL */
+	"/usr",			   /* libraries, /usr/share/ca-certificates, zoneinfo */
+	"/lib",			   /* the same on a system without merged /usr */
+	"/lib64",		   /* the ELF interpreter's directory */
+	"/etc/ssl",		   /* CA store, openssl.cnf (cloudd's start) */
+	"/etc/pki",		   /* the same on RHEL */
 	"/sys/devices/system/cpu", /* glibc's and libuv's processor count */
 };
 
 static const char *const sandbox_lld_read_files[] = {
-	"/etc/passwd",	 "/etc/group",	   /* user look-ups: libpq, the helpers' user switch */
+	"/etc/passwd",	    "/etc/group", /* user look-ups: libpq, the helpers' user switch */
 	"/etc/ld.so.cache", "/etc/ld.so.preload", /* the dynamic loader of an exec'd helper */
-	"/etc/localtime", "/etc/services", "/etc/protocols",
-	"/dev/urandom",	 "/dev/random",	   /* OpenSSL's fallback entropy */
-	"/proc/stat",	 /* the process metrics (boot time) */
-	"/proc/self",	 /* the parent's own /proc/<pid> (metrics: stat, fd), not others' */
+	"/etc/localtime",   "/etc/services",	  "/etc/protocols",
+	"/dev/urandom",	    "/dev/random", /* OpenSSL's fallback entropy */
+	"/proc/stat",			   /* the process metrics (boot time) */
+	"/proc/self", /* the parent's own /proc/<pid> (metrics: stat, fd), not others' */
 };
 
 /* The program interpreter (PT_INTERP) of this executable, which the helpers share: the
@@ -55,8 +55,8 @@ sandbox_lld_interp_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++)
 		if (info->dlpi_phdr[i].p_type == PT_INTERP)
-			*(const char **)arg = (const char *)(info->dlpi_addr +
-							     info->dlpi_phdr[i].p_vaddr);
+			*(const char **)arg =
+				(const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
 	return 1; /* the first object is the executable itself */
 }
 
@@ -72,8 +72,8 @@ sandbox_ll_rules_dispatcher(int rs, const struct sandbox_opts *opts, uint64_t h)
 		r = sandbox_ll_allow(rs, sandbox_lld_read_files[i], LLD_READ_DIR, h);
 	/* libuv opens /dev/null for a helper's ignored stdin, read-write for other fds. */
 	if (r == 0)
-		r = sandbox_ll_allow(rs, "/dev/null",
-				     LLD_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE, h);
+		r = sandbox_ll_allow(rs, "/dev/null", LLD_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE,
+				     h);
 	dl_iterate_phdr(sandbox_lld_interp_cb, &interp);
 	if (r == 0 && interp != NULL)
 		r = sandbox_ll_allow(rs, interp, LLD_EXEC, h);
@@ -87,7 +87,8 @@ sandbox_ll_rules_dispatcher(int rs, const struct sandbox_opts *opts, uint64_t h)
 	const char *fail_dir = getenv("ADC_TEST_SSH_INIT_FAIL_DIR");
 
 	if (r == 0 && fail_dir != NULL)
-		r = sandbox_ll_allow(rs, fail_dir, LLD_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE, h);
+		r = sandbox_ll_allow(rs, fail_dir, LLD_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE,
+				     h);
 #endif
 	return r;
 }

@@ -93,17 +93,18 @@ static const struct sandbox_scd_allow sandbox_scd_allowed[] = {
 #ifndef ADC_SANITIZE
 /* prctl options: the parent's thread names, and an exec'd helper's start-up. */
 static const int sandbox_scd_prctl[] = {
-	PR_SET_NAME,	      PR_GET_NAME,	    PR_GET_DUMPABLE,	PR_SET_DUMPABLE,
-	PR_SET_PDEATHSIG,     PR_GET_PDEATHSIG,	    PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
-	PR_GET_SECCOMP,	      PR_CAPBSET_READ,	    PR_GET_SECUREBITS,
+	PR_SET_NAME,	  PR_GET_NAME,	    PR_GET_DUMPABLE,	 PR_SET_DUMPABLE,
+	PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
+	PR_GET_SECCOMP,	  PR_CAPBSET_READ,  PR_GET_SECUREBITS,
 };
 #endif
 
-#define RULE(ctx, act, sys, ...)                                                               \
-	sandbox_seccomp_rule((ctx), (act), SCMP_SYS(sys),                                      \
-			     sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) /                  \
-				     sizeof(struct scmp_arg_cmp),                              \
+#define RULE(ctx, act, sys, ...)                                              \
+	sandbox_seccomp_rule((ctx), (act), SCMP_SYS(sys),                     \
+			     sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / \
+				     sizeof(struct scmp_arg_cmp),             \
 			     (struct scmp_arg_cmp[]){ __VA_ARGS__ })
+#define RULE0(ctx, act, sys) sandbox_seccomp_rule((ctx), (act), SCMP_SYS(sys), 0, NULL)
 
 /* socket(): TCP and UDP over IP (libcurl, the resolver, libpq), AF_UNIX stream (libpq's
  * socket, the userdb NSS module) and datagram (sd_notify, the journal). Others:
@@ -111,7 +112,8 @@ static const int sandbox_scd_prctl[] = {
 static int
 sandbox_scd_socket(void *ctx)
 {
-	static const int fam[] = { AF_INET, AF_INET6, AF_UNIX }, typ[] = { SOCK_STREAM, SOCK_DGRAM };
+	static const int fam[] = { AF_INET, AF_INET6, AF_UNIX },
+			 typ[] = { SOCK_STREAM, SOCK_DGRAM };
 	int r = 0;
 
 	for (int f = 0; r == 0 && f < 3; f++)
@@ -132,7 +134,15 @@ sandbox_scd_clone(void *ctx)
 	int r = RULE(ctx, SCMP_ACT_ALLOW, clone, SCMP_A0(SCMP_CMP_MASKED_EQ, ns, 0));
 
 	if (r == 0)
-		r = RULE(ctx, SCMP_ACT_ERRNO(ENOSYS), clone3);
+		r = RULE0(ctx, SCMP_ACT_ERRNO(ENOSYS), clone3);
+#ifdef ADC_SANITIZE
+	/* The sanitizer runtime fork()s llvm-symbolizer for its reports (raw syscall), which
+	 * Landlock would not let it execute anyway: refused, the report comes unsymbolized. */
+	if (r == 0)
+		r = RULE0(ctx, SCMP_ACT_ERRNO(EPERM), fork);
+	if (r == 0)
+		r = RULE0(ctx, SCMP_ACT_ERRNO(EPERM), vfork);
+#endif
 	return r;
 }
 

@@ -42,9 +42,9 @@ boot_tls(struct dispatcher *d)
 {
 	char err[512];
 
-	if (d->listen.https && http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key,
-						    &d->tls_cert, &d->tls_key, err,
-						    sizeof(err)) != 0) {
+	if (d->listen.https &&
+	    http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &d->tls_cert,
+				 &d->tls_key, err, sizeof(err)) != 0) {
 		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err, LOG_NO_FIELDS);
 		return -1;
 	}
@@ -58,7 +58,7 @@ static size_t
 boot_sandbox_read_paths(const struct dispatcher *d, const char **out, size_t max)
 {
 	static const char *const env[] = { "AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR" };
-	static const char *const pg[] = { "sslrootcert", "sslcert", "sslkey",
+	static const char *const pg[] = { "sslrootcert", "sslcert",   "sslkey",
 					  "sslcrl",	 "sslcrldir", "passfile" };
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 	size_t n = 0;
