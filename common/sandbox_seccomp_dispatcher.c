@@ -15,8 +15,8 @@
  * Landlock and seccomp themselves, close_range.
  *
  * Left out, and so killed: ptrace, process_vm_readv/writev, bpf, perf_event_open, mount,
- * unshare, setns, io_uring, keyctl, memfd_create (nothing executable can be written), bind,
- * execveat, personality, and everything else not listed. mmap(PROT_EXEC) of anonymous
+ * unshare, setns, io_uring, keyctl, bind, execveat, personality, and everything else not
+ * listed. memfd_create gets EPERM (nothing executable can be written). mmap(PROT_EXEC) of anonymous
  * memory and mprotect(PROT_EXEC) get EACCES: code can only come from a file Landlock lets
  * this process read, and nothing here can write a file.
  */
@@ -189,6 +189,12 @@ sandbox_scd_misc(void *ctx, const struct sandbox_opts *opts)
 	if (r == 0)
 		r = RULE(ctx, SCMP_ACT_ALLOW, tgkill, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* listen() on the management socket bound at start-up, no other. */
+	/* memfd_create: EPERM, not a kill. Nothing here creates a memfd after start-up (the
+	 * secrets' were made before), but libsystemd tries one for a journal entry too large for
+	 * a datagram; refused, it fails that entry and the log falls back to stderr, instead of
+	 * the parent being killed by a long log line. */
+	if (r == 0)
+		r = RULE0(ctx, SCMP_ACT_ERRNO(EPERM), memfd_create);
 	if (r == 0 && opts->has_listen_fd)
 		r = RULE(ctx, SCMP_ACT_ALLOW, listen,
 			 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)opts->listen_fd));

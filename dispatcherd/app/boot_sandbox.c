@@ -52,12 +52,14 @@ boot_tls(struct dispatcher *d)
 }
 
 /* Files a restarted helper, or libpq at each reconnect, reads: the CA bundles cloudd copies
- * into memory at its start (ca_store.c reads the same variables and curl's defaults), and
- * the files PostgreSQL.Connection names. */
+ * into memory at its start (ca_store.c reads the same variables and curl's defaults), the
+ * Azure Stack environment file (azure_preload), and the files PostgreSQL.Connection
+ * names. */
 static size_t
 boot_sandbox_read_paths(const struct dispatcher *d, const char **out, size_t max)
 {
-	static const char *const env[] = { "AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR" };
+	static const char *const env[] = { "AWS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
+					   "AZURE_ENVIRONMENT_FILEPATH" };
 	static const char *const pg[] = { "sslrootcert", "sslcert",   "sslkey",
 					  "sslcrl",	 "sslcrldir", "passfile" };
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
