@@ -1,7 +1,7 @@
 /*
  * sandbox_user.c - when a child starts as root, become the role's unprivileged user.
  *
- * Defaults: arvados-cloudd (cloudd, cloudd-loopback), arvados-sshd-pool (sshd-pool); the
+ * Defaults: arvados-cloudd (cloudd), arvados-sshd-pool (sshd-pool); the parent never drops; the
  * -cloudd-user / -sshd-pool-user flags override them (opts->user). Supplementary groups are
  * dropped, then gid, then uid (uid last, or we could no longer change the gid), and we check
  * that setuid(0) now fails. The kernel clears PR_SET_PDEATHSIG on a credential change, so it
