@@ -14,8 +14,10 @@
 #include "dispatcher_internal.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helper_paths.h"
 #include "log.h"
@@ -78,6 +80,27 @@ boot_sandbox_read_paths(const struct dispatcher *d, const char **out, size_t max
 	return n;
 }
 
+/* The point of the parent's Landlock rules: the config file cannot be opened any more. It
+ * can still be if -config put it under a directory the rules must grant (say
+ * /usr/local/etc): say so loudly, once, rather than pretend. */
+static void
+boot_sandbox_check_config(const struct dispatcher *d)
+{
+	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
+	int fd;
+
+	if (d->opts->insecure_no_sandbox || sandbox_landlock_probe() <= 0)
+		return; /* already logged: no filesystem layer */
+	path = path ? path : "/etc/arvados/config.yml";
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	close(fd);
+	log_kv(LOG_LVL_ERROR,
+	       "sandbox: the config file is still readable after the dispatcher's sandbox (it "
+	       "is under a directory the helpers need); move it, e.g. to /etc/arvados",
+	       LF_STR("path", path), LF_STR("role", "dispatcher"));
+}
+
 int
 boot_sandbox(struct dispatcher *d)
 {
@@ -99,5 +122,8 @@ boot_sandbox(struct dispatcher *d)
 		return 0;
 	}
 	read[boot_sandbox_read_paths(d, read, 15)] = NULL;
-	return sandbox_apply(SANDBOX_DISPATCHER, &o) < 0 ? -1 : 0;
+	if (sandbox_apply(SANDBOX_DISPATCHER, &o) < 0)
+		return -1;
+	boot_sandbox_check_config(d);
+	return 0;
 }

@@ -59,6 +59,9 @@ class TestStartup(ProcessTest):
         st = h.proc_status(d.proc.pid)
         self.assertEqual(st["NoNewPrivs"].strip(), "1")
         self.assertEqual(st["Seccomp"].strip(), "2")
+        # Its own check after the sandbox (boot_sandbox.c): the config file (in this test's
+        # directory under /tmp) could not be opened any more, so nothing was logged.
+        self.assertFalse([e for e in d.lines if "config file is still readable" in e.get("msg", "")])
         self.assertEqual(h.proc_comm(pids["cloudd"]), "cloudd")
         self.assertEqual(h.proc_comm(pids["sshd-pool"]), "sshd-pool")
         for name, pid in pids.items():
