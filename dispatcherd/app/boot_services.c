@@ -208,14 +208,10 @@ boot_services(struct dispatcher *d)
 int
 boot_serve(struct dispatcher *d)
 {
-	char err[512], *cert = NULL, *key = NULL;
+	char *cert = d->tls_cert, *key = d->tls_key; /* boot_tls read them */
 	int r;
 
-	if (d->listen.https && http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &cert,
-						    &key, err, sizeof(err)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err, LOG_NO_FIELDS);
-		return -1;
-	}
+	d->tls_cert = d->tls_key = NULL;
 	struct http_server_opts o = {
 		.loop = &d->loop,
 		.listen_fd = d->listen.fd,

@@ -54,6 +54,14 @@ class TestStartup(ProcessTest):
         d.wait_ready()
         pids = d.helper_pids()
         self.assertEqual(h.proc_comm(d.proc.pid), "arvados-dispatc")
+        # The parent sandboxed itself after start-up (docs/SANDBOX.md, "The parent"), and
+        # keeps root to start the helpers as their own users.
+        st = h.proc_status(d.proc.pid)
+        self.assertEqual(st["NoNewPrivs"].strip(), "1")
+        self.assertEqual(st["Seccomp"].strip(), "2")
+        # Its own check after the sandbox (boot_sandbox.c): the config file (in this test's
+        # directory under /tmp) could not be opened any more, so nothing was logged.
+        self.assertFalse([e for e in d.lines if "config file is still readable" in e.get("msg", "")])
         self.assertEqual(h.proc_comm(pids["cloudd"]), "cloudd")
         self.assertEqual(h.proc_comm(pids["sshd-pool"]), "sshd-pool")
         for name, pid in pids.items():
@@ -160,13 +168,13 @@ class TestLandlock(ProcessTest):
         d = self.start(env={"ADC_TEST_NO_LANDLOCK": "1"})
         d.wait_ready()
         warns = [e for e in d.lines if e.get("layer") == "landlock"]
-        self.assertEqual(sorted(e.get("role") for e in warns), ["cloudd", "sshd-pool"],
-                         d.log_text())
+        self.assertEqual(sorted(e.get("role") for e in warns),
+                         ["cloudd", "dispatcher", "sshd-pool"], d.log_text())
         for e in warns:
             self.assertEqual(e["level"], "warn")
             self.assertIn("no Landlock", e["msg"])
-        # The other layers stay.
-        for name, pid in d.helper_pids().items():
+        # The other layers stay, in the parent too.
+        for name, pid in dict(d.helper_pids(), dispatcher=d.proc.pid).items():
             st = h.proc_status(pid)
             self.assertEqual(st["NoNewPrivs"].strip(), "1", name)
             self.assertEqual(st["Seccomp"].strip(), "2", name)
@@ -316,6 +324,8 @@ class TestRestart(ProcessTest):
     def test_kill_each_child(self):
         d = self.start()
         i, _ = d.wait_ready()
+        # The restarts below happen from inside the parent's own sandbox.
+        self.assertEqual(h.proc_status(d.proc.pid)["Seccomp"].strip(), "2")
         for name in ("cloudd", "sshd-pool"):
             old = d.helper_pids()[name]
             mark = len(d.lines)
@@ -336,7 +346,11 @@ class TestRestart(ProcessTest):
     def test_garbage_from_child_kills_it(self):
         env = {"ADC_GARBAGE_MARKER": os.path.join(self.dir, "garbage.marker"),
                "ADC_REAL_CLOUDD": os.path.join(h.BIN_DIR, "cloudd")}
-        d = self.start(["-cloudd-path", os.path.join(HERE, "garbage_child.py")], env)
+        # A Python script cannot be executed inside the parent's sandbox (only the helper
+        # files and the ELF interpreter can be, not /usr/bin/python3): this test is about
+        # the channel, so it runs the parent without its sandbox.
+        d = self.start(["-cloudd-path", os.path.join(HERE, "garbage_child.py"),
+                        "-insecure-no-sandbox"], env)
         _, closed = d.wait_for(lambda e: e.get("msg") == "helper channel closed"
                                and e.get("Helper") == "cloudd")
         bad_pid = int(open(env["ADC_GARBAGE_MARKER"]).read())
