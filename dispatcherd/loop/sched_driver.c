@@ -135,6 +135,7 @@ sd_free(struct sched_driver *d)
 		free(d->uncached[i]);
 	free(d->uncached);
 	free(d->memo);
+	free(d->memo_slot);
 	free(d);
 }
 

@@ -62,16 +62,62 @@ sd_memo_get(struct sched_driver *d, const char *uuid, bool create)
 	return m;
 }
 
-/* Drop memories of containers the queue no longer holds. */
-static void
+/* Of a NUL-padded uuid buffer: a few multiplies instead of a walk over the characters. */
+static uint64_t
+sd_uuid_hash(const char *u)
+{
+	uint64_t w[QUEUE_UUID_MAX / 8], h = 0;
+
+	memcpy(w, u, sizeof(w));
+	for (size_t i = 0; i < QUEUE_UUID_MAX / 8; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
+	return h ^ (h >> 31);
+}
+
+/* Drop memories of containers the queue no longer holds; index the rest. */
+static int
 sd_memo_prune(struct sched_driver *d)
 {
-	size_t j = 0;
+	size_t j = 0, want = 16;
 
 	for (size_t i = 0; i < d->n_memo; i++)
 		if (queue_get(d->o.queue, d->memo[i].uuid) != NULL)
 			d->memo[j++] = d->memo[i];
 	d->n_memo = j;
+	while (want < 2 * j)
+		want *= 2;
+	if (want != d->n_slot) {
+		uint32_t *s = realloc(d->memo_slot, want * sizeof(*s));
+
+		if (s == NULL)
+			return -ENOMEM;
+		d->memo_slot = s;
+		d->n_slot = want;
+	}
+	memset(d->memo_slot, 0, d->n_slot * sizeof(*d->memo_slot));
+	for (size_t i = 0; i < j; i++) {
+		size_t k = sd_uuid_hash(d->memo[i].uuid) & (d->n_slot - 1);
+
+		while (d->memo_slot[k] != 0)
+			k = (k + 1) & (d->n_slot - 1);
+		d->memo_slot[k] = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+/* The memory of uuid (a NUL-padded buffer) as of the last prune, or NULL. */
+static const struct sd_memo *
+sd_memo_find(const struct sched_driver *d, const char *uuid)
+{
+	size_t k = sd_uuid_hash(uuid) & (d->n_slot - 1);
+
+	for (; d->memo_slot[k] != 0; k = (k + 1) & (d->n_slot - 1)) {
+		const struct sd_memo *m = &d->memo[d->memo_slot[k] - 1];
+
+		if (memcmp(m->uuid, uuid, QUEUE_UUID_MAX) == 0)
+			return m;
+	}
+	return NULL;
 }
 
 static int
@@ -113,7 +159,7 @@ sd_input_ctrs(struct sched_driver *d)
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
 		struct pool_ctr_state ps = pst[i];
-		struct sd_memo *m = d->n_memo ? sd_memo_get(d, e->uuid, false) : NULL;
+		const struct sd_memo *m = d->n_memo ? sd_memo_find(d, e->uuid) : NULL;
 
 		/* Mounts not fetched yet, or no type fits: the candidates are unknown, and the
 		 * queue (not the scheduler) cancels what no type fits. Left out of the pass unless
@@ -213,9 +259,8 @@ sd_input(struct sched_driver *d)
 {
 	int r;
 
-	sd_memo_prune(d);
-	if ((r = sd_input_ctrs(d)) != 0 || (r = sd_input_workers(d)) != 0 ||
-	    (r = sd_input_uncached(d)) != 0)
+	if ((r = sd_memo_prune(d)) != 0 || (r = sd_input_ctrs(d)) != 0 ||
+	    (r = sd_input_workers(d)) != 0 || (r = sd_input_uncached(d)) != 0)
 		return r;
 	d->in = (struct sched_input){
 		.cluster = d->o.cluster,

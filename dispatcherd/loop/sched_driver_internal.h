@@ -12,7 +12,11 @@ struct sd_ctr {
 	char uuid[QUEUE_UUID_MAX];
 };
 
-/* Our memory of earlier decisions (sched_ctr's two timestamps); rare, kept in a small list. */
+/* Our memory of earlier decisions (sched_ctr's two timestamps): a list (a few thousand at
+ * most: containers unlocked over quota or cancelled lately), found through a hash index
+ * rebuilt for each pass (memo_slot), since every container of the view is looked up. The
+ * uuid is NUL-padded to its full size, as struct queue_ent's is, so the whole buffer is the
+ * key. */
 struct sd_memo {
 	char uuid[QUEUE_UUID_MAX];
 	sched_time overquota_unlocked_at;
@@ -43,6 +47,8 @@ struct sched_driver {
 
 	struct sd_memo *memo;
 	size_t n_memo, cap_memo;
+	uint32_t *memo_slot; /* 1 + memo index, 0 free; n_slot a power of two or 0 */
+	size_t n_slot;
 	bool bug_logged;
 
 	/* 2.9 */
