@@ -154,12 +154,16 @@ sd_input_ctrs(struct sched_driver *d)
 		return r;
 	}
 	bool unknown_workers = pool_count_unknown(d->o.pool) > 0;
+	bool counting = sd_queue_count_begin(d);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
 		struct pool_ctr_state ps = pst[i];
 		const struct sd_memo *m = d->n_memo ? sd_memo_find(d, e->uuid) : NULL;
+
+		if (counting)
+			sd_queue_count(d, e);
 
 		/* Mounts not fetched yet, or no type fits: the candidates are unknown, and the
 		 * queue (not the scheduler) cancels what no type fits. Left out of the pass unless
@@ -200,6 +204,8 @@ sd_input_ctrs(struct sched_driver *d)
 	}
 	free(pst);
 	d->n_ctrs = j;
+	if (counting)
+		sd_queue_count_publish(d);
 	return 0;
 }
 

@@ -47,6 +47,8 @@ struct sched_driver {
 
 	struct sd_memo *memo;
 	size_t n_memo, cap_memo;
+	size_t *qcount; /* queue_entries: state x (type + none) counts (sd_queue_count) */
+	size_t n_qcount;
 	uint32_t *memo_slot; /* 1 + memo index, 0 free; n_slot a power of two or 0 */
 	size_t n_slot;
 	bool bug_logged;
@@ -56,7 +58,16 @@ struct sched_driver {
 	bool stale_had_unknown;
 };
 
-/* Build d->in from the queue and the pool, now. 0 or -ENOMEM. */
+#define SD_STATES (QST_CANCELLED + 1)
+
+/* queue_entries (sched_driver_metrics.c): begin (false: nothing to count), count each entry,
+ * publish; sd_queue_metrics does all three over the view. */
+bool sd_queue_count_begin(struct sched_driver *d);
+void sd_queue_count(struct sched_driver *d, const struct queue_ent *e);
+void sd_queue_count_publish(struct sched_driver *d);
+
+/* Build d->in from the queue and the pool, now, counting queue_entries on the way. 0 or
+ * -ENOMEM. */
 int sd_input(struct sched_driver *d);
 /* Carry out the decisions of r (indices into d->in). */
 void sd_execute(struct sched_driver *d, const struct sched_result *r);
