@@ -7,6 +7,7 @@
 #include "cloudd.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,11 @@ cv_list_done(void *arg, const struct drv_error *err)
 
 	cv_part_flush(q, 0, err);
 	cv_req_done(q);
+	/* A list of 10,000 instances parses megabytes of XML pages into small blocks, all freed
+	 * by now; glibc keeps them in the heap (bench_e2e_scale: 22 MB of cloudd's 34 MB RSS
+	 * between two lists, 2 MB after a trim). Give them back once per list (every
+	 * SyncInterval): one walk of the free lists. */
+	malloc_trim(0);
 }
 
 static int
