@@ -146,6 +146,8 @@ sd_free(struct sched_driver *d)
 	free(d->memo);
 	free(d->memo_slot);
 	free(d->qcount);
+	free(d->st_uuids);
+	free(d->st);
 	free(d);
 }
 

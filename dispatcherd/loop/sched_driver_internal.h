@@ -36,6 +36,9 @@ struct sched_driver {
 	struct sched_ctr *ctrs;
 	struct sd_ctr *ctr_ids;
 	size_t n_ctrs, cap_ctrs;
+	const char **st_uuids;	   /* the view's uuids, for pool_container_states */
+	struct pool_ctr_state *st; /* its answer */
+	size_t cap_st, cap_pst;
 	struct sched_worker *workers; /* copy of the pool's array, ids below */
 	char **worker_ids;
 	size_t n_workers, cap_workers;
