@@ -136,9 +136,8 @@ sd_free(struct sched_driver *d)
 	sched_free(d->sched);
 	free(d->ctrs);
 	free(d->ctr_ids);
-	for (size_t i = 0; i < d->n_workers; i++)
-		free(d->worker_ids[i]);
 	free(d->worker_ids);
+	free(d->wid_buf);
 	free(d->workers);
 	for (size_t i = 0; i < d->n_uncached; i++)
 		free(d->uncached[i]);

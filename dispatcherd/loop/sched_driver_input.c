@@ -233,14 +233,14 @@ sd_input_ctrs(struct sched_driver *d)
 	return 0;
 }
 
+/* The workers, their ids copied into one buffer kept from pass to pass (a strdup per worker
+ * per turn was 10,000 small blocks allocated and freed on every turn at scale). */
 static int
 sd_input_workers(struct sched_driver *d)
 {
 	const struct sched_worker *w;
-	size_t n;
+	size_t n, len = 0, off = 0;
 
-	for (size_t i = 0; i < d->n_workers; i++)
-		free(d->worker_ids[i]);
 	d->n_workers = 0;
 	if (pool_sched_workers(d->o.pool, &w, &n) != 0)
 		return -ENOMEM;
@@ -250,14 +250,21 @@ sd_input_workers(struct sched_driver *d)
 	if (ids == NULL)
 		return -ENOMEM;
 	d->worker_ids = ids;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(w[i].id != NULL ? w[i].id : "") + 1;
+	if (sd_grow((void **)&d->wid_buf, &d->cap_wid_buf, len, 1) != 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if ((ids[i] = strdup(w[i].id != NULL ? w[i].id : "")) == NULL)
-			return -ENOMEM;
-		d->n_workers = i + 1;
+		const char *id = w[i].id != NULL ? w[i].id : "";
+		size_t l = strlen(id) + 1;
+
+		ids[i] = memcpy(d->wid_buf + off, id, l);
+		off += l;
 		d->workers[i] = w[i];
 		d->workers[i].id = ids[i];
 		/* run[] stays the pool's: read only during the pass, before any pool call. */
 	}
+	d->n_workers = n;
 	return 0;
 }
 

@@ -40,7 +40,9 @@ struct sched_driver {
 	struct pool_ctr_state *st; /* its answer */
 	size_t cap_st, cap_pst;
 	struct sched_worker *workers; /* copy of the pool's array, ids below */
-	char **worker_ids;
+	char **worker_ids;	      /* into wid_buf */
+	char *wid_buf;
+	size_t cap_wid_buf;
 	size_t n_workers, cap_workers;
 	char **uncached;
 	size_t n_uncached, cap_uncached;
