@@ -57,7 +57,7 @@ enum queue_op {
 
 /* A mirrored container. Fields above "private" are for readers; only queue_*.c write. */
 struct queue_ent {
-	char uuid[QUEUE_UUID_MAX];
+	char uuid[QUEUE_UUID_MAX]; /* NUL-padded to its full size (a hash key as a whole) */
 	enum queue_state state;
 	enum queue_fit fit;
 	enum queue_op op;  /* the operation in flight, QOP_NONE if none */
@@ -81,6 +81,8 @@ struct queue_ent {
 	bool mounts_single;   /* a complete batch answer left it out: fetch it alone (GET) */
 	uint8_t cancel_tries; /* "cancel unsatisfiable" back-off exponent */
 	uint32_t seen_gen;    /* last poll generation that saw it */
+	uint32_t view_pos;    /* 1 + its index in the sorted view; 0: not placed */
+	uint32_t view_new;    /* 1 + its index among the entries waiting to be placed; 0: none */
 	uint64_t retry_at_ms; /* monotonic: no mounts / cancel retry before */
 	struct queue_ent *mq_next, *mq_prev; /* mounts fetch FIFO */
 	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
@@ -135,8 +137,9 @@ void queue_free(struct queue *q, void (*closed)(void *arg), void *arg);
 
 struct queue_ent *queue_get(const struct queue *q, const char *uuid);
 size_t queue_count(const struct queue *q);
-/* Every entry, ordered by priority descending, then first_seen_ms, then uuid; rebuilt only
- * after a change. Valid until control returns to the loop. */
+/* Every entry, ordered by priority descending, then first_seen_ms, then uuid; kept in order
+ * between calls, so that a call after a few changes costs O(entries) without a sort. Valid
+ * until control returns to the loop or the next queue_forget. */
 struct queue_ent *const *queue_view(struct queue *q, size_t *n);
 /* Whether the last successful poll started after wall time t_ms (the 4.4 threshold). */
 uint64_t queue_threshold_ms(const struct queue *q);
