@@ -106,13 +106,13 @@ sd_memo_prune(struct sched_driver *d)
 }
 
 /* The memory of uuid (a NUL-padded buffer) as of the last prune, or NULL. */
-static const struct sd_memo *
-sd_memo_find(const struct sched_driver *d, const char *uuid)
+static struct sd_memo *
+sd_memo_find(struct sched_driver *d, const char *uuid)
 {
 	size_t k = sd_uuid_hash(uuid) & (d->n_slot - 1);
 
 	for (; d->memo_slot[k] != 0; k = (k + 1) & (d->n_slot - 1)) {
-		const struct sd_memo *m = &d->memo[d->memo_slot[k] - 1];
+		struct sd_memo *m = &d->memo[d->memo_slot[k] - 1];
 
 		if (memcmp(m->uuid, uuid, QUEUE_UUID_MAX) == 0)
 			return m;
@@ -167,7 +167,7 @@ sd_input_ctrs(struct sched_driver *d)
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
 		struct pool_ctr_state ps = pst[i];
-		const struct sd_memo *m = d->n_memo ? sd_memo_find(d, e->uuid) : NULL;
+		struct sd_memo *m = d->n_memo ? sd_memo_find(d, e->uuid) : NULL;
 
 		/* The entries are scattered over the heap and the walk reads each once: at 100,000
 		 * it waited on a cache miss per entry (one more for its first candidate) most of its
