@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,6 +102,26 @@ boot_sandbox_check_config(const struct dispatcher *d)
 	       LF_STR("path", path), LF_STR("role", "dispatcher"));
 }
 
+/* Landlock confines the calling thread only (and what it creates later): a thread started
+ * before the sandbox (libuv's threadpool, by an early uv_getaddrinfo or uv_fs call; curl's
+ * resolver) would keep reading the whole file system, and the rest of the process shares its
+ * memory. So nothing may start one before this step; this checks it (/proc/self/status). */
+static long
+boot_sandbox_threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = strtol(line + 8, NULL, 10);
+	fclose(f);
+	return n;
+}
+
 int
 boot_sandbox(struct dispatcher *d)
 {
@@ -120,6 +141,14 @@ boot_sandbox(struct dispatcher *d)
 		       "and the commands run on this host would inherit it)",
 		       LF_STR("role", "dispatcher"));
 		return 0;
+	}
+	long threads = boot_sandbox_threads();
+	if (threads != 1 && !o.insecure) {
+		log_kv(LOG_LVL_FATAL,
+		       "cannot sandbox the dispatcher: another thread already runs (Landlock would "
+		       "not confine it)",
+		       LF_INT("Threads", threads), LF_STR("role", "dispatcher"));
+		return -1;
 	}
 	read[boot_sandbox_read_paths(d, read, 15)] = NULL;
 	if (sandbox_apply(SANDBOX_DISPATCHER, &o) < 0)

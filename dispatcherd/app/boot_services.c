@@ -150,6 +150,13 @@ boot_standby(struct dispatcher *d)
 	return standby_init(&d->standby, &d->loop, d->cfg, d->metrics) != 0 ? -1 : 0;
 }
 
+int
+boot_standby_start(struct dispatcher *d)
+{
+	standby_start(d->standby);
+	return 0;
+}
+
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
  * their wake-ups are wakeups.c's. */
 int

@@ -79,6 +79,7 @@ int boot_metrics(struct dispatcher *d);
 int boot_api(struct dispatcher *d);
 int boot_runner(struct dispatcher *d);
 int boot_standby(struct dispatcher *d);
+int boot_standby_start(struct dispatcher *d);
 int boot_secrets(struct dispatcher *d);
 int boot_helper_paths(struct dispatcher *d); /* boot_sandbox.c, as the next two */
 int boot_tls(struct dispatcher *d);
