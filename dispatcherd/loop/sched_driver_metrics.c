@@ -81,4 +81,9 @@ sd_metrics(struct sched_driver *d)
 	/* sched_time is Unix ns; 0 when no 503 was ever seen */
 	if ((f = metrics_find(m, MET_PREFIX "last_503_time")) != NULL)
 		metrics_set(f, NULL, r->last_503 > 0 ? (double)(r->last_503 / 1000000000) : 0);
+	/* Registered only with -max-hourly-spend (metrics_catalog.c). */
+	if ((f = metrics_find(m, MET_HOURLY_SPEND)) != NULL)
+		metrics_set(f, NULL, r->hourly_spend);
+	if ((f = metrics_find(m, MET_HOURLY_SPEND_CAP)) != NULL)
+		metrics_set(f, NULL, r->hourly_cap);
 }
