@@ -61,6 +61,16 @@ sd_queue_metrics(struct sched_driver *d)
 	free(count);
 }
 
+/* The cap is known before the first pass (which waits for 2.9): show it from the start. */
+void
+sd_metrics_budget_cap(struct sched_driver *d)
+{
+	struct metric_family *f;
+
+	if (d->o.metrics != NULL && (f = metrics_find(d->o.metrics, MET_HOURLY_SPEND_CAP)) != NULL)
+		metrics_set(f, NULL, d->o.max_hourly_spend);
+}
+
 void
 sd_metrics(struct sched_driver *d)
 {

@@ -216,9 +216,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cap_blocks_creation),	     cmocka_unit_test(cap_leaves_queued_unlocked),
-		cmocka_unit_test(cap_keeps_queue_order),     cmocka_unit_test(spot_price_counts),
-		cmocka_unit_test(over_cap_sheds_idle),	     cmocka_unit_test(over_cap_uses_idle_first),
+		cmocka_unit_test(cap_blocks_creation),
+		cmocka_unit_test(cap_leaves_queued_unlocked),
+		cmocka_unit_test(cap_keeps_queue_order),
+		cmocka_unit_test(spot_price_counts),
+		cmocka_unit_test(over_cap_sheds_idle),
+		cmocka_unit_test(over_cap_uses_idle_first),
 		cmocka_unit_test(shutting_down_counts),
 	};
 
