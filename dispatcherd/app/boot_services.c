@@ -82,6 +82,7 @@ boot_metrics(struct dispatcher *d)
 		.max_queued_requests = c->api_max_queued_requests,
 		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
 		.process = true,
+		.budget = d->opts->max_hourly_spend_dollars > 0,
 	};
 	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
 	char sha[65];
@@ -199,7 +200,9 @@ boot_services(struct dispatcher *d)
 						.queue = d->queue,
 						.pool = d->pool,
 						.api = d->api,
-						.metrics = d->metrics };
+						.metrics = d->metrics,
+						.max_hourly_spend =
+							d->opts->max_hourly_spend_dollars };
 		if ((r = sched_driver_new(&so, &d->sched)) == 0)
 			r = queue_start(d->queue);
 	}

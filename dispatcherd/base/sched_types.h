@@ -84,6 +84,8 @@ struct sched_worker {
 	const struct sched_wrun *run;
 	uint32_t n_run;
 	sched_time last_busy;
+	double price; /* hourly price now: the current spot price when the cloud told it, else 0
+		       * (the type's configured Price applies); for the budget cap */
 };
 
 /* What one pass reads. Every array is borrowed for the duration of the call. */

@@ -118,6 +118,8 @@ sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out)
 		free(d);
 		return r;
 	}
+	sched_set_hourly_cap(d->sched, o->max_hourly_spend);
+	sd_metrics_budget_cap(d);
 	sched_result_init(&d->pass);
 	sched_result_init(&d->sync);
 	uv_timer_init(o->loop, &d->tick);

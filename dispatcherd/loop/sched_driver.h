@@ -36,6 +36,7 @@ struct sched_driver_opts {
 	struct api_client *api;		  /* for the latest 503 (4.3) */
 	struct metrics_registry *metrics; /* may be NULL */
 	uint64_t tick_ms;		  /* periodic pass; 0: 1000 */
+	double max_hourly_spend;	  /* budget cap in dollars (-max-hourly-spend); 0: off */
 };
 
 int sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out);

@@ -83,6 +83,7 @@ void sd_begin_run(struct sched_driver *d);
 
 /* sched_driver_metrics.c: the pass's gauges (after each pass); queue_entries (each wake-up). */
 void sd_metrics(struct sched_driver *d);
+void sd_metrics_budget_cap(struct sched_driver *d);
 void sd_queue_metrics(struct sched_driver *d);
 
 /* stale_locks.c */

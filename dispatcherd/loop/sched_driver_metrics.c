@@ -96,6 +96,16 @@ sd_queue_metrics(struct sched_driver *d)
 	sd_queue_count_publish(d);
 }
 
+/* The cap is known before the first pass (which waits for 2.9): show it from the start. */
+void
+sd_metrics_budget_cap(struct sched_driver *d)
+{
+	struct metric_family *f;
+
+	if (d->o.metrics != NULL && (f = metrics_find(d->o.metrics, MET_HOURLY_SPEND_CAP)) != NULL)
+		metrics_set(f, NULL, d->o.max_hourly_spend);
+}
+
 void
 sd_metrics(struct sched_driver *d)
 {
@@ -116,4 +126,9 @@ sd_metrics(struct sched_driver *d)
 	/* sched_time is Unix ns; 0 when no 503 was ever seen */
 	if ((f = metrics_find(m, MET_PREFIX "last_503_time")) != NULL)
 		metrics_set(f, NULL, r->last_503 > 0 ? (double)(r->last_503 / 1000000000) : 0);
+	/* Registered only with -max-hourly-spend (metrics_catalog.c). */
+	if ((f = metrics_find(m, MET_HOURLY_SPEND)) != NULL)
+		metrics_set(f, NULL, r->hourly_spend);
+	if ((f = metrics_find(m, MET_HOURLY_SPEND_CAP)) != NULL)
+		metrics_set(f, NULL, r->hourly_cap);
 }

@@ -104,11 +104,18 @@ sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	int rc;
 
+	int64_t avail = has_best ? -1 : sched_available_type(x, c);
+
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
-	if (!has_best && (sched_available_type(x, c) < 0 || sched_instance_limit_reached(x) ||
+	if (!has_best && (avail < 0 || sched_instance_limit_reached(x) ||
 			  (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
+	/* Budget cap: nothing to run on and no instance to be had: not locked, says why. */
+	if (!has_best && !sched_budget_allows(x, (uint32_t)avail)) {
+		x->out->status[ci] = sched_budget_status(x);
+		return 0;
+	}
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
 	if (!has_best)
@@ -182,6 +189,10 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	x->wants_instance = true;
 	if (!sched_create_allowed(x))
 		return 0;
+	if (!sched_budget_allows(x, (uint32_t)avail)) {
+		x->out->status[ci] = sched_budget_status(x);
+		return 0;
+	}
 	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,
 								.ctr = (int32_t)ci,
 								.worker = -1,
@@ -191,6 +202,7 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	if (rc < 0)
 		return rc;
 	x->n_pending++;
+	sched_budget_charge(x, (uint32_t)avail);
 	x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_WAITING_NEW,
 						    .type = (uint32_t)avail };
 	x->out->allocated_not_started++;
@@ -307,6 +319,7 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 	if ((x.keys = sched_order(s, in, &x.sums)) == NULL)
 		return -ENOMEM;
 	x.trying = x.sums.running;
+	sched_budget_start(&x);
 	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
 			   sched_pass_at_quota(&x));
 	x.max_containers = s->quota.max_containers;

@@ -310,8 +310,8 @@ class E2E:
         return {"AWS_ENDPOINT_URL_EC2": self.ec2.endpoint, "AWS_CA_BUNDLE": self.dir + "/ca.pem",
                 "AWS_EC2_METADATA_DISABLED": "true"}
 
-    def start_dispatcher(self):
-        self.disp = adc_harness.Dispatcher(self.config, env=self.env(),
+    def start_dispatcher(self, args=()):
+        self.disp = adc_harness.Dispatcher(self.config, args=args, env=self.env(),
                                            bin_dir=os.environ.get("ADC_BIN_DIR"))
         return self.disp
 

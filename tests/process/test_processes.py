@@ -393,6 +393,13 @@ class TestCommandLine(ProcessTest):
         self.assertEqual(self.run_adc("stray").returncode, 2)
         self.assertEqual(self.run_adc("-config").returncode, 2)
         self.assertEqual(self.run_adc("-pprof", ":6060", "-version").returncode, 0)
+        # -max-hourly-spend: dollars >= 0; anything else is a usage error.
+        self.assertEqual(self.run_adc("-max-hourly-spend", "2.5", "-version").returncode, 0)
+        self.assertEqual(self.run_adc("-max-hourly-spend=0", "-version").returncode, 0)
+        for bad in ("-1", "lots", "1.5x", "inf", "nan", ""):
+            r = self.run_adc("-max-hourly-spend", bad, "-version")
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("invalid value \"%s\" for flag -max-hourly-spend" % bad, r.stderr)
 
     def test_config_check(self):
         r = self.run_adc("config-check", "-config", self.config)
