@@ -464,39 +464,33 @@ class Worker:
             raise RigError("%s is not running" % self.id)
         os.kill(self.proc.pid, sig)
 
-    def freeze(self, sessions=False):
-        """SIGSTOP the listener: new TCP connects succeed but get no banner. With sessions=True,
-        also stop every per-connection server process (established connections hang too)."""
-        pids = [self.proc.pid] + (_descendants(self.proc.pid) if sessions else [])
+    def _stop_all(self, pids):
+        """SIGSTOP each of pids (one gone already is fine); thaw() resumes them."""
         for p in pids:
             try:
                 os.kill(p, signal.SIGSTOP)
             except ProcessLookupError:
                 pass
         self._frozen = pids
+
+    def freeze(self, sessions=False):
+        """SIGSTOP the listener: new TCP connects succeed but get no banner. With sessions=True,
+        also stop every per-connection server process (established connections hang too)."""
+        pids = [self.proc.pid] + (_descendants(self.proc.pid) if sessions else [])
+        self._stop_all(pids)
 
     def freeze_sessions(self):
         """SIGSTOP only the per-connection server processes: established connections go silent
         (nothing refused, nothing closed, as a worker whose packets are dropped), while new
         connections are still served."""
         pids = _descendants(self.proc.pid) if self.running else []
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGSTOP)
-            except ProcessLookupError:
-                pass
-        self._frozen = pids
+        self._stop_all(pids)
 
     def freeze_vm(self):
         """SIGSTOP every process of this worker (its mount namespaces: sshd, sessions and fake
         containers), as a VM that is paused: nothing it runs makes progress until thaw()."""
         pids = _pids_in_ns(self.namespaces)
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGSTOP)
-            except ProcessLookupError:
-                pass
-        self._frozen = pids
+        self._stop_all(pids)
 
     def thaw(self):
         for p in getattr(self, "_frozen", [self.proc.pid] if self.proc else []):
