@@ -145,18 +145,6 @@ az_remote_user(struct drv *d)
 	return az_d(d)->p.admin_user;
 }
 
-static int
-az_price_history(struct drv *d, const struct drv_instance *inst, const struct drv_itype *t,
-		 struct drv_price **out, size_t *n)
-{
-	(void)d;
-	(void)inst;
-	(void)t;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
 /* Beyond the reference (""): Azure counts spot and regular vCPUs in separate quotas. */
 static int
 az_quota_group(struct drv *d, const struct drv_itype *t, char *buf, size_t len)
@@ -199,7 +187,7 @@ static const struct drv_ops az_ops = {
 	.set_tags = az_set_tags,
 	.address = az_address,
 	.remote_user = az_remote_user,
-	.price_history = az_price_history,
+	.price_history = drv_price_history_none,
 	.quota_group = az_quota_group,
 	.free = az_free,
 };

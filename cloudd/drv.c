@@ -118,3 +118,15 @@ drv_instance_free(struct drv_instance *i)
 	drv_tags_free(&i->tags);
 	memset(i, 0, sizeof(*i));
 }
+
+int
+drv_price_history_none(struct drv *d, const struct drv_instance *inst, const struct drv_itype *t,
+		       struct drv_price **out, size_t *n)
+{
+	(void)d;
+	(void)inst;
+	(void)t;
+	*out = NULL;
+	*n = 0;
+	return 0;
+}

@@ -125,5 +125,8 @@ int drv_tags_add(struct drv_tags *t, const char *key, const char *value);
 const char *drv_tags_get(const struct drv_tags *t, const char *key);
 void drv_tags_free(struct drv_tags *t);
 void drv_instance_free(struct drv_instance *i);
+/* The price_history of a driver that keeps none (Azure, loopback): always none. */
+int drv_price_history_none(struct drv *d, const struct drv_instance *inst,
+			   const struct drv_itype *t, struct drv_price **out, size_t *n);
 
 #endif

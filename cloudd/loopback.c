@@ -588,18 +588,6 @@ lb_remote_user(struct drv *dv)
 }
 
 static int
-lb_price_history(struct drv *d, const struct drv_instance *inst, const struct drv_itype *t,
-		 struct drv_price **out, size_t *n)
-{
-	(void)d;
-	(void)inst;
-	(void)t;
-	*out = NULL;
-	*n = 0;
-	return 0;
-}
-
-static int
 lb_quota_group(struct drv *d, const struct drv_itype *t, char *buf, size_t len)
 {
 	(void)d;
@@ -639,7 +627,7 @@ static const struct drv_ops lb_ops = {
 	.set_tags = lb_set_tags,
 	.address = lb_address,
 	.remote_user = lb_remote_user,
-	.price_history = lb_price_history,
+	.price_history = drv_price_history_none,
 	.quota_group = lb_quota_group,
 	.free = lb_free,
 };

@@ -127,23 +127,6 @@ stop(void **state)
 	"{\"DriverParameters\":{\"Region\":\"us-east-1\",\"AccessKeyID\":\"AKIDSTATIC\"," \
 	"\"SecretAccessKey\":\"staticsecret\"},\"Env\":{}}"
 
-/* The AKID and the session token of the last request the fake logged. */
-static void
-last_auth(char *akid, size_t al, char *tok, size_t tl)
-{
-	cJSON *j = fake_ctl(&F, "GET", "/_fake/requests", NULL);
-	cJSON *a = cJSON_GetObjectItem(j, "requests");
-	cJSON *e = cJSON_GetArrayItem(a, cJSON_GetArraySize(a) - 1);
-	cJSON *h = cJSON_GetObjectItem(e, "headers");
-	cJSON *au = cJSON_GetObjectItem(h, "Authorization"),
-	      *st = cJSON_GetObjectItem(h, "X-Amz-Security-Token");
-	const char *c = cJSON_IsString(au) ? strstr(au->valuestring, "Credential=") : NULL;
-
-	snprintf(akid, al, "%.*s", c ? (int)strcspn(c + 11, "/") : 0, c ? c + 11 : "");
-	snprintf(tok, tl, "%s", cJSON_IsString(st) ? st->valuestring : "");
-	cJSON_Delete(j);
-}
-
 /* One DescribeInstances through cloudd; its outcome in r. */
 static void
 list_once(struct glue_res *r)
@@ -163,7 +146,7 @@ assert_list_ok(const char *want_akid, const char *want_token)
 	if (r.err.status != PROTO_OK)
 		fail_msg("list failed: %s", r.err.text);
 	glue_res_free(&r);
-	last_auth(akid, sizeof(akid), tok, sizeof(tok));
+	fake_last_auth(&F, akid, sizeof(akid), tok, sizeof(tok));
 	assert_string_equal(akid, want_akid);
 	assert_string_equal(tok, want_token);
 }

@@ -161,6 +161,22 @@ fake_ctl0(struct fake *f, const char *method, const char *path, const char *body
 	return j ? 0 : -1;
 }
 
+void
+fake_last_auth(struct fake *f, char *akid, size_t al, char *tok, size_t tl)
+{
+	cJSON *j = fake_ctl(f, "GET", "/_fake/requests", NULL);
+	cJSON *a = cJSON_GetObjectItem(j, "requests");
+	cJSON *e = cJSON_GetArrayItem(a, cJSON_GetArraySize(a) - 1);
+	cJSON *h = cJSON_GetObjectItem(e, "headers");
+	cJSON *au = cJSON_GetObjectItem(h, "Authorization"),
+	      *st = cJSON_GetObjectItem(h, "X-Amz-Security-Token");
+	const char *c = cJSON_IsString(au) ? strstr(au->valuestring, "Credential=") : NULL;
+
+	snprintf(akid, al, "%.*s", c ? (int)strcspn(c + 11, "/") : 0, c ? c + 11 : "");
+	snprintf(tok, tl, "%s", cJSON_IsString(st) ? st->valuestring : "");
+	cJSON_Delete(j);
+}
+
 int
 fake_count(struct fake *f, const char *action)
 {

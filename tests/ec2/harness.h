@@ -27,6 +27,9 @@ void fake_stop(struct fake *f);
 cJSON *fake_ctl(struct fake *f, const char *method, const char *path, const char *body);
 /* Convenience: fake_ctl and discard; returns 0 when the answer was JSON. */
 int fake_ctl0(struct fake *f, const char *method, const char *path, const char *body);
+/* The access key id and the session token ("" when absent) of the last request the fake
+ * logged (/_fake/requests). */
+void fake_last_auth(struct fake *f, char *akid, size_t al, char *tok, size_t tl);
 
 /* Driver against f with DriverParameters JSON text params_json (Region added if absent). */
 struct drv *drv_for(uv_loop_t *loop, struct fake *f, const char *params_json,

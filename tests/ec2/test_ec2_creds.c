@@ -68,23 +68,6 @@ reset(void **s)
 	return fake_ctl0(&F, "POST", "/_fake/reset", "{}");
 }
 
-/* The AKID and the session token of the last logged request. */
-static void
-last_auth(char *akid, size_t al, char *tok, size_t tl)
-{
-	cJSON *j = fake_ctl(&F, "GET", "/_fake/requests", NULL);
-	cJSON *a = cJSON_GetObjectItem(j, "requests");
-	cJSON *e = cJSON_GetArrayItem(a, cJSON_GetArraySize(a) - 1);
-	cJSON *h = cJSON_GetObjectItem(e, "headers");
-	cJSON *au = cJSON_GetObjectItem(h, "Authorization"),
-	      *st = cJSON_GetObjectItem(h, "X-Amz-Security-Token");
-	const char *c = cJSON_IsString(au) ? strstr(au->valuestring, "Credential=") : NULL;
-
-	snprintf(akid, al, "%.*s", c ? (int)strcspn(c + 11, "/") : 0, c ? c + 11 : "");
-	snprintf(tok, tl, "%s", cJSON_IsString(st) ? st->valuestring : "");
-	cJSON_Delete(j);
-}
-
 static void
 t_env_session_token(void **s)
 {
@@ -102,7 +85,7 @@ t_env_session_token(void **s)
 	assert_int_equal(do_list(&L, d, NULL, &r), 0);
 	assert_false(r.failed);
 	op_result_free(&r);
-	last_auth(akid, sizeof(akid), tok, sizeof(tok));
+	fake_last_auth(&F, akid, sizeof(akid), tok, sizeof(tok));
 	assert_string_equal(akid, "AKIDENV");
 	assert_string_equal(tok, "envtoken");
 	drv_done_free(&L, d);
@@ -142,7 +125,7 @@ t_imds_role_and_refresh(void **s)
 	assert_int_equal(do_list(&L, d, NULL, &r), 0);
 	assert_false(r.failed);
 	op_result_free(&r);
-	last_auth(akid, sizeof(akid), tok, sizeof(tok));
+	fake_last_auth(&F, akid, sizeof(akid), tok, sizeof(tok));
 	assert_string_equal(akid, "ASIAONE");
 	assert_string_equal(tok, "tokenone");
 	assert_int_equal(imds_count(), n0 + 1);
@@ -155,7 +138,7 @@ t_imds_role_and_refresh(void **s)
 	assert_int_equal(do_list(&L, d, NULL, &r), 0);
 	assert_false(r.failed);
 	op_result_free(&r);
-	last_auth(akid, sizeof(akid), tok, sizeof(tok));
+	fake_last_auth(&F, akid, sizeof(akid), tok, sizeof(tok));
 	assert_string_equal(akid, "ASIATWO");
 	assert_string_equal(tok, "tokentwo");
 	assert_int_equal(imds_count(), n0 + 2);

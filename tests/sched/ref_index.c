@@ -12,16 +12,6 @@
 
 #include "sched_internal.h"
 
-int64_t
-sched_leaf_key(const struct sched_leaf *l, int64_t max_per_instance)
-{
-	if (l->rem.vcpus <= 0)
-		return -1;
-	if (max_per_instance > 0 && (int64_t)l->n_listed >= max_per_instance)
-		return -1;
-	return (l->ready ? SCHED_KEY_READY : 0) + l->n_listed;
-}
-
 static int
 ref_reserve(struct sched_tree *t, uint32_t n)
 {
