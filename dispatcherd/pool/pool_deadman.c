@@ -57,7 +57,8 @@ static const char deadman_fmt[] =
 	"touch " ADC_DEADMAN_HEARTBEAT_PATH "\n"
 	"if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then\n"
 	"\tsystemd-run --unit=arvados-deadman --collect "
-	"--description=\"arvados-dispatch-cloud dead-man's switch\" /bin/sh /var/run/arvados-deadman\n"
+	"--description=\"arvados-dispatch-cloud dead-man's switch\" /bin/sh "
+	"/var/run/arvados-deadman\n"
 	"else\n"
 	"\tsetsid /bin/sh /var/run/arvados-deadman </dev/null >>/var/run/arvados-deadman.log "
 	"2>&1 &\n"
@@ -97,14 +98,16 @@ pool_deadman_check(const struct cfg_cloudvms *vm, int64_t timeout_ns, char *why,
 	}
 	if (strcmp(driver, "ec2") != 0) {
 		snprintf(why, len,
-			 "-deadman-timeout is supported with the ec2 driver only (driver %s)", driver);
+			 "-deadman-timeout is supported with the ec2 driver only (driver %s)",
+			 driver);
 		return -1;
 	}
 	if (timeout_ns < 2 * vm->probe_interval) {
-		snprintf(why, len,
-			 "-deadman-timeout must be at least twice ProbeInterval (%llds), or an idle "
-			 "worker would power itself off between two probes",
-			 (long long)(vm->probe_interval / POOL_SECOND));
+		snprintf(
+			why, len,
+			"-deadman-timeout must be at least twice ProbeInterval (%llds), or an idle "
+			"worker would power itself off between two probes",
+			(long long)(vm->probe_interval / POOL_SECOND));
 		return -1;
 	}
 	return 0;
