@@ -19,6 +19,10 @@
  * cloud-init's cgroup and in the journal; elsewhere it is detached (setsid). It lives in
  * /var/run (a tmpfs): a reboot from inside ends it, as cloud-init does not run user data twice.
  *
+ * The heartbeat's age is measured on the uptime clock (/proc/uptime), from the check that first
+ * saw its mtime change: a step of the wall clock (NTP's first sync after boot) neither powers
+ * off a VM that was just probed nor keeps one alive; the mtime is only compared for change.
+ *
  * A crunch-run is alive while its /var/lock/crunch-run-<uuid>.lock is locked (spec 5.14, what
  * crunch-run --list itself tests); a lock file that cannot be opened counts as not held. The
  * locks are looked at only once the heartbeat is stale, when no dispatcher is starting
@@ -30,7 +34,9 @@ static const char deadman_fmt[] =
 	"# arvados-dispatch-cloud -deadman-timeout: the dead-man's switch\n"
 	"cat >/var/run/arvados-deadman <<'ADC_DEADMAN_EOF'\n"
 	"hb=" ADC_DEADMAN_HEARTBEAT_PATH " timeout=%lld period=%lld\n"
-	"state=/var/run/arvados-deadman.state start=$(date +%%s) checks=0\n"
+	"state=/var/run/arvados-deadman.state checks=0\n"
+	"up() { read -r u _ </proc/uptime; echo \"${u%%%%.*}\"; }\n"
+	"seen=$(stat -c %%Y \"$hb\" 2>/dev/null) last=$(up)\n"
 	"held() { (exec 9<\"$1\" && ! flock -n -s 9) 2>/dev/null; }\n"
 	"busy() {\n"
 	"\tfor f in /var/lock/crunch-run-*.lock; do\n"
@@ -40,13 +46,14 @@ static const char deadman_fmt[] =
 	"\treturn 1\n"
 	"}\n"
 	"while sleep \"$period\"; do\n"
-	"\tnow=$(date +%%s) checks=$((checks + 1))\n"
-	"\tlast=$(stat -c %%Y \"$hb\" 2>/dev/null) || last=$start\n"
+	"\tnow=$(up) checks=$((checks + 1)) m=$(stat -c %%Y \"$hb\" 2>/dev/null)\n"
+	"\tif [ \"$m\" != \"$seen\" ]; then seen=$m last=$now; fi\n"
 	"\tage=$((now - last)) result=fresh\n"
 	"\tif [ \"$age\" -ge \"$timeout\" ]; then\n"
 	"\t\tif busy; then result=busy; else result=poweroff; fi\n"
 	"\tfi\n"
-	"\techo \"time=$now heartbeat_age=$age result=$result checks=$checks\" >\"$state.tmp\" &&\n"
+	"\techo \"uptime=$now heartbeat_age=$age result=$result checks=$checks\" >\"$state.tmp\" "
+	"&&\n"
 	"\t\tmv -f \"$state.tmp\" \"$state\"\n"
 	"\tif [ \"$result\" = poweroff ]; then\n"
 	"\t\techo \"no probe for ${age}s and no crunch-run alive: powering off\" >&2\n"

@@ -174,6 +174,31 @@ test_create_deadman(void **state)
 	assert_non_null(strstr(init, "setsid /bin/sh /var/run/arvados-deadman"));
 	assert_int_equal(strcmp(init + strlen(init) - strlen("fi\necho hello"), "fi\necho hello"),
 			 0);
+	/* The init command, and the loop it writes (the here-document), are valid POSIX sh
+	 * (/bin/sh -n: dash here, as on Debian VMs). */
+	{
+		const char *body = strstr(h.fk.last_init, "<<'ADC_DEADMAN_EOF'\n"),
+			   *end = strstr(h.fk.last_init, "\nADC_DEADMAN_EOF\n");
+		const char *part[2][2] = {
+			{ h.fk.last_init, h.fk.last_init + strlen(h.fk.last_init) },
+			{ body ? body + strlen("<<'ADC_DEADMAN_EOF'\n") : NULL, end }
+		};
+
+		assert_non_null(body);
+		assert_non_null(end);
+		for (int k = 0; k < 2; k++) {
+			char path[] = "/tmp/pool-test-init-XXXXXX", cmd[64];
+			size_t n = (size_t)(part[k][1] - part[k][0]);
+			int fd = mkstemp(path);
+
+			assert_true(fd >= 0);
+			assert_int_equal(write(fd, part[k][0], n), (ssize_t)n);
+			close(fd);
+			snprintf(cmd, sizeof(cmd), "/bin/sh -n %s", path);
+			assert_int_equal(system(cmd), 0);
+			unlink(path);
+		}
+	}
 	fk_teardown(&h);
 }
 
