@@ -254,6 +254,9 @@ struct proto_ssh_init {	      /* SSH_INIT_REQ; carries a secret (or an fd to it)
 	char *crunch_run_command; /* CrunchRunCommand, used when runner_md5 is "" */
 	char *deploy_dir;	  /* DeployRunnerDirectory */
 	char *runner_md5;	  /* md5 hex of DeployRunnerBinary; "" = nothing deployed */
+	/* -deadman-timeout given: the run probe also touches the heartbeat (deadman.h), which the
+	 * watchdog installed by the init command watches (docs/POOL.md "Dead-man's switch"). */
+	bool heartbeat;
 };
 
 struct proto_ssh_init_ans { /* SSH_INIT_ANS */

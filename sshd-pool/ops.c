@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadman.h"
 #include "proto_ssh.h"
 #include "quote.h"
 
@@ -133,6 +134,13 @@ ops_cmd_run_probe(const struct ops *o, const char *user, int prices, int *err)
 	struct quote_buf b;
 
 	quote_buf_init(&b);
+	if (o->t.heartbeat) {
+		/* The dead-man's switch (-deadman-timeout): one more process in the same session, so
+		 * a probe round costs no extra SSH command; ";" keeps crunch-run's exit status and
+		 * output the probe's own. touch reads no stdin: the prices still reach crunch-run. */
+		ops_sudo(&b, user);
+		quote_buf_raw(&b, "touch " ADC_DEADMAN_HEARTBEAT_PATH "; ");
+	}
 	ops_sudo(&b, user);
 	quote_buf_raw(&b, o->runner); /* validated: a plain path or name */
 	quote_buf_raw(&b, prices ? " --list --stdin-prices" : " --list");

@@ -10,6 +10,7 @@
 #ifndef ADC_OPS_H
 #define ADC_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct ops_conf {
 	size_t ncrunch_run_args;
 	uint64_t verify_timeout_ms, boot_timeout_ms, probe_timeout_ms, deploy_timeout_ms,
 		start_timeout_ms, kill_timeout_ms; /* 0: the session default */
+	bool heartbeat; /* -deadman-timeout: the run probe touches the heartbeat (deadman.h) first */
 };
 
 struct ops;

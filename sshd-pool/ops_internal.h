@@ -8,7 +8,7 @@ struct ops {
 	char *boot_probe_command, *deploy_dir, *runtime_engine, *runner;
 	char **args;
 	size_t nargs;
-	struct ops_conf t; /* timeouts only: the strings above are this struct's own copies */
+	struct ops_conf t; /* timeouts, heartbeat: the strings above are this struct's own */
 };
 
 #endif

@@ -89,6 +89,7 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	sp->crunch_run_command = sshpool_take(&si->crunch_run_command);
 	sp->deploy_dir = sshpool_take(&si->deploy_dir);
 	sp->runner_md5 = sshpool_take(&si->runner_md5);
+	sp->heartbeat = si->heartbeat;
 	sp->connect_timeout_ms = si->connect_timeout_ms;
 	sp->command_timeout_ms = si->command_timeout_ms;
 	r = ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,

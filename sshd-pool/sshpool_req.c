@@ -213,6 +213,7 @@ sshpool_call_new(struct sshpool *sp, const struct proto_msg *m, const char *inst
 		.crunch_run_command = sp->crunch_run_command,
 		.deploy_dir = sp->deploy_dir,
 		.runner_hash = sp->runner_md5,
+		.heartbeat = sp->heartbeat,
 		.runtime_engine = engine,
 		.crunch_run_args = (const char *const *)args,
 		.ncrunch_run_args = nargs,

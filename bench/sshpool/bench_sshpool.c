@@ -203,6 +203,32 @@ bench_one(const char *name, struct ops *o, struct sess *s, op_fn fn, int iters)
 	free(v);
 }
 
+/* The run probe without and with the heartbeat, alternately on one session (the machine's drift
+ * hits both alike): the two medians. */
+static void
+bench_heartbeat(struct ops *o, struct ops *ho, struct sess *s, int iters)
+{
+	double *v[2] = { calloc((size_t)iters, sizeof(double)),
+			 calloc((size_t)iters, sizeof(double)) };
+
+	for (int i = 0; i < 2 * iters; i++) {
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		pending++;
+		if (op_list(i % 2 ? ho : o, s) != 0)
+			exit(1);
+		drain();
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		v[i % 2][i / 2] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+				  (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	}
+	printf("sshpool_list_alt_ms %.3f\n", median(v[0], iters));
+	printf("sshpool_list_heartbeat_ms %.3f\n", median(v[1], iters));
+	free(v[0]);
+	free(v[1]);
+}
+
 /* Connect and verify every worker (the first round), then `iters` probe rounds. */
 static int
 bench_scale(struct sess_pool *p, struct ops *o, struct w *ws, int n, int iters)
@@ -284,16 +310,18 @@ main(int argc, char **argv)
 	struct sess_opts so = { 0 };
 	struct sess_pool *p;
 	struct ops_conf oc = { .boot_probe_command = "true" };
-	struct ops *o;
+	struct ops_conf hc = { .boot_probe_command = "true", .heartbeat = true };
+	struct ops *o, *ho;
 	struct w *ws;
 	int n = 0, iters;
-	const char *kind = argc > 4 ? argv[4] : "openssh";
-	bool scale = strcmp(kind, "dropbear") == 0;
+	const char *mode = argc > 4 ? argv[4] : "openssh";
+	bool scale = strcmp(mode, "dropbear") == 0, heartbeat = strcmp(mode, "heartbeat") == 0;
+	const char *kind = scale ? "dropbear" : "openssh";
 	cJSON *d, *it;
 
-	if (argc < 4 || argc > 5 || (!scale && strcmp(kind, "openssh") != 0)) {
-		fprintf(stderr,
-			"usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS [openssh|dropbear]\n");
+	if (argc < 4 || argc > 5 || (!scale && !heartbeat && strcmp(mode, "openssh") != 0)) {
+		fprintf(stderr, "usage: bench_sshpool KEY RIG_DESC_JSON ITERATIONS "
+				"[openssh|dropbear|heartbeat]\n");
 		return 2;
 	}
 	iters = atoi(argv[3]);
@@ -305,7 +333,8 @@ main(int argc, char **argv)
 		return 1;
 	/* The scale bench uses sshd-pool's own limits (8 handshakes at once, sess_opts_defaults). */
 	so.max_connecting = scale ? 0 : 4;
-	if (sess_pool_new(loop, &so, &p) != 0 || ops_new(&oc, &o, why, sizeof(why)) != 0)
+	if (sess_pool_new(loop, &so, &p) != 0 || ops_new(&oc, &o, why, sizeof(why)) != 0 ||
+	    ops_new(&hc, &ho, why, sizeof(why)) != 0)
 		return 1;
 	d = cJSON_Parse(slurp(argv[2], NULL));
 	ws = calloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(d, "workers")) + 1, sizeof(*ws));
@@ -343,9 +372,13 @@ main(int argc, char **argv)
 		free(sec);
 	}
 	drain();
+	if (heartbeat) { /* -deadman-timeout: the same probe with the heartbeat's touch in front */
+		bench_heartbeat(o, ho, ws[0].s, iters);
+		return 0;
+	}
 	bench_one("sshpool_true_ms", o, ws[0].s, op_boot, iters);
 	bench_one("sshpool_list_ms", o, ws[0].s, op_list, iters);
-	{
+	for (int hb = 0; hb < 2; hb++) {
 		double *v = calloc((size_t)iters, sizeof(double));
 
 		for (int r = 0; r < iters; r++) {
@@ -354,7 +387,7 @@ main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &a);
 			for (int i = 0; i < n; i++) {
 				pending++;
-				if (op_list(o, ws[i].s) != 0)
+				if (op_list(hb ? ho : o, ws[i].s) != 0)
 					return 1;
 			}
 			drain();
@@ -362,7 +395,8 @@ main(int argc, char **argv)
 			v[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
 			       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		}
-		printf("sshpool_probe_round_%d_workers_ms %.3f\n", n, median(v, iters));
+		printf("sshpool_probe_round_%d_workers%s_ms %.3f\n", n, hb ? "_heartbeat" : "",
+		       median(v, iters));
 		free(v);
 	}
 	return 0;

@@ -29,6 +29,7 @@ boot_identity(struct dispatcher *d)
 	static const char *const known[] = { "ec2", "azure", "loopback" };
 	const char *driver = d->cfg->containers.cloudvms.driver;
 	const char *token = d->cfg->system_root_token ? d->cfg->system_root_token : "";
+	char why[256];
 	size_t i = 0;
 	int r;
 
@@ -37,6 +38,11 @@ boot_identity(struct dispatcher *d)
 	if (driver == NULL || i == sizeof(known) / sizeof(*known)) {
 		log_kv_err(LOG_LVL_FATAL, "error initializing driver", "unsupported cloud driver",
 			   LF_STR("Driver", driver));
+		return -1;
+	}
+	if (pool_deadman_check(&d->cfg->containers.cloudvms, d->opts->deadman_timeout_ns, why,
+			       sizeof(why)) != 0) {
+		log_emit_err(LOG_LVL_FATAL, "invalid -deadman-timeout", why, LOG_NO_FIELDS);
 		return -1;
 	}
 	r = identity_instance_set_id(token, d->instance_set_id, sizeof(d->instance_set_id));
@@ -171,6 +177,7 @@ boot_services(struct dispatcher *d)
 		.on_change = wake_pool_changed,
 		.on_change_ctx = d,
 		.runner_md5 = d->pssh.runner_md5,
+		.deadman_timeout_ns = d->opts->deadman_timeout_ns,
 	};
 	struct queue_opts qo = { .loop = &d->loop,
 				 .api = d->api,

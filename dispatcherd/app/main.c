@@ -20,6 +20,7 @@
 #include "heap_scrub.h"
 #include "instance_cli.h"
 #include "log.h"
+#include "pool.h"
 #include "sandbox.h"
 
 #ifdef ADC_SANITIZE
@@ -54,12 +55,17 @@ main_config_check(const struct cli_opts *o)
 {
 	struct cfg_diags diags = { 0 };
 	struct cfg_cluster *cfg = cfg_load(o->config_path, &diags);
+	char why[256];
 	int rc;
 
 	/* Also what start-up would refuse later: the driver, its parameters, the key, the
 	 * runner binary (config_check.h). */
 	if (cfg != NULL)
 		config_check_startup(cfg, &diags, true);
+	/* -deadman-timeout against the driver and ProbeInterval, as boot_identity will. */
+	if (cfg != NULL && pool_deadman_check(&cfg->containers.cloudvms, o->deadman_timeout_ns, why,
+					      sizeof(why)) != 0)
+		cfg_diag_error_at(&diags, cfg, CFG_AT_DRIVER, "%s", why);
 	rc = (cfg == NULL || diags.nerrors > 0) ? 1 : 0;
 	main_report_diags(&diags, true);
 	if (rc == 0)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+
 struct cli_flag {
 	const char *name;
 	bool is_bool;
@@ -31,6 +33,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "cloudd-user", false, OPT(cloudd_user) },
 	{ "sshd-pool-user", false, OPT(sshd_pool_user) },
 	{ "max-hourly-spend", false, OPT(max_hourly_spend) },
+	{ "deadman-timeout", false, OPT(deadman_timeout) },
 	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
 	{ "pprof", false, IGNORED },
 	{ "skip-legacy", true, IGNORED },
@@ -127,6 +130,24 @@ cli_parse_dollars(const char *val, const char *name, double *out, FILE *err)
 	return 0;
 }
 
+/* A Go duration >= 0 (0 = off), the config's syntax (cfg_parse_duration). */
+static int
+cli_parse_duration(const char *val, const char *name, int64_t *out, FILE *err)
+{
+	cfg_duration_ns v = 0;
+
+	*out = 0;
+	if (val == NULL)
+		return 0;
+	if (cfg_parse_duration(val, &v) != 0 || v < 0) {
+		fprintf(err, "invalid value \"%s\" for flag -%s: want a duration >= 0, e.g. 60m\n",
+			val, name);
+		return 2;
+	}
+	*out = v;
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 {
@@ -145,6 +166,8 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 		i = 2;
 	}
 	if (cli_parse_flags(argc, argv, i, o, err) != 0)
+		return 2;
+	if (cli_parse_duration(o->deadman_timeout, "deadman-timeout", &o->deadman_timeout_ns, err))
 		return 2;
 	return cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend",
 				 &o->max_hourly_spend_dollars, err);
@@ -182,6 +205,9 @@ cli_usage(FILE *f, const char *prog)
 		"(default: start, warn)\n"
 		"  -max-hourly-spend DOLLARS  budget cap: create no instance that would take the "
 		"hourly spend above it (default 0: off)\n"
+		"  -deadman-timeout DURATION  dead-man's switch (EC2): a worker powers itself off "
+		"when no probe has reached it for DURATION and no crunch-run is alive (default 0: "
+		"off)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog, prog);

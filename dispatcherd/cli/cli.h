@@ -3,6 +3,7 @@
 #define ADC_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum cli_command { CLI_RUN = 0, CLI_CONFIG_CHECK, CLI_INSTANCE };
@@ -19,6 +20,8 @@ struct cli_opts {
 	const char *sshd_pool_user;
 	const char *max_hourly_spend;	 /* -max-hourly-spend as given; NULL: not given */
 	double max_hourly_spend_dollars; /* parsed: the budget cap, 0 = off */
+	const char *deadman_timeout;	 /* -deadman-timeout as given; NULL: not given */
+	int64_t deadman_timeout_ns;	 /* parsed: the dead-man's switch, 0 = off */
 	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
 };

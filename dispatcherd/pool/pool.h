@@ -38,10 +38,15 @@ struct pool_opts {
 	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */
 	const char *runner_md5;
 	bool runner_unavailable; /* the binary could not be loaded: creates refused */
+	/* -deadman-timeout (pool_deadman.c): > 0, the init command installs the watchdog. */
+	int64_t deadman_timeout_ns;
 	/* Tests: a clock other than CLOCK_REALTIME (unix ns). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
 };
+
+/* -deadman-timeout against the config (driver, ProbeInterval): 0, or -1 with why. */
+int pool_deadman_check(const struct cfg_cloudvms *vm, int64_t timeout_ns, char *why, size_t len);
 
 /* Create the pool and start its loops (first sync at once). 0, -ENOMEM, -EINVAL. */
 int pool_new(const struct pool_opts *o, struct pool **out);

@@ -199,24 +199,37 @@ out:
 	pool_maybe_free(p);
 }
 
+/* 5.5 step 4, exact text; then, with -deadman-timeout, the watchdog (before the operator's
+ * InstanceInitCommand, which cannot skip it by failing or exiting). */
+static char *
+pool_init_command(const struct pool *p, const char *secret)
+{
+	const char *init = p->vm->instance_init_command ? p->vm->instance_init_command : "";
+	char *watchdog = NULL, *cmd = NULL;
+
+	if (p->o.deadman_timeout_ns > 0 &&
+	    !(watchdog = pool_deadman_script(p->o.deadman_timeout_ns)))
+		return NULL;
+	if (asprintf(&cmd, "umask 0177 && echo -n \"%s\" >/var/run/arvados-instance-secret\n%s%s",
+		     secret, watchdog ? watchdog : "", init) < 0)
+		cmd = NULL;
+	free(watchdog);
+	return cmd;
+}
+
 static void
 pool_create_run(struct pool *p, struct pool_cloudop *o)
 {
 	struct pool_createop *op = (struct pool_createop *)o;
 	const struct cfg_instance_type *it = &p->cl->instance_types[op->type];
-	const char *init = p->vm->instance_init_command ? p->vm->instance_init_command : "";
 	struct pool_cloud_err e = { .kind = POOL_CLOUD_OTHER, .message = "out of memory" };
 	struct pool_tag *tags = NULL;
-	size_t ntags = 0, len = strlen(init) + 128;
-	char *cmd = malloc(len);
+	size_t ntags = 0;
+	char *cmd = pool_init_command(p, op->secret);
 	int rc = -ENOMEM;
 
 	pool_call_begin(p);
 	if (cmd && pool_tags_for_create(p, op->type, op->secret, &tags, &ntags) == 0) {
-		/* 5.5 step 4, exact text. */
-		snprintf(cmd, len,
-			 "umask 0177 && echo -n \"%s\" >/var/run/arvados-instance-secret\n%s",
-			 op->secret, init);
 		struct pool_create_req req = {
 			.instance_type = it->name,
 			.provider_type = it->provider_type,

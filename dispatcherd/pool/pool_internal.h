@@ -201,6 +201,11 @@ void pool_holds_rearm(struct pool *p);
 void pool_hold_timer_cb(uv_timer_t *t);
 void pool_count_op(struct pool *p, const char *op, bool error);
 
+/* pool_deadman.c: the watchdog's part of the init command (malloc'd; NULL on ENOMEM), and
+ * its check period in seconds (a fifth of the timeout, 1 s to 60 s). */
+char *pool_deadman_script(int64_t timeout_ns);
+int64_t pool_deadman_period_s(int64_t timeout_ns);
+
 /* pool_create.c */
 bool pool_capacity_blocked(struct pool *p, uint32_t t);
 ssize_t pool_pending_find(const struct pool *p, const char *secret);

@@ -1,7 +1,10 @@
 """e2e_env.py - the three real executables against the fakes: fake Arvados API (HTTPS),
 fake EC2 (HTTPS, test CA), and real OpenSSH workers from the rig started on exactly the
-private IPs the fake EC2 hands out, each with the instance secret from its user data (as
-cloud-init would write it). Standard library only; /usr/bin/python3; needs root."""
+private IPs the fake EC2 hands out, each running its user data as cloud-init would (the
+instance secret, the dead-man's switch's watchdog, any InstanceInitCommand). A worker's
+poweroff (the rig's shim) is a guest-initiated shutdown for the fake EC2. Standard library
+only; /usr/bin/python3; needs root."""
+import base64
 import json
 import os
 import re
@@ -102,6 +105,8 @@ class WorkerWatcher(threading.Thread):
         self.stopped = threading.Event()
         self.errors = []
         self.restarts = []             # (iid, ip, time, sshd exit status) of sshd restarts
+        self.guest_shutdowns = {}      # iid -> time its VM ran poweroff
+        self.init_results = {}         # iid -> (exit status, stdout, stderr) of its user data
 
     def run(self):
         while not self.stopped.is_set():
@@ -112,6 +117,12 @@ class WorkerWatcher(threading.Thread):
             self.stopped.wait(0.2)
 
     def scan(self):
+        # A VM that powered itself off (the rig's poweroff shim ran): the hypervisor tells EC2,
+        # which applies the instance's InstanceInitiatedShutdownBehavior.
+        for iid, w in [(v[0], v[1]) for v in list(self.by_ip.values())]:
+            if iid not in self.guest_shutdowns and w.powered_off() is not None:
+                self.guest_shutdowns[iid] = w.powered_off()
+                self.ec2.ctl("POST", "instances/%s/guest-shutdown" % iid)
         insts = self.ec2.instances()
         # A terminated VM is powered off: its sshd and every process in it (fake containers
         # included) go away, as on a real cloud; a container must not finish on a dead VM.
@@ -148,6 +159,8 @@ class WorkerWatcher(threading.Thread):
                 # A new VM on an address a terminated one had: fresh /run (locks, broken
                 # marker, secret) and fresh deploy directory; the stub's records are kept.
                 self.power_off(w)
+                if os.path.exists(w.path("powered-off")):
+                    os.unlink(w.path("powered-off"))
                 for d in (w.lock_dir, w.path("deploy")):
                     for name in os.listdir(d):
                         p = os.path.join(d, name)
@@ -160,9 +173,14 @@ class WorkerWatcher(threading.Thread):
             w.set_secret(m.group(1))
             w.set_crunch_run_config(**self.cfg)
             w.start()
+            r = w.run_init(self.user_data(iid))
+            self.init_results[iid] = (r.returncode, r.stdout, r.stderr)
             with self.lock:
                 self.by_ip[ip] = (iid, w)
                 self.history.append({"iid": iid, "ip": ip, "worker": w, "t0": time.time(), "t1": None})
+
+    def user_data(self, iid):
+        return base64.b64decode(self.ec2.ctl("GET", "instances/" + iid)["user_data_base64"])
 
     def power_off(self, w):
         if w.proc is None and not w.namespaces:

@@ -5,7 +5,7 @@ control_handle(fake, method, path, body) -> (status, JSON-able document).
 import json
 import urllib.parse
 
-from ec2_ops import ops_instance_view
+from ec2_ops import ops_guest_shutdown, ops_instance_view
 from ec2_world import DEFAULT_CONFIG, STATE_CODES, world_jsonable, world_now
 
 
@@ -30,6 +30,10 @@ def _instances(fake, method, parts, doc):
         inst = w.instances.get(parts[0])
         if inst is None:
             return 404, {"error": "no instance %s" % parts[0]}
+        if method == "POST" and parts[1:] == ["guest-shutdown"]:
+            ops_guest_shutdown(w, inst)
+            w.advance()
+            return 200, _instance_json(w, inst)
         if method == "POST" and parts[1:] == ["state"]:
             state = doc["state"]
             if state not in STATE_CODES:

@@ -14,6 +14,8 @@ from ec2_world import ACCOUNT, STATE_CODES, Instance, world_hexid, world_now
 
 INSTANCE_TYPES = set(MODEL.shape_for("InstanceType").enum)
 VOLUME_TYPES = set(MODEL.shape_for("VolumeType").enum)
+# ParamValidator does not check enums: the values EC2 takes come from the model too.
+SHUTDOWN_BEHAVIORS = set(MODEL.shape_for("ShutdownBehavior").enum)
 TAGGABLE = {"instance", "volume", "network-interface", "spot-instances-request"}
 
 
@@ -149,8 +151,10 @@ def _run_checks(w, p):
     if md.get("HttpTokens", "optional") not in ("optional", "required") or \
             md.get("HttpEndpoint", "enabled") not in ("enabled", "disabled"):
         raise ApiError("InvalidParameterValue", "Invalid MetadataOptions %r" % md)
-    if p.get("InstanceInitiatedShutdownBehavior", "stop") not in ("stop", "terminate"):
-        raise ApiError("InvalidParameterValue", "Invalid value for InstanceInitiatedShutdownBehavior")
+    if p.get("InstanceInitiatedShutdownBehavior", "stop") not in SHUTDOWN_BEHAVIORS:
+        raise ApiError("InvalidParameterValue", "Value (%s) for parameter instanceInitiatedShutdownBehavior "
+            "is invalid. Expecting one of %s." % (p["InstanceInitiatedShutdownBehavior"],
+                                                  ", ".join(sorted(SHUTDOWN_BEHAVIORS))))
     return itype, user_data
 
 
@@ -333,6 +337,19 @@ def op_TerminateInstances(w, p, ctx):
             i.transition_reason = "User initiated (%s)" % now.strftime("%Y-%m-%d %H:%M:%S GMT")
         out.append({"InstanceId": i.id, "PreviousState": _state(prev), "CurrentState": _state(i.state)})
     return {"TerminatingInstances": out}
+
+
+def ops_guest_shutdown(w, i):
+    """The guest powered itself off (poweroff inside the VM; the control API's guest-shutdown):
+    EC2 applies InstanceInitiatedShutdownBehavior, stop (the default: stopping, then stopped,
+    EBS kept and billed) or terminate (shutting-down, then terminated). Call with the lock held."""
+    if i.state not in ("pending", "running"):
+        return
+    now = world_now()
+    reason = {"Code": "Client.InstanceInitiatedShutdown",
+              "Message": "Client.InstanceInitiatedShutdown: Instance initiated shutdown"}
+    i.set_state("shutting-down" if i.shutdown_behavior == "terminate" else "stopping", now, reason)
+    i.transition_reason = "User initiated (%s)" % now.strftime("%Y-%m-%d %H:%M:%S GMT")
 
 
 def op_CreateTags(w, p, ctx):

@@ -293,6 +293,23 @@ class TestOperations(FakeCase):
         self.ctl("POST", "config", {"terminated_linger": 0})
         self.assertEqual(self.listed(), [])
 
+    def test_guest_shutdown_follows_shutdown_behavior(self):
+        """A poweroff inside the VM (control API guest-shutdown): stopped by default, terminated
+        with InstanceInitiatedShutdownBehavior=terminate; a value outside botocore's enum is
+        refused."""
+        stop = self.launch()[0]["InstanceId"]
+        term = self.launch(InstanceInitiatedShutdownBehavior="terminate")[0]["InstanceId"]
+        self.assertApiError("InvalidParameterValue", self.launch, InstanceInitiatedShutdownBehavior="hibernate")
+        for i in (stop, term):
+            self.ctl("POST", "instances/%s/guest-shutdown" % i)
+        got = {i["InstanceId"]: i for i in self.listed(InstanceIds=[stop, term])}
+        self.assertEqual(got[stop]["State"]["Name"], "stopped")
+        self.assertEqual(got[term]["State"]["Name"], "terminated")
+        for i in (stop, term):
+            self.assertEqual(got[i]["StateReason"]["Code"], "Client.InstanceInitiatedShutdown")
+        self.assertIn("PrivateIpAddress", got[stop])  # a stopped instance keeps its address
+        self.assertNotIn("PrivateIpAddress", got[term])
+
     def test_control_set_state_spot_interruption(self):
         i = self.launch(InstanceMarketOptions={"MarketType": "spot"})[0]["InstanceId"]
         self.ctl("POST", "instances/%s/state" % i, {"state": "terminated",

@@ -645,6 +645,7 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 	dup2(h->log_fd, 2);
 	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_DEBUG);
 	log_set_journal(false);
+	h->deadman_timeout_ns = (int64_t)p->deadman_ms * 1000000;
 	return fk_start_pool(h, p->runner_md5);
 }
 
@@ -660,6 +661,7 @@ fk_start_pool(struct fk_harness *h, const char *runner_md5)
 		.on_change = fk_changed,
 		.on_change_ctx = h,
 		.runner_md5 = runner_md5,
+		.deadman_timeout_ns = h->deadman_timeout_ns,
 	};
 
 	return pool_new(&o, &h->pool);

@@ -44,7 +44,7 @@ struct fk {
 	struct pool_cloud_err create_errs[8];
 	int n_create_errs;
 	struct pool_cloud_err list_err; /* one-shot */
-	char last_init[1024];
+	char last_init[8192];	     /* the watchdog of -deadman-timeout makes it ~1.3 kB longer */
 	char last_create_tags[1024]; /* "k=v;" list */
 	bool last_with_key;
 	int destroy_calls;   /* destroy and destroy_many calls (one each, whatever the ids) */
@@ -70,7 +70,8 @@ struct fk_harness {
 	struct cfg_cluster *cl;
 	struct metrics_registry *metrics;
 	struct pool *pool;
-	int changes; /* pool on_change wake-ups */
+	int changes;		    /* pool on_change wake-ups */
+	int64_t deadman_timeout_ns; /* fk_params.deadman_ms, for every pool started */
 	int log_fd, saved_stderr;
 	char log_path[64];
 };
@@ -82,6 +83,7 @@ struct fk_params {
 	double cloud_ops_rate, probes_rate;
 	const char *extra_types; /* appended under InstanceTypes */
 	const char *runner_md5;
+	int deadman_ms; /* -deadman-timeout; 0: off */
 };
 
 void fk_init(struct fk *f, uv_loop_t *loop);

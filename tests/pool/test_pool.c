@@ -145,6 +145,82 @@ test_create_boot_idle(void **state)
 	fk_teardown(&h);
 }
 
+/* -deadman-timeout: the watchdog comes between the secret line and the operator's
+ * InstanceInitCommand, with the timeout and a fifth of it as its period, in seconds. */
+static void
+test_create_deadman(void **state)
+{
+	static const char head[] = "# arvados-dispatch-cloud -deadman-timeout: the dead-man's "
+				   "switch\ncat >/var/run/arvados-deadman <<'ADC_DEADMAN_EOF'\n"
+				   "hb=/var/run/arvados-dispatch-heartbeat timeout=600 period=60\n";
+	struct fk_harness h;
+	const char *secret, *init;
+
+	(void)state;
+	assert_int_equal(
+		fk_setup(&h, &(struct fk_params){ .runner_md5 = "", .deadman_ms = 600000 }), 0);
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(wait_state(&h, "i-0001", "idle"));
+	secret = fk_tag(fk_find(&h.fk, "i-0001"), "ArvadosInstanceSecret");
+	assert_non_null(secret);
+	init = h.fk.last_init;
+	assert_int_equal(strncmp(init, "umask 0177 && echo -n \"", 23), 0);
+	init = strchr(init, '\n') + 1;
+	assert_int_equal(strncmp(init, head, strlen(head)), 0);
+	/* The period is capped at 60 s; the operator's command comes last. */
+	assert_non_null(
+		strstr(init, "\nADC_DEADMAN_EOF\ntouch /var/run/arvados-dispatch-heartbeat\n"));
+	assert_non_null(strstr(init, "setsid /bin/sh /var/run/arvados-deadman"));
+	assert_int_equal(strcmp(init + strlen(init) - strlen("fi\necho hello"), "fi\necho hello"),
+			 0);
+	/* The init command, and the loop it writes (the here-document), are valid POSIX sh
+	 * (/bin/sh -n: dash here, as on Debian VMs). */
+	{
+		const char *body = strstr(h.fk.last_init, "<<'ADC_DEADMAN_EOF'\n"),
+			   *end = strstr(h.fk.last_init, "\nADC_DEADMAN_EOF\n");
+		const char *part[2][2] = {
+			{ h.fk.last_init, h.fk.last_init + strlen(h.fk.last_init) },
+			{ body ? body + strlen("<<'ADC_DEADMAN_EOF'\n") : NULL, end }
+		};
+
+		assert_non_null(body);
+		assert_non_null(end);
+		for (int k = 0; k < 2; k++) {
+			char path[] = "/tmp/pool-test-init-XXXXXX", cmd[64];
+			size_t n = (size_t)(part[k][1] - part[k][0]);
+			int fd = mkstemp(path);
+
+			assert_true(fd >= 0);
+			assert_int_equal(write(fd, part[k][0], n), (ssize_t)n);
+			close(fd);
+			snprintf(cmd, sizeof(cmd), "/bin/sh -n %s", path);
+			assert_int_equal(system(cmd), 0);
+			unlink(path);
+		}
+	}
+	fk_teardown(&h);
+}
+
+/* The flag's start-up check: EC2 only, at least twice ProbeInterval; 0 is off. */
+static void
+test_deadman_check(void **state)
+{
+	struct cfg_cloudvms vm = { .driver = "ec2", .probe_interval = 10 * 1000000000LL };
+	char why[256];
+
+	(void)state;
+	assert_int_equal(pool_deadman_check(&vm, 0, why, sizeof(why)), 0);
+	assert_int_equal(pool_deadman_check(&vm, 20 * 1000000000LL, why, sizeof(why)), 0);
+	assert_int_equal(pool_deadman_check(&vm, 19 * 1000000000LL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "twice ProbeInterval (10s)"));
+	vm.driver = "azure";
+	assert_int_equal(pool_deadman_check(&vm, 3600 * 1000000000LL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "stopped but allocated"));
+	vm.driver = "loopback";
+	assert_int_equal(pool_deadman_check(&vm, 3600 * 1000000000LL, why, sizeof(why)), -1);
+}
+
 static void
 test_create_quota_capacity_ratelimit(void **state)
 {
@@ -1037,6 +1113,8 @@ main(void)
 		cmocka_unit_test(test_shutdown_batched),
 		cmocka_unit_test(test_booting_drain),
 		cmocka_unit_test(test_standby_writes_no_tags),
+		cmocka_unit_test(test_create_deadman),
+		cmocka_unit_test(test_deadman_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

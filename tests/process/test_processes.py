@@ -405,6 +405,15 @@ class TestCommandLine(ProcessTest):
         r = self.run_adc("config-check", "-config", self.config)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("configuration OK", r.stdout)
+        # -deadman-timeout (EC2 here): a duration, at least twice ProbeInterval (10 s).
+        r = self.run_adc("config-check", "-config", self.config, "-deadman-timeout", "1h")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_adc("config-check", "-config", self.config, "-deadman-timeout", "19s")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("-deadman-timeout must be at least twice ProbeInterval (10s)", r.stderr)
+        r = self.run_adc("config-check", "-config", self.config, "-deadman-timeout", "soon")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('invalid value "soon" for flag -deadman-timeout', r.stderr)
         bad = os.path.join(self.dir, "bad.yml")
         with open(self.config) as f:
             text = f.read().replace("ImageID: ami-0123456789abcdef0",

@@ -66,6 +66,16 @@ if [ -n "$ADC_WORKER_DIR" ]; then printf '%s\\n' "$*" >>"$ADC_WORKER_DIR/crunch-
 exec "$@"
 """
 
+# poweroff shim of the rig: a VM powering itself off. It only records the moment in the worker
+# dir (<W>/powered-off); the rig's user plays the hypervisor (tests/e2e/e2e_env.py's watcher
+# tells the fake cloud of a guest shutdown and powers the worker off). It shadows the host's
+# poweroff only inside a worker's namespace, where /usr/local/sbin is <W>/bin; and there the
+# host's would not reach systemd anyway (/run, where its sockets are, is the worker's).
+POWEROFF_SHIM = """#!/bin/sh
+d=$(cat /run/adc-rig-worker-dir) || exit 1
+date +%s.%N >"$d/powered-off.tmp" && mv -f "$d/powered-off.tmp" "$d/powered-off"
+"""
+
 # Inside the namespace: bind the worker's directories over the fixed paths, then exec the server.
 # Arguments: pairs "source target" up to "--", then the server command line.
 LAUNCH = """set -e
@@ -321,6 +331,9 @@ class Worker:
         with open(self.path("bin", "sudo"), "w") as f:
             f.write(SUDO_SHIM)
         os.chmod(self.path("bin", "sudo"), 0o755)
+        with open(self.path("bin", "poweroff"), "w") as f:
+            f.write(POWEROFF_SHIM)
+        os.chmod(self.path("bin", "poweroff"), 0o755)
         for d in self.rig.private_dirs:
             os.makedirs(d, exist_ok=True)  # bind mount target on the host, stays empty there
         shared = self.rig.shared_host_key_dir(self.kind)
@@ -458,6 +471,37 @@ class Worker:
                 self.kill()
                 raise RigError("%s: not listening on %s:%d after %.0fs" % (self.id, self.address, self.port, timeout))
             time.sleep(0.01)
+
+    def run_init(self, script, timeout=30):
+        """Run a VM's user data (bytes, "#!" first) as cloud-init does at first boot: as root,
+        from /, with a plain PATH, waiting for it to finish (what it detaches keeps running, in
+        this worker's namespace, until the worker is stopped). It enters the namespace the rig
+        holds open for the running server, and runs only if that namespace shows this worker's
+        /run (so the rig's poweroff shim, not the host's, is on its PATH). Returns the
+        CompletedProcess (stdout and stderr captured)."""
+        if not self.running or not self._ns_fds:
+            raise RigError("%s: not running" % self.id)
+        path = self.path("user-data")
+        with open(path, "wb") as f:
+            f.write(script)
+        os.chmod(path, 0o700)
+        ns = "/proc/%d/fd/%d" % (os.getpid(), self._ns_fds[-1])
+        guard = '[ "$(cat /run/adc-rig-worker-dir)" = "$1" ] || exit 99; cd / && exec "$2"'
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "HOME": "/root"}
+        r = subprocess.run(["nsenter", "--mount=" + ns, "--", "/bin/sh", "-c", guard, "sh", self.dir, path],
+                           stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout)
+        if r.returncode == 99:
+            raise RigError("%s: user data not run: the namespace is not this worker's" % self.id)
+        return r
+
+    def powered_off(self):
+        """When the VM's poweroff ran (time.time() seconds, from the shim), or None."""
+        try:
+            with open(self.path("powered-off")) as f:
+                return float(f.read())
+        except FileNotFoundError:
+            return None
 
     def _signal_listener(self, sig):
         if not self.running:

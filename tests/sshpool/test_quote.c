@@ -194,6 +194,29 @@ mkops(const char *hash, const char *const *args, size_t nargs)
 	return o;
 }
 
+/* -deadman-timeout: the run probe touches the heartbeat in the same command (no extra SSH
+ * command per round), with sudo when the user is not root; crunch-run's status and output stay
+ * the probe's (";"), and the prices still go to crunch-run's stdin. */
+static void
+test_run_probe_heartbeat(void **st)
+{
+	struct ops_conf conf = { .heartbeat = true };
+	struct ops *o = NULL;
+	char why[200], *c;
+	int err = 0;
+
+	(void)st;
+	assert_int_equal(ops_new(&conf, &o, why, sizeof(why)), 0);
+	assert_string_equal(c = ops_cmd_run_probe(o, "root", 0, &err),
+			    "touch /var/run/arvados-dispatch-heartbeat; crunch-run --list");
+	free(c);
+	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, &err),
+			    "sudo touch /var/run/arvados-dispatch-heartbeat; "
+			    "sudo crunch-run --list --stdin-prices");
+	free(c);
+	ops_free(o);
+}
+
 static void
 test_command_lines(void **st)
 {
@@ -423,10 +446,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid),	     cmocka_unit_test(test_small_patterns),
-		cmocka_unit_test(test_paths),	     cmocka_unit_test(test_quote_hostile),
-		cmocka_unit_test(test_quote_limits), cmocka_unit_test(test_command_lines),
-		cmocka_unit_test(test_bad_conf),     cmocka_unit_test(test_deploy_scripts),
+		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_small_patterns),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_quote_hostile),
+		cmocka_unit_test(test_quote_limits),
+		cmocka_unit_test(test_command_lines),
+		cmocka_unit_test(test_run_probe_heartbeat),
+		cmocka_unit_test(test_bad_conf),
+		cmocka_unit_test(test_deploy_scripts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
