@@ -118,8 +118,8 @@ run(bool extra_thread, char *out, size_t len)
 	n = read(fd, out, len - 1);
 	close(fd);
 	out[n > 0 ? n : 0] = '\0';
-	fprintf(stderr, "boot_sandbox (%s): status %#x, log:\n%s", extra_thread ? "two threads" : "one thread",
-		status, out);
+	fprintf(stderr, "boot_sandbox (%s): status %#x, log:\n%s",
+		extra_thread ? "two threads" : "one thread", status, out);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
