@@ -7,13 +7,16 @@ log_journal_emit helper (plain and inside the sshd-pool sandbox), then
 `journalctl -D /run/log/journal -o json CONTAINER_UUID=<uuid>`. Then one entry too large for
 a datagram from inside each helper's sandbox (sshd-pool's and cloudd's): libsystemd passes it
 in a sealed memfd, which their seccomp filters must allow (the helper used to be killed with
-SIGSYS); the entry must arrive whole. Missing root, unshare or
+SIGSYS); the entry must arrive whole. And once more as a helper runs in production, its own
+policy over the parent's (which refuses the memfd with EPERM): the entry must arrive with
+its long field cut, not on stderr. Missing root, unshare or
 journald is a failure, never a skip: this test is the only proof of the journald sink.
 
 usage: journal_test.py /path/to/log_journal_emit
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,7 +88,7 @@ def entries(uuid):
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
 
-def check(uuid, pid_expected_user=None, body_len=None):
+def check(uuid, pid_expected_user=None, body_len=None, cut=False):
     for _ in range(200):
         got = entries(uuid)
         if got:
@@ -111,8 +114,15 @@ def check(uuid, pid_expected_user=None, body_len=None):
     for k, v in want.items():
         if e.get(k) != v:
             fail("%s: field %s = %r, want %r" % (uuid, k, e.get(k), v))
-    if body_len is not None and (not isinstance(e.get("ADC_BODY"), str) or
-                                 e["ADC_BODY"] != "b" * body_len):
+    if cut:
+        # log_journal.c: the field "ADC_BODY=bbb..." cut to 32 KiB, then the marker
+        m = re.fullmatch(r"(b+) \[\.\.\. ([0-9]+) bytes cut\]", str(e.get("ADC_BODY")))
+        if m is None or len("ADC_BODY=") + len(m.group(1)) != 32 * 1024 or \
+                len(m.group(1)) + int(m.group(2)) != body_len:
+            fail("%s: ADC_BODY is not the %d bytes cut to 32 KiB: %.80r..." % (
+                uuid, body_len, e.get("ADC_BODY")))
+    elif body_len is not None and (not isinstance(e.get("ADC_BODY"), str) or
+                                   e["ADC_BODY"] != "b" * body_len):
         fail("%s: ADC_BODY is not the %d bytes sent (got %s)" % (
             uuid, body_len, len(e["ADC_BODY"]) if isinstance(e.get("ADC_BODY"), str)
             else repr(e.get("ADC_BODY"))))
@@ -128,11 +138,13 @@ def inner(helper):
         big = oversized_body()
         emit(helper, "zzzzz-dz642-journaltest0003", "sandbox", str(big))
         emit(helper, "zzzzz-dz642-journaltest0004", "sandbox-cloudd", str(big))
+        emit(helper, "zzzzz-dz642-journaltest0005", "sandbox-under-parent", str(big))
         subprocess.run(["journalctl", "--sync"], timeout=60)
         check("zzzzz-dz642-journaltest0001")
         check("zzzzz-dz642-journaltest0002", str(65534))
         check("zzzzz-dz642-journaltest0003", str(65534), big)
         check("zzzzz-dz642-journaltest0004", str(65534), big)
+        check("zzzzz-dz642-journaltest0005", str(65534), big, cut=True)
     finally:
         jd.terminate()
         jd.wait()

@@ -1,9 +1,10 @@
 /*
  * log_journal_emit - helper for journal_test.py: logs one entry with journal output on.
  *
- * usage: log_journal_emit UUID [sandbox|sandbox-cloudd [BODY_BYTES]]
+ * usage: log_journal_emit UUID [sandbox|sandbox-cloudd|sandbox-under-parent [BODY_BYTES]]
  * With "sandbox" it first applies the sshd-pool sandbox ("sandbox-cloudd": cloudd's), as user
- * nobody when root, to show that native journal sending survives Landlock + seccomp. With
+ * nobody when root, to show that native journal sending survives Landlock + seccomp;
+ * "sandbox-under-parent" applies the parent's policy first, then sshd-pool's. With
  * BODY_BYTES the entry also carries a field Body (ADC_BODY) of that many bytes: beyond the
  * journal socket's send buffer, libsystemd passes the entry in a sealed memfd instead of a
  * datagram (docs/SANDBOX.md, "Journald and the sandbox"). Exit status 0 when logged.
@@ -32,6 +33,13 @@ main(int argc, char **argv)
 					 ? SANDBOX_CLOUDD
 					 : SANDBOX_SSHD_POOL;
 
+	/* As a helper is started in production: inside the parent's policy (inherited across
+	 * fork and execve), then its own on top. */
+	if (argc > 2 && strcmp(argv[2], "sandbox-under-parent") == 0 &&
+	    sandbox_apply(SANDBOX_DISPATCHER, &(struct sandbox_opts){ 0 }) != 0) {
+		fprintf(stderr, "sandbox_apply (parent's policy) failed\n");
+		return 1;
+	}
 	if (argc > 2 && strncmp(argv[2], "sandbox", 7) == 0 && sandbox_apply(role, &opts) != 0) {
 		fprintf(stderr, "sandbox_apply failed\n");
 		return 1;
