@@ -10,7 +10,8 @@
  *
  * libsystemd opens its datagram socket lazily on the first send; the children's seccomp
  * filter therefore allows socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0) when journal output
- * is on (see sandbox_seccomp.c and docs/SANDBOX.md).
+ * is on, and its memfd for an entry too large for a datagram (see sandbox_seccomp.c and
+ * docs/SANDBOX.md). Where the memfd is refused, the entry goes again with its long fields cut.
  */
 #include "log_internal.h"
 
@@ -28,6 +29,9 @@
 #define LOG_JOURNAL_IDENT "arvados-dispatch-cloud"
 /* journald ignores field names longer than 64 characters. */
 #define LOG_JOURNAL_KEY_MAX 64
+/* An entry that could not be sent whole is sent again with every longer field cut to this
+ * many bytes (see log_journal_cut). */
+#define LOG_JOURNAL_FIELD_CUT (32 * 1024)
 
 bool
 log_journal_stream_matches(void)
@@ -158,6 +162,31 @@ log_journal_strings(const struct log_entry *e, char **strs)
 	return r != 0 ? -ENOMEM : n;
 }
 
+/* An entry larger than the journal socket's send buffer goes in a memfd (libsystemd), which
+ * the parent's seccomp filter refuses, and so does every helper's while the parent's policy,
+ * inherited, lies under its own (docs/SANDBOX.md, "Journald and the sandbox"). Rather than
+ * lose the entry's fields to the stderr fallback, every field longer than
+ * LOG_JOURNAL_FIELD_CUT is cut (at a UTF-8 boundary) and ends with " [... N bytes cut]",
+ * written over the cut part of its own string. Returns whether anything was cut. */
+static bool
+log_journal_cut(char **strs, struct iovec *iov, int n)
+{
+	bool cut = false;
+
+	for (int i = 0; i < n; i++) {
+		size_t len = iov[i].iov_len, at = LOG_JOURNAL_FIELD_CUT;
+
+		if (len <= LOG_JOURNAL_FIELD_CUT + 64)
+			continue;
+		while (at > 0 && ((unsigned char)strs[i][at] & 0xC0) == 0x80)
+			at--;
+		iov[i].iov_len = at + (size_t)snprintf(strs[i] + at, len - at + 1,
+						       " [... %zu bytes cut]", len - at);
+		cut = true;
+	}
+	return cut;
+}
+
 int
 log_journal_send(const struct log_entry *e)
 {
@@ -170,6 +199,8 @@ log_journal_send(const struct log_entry *e)
 		for (int i = 0; i < n; i++)
 			iov[i] = (struct iovec){ .iov_base = strs[i], .iov_len = strlen(strs[i]) };
 		r = sd_journal_sendv(iov, n);
+		if (r < 0 && log_journal_cut(strs, iov, n))
+			r = sd_journal_sendv(iov, n);
 	}
 	for (size_t i = 0; strs != NULL && i < max; i++)
 		free(strs[i]);

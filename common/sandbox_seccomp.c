@@ -39,6 +39,10 @@
 #ifndef FIOCLEX
 #define FIOCLEX 0x5451
 #endif
+/* Linux 6.3; Debian 12's headers stop at 6.1. */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
 
 struct sandbox_sc_allow {
 	int nr;
@@ -251,6 +255,25 @@ sandbox_sc_socket(scmp_filter_ctx ctx, bool journal)
 	return r;
 }
 
+/* With journal output: the memfd libsystemd's sd_journal_sendv() falls back to when an entry
+ * does not fit in one datagram (sendmsg gives EMSGSIZE beyond the socket's send buffer: 2 x
+ * min(8 MiB, net.core.wmem_max) once the user is dropped). It writes the entry into
+ * memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), seals it with fcntl(F_ADD_SEALS) and
+ * passes the fd (SCM_RIGHTS over the journal socket); writev, fcntl and sendmsg are allowed
+ * anyway. Only those exact flags (and with MFD_NOEXEC_SEAL, which systemd >= 254 tries first):
+ * no huge pages, no MFD_EXEC. An executable mapping of it is still refused (mmap above). */
+static int
+sandbox_sc_journal_memfd(scmp_filter_ctx ctx)
+{
+	static const scmp_datum_t flags[] = { MFD_CLOEXEC | MFD_ALLOW_SEALING,
+					      MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(flags) / sizeof(flags[0]); i++)
+		r = RULE(ctx, SCMP_ACT_ALLOW, memfd_create, SCMP_A1(SCMP_CMP_EQ, flags[i]));
+	return r;
+}
+
 int
 sandbox_seccomp_open_rdonly(void *ctx)
 {
@@ -346,6 +369,8 @@ sandbox_sc_build(scmp_filter_ctx ctx, enum sandbox_role role, const struct sandb
 		return sandbox_seccomp_dispatcher(ctx, opts, journal);
 	if (r == 0)
 		r = sandbox_sc_socket(ctx, journal);
+	if (r == 0 && journal)
+		r = sandbox_sc_journal_memfd(ctx);
 	if (r == 0)
 		r = sandbox_seccomp_ioctl(ctx);
 	if (r == 0)

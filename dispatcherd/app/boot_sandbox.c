@@ -153,6 +153,11 @@ boot_sandbox(struct dispatcher *d)
 	read[boot_sandbox_read_paths(d, read, 15)] = NULL;
 	if (sandbox_apply(SANDBOX_DISPATCHER, &o) < 0)
 		return -1;
+	/* Said once, so an operator (and tests/packaging, under the unit) can see it happened. */
+	if (!o.insecure)
+		log_kv(LOG_LVL_INFO, "sandbox: the dispatcher confined itself",
+		       LF_STR("role", "dispatcher"), LF_BOOL("no_new_privs", true),
+		       LF_BOOL("seccomp", true), LF_INT("landlock_abi", sandbox_landlock_probe()));
 	boot_sandbox_check_config(d);
 	return 0;
 }

@@ -4,13 +4,19 @@
 Runs itself again under `unshare -m --propagation private` (as testing.md section 7 shows):
 a private tmpfs on /run, systemd-journald with Storage=volatile and ReadKMsg=no, then the
 log_journal_emit helper (plain and inside the sshd-pool sandbox), then
-`journalctl -D /run/log/journal -o json CONTAINER_UUID=<uuid>`. Missing root, unshare or
+`journalctl -D /run/log/journal -o json CONTAINER_UUID=<uuid>`. Then one entry too large for
+a datagram from inside each helper's sandbox (sshd-pool's and cloudd's): libsystemd passes it
+in a sealed memfd, which their seccomp filters must allow (the helper used to be killed with
+SIGSYS); the entry must arrive whole. And once more as a helper runs in production, its own
+policy over the parent's (which refuses the memfd with EPERM): the entry must arrive with
+its long field cut, not on stderr. Missing root, unshare or
 journald is a failure, never a skip: this test is the only proof of the journald sink.
 
 usage: journal_test.py /path/to/log_journal_emit
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,19 +65,30 @@ def emit(helper, uuid, *extra):
     r = subprocess.run([helper, uuid] + list(extra), env=env, capture_output=True, text=True,
                        timeout=60)
     if r.returncode != 0:
-        fail("%s %s exited %d: %s" % (helper, uuid, r.returncode, r.stderr))
+        fail("%s %s %s exited %d (negative: killed by that signal; -31 is seccomp's SIGSYS): %s"
+             % (helper, uuid, " ".join(extra), r.returncode, r.stderr))
     # journal output replaces stderr, it does not duplicate it
     if r.stderr != "":
         fail("entry was also written to stderr: %r" % r.stderr)
 
 
+def oversized_body():
+    """Bytes that cannot go in one datagram. libsystemd asks SO_SNDBUF for 8 MiB, which the
+    kernel caps at net.core.wmem_max and doubles; SO_SNDBUFFORCE is refused to the sandbox's
+    user, so sendmsg gives EMSGSIZE beyond that and libsystemd falls back to a memfd."""
+    with open("/proc/sys/net/core/wmem_max") as f:
+        wmem_max = int(f.read())
+    return 2 * min(8 << 20, wmem_max) + (64 << 10)
+
+
 def entries(uuid):
-    r = subprocess.run(["journalctl", "-D", "/run/log/journal", "--no-pager", "-o", "json",
+    # -a: fields over 4 kB are shown, not replaced by null
+    r = subprocess.run(["journalctl", "-D", "/run/log/journal", "--no-pager", "-a", "-o", "json",
                         "CONTAINER_UUID=" + uuid], capture_output=True, text=True, timeout=60)
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
 
-def check(uuid, pid_expected_user=None):
+def check(uuid, pid_expected_user=None, body_len=None, cut=False):
     for _ in range(200):
         got = entries(uuid)
         if got:
@@ -97,6 +114,18 @@ def check(uuid, pid_expected_user=None):
     for k, v in want.items():
         if e.get(k) != v:
             fail("%s: field %s = %r, want %r" % (uuid, k, e.get(k), v))
+    if cut:
+        # log_journal.c: the field "ADC_BODY=bbb..." cut to 32 KiB, then the marker
+        m = re.fullmatch(r"(b+) \[\.\.\. ([0-9]+) bytes cut\]", str(e.get("ADC_BODY")))
+        if m is None or len("ADC_BODY=") + len(m.group(1)) != 32 * 1024 or \
+                len(m.group(1)) + int(m.group(2)) != body_len:
+            fail("%s: ADC_BODY is not the %d bytes cut to 32 KiB: %.80r..." % (
+                uuid, body_len, e.get("ADC_BODY")))
+    elif body_len is not None and (not isinstance(e.get("ADC_BODY"), str) or
+                                   e["ADC_BODY"] != "b" * body_len):
+        fail("%s: ADC_BODY is not the %d bytes sent (got %s)" % (
+            uuid, body_len, len(e["ADC_BODY"]) if isinstance(e.get("ADC_BODY"), str)
+            else repr(e.get("ADC_BODY"))))
     if pid_expected_user is not None and e.get("_UID") != pid_expected_user:
         fail("%s: _UID %r, want %r (sandbox user)" % (uuid, e.get("_UID"), pid_expected_user))
 
@@ -106,9 +135,16 @@ def inner(helper):
     try:
         emit(helper, "zzzzz-dz642-journaltest0001")
         emit(helper, "zzzzz-dz642-journaltest0002", "sandbox")
+        big = oversized_body()
+        emit(helper, "zzzzz-dz642-journaltest0003", "sandbox", str(big))
+        emit(helper, "zzzzz-dz642-journaltest0004", "sandbox-cloudd", str(big))
+        emit(helper, "zzzzz-dz642-journaltest0005", "sandbox-under-parent", str(big))
         subprocess.run(["journalctl", "--sync"], timeout=60)
         check("zzzzz-dz642-journaltest0001")
         check("zzzzz-dz642-journaltest0002", str(65534))
+        check("zzzzz-dz642-journaltest0003", str(65534), big)
+        check("zzzzz-dz642-journaltest0004", str(65534), big)
+        check("zzzzz-dz642-journaltest0005", str(65534), big, cut=True)
     finally:
         jd.terminate()
         jd.wait()

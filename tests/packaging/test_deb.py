@@ -13,7 +13,10 @@
      ProtectSystem=strict etc., the syscall filter, Type=notify), with the loopback driver and
      the fake Arvados API server: it becomes ready, its helpers run as they should (sshd-pool
      as arvados-sshd-pool), a container runs to Complete with its output, and SIGTERM stops
-     it with exit 0.
+     it with exit 0. Then again with the ec2 driver against the fake EC2, under which the
+     parent sandboxes itself (loopback leaves it open): it says so, /proc shows its own
+     seccomp filter, and it creates an instance for a queued container, listed with the
+     container on the management API.
   5. `apt-get purge`: every file of the package is gone, and nothing is left enabled.
 
 Needs root. /usr/bin/python3, standard library only.
@@ -96,6 +99,46 @@ CONFIG = """Clusters:
 """
 
 
+# The same cluster with the ec2 driver, against the fake EC2 on 127.0.0.1 (as tests/e2e):
+# the driver under which the parent sandboxes itself. Its instances never boot (no worker
+# answers on 127.0.1.x), which the run does not need.
+CONFIG_EC2 = """Clusters:
+  zzzzz:
+    ManagementToken: %(mgmt_token)s
+    SystemRootToken: %(root_token)s
+    TLS:
+      Insecure: true
+    Services:
+      Controller:
+        ExternalURL: "https://127.0.0.1:%(api_port)d"
+      DispatchCloud:
+        InternalURLs:
+          "http://127.0.0.1:%(mgmt_port)d": {}
+    Containers:
+      DispatchPrivateKey: "file:///etc/arvados/dispatch_key"
+      CloudVMs:
+        Driver: ec2
+        ImageID: ami-0123456789abcdef0
+        DeployRunnerBinary: ""
+        SSHPort: "%(ssh_port)d"
+        MaxInstances: 1
+        PollInterval: 1s
+        SyncInterval: 1s
+        TimeoutBooting: 300s
+        DriverParameters:
+          AccessKeyID: %(akid)s
+          SecretAccessKey: %(sak)s
+          Region: us-east-1
+    InstanceTypes:
+      t3small:
+        ProviderType: t3.small
+        VCPUs: 2
+        RAM: 2GiB
+        IncludedScratch: 16GB
+        Price: 0.02
+"""
+
+
 def run(argv, **kw):
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
@@ -146,8 +189,11 @@ def exe_of(pid):
 class Notify:
     """A NOTIFY_SOCKET of our own (abstract), as systemd's for Type=notify."""
 
+    made = 0
+
     def __init__(self):
-        self.name = "@adc-pkg-test-%d" % os.getpid()
+        Notify.made += 1
+        self.name = "@adc-pkg-test-%d-%d" % (os.getpid(), Notify.made)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind("\0" + self.name[1:])
         self.sock.settimeout(0.2)
@@ -271,35 +317,43 @@ class DebTest(unittest.TestCase):
 
     # ---- 4: run it as the unit would --------------------------------------------------------
 
-    def run_dispatcher(self, tmp):
-        import demo_cluster
-        cl = demo_cluster.Cluster()
-        self.addCleanup(shutil.rmtree, cl.dir, True)
-        info = cl.start_fake()
-        self.addCleanup(lambda: cl.fake.poll() is None and (cl.fake.terminate(), cl.fake.wait()))
+    def etc_arvados(self, tmp, config, environment):
+        """Our /etc/arvados (bound over the real one inside the unit's namespace): the config,
+        the environment file, a dispatch key; the mount points the unit needs."""
         etc = os.path.join(tmp, "etc-arvados")
         os.mkdir(etc, 0o755)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pkg-test", "-f",
                         os.path.join(etc, "dispatch_key")], check=True)
-        shutil.copy(demo_cluster.CRUNCH_RUN, os.path.join(etc, "crunch-run"))
         with open(os.path.join(etc, "config.yml"), "w") as f:
-            f.write(CONFIG % {"mgmt_token": cl.mgmt_token, "root_token": cl.root_token,
-                              "api_port": info["port"], "mgmt_port": cl.mgmt_port,
-                              "log_level": os.environ.get("ADC_PKG_LOG_LEVEL", "info")})
+            f.write(config)
         with open(os.path.join(etc, "environment"), "w") as f:
-            f.write('# as an operator would write it\nEXTRA_OPTS="-cloudd-user arvados-cloudd"\n')
+            f.write(environment)
         for d in ("/etc/arvados", "/run/arvados-dispatch-cloud"):
             if not os.path.isdir(d):
                 os.mkdir(d, 0o755)
                 # Cleanups run last-in first-out: this one after the dispatcher is stopped
                 # (its mount namespace holds the mount point) and the directory emptied.
                 self.addCleanup(os.rmdir, d)
-        rt = "/run/arvados-dispatch-cloud"
-        self.assertEqual(os.listdir(rt), [], rt + " is in use")
-        self.addCleanup(lambda: [shutil.rmtree(os.path.join(rt, e), True) or
-                                 (os.path.islink(os.path.join(rt, e)) and
-                                  os.unlink(os.path.join(rt, e))) for e in os.listdir(rt)])
+        return etc
 
+    def fake_api(self):
+        """The fake Arvados API server (scripts/demo_cluster.py's), stopped at the end."""
+        import demo_cluster
+        cl = demo_cluster.Cluster()
+        self.addCleanup(shutil.rmtree, cl.dir, True)
+        info = cl.start_fake()
+
+        def stop():
+            if cl.fake.poll() is None:
+                cl.fake.terminate()
+                cl.fake.wait()
+            cl.fake.stdout.close()
+        self.addCleanup(stop)
+        return cl, info
+
+    def start_unit(self, etc):
+        """The installed dispatcher started as the unit would (unit_exec.py), once READY=1:
+        (process, its log lines so far, a function giving the log's tail, the notify socket)."""
         notify = Notify()
         self.addCleanup(notify.sock.close)
         u = unit_exec.UnitRun(UNIT, etc, SECCOMP_EXEC, notify_socket=notify.name)
@@ -318,6 +372,32 @@ class DebTest(unittest.TestCase):
         def log():
             return "".join(lines[-int(os.environ.get("ADC_PKG_LOG_LINES", "60")):])
         self.assertTrue(notify.wait("READY=1", 60), "no READY=1; log:\n" + log())
+        return proc, lines, log, notify
+
+    def stop_unit(self, proc, lines, log, notify):
+        """SIGTERM to the main process, as systemctl stop: exit 0, STOPPING=1, and no error
+        or fatal line in the whole log."""
+        proc.terminate()
+        self.assertEqual(proc.wait(20), 0, log())
+        self.assertTrue(notify.wait("STOPPING=1", 1), notify.msgs)
+        errors = [line for line in lines if '"level":"error"' in line or '"level":"fatal"' in line]
+        self.assertEqual(errors, [], "errors in the dispatcher's log")
+
+    def run_dispatcher(self, tmp):
+        cl, info = self.fake_api()
+        etc = self.etc_arvados(tmp, CONFIG % {
+            "mgmt_token": cl.mgmt_token, "root_token": cl.root_token, "api_port": info["port"],
+            "mgmt_port": cl.mgmt_port,
+            "log_level": os.environ.get("ADC_PKG_LOG_LEVEL", "info")},
+            '# as an operator would write it\nEXTRA_OPTS="-cloudd-user arvados-cloudd"\n')
+        import demo_cluster
+        shutil.copy(demo_cluster.CRUNCH_RUN, os.path.join(etc, "crunch-run"))
+        rt = "/run/arvados-dispatch-cloud"
+        self.assertEqual(os.listdir(rt), [], rt + " is in use")
+        self.addCleanup(lambda: [shutil.rmtree(os.path.join(rt, e), True) or
+                                 (os.path.islink(os.path.join(rt, e)) and
+                                  os.unlink(os.path.join(rt, e))) for e in os.listdir(rt)])
+        proc, lines, log, notify = self.start_unit(etc)
         # The process tree: unshare -> (exec) setpriv -> unit_seccomp_exec -> dispatcher.
         disp = proc.pid
         self.assertEqual(exe_of(disp), "/usr/bin/arvados-dispatch-cloud")
@@ -367,11 +447,70 @@ class DebTest(unittest.TestCase):
         cl.disp = Disp()
         cl.disp.proc = proc
         self.assertTrue(cl.kill_instances(timeout=30), "the instance was not destroyed")
-        proc.terminate()  # SIGTERM to the main process, as systemctl stop
-        self.assertEqual(proc.wait(20), 0, log())
-        self.assertTrue(notify.wait("STOPPING=1", 1), notify.msgs)
-        errors = [line for line in lines if '"level":"error"' in line or '"level":"fatal"' in line]
-        self.assertEqual(errors, [], "errors in the dispatcher's log")
+        # The loopback driver: the parent applies no sandbox of its own (only the unit's two
+        # filters), and says so.
+        self.assertEqual(st["Seccomp_filters"], "2")
+        self.assertTrue(any("the dispatcher applies no sandbox to itself" in line
+                            for line in lines))
+        self.stop_unit(proc, lines, log, notify)
+
+    def run_dispatcher_ec2(self, tmp):
+        """The installed dispatcher under the unit with the ec2 driver, so with its own sandbox
+        (the loopback run above has none): the unit's filters, mounts and capabilities and
+        the parent's Landlock and seccomp together. It must say it confined itself, show a
+        third seccomp filter, start both helpers from inside its policy, put an instance in
+        the fake EC2 for a queued container and list both on the management API."""
+        t0 = time.monotonic()
+        sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+        import e2e_env
+        cl, info = self.fake_api()
+        e2e_env.make_ca(cl.dir)
+        ec2 = e2e_env.FakeEC2(cl.dir)
+        self.addCleanup(ec2.stop)
+        etc = self.etc_arvados(tmp, CONFIG_EC2 % {
+            "mgmt_token": cl.mgmt_token, "root_token": cl.root_token, "api_port": info["port"],
+            "mgmt_port": cl.mgmt_port, "ssh_port": e2e_env.free_port(),
+            "akid": e2e_env.AKID, "sak": e2e_env.SAK},
+            'EXTRA_OPTS="-cloudd-user arvados-cloudd"\n'
+            "AWS_ENDPOINT_URL_EC2=%s\nAWS_CA_BUNDLE=/etc/arvados/ca.pem\n"
+            "AWS_EC2_METADATA_DISABLED=true\n" % ec2.endpoint)
+        shutil.copy(os.path.join(cl.dir, "ca.pem"), os.path.join(etc, "ca.pem"))
+        proc, lines, log, notify = self.start_unit(etc)
+        disp = proc.pid
+        self.assertEqual(exe_of(disp), "/usr/bin/arvados-dispatch-cloud")
+        confined = [json.loads(line) for line in lines
+                    if "sandbox: the dispatcher confined itself" in line]
+        self.assertEqual(len(confined), 1, log())
+        self.assertGreater(confined[0]["landlock_abi"], 0, "no Landlock on this kernel")
+        st = proc_status(disp)
+        self.assertEqual((st["NoNewPrivs"], st["Seccomp"], st["Seccomp_filters"]), ("1", "2", "3"),
+                         "the unit's two filters and the parent's own")
+        helpers = {os.path.basename(exe_of(p)): p for p in children(disp)}
+        self.assertEqual(set(helpers), {"cloudd", "sshd-pool"}, helpers)
+        for name, user in (("cloudd", "arvados-cloudd"), ("sshd-pool", "arvados-sshd-pool")):
+            hs = proc_status(helpers[name])
+            self.assertEqual(pwd.getpwuid(int(hs["Uid"].split()[0])).pw_name, user)
+            self.assertEqual(int(hs["Seccomp_filters"]), 4, name + ": the parent's three and its own")
+
+        uuid = cl.fake_call("POST", "containers", {
+            "state": "Queued", "command": ["true"], "container_image": "arvados/jobs:latest",
+            "output_path": "/out", "runtime_constraints": {"vcpus": 1, "ram": 1 << 20}})["uuid"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            live = [i for i in ec2.live() if i.get("instance_type") == "t3.small"]
+            listed = [i for i in cl.instances() if i["instance"]]
+            queued = cl.mgmt("GET", "/arvados/v1/dispatch/containers")["items"] or []
+            if live and listed and any(c["container"]["uuid"] == uuid for c in queued):
+                break
+            time.sleep(0.3)
+        self.assertTrue(live, "no instance created in the fake EC2; log:\n" + log())
+        self.assertEqual([i["instance"] for i in listed], [live[0]["id"]], listed)
+        self.assertEqual(listed[0]["arvados_instance_type"], "t3small")
+        self.assertTrue(any(c["container"]["uuid"] == uuid for c in queued), queued)
+        self.stop_unit(proc, lines, log, notify)
+        print("ec2 driver under the unit: dispatcher pid %d confined itself (Landlock ABI %d, "
+              "Seccomp_filters 3), instance %s created for %s (%.1f s)" % (
+                  disp, confined[0]["landlock_abi"], live[0]["id"], uuid, time.monotonic() - t0))
 
     def installed_cloudtest(self, tmp):
         """The installed cloudtest, through the installed helpers, against loopback; and the
@@ -420,6 +559,8 @@ class DebTest(unittest.TestCase):
         self.unit_checks()
         with tempfile.TemporaryDirectory() as tmp:
             self.run_dispatcher(tmp)
+        with tempfile.TemporaryDirectory() as tmp:
+            self.run_dispatcher_ec2(tmp)
         with tempfile.TemporaryDirectory() as tmp:
             self.installed_cloudtest(tmp)
         self.purge(listed)
