@@ -19,6 +19,11 @@ struct cli_opts {
 	const char *sshd_pool_user;
 	const char *max_hourly_spend;	 /* -max-hourly-spend as given; NULL: not given */
 	double max_hourly_spend_dollars; /* parsed: the budget cap, 0 = off */
+	/* Spot to on-demand fallback (docs/SCHEDULER.md): as given (NULL: not given), parsed. */
+	const char *spot_fallback_price_factor;
+	const char *spot_fallback_after_attempts;
+	double spot_fallback_factor;	 /* on-demand price <= this x the spot choice's; 0 = off */
+	unsigned spot_fallback_attempts; /* also fall back after this many attempts; 0 = not */
 	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
 };
