@@ -241,12 +241,13 @@ fallen_back_at_capacity(void **unused)
 	at_capacity(f, 3, true);
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_CREATE), 0);
-	assert_string_equal(fx_status(f, "a"),
-			    "Waiting in queue at position 1.  Cluster is at capacity for all "
-			    "eligible instance types (type1, type3) and cannot start a new instance "
-			    "right now.  Fell back from preemptible to non-preemptible instance "
-			    "types because every eligible preemptible instance type (type1) is at "
-			    "capacity.");
+	assert_string_equal(
+		fx_status(f, "a"),
+		"Waiting in queue at position 1.  Cluster is at capacity for all "
+		"eligible instance types (type1, type3) and cannot start a new instance "
+		"right now.  Fell back from preemptible to non-preemptible instance "
+		"types because every eligible preemptible instance type (type1) is at "
+		"capacity.");
 	/* Spot capacity back while on-demand is still out: spot again rather than wait. */
 	at_capacity(f, 1, false);
 	assert_int_equal(fx_pass(f), 0);
