@@ -185,7 +185,8 @@ boot_services(struct dispatcher *d)
 				 .on_change = wake_queue_changed,
 				 .on_change_ctx = d,
 				 .on_poll = wake_queue_polled,
-				 .on_poll_ctx = d };
+				 .on_poll_ctx = d,
+				 .select_lock_count = d->opts->spot_fallback_attempts > 0 };
 	int r;
 
 	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd,
@@ -198,18 +199,21 @@ boot_services(struct dispatcher *d)
 	d->pssh.port = (uint16_t)(atoi(vm->ssh_port) > 0 ? atoi(vm->ssh_port) : 22);
 	port_ssh_init(&d->pssh, &po.ssh);
 	if ((r = itypes_table_new(d->cfg, &d->itypes)) == 0 && (r = pool_new(&po, &d->pool)) == 0) {
+		itypes_table_set_spot_fallback(d->itypes, d->opts->spot_fallback_factor);
 		qo.itypes = d->itypes;
 		r = queue_new(&qo, &d->queue);
 	}
 	if (r == 0) {
-		struct sched_driver_opts so = { .loop = &d->loop,
-						.cluster = d->cfg,
-						.queue = d->queue,
-						.pool = d->pool,
-						.api = d->api,
-						.metrics = d->metrics,
-						.max_hourly_spend =
-							d->opts->max_hourly_spend_dollars };
+		struct sched_driver_opts so = {
+			.loop = &d->loop,
+			.cluster = d->cfg,
+			.queue = d->queue,
+			.pool = d->pool,
+			.api = d->api,
+			.metrics = d->metrics,
+			.max_hourly_spend = d->opts->max_hourly_spend_dollars,
+			.spot_fallback_after_attempts = d->opts->spot_fallback_attempts
+		};
 		if ((r = sched_driver_new(&so, &d->sched)) == 0)
 			r = queue_start(d->queue);
 	}

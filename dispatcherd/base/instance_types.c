@@ -20,7 +20,8 @@
 
 struct itypes_table {
 	const struct cfg_cluster *c;
-	double factor; /* max(MaximumPriceFactor, 1) */
+	double factor;		/* max(MaximumPriceFactor, 1) */
+	double fallback_factor; /* -spot-fallback-price-factor; 0: no on-demand fallback list */
 	uint32_t n;
 	uint32_t *rank;		     /* config indices in selection order */
 	struct itypes_gpu_type *gpu; /* by config index */
@@ -118,6 +119,12 @@ itypes_table_free(struct itypes_table *t)
 	free(t);
 }
 
+void
+itypes_table_set_spot_fallback(struct itypes_table *t, double factor)
+{
+	t->fallback_factor = isfinite(factor) && factor > 0 ? factor : 0;
+}
+
 const uint32_t *
 itypes_table_ranked(const struct itypes_table *t, size_t *n)
 {
@@ -188,15 +195,44 @@ itypes_fail(int code, char *err, size_t errlen, const char *stack)
 	return code;
 }
 
-/* Copy the accepted indices into a right-sized array owned by the choice. */
+/* Copy the accepted indices, then the fallback ones, into one array owned by the choice. */
 static int
-itypes_keep(struct itypes_choice *out, const uint32_t *buf, uint32_t k)
+itypes_keep(struct itypes_choice *out, const uint32_t *buf, uint32_t k, const uint32_t *fb,
+	    uint32_t nf)
 {
-	if ((out->idx = malloc(k * sizeof(*out->idx))) == NULL)
+	if ((out->idx = malloc((k + nf) * sizeof(*out->idx))) == NULL)
 		return -ENOMEM;
 	memcpy(out->idx, buf, k * sizeof(*out->idx));
+	if (nf > 0)
+		memcpy(out->idx + k, fb, nf * sizeof(*out->idx));
 	out->n = k;
+	out->n_fallback = nf;
 	return 0;
+}
+
+/*
+ * The on-demand fallback list of a preemptible request (an addition, docs/SCHEDULER.md "Spot
+ * to on-demand fallback"): the candidates the same request would get were it not
+ * preemptible (3.2-3.4, MaximumPriceFactor included), cut at fallback_factor x the price of
+ * its preemptible choice (the cheapest preemptible candidate, spot_price). Into fb (room for
+ * t->n); returns how many, at most ITYPES_FALLBACK_MAX.
+ */
+static uint32_t
+itypes_fallback(const struct itypes_table *t, const struct itypes_req *q, double spot_price,
+		uint32_t *fb)
+{
+	struct itypes_req od = *q;
+	double ceiling = spot_price * t->fallback_factor;
+	uint32_t k, nf = 0;
+
+	if (!q->preemptible || !(t->fallback_factor > 0))
+		return 0;
+	od.preemptible = false;
+	k = itypes_walk(t, &od, fb);
+	/* Cheapest first: the first one above the ceiling ends the list. */
+	while (nf < k && nf < ITYPES_FALLBACK_MAX && t->c->instance_types[fb[nf]].price <= ceiling)
+		nf++;
+	return nf;
 }
 
 int
@@ -205,7 +241,7 @@ itypes_choose(const struct itypes_table *t, const struct ctres *r, struct itypes
 {
 	struct itypes_req q;
 	enum cfg_gpu_stack stack;
-	uint32_t local[64], *buf = local, k;
+	uint32_t local[64], *buf = local, k, nf = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -218,12 +254,16 @@ itypes_choose(const struct itypes_table *t, const struct ctres *r, struct itypes
 		return itypes_fail(ITYPES_UNSATISFIABLE, err, errlen, NULL);
 	q.preemptible = r->preemptible;
 	itypes_gpu_req_init(&q.gpu, &r->gpu, stack);
-	if (t->n > sizeof(local) / sizeof(local[0]) && (buf = malloc(t->n * sizeof(*buf))) == NULL)
+	/* Room for the candidates and, after them, the fallback list. */
+	if (2 * (size_t)t->n > sizeof(local) / sizeof(local[0]) &&
+	    (buf = malloc(2 * (size_t)t->n * sizeof(*buf))) == NULL)
 		return -ENOMEM;
 	k = itypes_walk(t, &q, buf);
+	if (k > 0)
+		nf = itypes_fallback(t, &q, t->c->instance_types[buf[0]].price, buf + t->n);
 	if (k == 0)
 		rc = itypes_fail(ITYPES_UNSATISFIABLE, err, errlen, NULL);
-	else if ((rc = itypes_keep(out, buf, k)) == 0)
+	else if ((rc = itypes_keep(out, buf, k, buf + t->n, nf)) == 0)
 		out->need = q.need;
 	if (buf != local)
 		free(buf);

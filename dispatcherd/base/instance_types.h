@@ -46,6 +46,14 @@ int itypes_table_new(const struct cfg_cluster *c, struct itypes_table **out);
 void itypes_table_free(struct itypes_table *t);
 
 /*
+ * Spot to on-demand fallback (an addition, -spot-fallback-price-factor; docs/SCHEDULER.md):
+ * with factor > 0, every later itypes_choose() of a preemptible request also lists the
+ * non-preemptible types the same request would get (3.2-3.4), priced at most factor x its
+ * cheapest preemptible candidate. 0 (the default) turns it off.
+ */
+void itypes_table_set_spot_fallback(struct itypes_table *t, double factor);
+
+/*
  * Every configured type, as indices into cluster->instance_types, in selection order: price
  * ascending, then RAM, VCPUs, Scratch descending, then name. This is also the "full type list
  * sorted by price" that goes with the unsatisfiable error (3.5). Owned by the table.
@@ -55,12 +63,19 @@ const uint32_t *itypes_table_ranked(const struct itypes_table *t, size_t *n);
 /*
  * One container's selection result: what it needs (3.1) and the candidate types, best first.
  * idx is owned by the choice (itypes_choice_free); the entries index cluster->instance_types.
+ * With the spot fallback on (above), a preemptible request's on-demand fallback candidates,
+ * cheapest first, follow the n candidates: idx[n .. n + n_fallback).
  */
 struct itypes_choice {
 	struct res_vec need;
 	uint32_t n;
+	uint32_t n_fallback;
 	uint32_t *idx;
 };
+
+/* The longest fallback list kept (the scheduler's view holds its length in 8 bits; within
+ * MaximumPriceFactor a longer list is not a real menu). */
+#define ITYPES_FALLBACK_MAX 255u
 
 /*
  * Choose the candidate types for r (3.2-3.4). Returns 0 with *out filled (n >= 1), or

@@ -29,16 +29,25 @@ enum sched_cstate {
 	SCHED_CSTATE_OTHER, /* anything else the API may say */
 };
 
+/* Why a preemptible container runs on an on-demand type (spot fallback, docs/SCHEDULER.md). */
+enum sched_fallback {
+	SCHED_FB_NONE = 0,
+	SCHED_FB_CAPACITY, /* every preemptible candidate type is at capacity */
+	SCHED_FB_ATTEMPTS, /* attempts reached sched_set_spot_fallback's threshold */
+};
+
 /* One cached container, as the queue sees it. Fields ordered so that the struct has no
  * padding but at its end: 136 bytes (the loop fills 100,000 of them per pass at scale, and
- * the pass reads them back; it was 128, two cache lines, before not_running_since). */
+ * the pass reads them back; it was 128, two cache lines, before not_running_since; the three
+ * bytes of the spot fallback filled the end's padding). */
 struct sched_ctr {
 	const char *uuid;
 	int64_t priority;
 	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
 	sched_time created_at; /* for the longest-wait metric (4.7) */
 	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
-	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first */
+	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first; then the
+				* n_fallback on-demand fallback candidates (spot fallback) */
 	sched_time exit_time;  /* when exited: when the runner ended */
 	/* Queue-side memory of our own earlier decisions (0 = never). */
 	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
@@ -56,6 +65,11 @@ struct sched_ctr {
 	bool in_running;     /* listed by a worker, or an exited placeholder */
 	bool exited;	     /* the runner ended; exit_time is when */
 	bool runner_present; /* a runner for it still exists on some worker */
+	/* Spot to on-demand fallback (an addition, docs/SCHEDULER.md). */
+	uint8_t n_fallback; /* on-demand candidates at types[n_types ..]; 0: none (off) */
+	uint8_t attempts;   /* earlier dispatch attempts (lock_count), saturating at 255 */
+	uint8_t fell_back;  /* enum sched_fallback: why it fell back in an earlier pass (the
+			     * loop's memory of a SCHED_D_FALLBACK), 0: it did not */
 };
 
 enum sched_wstate {

@@ -34,6 +34,8 @@ static const struct cli_flag cli_flags[] = {
 	{ "sshd-pool-user", false, OPT(sshd_pool_user) },
 	{ "max-hourly-spend", false, OPT(max_hourly_spend) },
 	{ "deadman-timeout", false, OPT(deadman_timeout) },
+	{ "spot-fallback-price-factor", false, OPT(spot_fallback_price_factor) },
+	{ "spot-fallback-after-attempts", false, OPT(spot_fallback_after_attempts) },
 	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
 	{ "pprof", false, IGNORED },
 	{ "skip-legacy", true, IGNORED },
@@ -148,6 +150,45 @@ cli_parse_duration(const char *val, const char *name, int64_t *out, FILE *err)
 	return 0;
 }
 
+/* -spot-fallback-price-factor F (a finite number > 0) and -spot-fallback-after-attempts N
+ * (1-255: lock_count is counted in a byte), which needs the first (it names the on-demand
+ * types allowed). */
+static int
+cli_parse_spot_fallback(struct cli_opts *o, FILE *err)
+{
+	const char *f = o->spot_fallback_price_factor, *n = o->spot_fallback_after_attempts;
+	char *end;
+
+	if (f != NULL) {
+		o->spot_fallback_factor = strtod(f, &end);
+		if (end == f || *end != '\0' || !isfinite(o->spot_fallback_factor) ||
+		    !(o->spot_fallback_factor > 0)) {
+			fprintf(err,
+				"invalid value \"%s\" for flag -spot-fallback-price-factor: want a "
+				"number > 0\n",
+				f);
+			return 2;
+		}
+	}
+	if (n == NULL)
+		return 0;
+	long v = strtol(n, &end, 10);
+
+	if (end == n || *end != '\0' || v < 1 || v > 255) {
+		fprintf(err,
+			"invalid value \"%s\" for flag -spot-fallback-after-attempts: want 1 to "
+			"255\n",
+			n);
+		return 2;
+	}
+	if (f == NULL) {
+		fprintf(err, "-spot-fallback-after-attempts needs -spot-fallback-price-factor\n");
+		return 2;
+	}
+	o->spot_fallback_attempts = (unsigned)v;
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 {
@@ -169,8 +210,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 		return 2;
 	if (cli_parse_duration(o->deadman_timeout, "deadman-timeout", &o->deadman_timeout_ns, err))
 		return 2;
-	return cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend",
-				 &o->max_hourly_spend_dollars, err);
+	if (cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend", &o->max_hourly_spend_dollars,
+			      err) != 0)
+		return 2;
+	return cli_parse_spot_fallback(o, err);
 }
 
 void
@@ -208,6 +251,11 @@ cli_usage(FILE *f, const char *prog)
 		"  -deadman-timeout DURATION  dead-man's switch (EC2): a worker powers itself off "
 		"when no probe has reached it for DURATION and no crunch-run is alive (default 0: "
 		"off)\n"
+		"  -spot-fallback-price-factor F  a preemptible container whose spot types are all "
+		"at capacity may run on an on-demand type priced at most F x its spot choice "
+		"(default: off)\n"
+		"  -spot-fallback-after-attempts N  also fall back once a container had N earlier "
+		"dispatch attempts (lock_count; 1-255; needs the factor)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog, prog);

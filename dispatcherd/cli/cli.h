@@ -22,6 +22,11 @@ struct cli_opts {
 	double max_hourly_spend_dollars; /* parsed: the budget cap, 0 = off */
 	const char *deadman_timeout;	 /* -deadman-timeout as given; NULL: not given */
 	int64_t deadman_timeout_ns;	 /* parsed: the dead-man's switch, 0 = off */
+	/* Spot to on-demand fallback (docs/SCHEDULER.md): as given (NULL: not given), parsed. */
+	const char *spot_fallback_price_factor;
+	const char *spot_fallback_after_attempts;
+	double spot_fallback_factor;	 /* on-demand price <= this x the spot choice's; 0 = off */
+	unsigned spot_fallback_attempts; /* also fall back after this many attempts; 0 = not */
 	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
 };

@@ -119,6 +119,7 @@ sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out)
 		return r;
 	}
 	sched_set_hourly_cap(d->sched, o->max_hourly_spend);
+	sched_set_spot_fallback(d->sched, o->spot_fallback_after_attempts);
 	sd_metrics_budget_cap(d);
 	sched_result_init(&d->pass);
 	sched_result_init(&d->sync);

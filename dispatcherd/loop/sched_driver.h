@@ -37,6 +37,7 @@ struct sched_driver_opts {
 	struct metrics_registry *metrics; /* may be NULL */
 	uint64_t tick_ms;		  /* periodic pass; 0: 1000 */
 	double max_hourly_spend;	  /* budget cap in dollars (-max-hourly-spend); 0: off */
+	unsigned spot_fallback_after_attempts; /* -spot-fallback-after-attempts; 0: off */
 };
 
 int sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out);

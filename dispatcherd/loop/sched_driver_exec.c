@@ -134,6 +134,15 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 		log_kv(LOG_LVL_INFO, why, LF_STR("ContainerUUID", uuid));
 		(void)queue_forget(d->o.queue, uuid);
 		break;
+	case SCHED_D_FALLBACK:
+		/* Remembered so that it keeps to it (sched_fallback.c); logged once. */
+		if ((m = sd_memo_get(d, uuid, true)) != NULL)
+			m->fell_back = x->reason == SCHED_R_FALLBACK_ATTEMPTS ? SCHED_FB_ATTEMPTS
+									      : SCHED_FB_CAPACITY;
+		log_kv(LOG_LVL_INFO,
+		       "falling back from preemptible to non-preemptible instance types",
+		       LF_STR("ContainerUUID", uuid), LF_STR("Reason", why));
+		break;
 	case SCHED_D_BUG_STATE:
 		if (!d->bug_logged)
 			log_kv(LOG_LVL_ERROR, "BUG: unexpected state",

@@ -120,6 +120,18 @@ sd_memo_find(struct sched_driver *d, const char *uuid)
 	return NULL;
 }
 
+/* The spot fallback's count of earlier dispatch attempts: lock_count counts every lock, the
+ * current one too once it is Locked (docs/SCHEDULER.md "Spot to on-demand fallback"). */
+static uint8_t
+sd_attempts(const struct queue_ent *e)
+{
+	uint32_t n = e->lock_count;
+
+	if (n > 0 && (e->state == QST_LOCKED || e->state == QST_RUNNING))
+		n--;
+	return n > UINT8_MAX ? UINT8_MAX : (uint8_t)n;
+}
+
 /* Entries are asked for this many steps ahead of the walk (sd_input_ctrs). */
 #define SD_AHEAD 16
 
@@ -208,6 +220,9 @@ sd_input_ctrs(struct sched_driver *d)
 			.runner_present = ps.runner_present,
 			.overquota_unlocked_at = m ? m->overquota_unlocked_at : 0,
 			.cancel_tried_at = m ? m->cancel_tried_at : 0,
+			.n_fallback = e->fit == QFIT_OK ? (uint8_t)e->choice.n_fallback : 0,
+			.attempts = sd_attempts(e),
+			.fell_back = m ? m->fell_back : 0,
 		};
 		/* When the pass first found it Running in no worker's list (sched_sync.c waits for
 		 * a queue poll that started later before it cancels). */

@@ -12,8 +12,8 @@ struct sd_ctr {
 	char uuid[QUEUE_UUID_MAX];
 };
 
-/* Our memory of earlier decisions (sched_ctr's two timestamps): a list (a few thousand at
- * most: containers unlocked over quota or cancelled lately), found through a hash index
+/* Our memory of earlier decisions (sched_ctr's timestamps, and the spot fallback): a list (a
+ * few thousand at most: containers unlocked over quota, cancelled or fallen back lately), found through a hash index
  * rebuilt for each pass (memo_slot), since every container of the view is looked up. The
  * uuid is NUL-padded to its full size, as struct queue_ent's is, so the whole buffer is the
  * key. */
@@ -22,6 +22,7 @@ struct sd_memo {
 	sched_time overquota_unlocked_at;
 	sched_time cancel_tried_at;
 	sched_time not_running_since; /* sched_ctr.not_running_since */
+	uint8_t fell_back;	      /* sched_ctr.fell_back: a SCHED_D_FALLBACK's reason */
 };
 
 struct sched_driver {

@@ -119,6 +119,7 @@ queue_new(const struct queue_opts *o, struct queue **out)
 						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
 	q->mounts_batch = o->mounts_batch ? o->mounts_batch : QUEUE_MOUNTS_BATCH;
+	q->select_lock_count = o->select_lock_count;
 	q->on_change = o->on_change;
 	q->on_change_ctx = o->on_change_ctx;
 	q->poll_cb = o->on_poll;

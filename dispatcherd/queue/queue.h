@@ -64,6 +64,8 @@ struct queue_ent {
 	bool locked_by_me; /* locked_by_uuid is our token's uuid */
 	bool supervisor;   /* scheduling_parameters.supervisor */
 	int64_t priority;
+	uint32_t lock_count;	     /* when the list select asks for it (select_lock_count), plus
+				      * our own locks since the last poll; else 0 */
 	int64_t created_at_ms;	     /* Unix ms of created_at; 0 when unparsable */
 	uint64_t first_seen_ms;	     /* Unix ms of the poll that first saw it */
 	struct itypes_choice choice; /* valid when fit == QFIT_OK */
@@ -112,6 +114,10 @@ struct queue_opts {
 	unsigned mounts_concurrency;	   /* 0: QUEUE_MOUNTS_CONCURRENCY */
 	unsigned list_limit;		   /* 0: 1000 */
 	unsigned mounts_batch;		   /* 0: QUEUE_MOUNTS_BATCH; 1: one GET each */
+	/* The list calls also select lock_count (spec 2.3's select plus one attribute): for the
+	 * spot fallback's -spot-fallback-after-attempts only, so that the reference's select is
+	 * unchanged otherwise. */
+	bool select_lock_count;
 	/* Wake-ups (app/dispatcher.c sets them, in its table of who wakes whom); may be NULL. */
 	queue_on_change_fn on_change; /* after any change to the cached containers */
 	void *on_change_ctx;

@@ -197,6 +197,17 @@ queue_apply_spec(struct queue *q, struct queue_ent *e, const cJSON *item)
 	return 0;
 }
 
+/* lock_count, when the record has it (the list select asks for it only with the spot
+ * fallback). */
+static void
+queue_apply_lock_count(struct queue_ent *e, const cJSON *item)
+{
+	int64_t n;
+
+	if (api_json_get_int64(item, "lock_count", &n) == 0)
+		e->lock_count = n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* state, priority, supervisor; false when the record does not say what it must. */
 static bool
 queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
@@ -222,6 +233,7 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 	if (e->priority != prio)
 		e->priority = prio;
 	e->supervisor = cJSON_IsTrue(sup);
+	queue_apply_lock_count(e, item);
 	if (e->created_at_ms == 0) /* never changes; strptime+timegm are not free */
 		e->created_at_ms = queue_apply_time_ms(
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")));

@@ -34,6 +34,7 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 	cJSON_AddNumberToObject(o, "first_seen_ms", (double)e->first_seen_ms);
 	cJSON_AddNumberToObject(o, "created_at_ms", (double)e->created_at_ms);
 	cJSON_AddNumberToObject(o, "cancel_tries", e->cancel_tries);
+	cJSON_AddNumberToObject(o, "lock_count", e->lock_count);
 	if (e->fit_error != NULL)
 		cJSON_AddStringToObject(o, "fit_error", e->fit_error);
 	types = cJSON_AddArrayToObject(o, "instance_types");

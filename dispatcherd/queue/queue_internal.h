@@ -46,6 +46,7 @@ struct queue {
 	const struct cfg_cluster *cluster;
 	const struct itypes_table *itypes;
 	unsigned mounts_concurrency, list_limit, mounts_batch;
+	bool select_lock_count;
 	uint64_t poll_interval_ms;
 
 	struct queue_map map;

@@ -92,6 +92,11 @@ queue_ops_done(void *arg, struct api_result *res)
 
 	if (e != NULL && e->op == r->op)
 		e->op = QOP_NONE;
+	/* The API server's lock adds one to lock_count, but its answer selects only uuid,
+	 * state, priority, auth_uuid and locked_by_uuid: count it here until the next poll
+	 * brings the record (the spot fallback's attempts, sched_driver_input.c). */
+	if (q != NULL && res->err == 0 && r->op == QOP_LOCK && e != NULL)
+		e->lock_count++;
 	if (q != NULL && res->err == 0 && r->op != QOP_RUNTIME_ERROR && e != NULL)
 		queue_apply_op_response(q, e, res->body);
 	if (q != NULL && res->err != 0)

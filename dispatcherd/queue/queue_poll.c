@@ -23,9 +23,11 @@
 #include "api_identity.h"
 #include "api_json.h"
 
-#define QUEUE_SELECT                                                \
+#define QUEUE_SELECT_FIELDS                                         \
 	"[\"uuid\",\"state\",\"priority\",\"runtime_constraints\"," \
-	"\"container_image\",\"scheduling_parameters\",\"created_at\"]"
+	"\"container_image\",\"scheduling_parameters\",\"created_at\""
+#define QUEUE_SELECT		QUEUE_SELECT_FIELDS "]"
+#define QUEUE_SELECT_LOCK_COUNT QUEUE_SELECT_FIELDS ",\"lock_count\"]"
 
 static void queue_poll_step(struct queue *q, enum queue_step step);
 static void queue_poll_begin(struct queue *q);
@@ -216,7 +218,8 @@ queue_poll_request(struct queue *q)
 	    api_params_add_json(p, "filters", f) != 0 ||
 	    (q->poll.step != QSTEP_MISSING && api_params_add_int(p, "limit", q->list_limit) != 0) ||
 	    api_params_add_str(p, "order", "uuid") != 0 ||
-	    api_params_add_str(p, "select", QUEUE_SELECT) != 0)
+	    api_params_add_str(p, "select",
+			       q->select_lock_count ? QUEUE_SELECT_LOCK_COUNT : QUEUE_SELECT) != 0)
 		goto out;
 	rc = api_list(q->api, "arvados/v1/containers", p, queue_poll_page, r);
 	if (rc == 0) {

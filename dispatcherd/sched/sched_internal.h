@@ -77,6 +77,7 @@ struct sched {
 	const struct cfg_cluster *cl;
 	struct sched_quota quota;
 	double hourly_cap;	 /* 0: no budget cap (sched_budget.c) */
+	unsigned fallback_after; /* spot fallback after this many attempts; 0: not for that */
 	uint32_t *type_rank;	 /* per type index: position in instance order (4.2 step 1) */
 	struct sched_tree *tree; /* per type index */
 	/* Reused across passes. */

@@ -148,7 +148,7 @@ sched_okey_flags(const struct sched *s, const struct sched_ctr *c)
 		f |= SCHED_OF_WAITING;
 	if (c->state == SCHED_LOCKED && !c->in_running && !c->runner_present)
 		f |= SCHED_OF_UNLOCKABLE;
-	for (uint32_t k = 0; k < c->n_types; k++)
+	for (uint32_t k = 0; k < c->n_types + c->n_fallback; k++)
 		if (c->types[k] >= s->cl->n_instance_types)
 			f |= SCHED_OF_BADTYPE;
 	return f;

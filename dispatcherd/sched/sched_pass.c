@@ -20,16 +20,6 @@ sched_pass_at_quota(const struct sched_pass *x)
 	return x->in->quota_hold || (mi > 0 && x->n_workers + x->n_pending >= mi);
 }
 
-/* 4.2 step 5.6: the first candidate type not held at capacity. */
-static int64_t
-sched_available_type(const struct sched_pass *x, const struct sched_ctr *c)
-{
-	for (uint32_t i = 0; i < c->n_types; i++)
-		if (x->in->type_at_capacity == NULL || !x->in->type_at_capacity[c->types[i]])
-			return c->types[i];
-	return -1;
-}
-
 /* fix (weakness 5): instances beyond the learnt quota are not asked for; containers still pack. */
 static bool
 sched_instance_limit_reached(const struct sched_pass *x)
@@ -99,28 +89,28 @@ sched_quota_probe(const struct sched_pass *x)
 
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
 static int
-sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+sched_queued(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	int rc;
 
-	int64_t avail = has_best ? -1 : sched_available_type(x, c);
-
-	if (!has_best && sched_pass_at_quota(x))
+	if (!p->best && sched_pass_at_quota(x))
 		return 1;
-	if (!has_best && (avail < 0 || sched_instance_limit_reached(x) ||
-			  (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
+	if (!p->best && (p->avail < 0 || sched_instance_limit_reached(x) ||
+			 (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
 	/* Budget cap: nothing to run on and no instance to be had: not locked, says why. */
-	if (!has_best && !sched_budget_allows(x, (uint32_t)avail)) {
+	if (!p->best && !sched_budget_allows(x, (uint32_t)p->avail)) {
 		x->out->status[ci] = sched_budget_status(x);
 		return 0;
 	}
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
-	if (!has_best)
+	if (!p->best)
 		x->wants_instance = true;
-	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
+	if (p->best && (rc = sched_pass_place(x, p->bt, p->bj, &c->need)) < 0)
+		return rc;
+	if ((rc = sched_fallback_note(x, ci, p->fb)) < 0)
 		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
 }
@@ -136,17 +126,19 @@ sched_keep_buffers(const struct sched_pass *x, const struct sched_ctr *c)
 
 /* 4.2 step 5.8 with a best instance. */
 static int
-sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
+sched_locked_on(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
-	const struct sched_leaf *l = &x->s->tree[bt].leaf[bj];
+	const struct sched_leaf *l = &x->s->tree[p->bt].leaf[p->bj];
 	struct sched_status *st = &x->out->status[ci];
-	int rc = sched_pass_place(x, bt, bj, &c->need);
+	int rc = sched_pass_place(x, p->bt, p->bj, &c->need);
 
+	if (rc == 0)
+		rc = sched_fallback_note(x, ci, p->fb);
 	if (rc < 0)
 		return rc;
 	if (!l->has_id || !l->ready) {
-		*st = (struct sched_status){ .code = SCHED_ST_WAITING_NEW, .type = bt };
+		*st = sched_fallback_status(SCHED_ST_WAITING_NEW, p->fb, p->bt);
 		x->out->allocated_not_started++;
 		return 0;
 	}
@@ -154,7 +146,7 @@ sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
 		st->code = SCHED_ST_WAITING_PREVIOUS;
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
 	}
-	st->code = SCHED_ST_PREPARING;
+	*st = sched_fallback_status(SCHED_ST_PREPARING, p->fb, p->bt);
 	return sched_result_push(
 		x->out, (struct sched_decision){ .kind = SCHED_D_START,
 						 .ctr = (int32_t)ci,
@@ -164,10 +156,9 @@ sched_locked_on(struct sched_pass *x, size_t ci, uint32_t bt, uint32_t bj)
 
 /* 4.2 step 5.8. Returns 1 to stop the scan (over quota). */
 static int
-sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
+sched_locked(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 {
 	const struct sched_ctr *c = &x->in->ctrs[ci];
-	int64_t avail;
 	int rc;
 
 	/* An operation holds it (an unlock or cancel under way, or the driver holds it back
@@ -176,35 +167,34 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	 * instance; the operation's end or the worker's probe kicks the next pass. */
 	if (c->op_in_flight)
 		return 0;
-	if (has_best)
-		return sched_locked_on(x, ci, bt, bj);
+	if (p->best)
+		return sched_locked_on(x, ci, p);
 	if (sched_pass_at_quota(x))
 		return 1;
-	avail = sched_available_type(x, c);
-	if (avail < 0) {
-		x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_AT_CAPACITY,
-							    .n = ++x->qpos };
+	if (p->avail < 0) {
+		x->out->status[ci] = sched_fallback_at_capacity(x, p->fb);
 		return 0;
 	}
 	x->wants_instance = true;
 	if (!sched_create_allowed(x))
 		return 0;
-	if (!sched_budget_allows(x, (uint32_t)avail)) {
+	if (!sched_budget_allows(x, (uint32_t)p->avail)) {
 		x->out->status[ci] = sched_budget_status(x);
 		return 0;
 	}
 	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,
 								.ctr = (int32_t)ci,
 								.worker = -1,
-								.type = (uint32_t)avail });
+								.type = (uint32_t)p->avail });
 	if (rc == 0)
-		rc = sched_pass_placeholder(x, (uint32_t)avail, &c->need);
+		rc = sched_pass_placeholder(x, (uint32_t)p->avail, &c->need);
+	if (rc == 0)
+		rc = sched_fallback_note(x, ci, p->fb);
 	if (rc < 0)
 		return rc;
 	x->n_pending++;
-	sched_budget_charge(x, (uint32_t)avail);
-	x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_WAITING_NEW,
-						    .type = (uint32_t)avail };
+	sched_budget_charge(x, (uint32_t)p->avail);
+	x->out->status[ci] = sched_fallback_status(SCHED_ST_WAITING_NEW, p->fb, (uint32_t)p->avail);
 	x->out->allocated_not_started++;
 	return 0;
 }
@@ -238,8 +228,8 @@ sched_entry(struct sched_pass *x, const struct sched_okey *k)
 {
 	size_t ci = k->idx;
 	const struct sched_ctr *c;
-	uint32_t bt = 0, bj = 0;
-	bool best, sup = (k->flags & SCHED_OF_SUPERVISOR) != 0;
+	struct sched_pick p;
+	bool sup = (k->flags & SCHED_OF_SUPERVISOR) != 0;
 
 	if (sup)
 		x->supervisors++;
@@ -262,10 +252,10 @@ sched_entry(struct sched_pass *x, const struct sched_okey *k)
 	if (x->max_containers > 0 && x->trying >= x->max_containers)
 		return 0;
 	x->trying++;
-	best = sched_pass_best(x, c, &bt, &bj);
+	sched_pass_pick(x, c, &p);
 	if (c->state == SCHED_QUEUED)
-		return sched_queued(x, ci, best, bt, bj);
-	return sched_locked(x, ci, best, bt, bj);
+		return sched_queued(x, ci, &p);
+	return sched_locked(x, ci, &p);
 }
 
 /* 4.2 step 3: maxSupervisors from the container limit, or from the instance limits when none. */

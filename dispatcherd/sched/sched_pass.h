@@ -23,9 +23,28 @@ struct sched_pass {
 	bool budget_blocked;   /* a create met the cap: no later one jumps the queue */
 };
 
+/* What one container may use this pass (sched_fallback.c): the best instance (bt, leaf bj),
+ * else the type to create (avail, -1: none available), and the fallback in force (fb). */
+struct sched_pick {
+	bool best;
+	uint32_t bt, bj;
+	int64_t avail;
+	uint8_t fb; /* enum sched_fallback */
+};
+
 int sched_pass_index(struct sched_pass *x);
-bool
-sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type, uint32_t *leaf);
+bool sched_pass_best(struct sched_pass *x, const uint32_t *types, uint32_t n,
+		     const struct res_vec *need, uint32_t *type, uint32_t *leaf);
+/* 4.2 step 5.6 over types[0..n): the first not held at capacity, or -1. */
+int64_t sched_pass_available(const struct sched_pass *x, const uint32_t *types, uint32_t n);
+/* Steps 5.5-5.6 for c, with the spot fallback (sched_fallback.c). */
+void sched_pass_pick(struct sched_pass *x, const struct sched_ctr *c, struct sched_pick *p);
+/* c acts on its fallback (fb != 0): the SCHED_D_FALLBACK decision the first time. 0 or -ENOMEM. */
+int sched_fallback_note(struct sched_pass *x, size_t ci, uint8_t fb);
+/* The status of a container placed on leaf (WAITING_NEW or PREPARING, or their fallback
+ * forms) and of one with nowhere to go (AT_CAPACITY or FALLBACK_AT_CAPACITY). */
+struct sched_status sched_fallback_status(uint8_t code, uint8_t fb, uint32_t type);
+struct sched_status sched_fallback_at_capacity(struct sched_pass *x, uint8_t fb);
 int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need);
 int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need);
 bool sched_pass_at_quota(const struct sched_pass *x);

@@ -163,18 +163,20 @@ sched_pass_index(struct sched_pass *x)
 	return 0;
 }
 
-/* 4.2 step 5.5: the preferred instance among e's candidate types, across the trees. */
+/* 4.2 step 5.5: the preferred instance among the candidate types (types[0..n), a container's
+ * list or its fallback list), across the trees. */
 bool
-sched_pass_best(struct sched_pass *x, const struct sched_ctr *c, uint32_t *type, uint32_t *leaf)
+sched_pass_best(struct sched_pass *x, const uint32_t *types, uint32_t n, const struct res_vec *need,
+		uint32_t *type, uint32_t *leaf)
 {
 	struct sched *s = x->s;
 	int64_t bkey = -1;
 	bool found = false;
 
-	for (uint32_t i = 0; i < c->n_types; i++) {
-		uint32_t t = c->types[i];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t t = types[i];
 		/* Only an instance at least as preferred as the best so far can matter. */
-		int32_t j = sched_tree_best_from(&s->tree[t], &c->need, found ? bkey : 0);
+		int32_t j = sched_tree_best_from(&s->tree[t], need, found ? bkey : 0);
 		int64_t k;
 
 		if (j < 0)

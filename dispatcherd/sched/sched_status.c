@@ -45,6 +45,10 @@ sched_reason_text(enum sched_dreason r)
 		[SCHED_R_UNSATISFIABLE] =
 			"constraints not satisfiable by any configured instance type",
 		[SCHED_R_STALE_LOCK] = "stale lock after restart",
+		[SCHED_R_FALLBACK_CAPACITY] =
+			"every eligible preemptible instance type is at capacity",
+		[SCHED_R_FALLBACK_ATTEMPTS] =
+			"earlier dispatch attempts reached -spot-fallback-after-attempts",
 	};
 
 	if ((unsigned)r < sizeof(texts) / sizeof(texts[0]) && texts[r] != NULL)
@@ -68,21 +72,60 @@ sched_put(char *buf, size_t len, size_t *at, const char *fmt, ...)
 	return 0;
 }
 
-/* AT_CAPACITY: "(<t1>, <t2>)" from the container's candidates. */
+/* AT_CAPACITY: "<t1>, <t2>" from types[0..n) (a container's candidates, or a part of them). */
 static int
-sched_put_types(const struct cfg_cluster *cl, const struct sched_ctr *c, char *buf, size_t len,
-		size_t *at)
+sched_put_types(const struct cfg_cluster *cl, const uint32_t *types, uint32_t n, char *buf,
+		size_t len, size_t *at)
 {
 	int rc = 0;
 
-	for (uint32_t i = 0; rc == 0 && i < c->n_types; i++) {
-		const char *name = c->types[i] < cl->n_instance_types
-					   ? cl->instance_types[c->types[i]].name
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		const char *name = types[i] < cl->n_instance_types
+					   ? cl->instance_types[types[i]].name
 					   : "?";
 
 		rc = sched_put(buf, len, at, "%s%s", i ? ", " : "", name);
 	}
 	return rc;
+}
+
+static const char *
+sched_type_name(const struct cfg_cluster *cl, uint32_t type)
+{
+	return type < cl->n_instance_types ? cl->instance_types[type].name : "?";
+}
+
+/* The spot fallback's sentence, after a status's own (two spaces between, as 4.6's). */
+static int
+sched_put_fallback(const struct cfg_cluster *cl, const struct sched_ctr *c, uint32_t why, char *buf,
+		   size_t len, size_t *at)
+{
+	int rc;
+
+	if (why == SCHED_FB_ATTEMPTS)
+		return sched_put(buf, len, at,
+				 "  Fell back from preemptible to non-preemptible instance types "
+				 "after %u earlier dispatch attempts.",
+				 (unsigned)c->attempts);
+	rc = sched_put(buf, len, at,
+		       "  Fell back from preemptible to non-preemptible instance types because "
+		       "every eligible preemptible instance type (");
+	if (rc == 0)
+		rc = sched_put_types(cl, c->types, c->n_types, buf, len, at);
+	if (rc == 0)
+		rc = sched_put(buf, len, at, ") is at capacity.");
+	return rc;
+}
+
+/* FALLBACK_AT_CAPACITY: the candidates the fallback uses (sched_fallback.c): by attempts the
+ * on-demand ones, by capacity both lists. */
+static int
+sched_put_fallback_types(const struct cfg_cluster *cl, const struct sched_ctr *c, uint32_t why,
+			 char *buf, size_t len, size_t *at)
+{
+	if (why == SCHED_FB_ATTEMPTS)
+		return sched_put_types(cl, c->types + c->n_types, c->n_fallback, buf, len, at);
+	return sched_put_types(cl, c->types, c->n_types + c->n_fallback, buf, len, at);
 }
 
 /* AT_BUDGET: millidollars as "$0.20" or "$0.096" (cents unless the price is finer). */
@@ -139,10 +182,37 @@ sched_status_format(const struct cfg_cluster *cl, const struct sched_ctr *c,
 			       "for all eligible instance types (",
 			       st->n);
 		if (rc == 0)
-			rc = sched_put_types(cl, c, buf, len, &at);
+			rc = sched_put_types(cl, c->types, c->n_types, buf, len, &at);
 		if (rc == 0)
 			rc = sched_put(buf, len, &at,
 				       ") and cannot start a new instance right now.");
+		break;
+	case SCHED_ST_FALLBACK_NEW:
+		rc = sched_put(buf, len, &at,
+			       "Waiting for a %s instance to boot and be ready to accept work.",
+			       sched_type_name(cl, st->type));
+		if (rc == 0)
+			rc = sched_put_fallback(cl, c, st->n, buf, len, &at);
+		break;
+	case SCHED_ST_FALLBACK_PREPARING:
+		rc = sched_put(buf, len, &at,
+			       "Container is allocated to a %s instance and preparing to run.",
+			       sched_type_name(cl, st->type));
+		if (rc == 0)
+			rc = sched_put_fallback(cl, c, st->n, buf, len, &at);
+		break;
+	case SCHED_ST_FALLBACK_AT_CAPACITY:
+		rc = sched_put(buf, len, &at,
+			       "Waiting in queue at position %u.  Cluster is at capacity "
+			       "for all eligible instance types (",
+			       st->n);
+		if (rc == 0)
+			rc = sched_put_fallback_types(cl, c, st->type, buf, len, &at);
+		if (rc == 0)
+			rc = sched_put(buf, len, &at,
+				       ") and cannot start a new instance right now.");
+		if (rc == 0)
+			rc = sched_put_fallback(cl, c, st->type, buf, len, &at);
 		break;
 	case SCHED_ST_AT_QUOTA:
 		rc = sched_put(buf, len, &at,

@@ -42,6 +42,11 @@ enum sched_status_code {
 	SCHED_ST_AT_QUOTA,
 	SCHED_ST_CLUSTER_CAPACITY,
 	SCHED_ST_AT_BUDGET, /* addition (-max-hourly-spend): n = spend, type = cap, millidollars */
+	/* Spot to on-demand fallback (an addition): n = enum sched_fallback (the why), except
+	 * FALLBACK_AT_CAPACITY's n = queue position and type = the why. */
+	SCHED_ST_FALLBACK_NEW,	       /* WAITING_NEW on a fallback type, and why */
+	SCHED_ST_FALLBACK_PREPARING,   /* PREPARING on a fallback type, and why */
+	SCHED_ST_FALLBACK_AT_CAPACITY, /* AT_CAPACITY over the fallback's candidates */
 };
 
 /* A scheduling status, compact: rendering 100,000 strings per pass would cost more than the pass. */
@@ -74,6 +79,8 @@ enum sched_dkind {
 	SCHED_D_CANCEL,	   /* ctr */
 	SCHED_D_FORGET,	   /* drop ctr from the queue cache (4.4) */
 	SCHED_D_BUG_STATE, /* ctr in a state sync does not know: log once per process */
+	SCHED_D_FALLBACK,  /* ctr falls back to on-demand types (reason says why): remember it
+			    * (sched_ctr.fell_back) and log it; once per container */
 };
 
 enum sched_dreason {
@@ -93,6 +100,8 @@ enum sched_dreason {
 	SCHED_R_ON_HOLD,	    /* forget: "container on hold -- dropping from queue" */
 	SCHED_R_UNSATISFIABLE,	    /* cancel: no configured type fits (weakness 1) */
 	SCHED_R_STALE_LOCK,	    /* unlock after restart (2.9) */
+	SCHED_R_FALLBACK_CAPACITY,  /* fallback: every preemptible candidate at capacity */
+	SCHED_R_FALLBACK_ATTEMPTS,  /* fallback: earlier dispatch attempts reached the limit */
 };
 
 /* The reason's exact text (the log message or the Reason field of 4.4); "" for NONE. */
@@ -163,6 +172,14 @@ struct sched_quota *sched_quota_state(struct sched *s);
  * those not already shutting down is above it. 0 = off.
  */
 void sched_set_hourly_cap(struct sched *s, double dollars);
+/*
+ * Spot to on-demand fallback (an addition, docs/SCHEDULER.md). A container with on-demand
+ * fallback candidates (sched_ctr.n_fallback, listed by the instance-type choice when
+ * -spot-fallback-price-factor is given) falls back when every preemptible candidate is at
+ * capacity and no preemptible instance can take it, or, with after_attempts > 0, once its
+ * earlier dispatch attempts (sched_ctr.attempts) reach after_attempts. 0 = the second rule off.
+ */
+void sched_set_spot_fallback(struct sched *s, unsigned after_attempts);
 
 /*
  * One scheduling pass (4.2). Appends decisions to out (cleared first) and fills out->status

@@ -6,7 +6,8 @@ without a code the fault only delays or hangs), "message": str (default: EC2's w
 "count": N (default 1, -1 = until cleared), "delay": seconds, "hang": bool (hold the request
 until the fault is cleared/reset or hang_timeout expires, then drop the connection),
 "subnet": only RunInstances calls launching into that subnet, "instance_type": only
-RunInstances calls for that instance type, "probability": P (default 1: a matching call gets
+RunInstances calls for that instance type, "market": "spot" or "on-demand" (only
+RunInstances calls asking for that market: spot capacity runs out apart from on-demand), "probability": P (default 1: a matching call gets
 the fault with probability P; one that does not is left for the next fault and uses no count),
 "seed": N (this fault draws from its own generator seeded with N, so a run can be replayed)}.
 Each fault counts the calls it answered in "fired".
@@ -57,7 +58,7 @@ class Faults:
             "status": int(spec.get("status", STATUS.get(spec.get("code"), 400))),
             "count": int(spec.get("count", 1)), "delay": float(spec.get("delay", 0)),
             "hang": bool(spec.get("hang", False)), "subnet": spec.get("subnet"),
-            "instance_type": spec.get("instance_type"),
+            "instance_type": spec.get("instance_type"), "market": spec.get("market"),
             "probability": float(spec.get("probability", 1.0)), "seed": spec.get("seed"), "fired": 0}
         rng = random.Random(f["seed"]) if f["seed"] is not None else random
         with self.lock:
@@ -73,7 +74,7 @@ class Faults:
             self.released.set()
             self.released = threading.Event()
 
-    def take(self, action, subnet, instance_type=None):
+    def take(self, action, subnet, instance_type=None, market=None):
         """The first matching fault (its count decremented) or None."""
         with self.lock:
             for f, rng in zip(self.items, self.rngs):
@@ -82,6 +83,8 @@ class Faults:
                 if f["subnet"] is not None and f["subnet"] != subnet:
                     continue
                 if f["instance_type"] is not None and f["instance_type"] != instance_type:
+                    continue
+                if f["market"] is not None and f["market"] != market:
                     continue
                 if f["probability"] < 1.0 and rng.random() >= f["probability"]:
                     continue

@@ -158,8 +158,10 @@ class Handler(BaseHTTPRequestHandler):
         if action == "RunInstances" and subnet is None:
             sub = fake.world.default_subnet()
             subnet = sub.id if sub else None
-        f = fake.faults.take(action, subnet,
-                             params.get("InstanceType", "m1.small") if action == "RunInstances" else None)
+        run = action == "RunInstances"
+        mo = params.get("InstanceMarketOptions") if run else None
+        market = ("spot" if isinstance(mo, dict) and mo.get("MarketType") == "spot" else "on-demand") if run else None
+        f = fake.faults.take(action, subnet, params.get("InstanceType", "m1.small") if run else None, market)
         if f is None:
             return
         if f["delay"]:

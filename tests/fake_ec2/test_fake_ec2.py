@@ -515,6 +515,15 @@ class TestFaultsAndThrottling(FakeCase):
         self.assertEqual(self.launch(InstanceType="t3.small")[0]["InstanceType"], "t3.small")
         self.ctl("DELETE", "faults")
 
+    def test_per_market_fault(self):
+        """Spot capacity out, on-demand capacity there: only the spot requests fail."""
+        self.ctl("POST", "faults", {"action": "RunInstances", "code": "InsufficientInstanceCapacity",
+                                    "market": "spot", "count": -1})
+        self.assertApiError("InsufficientInstanceCapacity", self.launch, status=500,
+                            InstanceMarketOptions={"MarketType": "spot"})
+        self.assertEqual(len(self.launch()), 1)
+        self.ctl("DELETE", "faults")
+
     def test_per_subnet_and_counted_faults(self):
         self.ctl("POST", "faults", {"action": "RunInstances", "code": "InsufficientFreeAddressesInSubnet",
                                     "subnet": self.subnet1, "count": -1})

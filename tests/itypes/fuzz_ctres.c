@@ -2,7 +2,9 @@
  * fuzz_ctres.c - libFuzzer target: arbitrary bytes as a container record, through ctres_parse()
  * and, when it parses, itypes_choose() against a small fixed menu. Checks the documented
  * contracts: a parse failure returns a known code with a message and nothing to release; a
- * choice is non-empty, indexes the menu, and every candidate accommodates the need.
+ * choice is non-empty, indexes the menu, and every candidate accommodates the need. The spot
+ * fallback is on (factor 4): a preemptible request's fallback candidates are non-preemptible,
+ * accommodate the need and cost at most 4 x its first candidate; other requests have none.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c->containers.local_keep_blob_buffers_per_vcpu = 1;
 		if (itypes_table_new(c, &t) != 0)
 			abort();
+		itypes_table_set_spot_fallback(t, 4);
 	}
 	if ((tree = cJSON_ParseWithLength((const char *)data, size)) == NULL)
 		return 0;
@@ -81,6 +84,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ch.idx[i] >= c->n_instance_types ||
 			    !itypes_accommodates(itypes_capacity(it), ch.need) ||
 			    it->price > itypes_choice_type(t, &ch, 0)->price * 1.5)
+				abort();
+		}
+		if (ch.n_fallback > c->n_instance_types ||
+		    (ch.n_fallback > 0 && !itypes_choice_type(t, &ch, 0)->preemptible))
+			abort();
+		for (uint32_t i = ch.n; i < ch.n + ch.n_fallback; i++) {
+			const struct cfg_instance_type *it = itypes_choice_type(t, &ch, i);
+
+			if (ch.idx[i] >= c->n_instance_types || it->preemptible ||
+			    !itypes_accommodates(itypes_capacity(it), ch.need) ||
+			    it->price > itypes_choice_type(t, &ch, 0)->price * 4)
 				abort();
 		}
 	} else if (rc != ITYPES_UNSATISFIABLE && rc != ITYPES_INVALID_GPU_STACK) {

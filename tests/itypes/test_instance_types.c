@@ -556,6 +556,119 @@ test_many_types(void **state)
 	expect(m, N(m), 1.01, 0, 0, &r, 0, "t150, t151");
 }
 
+/* The spot fallback list of a preemptible request under fallback factor f, names joined by
+ * ", " into out (n candidates first, then " | " and the fallback list). */
+static void
+fallback_names(const struct fx_type *v, size_t n, double mpf, double f, bool preemptible, char *out,
+	       size_t len)
+{
+	struct cfg_cluster *c = fx_cluster(v, n);
+	struct itypes_table *t;
+	struct itypes_choice ch;
+	struct ctres r = fx_ctr(512 * MiB, 1);
+	size_t at = 0;
+
+	c->containers.maximum_price_factor = mpf;
+	r.preemptible = preemptible;
+	assert_int_equal(itypes_table_new(c, &t), 0);
+	itypes_table_set_spot_fallback(t, f);
+	assert_int_equal(itypes_choose(t, &r, &ch, NULL, 0), 0);
+	out[0] = '\0';
+	for (uint32_t i = 0; i < ch.n + ch.n_fallback && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, "%s%s",
+				       i == 0	   ? ""
+				       : i == ch.n ? " | "
+						   : ", ",
+				       itypes_choice_type(t, &ch, i)->name);
+	itypes_choice_free(&ch);
+	itypes_table_free(t);
+	fx_cluster_free(c);
+}
+
+/* -spot-fallback-price-factor: after a preemptible request's candidates, the non-preemptible
+ * ones it would get (3.2-3.4: MaximumPriceFactor, fit, GPU) cut at factor x its cheapest
+ * preemptible candidate; none for a non-preemptible request or with the factor off. */
+static void
+test_spot_fallback_list(void **state)
+{
+	static const struct fx_type menu[] = {
+		{ .name = "s1",
+		  .price = 1,
+		  .ram = GiB,
+		  .vcpus = 1,
+		  .scratch = GiB,
+		  .preemptible = true },
+		{ .name = "s2",
+		  .price = 1.2,
+		  .ram = GiB,
+		  .vcpus = 1,
+		  .scratch = GiB,
+		  .preemptible = true },
+		{ .name = "small", .price = 1.5, .ram = 256 * MiB, .vcpus = 1, .scratch = GiB },
+		{ .name = "o1", .price = 2, .ram = GiB, .vcpus = 1, .scratch = GiB },
+		{ .name = "g1",
+		  .price = 2.2,
+		  .ram = GiB,
+		  .vcpus = 1,
+		  .scratch = GiB,
+		  .stack = CFG_GPU_CUDA,
+		  .driver = "12.0",
+		  .hw = "8.0",
+		  .devices = 1,
+		  .vram = GiB },
+		{ .name = "o2", .price = 2.5, .ram = GiB, .vcpus = 2, .scratch = GiB },
+		{ .name = "o3", .price = 3.5, .ram = GiB, .vcpus = 4, .scratch = GiB },
+	};
+	char out[512];
+
+	(void)state;
+	fallback_names(menu, N(menu), 1.5, 0, true, out, sizeof(out));
+	assert_string_equal(out, "s1, s2");
+	fallback_names(menu, N(menu), 1.5, 3, true, out, sizeof(out));
+	assert_string_equal(out, "s1, s2 | o1, o2"); /* o3 is beyond MaximumPriceFactor */
+	fallback_names(menu, N(menu), 1.5, 2.2, true, out, sizeof(out));
+	assert_string_equal(out, "s1, s2 | o1");
+	fallback_names(menu, N(menu), 1.5, 1.9, true, out, sizeof(out));
+	assert_string_equal(out, "s1, s2");
+	fallback_names(menu, N(menu), 3, 10, true, out, sizeof(out));
+	assert_string_equal(out, "s1, s2 | o1, o2, o3");
+	fallback_names(menu, N(menu), 1.5, 3, false, out, sizeof(out));
+	assert_string_equal(out, "o1, o2");
+}
+
+/* More on-demand candidates than the scheduler's view counts (8 bits): the list stops at 255. */
+static void
+test_spot_fallback_list_long(void **state)
+{
+	struct fx_type m[301];
+	char names[301][16];
+	struct cfg_cluster *c;
+	struct itypes_table *t;
+	struct itypes_choice ch;
+	struct ctres r = fx_ctr(512 * MiB, 1);
+
+	(void)state;
+	for (size_t i = 0; i < N(m); i++) {
+		snprintf(names[i], sizeof(names[i]), "t%03zu", i);
+		m[i] = (struct fx_type){ .name = names[i],
+					 .price = i ? 2 : 1,
+					 .ram = GiB,
+					 .vcpus = 1,
+					 .scratch = GiB,
+					 .preemptible = i == 0 };
+	}
+	c = fx_cluster(m, N(m));
+	r.preemptible = true;
+	assert_int_equal(itypes_table_new(c, &t), 0);
+	itypes_table_set_spot_fallback(t, 2);
+	assert_int_equal(itypes_choose(t, &r, &ch, NULL, 0), 0);
+	assert_int_equal(ch.n, 1);
+	assert_int_equal(ch.n_fallback, ITYPES_FALLBACK_MAX);
+	itypes_choice_free(&ch);
+	itypes_table_free(t);
+	fx_cluster_free(c);
+}
+
 int
 main(void)
 {
@@ -574,6 +687,8 @@ main(void)
 		cmocka_unit_test(test_invalid_stack),
 		cmocka_unit_test(test_choice_and_ranking),
 		cmocka_unit_test(test_many_types),
+		cmocka_unit_test(test_spot_fallback_list),
+		cmocka_unit_test(test_spot_fallback_list_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
  *   quit                  free everything and exit 0
  *
  * Unprompted: {"event":"poll","ok":bool,...} after each poll attempt.
+ * QUEUE_DRIVER_SELECT_LOCK_COUNT set: queue_opts.select_lock_count.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -257,6 +258,8 @@ main(int argc, char **argv)
 	}
 	qo.loop = D.loop;
 	qo.api = D.api;
+	/* The spot fallback's lock_count (-spot-fallback-after-attempts). */
+	qo.select_lock_count = getenv("QUEUE_DRIVER_SELECT_LOCK_COUNT") != NULL;
 	qo.cluster = D.cfg;
 	qo.itypes = D.itypes;
 	qo.on_change = driver_changed;

@@ -51,10 +51,10 @@ class QueueTest(unittest.TestCase):
 				self.fake.stop()
 			self.tmp.cleanup()
 
-	def start(self, url=None, poll=None):
+	def start(self, url=None, poll=None, env=None):
 		cfg = os.path.join(self.tmp.name, "config.yml")
 		write_config(cfg, url or self.fake.info["url"], poll or self.poll)
-		self.drv = Driver(cfg)
+		self.drv = Driver(cfg, env)
 		return self.drv
 
 	def log(self, uuid=None, **q):
@@ -291,6 +291,25 @@ class TestPaging(QueueTest):
 
 class TestOps(QueueTest):
 	fake_args = ("--max-dispatch-attempts", "3")
+
+	def test_lock_count_for_spot_fallback(self):
+		"""select_lock_count (-spot-fallback-after-attempts): the list calls select lock_count
+		too and the entry keeps it; our lock counts one at once (its answer does not carry
+		lock_count), the next poll brings the server's number. Without it: the 2.3 select."""
+		u = self.fake.create()["uuid"]
+		d = self.start(poll="1s", env={"QUEUE_DRIVER_SELECT_LOCK_COUNT": "1"})
+		d.wait_polls(1)
+		d.settle()
+		self.assertEqual(d.entries()[u]["lock_count"], 0)
+		for n in (1, 2):
+			self.assertEqual(d.op("lock", u)["err"], 0)
+			self.assertEqual(d.entries()[u]["lock_count"], n)   # before any poll
+			self.assertEqual(d.op("unlock", u)["err"], 0)
+			d.next_poll()
+			self.assertEqual(d.entries()[u]["lock_count"], n)   # the server's
+		sels = [e["params"]["select"] for e in self.log(route="list")]
+		self.assertTrue(sels)
+		self.assertTrue(all(s == SELECT + ["lock_count"] for s in sels if "mounts" not in s), sels)
 
 	def test_lock_unlock_and_races(self):
 		u = self.fake.create()["uuid"]

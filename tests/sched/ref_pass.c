@@ -6,6 +6,7 @@
 #include "ref_rename.h"
 
 #include "../../dispatcherd/sched/sched.c"
+#include "../../dispatcherd/sched/sched_fallback.c"
 #include "../../dispatcherd/sched/sched_order.c"
 #include "../../dispatcherd/sched/sched_pass.c"
 #include "../../dispatcherd/sched/sched_pass_finish.c"

@@ -7,23 +7,29 @@
 #ifndef ADC_TEST_REF_RENAME_H
 #define ADC_TEST_REF_RENAME_H
 
-#define sched_new	       ref_sched_new
-#define sched_free	       ref_sched_free
-#define sched_quota_state      ref_sched_quota_state
-#define sched_pass	       ref_sched_pass
-#define sched_pass_at_quota    ref_sched_pass_at_quota
-#define sched_pass_index       ref_sched_pass_index
-#define sched_pass_best	       ref_sched_pass_best
-#define sched_pass_place       ref_sched_pass_place
-#define sched_pass_placeholder ref_sched_pass_placeholder
-#define sched_pass_finish      ref_sched_pass_finish
-#define sched_order	       ref_sched_order
-#define sched_tree_reset       ref_sched_tree_reset
-#define sched_tree_build       ref_sched_tree_build
-#define sched_tree_update      ref_sched_tree_update
-#define sched_tree_append      ref_sched_tree_append
-#define sched_tree_best	       ref_sched_tree_best
-#define sched_tree_best_from   ref_sched_tree_best_from
-#define sched_tree_free	       ref_sched_tree_free
+#define sched_new		   ref_sched_new
+#define sched_free		   ref_sched_free
+#define sched_set_spot_fallback	   ref_sched_set_spot_fallback
+#define sched_pass_available	   ref_sched_pass_available
+#define sched_pass_pick		   ref_sched_pass_pick
+#define sched_fallback_note	   ref_sched_fallback_note
+#define sched_fallback_status	   ref_sched_fallback_status
+#define sched_fallback_at_capacity ref_sched_fallback_at_capacity
+#define sched_quota_state	   ref_sched_quota_state
+#define sched_pass		   ref_sched_pass
+#define sched_pass_at_quota	   ref_sched_pass_at_quota
+#define sched_pass_index	   ref_sched_pass_index
+#define sched_pass_best		   ref_sched_pass_best
+#define sched_pass_place	   ref_sched_pass_place
+#define sched_pass_placeholder	   ref_sched_pass_placeholder
+#define sched_pass_finish	   ref_sched_pass_finish
+#define sched_order		   ref_sched_order
+#define sched_tree_reset	   ref_sched_tree_reset
+#define sched_tree_build	   ref_sched_tree_build
+#define sched_tree_update	   ref_sched_tree_update
+#define sched_tree_append	   ref_sched_tree_append
+#define sched_tree_best		   ref_sched_tree_best
+#define sched_tree_best_from	   ref_sched_tree_best_from
+#define sched_tree_free		   ref_sched_tree_free
 
 #endif

@@ -111,10 +111,12 @@ fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio,
 	ctres_init(&r);
 	r.vcpus = vcpus;
 	r.ram = ram;
+	r.preemptible = f->preemptible;
 	memset(c, 0, sizeof(*c));
 	if (itypes_choose(f->tt, &r, &f->ch[i], err, sizeof(err)) == 0) {
 		c->types = f->ch[i].idx;
 		c->n_types = f->ch[i].n;
+		c->n_fallback = (uint8_t)f->ch[i].n_fallback;
 		c->need = f->ch[i].need;
 	}
 	c->uuid = f->uuid[i];
@@ -287,6 +289,10 @@ fx_apply_one(struct fx_world *f, const struct sched_decision *d, bool boot_now)
 		break;
 	case SCHED_D_CANCEL:
 		c->state = SCHED_CANCELLED;
+		break;
+	case SCHED_D_FALLBACK: /* the loop's memory (sched_driver_exec.c) */
+		c->fell_back = d->reason == SCHED_R_FALLBACK_ATTEMPTS ? SCHED_FB_ATTEMPTS
+								      : SCHED_FB_CAPACITY;
 		break;
 	default:
 		break;

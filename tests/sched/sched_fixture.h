@@ -36,6 +36,7 @@ struct fx_world {
 	struct sched_result r;
 	int next_instance;
 	int unlocks[FX_MAX_CTRS]; /* UNLOCKs carried out per container */
+	bool preemptible;	  /* fx_ctr makes preemptible containers while set */
 };
 
 /* types: a bitmask of the typeN to configure (bit N), e.g. 0x1fffe for type1..type16. */

@@ -22,6 +22,7 @@ int ref_sched_new(const struct cfg_cluster *cl, struct sched **out);
 void ref_sched_free(struct sched *s);
 int ref_sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out);
 struct sched_quota *ref_sched_quota_state(struct sched *s);
+void ref_sched_set_spot_fallback(struct sched *s, unsigned after_attempts);
 
 #define MAXC   700
 #define MAXW   240
@@ -52,6 +53,8 @@ struct world {
 	size_t nw;
 	bool at_cap[32];
 	struct sched_input in;
+	bool spot;	/* some types preemptible, the spot fallback on */
+	unsigned after; /* its -spot-fallback-after-attempts */
 };
 
 static void
@@ -72,6 +75,17 @@ random_config(struct world *x, int round)
 	fx_resched(x->f);
 	assert_int_equal(ref_sched_new(x->f->cl, &x->ref), 0);
 	sched_result_init(&x->rr);
+	/* Half the worlds: the spot fallback (its queries on the on-demand types go through the
+	 * index too). */
+	x->spot = rnd(2) == 0;
+	if (x->spot) {
+		x->after = rnd(4);
+		for (size_t t = 0; t < x->f->cl->n_instance_types; t++)
+			x->f->cl->instance_types[t].preemptible = rnd(3) == 0;
+		itypes_table_set_spot_fallback(x->f->tt, 1 + rnd(8) / 2.0);
+		sched_set_spot_fallback(x->f->s, x->after);
+		ref_sched_set_spot_fallback(x->ref, x->after);
+	}
 }
 
 static void
@@ -84,11 +98,17 @@ random_ctr(struct world *x, size_t i, sched_time now)
 	ctres_init(&r);
 	r.vcpus = rnd(3) ? 1 + rnd(2) : rnd(9);
 	r.ram = (int64_t)(1 + rnd(8)) * 128 * FX_MiB;
+	r.preemptible = x->spot && rnd(2) == 0;
 	memset(c, 0, sizeof(*c));
 	if (itypes_choose(x->f->tt, &r, &x->ch[i], NULL, 0) == 0) {
 		c->types = x->ch[i].idx;
 		c->n_types = x->ch[i].n;
+		c->n_fallback = (uint8_t)x->ch[i].n_fallback;
 		c->need = x->ch[i].need;
+	}
+	if (x->spot) {
+		c->attempts = (uint8_t)rnd(5);
+		c->fell_back = rnd(6) == 0 ? (uint8_t)(1 + rnd(2)) : 0;
 	}
 	snprintf(x->uuid[i], sizeof(x->uuid[i]), "zzzzz-dz642-%09zu", i);
 	c->uuid = x->uuid[i];
@@ -239,7 +259,7 @@ static void
 random_passes(void **unused)
 {
 	struct world *x = calloc(1, sizeof(*x));
-	size_t placed = 0, decisions = 0;
+	size_t placed = 0, decisions = 0, fallbacks = 0;
 
 	(void)unused;
 	assert_non_null(x);
@@ -252,6 +272,7 @@ random_passes(void **unused)
 
 			assert_int_equal(ref_sched_new(x->f->cl, &fresh), 0);
 			*ref_sched_quota_state(fresh) = *ref_sched_quota_state(x->ref);
+			ref_sched_set_spot_fallback(fresh, x->after);
 			ref_sched_free(x->ref);
 			x->ref = fresh;
 			rc = sched_pass(x->f->s, &x->in, &x->f->r);
@@ -262,8 +283,10 @@ random_passes(void **unused)
 			assert_memory_equal(sched_quota_state(x->f->s),
 					    ref_sched_quota_state(x->ref),
 					    sizeof(struct sched_quota));
-			for (size_t i = 0; i < x->f->r.n; i++)
+			for (size_t i = 0; i < x->f->r.n; i++) {
 				placed += x->f->r.d[i].kind == SCHED_D_START;
+				fallbacks += x->f->r.d[i].kind == SCHED_D_FALLBACK;
+			}
 			decisions += x->f->r.n;
 			change_input(x);
 		}
@@ -273,6 +296,9 @@ random_passes(void **unused)
 	/* The random worlds must actually place containers, or the comparison proves little. */
 	assert_true(placed > 1000);
 	assert_true(decisions > 5000);
+	printf("passref: %zu starts, %zu decisions, %zu spot fallbacks\n", placed, decisions,
+	       fallbacks);
+	assert_true(fallbacks > 100);
 	free(x);
 }
 
