@@ -1,9 +1,18 @@
 /*
  * sess.c - the pool of worker sessions and each session's connection state machine:
  *
- *   idle -> [waiting for a handshake slot] -> tcp -> handshake -> auth -> ready
+ *   idle -> [waiting: fd budget] -> tcp -> banner -> [slot: waiting for a handshake slot]
+ *        -> handshake -> auth -> ready
  *                 any setup failure -> backoff (doubling) -> idle
  *                 ready, connection lost -> idle (reconnect at once if commands wait)
+ *
+ * Two limits, because the two costs differ (docs/SSHPOOL.md, "Probes at scale"): a connection
+ * costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a key exchange
+ * and authentication cost CPU here (max_connecting, from the CPU count). The TCP connect and the
+ * wait for the server's banner hold no handshake slot, so unreachable addresses (their SYNs
+ * dropped) and silent servers wait out their timeout beside the reachable workers instead of
+ * ahead of them. Before, 8 slots were held from the TCP connect on: 8 blackholed workers stopped
+ * every handshake for the whole connect timeout.
  *
  * The TCP connect is a non-blocking socket of ours; libssh gets a dup of it (SSH_OPTIONS_FD), so
  * when libssh closes its copy on an error the fd number watched by our uv_poll_t stays valid
@@ -16,17 +25,20 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 static void sess_advance(struct sess *s);
 static void sess_connect_start(struct sess *s);
+static void sess_admit_waiting(struct sess_pool *p);
 
 void
 sess_opts_defaults(struct sess_opts *o)
@@ -45,8 +57,24 @@ sess_opts_defaults(struct sess_opts *o)
 		o->backoff_max_ms = 30000;
 	if (!o->max_channels)
 		o->max_channels = 8;
-	if (!o->max_connecting)
-		o->max_connecting = 8;
+	if (!o->max_conns) {
+		struct rlimit rl;
+		rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+
+		if (n == RLIM_INFINITY || n > 2u * 1000u * 1000u)
+			n = 2u * 1000u * 1000u;
+		o->max_conns = n > 64 + 2 * 16 ? (unsigned)((n - 64) / 2) : 16;
+	}
+	if (!o->max_connecting) {
+		/* A handshake costs this process ~1.5 ms of CPU (curve25519, the Ed25519 signature)
+		 * and otherwise waits on round trips and the server: 16 per CPU keep the CPUs busy
+		 * without a queue of half-done key exchanges. */
+		unsigned n = 16 * uv_available_parallelism();
+
+		o->max_connecting = n < 8 ? 8 : n > 256 ? 256 : n;
+	}
+	if (o->max_connecting > o->max_conns)
+		o->max_connecting = o->max_conns;
 	if (!o->max_stdout)
 		o->max_stdout = 1024 * 1024;
 	if (!o->max_stderr)
@@ -69,15 +97,48 @@ sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **
 	sess_opts_defaults(&p->o);
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->waiting);
+	TAILQ_INIT(&p->slotq);
 	*out = p;
 	return 0;
 }
 
 void
+sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st)
+{
+	*st = p->st;
+	st->conns = p->conns;
+	st->handshakes = p->connecting;
+}
+
+const struct sess_opts *
+sess_pool_opts(const struct sess_pool *p)
+{
+	return &p->o;
+}
+
+long
+sess_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -errno;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return -errno;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ? LONG_MAX
+								      : (long)rl.rlim_cur;
+}
+
+void
 sess_pool_unref(struct sess_pool *p)
 {
-	if (--p->live == 0 && p->freeing)
+	if (--p->live == 0 && p->freeing) {
+		sess_hash_free(p);
 		free(p);
+	}
 }
 
 void
@@ -97,8 +158,8 @@ sess_pool_free(struct sess_pool *p)
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = { "idle", "waiting", "connecting", "handshake",
-					     "auth", "ready",	"backoff" };
+	static const char *const names[] = { "idle",	  "waiting", "connecting", "banner", "slot",
+					     "handshake", "auth",    "ready",	   "backoff" };
 	return names[s->st];
 }
 
@@ -150,8 +211,30 @@ sess_conn_closed(uv_handle_t *h)
 	close(c->fd);
 	free(c->host_key);
 	free(c);
+	p->conns--; /* its descriptors are closed only now */
+	sess_admit_waiting(p);
 	sess_pool_unref(p);
 }
+
+/* Sessions waiting for the descriptor budget, oldest first, go on connecting as it frees up. */
+static void
+sess_admit_waiting(struct sess_pool *p)
+{
+	struct sess *next;
+	unsigned room = p->conns < p->o.max_conns ? p->o.max_conns - p->conns : 0;
+
+	/* Each kicked session takes its connection on the loop's next turn: admit no more than
+	 * the room now, the rest stay queued in order. */
+	while (room > 0 && (next = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, next, wait_link);
+		next->waiting = false;
+		next->st = SS_IDLE;
+		sess_kick(next);
+		room--;
+	}
+}
+
+static void sess_slot_take(struct sess *s);
 
 void
 sess_release_slot(struct sess *s)
@@ -163,15 +246,19 @@ sess_release_slot(struct sess *s)
 		TAILQ_REMOVE(&p->waiting, s, wait_link);
 		s->waiting = false;
 	}
+	if (s->slot_waiting) {
+		TAILQ_REMOVE(&p->slotq, s, wait_link);
+		s->slot_waiting = false;
+	}
 	if (!s->has_slot)
 		return;
 	s->has_slot = false;
 	p->connecting--;
-	while ((next = TAILQ_FIRST(&p->waiting)) != NULL && p->connecting < p->o.max_connecting) {
-		TAILQ_REMOVE(&p->waiting, next, wait_link);
-		next->waiting = false;
-		next->st = SS_IDLE;
-		sess_kick(next);
+	while ((next = TAILQ_FIRST(&p->slotq)) != NULL && p->connecting < p->o.max_connecting) {
+		TAILQ_REMOVE(&p->slotq, next, wait_link);
+		next->slot_waiting = false;
+		sess_slot_take(next);
+		sess_kick(next); /* its key exchange starts from the loop, not from here */
 	}
 }
 
@@ -278,8 +365,8 @@ sess_on_setup_timeout(uv_timer_t *t)
 {
 	struct sess *s = t->data;
 	static const char *const phase[] = { [SS_TCP] = "TCP connect",
-					     [SS_HANDSHAKE] =
-						     "waiting for the SSH banner and key exchange",
+					     [SS_BANNER] = "waiting for the SSH banner",
+					     [SS_HANDSHAKE] = "SSH banner and key exchange",
 					     [SS_AUTH] = "public key authentication" };
 
 	sess_setup_failed(s, -ETIMEDOUT, "connecting to %s:%d timed out after %llu ms (%s)",
@@ -329,10 +416,11 @@ sess_connect_start(struct sess *s)
 	struct sess_conn *c;
 	int r, fd = -1;
 
-	if (p->connecting >= p->o.max_connecting) {
+	if (p->conns >= p->o.max_conns) {
 		if (!s->waiting) {
 			TAILQ_INSERT_TAIL(&p->waiting, s, wait_link);
 			s->waiting = true;
+			p->st.conn_waits++;
 		}
 		s->st = SS_WAITING;
 		return;
@@ -346,8 +434,8 @@ sess_connect_start(struct sess *s)
 		sess_drain_done(s);
 		return;
 	}
-	p->connecting++;
-	s->has_slot = true;
+	if (++p->conns > p->st.conns_peak)
+		p->st.conns_peak = p->conns;
 	c->s = s;
 	c->pool = p;
 	c->fd = fd;
@@ -407,7 +495,45 @@ sess_tcp_step(struct sess *s)
 		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
 		return;
 	}
+	s->st = SS_BANNER; /* no slot yet: a server may accept and never speak */
+}
+
+/* Take a handshake slot. restart: the setup deadline counts again from here (the session waited
+ * in the queue, and the wait was ours, not the worker's). */
+static void
+sess_slot_grant(struct sess *s, bool restart)
+{
+	struct sess_pool *p = s->pool;
+
+	s->has_slot = true;
+	if (++p->connecting > p->st.handshakes_peak)
+		p->st.handshakes_peak = p->connecting;
 	s->st = SS_HANDSHAKE;
+	if (restart)
+		uv_timer_start(&s->timer, sess_on_setup_timeout, p->o.connect_timeout_ms, 0);
+}
+
+static void
+sess_slot_take(struct sess *s)
+{
+	sess_slot_grant(s, true);
+}
+
+/* The server's first bytes (or its EOF) arrived: key exchange now, or queue for a slot. */
+static void
+sess_slot_want(struct sess *s)
+{
+	struct sess_pool *p = s->pool;
+
+	if (p->connecting < p->o.max_connecting && TAILQ_EMPTY(&p->slotq)) {
+		sess_slot_grant(s, false);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->slotq, s, wait_link);
+	s->slot_waiting = true;
+	p->st.slot_waits++;
+	s->st = SS_SLOT;
+	uv_timer_stop(&s->timer);
 }
 
 char *
@@ -577,10 +703,16 @@ sess_update_poll(struct sess *s)
 
 	if (c == NULL)
 		return;
+	if (s->st == SS_SLOT) {
+		uv_poll_stop(&c->poll); /* the banner waits in the socket until a slot is ours */
+		return;
+	}
 	if (s->st == SS_TCP || (c->ssh != NULL && (ssh_get_poll_flags(c->ssh) & SSH_WRITE_PENDING)))
 		ev |= UV_WRITABLE;
 	if (s->st == SS_TCP)
 		ev = UV_WRITABLE;
+	if (s->st == SS_BANNER)
+		ev = UV_READABLE;
 	uv_poll_start(&c->poll, ev, sess_on_poll);
 }
 
@@ -616,7 +748,7 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 	(void)events;
 	if (s == NULL)
 		return;
-	if (s->st == SS_TCP) {
+	if (s->st == SS_TCP || s->st == SS_BANNER) {
 		if (status < 0) {
 			/* libuv reports POLLERR as UV_EBADF; the socket knows the real reason. */
 			int err = 0;
@@ -628,7 +760,10 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 			sess_drain_done(s);
 			return;
 		}
-		sess_tcp_step(s);
+		if (s->st == SS_TCP)
+			sess_tcp_step(s);
+		else
+			sess_slot_want(s);
 	}
 	sess_advance(s);
 }

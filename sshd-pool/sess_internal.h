@@ -9,7 +9,22 @@
 
 #include "sess.h"
 
-enum sess_st { SS_IDLE = 0, SS_WAITING, SS_TCP, SS_HANDSHAKE, SS_AUTH, SS_READY, SS_BACKOFF };
+/* SS_WAITING: for a connection (the descriptor budget, max_conns); SS_TCP: non-blocking connect
+ * in flight; SS_BANNER: connected, waiting for the server's first bytes; SS_SLOT: they arrived,
+ * waiting for a handshake slot (max_connecting). Only SS_HANDSHAKE and SS_AUTH hold a slot: an
+ * address that drops packets, or a server that accepts and stays silent, costs descriptors and a
+ * timer, never one of the few key exchanges in flight. */
+enum sess_st {
+	SS_IDLE = 0,
+	SS_WAITING,
+	SS_TCP,
+	SS_BANNER,
+	SS_SLOT,
+	SS_HANDSHAKE,
+	SS_AUTH,
+	SS_READY,
+	SS_BACKOFF
+};
 enum sess_cmd_st { SC_QUEUED = 0, SC_OPENING, SC_EXEC, SC_IO, SC_FINISHED };
 
 struct sess_cmd;
@@ -55,7 +70,10 @@ struct sess {
 	struct sess_pool *pool;
 	TAILQ_ENTRY(sess) link;
 	TAILQ_ENTRY(sess) wait_link;
-	bool waiting, has_slot, closing;
+	struct sess *hnext; /* the pool's id hash chain */
+	bool waiting;	   /* on pool->waiting (for the descriptor budget) */
+	bool slot_waiting; /* on pool->slotq (for a handshake slot) */
+	bool has_slot, closing;
 	char *id, *address, *user;
 	int port;
 	ssh_key pin;
@@ -80,8 +98,14 @@ TAILQ_HEAD(sess_list, sess);
 struct sess_pool {
 	uv_loop_t *loop;
 	struct sess_opts o;
-	struct sess_list sessions, waiting;
-	unsigned connecting;
+	struct sess_list sessions;
+	struct sess **hash; /* by instance id: sshd-pool looks a session up per request */
+	size_t hash_size, nsessions;
+	struct sess_list waiting; /* SS_WAITING, oldest first */
+	struct sess_list slotq;	  /* SS_SLOT, oldest first */
+	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
+	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
+	struct sess_pool_stats st;
 	unsigned live; /* sessions, connections and commands not yet freed */
 	bool freeing;
 };
@@ -93,6 +117,8 @@ void sess_pool_unref(struct sess_pool *p);
 void sess_release_slot(struct sess *s);
 void sess_conn_close(struct sess *s);
 char *sess_key_line(ssh_key k); /* "type base64", malloc'd; NULL on ENOMEM */
+/* sess_table.c */
+void sess_hash_free(struct sess_pool *p);
 /* sess_cmd.c */
 void sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q);
 int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */
