@@ -71,8 +71,8 @@ struct sess {
 	TAILQ_ENTRY(sess) link;
 	TAILQ_ENTRY(sess) wait_link;
 	struct sess *hnext; /* the pool's id hash chain */
-	bool waiting;	   /* on pool->waiting (for the descriptor budget) */
-	bool slot_waiting; /* on pool->slotq (for a handshake slot) */
+	bool waiting;	    /* on pool->waiting (for the descriptor budget) */
+	bool slot_waiting;  /* on pool->slotq (for a handshake slot) */
 	bool has_slot, closing;
 	char *id, *address, *user;
 	int port;
