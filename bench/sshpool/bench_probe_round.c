@@ -141,8 +141,8 @@ outcome(struct wk *w, int o, struct sess_result *r)
 	else
 		rd.failed[k]++;
 	if (o != OPS_OK && rd.failed[k] + rd.timeout[k] <= 1)
-		fprintf(stderr, "bench: first failure of a %s worker (%s %s): %d %s\n", kind_name[k],
-			w->id, w->addr, o, r->error);
+		fprintf(stderr, "bench: first failure of a %s worker (%s %s): %d %s\n",
+			kind_name[k], w->id, w->addr, o, r->error);
 	if (t > rd.last[k])
 		rd.last[k] = t;
 	if ((k == K_BLACKHOLE || k == K_HUNG) && rd.first_bad_ms < 0) {
@@ -289,8 +289,10 @@ main(int argc, char **argv)
 	printf("nofile %ld\n", nofile);
 	printf("max_conns %u\n", sess_pool_opts(p)->max_conns);
 	printf("max_connecting %u\n", sess_pool_opts(p)->max_connecting);
-	printf("connect_timeout_ms %llu\n", (unsigned long long)sess_pool_opts(p)->connect_timeout_ms);
-	printf("command_timeout_ms %llu\n", (unsigned long long)sess_pool_opts(p)->command_timeout_ms);
+	printf("connect_timeout_ms %llu\n",
+	       (unsigned long long)sess_pool_opts(p)->connect_timeout_ms);
+	printf("command_timeout_ms %llu\n",
+	       (unsigned long long)sess_pool_opts(p)->command_timeout_ms);
 	uv_timer_init(loop, &sampler);
 	uv_timer_start(&sampler, on_fd_sample, 0, 100);
 	for (int r = 0; r < rounds; r++) {
@@ -322,7 +324,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (uvw_run_until(loop, round_over, NULL, 600 * 1000) != 0) {
-			fprintf(stderr, "bench: round %d: %d probes still pending\n", r, rd.pending);
+			fprintf(stderr, "bench: round %d: %d probes still pending\n", r,
+				rd.pending);
 			return 1;
 		}
 		end = now_ms();
@@ -345,8 +348,8 @@ main(int argc, char **argv)
 			uv_timer_t t;
 
 			uv_timer_init(loop, &t);
-			uv_timer_start(&t, on_fd_sample, (uint64_t)((double)interval - (end - start)),
-				       0);
+			uv_timer_start(&t, on_fd_sample,
+				       (uint64_t)((double)interval - (end - start)), 0);
 			while (uv_is_active((uv_handle_t *)&t))
 				uv_run(loop, UV_RUN_ONCE);
 			uv_close((uv_handle_t *)&t, NULL);
