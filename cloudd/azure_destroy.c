@@ -167,12 +167,7 @@ az_destroy(struct drv *dd, const char *const *ids, size_t n, drv_destroy_cb cb, 
 		/* Nothing could be deferred at all (out of memory): callback must still come
 		 * from the loop; give up with -ENOMEM instead. */
 		d->ops--;
-		for (size_t i = 0; i < n; i++)
-			free(p->ids[i]);
-		free(p->ids);
-		free(p->errs);
-		free(p);
-		return -ENOMEM;
+		goto nomem;
 	}
 	return 0;
 nomem:

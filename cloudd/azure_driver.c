@@ -178,6 +178,7 @@ az_free(struct drv *dd)
 		uv_timer_stop(d->gc_timer);
 		uv_close((uv_handle_t *)d->gc_timer, az_gc_closed);
 	}
+	az_regs_free(d);
 	cu_free(d->cu);
 	azure_token_free(&d->tok);
 	adc_free_secret_str(d->blob_key);

@@ -7,7 +7,8 @@
  * answer's Retry-After as the delay (default poll_default_ms, at most 60 s), bounded by
  * lro_ms in total; a failed poll (transport, 429, 5xx) is retried up to 3 times. The first
  * request of an operation is never retried: the dispatcher's throttle is the retry layer
- * (drv.h), except once after a 401 for an expired or invalid token (a new token is fetched).
+ * (drv.h), except once after a 401 for an expired or invalid token (a new token is fetched)
+ * and once after a 409 MissingSubscriptionRegistration (the namespace is registered first).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,7 +43,7 @@ struct az_req {
 	void *arg;
 	uv_timer_t timer;
 	int phase, poll_kind, poll_failures;
-	bool retried_401;
+	bool retried_401, retried_reg;
 	int64_t deadline_ms;
 	struct drv_error early; /* az_fail_later */
 	struct az_req *next_waiter;
@@ -65,34 +66,6 @@ az_hdr(CURL *e, const char *name)
 	if (e && curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
 		return h->value;
 	return NULL;
-}
-
-void
-az_classify(struct drv_error *e, long status, const char *retry_after, const char *code,
-	    const char *msg, const struct drv_itype *it)
-{
-	int64_t now = az_now_ms(), t;
-
-	e->http_status = (int)status;
-	if (it) {
-		snprintf(e->instance_type, sizeof(e->instance_type), "%s",
-			 it->provider_type ? it->provider_type : it->name);
-		e->spot = it->preemptible;
-		snprintf(e->quota_group, sizeof(e->quota_group), "%s",
-			 it->preemptible ? "spot" : "regular");
-	}
-	if (code && azure_capacity_code(code)) {
-		e->cls = DRV_ERR_CAPACITY;
-		e->type_specific = it != NULL;
-	} else if (status == 429 || (retry_after && !azure_quota_text(code, msg))) {
-		e->cls = DRV_ERR_RATE_LIMIT;
-		t = azure_retry_after_ms(retry_after, now);
-		e->earliest_retry_ms = t > now ? t : now + 20000;
-	} else if (azure_quota_text(code, msg)) {
-		e->cls = DRV_ERR_QUOTA;
-	} else {
-		e->cls = DRV_ERR_OTHER;
-	}
 }
 
 static void
@@ -427,6 +400,18 @@ az_poll_failed(struct az_req *q, const struct cu_result *res, const char *why)
 	uv_timer_start(&q->timer, az_on_poll_timer, (uint64_t)backoff, 0);
 }
 
+/* The namespace refused this request is registered (err NULL; send it again) or not. */
+static void
+az_on_registered(void *arg, const struct drv_error *err)
+{
+	struct az_req *q = arg;
+
+	if (err)
+		az_end(q, err->http_status, NULL, err);
+	else
+		az_with_token(q);
+}
+
 static void
 az_on_answer(void *arg, const struct cu_result *res)
 {
@@ -455,6 +440,13 @@ az_on_answer(void *arg, const struct cu_result *res)
 			az_with_token(q);
 			return;
 		}
+	}
+	if (res->http_status == 409 && q->phase == AZP_INITIAL && !q->retried_reg &&
+	    !(q->flags & AZ_NO_REGISTER)) {
+		q->retried_reg = true; /* one registration, one more try (azure_register.c) */
+		if (az_register_after(d, res->body, res->body_len, q->what, az_on_registered, q) ==
+		    0)
+			return;
 	}
 	if (res->http_status >= 400 && !(res->http_status == 404 && (q->flags & AZ_OK_404))) {
 		if (q->phase != AZP_INITIAL &&

@@ -74,6 +74,10 @@ struct azure_vm {
 /* 0 or -EINVAL (no id/name). Strings NULL when absent. */
 int azure_nic_read(const cJSON *nic, struct azure_nic *out);
 int azure_vm_read(const cJSON *vm, struct azure_vm *out);
+/* A 409 answer of code MissingSubscriptionRegistration: the namespace it names in
+ * error.details[0].target (as the Go SDK reads it; letters, digits and dots only, since it goes
+ * into a URL) into ns. 0, or -1 when the body is not that. */
+int azure_missing_registration(const char *body, size_t len, char *ns, size_t nslen);
 /* RFC 3339 with any fraction and offset to seconds since the epoch; 0 or -EINVAL. */
 int azure_parse_rfc3339(const char *s, int64_t *out);
 /* Retry-After: seconds or an HTTP-date, to an absolute wall-clock ms; -1 when unparsable. */
@@ -105,10 +109,11 @@ struct az_result {
 typedef void (*az_cb)(void *arg, const struct az_result *r);
 
 enum az_flags {
-	AZ_LRO = 1,	    /* wait for the long-running operation to finish */
-	AZ_OK_404 = 2,	    /* 404 counts as success (deletes) */
-	AZ_FINAL_GET = 4,   /* after an LRO, GET the resource for the final state */
-	AZ_NO_CLASSIFY = 8, /* errors stay DRV_ERR_OTHER */
+	AZ_LRO = 1,	     /* wait for the long-running operation to finish */
+	AZ_OK_404 = 2,	     /* 404 counts as success (deletes) */
+	AZ_FINAL_GET = 4,    /* after an LRO, GET the resource for the final state */
+	AZ_NO_CLASSIFY = 8,  /* errors stay DRV_ERR_OTHER */
+	AZ_NO_REGISTER = 16, /* a 409 MissingSubscriptionRegistration is only an error */
 };
 /* method "GET"/"PUT"/"DELETE"; url absolute (https://.../subscriptions/...?api-version=);
  * body NULL or JSON text (copied). what: "VM PUT" etc. for error texts. spot/itype: for
@@ -147,6 +152,7 @@ struct azure_driver {
 	char *blob_key;	     /* storage account key from listKeys (secret) */
 	size_t blob_gc_inflight;
 	uint64_t blobs_deleted;
+	struct az_reg *regs;  /* resource provider registrations (azure_register.c) */
 	uv_timer_t *gc_timer; /* managed-disk GC (3.8); NULL when off */
 	size_t gc_inflight;   /* disk lists and deletes in flight */
 	uint64_t disks_deleted;
@@ -191,6 +197,17 @@ void az_gc_tick(uv_timer_t *t);
 /* Close callback of the GC timer: frees it. */
 void az_gc_closed(uv_handle_t *h);
 
+/* ---- azure_register.c: resource provider registration (the Go SDK's, 3.3) ---- */
+typedef void (*az_reg_cb)(void *arg, const struct drv_error *err);
+/* body: a 409 answer to the request `what`. When it is MissingSubscriptionRegistration for a
+ * namespace: registers it (or joins the registration in flight; at once when this process
+ * registered it already) and returns 0; cb(arg, NULL) then means "send the request again",
+ * cb(arg, err) that registration failed (err->text names it). -1: not such an answer. */
+int az_register_after(struct azure_driver *d, const char *body, size_t len, const char *what,
+		      az_reg_cb cb, void *arg);
+/* At the driver's free: the registrations' timers and memory. */
+void az_regs_free(struct azure_driver *d);
+
 /* ---- azure_vhd.c: unmanaged VHD images (storage account key, blob calls, blob GC) ---- */
 typedef void (*az_blob_cb)(void *arg, long status, const char *body, size_t len,
 			   const struct drv_error *err);
@@ -203,5 +220,10 @@ int az_blob(struct azure_driver *d, const char *method, const char *suffix, cons
 int az_vhd_url(struct azure_driver *d, const char *name, char *buf, size_t len);
 /* One blob GC pass (3.8). */
 void az_blob_gc(struct azure_driver *d);
+struct ec2_xnode;
+/* The GC's choice for one <Blob> of a list answer: its name if it is to be deleted, else NULL
+ * (tests/azure/fuzz_azure_blob.c). */
+const char *azure_blob_collectable(const struct ec2_xnode *b, const char *prefix, int64_t now_s,
+				   int64_t after_s);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * azure_json.c - decoding AAD and ARM answers with cJSON (untrusted input: every field's type
- * is checked, sizes are bounded by the caller's max_body; fuzz target tests/azure/fuzz_azure_json.c).
+ * is checked, sizes are bounded by the caller's max_body; fuzz target tests/azure/fuzz_azure_json.c),
+ * and the error classes (az_classify) over the code tables.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -110,6 +111,38 @@ azure_error_parse(const char *body, size_t len, char *code, size_t codelen, char
 	if (c || m) {
 		snprintf(code, codelen, "%s", c ? c : "");
 		snprintf(msg, msglen, "%s", m ? m : "");
+		r = 0;
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+/* A resource provider namespace: "Microsoft.Compute" and the like (it goes into a URL path). */
+static bool
+az_namespace_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 100 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.')
+			return false;
+	return true;
+}
+
+int
+azure_missing_registration(const char *body, size_t len, char *ns, size_t nslen)
+{
+	cJSON *j = az_parse(body, len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "details"), 0);
+	const char *code = az_jstr(e, "code"), *target = az_jstr(d0, "target");
+	int r = -1;
+
+	if (code && strcmp(code, "MissingSubscriptionRegistration") == 0 &&
+	    az_namespace_ok(target) && strlen(target) < nslen) {
+		snprintf(ns, nslen, "%s", target);
 		r = 0;
 	}
 	cJSON_Delete(j);
@@ -303,7 +336,9 @@ azure_retry_after_ms(const char *v, int64_t now_ms)
 			return now_ms + (int64_t)(s * 1000);
 	}
 	t = curl_getdate(v, NULL);
-	return t > 0 ? (int64_t)t * 1000 : -1;
+	/* A date too far for ms since the epoch (a hostile "1 Oct 702822222") is no date: its
+	 * product would overflow (found by tests/ec2/fuzz_http_headers.c). */
+	return t > 0 && (int64_t)t <= INT64_MAX / 1000 ? (int64_t)t * 1000 : -1;
 }
 
 bool
@@ -339,4 +374,33 @@ bool
 azure_quota_text(const char *code, const char *msg)
 {
 	return az_quota_words(code) || az_quota_words(msg);
+}
+
+/* The error classes of 3.7 with the capacity codes (declared with az_call in azure_int.h). */
+void
+az_classify(struct drv_error *e, long status, const char *retry_after, const char *code,
+	    const char *msg, const struct drv_itype *it)
+{
+	int64_t now = az_now_ms(), t;
+
+	e->http_status = (int)status;
+	if (it) {
+		snprintf(e->instance_type, sizeof(e->instance_type), "%s",
+			 it->provider_type ? it->provider_type : it->name);
+		e->spot = it->preemptible;
+		snprintf(e->quota_group, sizeof(e->quota_group), "%s",
+			 it->preemptible ? "spot" : "regular");
+	}
+	if (code && azure_capacity_code(code)) {
+		e->cls = DRV_ERR_CAPACITY;
+		e->type_specific = it != NULL;
+	} else if (status == 429 || (retry_after && !azure_quota_text(code, msg))) {
+		e->cls = DRV_ERR_RATE_LIMIT;
+		t = azure_retry_after_ms(retry_after, now);
+		e->earliest_retry_ms = t > now ? t : now + 20000;
+	} else if (azure_quota_text(code, msg)) {
+		e->cls = DRV_ERR_QUOTA;
+	} else {
+		e->cls = DRV_ERR_OTHER;
+	}
 }

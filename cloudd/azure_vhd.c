@@ -229,6 +229,28 @@ az_bgc_deleted(void *arg, long status, const char *body, size_t len, const struc
 	free(g);
 }
 
+/* The name of a blob of a blob list answer that the GC of 3.8 deletes: ours (prefix), a page
+ * blob, unleased, last modified more than after_s before now_s, and a name safe to put in a
+ * URL path; NULL for any other. The list comes from the storage endpoint: untrusted. */
+const char *
+azure_blob_collectable(const struct ec2_xnode *b, const char *prefix, int64_t now_s,
+		       int64_t after_s)
+{
+	const char *name = ec2_xml_text(b, "Name");
+	const char *lm = ec2_xml_text(b, "Properties/Last-Modified");
+	const char *type = ec2_xml_text(b, "Properties/BlobType");
+	const char *ls = ec2_xml_text(b, "Properties/LeaseStatus");
+	const char *lst = ec2_xml_text(b, "Properties/LeaseState");
+	time_t t;
+
+	if (!name || strncmp(name, prefix, strlen(prefix)) != 0 || !type ||
+	    strcmp(type, "PageBlob") != 0 || !ls || strcmp(ls, "unlocked") != 0 || !lst ||
+	    strcmp(lst, "available") != 0 || !lm || (t = curl_getdate(lm, NULL)) <= 0 ||
+	    now_s - (int64_t)t < after_s || strlen(name) > 200 || strpbrk(name, "?#% /"))
+		return NULL;
+	return name;
+}
+
 static void az_bgc_list(struct azure_driver *d, const char *marker);
 
 static void
@@ -248,19 +270,10 @@ az_bgc_page(void *arg, long status, const char *body, size_t len, const struct d
 		return;
 	}
 	for (b = ec2_xml_path(root, "Blobs/Blob"); b; b = ec2_xml_next(b)) {
-		const char *name = ec2_xml_text(b, "Name");
-		const char *lm = ec2_xml_text(b, "Properties/Last-Modified");
-		const char *type = ec2_xml_text(b, "Properties/BlobType");
-		const char *ls = ec2_xml_text(b, "Properties/LeaseStatus");
-		const char *lst = ec2_xml_text(b, "Properties/LeaseState");
-		time_t t;
+		const char *name = azure_blob_collectable(b, d->prefix, now, d->p.dangling_after_s);
 		struct az_bgc *g;
 
-		if (!name || strncmp(name, d->prefix, strlen(d->prefix)) != 0 || !type ||
-		    strcmp(type, "PageBlob") != 0 || !ls || strcmp(ls, "unlocked") != 0 || !lst ||
-		    strcmp(lst, "available") != 0 || !lm || (t = curl_getdate(lm, NULL)) <= 0 ||
-		    now - (int64_t)t < d->p.dangling_after_s || strlen(name) > 200 ||
-		    strpbrk(name, "?#% /"))
+		if (!name)
 			continue;
 		if (!(g = calloc(1, sizeof(*g))))
 			continue;

@@ -22,8 +22,9 @@ struct cloudd {
 	char *tag_key_prefix;
 	bool initialised;
 	struct drv *drv;
-	size_t inflight; /* driver operations not yet answered */
-	uint8_t *ca_pem; /* AWS_CA_BUNDLE, read before the sandbox */
+	size_t inflight;   /* driver operations not yet answered */
+	bool trim_pending; /* a list was answered: malloc_trim at the next request */
+	uint8_t *ca_pem;   /* AWS_CA_BUNDLE, read before the sandbox */
 	size_t ca_pem_len;
 	char private_dir[256];		/* loopback: sshd's files (created before the sandbox) */
 	bool private_dir_made;		/* we created it: remove it at teardown */

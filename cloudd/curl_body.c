@@ -1,6 +1,7 @@
 /* curl_body.c - see curl_body.h. The sockets and the timer are common/curl_uv's; this adds
  * the bounded body, the Retry-After header and the error text. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -103,12 +104,9 @@ cu_write(char *p, size_t sz, size_t n, void *arg)
 	return curl_uv_append(&r->buf, &r->len, &r->cap, r->max, p, add) ? add : 0;
 }
 
-/* Only Retry-After is read (seconds form); the rest of the headers are not needed. */
-static size_t
-cu_header(char *p, size_t sz, size_t n, void *arg)
+double
+cu_retry_after(const char *p, size_t len)
 {
-	struct cu_req *r = arg;
-	size_t len = sz * n;
 	static const char name[] = "retry-after:";
 
 	if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
@@ -122,9 +120,24 @@ cu_header(char *p, size_t sz, size_t n, void *arg)
 		memcpy(tmp, p + sizeof(name) - 1, vl);
 		tmp[vl] = 0;
 		v = strtod(tmp, &end);
-		if (end != tmp && v >= 0)
-			r->retry_after = v;
+		/* strtod also reads "inf", and "1e999" as HUGE_VAL: no delay (found by
+		 * tests/ec2/fuzz_http_headers.c) */
+		if (end != tmp && isfinite(v) && v >= 0)
+			return v;
 	}
+	return -1;
+}
+
+/* Only Retry-After is read (seconds form); the rest of the headers are not needed. */
+static size_t
+cu_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct cu_req *r = arg;
+	size_t len = sz * n;
+	double v = cu_retry_after(p, len);
+
+	if (v >= 0)
+		r->retry_after = v;
 	return len;
 }
 

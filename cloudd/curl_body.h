@@ -38,6 +38,9 @@ void cu_free(struct cu *c);
 /* 0, or negative errno (the easy handle and headers are freed, cb not called). */
 int cu_start(struct cu *c, CURL *easy, struct curl_slist *headers, size_t max_body, cu_done_cb cb,
 	     void *arg);
+/* The seconds of one raw header line (len bytes, not NUL-terminated) if it is a Retry-After
+ * in the seconds form, else -1 (tests/ec2/fuzz_http_headers.c). */
+double cu_retry_after(const char *line, size_t len);
 /* Requests in flight. */
 size_t cu_active(const struct cu *c);
 

@@ -30,7 +30,7 @@ struct ec2_creds {
 	bool fetching;
 };
 
-static void
+void
 ec2_cred_clear(struct ec2_cred *c)
 {
 	adc_free_secret_str(c->akid);
@@ -205,8 +205,20 @@ ec2_imds_send(struct ec2_creds *c, enum ec2_imds_step step)
 	return 0;
 }
 
-static int
-ec2_imds_take_creds(struct ec2_creds *c, const char *body, char *err, size_t errlen)
+int
+ec2_imds_parse_role(const char *body, char **role)
+{
+	size_t l = strcspn(body, "\r\n");
+
+	if (!(*role = strndup(body, l)))
+		return -ENOMEM;
+	if (!l || strchr(*role, '/') || strchr(*role, '?'))
+		return -EINVAL;
+	return 0;
+}
+
+int
+ec2_imds_parse_creds(const char *body, struct ec2_cred *out, char *err, size_t errlen)
 {
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "AccessKeyId");
@@ -221,7 +233,7 @@ ec2_imds_take_creds(struct ec2_creds *c, const char *body, char *err, size_t err
 	else if (exp < 0)
 		snprintf(err, errlen, "IMDS credentials answer has no valid Expiration");
 	else
-		rc = ec2_cred_set(&c->cur, a->valuestring, s->valuestring,
+		rc = ec2_cred_set(out, a->valuestring, s->valuestring,
 				  cJSON_IsString(t) ? t->valuestring : NULL, exp);
 	if (j && s && cJSON_IsString(s))
 		adc_wipe(s->valuestring, strlen(s->valuestring));
@@ -256,21 +268,16 @@ ec2_imds_done(void *arg, const struct cu_result *r)
 		c->imds_token = strndup(r->body, r->body_len);
 		rc = c->imds_token ? ec2_imds_send(c, IMDS_ROLE) : -ENOMEM;
 		break;
-	case IMDS_ROLE: {
-		size_t l = strcspn(r->body, "\r\n");
-
+	case IMDS_ROLE:
 		free(c->role);
-		c->role = strndup(r->body, l);
-		if (!c->role)
-			rc = -ENOMEM;
-		else if (!l || strchr(c->role, '/') || strchr(c->role, '?'))
-			rc = -EINVAL, snprintf(err, sizeof(err), "IMDS: no usable IAM role name");
-		else
+		rc = ec2_imds_parse_role(r->body, &c->role);
+		if (rc == -EINVAL)
+			snprintf(err, sizeof(err), "IMDS: no usable IAM role name");
+		else if (rc == 0)
 			rc = ec2_imds_send(c, IMDS_CREDS);
 		break;
-	}
 	case IMDS_CREDS:
-		rc = ec2_imds_take_creds(c, r->body, err, sizeof(err));
+		rc = ec2_imds_parse_creds(r->body, &c->cur, err, sizeof(err));
 		adc_wipe((void *)r->body, r->body_len);
 		ec2_creds_finish(c, rc, err);
 		return;

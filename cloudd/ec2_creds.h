@@ -51,6 +51,15 @@ typedef void (*ec2_creds_cb)(void *arg, int rc, const struct ec2_cred *cred, con
 /* Fetch from IMDS (several waiters share one fetch). 0, or -ENOMEM (cb not called). */
 int ec2_creds_refresh(struct ec2_creds *c, ec2_creds_cb cb, void *arg);
 
+/* The IMDS answers (untrusted: anything on the link-local network may answer), exported for
+ * tests/ec2/fuzz_ec2_imds.c. The role listing's first line into *role (allocated even when
+ * refused: the caller frees it): 0, -EINVAL when it cannot be a role name (empty, or '/' or
+ * '?', which would change the next URL), -ENOMEM. The credentials document into out
+ * (ec2_cred_set; free with ec2_cred_clear): 0, or negative errno with a reason in err. */
+int ec2_imds_parse_role(const char *body, char **role);
+int ec2_imds_parse_creds(const char *body, struct ec2_cred *out, char *err, size_t errlen);
+void ec2_cred_clear(struct ec2_cred *c);
+
 /* Refresh margin before Expiration, seconds (spec: 5 minutes). */
 #define EC2_CREDS_MARGIN_S 300
 

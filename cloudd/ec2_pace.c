@@ -44,7 +44,9 @@ ec2_bucket_init(struct ec2_bucket *b, double cap, double refill, uint64_t now)
 		reserve = cap - 1;
 	b->capacity = cap >= 2 ? cap - reserve : cap;
 	b->refill = refill;
-	b->tokens = cap;
+	/* Full, less the reserve: the first refill clamps to capacity anyway, so starting at cap
+	 * gave a burst of cap only to calls made within the same loop millisecond. */
+	b->tokens = b->capacity;
 	b->last_ms = now;
 }
 

@@ -2,9 +2,10 @@
  * sandbox.c - sandbox_apply(): the fixed order of the lock-down steps, and fail-closed.
  *
  * Order (each step needs the previous one's world, see docs/SANDBOX.md):
- *   1. name-service warm-up (cloudd roles): load NSS modules and read gai.conf while
- *      dlopen still works; afterwards mmap(PROT_EXEC) is refused.
- *   2. user drop when root (needs /etc/passwd, so before Landlock);
+ *   1. name-service warm-up (cloudd and the parent): load NSS modules and read gai.conf
+ *      while dlopen still works; afterwards mmap(PROT_EXEC) is refused (the parent: refused
+ *      for anonymous memory only, see sandbox_seccomp_dispatcher.c).
+ *   2. user drop when root (needs /etc/passwd, so before Landlock); not the parent;
  *   3. PR_SET_DUMPABLE 0 (after the drop, which resets it);
  *   4. PR_SET_NO_NEW_PRIVS (the kernel requires it before an unprivileged Landlock
  *      restrict_self, and it must precede seccomp too);
@@ -41,10 +42,10 @@ sandbox_role_name(enum sandbox_role role)
 	switch (role) {
 	case SANDBOX_CLOUDD:
 		return "cloudd";
-	case SANDBOX_CLOUDD_LOOPBACK:
-		return "cloudd-loopback";
 	case SANDBOX_SSHD_POOL:
 		return "sshd-pool";
+	case SANDBOX_DISPATCHER:
+		return "dispatcher";
 	}
 	return "unknown";
 }
@@ -105,7 +106,7 @@ sandbox_lockdown(enum sandbox_role role, const struct sandbox_opts *opts,
 		return sandbox_fail(role, "landlock", r);
 	if (hooks && hooks->fail_seccomp)
 		return sandbox_fail(role, "seccomp", -EINVAL);
-	if ((r = sandbox_seccomp_apply(role, log_journal_enabled())) < 0)
+	if ((r = sandbox_seccomp_apply(role, opts, log_journal_enabled())) < 0)
 		return sandbox_fail(role, "seccomp", r);
 	return 0;
 }
@@ -121,14 +122,19 @@ sandbox_apply_hooked(enum sandbox_role role, const struct sandbox_opts *opts,
 		opts = &none;
 	if (role != SANDBOX_SSHD_POOL)
 		sandbox_warm_name_service();
-	if ((r = sandbox_user_drop(role, opts)) < 0)
+	/* The parent keeps its user: it starts the helpers as root so that they can switch. */
+	if (role != SANDBOX_DISPATCHER && (r = sandbox_user_drop(role, opts)) < 0)
 		return r;
 #ifdef ADC_SANITIZE
 	/* LeakSanitizer's end-of-process check ptrace()s the process, which a non-dumpable,
 	 * seccomp-filtered process cannot allow (it would die with "LeakSanitizer has
 	 * encountered a fatal error"). Check now, while it still works; this also turns
-	 * the end-of-process check off. Leaks made later in a child go unchecked. */
-	__lsan_do_leak_check();
+	 * the end-of-process check off. Leaks made later in a child go unchecked. The parent
+	 * keeps its end-of-process check: its filter allows ptrace and getdents in sanitizer
+	 * builds (sandbox_seccomp_dispatcher.c), the tracer is in its Landlock domain, and
+	 * the tests run as root (CAP_SYS_PTRACE for a non-dumpable process). */
+	if (role != SANDBOX_DISPATCHER)
+		__lsan_do_leak_check();
 #endif
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return sandbox_fail(role, "dumpable", -errno);

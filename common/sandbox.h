@@ -1,5 +1,5 @@
 /*
- * sandbox.h - what each child does to itself before it reads an untrusted byte.
+ * sandbox.h - what each process does to itself before it reads an untrusted byte.
  *
  * Boot order of every child main() (see docs/ARCHITECTURE.md):
  *   sandbox_child_early()   PR_SET_PDEATHSIG, close every fd but 0,1,2 and the kept ones,
@@ -12,6 +12,12 @@
  * optional: on a kernel without Landlock (Debian 11, Ubuntu 20.04, RHEL 8 stock kernels) the
  * child starts with the others and logs one warning naming the missing layer, unless
  * opts.require_landlock (-require-landlock) makes that fatal too.
+ *
+ * The parent (SANDBOX_DISPATCHER) calls sandbox_apply() too, after start-up: once the config
+ * file, the secrets and the TLS files have been read, and before it starts the helpers. It
+ * keeps its user (it starts the helpers as root so that they can switch to theirs), and its
+ * rules are inherited by every helper it starts, so they allow what a helper needs up to its
+ * own sandbox (docs/SANDBOX.md, "The parent").
  */
 #ifndef ADC_SANDBOX_H
 #define ADC_SANDBOX_H
@@ -20,19 +26,24 @@
 #include <sys/types.h>
 
 enum sandbox_role {
-	SANDBOX_CLOUDD = 0,	 /* HTTPS to the cloud API; no filesystem beyond name resolution */
-	SANDBOX_CLOUDD_LOOPBACK, /* as cloudd, plus executing /usr/sbin/sshd and a private dir */
-	SANDBOX_SSHD_POOL,	 /* TCP to workers; no filesystem at all */
+	SANDBOX_CLOUDD = 0, /* HTTPS to the cloud API; no filesystem beyond name resolution */
+	SANDBOX_SSHD_POOL,  /* TCP to workers; no filesystem at all */
+	SANDBOX_DISPATCHER, /* the parent: system libraries and name service, executes only the
+			     * helpers; never the config file */
 };
 
 struct sandbox_opts {
-	const char *user;	 /* drop to this user when started as root; NULL = role default */
-	const char *private_dir; /* SANDBOX_CLOUDD_LOOPBACK: read/write dir for sshd's files */
-	bool insecure;		 /* -insecure-no-sandbox: skip, loudly */
-	bool require_landlock;	 /* -require-landlock: no Landlock is fatal, not a warning */
-	bool keep_root;		 /* SANDBOX_CLOUDD_LOOPBACK only: started as root, stay root
-				    * (its sshd must run as root to log the dispatcher in as
-				    * root); ignored for the other roles */
+	const char *user;      /* drop to this user when started as root; NULL = role default
+				* (SANDBOX_DISPATCHER never drops: it starts the helpers as root) */
+	bool insecure;	       /* -insecure-no-sandbox: skip, loudly */
+	bool require_landlock; /* -require-landlock: no Landlock is fatal, not a warning */
+	/* SANDBOX_DISPATCHER only: */
+	const char *const *exec_paths; /* NULL-terminated: the helper executables (re)started */
+	const char *const *read_paths; /* NULL-terminated: more files or directories a helper
+					* reads before its own sandbox (CA bundles named by the
+					* environment); missing ones are skipped */
+	int listen_fd;		       /* the bound management socket: listen() only on it */
+	bool has_listen_fd;
 };
 
 /* Default user per role when started as root (documented in docs/ARCHITECTURE.md). */

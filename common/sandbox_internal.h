@@ -9,6 +9,8 @@
 
 #include "sandbox.h"
 
+#include <stdint.h>
+
 /* Test hook: pretend a step failed. Never set outside tests/sandbox. */
 struct sandbox_test_hooks {
 	bool fail_landlock; /* as if the kernel had no Landlock (ABI 0) */
@@ -30,10 +32,21 @@ int sandbox_landlock_apply(enum sandbox_role role, const struct sandbox_opts *op
 
 /* Load the role's seccomp filter. journal: admit libsystemd's AF_UNIX datagram socket.
  * 0 or -errno (logged). */
-int sandbox_seccomp_apply(enum sandbox_role role, bool journal);
+int sandbox_seccomp_apply(enum sandbox_role role, const struct sandbox_opts *opts, bool journal);
 
-/* Helpers shared by the two filters; ctx is a libseccomp scmp_filter_ctx. */
-int sandbox_seccomp_loopback(void *ctx);
+/* Helpers shared by the two filters (sandbox_seccomp.c, sandbox_seccomp_dispatcher.c); ctx is
+ * a libseccomp scmp_filter_ctx. Each logs and returns -errno on failure. */
 int sandbox_seccomp_deny_families(void *ctx, const int *allowed, int n);
+int sandbox_seccomp_rule(void *ctx, uint32_t action, int nr, unsigned n, const void *cmp);
+int sandbox_seccomp_common(void *ctx);	    /* the table both filters share */
+int sandbox_seccomp_open_rdonly(void *ctx); /* open/openat: read-only, writes EACCES */
+int sandbox_seccomp_ioctl(void *ctx);	    /* the fd-flag requests; isatty() ENOTTY */
+
+/* The parent's additions (sandbox_seccomp_dispatcher.c). */
+int sandbox_seccomp_dispatcher(void *ctx, const struct sandbox_opts *opts, bool journal);
+
+/* The parent's filesystem rules (sandbox_landlock_dispatcher.c); h: the handled rights. */
+int sandbox_ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled);
+int sandbox_ll_rules_dispatcher(int ruleset, const struct sandbox_opts *opts, uint64_t h);
 
 #endif

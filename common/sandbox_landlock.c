@@ -11,10 +11,8 @@
  *   cloudd:           read /etc/{resolv.conf,hosts,nsswitch.conf,gai.conf,host.conf} (name
  *                     resolution after start-up; NSS modules are already loaded and TLS
  *                     material is in memory), no TCP bind.
- *   cloudd-loopback:  as cloudd, plus read+execute the system directories (sshd and the
- *                     commands it runs), read /etc, read/write /dev/null, read
- *                     /dev/{u,}random and /proc, everything under opts->private_dir.
  *   sshd-pool:        nothing at all, no TCP bind.
+ *   dispatcher:       see sandbox_landlock_dispatcher.c.
  * Sanitizer builds add read access to /proc (ASan reads /proc/self/maps in its reports).
  */
 #include "sandbox_internal.h"
@@ -79,7 +77,7 @@ sandbox_ll_handled_fs(int abi)
 }
 
 /* Grants access beneath path. A missing path is fine (e.g. no /etc/gai.conf). */
-static int
+int
 sandbox_ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled)
 {
 	struct landlock_path_beneath_attr pb = { 0 };
@@ -109,33 +107,6 @@ static const char *const sandbox_ll_resolver_files[] = {
 	"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
 };
 
-static const char *const sandbox_ll_exec_dirs[] = { "/usr", "/bin", "/sbin", "/lib", "/lib64" };
-
-static int
-sandbox_ll_rules_loopback(int rs, const struct sandbox_opts *opts, uint64_t h)
-{
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < sizeof(sandbox_ll_exec_dirs) / sizeof(char *); i++)
-		r = sandbox_ll_allow(rs, sandbox_ll_exec_dirs[i], LL_EXEC_DIR, h);
-	if (r == 0)
-		r = sandbox_ll_allow(rs, "/etc", LL_READ_DIR, h);
-	if (r == 0)
-		r = sandbox_ll_allow(rs, "/proc", LL_READ_DIR, h);
-	if (r == 0)
-		r = sandbox_ll_allow(rs, "/dev/null",
-				     LL_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-					     LANDLOCK_ACCESS_FS_TRUNCATE,
-				     h);
-	if (r == 0)
-		r = sandbox_ll_allow(rs, "/dev/urandom", LL_READ_FILE, h);
-	if (r == 0)
-		r = sandbox_ll_allow(rs, "/dev/random", LL_READ_FILE, h);
-	if (r == 0 && opts->private_dir != NULL)
-		r = sandbox_ll_allow(rs, opts->private_dir, ~0ULL, h);
-	return r;
-}
-
 static int
 sandbox_ll_rules(int rs, enum sandbox_role role, const struct sandbox_opts *opts, uint64_t h)
 {
@@ -143,10 +114,10 @@ sandbox_ll_rules(int rs, enum sandbox_role role, const struct sandbox_opts *opts
 
 	if (role == SANDBOX_SSHD_POOL)
 		goto sanitizer;
+	if (role == SANDBOX_DISPATCHER)
+		r = sandbox_ll_rules_dispatcher(rs, opts, h);
 	for (size_t i = 0; r == 0 && i < sizeof(sandbox_ll_resolver_files) / sizeof(char *); i++)
 		r = sandbox_ll_allow(rs, sandbox_ll_resolver_files[i], LL_READ_FILE, h);
-	if (r == 0 && role == SANDBOX_CLOUDD_LOOPBACK)
-		r = sandbox_ll_rules_loopback(rs, opts, h);
 sanitizer:
 #ifdef ADC_SANITIZE
 	if (r == 0)
@@ -163,16 +134,18 @@ sandbox_ll_attr(enum sandbox_role role, int abi, size_t *size)
 
 	*size = sizeof(a.handled_access_fs);
 	if (abi >= 4) {
-		/* No role listens on TCP, except loopback's sshd. Connect stays open: the
-		 * cloud API and the workers are on arbitrary ports. */
-		if (role != SANDBOX_CLOUDD_LOOPBACK)
-			a.handled_access_net = ADC_LL_NET_BIND_TCP;
+		/* No role binds a TCP port (the parent bound its management port before).
+		 * Connect stays open: the cloud API and the workers are on arbitrary ports. */
+		a.handled_access_net = ADC_LL_NET_BIND_TCP;
 		*size = offsetof(struct adc_ll_ruleset_attr, scoped);
 	}
 	if (abi >= 6) {
 		/* No signals to, and no abstract-socket connections with, processes outside
 		 * this sandbox. */
 		a.scoped = ADC_LL_SCOPE_ABSTRACT_UNIX | ADC_LL_SCOPE_SIGNAL;
+		/* The parent's $NOTIFY_SOCKET may be an abstract socket (systemd allows it). */
+		if (role == SANDBOX_DISPATCHER)
+			a.scoped = ADC_LL_SCOPE_SIGNAL;
 		*size = sizeof(a);
 	}
 	return a;

@@ -1,5 +1,6 @@
 /*
- * sandbox_seccomp.c - the seccomp allow-list of cloudd and sshd-pool (libseccomp).
+ * sandbox_seccomp.c - the seccomp allow-list of cloudd and sshd-pool (libseccomp), and the
+ * table it shares with the parent's (sandbox_seccomp_dispatcher.c).
  *
  * Default action: kill the whole process. libseccomp checks the architecture first (a
  * foreign-arch syscall is killed too). What runs under it: libuv (epoll, eventfd, pipes,
@@ -10,9 +11,6 @@
  * host. Argument filters where they are cheap: socket() families, mmap/mprotect without
  * PROT_EXEC, clone() with thread flags only, openat() read-only, ioctl() requests,
  * tgkill() to ourselves, prlimit64() get-only.
- *
- * The cloudd-loopback role (a development driver that runs a real sshd and whatever it
- * executes) cannot have an allow-list; see sandbox_seccomp_loopback.c.
  *
  * Build with -DADC_SECCOMP_DEBUG to trap instead of kill and print the syscall number.
  */
@@ -179,6 +177,12 @@ sandbox_sc_memory(scmp_filter_ctx ctx, int nr, unsigned prot_arg)
 	return r < 0 ? r : sandbox_sc_rule(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, &exec);
 }
 
+int
+sandbox_seccomp_rule(void *ctx, uint32_t action, int nr, unsigned n, const void *cmp)
+{
+	return sandbox_sc_rule(ctx, action, nr, n, cmp);
+}
+
 /* open/openat: read-only allowed (Landlock decides which paths), writing refused. */
 static int
 sandbox_sc_open(scmp_filter_ctx ctx, int nr, unsigned flags_arg)
@@ -247,10 +251,18 @@ sandbox_sc_socket(scmp_filter_ctx ctx, bool journal)
 	return r;
 }
 
+int
+sandbox_seccomp_open_rdonly(void *ctx)
+{
+	int r = sandbox_sc_open(ctx, SCMP_SYS(openat), 2);
+
+	return r == 0 ? sandbox_sc_open(ctx, SCMP_SYS(open), 1) : r;
+}
+
 /* ioctl(): the four fd-flag requests libuv and libcurl use; the terminal probes of
  * isatty() answered ENOTTY; anything else is killed. */
-static int
-sandbox_sc_ioctl(scmp_filter_ctx ctx)
+int
+sandbox_seccomp_ioctl(void *ctx)
 {
 	static const unsigned long ok[] = { FIONREAD, FIONBIO, FIOCLEX, FIONCLEX };
 	static const unsigned long tty[] = { TCGETS, TIOCGWINSZ };
@@ -309,24 +321,33 @@ sandbox_sc_misc(scmp_filter_ctx ctx)
 	if (r == 0)
 		r = sandbox_sc_memory(ctx, SCMP_SYS(mprotect), 2);
 	if (r == 0)
-		r = sandbox_sc_open(ctx, SCMP_SYS(openat), 2);
-	if (r == 0)
-		r = sandbox_sc_open(ctx, SCMP_SYS(open), 1);
+		r = sandbox_seccomp_open_rdonly(ctx);
 	return r;
 }
 
-static int
-sandbox_sc_build(scmp_filter_ctx ctx, bool journal)
+int
+sandbox_seccomp_common(void *ctx)
 {
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < sizeof(sandbox_sc_allowed) / sizeof(sandbox_sc_allowed[0]);
 	     i++)
 		r = sandbox_sc_rule(ctx, SCMP_ACT_ALLOW, sandbox_sc_allowed[i].nr, 0, NULL);
+	return r;
+}
+
+static int
+sandbox_sc_build(scmp_filter_ctx ctx, enum sandbox_role role, const struct sandbox_opts *opts,
+		 bool journal)
+{
+	int r = sandbox_seccomp_common(ctx);
+
+	if (r == 0 && role == SANDBOX_DISPATCHER)
+		return sandbox_seccomp_dispatcher(ctx, opts, journal);
 	if (r == 0)
 		r = sandbox_sc_socket(ctx, journal);
 	if (r == 0)
-		r = sandbox_sc_ioctl(ctx);
+		r = sandbox_seccomp_ioctl(ctx);
 	if (r == 0)
 		r = sandbox_sc_threads(ctx);
 	if (r == 0)
@@ -353,10 +374,9 @@ sandbox_sc_sigsys(int sig, siginfo_t *si, void *uc)
 #endif
 
 int
-sandbox_seccomp_apply(enum sandbox_role role, bool journal)
+sandbox_seccomp_apply(enum sandbox_role role, const struct sandbox_opts *opts, bool journal)
 {
-	bool loopback = role == SANDBOX_CLOUDD_LOOPBACK;
-	scmp_filter_ctx ctx = seccomp_init(loopback ? SCMP_ACT_ALLOW : SANDBOX_SC_DEFAULT);
+	scmp_filter_ctx ctx = seccomp_init(SANDBOX_SC_DEFAULT);
 	int r;
 
 	if (ctx == NULL)
@@ -365,7 +385,7 @@ sandbox_seccomp_apply(enum sandbox_role role, bool journal)
 	struct sigaction sa = { .sa_sigaction = sandbox_sc_sigsys, .sa_flags = SA_SIGINFO };
 	sigaction(SIGSYS, &sa, NULL);
 #endif
-	r = loopback ? sandbox_seccomp_loopback(ctx) : sandbox_sc_build(ctx, journal);
+	r = sandbox_sc_build(ctx, role, opts, journal);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -1,7 +1,7 @@
 /*
  * sandbox_user.c - when a child starts as root, become the role's unprivileged user.
  *
- * Defaults: arvados-cloudd (cloudd, cloudd-loopback), arvados-sshd-pool (sshd-pool); the
+ * Defaults: arvados-cloudd (cloudd), arvados-sshd-pool (sshd-pool); the parent never drops; the
  * -cloudd-user / -sshd-pool-user flags override them (opts->user). Supplementary groups are
  * dropped, then gid, then uid (uid last, or we could no longer change the gid), and we check
  * that setuid(0) now fails. The kernel clears PR_SET_PDEATHSIG on a credential change, so it
@@ -65,13 +65,6 @@ sandbox_user_drop(enum sandbox_role role, const struct sandbox_opts *opts)
 
 	if (geteuid() != 0)
 		return 0;
-	/* The loopback driver's sshd logs the dispatcher in as root when it runs as root
-	 * (docs/SANDBOX.md); Landlock and the deny-list still apply. */
-	if (role == SANDBOX_CLOUDD_LOOPBACK && opts->keep_root) {
-		log_kv(LOG_LVL_WARN, "sandbox: cloudd-loopback keeps root for its sshd",
-		       LF_STR("role", sandbox_role_name(role)));
-		return 0;
-	}
 	errno = 0;
 	pw = getpwnam(name);
 	if (pw == NULL)

@@ -55,6 +55,10 @@ pchild_parse_args(int argc, char **argv, struct pchild_args *a)
 			dst = &a->log_level;
 		else if (strcmp(f, "-user") == 0)
 			dst = &a->user;
+		else if (strcmp(f, "-keepalive-interval") == 0)
+			dst = &a->keepalive_interval;
+		else if (strcmp(f, "-keepalive-timeout") == 0)
+			dst = &a->keepalive_timeout;
 		if (dst == NULL || i + 1 >= argc) {
 			fprintf(stderr,
 				"%s: bad argument \"%s\" (this program is started by "

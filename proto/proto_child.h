@@ -23,6 +23,9 @@ struct pchild_args {
 	const char *user;
 	bool insecure_no_sandbox;
 	bool require_landlock; /* -require-landlock: a kernel without Landlock is fatal */
+	/* sshd-pool only, not passed by dispatcherd (tests shorten the waits with them):
+	 * -keepalive-interval, -keepalive-timeout as durations ("2s"); NULL: the defaults. */
+	const char *keepalive_interval, *keepalive_timeout;
 };
 
 /* 0, or 2 after a message on stderr. */

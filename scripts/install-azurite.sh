@@ -13,6 +13,13 @@ if [ -x "$bin" ] && [ "$(cat "$prefix/.version" 2>/dev/null)" = "$version" ]; th
 fi
 command -v npm >/dev/null 2>&1 || { echo "install-azurite: npm is missing (apt-get install npm)" >&2; exit 1; }
 mkdir -p "$prefix"
+# Tests that run side by side may both get here: one installs, the other waits and finds it.
+exec 9>"$prefix/.install.lock"
+flock 9
+if [ -x "$bin" ] && [ "$(cat "$prefix/.version" 2>/dev/null)" = "$version" ]; then
+	echo "$bin"
+	exit 0
+fi
 npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "azurite@$version" >&2
 echo "$version" >"$prefix/.version"
 echo "$bin"

@@ -13,6 +13,7 @@
 #include <libssh/libssh.h>
 #include <uv.h>
 
+#include "config.h"
 #include "log.h"
 #include "proto_child.h"
 #include "sandbox.h"
@@ -47,6 +48,24 @@ sshpool_test_fail_init(void)
 #endif
 }
 
+/* A -keepalive-* flag's value in ms (0 when not given); -1 after a message on stderr. */
+static int
+sshpool_flag_ms(const char *flag, const char *v, uint64_t *ms)
+{
+	cfg_duration_ns ns;
+
+	*ms = 0;
+	if (v == NULL)
+		return 0;
+	if (cfg_parse_duration(v, &ns) != 0 || ns < 1000000) {
+		fprintf(stderr, "sshd-pool: %s: bad duration \"%s\" (e.g. 5s, at least 1ms)\n",
+			flag, v);
+		return -1;
+	}
+	*ms = (uint64_t)(ns / 1000000);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -60,6 +79,10 @@ main(int argc, char **argv)
 		return 1;
 	if ((r = pchild_parse_args(argc, argv, &a)) != 0)
 		return r;
+	if (sshpool_flag_ms("-keepalive-interval", a.keepalive_interval, &sp.keepalive_ms) != 0)
+		return 2;
+	if (sshpool_flag_ms("-keepalive-timeout", a.keepalive_timeout, &sp.keepalive_timeout_ms))
+		return 2;
 	pchild_log_init("sshd-pool", &a);
 	if (ssh_init() != 0) {
 		log_kv(LOG_LVL_FATAL, "cannot initialise libssh", LF_STR("Helper", "sshd-pool"));

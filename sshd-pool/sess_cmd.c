@@ -33,8 +33,7 @@ sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q)
 		c->s->nactive++;
 }
 
-/* Append to a bounded buffer; excess is dropped and flagged. */
-static void
+void
 sess_cmd_keep(uint8_t **buf, size_t *len, size_t *cap, bool *trunc, size_t max, const uint8_t *data,
 	      size_t n)
 {

@@ -125,6 +125,10 @@ int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */
 void sess_cmd_step(struct sess_cmd *c); /* advance open/exec/stdin; complete when done */
 void sess_cmd_fail(struct sess_cmd *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Append a worker's output chunk to a bounded buffer (kept NUL-terminated); excess is dropped
+ * and flagged in *trunc (tests/sshpool/fuzz_sshpool_answer.c). */
+void sess_cmd_keep(uint8_t **buf, size_t *len, size_t *cap, bool *trunc, size_t max,
+		   const uint8_t *data, size_t n);
 void sess_cmd_detach(struct sess_cmd *c); /* forget the channel (connection going away) */
 void sess_drain_done(struct sess *s);
 void sess_fail_all(struct sess *s, struct sess_cmdq *q, int err, const char *fmt, ...)

@@ -102,6 +102,8 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	so.key = sp->key;
 	so.connect_timeout_ms = sp->connect_timeout_ms;
 	so.command_timeout_ms = sp->command_timeout_ms;
+	so.keepalive_ms = sp->keepalive_ms;
+	so.keepalive_timeout_ms = sp->keepalive_timeout_ms;
 	/* Answers are one message each: output beyond these is dropped and flagged. */
 	so.max_stdout = PROTO_SSH_MAX_OUT;
 	so.max_stderr = PROTO_SSH_MAX_ERR;

@@ -12,6 +12,7 @@
 
 #include "proto.h"
 #include "proto_chan.h"
+#include "proto_ssh.h"
 
 struct sess_pool;
 
@@ -27,6 +28,8 @@ struct sshpool {
 	char *deploy_dir;
 	char *runner_md5;
 	uint32_t connect_timeout_ms, command_timeout_ms;
+	/* -keepalive-interval, -keepalive-timeout (main.c); 0: the session pool's defaults */
+	uint64_t keepalive_ms, keepalive_timeout_ms;
 	struct sess_pool *pool;	 /* one session per worker, created at init */
 	struct proto_chan *chan; /* where answers go; NULL once closing */
 };
@@ -38,6 +41,19 @@ int sshpool_on_init(const struct proto_msg *m, struct proto_wbuf *ans, void *arg
 void sshpool_on_request(struct proto_chan *ch, const struct proto_msg *m, void *arg);
 /* Close every session (answers of operations still running are dropped) and free. */
 void sshpool_teardown(struct sshpool *sp);
+
+/* sshpool_req.c: the answer to the parent of an operation that ended with outcome (ops.h) and
+ * the worker's result r (stdout, stderr, exit status and signal, host key: what a worker
+ * controls); pin is the session's pinned host key or NULL. a points into r and t. Exported for
+ * tests/sshpool/fuzz_sshpool_answer.c. */
+struct sess_result;
+struct proto_ssh_ans;
+struct sshpool_ans_text {
+	char fp[PROTO_SSH_MAX_FP + 1];
+	char why[128];
+};
+void sshpool_answer_of(int outcome, struct sess_result *r, uint16_t ans_type, const char *pin,
+		       struct proto_ssh_ans *a, struct sshpool_ans_text *t);
 
 /* sshpool_req.c: the handlers, keyed by request type; NULL for any other type. */
 typedef void (*sshpool_handler)(struct sshpool *sp, const struct proto_msg *m);

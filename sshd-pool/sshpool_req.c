@@ -127,49 +127,59 @@ sshpool_call_free(struct sshpool_call *c)
 	free(c);
 }
 
+void
+sshpool_answer_of(int outcome, struct sess_result *r, uint16_t ans_type, const char *pin,
+		  struct proto_ssh_ans *a, struct sshpool_ans_text *t)
+{
+	memset(a, 0, sizeof(*a));
+	a->outcome = (uint8_t)sshpool_outcome(outcome);
+	sshpool_fingerprint(r->host_key, t->fp, sizeof(t->fp));
+	a->exit_status = r->exit_status < -1 || r->exit_status > 255 ? -1 : r->exit_status;
+	if (a->outcome == PROTO_SSH_OK)
+		a->exit_status = 0;
+	else if (a->outcome == PROTO_SSH_EXIT && a->exit_status == 0)
+		a->exit_status = -1;
+	a->exit_signal = r->exit_signal;
+	a->out = r->out;
+	a->out_len = r->out_len > PROTO_SSH_MAX_OUT ? PROTO_SSH_MAX_OUT : r->out_len;
+	a->out_truncated = r->out_truncated || r->out_len > PROTO_SSH_MAX_OUT;
+	if (ans_type == PROTO_SSH_VERIFY_ANS) {
+		a->out_len = 0; /* ops_verify wiped it already: never sent up */
+		a->out_truncated = false;
+	}
+	a->err = r->err;
+	a->err_len = r->err_len > PROTO_SSH_MAX_ERR ? PROTO_SSH_MAX_ERR : r->err_len;
+	a->err_truncated = r->err_truncated || r->err_len > PROTO_SSH_MAX_ERR;
+	a->message = a->outcome == PROTO_SSH_OK ? "" : r->error;
+	if (a->outcome != PROTO_SSH_OK && r->error[0] == '\0') {
+		/* A command that ran and failed: its exit, in the words of the reference's SSH
+		 * library (golang.org/x/crypto/ssh ExitError), so that no failure is logged
+		 * without a cause; stderr rides beside it. */
+		if (r->exit_signal[0] != '\0')
+			snprintf(t->why, sizeof(t->why),
+				 "Process exited with status %d from signal %s", r->exit_status,
+				 r->exit_signal);
+		else if (r->exit_status >= 0)
+			snprintf(t->why, sizeof(t->why), "Process exited with status %d",
+				 r->exit_status);
+		else
+			snprintf(t->why, sizeof(t->why), "%s", proto_ssh_outcome_str(a->outcome));
+		a->message = t->why;
+	}
+	a->host_key_fp = t->fp;
+	a->pinned = pin != NULL && r->host_key != NULL && strcmp(pin, r->host_key) == 0;
+}
+
 /* The common completion of every operation: the result, as an answer. */
 static void
 sshpool_done(int outcome, struct sess_result *r, void *arg)
 {
 	struct sshpool_call *c = arg;
 	struct sess *s = c->sp->pool != NULL ? sess_find(c->sp->pool, c->instance) : NULL;
-	const char *pin = s != NULL ? sess_pinned(s) : NULL;
-	struct proto_ssh_ans a = { .outcome = (uint8_t)sshpool_outcome(outcome) };
-	char fp[PROTO_SSH_MAX_FP + 1], why[128];
+	struct proto_ssh_ans a;
+	struct sshpool_ans_text t;
 
-	sshpool_fingerprint(r->host_key, fp, sizeof(fp));
-	a.exit_status = r->exit_status < -1 || r->exit_status > 255 ? -1 : r->exit_status;
-	if (a.outcome == PROTO_SSH_OK)
-		a.exit_status = 0;
-	else if (a.outcome == PROTO_SSH_EXIT && a.exit_status == 0)
-		a.exit_status = -1;
-	a.exit_signal = r->exit_signal;
-	a.out = r->out;
-	a.out_len = r->out_len > PROTO_SSH_MAX_OUT ? PROTO_SSH_MAX_OUT : r->out_len;
-	a.out_truncated = r->out_truncated || r->out_len > PROTO_SSH_MAX_OUT;
-	if (c->ans_type == PROTO_SSH_VERIFY_ANS) {
-		a.out_len = 0; /* ops_verify wiped it already: never sent up */
-		a.out_truncated = false;
-	}
-	a.err = r->err;
-	a.err_len = r->err_len > PROTO_SSH_MAX_ERR ? PROTO_SSH_MAX_ERR : r->err_len;
-	a.err_truncated = r->err_truncated || r->err_len > PROTO_SSH_MAX_ERR;
-	a.message = a.outcome == PROTO_SSH_OK ? "" : r->error;
-	if (a.outcome != PROTO_SSH_OK && r->error[0] == '\0') {
-		/* A command that ran and failed: its exit, in the words of the reference's SSH
-		 * library (golang.org/x/crypto/ssh ExitError), so that no failure is logged
-		 * without a cause; stderr rides beside it. */
-		if (r->exit_signal[0] != '\0')
-			snprintf(why, sizeof(why), "Process exited with status %d from signal %s",
-				 r->exit_status, r->exit_signal);
-		else if (r->exit_status >= 0)
-			snprintf(why, sizeof(why), "Process exited with status %d", r->exit_status);
-		else
-			snprintf(why, sizeof(why), "%s", proto_ssh_outcome_str(a.outcome));
-		a.message = why;
-	}
-	a.host_key_fp = fp;
-	a.pinned = pin != NULL && r->host_key != NULL && strcmp(pin, r->host_key) == 0;
+	sshpool_answer_of(outcome, r, c->ans_type, s != NULL ? sess_pinned(s) : NULL, &a, &t);
 	sshpool_send(c->sp, c->ans_type, c->reqid, &a);
 	sshpool_call_free(c);
 }

@@ -29,6 +29,17 @@ def lib_mem(pid):
     return out["VmRSS"], out["VmHWM"]
 
 
+def lib_anon(pid):
+    """RssAnon in KiB from /proc/<pid>/status: the heap and other private memory, without
+    the shared libraries' pages that VmRSS also counts."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "RssAnon":
+                return int(v.split()[0])
+    return 0
+
+
 def lib_machine_busy():
     """Busy CPU seconds of the whole machine since boot (everything but idle and iowait)."""
     with open("/proc/stat") as f:

@@ -7,8 +7,10 @@
  *                  one cJSON object of the 5.1 fields per worker, sorted by instance id),
  *                  and a synthetic queue of 100,000 containers (each
  *                  /arvados/v1/dispatch/containers builds the 100,000 queue entries as
- *                  mgmt_wiring.c does: the container object of every arvados.Container
- *                  attribute, instance_resources, one instance type, first_seen_at, status),
+ *                  mgmt_wiring.c does: the queue's own container object
+ *                  (queue_ent_container_json over entries made by queue_ent_detached_new),
+ *                  instance_resources, one instance type (pool_itype_json), first_seen_at,
+ *                  status),
  *                  write the port to F, serve until killed. GET /bench/stats returns the
  *                  server's loop-time figures (http_server_stats) and resets them.
  */
@@ -27,6 +29,8 @@
 #include "metrics.h"
 #include "metrics_catalog.h"
 #include "mgmt_api.h"
+#include "pool.h"
+#include "queue.h"
 
 static struct metrics_registry *
 make_registry(int n)
@@ -144,42 +148,34 @@ bench_instance_view(struct bench_pool *p, unsigned i)
 }
 
 #define BENCH_CONTAINERS 100000
+#define BENCH_IDENTITY	 "zzzzz-gj3su-000000000000000"
 
-static void
-bench_add_nulls(cJSON *o, const char *const *names)
-{
-	for (; *names; names++)
-		cJSON_AddNullToObject(o, *names);
-}
+/* The synthetic queue: entries built from API container records by the queue's own code
+ * (queue_ent_detached_new), rendered per request by the queue's own code
+ * (queue_ent_container_json), as mgmt_wiring.c does for the real queue. */
+static struct queue_ent *bench_queue[BENCH_CONTAINERS];
+static struct cfg_instance_type bench_type = { .name = "m5large",
+					       .provider_type = "m5.large",
+					       .vcpus = 2,
+					       .ram = 8589934592LL,
+					       .added_scratch = 10000000000LL,
+					       .scratch = 10000000000LL,
+					       .price = 0.096 };
 
-/* One queue entry of the 7.2 shape, with the field set and order of queue_ent_container_json
- * and mgmt_wiring_entry. */
+/* Container i as the API server sends it (the attributes the queue keeps). */
 static cJSON *
-bench_container_entry(unsigned i)
+bench_container_record(unsigned i)
 {
-	static const char *const nulls1[] = { "command", NULL }, *const nulls2[] = { "environment",
-										     NULL };
 	char uuid[32];
-	cJSON *o = cJSON_CreateObject(), *c = cJSON_CreateObject(), *rc, *g, *sp, *res, *t, *it,
-	      *ig;
+	cJSON *c = cJSON_CreateObject(), *rc, *g, *sp;
 
 	snprintf(uuid, sizeof(uuid), "zzzzz-dz642-%015u", i);
 	cJSON_AddStringToObject(c, "uuid", uuid);
-	cJSON_AddStringToObject(c, "etag", "");
 	cJSON_AddStringToObject(c, "created_at", "2025-01-13T15:20:21.775019617Z");
-	cJSON_AddStringToObject(c, "modified_by_user_uuid", "");
-	cJSON_AddStringToObject(c, "modified_at", "0001-01-01T00:00:00Z");
-	bench_add_nulls(c, nulls1);
 	cJSON_AddStringToObject(c, "container_image", "d41d8cd98f00b204e9800998ecf8427e+0");
-	cJSON_AddStringToObject(c, "cwd", "");
-	bench_add_nulls(c, nulls2);
-	cJSON_AddStringToObject(c, "locked_by_uuid", i % 2 ? "zzzzz-gj3su-000000000000000" : "");
-	cJSON_AddNumberToObject(c, "lock_count", 0);
-	cJSON_AddNullToObject(c, "mounts");
-	cJSON_AddStringToObject(c, "output", "");
-	cJSON_AddStringToObject(c, "output_path", "");
-	cJSON_AddNullToObject(c, "output_glob");
+	cJSON_AddStringToObject(c, "locked_by_uuid", i % 2 ? BENCH_IDENTITY : "");
 	cJSON_AddNumberToObject(c, "priority", 1000 - i % 1000);
+	cJSON_AddStringToObject(c, "state", i % 2 ? "Locked" : "Queued");
 	rc = cJSON_AddObjectToObject(c, "runtime_constraints");
 	cJSON_AddBoolToObject(rc, "API", false);
 	cJSON_AddNumberToObject(rc, "ram", 268435456);
@@ -192,29 +188,36 @@ bench_container_entry(unsigned i)
 	cJSON_AddNullToObject(g, "hardware_target");
 	cJSON_AddNumberToObject(g, "device_count", 0);
 	cJSON_AddNumberToObject(g, "vram", 0);
-	cJSON_AddStringToObject(c, "state", i % 2 ? "Locked" : "Queued");
 	sp = cJSON_AddObjectToObject(c, "scheduling_parameters");
 	cJSON_AddNullToObject(sp, "partitions");
 	cJSON_AddBoolToObject(sp, "preemptible", false);
 	cJSON_AddNumberToObject(sp, "max_run_time", 0);
 	cJSON_AddBoolToObject(sp, "supervisor", false);
-	cJSON_AddNumberToObject(c, "exit_code", 0);
-	cJSON_AddNullToObject(c, "runtime_status");
-	cJSON_AddNullToObject(c, "started_at");
-	cJSON_AddNullToObject(c, "finished_at");
-	cJSON_AddStringToObject(c, "gateway_address", "");
-	cJSON_AddBoolToObject(c, "interactive_session_started", false);
-	cJSON_AddNullToObject(c, "output_storage_classes");
-	cJSON_AddStringToObject(c, "runtime_user_uuid", "");
-	cJSON_AddNullToObject(c, "runtime_auth_scopes");
-	cJSON_AddStringToObject(c, "runtime_token", "");
-	cJSON_AddStringToObject(c, "auth_uuid", "");
-	cJSON_AddStringToObject(c, "log", "");
-	cJSON_AddNumberToObject(c, "cost", 0);
-	cJSON_AddNumberToObject(c, "subrequests_cost", 0);
-	cJSON_AddBoolToObject(c, "service", false);
-	cJSON_AddNullToObject(c, "published_ports");
-	cJSON_AddItemToObject(o, "container", c);
+	return c;
+}
+
+static void
+bench_queue_new(void)
+{
+	for (unsigned i = 0; i < BENCH_CONTAINERS; i++) {
+		cJSON *rec = bench_container_record(i);
+
+		bench_queue[i] = rec ? queue_ent_detached_new(rec, i % 2 != 0) : NULL;
+		cJSON_Delete(rec);
+		if (bench_queue[i] == NULL)
+			exit(1);
+	}
+}
+
+/* One queue entry of the 7.2 shape: the queue's container object, then the wrapper of
+ * mgmt_wiring_entry (its instance type through the pool's pool_itype_json). */
+static cJSON *
+bench_container_entry(unsigned i)
+{
+	cJSON *o = cJSON_CreateObject(), *res, *t;
+
+	cJSON_AddItemToObject(o, "container",
+			      queue_ent_container_json(bench_queue[i], BENCH_IDENTITY));
 	res = cJSON_AddObjectToObject(o, "instance_resources");
 	cJSON_AddNumberToObject(res, "VCPUs", 1 + i % 4);
 	cJSON_AddNumberToObject(res, "RAM", 805306368);
@@ -222,21 +225,7 @@ bench_container_entry(unsigned i)
 	cJSON_AddNumberToObject(res, "GPUs", 0);
 	cJSON_AddNumberToObject(res, "GPUVRAM", 0);
 	t = cJSON_AddArrayToObject(o, "instance_types");
-	it = cJSON_CreateObject();
-	cJSON_AddStringToObject(it, "ProviderType", "m5.large");
-	cJSON_AddNumberToObject(it, "VCPUs", 2);
-	cJSON_AddNumberToObject(it, "RAM", 8589934592.0);
-	cJSON_AddNumberToObject(it, "IncludedScratch", 0);
-	cJSON_AddNumberToObject(it, "AddedScratch", 10000000000.0);
-	cJSON_AddNumberToObject(it, "Price", 0.096);
-	cJSON_AddBoolToObject(it, "Preemptible", false);
-	ig = cJSON_AddObjectToObject(it, "GPU");
-	cJSON_AddStringToObject(ig, "Stack", "");
-	cJSON_AddStringToObject(ig, "DriverVersion", "");
-	cJSON_AddStringToObject(ig, "HardwareTarget", "");
-	cJSON_AddNumberToObject(ig, "DeviceCount", 0);
-	cJSON_AddNumberToObject(ig, "VRAM", 0);
-	cJSON_AddItemToArray(t, it);
+	cJSON_AddItemToArray(t, pool_itype_json(&bench_type));
 	cJSON_AddStringToObject(o, "first_seen_at", "2025-01-13T15:20:21.775000000Z");
 	cJSON_AddStringToObject(o, "scheduling_status",
 				i % 2 ? "" : "waiting for a suitable instance");
@@ -337,6 +326,7 @@ serve(const char *token, const char *portfile)
 				      .management_token = token,
 				      .metrics = make_registry(10000) };
 	pool.ctx = bench_pool_new();
+	bench_queue_new();
 	if (http_server_start(&o, &s) < 0 || mgmt_api_register(s, &pool) < 0 ||
 	    http_server_route(s, "GET", "/bench/stats", bench_stats, &s) < 0)
 		return 1;

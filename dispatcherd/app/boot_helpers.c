@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "heap_scrub.h"
-#include "helper_paths.h"
 #include "helper_setup.h"
 #include "log.h"
 #include "proto.h"
@@ -122,11 +121,7 @@ boot_child_args(struct dispatcher *d, const char **a, const char *user, bool clo
 static int
 boot_children(struct dispatcher *d)
 {
-	if (helper_path(d->opts->cloudd_path, d->argv0, "cloudd", d->cloudd_path,
-			sizeof(d->cloudd_path)) != 0 ||
-	    helper_path(d->opts->sshd_pool_path, d->argv0, "sshd-pool", d->sshpool_path,
-			sizeof(d->sshpool_path)) != 0)
-		return -ENOENT;
+	/* The paths were resolved by boot_helper_paths (boot_sandbox.c). */
 	boot_child_args(d, d->cloudd_args, d->opts->cloudd_user, true);
 	boot_child_args(d, d->sshpool_args, d->opts->sshd_pool_user, false);
 	struct child_spec cs = {

@@ -82,6 +82,7 @@ boot_metrics(struct dispatcher *d)
 		.max_queued_requests = c->api_max_queued_requests,
 		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
 		.process = true,
+		.budget = d->opts->max_hourly_spend_dollars > 0,
 	};
 	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
 	char sha[65];
@@ -150,6 +151,13 @@ boot_standby(struct dispatcher *d)
 	return standby_init(&d->standby, &d->loop, d->cfg, d->metrics) != 0 ? -1 : 0;
 }
 
+int
+boot_standby_start(struct dispatcher *d)
+{
+	standby_start(d->standby);
+	return 0;
+}
+
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
  * their wake-ups are wakeups.c's. */
 int
@@ -192,7 +200,9 @@ boot_services(struct dispatcher *d)
 						.queue = d->queue,
 						.pool = d->pool,
 						.api = d->api,
-						.metrics = d->metrics };
+						.metrics = d->metrics,
+						.max_hourly_spend =
+							d->opts->max_hourly_spend_dollars };
 		if ((r = sched_driver_new(&so, &d->sched)) == 0)
 			r = queue_start(d->queue);
 	}
@@ -208,14 +218,10 @@ boot_services(struct dispatcher *d)
 int
 boot_serve(struct dispatcher *d)
 {
-	char err[512], *cert = NULL, *key = NULL;
+	char *cert = d->tls_cert, *key = d->tls_key; /* boot_tls read them */
 	int r;
 
-	if (d->listen.https && http_listen_load_tls(d->cfg->tls_certificate, d->cfg->tls_key, &cert,
-						    &key, err, sizeof(err)) != 0) {
-		log_emit_err(LOG_LVL_FATAL, "cannot load TLS certificate", err, LOG_NO_FIELDS);
-		return -1;
-	}
+	d->tls_cert = d->tls_key = NULL;
 	struct http_server_opts o = {
 		.loop = &d->loop,
 		.listen_fd = d->listen.fd,

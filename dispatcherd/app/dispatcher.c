@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define DISPATCHER_STOP_GRACE_MS 1500
 #define DISPATCHER_HARD_STOP_MS	 1900
@@ -120,6 +121,8 @@ dispatcher_teardown(struct dispatcher *d)
 	itypes_table_free(d->itypes);
 	free(d->public_key);
 	free(d->runner_path);
+	free(d->tls_cert);
+	adc_free_secret_str(d->tls_key);
 	free((void *)d->itype_names);
 	http_listen_free(&d->listen);
 	if (d->pssh.runner_fd >= 0)
@@ -142,17 +145,21 @@ dispatcher_run(const struct cli_opts *opts, struct cfg_cluster *cfg, const char 
 				.key_fd = -1 };
 
 	signal(SIGPIPE, SIG_IGN);
-	if (boot_identity(&d) != 0 || /* driver name, InstanceSetID */
-	    boot_listen(&d) != 0 ||   /* bound: a bad address fails before anything starts */
-	    boot_loop(&d) != 0 ||     /* loop, signals, systemd notifications */
-	    boot_metrics(&d) != 0 ||  /* registry (section 8), config digest */
-	    boot_api(&d) != 0 ||      /* API client: "unhealthy service" */
-	    boot_runner(&d) != 0 ||   /* DeployRunnerBinary resolved, opened, md5 */
-	    boot_standby(&d) != 0 ||  /* PostgreSQL lock 10005: standby until held */
-	    boot_secrets(&d) != 0 ||  /* secrets into sealed memfds, config wiped */
-	    boot_helpers(&d) != 0 ||  /* cloudd and sshd-pool started */
-	    boot_services(&d) != 0 || /* pool, queue, scheduler loop */
-	    boot_serve(&d) != 0) {    /* management server on the bound socket */
+	if (boot_identity(&d) != 0 ||	   /* driver name, InstanceSetID */
+	    boot_listen(&d) != 0 ||	   /* bound: a bad address fails before anything starts */
+	    boot_loop(&d) != 0 ||	   /* loop, signals, systemd notifications */
+	    boot_metrics(&d) != 0 ||	   /* registry (section 8), config digest */
+	    boot_api(&d) != 0 ||	   /* API client: "unhealthy service" */
+	    boot_runner(&d) != 0 ||	   /* DeployRunnerBinary resolved, opened, md5 */
+	    boot_standby(&d) != 0 ||	   /* PostgreSQL lock 10005: standby until held (set up) */
+	    boot_secrets(&d) != 0 ||	   /* secrets into sealed memfds, config wiped */
+	    boot_helper_paths(&d) != 0 ||  /* the two files the parent may execute */
+	    boot_tls(&d) != 0 ||	   /* management TLS files read */
+	    boot_sandbox(&d) != 0 ||	   /* no_new_privs, Landlock, seccomp: no file read after */
+	    boot_standby_start(&d) != 0 || /* the lock sought (its DNS lookup's thread sandboxed) */
+	    boot_helpers(&d) != 0 ||	   /* cloudd and sshd-pool started */
+	    boot_services(&d) != 0 ||	   /* pool, queue, scheduler loop */
+	    boot_serve(&d) != 0) {	   /* management server on the bound socket */
 		d.exit_code = 1;
 	} else {
 		uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -48,6 +48,7 @@ struct dispatcher {
 	const char **itype_names;
 	struct api_client *api;
 	char *runner_path;
+	char *tls_cert, *tls_key; /* boot_tls: the management server's PEM, until boot_serve */
 
 	/* boot_helpers */
 	int cloud_fd, key_fd; /* the secrets as fds, until the helpers own them */
@@ -78,7 +79,11 @@ int boot_metrics(struct dispatcher *d);
 int boot_api(struct dispatcher *d);
 int boot_runner(struct dispatcher *d);
 int boot_standby(struct dispatcher *d);
+int boot_standby_start(struct dispatcher *d);
 int boot_secrets(struct dispatcher *d);
+int boot_helper_paths(struct dispatcher *d); /* boot_sandbox.c, as the next two */
+int boot_tls(struct dispatcher *d);
+int boot_sandbox(struct dispatcher *d);
 int boot_helpers(struct dispatcher *d);
 int boot_services(struct dispatcher *d);
 int boot_serve(struct dispatcher *d);

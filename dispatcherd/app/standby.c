@@ -157,11 +157,18 @@ standby_init(struct standby **out, uv_loop_t *loop, const struct cfg_cluster *cf
 	dispatch_gate_set_reason("waiting for the PostgreSQL advisory lock");
 	if (g != NULL)
 		metrics_set(g, NULL, 0);
+	*out = s;
+	return 0;
+}
+
+void
+standby_start(struct standby *s)
+{
+	if (s == NULL)
+		return;
 	log_kv(LOG_LVL_INFO, "standby: seeking the PostgreSQL advisory lock",
 	       LF_INT("Key", PGLOCK_KEY), LF_INT("RetryMs", PGLOCK_RETRY_MS));
 	pglock_start(s->lock);
-	*out = s;
-	return 0;
 }
 
 void

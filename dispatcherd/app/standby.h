@@ -24,10 +24,14 @@
 
 struct standby;
 
-/* Before the helpers and services start. NULL *out with 0: no lock (gate open). -1: a bad
- * connection config, logged at fatal level. */
+/* Before the config is wiped (it copies the connection). NULL *out with 0: no lock (gate
+ * open). -1: a bad connection config, logged at fatal level. Nothing runs until
+ * standby_start. */
 int standby_init(struct standby **out, uv_loop_t *loop, const struct cfg_cluster *cfg,
 		 struct metrics_registry *metrics);
+/* Seek the lock: after the sandbox, whose Landlock confines only the threads that exist
+ * then and later (the host name lookup starts libuv's threadpool). NULL is fine. */
+void standby_start(struct standby *s);
 /* Once the pool and the scheduler exist (either may be NULL). */
 void standby_attach(struct standby *s, struct pool *pool, struct sched_driver *sched);
 /* On shutdown: the connection is closed (the server frees the lock). NULL is fine. */

@@ -4,8 +4,9 @@
  * While the gate is closed nothing that changes the world is started: no container is locked,
  * unlocked or cancelled (queue_ops.c, queue_cancel.c), no scheduling pass or stale-lock fix runs
  * (sched_driver.c, sched_driver_gate.c), and the pool neither probes nor runs commands over SSH
- * (pool_probe_loop.c, pool_runner.c kill steps) nor destroys instances (pool_shutdown.c);
- * instances are only created by the scheduler's passes. What only reads goes on: the queue
+ * (pool_probe_loop.c, pool_runner.c kill steps) nor destroys instances (pool_shutdown.c) nor
+ * writes their tags (pool_tags.c: the active dispatcher owns them); instances are only created
+ * by the scheduler's passes. What only reads goes on: the queue
  * polls, the pool lists instances (adopting them as unknown), the management API and /metrics
  * answer. The gate is open unless app/standby.c, holding a PostgreSQL connection config, closes
  * it. The pause and resume of the scheduler loop and the pool are theirs: loop/sched_driver_gate.h,

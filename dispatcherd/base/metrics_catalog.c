@@ -152,6 +152,18 @@ static const struct cat_entry catalog_ec2[] = {
 	  "number of attempts to start a new instance",
 	  { "subnet_id", "success" } },
 };
+
+/* The budget cap (an addition, -max-hourly-spend): registered only when it is on. */
+static const struct cat_entry catalog_budget[] = {
+	{ METRIC_GAUGE,
+	  MET_HOURLY_SPEND,
+	  "hourly price of the booting, idle and running cloud VMs (spot at its current price)",
+	  { 0 } },
+	{ METRIC_GAUGE,
+	  MET_HOURLY_SPEND_CAP,
+	  "maximum hourly spend: no VM is created beyond it (-max-hourly-spend)",
+	  { 0 } },
+};
 #undef P
 
 static size_t
@@ -274,6 +286,8 @@ metrics_catalog_register(struct metrics_registry *r, const struct metrics_catalo
 	int rc = register_table(r, catalog, N(catalog));
 	if (!rc && in->ec2)
 		rc = register_table(r, catalog_ec2, N(catalog_ec2));
+	if (!rc && in->budget)
+		rc = register_table(r, catalog_budget, N(catalog_budget));
 	rc = rc ? rc : touch_pool(r, in);
 	rc = rc ? rc : touch_generic(r, in);
 	if (!rc && in->process)

@@ -23,6 +23,8 @@
 #define MET_TIME_TO_STATUS	"time_to_status_seconds"
 #define MET_CONCURRENT_REQUESTS "arvados_concurrent_requests"
 #define MET_MAX_ACTIVE_AGE	"arvados_max_active_request_age_seconds"
+#define MET_HOURLY_SPEND	MET_PREFIX "hourly_spend_dollars"
+#define MET_HOURLY_SPEND_CAP	MET_PREFIX "hourly_spend_cap_dollars"
 
 struct metrics_catalog_init {
 	const char *version;		   /* arvados_version_running{version} */
@@ -36,6 +38,7 @@ struct metrics_catalog_init {
 	int64_t max_gateway_tunnels;	 /* API.MaxGatewayTunnels */
 	bool ec2;			 /* register the ec2 driver's own two families */
 	bool process;			 /* add process_* from /proc/self (an addition, see docs) */
+	bool budget; /* -max-hourly-spend given: the two budget gauges (an addition) */
 };
 
 /* Register everything. 0, or a negative errno (a name clash is a bug: -EEXIST). */

@@ -29,26 +29,33 @@ enum sched_cstate {
 	SCHED_CSTATE_OTHER, /* anything else the API may say */
 };
 
-/* One cached container, as the queue sees it. */
+/* One cached container, as the queue sees it. Fields ordered so that the struct has no
+ * padding but at its end: 136 bytes (the loop fills 100,000 of them per pass at scale, and
+ * the pass reads them back; it was 128, two cache lines, before not_running_since). */
 struct sched_ctr {
 	const char *uuid;
-	enum sched_cstate state;
 	int64_t priority;
 	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
 	sched_time created_at; /* for the longest-wait metric (4.7) */
-	bool supervisor;       /* scheduling_parameters.supervisor */
 	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
 	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first */
-	uint32_t n_types;      /* 0: no configured type fits any more (weakness 1) */
-	bool op_in_flight;     /* a lock/unlock/cancel/kill holds the 4.5 slot */
-	/* The pool's running set R (5.10). */
-	bool in_running; /* listed by a worker, or an exited placeholder */
-	bool exited;	 /* the runner ended; exit_time is when */
-	sched_time exit_time;
-	bool runner_present; /* a runner for it still exists on some worker */
+	sched_time exit_time;  /* when exited: when the runner ended */
 	/* Queue-side memory of our own earlier decisions (0 = never). */
 	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
 	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
+	/* When the pass first found it Running in the queue but in no worker's list (with no
+	 * worker unknown); 0 = not recorded. 4.4's "not running on any worker" waits for a queue
+	 * poll that started after it, as the exited rule does: the crunch-run that the pool saw
+	 * gone had finalised the container before, so a fresher poll shows it final. */
+	sched_time not_running_since;
+	enum sched_cstate state;
+	uint32_t n_types;  /* 0: no configured type fits any more (weakness 1) */
+	bool supervisor;   /* scheduling_parameters.supervisor */
+	bool op_in_flight; /* a lock/unlock/cancel/kill holds the 4.5 slot */
+	/* The pool's running set R (5.10). */
+	bool in_running;     /* listed by a worker, or an exited placeholder */
+	bool exited;	     /* the runner ended; exit_time is when */
+	bool runner_present; /* a runner for it still exists on some worker */
 };
 
 enum sched_wstate {
@@ -77,6 +84,8 @@ struct sched_worker {
 	const struct sched_wrun *run;
 	uint32_t n_run;
 	sched_time last_busy;
+	double price; /* hourly price now: the current spot price when the cloud told it, else 0
+		       * (the type's configured Price applies); for the budget cap */
 };
 
 /* What one pass reads. Every array is borrowed for the duration of the call. */

@@ -5,7 +5,9 @@
  */
 #include "cli.h"
 
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cli_flag {
@@ -28,6 +30,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "sshd-pool-path", false, OPT(sshd_pool_path) },
 	{ "cloudd-user", false, OPT(cloudd_user) },
 	{ "sshd-pool-user", false, OPT(sshd_pool_user) },
+	{ "max-hourly-spend", false, OPT(max_hourly_spend) },
 	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
 	{ "pprof", false, IGNORED },
 	{ "skip-legacy", true, IGNORED },
@@ -105,6 +108,25 @@ cli_parse_flags(int argc, char **argv, int i, struct cli_opts *o, FILE *err)
 	return 0;
 }
 
+/* A dollar amount: a finite number >= 0 (0 = off), as Go's flag.Float64 would accept. */
+static int
+cli_parse_dollars(const char *val, const char *name, double *out, FILE *err)
+{
+	char *end;
+	double v;
+
+	*out = 0;
+	if (val == NULL)
+		return 0;
+	v = strtod(val, &end);
+	if (end == val || *end != '\0' || !isfinite(v) || v < 0) {
+		fprintf(err, "invalid value \"%s\" for flag -%s: want dollars >= 0\n", val, name);
+		return 2;
+	}
+	*out = v;
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 {
@@ -122,7 +144,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 		o->command = CLI_CONFIG_CHECK;
 		i = 2;
 	}
-	return cli_parse_flags(argc, argv, i, o, err);
+	if (cli_parse_flags(argc, argv, i, o, err) != 0)
+		return 2;
+	return cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend",
+				 &o->max_hourly_spend_dollars, err);
 }
 
 void
@@ -155,6 +180,8 @@ cli_usage(FILE *f, const char *prog)
 		"logged loudly)\n"
 		"  -require-landlock        refuse to start on a kernel without Landlock "
 		"(default: start, warn)\n"
+		"  -max-hourly-spend DOLLARS  budget cap: create no instance that would take the "
+		"hourly spend above it (default 0: off)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog, prog);

@@ -17,7 +17,9 @@ struct cli_opts {
 	const char *sshd_pool_path;
 	const char *cloudd_user; /* NULL: the sandbox's default user per role */
 	const char *sshd_pool_user;
-	int sub_argc; /* CLI_INSTANCE: the arguments after "instance" */
+	const char *max_hourly_spend;	 /* -max-hourly-spend as given; NULL: not given */
+	double max_hourly_spend_dollars; /* parsed: the budget cap, 0 = off */
+	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
 };
 

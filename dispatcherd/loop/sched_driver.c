@@ -13,16 +13,23 @@
 
 static void sd_kick_cb(uv_timer_t *t);
 
+/* Whether sd_pass would run a pass now. */
+static bool
+sd_pass_runs(const struct sched_driver *d)
+{
+	/* the gate: a lapsed lock lease (issue 15); 4.1: counting workers waits for the first
+	 * instance list */
+	return d->phase == SDP_RUN && dispatch_gate_open() && pool_loaded(d->o.pool);
+}
+
 /* One pass (4.2), then sync (4.4), then metrics (4.7). */
 static void
 sd_pass(struct sched_driver *d)
 {
 	int r;
 
-	if (d->phase != SDP_RUN || !dispatch_gate_open())
-		return; /* the gate: a lapsed lock lease (issue 15) */
-	if (!pool_loaded(d->o.pool))
-		return; /* 4.1: counting workers waits for the first instance list */
+	if (!sd_pass_runs(d))
+		return;
 	if (sd_input(d) != 0) {
 		log_msgf(LOG_LVL_ERROR, "%s", "scheduler: out of memory building the views");
 		return;
@@ -53,7 +60,9 @@ sd_kick_cb(uv_timer_t *t)
 	struct sched_driver *d = t->data;
 
 	d->kick_pending = false;
-	sd_queue_metrics(d);
+	/* queue_entries: counted by sd_input when a pass runs, else by a walk of its own */
+	if (!sd_pass_runs(d))
+		sd_queue_metrics(d);
 	if (d->phase == SDP_STALE)
 		stale_locks_check(d);
 	else
@@ -109,6 +118,8 @@ sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out)
 		free(d);
 		return r;
 	}
+	sched_set_hourly_cap(d->sched, o->max_hourly_spend);
+	sd_metrics_budget_cap(d);
 	sched_result_init(&d->pass);
 	sched_result_init(&d->sync);
 	uv_timer_init(o->loop, &d->tick);
@@ -127,14 +138,17 @@ sd_free(struct sched_driver *d)
 	sched_free(d->sched);
 	free(d->ctrs);
 	free(d->ctr_ids);
-	for (size_t i = 0; i < d->n_workers; i++)
-		free(d->worker_ids[i]);
 	free(d->worker_ids);
+	free(d->wid_buf);
 	free(d->workers);
 	for (size_t i = 0; i < d->n_uncached; i++)
 		free(d->uncached[i]);
 	free(d->uncached);
 	free(d->memo);
+	free(d->memo_slot);
+	free(d->qcount);
+	free(d->st_uuids);
+	free(d->st);
 	free(d);
 }
 

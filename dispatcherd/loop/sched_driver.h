@@ -5,7 +5,7 @@
  *
  * Phases: wait for the queue's first successful poll (the queue retries it, 2.7), then the
  * stale-lock recovery of 2.9 (stale_locks.c), then a pass (4.2) and a sync (4.4) on every
- * queue or pool notification, coalesced into one pass per loop iteration, on a periodic
+ * queue or pool on_change wake-up, coalesced into one pass per loop iteration, on a periodic
  * tick, and 250 ms after a decision met a busy per-container slot (4.5).
  *
  * Everything runs on the loop. Nothing here destroys an instance or unlocks a container
@@ -36,6 +36,7 @@ struct sched_driver_opts {
 	struct api_client *api;		  /* for the latest 503 (4.3) */
 	struct metrics_registry *metrics; /* may be NULL */
 	uint64_t tick_ms;		  /* periodic pass; 0: 1000 */
+	double max_hourly_spend;	  /* budget cap in dollars (-max-hourly-spend); 0: off */
 };
 
 int sched_driver_new(const struct sched_driver_opts *o, struct sched_driver **out);

@@ -12,11 +12,16 @@ struct sd_ctr {
 	char uuid[QUEUE_UUID_MAX];
 };
 
-/* Our memory of earlier decisions (sched_ctr's two timestamps); rare, kept in a small list. */
+/* Our memory of earlier decisions (sched_ctr's two timestamps): a list (a few thousand at
+ * most: containers unlocked over quota or cancelled lately), found through a hash index
+ * rebuilt for each pass (memo_slot), since every container of the view is looked up. The
+ * uuid is NUL-padded to its full size, as struct queue_ent's is, so the whole buffer is the
+ * key. */
 struct sd_memo {
 	char uuid[QUEUE_UUID_MAX];
 	sched_time overquota_unlocked_at;
 	sched_time cancel_tried_at;
+	sched_time not_running_since; /* sched_ctr.not_running_since */
 };
 
 struct sched_driver {
@@ -32,8 +37,13 @@ struct sched_driver {
 	struct sched_ctr *ctrs;
 	struct sd_ctr *ctr_ids;
 	size_t n_ctrs, cap_ctrs;
+	const char **st_uuids;	   /* the view's uuids, for pool_container_states */
+	struct pool_ctr_state *st; /* its answer */
+	size_t cap_st, cap_pst;
 	struct sched_worker *workers; /* copy of the pool's array, ids below */
-	char **worker_ids;
+	char **worker_ids;	      /* into wid_buf */
+	char *wid_buf;
+	size_t cap_wid_buf;
 	size_t n_workers, cap_workers;
 	char **uncached;
 	size_t n_uncached, cap_uncached;
@@ -43,6 +53,10 @@ struct sched_driver {
 
 	struct sd_memo *memo;
 	size_t n_memo, cap_memo;
+	size_t *qcount; /* queue_entries: state x (type + none) counts (sd_queue_count) */
+	size_t n_qcount;
+	uint32_t *memo_slot; /* 1 + memo index, 0 free; n_slot a power of two or 0 */
+	size_t n_slot;
 	bool bug_logged;
 
 	/* 2.9 */
@@ -50,7 +64,16 @@ struct sched_driver {
 	bool stale_had_unknown;
 };
 
-/* Build d->in from the queue and the pool, now. 0 or -ENOMEM. */
+#define SD_STATES (QST_CANCELLED + 1)
+
+/* queue_entries (sched_driver_metrics.c): begin (false: nothing to count), count each entry,
+ * publish; sd_queue_metrics does all three over the view. */
+bool sd_queue_count_begin(struct sched_driver *d);
+void sd_queue_count(struct sched_driver *d, const struct queue_ent *e);
+void sd_queue_count_publish(struct sched_driver *d);
+
+/* Build d->in from the queue and the pool, now, counting queue_entries on the way. 0 or
+ * -ENOMEM. */
 int sd_input(struct sched_driver *d);
 /* Carry out the decisions of r (indices into d->in). */
 void sd_execute(struct sched_driver *d, const struct sched_result *r);
@@ -60,11 +83,12 @@ void sd_begin_run(struct sched_driver *d);
 
 /* sched_driver_metrics.c: the pass's gauges (after each pass); queue_entries (each wake-up). */
 void sd_metrics(struct sched_driver *d);
+void sd_metrics_budget_cap(struct sched_driver *d);
 void sd_queue_metrics(struct sched_driver *d);
 
 /* stale_locks.c */
 void stale_locks_begin(struct sched_driver *d);
-/* A notification during 2.9: check again. */
+/* An on_change wake-up during 2.9: check again. */
 void stale_locks_check(struct sched_driver *d);
 
 #endif

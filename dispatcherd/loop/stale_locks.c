@@ -3,7 +3,7 @@
  * the first pass: containers we hold Locked that no worker runs are unlocked, but only once
  * the workers of unknown state (adopted after a restart) have been probed or
  * StaleLockTimeout has passed. The list is recomputed from the views at the moment of the
- * decision (sched_stale_locks, fix of weakness 2). Waits on pool notifications (kick) and a
+ * decision (sched_stale_locks, fix of weakness 2). Waits on the pool's on_change wake-ups (kick) and a
  * timer; never blocks the loop.
  */
 #include "sched_driver_internal.h"
@@ -92,7 +92,7 @@ stale_locks_begin(struct sched_driver *d)
 {
 	log_msgf(LOG_LVL_INFO, "%s", "FixStaleLocks starting.");
 	d->stale_started = 0;
-	/* Waits for the pool's first instance list: checked on each pool notification. */
+	/* Waits for the pool's first instance list: checked at each pool on_change wake-up. */
 	if (!pool_loaded(d->o.pool))
 		uv_timer_start(&d->stale_timer, stale_locks_timeout, 100, 0);
 	stale_locks_check(d);

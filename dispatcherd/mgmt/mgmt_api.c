@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch_gate.h"
 #include "mgmt_list.h"
 
 /* A one-shot list provider seen as an incremental source: the array is the snapshot. */
@@ -114,6 +115,22 @@ full_reason(char *buf, size_t len, const char *reason)
 	snprintf(buf, len, "via management API: %s", reason ? reason : "");
 }
 
+/* A standby (issue 15) answers lists and health, but acts on nothing: an action taken here
+ * would change its own records only (a drained instance destroyed the moment it became
+ * active), not the active dispatcher's. 503 tells the caller to ask the active one. */
+static bool
+refused_while_standby(struct http_response *w, int *rc)
+{
+	char status[256];
+	if (!dispatch_gate_status(status, sizeof(status)))
+		return false;
+	char msg[320];
+	snprintf(msg, sizeof(msg), "this dispatcher is a %s; send actions to the active one",
+		 status);
+	*rc = http_respond_error(w, 503, msg);
+	return true;
+}
+
 static int
 h_container_kill(void *ctx, const struct http_request *r, struct http_response *w)
 {
@@ -123,6 +140,9 @@ h_container_kill(void *ctx, const struct http_request *r, struct http_response *
 	char reason[512];
 	if (!uuid || !*uuid)
 		return http_respond_error(w, 400, "container_uuid parameter not provided");
+	int refused;
+	if (refused_while_standby(w, &refused))
+		return refused;
 	full_reason(reason, sizeof(reason), http_request_param(r, "reason"));
 	int rc = p->kill_container ? p->kill_container(p->ctx, uuid, reason) : MGMT_NOT_FOUND;
 	if (rc < 0)
@@ -149,6 +169,9 @@ h_instance_action(void *ctx, const struct http_request *r, struct http_response 
 		return http_respond_error(w, 500, "internal error");
 	if (!id || !*id)
 		return http_respond_error(w, 400, "instance_id parameter not provided");
+	int refused;
+	if (refused_while_standby(w, &refused))
+		return refused;
 	char reason[512] = "";
 	if (a->action == MGMT_KILL)
 		full_reason(reason, sizeof(reason), http_request_param(r, "reason"));

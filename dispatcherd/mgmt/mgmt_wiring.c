@@ -31,7 +31,7 @@ mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 
 	if (o == NULL)
 		return NULL;
-	if ((c = queue_ent_container_json(w->queue, e)) == NULL) {
+	if ((c = queue_ent_container_json(e, queue_identity(w->queue))) == NULL) {
 		cJSON_Delete(o);
 		return NULL;
 	}

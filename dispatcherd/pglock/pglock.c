@@ -9,55 +9,12 @@
 #include <string.h>
 
 #include "log.h"
-
-enum pglock_phase {
-	PH_IDLE = 0, /* no connection; the retry timer runs */
-	PH_CONNECT,  /* PQconnectPoll in progress */
-	PH_TRY,	     /* pg_try_advisory_lock sent */
-	PH_HOLDER,   /* the holder query sent */
-	PH_WAIT,     /* connected, not holding; the retry timer runs */
-	PH_HELD,     /* holding; the check timer runs */
-	PH_CHECK,    /* the check query sent */
-	PH_CLOSED,
-};
-
-#define PGLOCK_EXTRA 6 /* keywords we add: keepalives*, application_name, options */
-/* Server-side keep-alives for this session: the server notices a dead dispatcher (and frees
- * the lock) after about idle + interval * count seconds. */
-#define PGLOCK_SRV_KA_IDLE_S  10
-#define PGLOCK_SRV_KA_INTVL_S 2
-#define PGLOCK_SRV_KA_COUNT   3
-#define PGLOCK_OPTS                                                                       \
-	"-c tcp_keepalives_idle=" PGLOCK_STR(                                             \
-		PGLOCK_SRV_KA_IDLE_S) " -c "                                              \
-				      "tcp_keepalives_"                                   \
-				      "interval=" PGLOCK_STR(                             \
-					      PGLOCK_SRV_KA_INTVL_S) " -c "               \
-								     "tcp_keepalives_"    \
-								     "count=" PGLOCK_STR( \
-									     PGLOCK_SRV_KA_COUNT)
-#define PGLOCK_STR(x)  PGLOCK_STR2(x)
-#define PGLOCK_STR2(x) #x
-
-struct pglock {
-	struct pglock_opts o;
-	const char **kw, **val; /* NULL-terminated; values point into o.conn */
-	PGconn *conn;
-	uv_poll_t *poll; /* on PQsocket(conn); replaced while connecting */
-	int poll_events;
-	uv_timer_t retry, deadline, check;
-	enum pglock_phase ph;
-	bool active, flushing;
-	PGresult *res; /* the first result of the query in flight */
-	char holder[128];
-	char last_err[512];
-	char classid[16], objid[16];
-	int open_handles;
-};
+#include "pglock_internal.h"
 
 static void pl_poll_cb(uv_poll_t *p, int status, int events);
 static void pl_connect(struct pglock *l);
 static void pl_try(struct pglock *l);
+static void pl_release(struct pglock *l);
 
 bool
 pglock_configured(const struct cfg_postgres *c)
@@ -212,6 +169,19 @@ pl_notice(void *arg, const char *message)
 	log_kv(LOG_LVL_INFO, "PostgreSQL notice on the lock connection", LF_STR("Notice", m));
 }
 
+/* The delay before the next try: retry_ms, with a back-off while host names fail to resolve
+ * (a DNS outage is not hammered, and is logged once). */
+static unsigned
+pl_retry_ms(const struct pglock *l)
+{
+	unsigned n = l->resolve_failures;
+
+	if (n == 0)
+		return l->o.retry_ms;
+	n = n - 1 < PGLOCK_RESOLVE_BACKOFF_MAX ? n - 1 : PGLOCK_RESOLVE_BACKOFF_MAX;
+	return l->o.retry_ms << n;
+}
+
 static void
 pl_fail(struct pglock *l, const char *what, const char *detail)
 {
@@ -234,14 +204,14 @@ pl_fail(struct pglock *l, const char *what, const char *detail)
 	} else if (strcmp(err, l->last_err) != 0) {
 		log_kv_err(LOG_LVL_WARN, "cannot take the PostgreSQL advisory lock, will retry",
 			   err, LF_STR("Host", host ? host : ""), LF_STR("Port", port ? port : ""),
-			   LF_INT("RetryMs", l->o.retry_ms));
+			   LF_INT("RetryMs", pl_retry_ms(l)));
 		snprintf(l->last_err, sizeof(l->last_err), "%s", err);
 	} else {
 		log_kv_err(LOG_LVL_DEBUG, "cannot take the PostgreSQL advisory lock, will retry",
-			   err, LF_INT("RetryMs", l->o.retry_ms));
+			   err, LF_INT("RetryMs", pl_retry_ms(l)));
 	}
 	pl_set_active(l, false);
-	uv_timer_start(&l->retry, pl_retry_cb, l->o.retry_ms, 0);
+	uv_timer_start(&l->retry, pl_retry_cb, pl_retry_ms(l), 0);
 }
 
 static void
@@ -278,6 +248,7 @@ pl_connect_step(struct pglock *l, PostgresPollingStatusType st)
 		l->ph = PH_WAIT;
 		l->last_err[0] = '\0';
 		log_kv(LOG_LVL_DEBUG, "connected to PostgreSQL",
+		       LF_STR("HostAddr", PQhostaddr(l->conn) ? PQhostaddr(l->conn) : ""),
 		       LF_INT("ServerVersion", PQserverVersion(l->conn)));
 		pl_try(l);
 		return;
@@ -289,10 +260,24 @@ pl_connect_step(struct pglock *l, PostgresPollingStatusType st)
 		pl_fail(l, "cannot connect to PostgreSQL", strerror(-r));
 }
 
+/* Connect; with r, to the addresses r resolved (libpq's host, hostaddr and port lists). */
 static void
-pl_connect(struct pglock *l)
+pl_connect_to(struct pglock *l, const struct pglock_resolve *r)
 {
-	l->conn = PQconnectStartParams(l->kw, l->val, 0);
+	if (r != NULL) {
+		l->val[l->host_i] = r->host;
+		if (r->port != NULL && l->port_i >= 0)
+			l->val[l->port_i] = r->port;
+		l->kw[l->addr_i] = "hostaddr";
+		l->val[l->addr_i] = r->hostaddr;
+	}
+	l->conn = PQconnectStartParams(l->kw, l->val, 0); /* it copies the values */
+	if (r != NULL) {
+		l->val[l->host_i] = cfg_postgres_get(l->o.conn, "host");
+		if (l->port_i >= 0)
+			l->val[l->port_i] = cfg_postgres_get(l->o.conn, "port");
+		l->kw[l->addr_i] = l->val[l->addr_i] = NULL;
+	}
 	l->ph = PH_CONNECT;
 	if (l->conn == NULL) {
 		pl_fail(l, "cannot connect to PostgreSQL", "out of memory");
@@ -306,6 +291,48 @@ pl_connect(struct pglock *l)
 	uv_timer_start(&l->deadline, pl_deadline_cb, l->o.timeout_ms, 0);
 	/* libpq's rule: wait until the socket is writable before the first PQconnectPoll. */
 	pl_connect_step(l, PGRES_POLLING_WRITING);
+}
+
+static void
+pl_resolved(void *arg, int status, const char *name)
+{
+	struct pglock *l = arg;
+	char d[320];
+
+	if (l->ph == PH_CLOSED) {
+		pl_release(l); /* the lookup in flight held it */
+		return;
+	}
+	if (status != 0) {
+		if (l->resolve_failures < UINT32_MAX)
+			l->resolve_failures++;
+		snprintf(d, sizeof(d), "\"%s\": %s", name ? name : "", uv_strerror(status));
+		pl_fail(l, "cannot resolve the PostgreSQL host name", d);
+		return;
+	}
+	l->resolve_failures = 0;
+	if (strcmp(l->resolved, l->names.hostaddr) != 0) {
+		snprintf(l->resolved, sizeof(l->resolved), "%s", l->names.hostaddr);
+		log_kv(LOG_LVL_INFO, "resolved the PostgreSQL host name",
+		       LF_STR("Host", cfg_postgres_get(l->o.conn, "host")),
+		       LF_STR("HostAddr", l->names.hostaddr));
+	}
+	pl_connect_to(l, &l->names);
+}
+
+/* Resolve the host names off the loop first, when there are any; then connect. */
+static void
+pl_connect(struct pglock *l)
+{
+	int r;
+
+	if (!l->resolve) {
+		pl_connect_to(l, NULL);
+		return;
+	}
+	l->ph = PH_RESOLVE;
+	if ((r = pglock_resolve_start(&l->names, pl_resolved, l)) != 0)
+		pl_resolved(l, r, cfg_postgres_get(l->o.conn, "host"));
 }
 
 /* ---- queries ---- */
@@ -500,79 +527,21 @@ pl_poll_cb(uv_poll_t *p, int status, int events)
 
 /* ---- life ---- */
 
-static bool
-pl_keyword_known(const PQconninfoOption *opts, const char *k)
+static void
+pl_release(struct pglock *l)
 {
-	for (const PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, k) == 0)
-			return true;
-	return false;
-}
-
-static int
-pl_params(struct pglock *l, char *err, size_t errlen)
-{
-	const struct cfg_postgres *c = l->o.conn;
-	static const char *const extra_k[PGLOCK_EXTRA] = {
-		"keepalives",	    "keepalives_idle",	"keepalives_interval",
-		"keepalives_count", "application_name", "options"
-	};
-	static const char *const extra_v[PGLOCK_EXTRA] = {
-		"1",
-		PGLOCK_STR(PGLOCK_KEEPALIVE_IDLE_S),
-		PGLOCK_STR(PGLOCK_KEEPALIVE_INTVL_S),
-		PGLOCK_STR(PGLOCK_KEEPALIVE_COUNT),
-		"arvados-dispatch-cloud",
-		PGLOCK_OPTS,
-	};
-	PQconninfoOption *known = PQconndefaults();
-	size_t n = 0;
-
-	if (known == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (--l->open_handles == 0) {
+		pglock_resolve_free(&l->names);
+		free(l->kw);
+		free(l->val);
+		free(l);
 	}
-	l->kw = calloc(c->n + PGLOCK_EXTRA + 1, sizeof(char *));
-	l->val = calloc(c->n + PGLOCK_EXTRA + 1, sizeof(char *));
-	if (l->kw == NULL || l->val == NULL) {
-		PQconninfoFree(known);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < c->n; i++) {
-		if (!pl_keyword_known(known, c->keys[i])) {
-			snprintf(err, errlen,
-				 "PostgreSQL.Connection.%s: not a PostgreSQL (libpq) connection "
-				 "parameter",
-				 c->keys[i]);
-			PQconninfoFree(known);
-			return -EINVAL;
-		}
-		if (c->values[i][0] == '\0')
-			continue; /* as Arvados: an empty value is no value */
-		l->kw[n] = c->keys[i];
-		l->val[n++] = c->values[i];
-	}
-	PQconninfoFree(known);
-	for (size_t i = 0; i < PGLOCK_EXTRA; i++) {
-		if (cfg_postgres_get(c, extra_k[i]) != NULL)
-			continue; /* the operator's choice wins */
-		l->kw[n] = extra_k[i];
-		l->val[n++] = extra_v[i];
-	}
-	return 0;
 }
 
 static void
 pl_closed(uv_handle_t *h)
 {
-	struct pglock *l = h->data;
-
-	if (--l->open_handles == 0) {
-		free(l->kw);
-		free(l->val);
-		free(l);
-	}
+	pl_release(h->data);
 }
 
 int
@@ -587,6 +556,7 @@ pglock_new(const struct pglock_opts *o, struct pglock **out, char *err, size_t e
 		return -ENOMEM;
 	}
 	l->o = *o;
+	l->host_i = l->port_i = -1;
 	if (l->o.key == 0)
 		l->o.key = PGLOCK_KEY;
 	if (l->o.retry_ms == 0)
@@ -598,7 +568,8 @@ pglock_new(const struct pglock_opts *o, struct pglock **out, char *err, size_t e
 	/* pg_locks splits a bigint key: classid the high half, objid the low half. */
 	snprintf(l->classid, sizeof(l->classid), "%" PRIu32, (uint32_t)((uint64_t)l->o.key >> 32));
 	snprintf(l->objid, sizeof(l->objid), "%" PRIu32, (uint32_t)((uint64_t)l->o.key));
-	if ((r = pl_params(l, err, errlen)) != 0) {
+	if ((r = pglock_params(l, err, errlen)) != 0) {
+		pglock_resolve_free(&l->names);
 		free(l->kw);
 		free(l->val);
 		free(l);
@@ -628,7 +599,7 @@ pglock_close(struct pglock *l)
 	pl_drop(l);
 	l->ph = PH_CLOSED;
 	l->active = false;
-	l->open_handles = 3;
+	l->open_handles = 3 + pglock_resolve_cancel(&l->names); /* a lookup in flight answers */
 	uv_close((uv_handle_t *)&l->retry, pl_closed);
 	uv_close((uv_handle_t *)&l->deadline, pl_closed);
 	uv_close((uv_handle_t *)&l->check, pl_closed);

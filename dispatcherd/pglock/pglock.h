@@ -16,8 +16,10 @@
  * connection is dropped, and the lock is sought again after retry_ms.
  *
  * Every connect and every query has the deadline timeout_ms: a server that accepts and says
- * nothing is an error, not a hang. Host names are resolved by libpq (getaddrinfo) inside
- * PQconnectPoll; give an address (or a name in /etc/hosts) to keep DNS off the loop.
+ * nothing is an error, not a hang. Host names are resolved before each connection attempt
+ * off the loop (uv_getaddrinfo, pglock_resolve.h) and libpq is given the addresses
+ * (`hostaddr`) beside the names (`host`, for TLS verification and messages); a failed lookup is
+ * logged once, naming the host, and retried with a back-off (retry_ms doubled up to 8 times it).
  * The password is passed to libpq and never logged.
  */
 #ifndef ADC_PGLOCK_H

@@ -45,7 +45,7 @@ pool_loaded(const struct pool *p)
 }
 
 void
-pool_notify(struct pool *p)
+pool_changed(struct pool *p)
 {
 	if (p->closing)
 		return;

@@ -32,7 +32,7 @@ struct pool_opts {
 	struct pool_cloud_port cloud;
 	struct pool_ssh_port ssh;
 	struct metrics_registry *metrics; /* NULL: no metrics */
-	pool_on_change_fn on_change;	  /* may be NULL (app/dispatcher.c: who wakes whom) */
+	pool_on_change_fn on_change;	  /* may be NULL (app/wakeups.c: who wakes whom) */
 	void *on_change_ctx;
 	/* The resolved runner (pool_runner_resolve): NULL/"" = no deploy; the md5 of the file
 	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */

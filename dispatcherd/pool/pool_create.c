@@ -192,7 +192,7 @@ pool_create_done(void *arg, const struct pool_cloud_err *err, const struct pool_
 		pool_throttle_error(p, &p->create_throttle_until, err, "create instance");
 		pool_holds_rearm(p);
 	}
-	pool_notify(p);
+	pool_changed(p);
 out:
 	adc_wipe(op->secret, sizeof(op->secret));
 	free(op);

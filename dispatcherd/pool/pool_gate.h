@@ -6,7 +6,8 @@
 struct pool;
 
 /* Before resuming, every in-service worker is probed again as after a restart (state unknown:
- * Locked containers wait for the probes), then probes and kills restart. */
+ * Locked containers wait for the probes) and takes its IdleBehavior from its last listed tags
+ * (the active dispatcher may have held or drained it), then probes and kills restart. */
 void pool_gate_resume(struct pool *p);
 
 #endif

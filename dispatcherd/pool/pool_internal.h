@@ -155,7 +155,7 @@ struct pool {
 };
 
 /* pool.c */
-void pool_notify(struct pool *p);
+void pool_changed(struct pool *p);
 void pool_call_begin(struct pool *p);
 /* Account for a returned call; true when the pool is closing (the caller only releases). */
 bool pool_call_end(struct pool *p);

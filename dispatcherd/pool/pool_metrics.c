@@ -1,6 +1,6 @@
 /*
  * pool_metrics.c - the pool's metrics (section 8). Gauges are recomputed on every pool
- * notification and (fix, weakness 13) at every probe tick, so probe ages are never older than
+ * on_change wake-up and (fix, weakness 13) at every probe tick, so probe ages are never older than
  * one ProbeInterval. (Not a scrape hook: the registry cannot drop a hook, and it may outlive
  * the pool.)
  * The pool counts driver_operations itself: it is the only caller of the cloud port.

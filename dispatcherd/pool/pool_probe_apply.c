@@ -5,54 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container_uuid.h"
+#include "pool_list_parse.h"
 
-struct pool_probe_lines {
-	const char **uuids;
-	size_t n;
-	bool broken;
-	bool stale;
-};
-
-/* A container UUID of this cluster, as crunch-run --list prints it; anything else is ignored
- * (another cluster's runner, or junk: the UUID is later sent back in a --kill). The pattern is
- * the one sshd-pool and the decoders check (container_uuid_valid). */
-static bool
-pool_uuid_ok(const struct pool *p, const char *s)
-{
-	size_t cl = strlen(p->cl->cluster_id);
-
-	return container_uuid_valid(s) && cl == 5 && strncmp(s, p->cl->cluster_id, cl) == 0;
-}
-
-/* Split out (modified in place) into lines. 0, or -1 on ENOMEM. */
+/* The worker's `crunch-run --list` output (pool_list_parse.c), with one log line for each
+ * stale run lock it reports. 0, or -1 on ENOMEM. */
 static int
 pool_probe_parse(struct pool_probe *pr, struct pool_probe_lines *l)
 {
-	struct pool_worker *w = pr->w;
-	size_t cap = 1;
-
-	for (const char *c = pr->out; *c; c++)
-		cap += *c == '\n';
-	if (!(l->uuids = calloc(cap, sizeof(char *))))
+	if (pool_probe_lines_parse(pr->out, pr->p->cl->cluster_id, l) < 0)
 		return -1;
-	for (char *save = NULL, *line = strtok_r(pr->out, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(line, ' ');
-
-		if (strcmp(line, "broken") == 0) {
-			l->broken = true;
-		} else if (sp && strcmp(sp, " stale") == 0) {
-			*sp = 0;
-			if (!pool_uuid_ok(pr->p, line))
-				continue;
-			l->stale = true;
-			log_kv(LOG_LVL_INFO, "probe reported stale run lock", POOL_WF(w),
-			       LF_STR("ContainerUUID", line));
-		} else if (!sp && pool_uuid_ok(pr->p, line)) {
-			l->uuids[l->n++] = line;
-		}
-	}
+	for (size_t i = 0; i < l->n_stale; i++)
+		log_kv(LOG_LVL_INFO, "probe reported stale run lock", POOL_WF(pr->w),
+		       LF_STR("ContainerUUID", l->stale[i]));
 	return 0;
 }
 
@@ -61,7 +25,7 @@ pool_probe_stale(struct pool_probe *pr, struct pool_probe_lines *l, int64_t now)
 {
 	struct pool_worker *w = pr->w;
 
-	if (!l->stale) {
+	if (l->n_stale == 0) {
 		w->stale_since = 0;
 		return;
 	}
@@ -192,7 +156,7 @@ pool_probe_success(struct pool_probe *pr, const struct pool_probe_lines *l, int6
 		pool_boot_outcome(w, "success");
 		log_kv(LOG_LVL_INFO, "probes succeeded, instance is in service", POOL_WF(w));
 	}
-	pool_notify(p);
+	pool_changed(p);
 }
 
 void
@@ -214,7 +178,7 @@ pool_probe_apply(struct pool_probe *pr)
 		pool_shutdown_if_idle(w);
 	}
 	if (w->state == SCHED_W_SHUTDOWN) {
-		free(l.uuids);
+		pool_probe_lines_free(&l);
 		return;
 	}
 	if (!pr->ok || (!pr->booted && l.n == 0 && pool_running_count(w) == 0)) {
@@ -227,5 +191,5 @@ pool_probe_apply(struct pool_probe *pr)
 		else
 			pool_probe_success(pr, &l, now);
 	}
-	free(l.uuids);
+	pool_probe_lines_free(&l);
 }

@@ -102,7 +102,7 @@ pool_probe_timer_cb(uv_timer_t *t)
 
 	if (p->closing)
 		return;
-	pool_metrics_update(p); /* weakness 13: probe ages refresh without notifications */
+	pool_metrics_update(p); /* weakness 13: probe ages refresh without on_change wake-ups */
 	if (!dispatch_gate_open())
 		return; /* standby: no probe, no idle shutdown (issue 15) */
 	if (p->round_pos < p->n_round)

@@ -241,7 +241,7 @@ pool_start(struct pool *p, const char *id, const char *uuid, const struct res_ve
 	}
 	adc_free_secret_str(payload);
 	if (was != SCHED_W_RUNNING)
-		pool_notify(p);
+		pool_changed(p);
 	return true;
 }
 
@@ -304,7 +304,7 @@ pool_kill_done(void *arg, const struct pool_ssh_result *res)
 		pool_kill_unlist(p, r);
 		pool_runner_ended(r);
 		pool_shutdown_if_idle(w);
-		pool_notify(p);
+		pool_changed(p);
 	}
 out:
 	pool_kill_rearm(p);

@@ -196,14 +196,14 @@ pool_destroy(struct pool_worker *w)
 		pool_destroy_queue(p);
 }
 
-/* Shut down: updated := destroyed := now, state shutdown, notify, destroy. */
+/* Shut down: updated := destroyed := now, state shutdown, on_change, destroy. */
 void
 pool_worker_shutdown(struct pool_worker *w)
 {
 	w->updated = pool_now(w->p);
 	w->state = SCHED_W_SHUTDOWN;
 	pool_destroy(w);
-	pool_notify(w->p);
+	pool_changed(w->p);
 }
 
 static bool
@@ -299,6 +299,6 @@ pool_set_idle_behavior(struct pool *p, const char *id, enum sched_idle b)
 	w->idle = b;
 	pool_tags_save(w);
 	if (!pool_shutdown_if_idle(w))
-		pool_notify(p);
+		pool_changed(p);
 	return 0;
 }

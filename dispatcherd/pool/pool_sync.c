@@ -154,7 +154,7 @@ pool_sync_apply(struct pool *p, int64_t t0, const struct pool_instance *list, si
 		changed = true;
 	}
 	if (changed)
-		pool_notify(p);
+		pool_changed(p);
 }
 
 static void

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch_gate.h"
+
 static char *
 pool_key(const char *prefix, const char *name)
 {
@@ -119,7 +121,8 @@ pool_tags_run(struct pool *p, struct pool_cloudop *o)
 	int rc = -ENOMEM;
 
 	w->tags_queued = false;
-	if (w->removed || w->state == SCHED_W_SHUTDOWN || pool_tags_current(w)) {
+	if (w->removed || w->state == SCHED_W_SHUTDOWN || pool_tags_current(w) ||
+	    !dispatch_gate_open()) {
 		free(t);
 		pool_worker_unref(w);
 		free(op);
@@ -157,6 +160,9 @@ pool_tags_drop(struct pool *p, struct pool_cloudop *o)
  * create/list/destroy on the cloud-ops ticker, and a listing that still shows the old values
  * within two SyncIntervals of a successful write is taken as the driver's stale view, not
  * rewritten again.
+ * Standby (issue 15, base/dispatch_gate.h): nothing is written, here nor when a queued write
+ * comes up; the active dispatcher owns the tags (it may hold or drain an instance), and
+ * pool_gate_resume takes the behaviours from them when this one becomes active.
  */
 void
 pool_tags_save(struct pool_worker *w)
@@ -165,7 +171,7 @@ pool_tags_save(struct pool_worker *w)
 	struct pool_tagop *op;
 	int64_t window = 2 * p->vm->sync_interval;
 
-	if (w->removed || w->tags_queued || pool_tags_current(w))
+	if (w->removed || w->tags_queued || pool_tags_current(w) || !dispatch_gate_open())
 		return;
 	if (w->tags_written_at && w->tags_written_idle == w->idle &&
 	    pool_now(p) - w->tags_written_at < window)

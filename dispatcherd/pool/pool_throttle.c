@@ -1,6 +1,6 @@
 /*
  * pool_throttle.c - pacing of cloud calls (MaxCloudOpsPerSecond), rate-limit hold-offs
- * (throttle.go), and the one timer that notifies when a hold expires.
+ * (throttle.go), and the one timer that wakes (pool_changed) when a hold expires.
  */
 #include "pool_internal.h"
 
@@ -145,7 +145,7 @@ pool_min_future(int64_t *best, int64_t t, int64_t now)
 }
 
 /* One timer for every hold's expiry (quota, capacity, create ops, rate limits): each expiry
- * is a pool notification, so the scheduler retries at once. */
+ * is a pool on_change wake-up, so the scheduler retries at once. */
 void
 pool_holds_rearm(struct pool *p)
 {
@@ -174,5 +174,5 @@ pool_hold_timer_cb(uv_timer_t *t)
 	struct pool *p = t->data;
 
 	pool_holds_rearm(p);
-	pool_notify(p);
+	pool_changed(p);
 }

@@ -5,6 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The current spot price: the latest entry of the price history cloudd attached (5.7.3);
+ * 0 when there is none (on-demand, or not known yet). */
+static double
+pool_current_price(const struct pool_worker *w)
+{
+	const struct pool_price *cur = NULL;
+
+	for (size_t i = 0; i < w->n_prices; i++)
+		if (cur == NULL || w->prices[i].start_time >= cur->start_time)
+			cur = &w->prices[i];
+	return cur != NULL && cur->price > 0 ? cur->price : 0;
+}
+
 int
 pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
 {
@@ -31,7 +44,8 @@ pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
 					       .idle = w->idle,
 					       .run = &swr[k],
 					       .n_run = (uint32_t)w->n_run,
-					       .last_busy = w->busy };
+					       .last_busy = w->busy,
+					       .price = pool_current_price(w) };
 		/* An instance of a type no longer configured takes nothing new. */
 		if (!w->type_known)
 			sw[i].idle = SCHED_IDLE_DRAIN;

@@ -134,7 +134,37 @@ pool_dup(const char *s)
 	return strdup(s ? s : "");
 }
 
-/* Replace the instance data (address, user, tags, prices, secret tag). 0 or -ENOMEM. */
+static bool
+pool_same_str(const char *kept, const char *s)
+{
+	return kept != NULL && strcmp(kept, s ? s : "") == 0;
+}
+
+/* Whether the instance data kept for w is what inst says (the usual case on every sync). */
+static bool
+pool_worker_same_instance(const struct pool_worker *w, const struct pool_instance *inst,
+			  const char *secret)
+{
+	bool hk = inst->host_key != NULL && inst->host_key[0] != '\0';
+
+	if (!pool_same_str(w->address, inst->address) ||
+	    !pool_same_str(w->user, inst->remote_user) || (w->secret == NULL) != (secret == NULL) ||
+	    (secret != NULL && strcmp(w->secret, secret) != 0) || (w->host_key != NULL) != hk ||
+	    (hk && strcmp(w->host_key, inst->host_key) != 0) || w->n_tags != inst->n_tags ||
+	    w->n_prices != inst->n_prices ||
+	    (inst->n_prices > 0 &&
+	     memcmp(w->prices, inst->prices, inst->n_prices * sizeof(*w->prices)) != 0))
+		return false;
+	for (size_t i = 0; i < inst->n_tags; i++)
+		if (!pool_same_str(w->tag_k[i], inst->tags[i].key) ||
+		    !pool_same_str(w->tag_v[i], inst->tags[i].value))
+			return false;
+	return true;
+}
+
+/* Replace the instance data (address, user, tags, prices, secret tag). 0 or -ENOMEM.
+ * Unchanged data is kept as it is: at 10,000 instances a sync replaced some 140,000 small
+ * blocks every SyncInterval, churn that left the heap fragmented (issue 16). */
 int
 pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst)
 {
@@ -142,6 +172,9 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 	const char *secret = pool_tag_get(inst, p->key_secret);
 	struct pool_worker n = { 0 };
 	int ok = 1;
+
+	if (pool_worker_same_instance(w, inst, secret))
+		return 0;
 
 	n.address = pool_dup(inst->address);
 	n.user = pool_dup(inst->remote_user);

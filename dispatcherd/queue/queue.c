@@ -1,5 +1,6 @@
-/* queue.c - the queue's lifecycle, change notification, the sorted view and accessors. See
- * queue.h; polling is in queue_poll.c, state-changing calls in queue_ops.c. */
+/* queue.c - the queue's lifecycle, the on_change wake-up and accessors. See queue.h; the
+ * sorted view is in queue_view.c, polling in queue_poll.c, state-changing calls in
+ * queue_ops.c. */
 #include "queue_internal.h"
 
 #include <errno.h>
@@ -53,15 +54,14 @@ queue_wake_cb(uv_async_t *h)
 {
 	struct queue *q = h->data;
 
-	if (q->notify != NULL && !q->closing)
-		q->notify(q->notify_arg);
+	if (q->on_change != NULL && !q->closing)
+		q->on_change(q->on_change_ctx);
 }
 
 /* uv_async_send coalesces: many changes before the loop runs give one wake-up. */
 void
 queue_changed(struct queue *q)
 {
-	q->view_dirty = true;
 	if (!q->closing)
 		uv_async_send(&q->wake);
 }
@@ -119,8 +119,8 @@ queue_new(const struct queue_opts *o, struct queue **out)
 						      : QUEUE_MOUNTS_CONCURRENCY;
 	q->list_limit = o->list_limit ? o->list_limit : 1000;
 	q->mounts_batch = o->mounts_batch ? o->mounts_batch : QUEUE_MOUNTS_BATCH;
-	q->notify = o->on_change;
-	q->notify_arg = o->on_change_ctx;
+	q->on_change = o->on_change;
+	q->on_change_ctx = o->on_change_ctx;
 	q->poll_cb = o->on_poll;
 	q->poll_cb_arg = o->on_poll_ctx;
 	pi = o->cluster->containers.cloudvms.poll_interval / 1000000;
@@ -171,46 +171,6 @@ uint64_t
 queue_threshold_ms(const struct queue *q)
 {
 	return q->threshold_ms;
-}
-
-static int
-queue_view_cmp(const void *a, const void *b)
-{
-	const struct queue_ent *x = *(struct queue_ent *const *)a;
-	const struct queue_ent *y = *(struct queue_ent *const *)b;
-
-	if (x->priority != y->priority)
-		return x->priority > y->priority ? -1 : 1;
-	if (x->first_seen_ms != y->first_seen_ms)
-		return x->first_seen_ms < y->first_seen_ms ? -1 : 1;
-	return strcmp(x->uuid, y->uuid);
-}
-
-struct queue_ent *const *
-queue_view(struct queue *q, size_t *n)
-{
-	if (q->view_dirty || q->view_n != q->map.n) {
-		if (q->view_cap < q->map.n) {
-			size_t cap = q->map.n + q->map.n / 4 + 16;
-			struct queue_ent **v = realloc(q->view, cap * sizeof(*v));
-
-			if (v == NULL) {
-				*n = 0;
-				return NULL;
-			}
-			q->view = v;
-			q->view_cap = cap;
-		}
-		q->view_n = 0;
-		for (size_t i = 0; i < q->map.cap; i++)
-			if (q->map.slot[i] != NULL)
-				q->view[q->view_n++] = q->map.slot[i];
-		if (q->view_n > 1)
-			qsort(q->view, q->view_n, sizeof(*q->view), queue_view_cmp);
-		q->view_dirty = false;
-	}
-	*n = q->view_n;
-	return q->view;
 }
 
 void
@@ -282,6 +242,8 @@ queue_free(struct queue *q, void (*closed)(void *arg), void *arg)
 	}
 	queue_map_free(&q->map);
 	free(q->view);
+	free(q->view_tmp);
+	free(q->view_new);
 	free(q->identity);
 	uv_close((uv_handle_t *)&q->wake, queue_handle_closed);
 	uv_close((uv_handle_t *)&q->poll_timer, queue_handle_closed);

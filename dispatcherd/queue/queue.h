@@ -57,7 +57,7 @@ enum queue_op {
 
 /* A mirrored container. Fields above "private" are for readers; only queue_*.c write. */
 struct queue_ent {
-	char uuid[QUEUE_UUID_MAX];
+	char uuid[QUEUE_UUID_MAX]; /* NUL-padded to its full size (a hash key as a whole) */
 	enum queue_state state;
 	enum queue_fit fit;
 	enum queue_op op;  /* the operation in flight, QOP_NONE if none */
@@ -81,6 +81,8 @@ struct queue_ent {
 	bool mounts_single;   /* a complete batch answer left it out: fetch it alone (GET) */
 	uint8_t cancel_tries; /* "cancel unsatisfiable" back-off exponent */
 	uint32_t seen_gen;    /* last poll generation that saw it */
+	uint32_t view_pos;    /* 1 + its index in the sorted view; 0: not placed */
+	uint32_t view_new;    /* 1 + its index among the entries waiting to be placed; 0: none */
 	uint64_t retry_at_ms; /* monotonic: no mounts / cancel retry before */
 	struct queue_ent *mq_next, *mq_prev; /* mounts fetch FIFO */
 	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
@@ -135,8 +137,9 @@ void queue_free(struct queue *q, void (*closed)(void *arg), void *arg);
 
 struct queue_ent *queue_get(const struct queue *q, const char *uuid);
 size_t queue_count(const struct queue *q);
-/* Every entry, ordered by priority descending, then first_seen_ms, then uuid; rebuilt only
- * after a change. Valid until control returns to the loop. */
+/* Every entry, ordered by priority descending, then first_seen_ms, then uuid; kept in order
+ * between calls, so that a call after a few changes costs O(entries) without a sort. Valid
+ * until control returns to the loop or the next queue_forget. */
 struct queue_ent *const *queue_view(struct queue *q, size_t *n);
 /* Whether the last successful poll started after wall time t_ms (the 4.4 threshold). */
 uint64_t queue_threshold_ms(const struct queue *q);
@@ -148,7 +151,7 @@ void queue_stats(const struct queue *q, struct queue_stats *s);
  * Spec 2.6. 0 when started (cb then runs exactly once, never from inside this call), or
  * -ENOENT (not in the queue), -EBUSY (another operation on this container is in flight: the
  * caller retries later, 4.5), -ECANCELED (closing), -ENOMEM. On success the response's state,
- * priority and locked_by_uuid are copied into the entry and the scheduler is notified.
+ * priority and locked_by_uuid are copied into the entry and the scheduler is woken (on_change).
  */
 int queue_lock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
 int queue_unlock(struct queue *q, const char *uuid, queue_op_cb cb, void *arg);
@@ -162,10 +165,18 @@ const char *queue_state_name(enum queue_state s);
 enum queue_state queue_state_parse(const char *s);
 
 /* The "container" object of spec 7.2's queue entry: every arvados.Container attribute, the
- * selected ones (2.3) and locked_by_uuid filled from the mirror, the rest zero values
- * (queue_rec.c). Caller frees; NULL on ENOMEM. */
+ * selected ones (2.3) filled from the mirror, locked_by_uuid identity (queue_identity(), NULL
+ * while unknown: "") when locked by us, the rest zero values (queue_rec.c). Caller frees;
+ * NULL on ENOMEM. */
 struct cJSON;
-struct cJSON *queue_ent_container_json(const struct queue *q, const struct queue_ent *e);
+struct cJSON *queue_ent_container_json(const struct queue_ent *e, const char *identity);
+
+/* An entry outside any queue, with what a poll mirrors of the API container record `record`
+ * (state, priority, the attributes queue_ent_container_json shows; locked_by_me as given): so
+ * that bench/mgmt renders the management API's containers with the product's code.
+ * NULL when the record is unusable or on ENOMEM. Free with queue_ent_detached_free. */
+struct queue_ent *queue_ent_detached_new(const struct cJSON *record, bool locked_by_me);
+void queue_ent_detached_free(struct queue_ent *e);
 
 /* The mirrored queue as JSON text (tests, management API); caller frees; NULL on ENOMEM. */
 char *queue_dump_json(struct queue *q);

@@ -228,13 +228,41 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 	return true;
 }
 
+struct queue_ent *
+queue_ent_detached_new(const cJSON *record, bool locked_by_me)
+{
+	const char *uuid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "uuid"));
+	const char *why = NULL;
+	struct queue_ent *e;
+
+	if (uuid == NULL || uuid[0] == '\0' || strlen(uuid) >= QUEUE_UUID_MAX ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->first_seen_ms = queue_wall_ms();
+	e->locked_by_me = locked_by_me;
+	if (!queue_apply_fields(e, record, &why) || queue_rec_update(e, record) != 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+queue_ent_detached_free(struct queue_ent *e)
+{
+	if (e == NULL)
+		return;
+	queue_rec_free(e);
+	free(e);
+}
+
 int
 queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 {
 	const char *uuid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "uuid"));
 	const char *why = NULL;
 	struct queue_ent *e;
-	enum queue_state old_state;
 	int64_t old_prio;
 	uint64_t h;
 
@@ -252,7 +280,6 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 	if (e == NULL && (e = queue_ent_new(q, uuid)) == NULL)
 		return -ENOMEM;
 	e->seen_gen = q->poll.gen;
-	old_state = e->state;
 	old_prio = e->priority;
 	e->locked_by_me = src == QSRC_MINE;
 	if (!queue_apply_fields(e, item, &why)) {
@@ -260,8 +287,8 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 		queue_apply_unusable(q, e, QUEUE_ERR_DECODE, why);
 		return 0;
 	}
-	if (old_state != e->state || old_prio != e->priority)
-		q->view_dirty = true;
+	if (old_prio != e->priority)
+		queue_view_moved(q, e);
 	h = queue_spec_hash(item);
 	if ((h != e->spec_hash || e->rec == NULL) && queue_rec_update(e, item) != 0)
 		return -ENOMEM;
@@ -284,8 +311,10 @@ queue_apply_op_response(struct queue *q, struct queue_ent *e, const cJSON *body)
 
 	if (s != QST_UNKNOWN)
 		e->state = s;
-	if (api_json_get_int64(body, "priority", &prio) == 0)
+	if (api_json_get_int64(body, "priority", &prio) == 0 && prio != e->priority) {
 		e->priority = prio;
+		queue_view_moved(q, e);
+	}
 	if (cJSON_IsNull(lb) || lb == NULL)
 		e->locked_by_me = false;
 	else if (cJSON_IsString(lb))

@@ -87,6 +87,22 @@ queue_cancel_check(struct queue_req *r, struct queue *q, const char *error)
 		queue_cancel_finish(r, false);
 }
 
+/* The answer to the runtime_error or cancel step: true to go on; false when the entry is gone
+ * (r finished) or the call failed (the container's state is checked: someone else may have
+ * cancelled it). */
+static bool
+queue_cancel_answer(struct queue_req *r, const struct api_result *res, struct queue **q,
+		    struct queue_ent **e)
+{
+	if (!queue_cancel_ctx(r, q, e))
+		return false;
+	if (res->err != 0) {
+		queue_cancel_check(r, *q, res->error);
+		return false;
+	}
+	return true;
+}
+
 static void
 queue_cancel_cancelled(void *arg, struct api_result *res)
 {
@@ -94,12 +110,8 @@ queue_cancel_cancelled(void *arg, struct api_result *res)
 	struct queue *q;
 	struct queue_ent *e;
 
-	if (!queue_cancel_ctx(r, &q, &e))
+	if (!queue_cancel_answer(r, res, &q, &e))
 		return;
-	if (res->err != 0) {
-		queue_cancel_check(r, q, res->error);
-		return;
-	}
 	queue_apply_op_response(q, e, res->body);
 	log_kv(LOG_LVL_INFO, "cancelled unsatisfiable container", LF_STR("ContainerUUID", r->uuid),
 	       LF_STR("Reason", e->fit_error ? e->fit_error : ""));
@@ -113,12 +125,8 @@ queue_cancel_errset(void *arg, struct api_result *res)
 	struct queue *q;
 	struct queue_ent *e;
 
-	if (!queue_cancel_ctx(r, &q, &e))
+	if (!queue_cancel_answer(r, res, &q, &e))
 		return;
-	if (res->err != 0) {
-		queue_cancel_check(r, q, res->error);
-		return;
-	}
 	if (queue_ops_send(q, r->uuid, QCALL_CANCEL, NULL, queue_cancel_cancelled, r) != 0)
 		queue_cancel_finish(r, false);
 }

@@ -19,7 +19,7 @@ queue_ent_new(struct queue *q, const char *uuid)
 		free(e);
 		return NULL;
 	}
-	q->view_dirty = true;
+	queue_view_add(q, e);
 	return e;
 }
 
@@ -30,12 +30,12 @@ queue_ent_remove(struct queue *q, struct queue_ent *e)
 	if (e->fit == QFIT_NONE && q->unsatisfiable > 0)
 		q->unsatisfiable--;
 	queue_map_del(&q->map, e);
+	queue_view_drop(q, e);
 	itypes_choice_free(&e->choice);
 	free(e->fit_error);
 	free(e->pending);
 	queue_rec_free(e);
 	free(e);
-	q->view_dirty = true;
 }
 
 /* The entry cannot run anywhere: keep it, with an empty candidate list and the reason

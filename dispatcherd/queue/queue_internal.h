@@ -49,9 +49,12 @@ struct queue {
 	uint64_t poll_interval_ms;
 
 	struct queue_map map;
-	struct queue_ent **view;
-	size_t view_n, view_cap;
-	bool view_dirty;
+	/* The sorted view (queue_view.c), kept in order between changes: a removed or moved
+	 * entry leaves a hole (NULL), a new or moved one waits in view_new to be placed. */
+	struct queue_ent **view, **view_tmp, **view_new;
+	size_t view_n, view_cap, view_holes;
+	size_t n_new, cap_new;
+	bool view_lost; /* an entry could not be listed in view_new: rebuild from the map */
 
 	char *identity;
 	struct queue_poll poll;
@@ -67,8 +70,8 @@ struct queue {
 	int open_handles;
 	void (*closed)(void *arg);
 	void *closed_arg;
-	queue_on_change_fn notify;
-	void *notify_arg;
+	queue_on_change_fn on_change;
+	void *on_change_ctx;
 	void (*poll_cb)(void *arg, bool ok);
 	void *poll_cb_arg;
 
@@ -100,7 +103,7 @@ struct queue_req {
 /* queue.c */
 uint64_t queue_mono_ms(void);
 uint64_t queue_wall_ms(void);
-void queue_changed(struct queue *q); /* notify the subscriber (coalesced) */
+void queue_changed(struct queue *q); /* wake the subscriber: on_change (coalesced) */
 struct queue_req *queue_req_new(struct queue *q, const char *uuid, enum queue_op op);
 /* The queue a finished request belongs to, or NULL when it was freed meanwhile. */
 struct queue *queue_req_queue(const struct queue_req *r);
@@ -118,6 +121,11 @@ void queue_map_free(struct queue_map *m);
 struct queue_ent *queue_ent_new(struct queue *q, const char *uuid);
 void queue_ent_remove(struct queue *q, struct queue_ent *e); /* unlink and free */
 void queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why);
+
+/* queue_view.c: the entry joins, leaves, or changes place in the priority order. */
+void queue_view_add(struct queue *q, struct queue_ent *e);
+void queue_view_drop(struct queue *q, struct queue_ent *e);
+void queue_view_moved(struct queue *q, struct queue_ent *e); /* its priority changed */
 
 /* queue_rec.c: the selected attributes kept for the management API. */
 int queue_rec_update(struct queue_ent *e, const cJSON *item); /* 0 or -ENOMEM */

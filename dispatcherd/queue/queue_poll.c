@@ -122,7 +122,7 @@ queue_poll_fail(struct queue *q, int err, long status, const char *text)
 	queue_poll_next(q, false);
 }
 
-/* Drop what no list returned (2.4), then publish: threshold T, notification. */
+/* Drop what no list returned (2.4), then publish: threshold T, on_change wake-up. */
 static void
 queue_poll_finish(struct queue *q)
 {

@@ -193,7 +193,7 @@ qrec_add_int(cJSON *o, const char *name, int64_t v)
 }
 
 cJSON *
-queue_ent_container_json(const struct queue *q, const struct queue_ent *e)
+queue_ent_container_json(const struct queue_ent *e, const char *identity)
 {
 	static const struct queue_rec zero = { 0 };
 	static const char zero_str[8] = { 0 };
@@ -219,7 +219,7 @@ queue_ent_container_json(const struct queue *q, const struct queue_ent *e)
 	cJSON_AddStringToObject(c, "cwd", "");
 	cJSON_AddNullToObject(c, "environment");
 	cJSON_AddStringToObject(c, "locked_by_uuid",
-				e->locked_by_me && q->identity != NULL ? q->identity : "");
+				e->locked_by_me && identity != NULL ? identity : "");
 	cJSON_AddNumberToObject(c, "lock_count", 0);
 	cJSON_AddNullToObject(c, "mounts");
 	cJSON_AddStringToObject(c, "output", "");

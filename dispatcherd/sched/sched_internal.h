@@ -76,6 +76,7 @@ struct sched_wview {
 struct sched {
 	const struct cfg_cluster *cl;
 	struct sched_quota quota;
+	double hourly_cap;	 /* 0: no budget cap (sched_budget.c) */
 	uint32_t *type_rank;	 /* per type index: position in instance order (4.2 step 1) */
 	struct sched_tree *tree; /* per type index */
 	/* Reused across passes. */

@@ -84,6 +84,19 @@ sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 	       x->in->now - c->overquota_unlocked_at < SCHED_RELOCK_COOLDOWN;
 }
 
+/*
+ * The limit of the cool-down above. With no instance and no create pending, step 8 unlocked
+ * every container at quota (the head too), so once the quota hold ends no locked container is
+ * left to ask for an instance, and the cool-down would stall the whole queue for its length
+ * (5 min against the 1-min quotaErrorTTL). Then the first cooling container in queue order is
+ * locked: it probes the quota as the reference does after quotaErrorTTL; the rest stay cool.
+ */
+static bool
+sched_quota_probe(const struct sched_pass *x)
+{
+	return x->n_workers == 0 && x->n_pending == 0 && !x->wants_instance;
+}
+
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
 static int
 sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32_t bj)
@@ -91,13 +104,22 @@ sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	int rc;
 
+	int64_t avail = has_best ? -1 : sched_available_type(x, c);
+
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
-	if (!has_best && (sched_available_type(x, c) < 0 || sched_relock_cooling(x, c) ||
-			  sched_instance_limit_reached(x)))
+	if (!has_best && (avail < 0 || sched_instance_limit_reached(x) ||
+			  (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
+	/* Budget cap: nothing to run on and no instance to be had: not locked, says why. */
+	if (!has_best && !sched_budget_allows(x, (uint32_t)avail)) {
+		x->out->status[ci] = sched_budget_status(x);
+		return 0;
+	}
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
+	if (!has_best)
+		x->wants_instance = true;
 	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
 		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
@@ -148,6 +170,12 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	int64_t avail;
 	int rc;
 
+	/* An operation holds it (an unlock or cancel under way, or the driver holds it back
+	 * while a worker not probed yet may be running it, docs/SCHEDULER.md "Restart
+	 * safety"): starting it now could run it twice. Neither started nor given a new
+	 * instance; the operation's end or the worker's probe kicks the next pass. */
+	if (c->op_in_flight)
+		return 0;
 	if (has_best)
 		return sched_locked_on(x, ci, bt, bj);
 	if (sched_pass_at_quota(x))
@@ -158,8 +186,13 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 							    .n = ++x->qpos };
 		return 0;
 	}
+	x->wants_instance = true;
 	if (!sched_create_allowed(x))
 		return 0;
+	if (!sched_budget_allows(x, (uint32_t)avail)) {
+		x->out->status[ci] = sched_budget_status(x);
+		return 0;
+	}
 	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,
 								.ctr = (int32_t)ci,
 								.worker = -1,
@@ -169,6 +202,7 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	if (rc < 0)
 		return rc;
 	x->n_pending++;
+	sched_budget_charge(x, (uint32_t)avail);
 	x->out->status[ci] = (struct sched_status){ .code = SCHED_ST_WAITING_NEW,
 						    .type = (uint32_t)avail };
 	x->out->allocated_not_started++;
@@ -285,6 +319,7 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 	if ((x.keys = sched_order(s, in, &x.sums)) == NULL)
 		return -ENOMEM;
 	x.trying = x.sums.running;
+	sched_budget_start(&x);
 	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
 			   sched_pass_at_quota(&x));
 	x.max_containers = s->quota.max_containers;

@@ -17,6 +17,10 @@ struct sched_pass {
 	size_t overquota_from; /* position in keys where overquota starts; n if none */
 	size_t n_oms;	       /* over-max-supervisors, in s->oms */
 	bool create_blocked;   /* a create was refused: the pool refuses the rest too */
+	bool wants_instance;   /* a container of this pass waits for a new instance */
+	double spend;	       /* hourly spend of the instances so far (sched_budget.c) */
+	double spend_going;    /* the part of it on instances being shut down */
+	bool budget_blocked;   /* a create met the cap: no later one jumps the queue */
 };
 
 int sched_pass_index(struct sched_pass *x);
@@ -26,5 +30,14 @@ int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const stru
 int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need);
 bool sched_pass_at_quota(const struct sched_pass *x);
 int sched_pass_finish(struct sched_pass *x);
+
+/* sched_budget.c: the budget cap. start sums the spend; allows says whether an instance of
+ * type fits under the cap (charge counts one created); status is the AT_BUDGET status;
+ * shutdowns sheds idle instances while the spend is over the cap. */
+void sched_budget_start(struct sched_pass *x);
+bool sched_budget_allows(struct sched_pass *x, uint32_t type);
+void sched_budget_charge(struct sched_pass *x, uint32_t type);
+struct sched_status sched_budget_status(const struct sched_pass *x);
+int sched_budget_shutdowns(struct sched_pass *x);
 
 #endif

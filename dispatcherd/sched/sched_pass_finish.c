@@ -87,10 +87,16 @@ sched_pass_finish(struct sched_pass *x)
 	out->max_concurrent_containers = x->s->quota.max_containers;
 	out->last_503 = x->s->quota.last_503;
 	out->longest_wait = x->sums.longest_wait;
+	out->hourly_cap = x->s->hourly_cap;
 	sched_pass_positions(x);
 	if (overquota + x->n_oms > 0 && (rc = sched_pass_unlocks(x)) < 0)
 		return rc;
 	if (overquota > 0 && (rc = sched_pass_shutdowns(x)) < 0)
 		return rc;
+	/* Over the budget cap: shed idle instances (step 9 above already shut every idle one
+	 * nothing was placed on, so only when it did not run). */
+	if (overquota == 0 && (rc = sched_budget_shutdowns(x)) < 0)
+		return rc;
+	out->hourly_spend = x->spend;
 	return 0;
 }

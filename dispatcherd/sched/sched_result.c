@@ -22,6 +22,7 @@ sched_result_clear(struct sched_result *r)
 	r->max_concurrent_containers = 0;
 	r->longest_wait = 0;
 	r->last_503 = 0;
+	r->hourly_spend = r->hourly_cap = 0;
 }
 
 void

@@ -85,6 +85,15 @@ sched_put_types(const struct cfg_cluster *cl, const struct sched_ctr *c, char *b
 	return rc;
 }
 
+/* AT_BUDGET: millidollars as "$0.20" or "$0.096" (cents unless the price is finer). */
+static int
+sched_put_dollars(uint32_t milli, char *buf, size_t len, size_t *at)
+{
+	if (milli % 10 == 0)
+		return sched_put(buf, len, at, "$%u.%02u", milli / 1000, milli % 1000 / 10);
+	return sched_put(buf, len, at, "$%u.%03u", milli / 1000, milli % 1000);
+}
+
 int
 sched_status_format(const struct cfg_cluster *cl, const struct sched_ctr *c,
 		    const struct sched_status *st, char *buf, size_t len)
@@ -146,6 +155,19 @@ sched_status_format(const struct cfg_cluster *cl, const struct sched_ctr *c,
 			       "Waiting in queue at position %u.  Cluster is at capacity "
 			       "and cannot start any new instances right now.",
 			       st->n);
+		break;
+	case SCHED_ST_AT_BUDGET:
+		rc = sched_put(buf, len, &at, "Waiting for budget: hourly spend ");
+		if (rc == 0)
+			rc = sched_put_dollars(st->n, buf, len, &at);
+		if (rc == 0)
+			rc = sched_put(buf, len, &at, " of cap ");
+		if (rc == 0)
+			rc = sched_put_dollars(st->type, buf, len, &at);
+		if (rc == 0)
+			rc = sched_put(buf, len, &at,
+				       ".  Cluster is at its hourly spend cap and cannot start "
+				       "any new instances right now.");
 		break;
 	default:
 		return -EINVAL;

@@ -11,10 +11,16 @@ sched_sync_running(const struct sched_input *in, struct sched_result *out, size_
 {
 	const struct sched_ctr *c = &in->ctrs[i];
 
+	/* Not in any worker's list: only once a queue poll that started after the pool found it
+	 * so still says Running. A cache made stale by failing or slow list calls would cancel a
+	 * container its crunch-run had just finished, and the API server accepts Complete ->
+	 * Cancelled (found by the fault suite, docs/RELIABILITY.md). */
 	if (!c->in_running)
-		return in->any_unknown_worker ? 0
-					      : sched_result_push_slot(out, in, i, SCHED_D_CANCEL,
-								       SCHED_R_NOT_RUNNING);
+		return in->any_unknown_worker || (c->not_running_since != 0 &&
+						  in->queue_threshold <= c->not_running_since)
+			       ? 0
+			       : sched_result_push_slot(out, in, i, SCHED_D_CANCEL,
+							SCHED_R_NOT_RUNNING);
 	if (c->exited && in->queue_threshold > c->exit_time)
 		return sched_result_push_slot(out, in, i, SCHED_D_CANCEL,
 					      SCHED_R_RUNNING_AFTER_EXIT);

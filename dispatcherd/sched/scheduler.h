@@ -41,6 +41,7 @@ enum sched_status_code {
 	SCHED_ST_AT_CAPACITY,
 	SCHED_ST_AT_QUOTA,
 	SCHED_ST_CLUSTER_CAPACITY,
+	SCHED_ST_AT_BUDGET, /* addition (-max-hourly-spend): n = spend, type = cap, millidollars */
 };
 
 /* A scheduling status, compact: rendering 100,000 strings per pass would cost more than the pass. */
@@ -119,6 +120,9 @@ struct sched_result {
 	int64_t max_concurrent_containers;
 	sched_time longest_wait;
 	sched_time last_503;
+	/* Budget cap (addition, sched_budget.c): the hourly spend of the instances after this
+	 * pass's decisions, and the cap (0: off). */
+	double hourly_spend, hourly_cap;
 };
 
 void sched_result_init(struct sched_result *r);
@@ -151,6 +155,14 @@ struct sched;
 int sched_new(const struct cfg_cluster *cl, struct sched **out);
 void sched_free(struct sched *s);
 struct sched_quota *sched_quota_state(struct sched *s);
+/*
+ * Budget cap (an addition, docs/SCHEDULER.md): no instance is created when the hourly spend of
+ * the instances (every worker the pool lists, shutting down included, and pending creates; a
+ * worker's price when the pool knows it, else its type's Price) plus the new one's Price would
+ * exceed dollars, and idle instances are shut down, most expensive first, while the spend of
+ * those not already shutting down is above it. 0 = off.
+ */
+void sched_set_hourly_cap(struct sched *s, double dollars);
 
 /*
  * One scheduling pass (4.2). Appends decisions to out (cleared first) and fills out->status

@@ -6,6 +6,7 @@
 #include "azh.h"
 
 long azh_gc_interval_ms = -1;
+static struct azh *azh_started; /* for azh_reset */
 
 int
 azh_start(struct azh *h, const char *const *args)
@@ -15,6 +16,7 @@ azh_start(struct azh *h, const char *const *args)
 	char *txt;
 
 	memset(h, 0, sizeof(*h));
+	azh_started = h;
 	uv_loop_init(&h->loop);
 	if (fake_start(&h->f, FAKE_AZURE_PY, args) < 0)
 		return -1;
@@ -110,15 +112,28 @@ azh_on_create(void *arg, const struct drv_error *e, const struct drv_instance *i
 }
 
 int
+azh_create_start(struct drv *d, const struct drv_itype *t, const char *image,
+		 const struct drv_tags *tags, const char *pubkey, struct op_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	return d->ops->create(d, t, image, tags, AZH_INIT, pubkey, azh_on_create, r);
+}
+
+void
+azh_wait(struct azh *h, struct op_result *r)
+{
+	while (!r->done)
+		uv_run(&h->loop, UV_RUN_ONCE);
+}
+
+int
 azh_create(struct azh *h, struct drv *d, const struct drv_itype *t, const char *image,
 	   const struct drv_tags *tags, const char *pubkey, struct op_result *r)
 {
-	int rc;
+	int rc = azh_create_start(d, t, image, tags, pubkey, r);
 
-	memset(r, 0, sizeof(*r));
-	rc = d->ops->create(d, t, image, tags, AZH_INIT, pubkey, azh_on_create, r);
-	while (rc == 0 && !r->done)
-		uv_run(&h->loop, UV_RUN_ONCE);
+	if (rc == 0)
+		azh_wait(h, r);
 	return rc;
 }
 
@@ -158,4 +173,44 @@ int
 azh_fault(struct azh *h, const char *json)
 {
 	return fake_ctl0(&h->f, "POST", "/_fake/faults", json);
+}
+
+int
+azh_count_op(struct azh *h, const char *op)
+{
+	cJSON *root, *reqs = azh_requests(h, &root), *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, reqs)
+	{
+		const char *o = cJSON_GetStringValue(cJSON_GetObjectItem(it, "op"));
+
+		n += o && strcmp(o, op) == 0;
+	}
+	cJSON_Delete(root);
+	return n;
+}
+
+int
+azh_reset(void **st)
+{
+	(void)st;
+	return azh_started ? fake_ctl0(&azh_started->f, "POST", "/_fake/reset", NULL) : -1;
+}
+
+struct drv_tags
+azh_tags(void)
+{
+	struct drv_tags t = { 0 };
+
+	drv_tags_add(&t, "ArvadosInstanceSetID", AZH_SET_ID);
+	drv_tags_add(&t, "ArvadosInstanceType", "small");
+	drv_tags_add(&t, "ArvadosInstanceSecret", "0123456789abcdef0123456789abcdef01234567");
+	return t;
+}
+
+void
+azh_keep_alive(uv_timer_t *t)
+{
+	(void)t;
 }

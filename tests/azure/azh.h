@@ -41,5 +41,19 @@ cJSON *azh_requests(struct azh *h, cJSON **root);
 /* Requests matching method and a path substring (NULL: any). */
 int azh_count(struct azh *h, const char *method, const char *path_part);
 int azh_fault(struct azh *h, const char *json);
+/* Requests the fake logged under its operation name op ("vm_put", "provider_register", ...). */
+int azh_count_op(struct azh *h, const char *op);
+
+/* The shared pieces of the test programs. A cmocka setup: resets the fake azh_start started
+ * last (one per test program). */
+int azh_reset(void **st);
+/* The tags a dispatcher's create carries: instance set, type, secret. */
+struct drv_tags azh_tags(void);
+/* A timer callback doing nothing: a repeating timer keeps uv_run(ONCE) waking up. */
+void azh_keep_alive(uv_timer_t *t);
+/* Starts a create without waiting (r is filled when it ends; azh_wait waits). */
+int azh_create_start(struct drv *d, const struct drv_itype *t, const char *image,
+		     const struct drv_tags *tags, const char *pubkey, struct op_result *r);
+void azh_wait(struct azh *h, struct op_result *r);
 
 #endif

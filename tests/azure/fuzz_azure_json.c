@@ -26,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		azure_token_free(&t);
 	azure_error_parse(s, size, code, sizeof(code), msg, sizeof(msg));
 	azure_async_parse(s, size, st, sizeof(st), code, sizeof(code), msg, sizeof(msg));
+	azure_missing_registration(s, size, code, sizeof(code));
 	if (azure_page_parse(s, size, &items, &next) == 0) {
 		cJSON_ArrayForEach(it, items)
 		{

@@ -57,24 +57,6 @@ group_teardown(void **st)
 	return 0;
 }
 
-static int
-reset(void **st)
-{
-	(void)st;
-	return fake_ctl0(&H.f, "POST", "/_fake/reset", NULL);
-}
-
-static struct drv_tags
-set_tags(void)
-{
-	struct drv_tags t = { 0 };
-
-	drv_tags_add(&t, "ArvadosInstanceSetID", AZH_SET_ID);
-	drv_tags_add(&t, "ArvadosInstanceType", "small");
-	drv_tags_add(&t, "ArvadosInstanceSecret", "0123456789abcdef0123456789abcdef01234567");
-	return t;
-}
-
 /* No request was refused by the fake (400: the models or a check said no). */
 static void
 assert_no_refusal(void)
@@ -136,7 +118,7 @@ static void
 test_create_managed_with_key(void **st)
 {
 	struct drv *d = azh_driver(&H, NULL);
-	struct drv_tags tags = set_tags();
+	struct drv_tags tags = azh_tags();
 	struct op_result r;
 	cJSON *s;
 	const cJSON *vm, *req;
@@ -227,9 +209,11 @@ test_create_managed_with_key(void **st)
 		}
 		arm++;
 		assert_string_equal(jstr(it, "auth"), "bearer");
-		if (strstr(p, "/virtualMachines") || strstr(p, "/operations/"))
+		/* an operation's status URL is under its resource's provider */
+		if (strstr(p, "/virtualMachines") || strstr(p, "Microsoft.Compute/locations/"))
 			assert_non_null(strstr(q, "api-version=2019-07-01"));
-		else if (strstr(p, "/networkInterfaces"))
+		else if (strstr(p, "/networkInterfaces") ||
+			 strstr(p, "Microsoft.Network/locations/"))
 			assert_non_null(strstr(q, "api-version=2018-06-01"));
 		if (strcmp(jstr(it, "method"), "PUT") == 0)
 			assert_string_equal(jstr(it, "headers.Content-Type"),
@@ -250,7 +234,7 @@ test_create_spot_gallery_no_key(void **st)
 				       "\"SharedImageGalleryName\":\"gal1\","
 				       "\"SharedImageGalleryImageVersion\":\"1.2.3\","
 				       "\"AdminUsername\":\"arv\"}");
-	struct drv_tags tags = set_tags();
+	struct drv_tags tags = azh_tags();
 	struct op_result r;
 	cJSON *s;
 	const cJSON *req;
@@ -289,7 +273,7 @@ static void
 test_config_refusals(void **st)
 {
 	struct drv *d = azh_driver(&H, "{\"SharedImageGalleryName\":\"gal1\"}");
-	struct drv_tags tags = set_tags();
+	struct drv_tags tags = azh_tags();
 	struct drv_itype scratch = T_SMALL;
 	struct op_result r;
 	cJSON *p;
@@ -352,7 +336,7 @@ static void
 test_list_paging_filter_foreign(void **st)
 {
 	struct drv *d = azh_driver(&H, NULL);
-	struct drv_tags tags = set_tags(), filter = { 0 }, other = set_tags();
+	struct drv_tags tags = azh_tags(), filter = { 0 }, other = azh_tags();
 	struct op_result r, l;
 	char ids[3][300];
 
@@ -399,7 +383,7 @@ static void
 test_set_tags_merge_and_destroy(void **st)
 {
 	struct drv *d = azh_driver(&H, NULL);
-	struct drv_tags tags = set_tags(), upd = { 0 };
+	struct drv_tags tags = azh_tags(), upd = { 0 };
 	struct op_result r, o;
 	cJSON *s;
 	const cJSON *vm;
@@ -457,7 +441,7 @@ static void
 expect_create_error(struct drv *d, const struct drv_itype *t, const char *fault,
 		    enum drv_err_class cls, struct op_result *r)
 {
-	struct drv_tags tags = set_tags();
+	struct drv_tags tags = azh_tags();
 
 	fake_ctl0(&H.f, "DELETE", "/_fake/faults", NULL);
 	assert_int_equal(azh_fault(&H, fault), 0);
@@ -480,6 +464,67 @@ assert_nothing_left(void)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "vms")), 0);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "nics")), 0);
 	cJSON_Delete(s);
+}
+
+/* MissingSubscriptionRegistration (the Go SDK's auto-registration): two creates at once on a
+ * subscription where neither namespace is registered: each namespace is registered once
+ * (POST register, then provider GETs until Registered), both creates succeed. A registration
+ * refused fails the create with the reference's words, and nothing is left. */
+static void
+test_provider_registration(void **st)
+{
+	struct drv *d = azh_driver(&H, NULL);
+	struct drv_tags tags = azh_tags();
+	struct op_result a, b;
+
+	(void)st;
+	assert_non_null(d);
+	assert_int_equal(
+		fake_ctl0(&H.f, "POST", "/_fake/config",
+			  "{\"unregistered\":[\"Microsoft.Network\",\"Microsoft.Compute\"],"
+			  "\"register_polls\":2}"),
+		0);
+	assert_int_equal(azh_create_start(d, &T_SMALL, "img1", &tags, NULL, &a), 0);
+	assert_int_equal(azh_create_start(d, &T_SMALL, "img1", &tags, NULL, &b), 0);
+	azh_wait(&H, &a);
+	azh_wait(&H, &b);
+	if (a.failed || b.failed)
+		fprintf(stderr, "create: %s / %s\n", a.err.text, b.err.text);
+	assert_false(a.failed);
+	assert_false(b.failed);
+	assert_int_equal(
+		azh_count(&H, "POST", "/subscriptions/sub-1/providers/Microsoft.Network/register"),
+		1);
+	assert_int_equal(
+		azh_count(&H, "POST", "/subscriptions/sub-1/providers/Microsoft.Compute/register"),
+		1);
+	assert_true(azh_count_op(&H, "provider_get") >= 4);	     /* 2 polls per namespace */
+	assert_true(azh_count(&H, "PUT", "/virtualMachines/") >= 3); /* refused, sent again */
+	assert_no_refusal();
+	op_result_free(&a);
+	op_result_free(&b);
+
+	/* Refused: the create fails (not a quota or capacity error) and its NIC is deleted. */
+	assert_int_equal(azh_reset(NULL), 0);
+	fake_ctl0(&H.f, "POST", "/_fake/config", "{\"unregistered\":[\"Microsoft.Compute\"]}");
+	assert_int_equal(azh_fault(&H, "{\"op\":\"provider_register\",\"status\":403,"
+				       "\"code\":\"AuthorizationFailed\",\"message\":\"The client "
+				       "does not have authorization to perform action "
+				       "'Microsoft.Compute/register/action'\"}"),
+			 0);
+	drv_done_free(&H.loop, d); /* a new driver: this process registered Compute already */
+	d = azh_driver(&H, NULL);
+	assert_non_null(d);
+	assert_int_equal(azh_create(&H, d, &T_SMALL, "img1", &tags, NULL, &a), 0);
+	assert_true(a.failed);
+	assert_int_equal(a.err.cls, DRV_ERR_OTHER);
+	assert_non_null(
+		strstr(a.err.text, "failed auto registering Resource Provider Microsoft.Compute"));
+	assert_non_null(strstr(a.err.text, "AuthorizationFailed"));
+	assert_nothing_left();
+	op_result_free(&a);
+	drv_tags_free(&tags);
+	drv_done_free(&H.loop, d);
 }
 
 static void
@@ -563,7 +608,7 @@ static void
 test_token_refresh_and_secret(void **st)
 {
 	struct drv *d;
-	struct drv_tags tags = set_tags();
+	struct drv_tags tags = azh_tags();
 	struct op_result r, l;
 	cJSON *s;
 
@@ -641,12 +686,6 @@ test_dangling_nic(void **st)
 }
 
 static void
-keep_alive(uv_timer_t *t)
-{
-	(void)t;
-}
-
-static void
 test_disk_gc(void **st)
 {
 	uv_timer_t keep; /* the GC timer is unref'd: something must keep the loop running */
@@ -672,7 +711,7 @@ test_disk_gc(void **st)
 	azh_gc_interval_ms = -1;
 	assert_non_null(d);
 	uv_timer_init(&H.loop, &keep);
-	uv_timer_start(&keep, keep_alive, 10, 10);
+	uv_timer_start(&keep, azh_keep_alive, 10, 10);
 	do {
 		uv_run(&H.loop, UV_RUN_ONCE);
 		uv_update_time(&H.loop);
@@ -694,15 +733,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_create_managed_with_key, reset),
-		cmocka_unit_test_setup(test_create_spot_gallery_no_key, reset),
-		cmocka_unit_test_setup(test_config_refusals, reset),
-		cmocka_unit_test_setup(test_list_paging_filter_foreign, reset),
-		cmocka_unit_test_setup(test_set_tags_merge_and_destroy, reset),
-		cmocka_unit_test_setup(test_error_classes, reset),
-		cmocka_unit_test_setup(test_token_refresh_and_secret, reset),
-		cmocka_unit_test_setup(test_dangling_nic, reset),
-		cmocka_unit_test_setup(test_disk_gc, reset),
+		cmocka_unit_test_setup(test_create_managed_with_key, azh_reset),
+		cmocka_unit_test_setup(test_create_spot_gallery_no_key, azh_reset),
+		cmocka_unit_test_setup(test_config_refusals, azh_reset),
+		cmocka_unit_test_setup(test_list_paging_filter_foreign, azh_reset),
+		cmocka_unit_test_setup(test_set_tags_merge_and_destroy, azh_reset),
+		cmocka_unit_test_setup(test_error_classes, azh_reset),
+		cmocka_unit_test_setup(test_provider_registration, azh_reset),
+		cmocka_unit_test_setup(test_token_refresh_and_secret, azh_reset),
+		cmocka_unit_test_setup(test_dangling_nic, azh_reset),
+		cmocka_unit_test_setup(test_disk_gc, azh_reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -135,33 +135,11 @@ group_teardown(void **st)
 	return 0;
 }
 
-static int
-reset(void **st)
-{
-	(void)st;
-	return fake_ctl0(&H.f, "POST", "/_fake/reset", NULL);
-}
-
-static struct drv_tags
-tags(void)
-{
-	struct drv_tags t = { 0 };
-
-	drv_tags_add(&t, "ArvadosInstanceSetID", AZH_SET_ID);
-	return t;
-}
-
-static void
-keep_cb(uv_timer_t *t)
-{
-	(void)t;
-}
-
 static void
 test_vhd_create_destroy_gc(void **st)
 {
 	struct drv *d;
-	struct drv_tags t = tags();
+	struct drv_tags t = azh_tags();
 	struct op_result r, o;
 	cJSON *s;
 	char want[600];
@@ -227,7 +205,7 @@ test_vhd_create_destroy_gc(void **st)
 	d = azh_driver(&H, PARAMS);
 	azh_gc_interval_ms = -1;
 	uv_timer_init(&H.loop, &keep); /* the GC timer is unref'd: keep the loop running */
-	uv_timer_start(&keep, keep_cb, 10, 10);
+	uv_timer_start(&keep, azh_keep_alive, 10, 10);
 	uint64_t t0 = uv_now(&H.loop);
 	do {
 		uv_run(&H.loop, UV_RUN_ONCE);
@@ -252,7 +230,7 @@ static void
 test_vhd_async_failure_leaves_nothing(void **st)
 {
 	struct drv *d = azh_driver(&H, PARAMS);
-	struct drv_tags t = tags();
+	struct drv_tags t = azh_tags();
 	struct op_result r;
 	cJSON *s;
 	char before[4096];
@@ -293,8 +271,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_vhd_create_destroy_gc, reset),
-		cmocka_unit_test_setup(test_vhd_async_failure_leaves_nothing, reset),
+		cmocka_unit_test_setup(test_vhd_create_destroy_gc, azh_reset),
+		cmocka_unit_test_setup(test_vhd_async_failure_leaves_nothing, azh_reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

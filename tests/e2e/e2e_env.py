@@ -24,6 +24,8 @@ SRC = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "rig"))
 sys.path.insert(0, os.path.join(SRC, "tests", "fake_arvados"))
 sys.path.insert(0, os.path.join(SRC, "tests", "process"))
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+import parallel_cases  # noqa: E402
 import sshd_rig  # noqa: E402
 import fakearv_testlib  # noqa: E402
 import adc_harness  # noqa: E402
@@ -221,7 +223,7 @@ M4_TYPE = """      m4:
 
 def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_instances=4,
                  timeout_booting="20s", itypes=M4_TYPE, extra_containers="", deploy_runner="",
-                 driver_extra=""):
+                 driver_extra="", timeout_idle="3s"):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -245,7 +247,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
         PollInterval: 1s
         SyncInterval: 2s
         ProbeInterval: 1s
-        TimeoutIdle: 3s
+        TimeoutIdle: %(ti)s
         TimeoutBooting: %(tb)s
         TimeoutProbe: 10s
         TimeoutShutdown: 5s
@@ -260,7 +262,7 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
 %(itypes)s""" % {"itypes": itypes, "xc": extra_containers, "deploy": deploy_runner,
        "root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
        "ssh": ssh_port, "max": max_instances, "extra": extra_vm, "tb": timeout_booting, "akid": AKID, "sak": SAK,
-       "driver": driver_extra}
+       "driver": driver_extra, "ti": timeout_idle}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -272,7 +274,11 @@ class E2E:
 
     def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
                  itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
-                 driver_extra="", ec2_args=()):
+                 driver_extra="", ec2_args=(), subnet_id=None,
+                 timeout_idle="3s"):
+        """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
+        subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
+        scenarios running at the same time never share a worker address."""
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -281,11 +287,14 @@ class E2E:
         os.chmod(self.key_path, 0o644)  # read by sshd-pool's own user
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
-        self.ec2 = FakeEC2(self.dir, *ec2_args)
-        self.ssh_port = free_port("127.0.1.4")
-        self.mgmt_port = free_port()
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"),
                                       authorized_keys=[self.key_path + ".pub"])
+        self.net = self.rig.address_prefix  # "127.<n>.1.": the subnet is <net>0/24
+        cidr = self.net + "0/24"
+        self.ec2 = FakeEC2(self.dir, "--subnet-cidr", (subnet_id + "=" + cidr) if subnet_id else cidr,
+                           *ec2_args)
+        self.ssh_port = free_port(self.net + "4")
+        self.mgmt_port = free_port()
         self.watcher = WorkerWatcher(self.ec2, self.rig, self.ssh_port,
                                      crunch_cfg or {"duration": 2, "arvados": True}, skip,
                                      path_runner=path_runner)
@@ -294,15 +303,15 @@ class E2E:
                                    self.key_path, extra_vm, max_instances=max_instances,
                                    timeout_booting=timeout_booting, itypes=itypes,
                                    extra_containers=extra_containers, deploy_runner=deploy_runner,
-                                   driver_extra=driver_extra)
+                                   driver_extra=driver_extra, timeout_idle=timeout_idle)
         self.disp = None
 
     def env(self):
         return {"AWS_ENDPOINT_URL_EC2": self.ec2.endpoint, "AWS_CA_BUNDLE": self.dir + "/ca.pem",
                 "AWS_EC2_METADATA_DISABLED": "true"}
 
-    def start_dispatcher(self):
-        self.disp = adc_harness.Dispatcher(self.config, env=self.env(),
+    def start_dispatcher(self, args=()):
+        self.disp = adc_harness.Dispatcher(self.config, args=args, env=self.env(),
                                            bin_dir=os.environ.get("ADC_BIN_DIR"))
         return self.disp
 
@@ -434,3 +443,11 @@ class E2ECase(unittest.TestCase):
     def log_entries(self, msg):
         with self.env.disp.cond:
             return [e for e in self.env.disp.lines if e.get("msg") == msg]
+
+
+def main():
+    """unittest.main for a file of scenarios, run side by side (tests/support/parallel_cases.py,
+    ADC_CASE_JOBS at once, default 3): a scenario has its own fakes, ports, directories and
+    rig, whose address block no other rig uses (sshd_rig.rig_lease_net), and spends most of
+    its time waiting for the dispatcher's timers, so running several costs little more."""
+    parallel_cases.main()

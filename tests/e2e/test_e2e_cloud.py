@@ -96,7 +96,7 @@ class QuotaGroupE2E(Base):
         d = self.start(itypes=QG_ITYPES, driver_extra=(
             "          SubnetID: %s\n          InstanceTypeQuotaGroups: {t: standard, m: standard}\n"
             % SUBNET),
-                       ec2_args=("--subnet-cidr", SUBNET + "=127.0.1.0/24"))
+                       subnet_id=SUBNET)
         # The first RunInstances meets a vCPU quota of its group (t3.small: "standard").
         self.env.ec2.ctl("POST", "faults", {"action": "RunInstances", "code": "VcpuLimitExceeded",
                                             "count": 1})

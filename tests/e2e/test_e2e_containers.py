@@ -89,4 +89,4 @@ class ContainersTest(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    e2e_env.main()  # the scenarios side by side

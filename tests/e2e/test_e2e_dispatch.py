@@ -129,8 +129,13 @@ class E2ETest(e2e_env.E2ECase):
         self.wait_no_instance()
 
     def test_kill_helpers_mid_run(self):
-        """kill -9 of each helper mid-run: restarted, nothing lost."""
+        """kill -9 of each helper mid-run: restarted, nothing lost; from inside the parent's
+        own sandbox (docs/SANDBOX.md, "The parent"), whose policy each restart inherits."""
         d = self.start(crunch_cfg={"duration": 4, "arvados": True})
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        self.assertEqual(st["Seccomp"].strip(), "2")
+        self.assertEqual(st["NoNewPrivs"].strip(), "1")
         uuids = self.env.create(6)
         self.env.wait(lambda: any(r["state"] == "Running" for r in self.env.records(uuids).values()),
                       60, "a container running")
@@ -169,4 +174,4 @@ class E2ETest(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    e2e_env.main()  # the scenarios side by side

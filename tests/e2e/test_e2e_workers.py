@@ -128,4 +128,4 @@ class WorkersTest(e2e_env.E2ECase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    e2e_env.main()  # the scenarios side by side

@@ -119,6 +119,12 @@ class Control:
 				st.faults.faults_clear()
 				return 200, {"ok": True}
 			return 200, {"items": st.faults.faults_list()}
+		if path == "/_fake/transitions":
+			# Every state change the model made, in order (fault suites count Locked->Running).
+			with model.mu:
+				items = [dict(t) for t in model.transitions
+					 if q.get("uuid") in (None, t["uuid"])]
+			return 200, {"items": items}
 		if path == "/_fake/log/count":
 			return 200, st.log.log_count()
 		if path == "/_fake/log":

@@ -16,12 +16,14 @@ class Faults:
 		self.rules = []
 		self.next_id = 1
 		self.released = threading.Event()   # set by reset: wakes hanging requests
+		self.rngs = {}                      # rule id -> random.Random(seed) of a seeded rule
 
 	def faults_add(self, spec):
 		"""spec: match keys (method, route, path regex, uuid, form: a regex on the decoded query
 		string and form body, e.g. to pick the mounts batches among the list requests) and one action (status, busy,
 		delay, hang, drop, malformed, truncated), with times (default 1, null = forever) and
-		probability (default 1)."""
+		probability (default 1; a rule with "seed" draws from its own generator seeded so, for
+		a fault suite's reproducible runs)."""
 		if not isinstance(spec, dict):
 			raise ValueError("fault must be an object")
 		actions = [k for k in ("status", "busy", "hang", "drop", "malformed", "truncated", "delay") if spec.get(k)]
@@ -38,6 +40,8 @@ class Faults:
 			rule["id"] = self.next_id
 			self.next_id += 1
 			self.rules.append(rule)
+			if rule.get("seed") is not None:
+				self.rngs[rule["id"]] = random.Random(rule["seed"])
 		return rule
 
 	def faults_match(self, method, route, path, uuid, form=""):
@@ -57,7 +61,8 @@ class Faults:
 					continue
 				if r.get("form") and not re.search(r["form"], form):
 					continue
-				if r["probability"] < 1.0 and random.random() >= r["probability"]:
+				if r["probability"] < 1.0 and \
+						self.rngs.get(r["id"], random).random() >= r["probability"]:
 					continue
 				r["fired"] += 1
 				return dict(r)
@@ -70,6 +75,7 @@ class Faults:
 	def faults_clear(self):
 		with self.mu:
 			self.rules = []
+			self.rngs = {}
 		self.released.set()
 		self.released = threading.Event()
 

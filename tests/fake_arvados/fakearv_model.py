@@ -11,6 +11,7 @@ import hashlib
 import random
 import string
 import threading
+import time
 
 from fakearv_values import (COLUMNS, SECRET_COLUMNS, values_now, values_parse_ts, values_as_int64,
 			    values_empty_equiv, values_ruby_inspect, values_humanize)
@@ -108,6 +109,7 @@ class Model:
 		self.uuid_index = None  # sorted uuids for keyset pages; None = rebuild
 		self.tokens = {}        # secret -> Token
 		self.serial = 0         # insertion order, the heap order of a fresh table
+		self.transitions = []   # every state change: {uuid, from, to, time, token_uuid}
 
 	# ---- tokens -------------------------------------------------------------------------
 
@@ -530,6 +532,8 @@ class Model:
 		c["modified_by_user_uuid"] = tok.owner_uuid
 
 	def _model_transition(self, c, tok, old, new, attrs):
+		self.transitions.append({"uuid": c["uuid"], "from": old, "to": new, "time": time.time(),
+					 "token_uuid": tok.uuid})
 		if new == LOCKED:
 			c["lock_count"] = (c.get("lock_count") or 0) + 1
 			c["locked_by_uuid"] = tok.uuid

@@ -632,6 +632,29 @@ class TestFaultsAndLog(Base):
 		self.assertEqual(self.srv.ctl("GET", "faults")["items"][0]["fired"], 3)
 		self.assertEqual(f["times"], None)
 
+	def test_seeded_probability_replays(self):
+		"""A rule with a seed fails the same calls of the same sequence every time."""
+		def pattern():
+			self.srv.ctl("DELETE", "faults")
+			self.srv.ctl("POST", "faults", {"route": "list", "status": 500, "probability": 0.5,
+							"times": None, "seed": 7})
+			return [self.ls().status for _ in range(16)]
+		first = pattern()
+		self.assertEqual(pattern(), first)
+		self.assertEqual(set(first), {200, 500})
+
+	def test_transitions(self):
+		c = self.srv.create()
+		self.lock(c["uuid"])
+		self.put(c["uuid"], {"state": "Running"})
+		self.put(c["uuid"], {"state": "Running"})  # the same state: no transition
+		self.put(c["uuid"], {"state": "Complete", "exit_code": 0})
+		t = self.srv.ctl("GET", "transitions?uuid=" + c["uuid"])["items"]
+		self.assertEqual([(x["from"], x["to"]) for x in t],
+				 [("Queued", "Locked"), ("Locked", "Running"), ("Running", "Complete")])
+		self.assertEqual(t[0]["token_uuid"], "zzzzz-gj3su-000000000000000")
+		self.assertEqual(self.srv.ctl("GET", "transitions?uuid=zzzzz-dz642-000000000000000")["items"], [])
+
 	def test_malformed_and_truncated_take_effect(self):
 		c = self.srv.create()
 		self.srv.ctl("POST", "faults", {"route": "lock", "malformed": True})

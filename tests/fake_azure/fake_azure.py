@@ -79,6 +79,13 @@ class World:
         self.retry_after = self.a.retry_after
         self.token_ttl = self.a.token_ttl
         self.lro_seconds = self.a.lro_seconds
+        # Resource provider namespaces not registered for the subscription (lower case ->
+        # {"state", "polls"}): ARM refuses their calls with 409 MissingSubscriptionRegistration
+        # until a register call and register_polls provider GETs.
+        self.providers = {ns.lower(): {"name": ns, "state": "NotRegistered", "polls": 0}
+                          for ns in self.a.unregistered}
+        self.register_polls = self.a.register_polls
+        self.vm_limit = 0  # > 0: a VM PUT beyond this many live VMs is a cores-quota 409
 
     def rid(self, rg, kind, name):
         return "/subscriptions/%s/resourceGroups/%s/providers/%s/%s/%s" % (
@@ -186,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, doc, hdr = self._arm(w, method, u.path, q, body, entry)
         except ArmError as e:
             status, doc, hdr = e.status, {"error": {"code": e.code, "message": e.message}}, e.headers
+            if getattr(e, "details", None):
+                doc["error"]["details"] = e.details
             entry["code"] = e.code
         entry["status"] = status
         with w.lock:
@@ -255,9 +264,51 @@ class Handler(BaseHTTPRequestHandler):
             raise ArmError(401, "ExpiredAuthenticationToken", "The access token expiry UTC time '%s' is earlier "
                 "than current UTC time." % time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(exp)))
 
+    def _registration(self, w, method, q, ns, action, entry):
+        """POST .../providers/<ns>/register and GET .../providers/<ns> (api-version 2016-09-01,
+        the Go SDK's, or 2016-02-01, the Python SDK's). A namespace registers after
+        register_polls GETs following the POST."""
+        if q.get("api-version") not in (["2016-09-01"], ["2016-02-01"]):  # the Go and Python SDKs' own
+            raise ArmError(400, "InvalidApiVersionParameter", "The api-version '%s' is invalid for providers."
+                % (q.get("api-version") or [""])[0])
+        entry["op"] = opname = "provider_register" if action else "provider_get"
+        if (action and method != "POST") or (not action and method != "GET"):
+            raise ArmError(405, "MethodNotAllowed", method)
+        fault = w.take_fault(opname)
+        if fault:
+            raise ArmError(fault["status"], fault["code"], fault["message"])
+        with w.lock:
+            p = w.providers.setdefault(ns.lower(), {"name": ns, "state": "Registered", "polls": 0})
+            if action and p["state"] != "Registered":
+                p["state"], p["polls"] = "Registering", w.register_polls
+            elif not action and p["state"] == "Registering":
+                p["polls"] -= 1
+                if p["polls"] <= 0:
+                    p["state"] = "Registered"
+            return 200, {"id": "/subscriptions/%s/providers/%s" % (w.a.subscription, p["name"]),
+                "namespace": p["name"], "registrationState": p["state"]}, {}
+
+    def _registered(self, w, ns):
+        with w.lock:
+            p = w.providers.get(ns.lower())
+            if p and p["state"] != "Registered":
+                msg = ("The subscription is not registered to use namespace '%s'. See https://aka.ms/rps-not-found"
+                       " for how to register subscriptions." % p["name"])
+                e = ArmError(409, "MissingSubscriptionRegistration", msg)
+                e.details = [{"code": "MissingSubscriptionRegistration", "target": p["name"], "message": msg}]
+                raise e
+
     def _arm(self, w, method, path, q, body, entry):
         a = w.a
         self._auth(w)
+        m = re.fullmatch(r"/subscriptions/([^/]+)/providers/([^/]+)(/register)?", path)
+        if m:
+            if m.group(1) != a.subscription:
+                raise ArmError(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % m.group(1))
+            return self._registration(w, method, q, m.group(2), m.group(3), entry)
+        m = re.search(r"/providers/(Microsoft\.[A-Za-z]+)/", path)
+        if m:
+            self._registered(w, m.group(1))
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/Microsoft\.(?:Compute|Network)/locations/([^/]+)"
                          r"/operations/([^/]+)", path)
         if m and method == "GET":
@@ -297,6 +348,7 @@ class Handler(BaseHTTPRequestHandler):
                     "deserialized: %s" % e)
         fault = w.take_fault(opname, doc)
         if fault:
+            entry["fault"] = fault["code"]
             if fault.get("delay"):
                 time.sleep(fault["delay"])
             if not fault.get("async"):
@@ -334,14 +386,16 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"keys": [{"keyName": "key1", "value": key, "permissions": "FULL"},
                               {"keyName": "key2", "value": key, "permissions": "FULL"}]}, {}
 
-    def _lro(self, w, status, finish, fault, view, created=True):
+    def _lro(self, w, status, finish, fault, view, ns="Microsoft.Compute"):
+        """The operation's status URL is under the resource's own provider, as Azure's are."""
         fail = (fault["code"], fault["message"]) if fault and fault.get("async") else None
         op = Op(w.lro_polls, finish, fail)
         w.ops[op.id] = op
         if op.left <= 0:
             self._complete(w, op)
-        url = "%s/subscriptions/%s/providers/Microsoft.Compute/locations/%s/operations/%s?api-version=%s" % (
-            self.server.endpoint, w.a.subscription, w.a.location, op.id, "2019-07-01")
+        url = "%s/subscriptions/%s/providers/%s/locations/%s/operations/%s?api-version=%s" % (
+            self.server.endpoint, w.a.subscription, ns, w.a.location, op.id,
+            API["networkInterfaces"] if ns == "Microsoft.Network" else API["virtualMachines"])
         return status, view, {"Azure-AsyncOperation": url, "Retry-After": str(w.retry_after)}
 
     def _complete(self, w, op):
@@ -408,7 +462,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not fail:
                     w.nics.pop(key, None)
                     w.free_ips.append(n["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"])
-            return self._lro(w, 202, fin, fault, None)
+            return self._lro(w, 202, fin, fault, None, ns="Microsoft.Network")
         if method != "PUT":
             raise ArmError(405, "MethodNotAllowed", method)
         self._check_body("nic", doc)
@@ -437,7 +491,7 @@ class Handler(BaseHTTPRequestHandler):
 
         def fin(fail):
             n["state"] = "Failed" if fail else "Succeeded"
-        return self._lro(w, 201, fin, fault, _nic_view(w, n))
+        return self._lro(w, 201, fin, fault, _nic_view(w, n), ns="Microsoft.Network")
 
     def _vm(self, w, method, rg, name, doc, fault):
         a = w.a
@@ -487,6 +541,12 @@ class Handler(BaseHTTPRequestHandler):
         size = props.get("hardwareProfile", {}).get("vmSize")
         if size not in a.vm_sizes:
             raise ArmError(400, "InvalidParameter", "The value %s provided for the VM size is not valid." % size)
+        live = [x for x in w.vms.values() if x["state"] not in ("Deleting", "Failed")]
+        if w.vm_limit and len(live) >= w.vm_limit:
+            raise ArmError(409, "OperationNotAllowed", "Operation could not be completed as it results in exceeding "
+                "approved Total Regional Cores quota. Additional details - Deployment Model: Resource Manager, "
+                "Location: %s, Current Limit: %d, Current Usage: %d, Additional Required: 2."
+                % (a.location, 2 * w.vm_limit, 2 * len(live)))
         nics = props.get("networkProfile", {}).get("networkInterfaces") or []
         if len(nics) != 1:
             raise ArmError(400, "InvalidParameter", "exactly one network interface expected by this fake")
@@ -590,9 +650,12 @@ def control(w, method, path, q, body):
                 w.log = []
             return 200, {"requests": w.log}
         if parts == ["config"] and method == "POST":
-            for k in ("lro_polls", "page_size", "retry_after", "token_ttl", "lro_seconds"):
+            for k in ("lro_polls", "page_size", "retry_after", "token_ttl", "lro_seconds", "register_polls",
+                      "vm_limit"):
                 if k in doc:
                     setattr(w, k, doc[k])
+            for ns in doc.get("unregistered", []):
+                w.providers[ns.lower()] = {"name": ns, "state": "NotRegistered", "polls": 0}
             return 200, {}
         if parts == ["faults"]:
             if method == "DELETE":
@@ -667,6 +730,9 @@ def fake_args(argv):
     p.add_argument("--retry-after", default="0")
     p.add_argument("--token-ttl", type=int, default=3600)
     p.add_argument("--lro-seconds", type=float, default=2.0, help="an unpolled operation finishes after this")
+    p.add_argument("--unregistered", action="append", default=[], metavar="NAMESPACE",
+                   help="a resource provider the subscription has not registered (e.g. Microsoft.Compute)")
+    p.add_argument("--register-polls", type=int, default=1, help="provider GETs before a registration ends")
     a = p.parse_args(argv)
     a.resource_groups = a.resource_groups or ["rg1"]
     a.storage = dict(x.split("=", 1) for x in a.storage_account)

@@ -25,6 +25,7 @@ import azure.mgmt.network.v2018_06_01.models as N
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.resource import ResourceManagementClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUB, RG, LOC = "sub-1", "rg1", "centralus"
@@ -185,17 +186,43 @@ class TestOperations(FakeCase):
         self.assertEqual((op["status"], op["error"]["code"]), ("Failed", "AllocationFailed"))
 
 
+class Cred:
+    """An azure-core credential handing out a token of the fake's."""
+
+    def __init__(self, tok):
+        self.tok = tok
+
+    def get_token(self, *scopes, **kw):
+        return AccessToken(self.tok["accessToken"], int(time.time()) + 3000)
+
+
 class TestAgainstSdk(FakeCase):
-    """The real Azure SDK clients against the fake: list, create (LRO poller), delete."""
+    """The real Azure SDK clients against the fake: list, create (LRO poller), delete;
+    resource provider registration."""
+
+    def test_provider_registration(self):
+        """A namespace the subscription has not registered: every call under it is refused
+        with 409 MissingSubscriptionRegistration naming it in details[0].target (where the Go
+        SDK reads it) until ResourceManagementClient's providers.register (api-version
+        2016-09-01, the Go SDK's) and a providers.get that reads Registered."""
+        tok = self.token()
+        self.ctl("POST", "/_fake/config", {"unregistered": ["Microsoft.Compute"], "register_polls": 1})
+        st, doc, _ = self.req("GET", self.vm_url(None), tok=tok["accessToken"])
+        self.assertEqual(st, 409)
+        self.assertEqual(doc["error"]["code"], "MissingSubscriptionRegistration")
+        self.assertEqual(doc["error"]["details"][0]["target"], "Microsoft.Compute")
+        self.assertEqual(self.req("GET", self.nic_url(None), tok=tok["accessToken"])[0], 200)
+        c = ResourceManagementClient(Cred(tok), SUB, base_url=self.ep, api_version="2016-09-01",
+                                     connection_verify=self.ca)
+        p = c.providers.register("Microsoft.Compute")
+        self.assertEqual((p.namespace, p.registration_state), ("Microsoft.Compute", "Registering"))
+        self.assertEqual(self.req("GET", self.vm_url(None), tok=tok["accessToken"])[0], 409)
+        self.assertEqual(c.providers.get("Microsoft.Compute").registration_state, "Registered")
+        self.assertEqual(self.req("GET", self.vm_url(None), tok=tok["accessToken"])[0], 200)
 
     def test_compute_client(self):
         tok = self.token()
-
-        class Cred:
-            def get_token(self, *scopes, **kw):
-                return AccessToken(tok["accessToken"], int(time.time()) + 3000)
-
-        c = ComputeManagementClient(Cred(), SUB, base_url=self.ep, api_version="2019-07-01",
+        c = ComputeManagementClient(Cred(tok), SUB, base_url=self.ep, api_version="2019-07-01",
                                     connection_verify=self.ca)
         st, nic, h = self.req("PUT", self.nic_url("s1-nic"), self.nic_body(), tok=tok["accessToken"])
         self.assertEqual(st, 201)

@@ -6,8 +6,12 @@ without a code the fault only delays or hangs), "message": str (default: EC2's w
 "count": N (default 1, -1 = until cleared), "delay": seconds, "hang": bool (hold the request
 until the fault is cleared/reset or hang_timeout expires, then drop the connection),
 "subnet": only RunInstances calls launching into that subnet, "instance_type": only
-RunInstances calls for that instance type}.
+RunInstances calls for that instance type, "probability": P (default 1: a matching call gets
+the fault with probability P; one that does not is left for the next fault and uses no count),
+"seed": N (this fault draws from its own generator seeded with N, so a run can be replayed)}.
+Each fault counts the calls it answered in "fired".
 """
+import random
 import threading
 
 # HTTP status EC2 uses for each code of spec 2.6 and the common server errors.
@@ -46,20 +50,25 @@ class Faults:
         self.items = []
         self.released = threading.Event()
         self.fired = {}
+        self.rngs = []   # one per item: its own seeded generator, or the random module
 
     def add(self, spec):
         f = {"action": spec["action"], "code": spec.get("code"), "message": spec.get("message"),
             "status": int(spec.get("status", STATUS.get(spec.get("code"), 400))),
             "count": int(spec.get("count", 1)), "delay": float(spec.get("delay", 0)),
             "hang": bool(spec.get("hang", False)), "subnet": spec.get("subnet"),
-            "instance_type": spec.get("instance_type")}
+            "instance_type": spec.get("instance_type"),
+            "probability": float(spec.get("probability", 1.0)), "seed": spec.get("seed"), "fired": 0}
+        rng = random.Random(f["seed"]) if f["seed"] is not None else random
         with self.lock:
             self.items.append(f)
-        return f
+            self.rngs.append(rng)
+        return dict(f)
 
     def clear(self):
         with self.lock:
             self.items = []
+            self.rngs = []
             # Wake every hanging request; later hangs get a fresh event.
             self.released.set()
             self.released = threading.Event()
@@ -67,15 +76,18 @@ class Faults:
     def take(self, action, subnet, instance_type=None):
         """The first matching fault (its count decremented) or None."""
         with self.lock:
-            for f in self.items:
+            for f, rng in zip(self.items, self.rngs):
                 if f["action"] not in (action, "*") or f["count"] == 0:
                     continue
                 if f["subnet"] is not None and f["subnet"] != subnet:
                     continue
                 if f["instance_type"] is not None and f["instance_type"] != instance_type:
                     continue
+                if f["probability"] < 1.0 and rng.random() >= f["probability"]:
+                    continue
                 if f["count"] > 0:
                     f["count"] -= 1
+                f["fired"] += 1
                 self.fired[action] = self.fired.get(action, 0) + 1
                 return dict(f, released=self.released)
             return None

@@ -514,6 +514,28 @@ class TestFaultsAndThrottling(FakeCase):
         log = self.ctl("GET", "requests?action=DescribeInstances")["requests"]
         self.assertEqual([e["code"] for e in log], ["RequestLimitExceeded", "RequestLimitExceeded", None])
 
+    def test_probability_seed_and_fired(self):
+        """A fault with probability fails that share of matching calls (the same ones again with
+        the same seed); the calls it lets through meet the next fault; each counts its own."""
+        def pattern():
+            self.ctl("DELETE", "faults")
+            self.ctl("POST", "faults", {"action": "DescribeKeyPairs", "code": "RequestLimitExceeded",
+                                        "count": -1, "probability": 0.5, "seed": 3})
+            self.ctl("POST", "faults", {"action": "*", "code": "InternalError", "count": -1})
+            out = []
+            for _ in range(12):
+                try:
+                    self.ec2.describe_key_pairs()
+                except ClientError as e:
+                    out.append(e.response["Error"]["Code"])
+            return out, [f["fired"] for f in self.ctl("GET", "faults")["faults"]]
+        first, fired = pattern()
+        self.assertEqual(pattern(), (first, fired))
+        self.assertEqual(len(first), 12)
+        self.assertEqual(set(first), {"RequestLimitExceeded", "InternalError"})
+        self.assertEqual(fired, [first.count("RequestLimitExceeded"), first.count("InternalError")])
+        self.ctl("DELETE", "faults")
+
     def test_hang_and_delay(self):
         self.ctl("POST", "faults", {"action": "DescribeInstances", "delay": 0.2})
         self.assertEqual(self.listed(), [])

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dispatch_gate.h"
 #include "mgmt_fixture.h"
 
 #define TOKEN	       "s3cret-management-token"
@@ -624,6 +625,38 @@ test_promtool(void **state)
 	stop(f);
 }
 
+/* A standby (issue 15) lists and answers health, but refuses actions with 503 and never
+ * reaches the providers: its records are not the active dispatcher's. */
+static void
+test_actions_refused_while_standby(void **state)
+{
+	(void)state;
+	struct fixture *f = start(&(struct fixture_opts){ .token = TOKEN, .fake_providers = true });
+	dispatch_gate_set_reason("lock held by 127.0.0.1:40000");
+	dispatch_gate_set(false);
+	const char *standby = "{\"errors\":[\"this dispatcher is a standby: lock held by "
+			      "127.0.0.1:40000; send actions to the active one\"]}\n";
+	expect("POST", "/arvados/v1/dispatch/containers/kill?container_uuid=" FAKE_CTR, AUTH, NULL,
+	       503, standby);
+	expect("POST", "/arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST, AUTH, NULL,
+	       503, standby);
+	expect("POST", "/arvados/v1/dispatch/instances/drain?instance_id=" FAKE_INST, AUTH, NULL,
+	       503, standby);
+	expect("POST", "/arvados/v1/dispatch/instances/kill?instance_id=" FAKE_INST, AUTH, NULL,
+	       503, standby);
+	int acted = f->fake.calls;
+	expect("GET", "/arvados/v1/dispatch/containers", AUTH, NULL, 200, NULL);
+	expect("GET", "/_health/ping", AUTH, NULL, 200, "{\"health\":\"OK\"}\n");
+	/* Missing parameters are still the caller's error first. */
+	expect("POST", "/arvados/v1/dispatch/instances/hold", AUTH, NULL, 400, NULL);
+	dispatch_gate_set(true);
+	assert_int_equal(acted, 0);
+	expect("POST", "/arvados/v1/dispatch/instances/hold?instance_id=" FAKE_INST, AUTH, NULL,
+	       200, "");
+	assert_int_equal(f->fake.calls, 1);
+	stop(f);
+}
+
 int
 main(void)
 {
@@ -633,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_missing_and_wrong_token),
 		cmocka_unit_test(test_routes_empty_pool),
 		cmocka_unit_test(test_routes_with_providers),
+		cmocka_unit_test(test_actions_refused_while_standby),
 		cmocka_unit_test(test_method_and_route_errors),
 		cmocka_unit_test(test_inspect),
 		cmocka_unit_test(test_limits),

@@ -37,6 +37,8 @@ SRC = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRC, "scripts"))
 import unit_exec  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+import system_users  # noqa: E402
 
 PKG = "arvados-dispatch-cloud"
 OUT = os.environ.get("ADC_PKG_OUT") or os.path.join(SRC, "build-pkg", "test")
@@ -227,8 +229,11 @@ class DebTest(unittest.TestCase):
     # ---- 3: install -----------------------------------------------------------------------
 
     def install(self, deb):
-        r = run(APT + ["install", os.path.abspath(deb)],
-                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        # The package's sysusers.d file makes the helpers' users, which tests running beside
+        # this one may be creating too: the same lock as theirs (tests/support/system_users.py).
+        with system_users.users_lock():
+            r = run(APT + ["install", os.path.abspath(deb)],
+                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertTrue(installed())
         listed = set(run(["dpkg", "-L", PKG]).stdout.split())

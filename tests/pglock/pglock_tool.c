@@ -4,7 +4,8 @@
  * change is printed to stdout as one line ("active", "standby", "holder ADDR",
  * "confirm") with the
  * CLOCK_MONOTONIC time in seconds, the module's own log lines go to stderr (JSON). SIGTERM closes
- * the lock and exits 0.
+ * the lock and exits 0. SIGUSR1 prints "alive" from the loop (test_pglock.py: the loop is not
+ * blocked while a host name is being resolved).
  *
  *   pglock_tool [-retry-ms N] [-check-ms N] [-timeout-ms N] [-key N] host=... port=... ...
  */
@@ -52,12 +53,22 @@ on_confirm(void *arg)
 	say("confirm", NULL);
 }
 
+static uv_signal_t sig_alive;
+
+static void
+on_alive(uv_signal_t *s, int signum)
+{
+	(void)s, (void)signum;
+	say("alive", NULL);
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
 	(void)signum;
 	pglock_close(lock);
 	uv_close((uv_handle_t *)s, NULL);
+	uv_close((uv_handle_t *)&sig_alive, NULL);
 }
 
 int
@@ -102,6 +113,8 @@ main(int argc, char **argv)
 	}
 	uv_signal_init(loop, &sig);
 	uv_signal_start(&sig, on_signal, SIGTERM);
+	uv_signal_init(loop, &sig_alive);
+	uv_signal_start(&sig_alive, on_alive, SIGUSR1);
 	say("start", NULL);
 	pglock_start(lock);
 	uv_run(loop, UV_RUN_DEFAULT);

@@ -4,10 +4,12 @@ real PostgreSQL server (pg_fixture.py). Timings are shortened with the tool's fl
 500 ms, check 300 ms, deadline 700 ms (production: 5 s, 2 s, 3 s)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -23,8 +25,8 @@ FAST = ["-retry-ms", str(RETRY_MS), "-check-ms", str(CHECK_MS), "-timeout-ms", s
 class Tool:
     """One pglock_tool process; its events (stdout) and log lines (stderr) collected."""
 
-    def __init__(self, conn, extra=()):
-        argv = [TOOL] + FAST + list(extra) + ["%s=%s" % kv for kv in conn.items()]
+    def __init__(self, conn, extra=(), prefix=()):
+        argv = list(prefix) + [TOOL] + FAST + list(extra) + ["%s=%s" % kv for kv in conn.items()]
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
         self.events, self.logs, self.raw_err = [], [], []
@@ -105,8 +107,8 @@ class PgLockTest(unittest.TestCase):
             for line in t.raw_err:
                 self.assertNotIn(pg_fixture.PASSWORD, line, "the password was logged")
 
-    def tool(self, conn=None, extra=()):
-        t = Tool(conn or self.pg.conn(), extra)
+    def tool(self, conn=None, extra=(), prefix=()):
+        t = Tool(conn or self.pg.conn(), extra, prefix)
         self.tools.append(t)
         return t
 
@@ -298,6 +300,65 @@ class PgLockTest(unittest.TestCase):
             for s in held:
                 s.close()
             srv.close()
+
+    # ---- host names, resolved off the loop (pglock_resolve.c) ----
+
+    def fake_dns(self, held=()):
+        """A DNS server that only a tool started with its prefix() uses (needs root)."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a mount namespace with its own resolv.conf")
+        import fake_dns
+        d = tempfile.mkdtemp(prefix="pglock-dns-")
+        srv = fake_dns.FakeDns(d, held)
+        self.addCleanup(shutil.rmtree, d, True)
+        self.addCleanup(srv.close)
+        return srv
+
+    def test_host_name_localhost(self):
+        """A name (here from /etc/hosts) is resolved by the module, and libpq is given the
+        address as hostaddr beside the name."""
+        c = self.pg.conn()
+        c["host"] = "localhost"
+        t = self.tool(c)
+        t.wait_event("active")
+        lines = t.log_lines("resolved the PostgreSQL host name")
+        self.assertEqual(len(lines), 1, t.raw_err)
+        self.assertEqual(lines[0]["Host"], "localhost")
+        self.assertIn("127.0.0.1", lines[0]["HostAddr"].split(","), lines[0])
+
+    def test_slow_resolver_does_not_block_the_loop(self):
+        """The DNS server holds its answer: while the lookup is pending the tool's loop still
+        answers SIGUSR1 (before the fix libpq's getaddrinfo blocked the loop, and no `alive`
+        came until the answer). Released, the name's address is used and the lock taken."""
+        name = "slow.pglock.test"
+        dns_ = self.fake_dns(held=[name])
+        c = self.pg.conn()
+        c["host"] = name
+        t = self.tool(c, prefix=dns_.prefix())
+        dns_.wait_lookups(name)  # the lookup is in progress, and held
+        t.p.send_signal(signal.SIGUSR1)
+        t.wait_event("alive", timeout=20)
+        self.assertNotIn(name, dns_.answered)
+        self.assertEqual(t.state(), "standby")
+        dns_.release()
+        t.wait_event("active", timeout=20)
+        lines = t.log_lines("resolved the PostgreSQL host name")
+        self.assertEqual([(x["Host"], x["HostAddr"]) for x in lines], [(name, "127.0.0.1")])
+
+    def test_unresolvable_host_name(self):
+        """A name that does not resolve: one warning naming the host, retried (with a back-off),
+        no crash, never active."""
+        name = "nonexistent.invalid"
+        dns_ = self.fake_dns()
+        c = self.pg.conn()
+        c["host"] = name
+        t = self.tool(c, prefix=dns_.prefix())
+        dns_.wait_lookups(name, count=2)  # retried
+        line = self.one_error_line(t, 'cannot resolve the PostgreSQL host name: "%s"' % name,
+                                   wait_s=0)
+        self.assertIn("unknown node or service", line["error"])
+        self.assertEqual(line["Host"], name)
+        self.assertEqual(line["RetryMs"], RETRY_MS)  # the first failure; then doubled
 
     def test_unknown_keyword(self):
         c = self.pg.conn()

@@ -353,18 +353,24 @@ fk_cloud_port(struct fk *f)
 /* ------------------------------------------------------------ ssh */
 
 static int
-fk_ssh_answer(struct fk *f, const char *id, bool ok, const char *out, pool_ssh_cb cb, void *arg)
+fk_ssh_answer_in(struct fk *f, bool ok, const char *out, int ms, pool_ssh_cb cb, void *arg)
 {
 	struct fk_defer *d = fk_defer(f, FK_SSH, (void *)cb, arg);
 
-	(void)id;
 	d->res.outcome = ok ? POOL_SSH_OK : POOL_SSH_EXIT;
 	d->res.exit_status = ok ? 0 : 1;
 	snprintf(d->out, sizeof(d->out), "%s", ok && out ? out : "");
 	snprintf(d->msg, sizeof(d->msg), "%s", ok ? "" : "Process exited with status 1");
 	snprintf(d->errtext, sizeof(d->errtext), "%s", ok ? "" : "fake-worker: command failed");
-	fk_go(d, 0);
+	fk_go(d, ms);
 	return 0;
+}
+
+static int
+fk_ssh_answer(struct fk *f, const char *id, bool ok, const char *out, pool_ssh_cb cb, void *arg)
+{
+	(void)id;
+	return fk_ssh_answer_in(f, ok, out, 0, cb, arg);
 }
 
 static int
@@ -391,7 +397,8 @@ fk_boot(void *ctx, const char *id, uint32_t ms, pool_ssh_cb cb, void *arg)
 	(void)ms;
 	if (in)
 		in->boot_probes++;
-	return fk_ssh_answer(f, id, in && in->boot_ok, NULL, cb, arg);
+	return fk_ssh_answer_in(f, in && in->boot_ok, NULL, in ? in->boot_probe_delay_ms : 0, cb,
+				arg);
 }
 
 static int
@@ -524,9 +531,9 @@ fk_init(struct fk *f, uv_loop_t *loop)
 /* ------------------------------------------------------------ harness */
 
 static void
-fk_notified(void *ctx)
+fk_changed(void *ctx)
 {
-	((struct fk_harness *)ctx)->notifies++;
+	((struct fk_harness *)ctx)->changes++;
 }
 
 static int
@@ -650,7 +657,7 @@ fk_start_pool(struct fk_harness *h, const char *runner_md5)
 		.cloud = fk_cloud_port(&h->fk),
 		.ssh = fk_ssh_port(&h->fk),
 		.metrics = h->metrics,
-		.on_change = fk_notified,
+		.on_change = fk_changed,
 		.on_change_ctx = h,
 		.runner_md5 = runner_md5,
 	};

@@ -32,7 +32,8 @@ struct fk_inst {
 	int kills, starts, run_probes, boot_probes, deploys, destroys;
 	int destroys_to_vanish; /* gone from the list after this many destroys (0: 1) */
 	char last_payload[8192];
-	bool hang_run_probe; /* never answer a run probe (weakness 6) */
+	bool hang_run_probe;	 /* never answer a run probe (weakness 6) */
+	int boot_probe_delay_ms; /* the boot probe is answered this late (a slow worker) */
 };
 
 struct fk {
@@ -69,7 +70,7 @@ struct fk_harness {
 	struct cfg_cluster *cl;
 	struct metrics_registry *metrics;
 	struct pool *pool;
-	int notifies;
+	int changes; /* pool on_change wake-ups */
 	int log_fd, saved_stderr;
 	char log_path[64];
 };

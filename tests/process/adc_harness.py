@@ -9,7 +9,11 @@ import signal
 import subprocess
 import tempfile
 import threading
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import system_users  # noqa: E402
 
 BIN_DIR = os.environ.get("ADC_BIN_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
@@ -19,13 +23,11 @@ ROLE_USERS = ("arvados-cloudd", "arvados-sshd-pool")
 
 def ensure_role_users():
     """The children switch to their own users when started as root; create them like the
-    package's postinst does."""
+    package's postinst does (once per machine, safe against tests running side by side)."""
     if os.geteuid() != 0:
         return
     for u in ROLE_USERS:
-        if subprocess.run(["id", "-u", u], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                            "--shell", "/usr/sbin/nologin", u], check=True)
+        system_users.ensure_system_user(u)
 
 
 def make_key(directory, kind="ed25519", fmt=None):
@@ -93,9 +95,10 @@ def write_config(directory, key_text=None, key_path=None, driver="ec2", extra=""
 class Dispatcher:
     """A running arvados-dispatch-cloud with its JSON log collected line by line."""
 
-    def __init__(self, config, args=(), env=None, bin_dir=None, new_session=False):
+    def __init__(self, config, args=(), env=None, bin_dir=None, new_session=False, prefix=()):
         """new_session: its own session, so a terminal's Ctrl-C reaches only the caller
-        (the demo stops it in order)."""
+        (the demo stops it in order). prefix: argv words before the executable's (a wrapper
+        that execs it, so that the process is still the dispatcher)."""
         self.lines = []
         self.cond = threading.Condition()
         e = dict(os.environ)
@@ -105,7 +108,8 @@ class Dispatcher:
         e.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         e.update(env or {})
         self.proc = subprocess.Popen(
-            [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
+            list(prefix)
+            + [os.path.join(bin_dir or BIN_DIR, "arvados-dispatch-cloud"), "-config", config]
             + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e,
             start_new_session=new_session)

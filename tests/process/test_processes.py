@@ -54,6 +54,14 @@ class TestStartup(ProcessTest):
         d.wait_ready()
         pids = d.helper_pids()
         self.assertEqual(h.proc_comm(d.proc.pid), "arvados-dispatc")
+        # The parent sandboxed itself after start-up (docs/SANDBOX.md, "The parent"), and
+        # keeps root to start the helpers as their own users.
+        st = h.proc_status(d.proc.pid)
+        self.assertEqual(st["NoNewPrivs"].strip(), "1")
+        self.assertEqual(st["Seccomp"].strip(), "2")
+        # Its own check after the sandbox (boot_sandbox.c): the config file (in this test's
+        # directory under /tmp) could not be opened any more, so nothing was logged.
+        self.assertFalse([e for e in d.lines if "config file is still readable" in e.get("msg", "")])
         self.assertEqual(h.proc_comm(pids["cloudd"]), "cloudd")
         self.assertEqual(h.proc_comm(pids["sshd-pool"]), "sshd-pool")
         for name, pid in pids.items():
@@ -160,13 +168,13 @@ class TestLandlock(ProcessTest):
         d = self.start(env={"ADC_TEST_NO_LANDLOCK": "1"})
         d.wait_ready()
         warns = [e for e in d.lines if e.get("layer") == "landlock"]
-        self.assertEqual(sorted(e.get("role") for e in warns), ["cloudd", "sshd-pool"],
-                         d.log_text())
+        self.assertEqual(sorted(e.get("role") for e in warns),
+                         ["cloudd", "dispatcher", "sshd-pool"], d.log_text())
         for e in warns:
             self.assertEqual(e["level"], "warn")
             self.assertIn("no Landlock", e["msg"])
-        # The other layers stay.
-        for name, pid in d.helper_pids().items():
+        # The other layers stay, in the parent too.
+        for name, pid in dict(d.helper_pids(), dispatcher=d.proc.pid).items():
             st = h.proc_status(pid)
             self.assertEqual(st["NoNewPrivs"].strip(), "1", name)
             self.assertEqual(st["Seccomp"].strip(), "2", name)
@@ -316,6 +324,8 @@ class TestRestart(ProcessTest):
     def test_kill_each_child(self):
         d = self.start()
         i, _ = d.wait_ready()
+        # The restarts below happen from inside the parent's own sandbox.
+        self.assertEqual(h.proc_status(d.proc.pid)["Seccomp"].strip(), "2")
         for name in ("cloudd", "sshd-pool"):
             old = d.helper_pids()[name]
             mark = len(d.lines)
@@ -336,7 +346,11 @@ class TestRestart(ProcessTest):
     def test_garbage_from_child_kills_it(self):
         env = {"ADC_GARBAGE_MARKER": os.path.join(self.dir, "garbage.marker"),
                "ADC_REAL_CLOUDD": os.path.join(h.BIN_DIR, "cloudd")}
-        d = self.start(["-cloudd-path", os.path.join(HERE, "garbage_child.py")], env)
+        # A Python script cannot be executed inside the parent's sandbox (only the helper
+        # files and the ELF interpreter can be, not /usr/bin/python3): this test is about
+        # the channel, so it runs the parent without its sandbox.
+        d = self.start(["-cloudd-path", os.path.join(HERE, "garbage_child.py"),
+                        "-insecure-no-sandbox"], env)
         _, closed = d.wait_for(lambda e: e.get("msg") == "helper channel closed"
                                and e.get("Helper") == "cloudd")
         bad_pid = int(open(env["ADC_GARBAGE_MARKER"]).read())
@@ -379,6 +393,13 @@ class TestCommandLine(ProcessTest):
         self.assertEqual(self.run_adc("stray").returncode, 2)
         self.assertEqual(self.run_adc("-config").returncode, 2)
         self.assertEqual(self.run_adc("-pprof", ":6060", "-version").returncode, 0)
+        # -max-hourly-spend: dollars >= 0; anything else is a usage error.
+        self.assertEqual(self.run_adc("-max-hourly-spend", "2.5", "-version").returncode, 0)
+        self.assertEqual(self.run_adc("-max-hourly-spend=0", "-version").returncode, 0)
+        for bad in ("-1", "lots", "1.5x", "inf", "nan", ""):
+            r = self.run_adc("-max-hourly-spend", bad, "-version")
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("invalid value \"%s\" for flag -max-hourly-spend" % bad, r.stderr)
 
     def test_config_check(self):
         r = self.run_adc("config-check", "-config", self.config)
@@ -425,6 +446,29 @@ class TestCommandLine(ProcessTest):
                    "Containers.CloudVMs.DriverParameters",
                    ["Azure DriverParameters", "SubscriptionID is empty"],
                    "        DriverParameters:")
+        # Azure DriverParameters (issue 13): each refusal of azure_params_check, reported at the
+        # DriverParameters key and line, the words naming the key at fault; a complete set passes.
+        i0, i1 = text.index("        DriverParameters:\n"), text.index("    InstanceTypes:\n")
+        azp = ("        DriverParameters:\n          SubscriptionID: sub-1\n          TenantID: tenant-1\n"
+               "          ClientID: client-1\n          ClientSecret: s3cr3t\n          ResourceGroup: zzzzz\n"
+               "          Network: xxxxx\n          Subnet: xxxxx-subnet-private\n")
+
+        def azure(extra):
+            return text[:i0].replace(drv, "        Driver: azure") + azp + extra + text[i1:]
+        for name, extra, words in (
+                ("azgallery", "          SharedImageGalleryName: gal\n",
+                 ["SharedImageGalleryName and SharedImageGalleryImageVersion", "SharedImageGalleryImageVersion is empty"]),
+                ("azstorage", "          BlobContainer: vhds\n",
+                 ["StorageAccount and BlobContainer", "StorageAccount is empty"]),
+                ("azenv", "          CloudEnvironment: AzureMarsCloud\n", ["AzureMarsCloud", "AzurePublicCloud"])):
+            check(name, azure(extra), "Containers.CloudVMs.DriverParameters", words, "        DriverParameters:")
+        good = os.path.join(self.dir, "azgood.yml")
+        with open(good, "w") as f:
+            f.write(azure("          SharedImageGalleryName: gal\n          SharedImageGalleryImageVersion: 1.0.0\n"
+                          "          CloudEnvironment: azurechinacloud\n"))
+        r = self.run_adc("config-check", "-config", good)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("configuration OK", r.stdout)
         nosuch = check("nosuch", text.replace(drv, "        Driver: nosuchcloud"),
               "Containers.CloudVMs.Driver", ["unknown cloud driver", "nosuchcloud"],
               "        Driver: nosuchcloud")

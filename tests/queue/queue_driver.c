@@ -35,7 +35,7 @@ struct driver {
 	struct itypes_table *itypes;
 	struct api_client *api;
 	struct queue *q;
-	uint64_t notifications;
+	uint64_t changes; /* queue on_change wake-ups */
 	bool quitting;
 };
 
@@ -76,12 +76,12 @@ driver_stats(const char *kind)
 	printf("{\"%s\":\"stats\",\"count\":%zu,\"pending_mounts\":%zu,\"mounts_in_flight\":%zu,"
 	       "\"unsatisfiable\":%zu,\"polls_ok\":%llu,\"polls_failed\":%llu,"
 	       "\"last_poll_duration_ms\":%llu,\"last_poll_requests\":%llu,\"last_503_ms\":%llu,"
-	       "\"notifications\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n",
+	       "\"changes\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n",
 	       kind, s.entries, s.pending_mounts, s.mounts_in_flight, s.unsatisfiable,
 	       (unsigned long long)s.polls_ok, (unsigned long long)s.polls_failed,
 	       (unsigned long long)s.last_poll_duration_ms,
 	       (unsigned long long)s.last_poll_requests, (unsigned long long)s.last_503_ms,
-	       (unsigned long long)D.notifications, driver_rss_kb(), driver_cpu_ms());
+	       (unsigned long long)D.changes, driver_rss_kb(), driver_cpu_ms());
 	fflush(stdout);
 }
 
@@ -103,10 +103,10 @@ driver_polled(void *arg, bool ok)
 }
 
 static void
-driver_notified(void *arg)
+driver_changed(void *arg)
 {
 	(void)arg;
-	D.notifications++;
+	D.changes++;
 }
 
 static void
@@ -259,7 +259,7 @@ main(int argc, char **argv)
 	qo.api = D.api;
 	qo.cluster = D.cfg;
 	qo.itypes = D.itypes;
-	qo.on_change = driver_notified;
+	qo.on_change = driver_changed;
 	qo.on_poll = driver_polled;
 	if (queue_new(&qo, &D.q) != 0)
 		return 1;

@@ -10,6 +10,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import parallel_cases  # noqa: E402
 from queue_testlib import Driver, FakeServer, ROOT, AUTH_UUID, write_config  # noqa: E402
 
 SELECT = ["uuid", "state", "priority", "runtime_constraints", "container_image",
@@ -196,6 +198,37 @@ class TestNormalPoll(QueueTest):
 		self.assertEqual(sorted((k, len(us)) for k, us in self.mounts_requests(log)),
 				 [("batch", 3), ("get", 1)])
 		self.assertEqual(self.lines("adding container to queue").__len__(), 4)
+
+
+class TestViewOrder(QueueTest):
+	"""The view is kept in order between polls (queue_view.c: holes and a merge, no full
+	sort): after priorities rise and fall, containers leave and new ones arrive, the dump
+	(in view order) is still sorted by priority, then first seen, then uuid."""
+
+	def assert_view_sorted(self, d, want):
+		ents = d.dump()["entries"]
+		self.assertEqual({e["uuid"] for e in ents}, want)
+		keys = [(-int(e["priority"]), e["first_seen_ms"], e["uuid"]) for e in ents]
+		self.assertEqual(keys, sorted(keys))
+
+	def test_order_kept_through_changes(self):
+		f = self.fake
+		# equal priorities too, so that first_seen and uuid order ties
+		uuids = [f.create(priority=100 + (i % 4))["uuid"] for i in range(16)]
+		d = self.start(poll="300ms")
+		d.wait_polls(1)
+		d.settle()
+		self.assert_view_sorted(d, set(uuids))
+		for i, u in enumerate(uuids[:6]):  # up, down, and to a tie
+			f.ctl("POST", "containers/%s/priority" % u, {"priority": (1000, 1, 101, 50, 103, 2)[i]})
+		for u in uuids[6:9]:  # gone from the controller: dropped from the queue
+			f.ctl("DELETE", "containers/%s" % u)
+		new = [f.create(priority=(5000, 101, 1)[i])["uuid"] for i in range(3)]
+		d.next_poll()
+		d.next_poll()
+		d.settle()
+		self.assert_view_sorted(d, set(uuids[:6] + uuids[9:] + new))
+		self.assertEqual(int(d.entries()[uuids[0]]["priority"]), 1000)
 
 
 class TestPaging(QueueTest):
@@ -576,4 +609,4 @@ class TestUnsatisfiable(QueueTest):
 
 
 if __name__ == "__main__":
-	unittest.main()
+	parallel_cases.main()  # the cases side by side: each has its own fake server and driver

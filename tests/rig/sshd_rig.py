@@ -21,8 +21,10 @@ via `-e`, which passes the server's own environment, which the rig sets.
 Must run as root (mount namespaces, sshd as root). Standard library only.
 """
 import argparse
+import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,12 +35,20 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import system_users  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "stub-crunch-run")
 SSHD = "/usr/sbin/sshd"
 DROPBEAR = "/usr/sbin/dropbear"
 DEFAULT_PRIVATE_DIRS = ("/tmp/arvados-crunch-run",)
 RSA_CACHE = os.path.join(tempfile.gettempdir(), "adc-sshd-rig-rsa-cache")
+# Address blocks leased by running rigs (rig_lease_net). Under /tmp, not /run: e2e_journal runs
+# its rig with a private tmpfs on /run. 127.0.x.x is left to fixed test addresses (fake_ec2's and
+# fake_azure's defaults), 127.8 and 127.16 to cloudglue and the EC2 bench.
+NET_LEASE_DIR = os.path.join(tempfile.gettempdir(), "adc-rig-nets")
+NET_LEASE_RANGE = range(100, 200)
 
 SUDO_SHIM = """#!/bin/sh
 # sudo shim of the SSH test rig: runs the command as is (no privilege change).
@@ -77,15 +87,34 @@ def _run(argv, **kw):
 
 
 def rig_ensure_user(name):
-    """Create an unprivileged login user if missing. Its password is '*' rather than useradd's '!':
-    both sshd without PAM and dropbear refuse accounts whose password is locked with '!'."""
-    import pwd
+    """Create an unprivileged login user if missing (tests/support/system_users.py: once per
+    machine, under a lock, since other rigs may be creating it at the same moment)."""
     try:
-        pwd.getpwnam(name)
-    except KeyError:
-        _run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name])
-    _run(["usermod", "-p", "*", name])
-    return pwd.getpwnam(name)
+        return system_users.ensure_login_user(name)
+    except RuntimeError as e:
+        raise RigError(str(e))
+
+
+def rig_lease_net():
+    """A block of loopback addresses that no other running rig uses: 127.<n>.0.0/16 with n in
+    NET_LEASE_RANGE. Returns (prefix, fd): workers are <prefix><i> with prefix "127.<n>.1."
+    (rig_address grows into 127.<n>.2. and on). The lease is an flock on NET_LEASE_DIR/<n>,
+    held while fd is open, so it ends with the process that holds it, however it ends: two
+    rigs, in one test run or in two runs on the machine, never pick a port on the same address
+    (the kernel's free port on an address is free only on that address, until sshd binds it)."""
+    os.makedirs(NET_LEASE_DIR, exist_ok=True)
+    ns = list(NET_LEASE_RANGE)
+    random.shuffle(ns)  # rigs starting together rarely try the same block first
+    for n in ns:
+        fd = os.open(os.path.join(NET_LEASE_DIR, str(n)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return "127.%d.1." % n, fd
+    raise RigError("every rig address block 127.%d-%d.0.0/16 is leased (%s): too many rigs at once"
+                   % (NET_LEASE_RANGE[0], NET_LEASE_RANGE[-1], NET_LEASE_DIR))
 
 
 def _blocks(path, pw):
@@ -435,10 +464,8 @@ class Worker:
             raise RigError("%s is not running" % self.id)
         os.kill(self.proc.pid, sig)
 
-    def freeze(self, sessions=False):
-        """SIGSTOP the listener: new TCP connects succeed but get no banner. With sessions=True,
-        also stop every per-connection server process (established connections hang too)."""
-        pids = [self.proc.pid] + (_descendants(self.proc.pid) if sessions else [])
+    def _stop_all(self, pids):
+        """SIGSTOP each of pids (one gone already is fine); thaw() resumes them."""
         for p in pids:
             try:
                 os.kill(p, signal.SIGSTOP)
@@ -446,17 +473,24 @@ class Worker:
                 pass
         self._frozen = pids
 
+    def freeze(self, sessions=False):
+        """SIGSTOP the listener: new TCP connects succeed but get no banner. With sessions=True,
+        also stop every per-connection server process (established connections hang too)."""
+        pids = [self.proc.pid] + (_descendants(self.proc.pid) if sessions else [])
+        self._stop_all(pids)
+
     def freeze_sessions(self):
         """SIGSTOP only the per-connection server processes: established connections go silent
         (nothing refused, nothing closed, as a worker whose packets are dropped), while new
         connections are still served."""
         pids = _descendants(self.proc.pid) if self.running else []
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGSTOP)
-            except ProcessLookupError:
-                pass
-        self._frozen = pids
+        self._stop_all(pids)
+
+    def freeze_vm(self):
+        """SIGSTOP every process of this worker (its mount namespaces: sshd, sessions and fake
+        containers), as a VM that is paused: nothing it runs makes progress until thaw()."""
+        pids = _pids_in_ns(self.namespaces)
+        self._stop_all(pids)
 
     def thaw(self):
         for p in getattr(self, "_frozen", [self.proc.pid] if self.proc else []):
@@ -565,14 +599,15 @@ class Worker:
 class WorkerRig:
     """A set of fake workers under base_dir. Use as a context manager, or call stop()."""
 
-    def __init__(self, base_dir, authorized_keys=(), user="root", rsa=False, address_prefix="127.0.1.",
+    def __init__(self, base_dir, authorized_keys=(), user="root", rsa=False, address_prefix=None,
                  first_index=1, private_dirs=DEFAULT_PRIVATE_DIRS, max_sessions=64, shared_host_key=False,
                  crunch_run=STUB, parallel=8):
         """shared_host_key: every worker of a kind starts with one host key generated once (for
         benches with hundreds of workers; tests of pinning need distinct keys, the default).
         rotate_host_key still gives that worker a key of its own. crunch_run: what `crunch-run`
         on the workers' PATH is (an absolute path; default the recording stub). parallel: how
-        many workers start() sets up and starts at once."""
+        many workers start() sets up and starts at once. address_prefix: None (the default)
+        leases a block of addresses no other rig uses (rig_lease_net) until stop()."""
         if os.geteuid() != 0:
             raise RigError("the rig needs root (mount namespaces, sshd privilege separation)")
         self.base_dir = os.path.abspath(base_dir)
@@ -604,6 +639,9 @@ class WorkerRig:
         self.parallel = max(1, parallel)
         self.workers = []
         self.lock = threading.Lock()
+        self._lease_fd = None
+        if self.address_prefix is None:  # last: nothing above may fail with the lease taken
+            self.address_prefix, self._lease_fd = rig_lease_net()
 
     def shared_host_key_dir(self, kind):
         """The directory holding the host key shared by all workers of this kind (generated on
@@ -726,6 +764,9 @@ class WorkerRig:
         _kill_namespaces(namespaces)
         for w in self.workers:
             w.release_namespaces()
+        if self._lease_fd is not None:
+            os.close(self._lease_fd)  # the address block is free for the next rig
+            self._lease_fd = None
 
     def __enter__(self):
         return self
@@ -807,7 +848,8 @@ def main(argv):
     up.add_argument("--authorized-key", action="append", default=[], help="public key (file or text), repeatable")
     up.add_argument("--user", default="root")
     up.add_argument("--rsa", action="store_true", help="also give each worker a (cached) RSA host key")
-    up.add_argument("--address-prefix", default="127.0.1.")
+    up.add_argument("--address-prefix", default=None,
+                    help="e.g. 127.0.1. (default: a block no other rig uses, leased until down)")
     up.add_argument("--first-index", type=int, default=1)
     up.add_argument("--shared-host-key", action="store_true",
                     help="one host key per server kind for all workers (benches; not for pinning tests)")

@@ -302,7 +302,8 @@ class UserRigTest(SSHMixin, unittest.TestCase):
 
 
 class AddressTest(unittest.TestCase):
-    """Workers 1..250 keep their 127.0.1.<i> address; past 250 they spread over the next /24s."""
+    """Workers 1..250 keep their <prefix><i> address; past 250 they spread over the next /24s;
+    each rig leases a block of its own."""
 
     def test_addresses(self):
         a = sshd_rig.rig_address
@@ -314,6 +315,30 @@ class AddressTest(unittest.TestCase):
             a("127.0.255.", 251)
         with self.assertRaises(sshd_rig.RigError):
             a("10.0.0.", 251)  # never leaves 127.0.0.0/8
+
+    def test_leases(self):
+        """Rigs that run at the same time (in one test run or in two) get address blocks of their
+        own; a block is free again once its holder lets go (or exits)."""
+        held = [sshd_rig.rig_lease_net() for _ in range(3)]
+        try:
+            prefixes = [p for p, _ in held]
+            self.assertEqual(len(set(prefixes)), 3, prefixes)
+            for p in prefixes:
+                self.assertRegex(p, r"^127\.(1[0-9][0-9])\.1\.$")
+            n = prefixes[0].split(".")[1]
+            free = os.open(os.path.join(sshd_rig.NET_LEASE_DIR, n), os.O_RDWR)
+            try:
+                with self.assertRaises(BlockingIOError):  # what another rig's lease attempt meets
+                    sshd_rig.fcntl.flock(free, sshd_rig.fcntl.LOCK_EX | sshd_rig.fcntl.LOCK_NB)
+                os.close(held[0][1])
+                held[0] = (None, None)
+                sshd_rig.fcntl.flock(free, sshd_rig.fcntl.LOCK_EX | sshd_rig.fcntl.LOCK_NB)
+            finally:
+                os.close(free)
+        finally:
+            for _, fd in held:
+                if fd is not None:
+                    os.close(fd)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "the rig needs root")
@@ -327,7 +352,10 @@ class SharedKeyRigTest(SSHMixin, unittest.TestCase):
 
     def test_shared_key_then_rotation(self):
         o, d1, d2 = self.rig.workers
-        self.assertEqual((o.address, d1.address, d2.address), ("127.0.1.250", "127.0.2.1", "127.0.2.2"))
+        n = self.rig.address_prefix.split(".")[1]  # the rig's own leased block, 127.<n>.0.0/16
+        self.assertEqual(self.rig.address_prefix, "127.%s.1." % n)
+        self.assertEqual((o.address, d1.address, d2.address),
+                         ("127.%s.1.250" % n, "127.%s.2.1" % n, "127.%s.2.2" % n))
         self.assertEqual(d1.host_key_pub(), d2.host_key_pub())
         self.assertNotEqual(o.host_key_pub(), d1.host_key_pub())  # one key per kind
         for w in self.rig.workers:

@@ -147,6 +147,30 @@ busy_slot(void **unused)
 	fx_free(f);
 }
 
+/* A Locked container with an operation in flight (the driver holds it back while a worker
+ * is unprobed after a restart) is not started on an idle worker, nor given a new instance;
+ * once the operation is over it starts. The fault suite's restart double-run test found the
+ * start path ignoring the hold. */
+static void
+locked_held_not_started(void **unused)
+{
+	struct fx_world *f = fx_new(ALL_TYPES, 1.0, 10);
+	int c;
+
+	(void)unused;
+	fx_worker(f, "i-1", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	c = fx_ctr(f, "held", SCHED_LOCKED, 2, 1, ram);
+	f->c[c].op_in_flight = true;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_START), 0);
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 0);
+	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 0);
+	f->c[c].op_in_flight = false;
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_START, "held"));
+	fx_free(f);
+}
+
 static void
 previous_attempt(void **unused)
 {
@@ -255,6 +279,7 @@ main(void)
 		cmocka_unit_test(queue_order),
 		cmocka_unit_test(priority_zero_and_running),
 		cmocka_unit_test(busy_slot),
+		cmocka_unit_test(locked_held_not_started),
 		cmocka_unit_test(previous_attempt),
 		cmocka_unit_test(create_limits),
 		cmocka_unit_test(max_instances_within_pass),

@@ -14,7 +14,7 @@ struct sync_case {
 	const char *name;
 	enum sched_cstate state;
 	bool in_r, exited;
-	sched_time exit_time; /* the threshold T is T0 */
+	sched_time exit_time; /* the threshold T is T0; not in R: when it was found so */
 	int64_t prio;
 	bool unknown_workers, busy;
 	int kind; /* 0: nothing */
@@ -24,6 +24,11 @@ struct sync_case {
 static const struct sync_case cases[] = {
 	{ "Running, not in R", SCHED_RUNNING, false, false, 0, 1, false, false, SCHED_D_CANCEL,
 	  SCHED_R_NOT_RUNNING },
+	{ "Running, not in R since before T", SCHED_RUNNING, false, false, T0 - 1, 1, false, false,
+	  SCHED_D_CANCEL, SCHED_R_NOT_RUNNING },
+	/* The queue's last poll started before the pool found it gone: it may have finished
+	 * meanwhile (Complete -> Cancelled is allowed by the API server). */
+	{ "Running, not in R since T", SCHED_RUNNING, false, false, T0, 1, false, false, 0, 0 },
 	{ "Running, not in R, unknown workers", SCHED_RUNNING, false, false, 0, 1, true, false, 0,
 	  0 },
 	{ "Running, exited before T", SCHED_RUNNING, true, true, T0 - 1, 1, false, false,
@@ -72,6 +77,8 @@ sync_table(void **unused)
 		f->c[c].in_running = sc->in_r;
 		f->c[c].exited = sc->exited;
 		f->c[c].exit_time = sc->exit_time;
+		if (!sc->in_r)
+			f->c[c].not_running_since = sc->exit_time;
 		f->c[c].op_in_flight = sc->busy;
 		f->in.queue_threshold = T0;
 		f->in.any_unknown_worker = sc->unknown_workers;

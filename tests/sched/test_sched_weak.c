@@ -160,6 +160,40 @@ w10_unlock_churn(void **unused)
 	fx_free(f);
 }
 
+/* 10, the cool-down's limit: at quota with no instance, step 8 unlocks every container, the head
+ * too. When the pool's 1-minute quota hold ends, the head is locked again and asks for an
+ * instance (as the reference does after quotaErrorTTL), not only after the 5-minute cool-down;
+ * the others stay cool. Before the fix nothing was locked or created for 5 minutes. */
+static void
+w10_quota_probe_without_instances(void **unused)
+{
+	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
+
+	(void)unused;
+	fx_ctr(f, "head", SCHED_LOCKED, 2, 1, ram);
+	fx_ctr(f, "next", SCHED_LOCKED, 1, 1, ram);
+	f->in.quota_hold = true;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 2);
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 0);
+	fx_apply(f, false);
+	f->in.quota_hold = false;
+	f->in.now += 61 * S;
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "head"));
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 1);
+	fx_apply(f, false);
+	assert_int_equal(fx_pass(f), 0);
+	assert_string_equal(fx_created(f), "type1");
+	assert_non_null(fx_find(f, SCHED_D_CREATE, "head"));
+	fx_apply(f, false);
+	/* An instance exists now (booting): "next" waits out its cool-down. */
+	assert_int_equal(fx_pass(f), 0);
+	assert_null(fx_find(f, SCHED_D_LOCK, "next"));
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 0);
+	fx_free(f);
+}
+
 /* 9 (as far as the scheduler goes): over quota, an adopted instance with live containers is
  * never asked to shut down, nor is a held one. */
 static void
@@ -190,6 +224,7 @@ main(void)
 		cmocka_unit_test(w4_keep_buffers),
 		cmocka_unit_test(w5_units),
 		cmocka_unit_test(w10_unlock_churn),
+		cmocka_unit_test(w10_quota_probe_without_instances),
 		cmocka_unit_test(w9_no_shutdown_with_containers),
 	};
 

@@ -3,21 +3,15 @@
 (sandbox on) supervised by dispatcherd/helpers/child.c and driven through dispatcherd/helpers/sshc.
 Usage: test_sshglue.py SSHGLUE_TEST SSHD_POOL SSHD_RIG_PY RUNNER"""
 import os
-import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import system_users  # noqa: E402
+
 POOL_USER = "arvados-sshd-pool"   # sshd-pool's default user (docs/SANDBOX.md)
-
-
-def ensure_user(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                        "--shell", "/usr/sbin/nologin", name], check=True)
 
 
 def main():
@@ -25,7 +19,7 @@ def main():
         print("SKIP: needs root (the rig uses mount namespaces)")
         return 0
     prog, pool, rig, runner = sys.argv[1:5]
-    ensure_user(POOL_USER)
+    system_users.ensure_system_user(POOL_USER)
     base = tempfile.mkdtemp(prefix="adc-sshglue-")
     os.chmod(base, 0o755)
     key = os.path.join(base, "id_ed25519")
@@ -33,7 +27,8 @@ def main():
     d = os.path.join(base, "rig")
     up = False
     try:
-        # Addresses 127.0.1.240+ keep clear of the other rig tests, which may run at the same time.
+        # The rig leases an address block of its own (tests/rig/README.md): other rig tests
+        # may run at the same time.
         out = subprocess.run([sys.executable, rig, "up", "--dir", d, "-n", "2", "--first-index", "240",
                               "--authorized-key", key + ".pub"], check=True, stdout=subprocess.PIPE).stdout
         up = True
