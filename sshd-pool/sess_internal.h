@@ -119,6 +119,7 @@ void sess_conn_close(struct sess *s);
 char *sess_key_line(ssh_key k); /* "type base64", malloc'd; NULL on ENOMEM */
 /* sess_table.c */
 void sess_hash_free(struct sess_pool *p);
+void sess_handle_closed(struct sess *s); /* a timer of its own or of a command; frees at 0 */
 /* sess_cmd.c */
 void sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q);
 int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */

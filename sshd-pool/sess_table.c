@@ -69,10 +69,14 @@ sess_hash_free(struct sess_pool *p)
 
 /* ---- sessions ----------------------------------------------------------------------------- */
 
-static void
-sess_timer_closed(uv_handle_t *h)
+/* One of the session's handles closed: its three timers, or a command's timer. Whichever closes
+ * last frees the session. libuv runs close callbacks newest first, so when sess_close fails
+ * queued commands and closes their timers before its own, a command's timer is the last: when
+ * only the session's timers freed it, that session and its pool leaked (LeakSanitizer in
+ * sshpool_rig's t_unreachable_first, whose 20 sessions still had commands queued). */
+void
+sess_handle_closed(struct sess *s)
 {
-	struct sess *s = h->data;
 	struct sess_pool *p = s->pool;
 
 	if (--s->handles > 0)
@@ -86,6 +90,12 @@ sess_timer_closed(uv_handle_t *h)
 	free(s->user);
 	free(s);
 	sess_pool_unref(p);
+}
+
+static void
+sess_timer_closed(uv_handle_t *h)
+{
+	sess_handle_closed(h->data);
 }
 
 void
