@@ -1,14 +1,16 @@
 /*
  * sess.c - the pool of worker sessions and each session's connection state machine:
  *
- *   idle -> [waiting: fd budget] -> tcp -> banner -> [slot: waiting for a handshake slot]
- *        -> handshake -> auth -> ready
+ *   idle -> [waiting: fd budget] -> tcp -> [parked: pending cap] -> banner
+ *        -> [slot: waiting for a handshake slot] -> handshake -> auth -> ready
  *                 any setup failure -> backoff (doubling) -> idle
  *                 ready, connection lost -> idle (reconnect at once if commands wait)
  *
- * Two limits, because the two costs differ (docs/SSHPOOL.md, "Probes at scale"): a connection
- * costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a key exchange
- * and authentication cost CPU here (max_connecting, from the CPU count). The TCP connect and the
+ * Three limits, because the costs differ (docs/SSHPOOL.md, "Probes at scale"; sess_limits.c): a
+ * connection costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a
+ * key exchange and authentication cost CPU here (max_connecting, from the CPU count); a session
+ * connected and not yet in its handshake costs a libssh session here and a server process there
+ * (max_pending). The TCP connect and the
  * wait for the server's banner hold no handshake slot, so unreachable addresses (their SYNs
  * dropped) and silent servers wait out their timeout beside the reachable workers instead of
  * ahead of them. Before, 8 slots were held from the TCP connect on: 8 blackholed workers stopped
@@ -38,7 +40,6 @@
 
 static void sess_advance(struct sess *s);
 static void sess_connect_start(struct sess *s);
-static void sess_admit_waiting(struct sess_pool *p);
 
 void
 sess_opts_defaults(struct sess_opts *o)
@@ -75,6 +76,8 @@ sess_opts_defaults(struct sess_opts *o)
 	}
 	if (o->max_connecting > o->max_conns)
 		o->max_connecting = o->max_conns;
+	if (!o->max_pending)
+		o->max_pending = 4 * o->max_connecting; /* keeps the handshake slots fed */
 	if (!o->max_stdout)
 		o->max_stdout = 1024 * 1024;
 	if (!o->max_stderr)
@@ -98,6 +101,7 @@ sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->waiting);
 	TAILQ_INIT(&p->slotq);
+	TAILQ_INIT(&p->parkq);
 	*out = p;
 	return 0;
 }
@@ -108,6 +112,7 @@ sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st)
 	*st = p->st;
 	st->conns = p->conns;
 	st->handshakes = p->connecting;
+	st->pending = p->pending;
 }
 
 const struct sess_opts *
@@ -158,8 +163,10 @@ sess_pool_free(struct sess_pool *p)
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = { "idle",	  "waiting", "connecting", "banner", "slot",
-					     "handshake", "auth",    "ready",	   "backoff" };
+	static const char *const names[] = {
+		"idle", "waiting",   "connecting", "parked", "banner",
+		"slot", "handshake", "auth",	   "ready",  "backoff"
+	};
 	return names[s->st];
 }
 
@@ -179,6 +186,8 @@ sess_on_kick(uv_timer_t *t)
 		return;
 	if ((s->st == SS_IDLE) && !TAILQ_EMPTY(&s->queue))
 		sess_connect_start(s);
+	if (s->st == SS_PARKED && !s->parked)
+		sess_banner_wait(s, true); /* unparked (sess_unpark) */
 	sess_advance(s);
 }
 
@@ -214,52 +223,6 @@ sess_conn_closed(uv_handle_t *h)
 	p->conns--; /* its descriptors are closed only now */
 	sess_admit_waiting(p);
 	sess_pool_unref(p);
-}
-
-/* Sessions waiting for the descriptor budget, oldest first, go on connecting as it frees up. */
-static void
-sess_admit_waiting(struct sess_pool *p)
-{
-	struct sess *next;
-	unsigned room = p->conns < p->o.max_conns ? p->o.max_conns - p->conns : 0;
-
-	/* Each kicked session takes its connection on the loop's next turn: admit no more than
-	 * the room now, the rest stay queued in order. */
-	while (room > 0 && (next = TAILQ_FIRST(&p->waiting)) != NULL) {
-		TAILQ_REMOVE(&p->waiting, next, wait_link);
-		next->waiting = false;
-		next->st = SS_IDLE;
-		sess_kick(next);
-		room--;
-	}
-}
-
-static void sess_slot_take(struct sess *s);
-
-void
-sess_release_slot(struct sess *s)
-{
-	struct sess_pool *p = s->pool;
-	struct sess *next;
-
-	if (s->waiting) {
-		TAILQ_REMOVE(&p->waiting, s, wait_link);
-		s->waiting = false;
-	}
-	if (s->slot_waiting) {
-		TAILQ_REMOVE(&p->slotq, s, wait_link);
-		s->slot_waiting = false;
-	}
-	if (!s->has_slot)
-		return;
-	s->has_slot = false;
-	p->connecting--;
-	while ((next = TAILQ_FIRST(&p->slotq)) != NULL && p->connecting < p->o.max_connecting) {
-		TAILQ_REMOVE(&p->slotq, next, wait_link);
-		next->slot_waiting = false;
-		sess_slot_take(next);
-		sess_kick(next); /* its key exchange starts from the loop, not from here */
-	}
 }
 
 /* Detach and close the connection; commands on it must have been failed or requeued first. */
@@ -416,15 +379,8 @@ sess_connect_start(struct sess *s)
 	struct sess_conn *c;
 	int r, fd = -1;
 
-	if (p->conns >= p->o.max_conns) {
-		if (!s->waiting) {
-			TAILQ_INSERT_TAIL(&p->waiting, s, wait_link);
-			s->waiting = true;
-			p->st.conn_waits++;
-		}
-		s->st = SS_WAITING;
+	if (sess_must_wait(s))
 		return;
-	}
 	s->stats.connects++;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (r = sess_socket(s, &fd)) != 0) {
 		r = c ? r : -ENOMEM;
@@ -478,10 +434,34 @@ sess_ssh_new(struct sess *s)
 	return 0;
 }
 
+void
+sess_setup_deadline(struct sess *s)
+{
+	uv_timer_start(&s->timer, sess_on_setup_timeout, s->pool->o.connect_timeout_ms, 0);
+}
+
+/* Connected (and not parked, or unparked): the libssh session, then wait for the server's first
+ * bytes. restart: the deadline counts again from here (the session waited parked, and the wait
+ * was ours, not the worker's). */
+void
+sess_banner_wait(struct sess *s, bool restart)
+{
+	int r;
+
+	sess_pending_enter(s);
+	if ((r = sess_ssh_new(s)) != 0) {
+		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
+		return;
+	}
+	s->st = SS_BANNER; /* no slot yet: a server may accept and never speak */
+	if (restart)
+		sess_setup_deadline(s);
+}
+
 static void
 sess_tcp_step(struct sess *s)
 {
-	int err = 0, r;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
@@ -491,49 +471,8 @@ sess_tcp_step(struct sess *s)
 				  strerror(err));
 		return;
 	}
-	if ((r = sess_ssh_new(s)) != 0) {
-		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
-		return;
-	}
-	s->st = SS_BANNER; /* no slot yet: a server may accept and never speak */
-}
-
-/* Take a handshake slot. restart: the setup deadline counts again from here (the session waited
- * in the queue, and the wait was ours, not the worker's). */
-static void
-sess_slot_grant(struct sess *s, bool restart)
-{
-	struct sess_pool *p = s->pool;
-
-	s->has_slot = true;
-	if (++p->connecting > p->st.handshakes_peak)
-		p->st.handshakes_peak = p->connecting;
-	s->st = SS_HANDSHAKE;
-	if (restart)
-		uv_timer_start(&s->timer, sess_on_setup_timeout, p->o.connect_timeout_ms, 0);
-}
-
-static void
-sess_slot_take(struct sess *s)
-{
-	sess_slot_grant(s, true);
-}
-
-/* The server's first bytes (or its EOF) arrived: key exchange now, or queue for a slot. */
-static void
-sess_slot_want(struct sess *s)
-{
-	struct sess_pool *p = s->pool;
-
-	if (p->connecting < p->o.max_connecting && TAILQ_EMPTY(&p->slotq)) {
-		sess_slot_grant(s, false);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&p->slotq, s, wait_link);
-	s->slot_waiting = true;
-	p->st.slot_waits++;
-	s->st = SS_SLOT;
-	uv_timer_stop(&s->timer);
+	if (!sess_park_if_full(s))
+		sess_banner_wait(s, false);
 }
 
 char *
@@ -703,8 +642,8 @@ sess_update_poll(struct sess *s)
 
 	if (c == NULL)
 		return;
-	if (s->st == SS_SLOT) {
-		uv_poll_stop(&c->poll); /* the banner waits in the socket until a slot is ours */
+	if (s->st == SS_SLOT || s->st == SS_PARKED) {
+		uv_poll_stop(&c->poll); /* the banner waits in the socket until our turn */
 		return;
 	}
 	if (s->st == SS_TCP || (c->ssh != NULL && (ssh_get_poll_flags(c->ssh) & SSH_WRITE_PENDING)))

@@ -47,6 +47,11 @@ struct sess_opts {
 	unsigned max_conns;	 /* connections open at once, two descriptors each (0: what
 				    RLIMIT_NOFILE's soft limit allows, keeping 64 spare); a
 				    session beyond waits for one to close */
+	unsigned max_pending;	 /* sessions connected and not yet in their handshake (waiting
+				    for the banner or a slot; 0: 4 x max_connecting). Each holds
+				    a libssh session here and a server process there; a session
+				    connected beyond is parked (socket unread, no libssh session)
+				    and no new connect starts until the parked ones go on */
 	size_t max_stdout;	 /* kept per command; excess read and dropped (default 1 MiB) */
 	size_t max_stderr;	 /* (default 64 KiB) */
 };
@@ -100,7 +105,10 @@ struct sess_pool_stats {
 	unsigned conns, conns_peak;	      /* connections holding descriptors */
 	unsigned handshakes, handshakes_peak; /* holding a handshake slot */
 	unsigned slot_waits;		      /* times a session waited for a slot */
-	unsigned conn_waits;		      /* times a session waited for the fd budget */
+	unsigned conn_waits;		      /* times a session waited to connect (fd budget,
+						 or parked sessions ahead) */
+	unsigned pending, pending_peak;	      /* connected, not yet in a handshake */
+	unsigned parks;			      /* times a connected session was parked */
 };
 
 /* Defaults for every 0 field of opts. */

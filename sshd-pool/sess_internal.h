@@ -9,15 +9,19 @@
 
 #include "sess.h"
 
-/* SS_WAITING: for a connection (the descriptor budget, max_conns); SS_TCP: non-blocking connect
- * in flight; SS_BANNER: connected, waiting for the server's first bytes; SS_SLOT: they arrived,
- * waiting for a handshake slot (max_connecting). Only SS_HANDSHAKE and SS_AUTH hold a slot: an
- * address that drops packets, or a server that accepts and stays silent, costs descriptors and a
- * timer, never one of the few key exchanges in flight. */
+/* SS_WAITING: for a connection (the descriptor budget, max_conns, or the pending cap while some
+ * sessions are parked); SS_TCP: non-blocking connect in flight; SS_PARKED: connected while
+ * max_pending sessions were already between connect and handshake: no libssh session yet, the
+ * socket not read; SS_BANNER: connected, waiting for the server's first bytes; SS_SLOT: they
+ * arrived, waiting for a handshake slot (max_connecting). SS_BANNER and SS_SLOT are "pending".
+ * Only SS_HANDSHAKE and SS_AUTH hold a slot: an address that drops packets, or a server that
+ * accepts and stays silent, costs descriptors and a timer, never one of the few key exchanges in
+ * flight. */
 enum sess_st {
 	SS_IDLE = 0,
 	SS_WAITING,
 	SS_TCP,
+	SS_PARKED,
 	SS_BANNER,
 	SS_SLOT,
 	SS_HANDSHAKE,
@@ -73,6 +77,8 @@ struct sess {
 	struct sess *hnext; /* the pool's id hash chain */
 	bool waiting;	    /* on pool->waiting (for the descriptor budget) */
 	bool slot_waiting;  /* on pool->slotq (for a handshake slot) */
+	bool parked;	    /* on pool->parkq (for room under max_pending) */
+	bool pending;	    /* counted in pool->pending (SS_BANNER, SS_SLOT, or unparked) */
 	bool has_slot, closing;
 	char *id, *address, *user;
 	int port;
@@ -103,6 +109,8 @@ struct sess_pool {
 	size_t hash_size, nsessions;
 	struct sess_list waiting; /* SS_WAITING, oldest first */
 	struct sess_list slotq;	  /* SS_SLOT, oldest first */
+	struct sess_list parkq;	  /* SS_PARKED, oldest first */
+	unsigned pending;	  /* connected, not yet in a handshake (<= o.max_pending) */
 	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
 	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
 	struct sess_pool_stats st;
@@ -114,9 +122,17 @@ struct sess_pool {
 void sess_kick(struct sess *s);
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
-void sess_release_slot(struct sess *s);
 void sess_conn_close(struct sess *s);
-char *sess_key_line(ssh_key k); /* "type base64", malloc'd; NULL on ENOMEM */
+void sess_setup_deadline(struct sess *s);	     /* (re)start the connection setup deadline */
+void sess_banner_wait(struct sess *s, bool restart); /* connected: now wait for the banner */
+char *sess_key_line(ssh_key k);			     /* "type base64", malloc'd; NULL on ENOMEM */
+/* sess_limits.c: the pool-wide limits and their FIFO queues */
+bool sess_must_wait(struct sess *s); /* no connect now: queued (SS_WAITING) */
+void sess_admit_waiting(struct sess_pool *p);
+bool sess_park_if_full(struct sess *s);	 /* connected beyond max_pending: parked */
+void sess_pending_enter(struct sess *s); /* counted between connect and handshake */
+void sess_slot_want(struct sess *s);	 /* the banner arrived: a handshake slot, or queue */
+void sess_release_slot(struct sess *s);	 /* leave every queue and give back what it held */
 /* sess_table.c */
 void sess_hash_free(struct sess_pool *p);
 void sess_handle_closed(struct sess *s); /* a timer of its own or of a command; frees at 0 */
