@@ -1,7 +1,7 @@
 /*
  * sess.c - the pool of worker sessions and each session's connection state machine:
  *
- *   idle -> [waiting: fd budget] -> tcp -> [parked: pending cap] -> banner
+ *   idle -> [waiting: fd budget, slot queue full, or pace] -> tcp -> banner
  *        -> [slot: waiting for a handshake slot] -> handshake -> auth -> ready
  *                 any setup failure -> backoff (doubling) -> idle
  *                 ready, connection lost -> idle (reconnect at once if commands wait)
@@ -9,8 +9,9 @@
  * Three limits, because the costs differ (docs/SSHPOOL.md, "Probes at scale"; sess_limits.c): a
  * connection costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a
  * key exchange and authentication cost CPU here (max_connecting, from the CPU count); a session
- * connected and not yet in its handshake costs a libssh session here and a server process there
- * (max_pending). The TCP connect and the
+ * whose server spoke and that waits for a handshake slot costs a libssh session here and a live
+ * server process there (max_pending; the libssh session is made only when the server's banner
+ * arrives, so a silent server costs a descriptor and a timer). The TCP connect and the
  * wait for the server's banner hold no handshake slot, so unreachable addresses (their SYNs
  * dropped) and silent servers wait out their timeout beside the reachable workers instead of
  * ahead of them. Before, 8 slots were held from the TCP connect on: 8 blackholed workers stopped
@@ -101,7 +102,7 @@ sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->waiting);
 	TAILQ_INIT(&p->slotq);
-	TAILQ_INIT(&p->parkq);
+	sess_limits_init(p);
 	*out = p;
 	return 0;
 }
@@ -112,7 +113,7 @@ sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st)
 	*st = p->st;
 	st->conns = p->conns;
 	st->handshakes = p->connecting;
-	st->pending = p->pending;
+	st->slot_queued = p->nslot;
 }
 
 const struct sess_opts *
@@ -157,16 +158,15 @@ sess_pool_free(struct sess_pool *p)
 	p->freeing = true;
 	while ((s = TAILQ_FIRST(&p->sessions)) != NULL)
 		sess_close(s);
+	sess_limits_fini(p);
 	sess_pool_unref(p);
 }
 
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = {
-		"idle", "waiting",   "connecting", "parked", "banner",
-		"slot", "handshake", "auth",	   "ready",  "backoff"
-	};
+	static const char *const names[] = { "idle",	  "waiting", "connecting", "banner", "slot",
+					     "handshake", "auth",    "ready",	   "backoff" };
 	return names[s->st];
 }
 
@@ -186,8 +186,8 @@ sess_on_kick(uv_timer_t *t)
 		return;
 	if ((s->st == SS_IDLE) && !TAILQ_EMPTY(&s->queue))
 		sess_connect_start(s);
-	if (s->st == SS_PARKED && !s->parked)
-		sess_banner_wait(s, true); /* unparked (sess_unpark) */
+	else
+		sess_admission_drop(s); /* admitted to connect, but nothing waits for it any more */
 	sess_advance(s);
 }
 
@@ -440,24 +440,6 @@ sess_setup_deadline(struct sess *s)
 	uv_timer_start(&s->timer, sess_on_setup_timeout, s->pool->o.connect_timeout_ms, 0);
 }
 
-/* Connected (and not parked, or unparked): the libssh session, then wait for the server's first
- * bytes. restart: the deadline counts again from here (the session waited parked, and the wait
- * was ours, not the worker's). */
-void
-sess_banner_wait(struct sess *s, bool restart)
-{
-	int r;
-
-	sess_pending_enter(s);
-	if ((r = sess_ssh_new(s)) != 0) {
-		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
-		return;
-	}
-	s->st = SS_BANNER; /* no slot yet: a server may accept and never speak */
-	if (restart)
-		sess_setup_deadline(s);
-}
-
 static void
 sess_tcp_step(struct sess *s)
 {
@@ -471,8 +453,22 @@ sess_tcp_step(struct sess *s)
 				  strerror(err));
 		return;
 	}
-	if (!sess_park_if_full(s))
-		sess_banner_wait(s, false);
+	/* No slot and no libssh session yet: a server may accept and never speak, and then it costs
+	 * a descriptor and a timer, nothing more. */
+	s->st = SS_BANNER;
+}
+
+/* The server's first bytes (or its EOF) arrived: the libssh session, then a handshake slot. */
+static void
+sess_banner_step(struct sess *s)
+{
+	int r;
+
+	if ((r = sess_ssh_new(s)) != 0) {
+		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
+		return;
+	}
+	sess_slot_want(s);
 }
 
 char *
@@ -642,8 +638,8 @@ sess_update_poll(struct sess *s)
 
 	if (c == NULL)
 		return;
-	if (s->st == SS_SLOT || s->st == SS_PARKED) {
-		uv_poll_stop(&c->poll); /* the banner waits in the socket until our turn */
+	if (s->st == SS_SLOT) {
+		uv_poll_stop(&c->poll); /* the banner waits in the socket until a slot is ours */
 		return;
 	}
 	if (s->st == SS_TCP || (c->ssh != NULL && (ssh_get_poll_flags(c->ssh) & SSH_WRITE_PENDING)))
@@ -702,7 +698,7 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 		if (s->st == SS_TCP)
 			sess_tcp_step(s);
 		else
-			sess_slot_want(s);
+			sess_banner_step(s);
 	}
 	sess_advance(s);
 }

@@ -9,19 +9,16 @@
 
 #include "sess.h"
 
-/* SS_WAITING: for a connection (the descriptor budget, max_conns, or the pending cap while some
- * sessions are parked); SS_TCP: non-blocking connect in flight; SS_PARKED: connected while
- * max_pending sessions were already between connect and handshake: no libssh session yet, the
- * socket not read; SS_BANNER: connected, waiting for the server's first bytes; SS_SLOT: they
- * arrived, waiting for a handshake slot (max_connecting). SS_BANNER and SS_SLOT are "pending".
- * Only SS_HANDSHAKE and SS_AUTH hold a slot: an address that drops packets, or a server that
- * accepts and stays silent, costs descriptors and a timer, never one of the few key exchanges in
- * flight. */
+/* SS_WAITING: to start its TCP connect (sess_limits.c: the descriptor budget max_conns, a full
+ * slot queue max_pending, or the connect pace); SS_TCP: non-blocking connect in flight;
+ * SS_BANNER: connected, waiting for the server's first bytes (no libssh session yet); SS_SLOT:
+ * they arrived, waiting for a handshake slot (max_connecting). Only SS_HANDSHAKE and SS_AUTH
+ * hold a slot: an address that drops packets, or a server that accepts and stays silent, costs
+ * a descriptor and a timer, never one of the few key exchanges in flight. */
 enum sess_st {
 	SS_IDLE = 0,
 	SS_WAITING,
 	SS_TCP,
-	SS_PARKED,
 	SS_BANNER,
 	SS_SLOT,
 	SS_HANDSHAKE,
@@ -77,8 +74,7 @@ struct sess {
 	struct sess *hnext; /* the pool's id hash chain */
 	bool waiting;	    /* on pool->waiting (for the descriptor budget) */
 	bool slot_waiting;  /* on pool->slotq (for a handshake slot) */
-	bool parked;	    /* on pool->parkq (for room under max_pending) */
-	bool pending;	    /* counted in pool->pending (SS_BANNER, SS_SLOT, or unparked) */
+	bool admitted;	    /* taken off pool->waiting, counted, its connect not started yet */
 	bool has_slot, closing;
 	char *id, *address, *user;
 	int port;
@@ -109,8 +105,11 @@ struct sess_pool {
 	size_t hash_size, nsessions;
 	struct sess_list waiting; /* SS_WAITING, oldest first */
 	struct sess_list slotq;	  /* SS_SLOT, oldest first */
-	struct sess_list parkq;	  /* SS_PARKED, oldest first */
-	unsigned pending;	  /* connected, not yet in a handshake (<= o.max_pending) */
+	unsigned nslot;		  /* on slotq: spoke, waiting for a handshake slot */
+	unsigned nadmitted;	  /* admitted from waiting, connect not started yet */
+	uv_timer_t pace;	  /* admits waiting sessions when the pace window ends */
+	uint64_t pace_start;	  /* this pace window's start (uv_now) */
+	unsigned pace_starts;	  /* connects started in it (<= o.max_pending) */
 	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
 	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
 	struct sess_pool_stats st;
@@ -123,16 +122,16 @@ void sess_kick(struct sess *s);
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
 void sess_conn_close(struct sess *s);
-void sess_setup_deadline(struct sess *s);	     /* (re)start the connection setup deadline */
-void sess_banner_wait(struct sess *s, bool restart); /* connected: now wait for the banner */
-char *sess_key_line(ssh_key k);			     /* "type base64", malloc'd; NULL on ENOMEM */
+void sess_setup_deadline(struct sess *s); /* (re)start the connection setup deadline */
+char *sess_key_line(ssh_key k);		  /* "type base64", malloc'd; NULL on ENOMEM */
 /* sess_limits.c: the pool-wide limits and their FIFO queues */
-bool sess_must_wait(struct sess *s); /* no connect now: queued (SS_WAITING) */
+void sess_limits_init(struct sess_pool *p); /* the pace timer (holds a pool reference) */
+void sess_limits_fini(struct sess_pool *p); /* closes it */
+bool sess_must_wait(struct sess *s);	    /* no connect now: queued (SS_WAITING) */
 void sess_admit_waiting(struct sess_pool *p);
-bool sess_park_if_full(struct sess *s);	 /* connected beyond max_pending: parked */
-void sess_pending_enter(struct sess *s); /* counted between connect and handshake */
-void sess_slot_want(struct sess *s);	 /* the banner arrived: a handshake slot, or queue */
-void sess_release_slot(struct sess *s);	 /* leave every queue and give back what it held */
+void sess_admission_drop(struct sess *s); /* admitted, but it will not connect now */
+void sess_slot_want(struct sess *s);	  /* the banner arrived: a handshake slot, or queue */
+void sess_release_slot(struct sess *s);	  /* leave every queue and give back what it held */
 /* sess_table.c */
 void sess_hash_free(struct sess_pool *p);
 void sess_handle_closed(struct sess *s); /* a timer of its own or of a command; frees at 0 */

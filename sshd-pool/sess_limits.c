@@ -1,115 +1,157 @@
 /*
- * sess_limits.c - the session pool's three limits and their FIFO queues (docs/SSHPOOL.md,
- * "Probes at scale"):
+ * sess_limits.c - the session pool's limits and their FIFO queues (docs/SSHPOOL.md, "Probes at
+ * scale"):
  *
- *   max_conns       connections holding descriptors; beyond it a session waits to connect
- *                   (pool->waiting, SS_WAITING);
- *   max_pending     sessions connected and not yet in their handshake (SS_BANNER, SS_SLOT);
- *                   a session whose connect completes beyond it is parked (pool->parkq,
- *                   SS_PARKED: its socket unread, no libssh session yet), and no new connect
- *                   starts while any is parked;
- *   max_connecting  key exchanges + authentications in flight (SS_HANDSHAKE, SS_AUTH); a session
- *                   whose banner arrived beyond it waits for a slot (pool->slotq, SS_SLOT).
+ *   max_conns       connections holding descriptors;
+ *   max_pending     sessions whose server spoke and that wait for a handshake slot (SS_SLOT:
+ *                   a libssh session here, a live server process on the worker); and connects
+ *                   started per SESS_PACE_MS;
+ *   max_connecting  key exchanges + authentications in flight (SS_HANDSHAKE, SS_AUTH).
  *
- * A TCP connect in flight counts against none but the first: an address that drops SYNs waits
- * out its connect timeout beside the reachable workers. max_pending bounds what thousands of
- * slow servers can hold here (a libssh session each) and how many servers are made to start
- * their side of a connection at once; without it, 1,000 co-located dropbear servers started
- * their key exchanges together and the 32 handshakes in flight each waited for a starved server.
+ * A session starts its TCP connect only with room under all three first ones, else it waits in
+ * pool->waiting (SS_WAITING, FIFO); with room for a handshake its banner takes a slot, else it
+ * waits in pool->slotq (SS_SLOT, FIFO). A TCP connect in flight, and a server that accepted and
+ * has not spoken, count against nothing but the descriptor budget (and the pace, once): an address
+ * that drops SYNs, or a silent server, waits out its connect timeout beside the reachable workers.
+ * The pace and the slot queue cap bound what thousands of workers asked at once cost: 10,000
+ * connects in one loop turn made 1,000 co-located dropbear servers start their side together, and
+ * the 32 handshakes in flight each waited for a starved server (good workers 36 / 0 / 0 of 1,000
+ * ok); and each session whose server spoke holds a libssh session here until its handshake.
  *
  * Everything that lets a queued session go on kicks it (a zero timer), so its next step runs
- * from the loop, never from inside another session's code.
+ * from the loop, never from inside another session's code. An admitted session is counted
+ * against every limit from its admission (nadmitted, pace_starts), so admissions made in one loop
+ * turn never exceed the room.
  */
 #include "sess_internal.h"
+
+static void
+sess_pace_closed(uv_handle_t *h)
+{
+	sess_pool_unref(h->data);
+}
+
+static void
+sess_pace_cb(uv_timer_t *t)
+{
+	sess_admit_waiting(t->data);
+}
+
+void
+sess_limits_init(struct sess_pool *p)
+{
+	uv_timer_init(p->loop, &p->pace); /* cannot fail on unix */
+	p->pace.data = p;
+	p->live++; /* released by its close callback */
+	p->pace_start = uv_now(p->loop);
+}
+
+void
+sess_limits_fini(struct sess_pool *p)
+{
+	uv_close((uv_handle_t *)&p->pace, sess_pace_closed);
+}
+
+/* A new pace window once the last one has passed. */
+static void
+sess_pace_window(struct sess_pool *p)
+{
+	uint64_t now = uv_now(p->loop);
+
+	if (now - p->pace_start >= SESS_PACE_MS) {
+		p->pace_start = now;
+		p->pace_starts = 0;
+	}
+}
+
+static unsigned
+sess_min3(unsigned a, unsigned b, unsigned c)
+{
+	unsigned m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* How many more connects may start now. */
+static unsigned
+sess_room(const struct sess_pool *p)
+{
+	const struct sess_opts *o = &p->o;
+	unsigned used = p->conns + p->nadmitted;
+
+	return sess_min3(o->max_conns > used ? o->max_conns - used : 0,
+			 o->max_pending > p->nslot ? o->max_pending - p->nslot : 0,
+			 o->max_pending > p->pace_starts ? o->max_pending - p->pace_starts : 0);
+}
+
+/* Something waits: look again when this pace window ends (the other limits admit on their own
+ * events too: a connection closed, a session leaving the slot queue). */
+static void
+sess_pace_arm(struct sess_pool *p)
+{
+	uint64_t now = uv_now(p->loop), end = p->pace_start + SESS_PACE_MS;
+
+	if (p->freeing || uv_is_active((uv_handle_t *)&p->pace))
+		return;
+	uv_timer_start(&p->pace, sess_pace_cb, end > now ? end - now : 1, 0);
+}
 
 bool
 sess_must_wait(struct sess *s)
 {
 	struct sess_pool *p = s->pool;
 
-	if (p->conns < p->o.max_conns && TAILQ_EMPTY(&p->parkq))
+	if (s->admitted) { /* counted at its admission */
+		s->admitted = false;
+		p->nadmitted--;
 		return false;
+	}
+	sess_pace_window(p);
+	if (TAILQ_EMPTY(&p->waiting) && sess_room(p) > 0) {
+		p->pace_starts++;
+		return false;
+	}
 	if (!s->waiting) {
 		TAILQ_INSERT_TAIL(&p->waiting, s, wait_link);
 		s->waiting = true;
 		p->st.conn_waits++;
 	}
 	s->st = SS_WAITING;
+	sess_pace_arm(p);
 	return true;
 }
 
-/* Sessions waiting to connect, oldest first, go on as descriptors free up and nothing is parked. */
+/* Sessions waiting to connect, oldest first, go on as far as the room goes. */
 void
 sess_admit_waiting(struct sess_pool *p)
 {
 	struct sess *next;
-	unsigned room = p->conns < p->o.max_conns ? p->o.max_conns - p->conns : 0;
+	unsigned room;
 
-	if (!TAILQ_EMPTY(&p->parkq))
+	if (p->freeing)
 		return;
-	/* Each kicked session takes its connection on the loop's next turn: admit no more than
-	 * the room now, the rest stay queued in order. */
-	while (room > 0 && (next = TAILQ_FIRST(&p->waiting)) != NULL) {
+	sess_pace_window(p);
+	for (room = sess_room(p); room > 0 && (next = TAILQ_FIRST(&p->waiting)) != NULL; room--) {
 		TAILQ_REMOVE(&p->waiting, next, wait_link);
 		next->waiting = false;
+		next->admitted = true;
+		p->nadmitted++;
+		p->pace_starts++;
 		next->st = SS_IDLE;
-		sess_kick(next);
-		room--;
+		sess_kick(next); /* its connect starts from the loop */
 	}
+	if (!TAILQ_EMPTY(&p->waiting))
+		sess_pace_arm(p);
 }
 
 void
-sess_pending_enter(struct sess *s)
+sess_admission_drop(struct sess *s)
 {
-	struct sess_pool *p = s->pool;
-
-	if (s->pending)
+	if (!s->admitted)
 		return;
-	s->pending = true;
-	if (++p->pending > p->st.pending_peak)
-		p->st.pending_peak = p->pending;
-}
-
-bool
-sess_park_if_full(struct sess *s)
-{
-	struct sess_pool *p = s->pool;
-
-	if (p->pending < p->o.max_pending && TAILQ_EMPTY(&p->parkq))
-		return false;
-	TAILQ_INSERT_TAIL(&p->parkq, s, wait_link);
-	s->parked = true;
-	p->st.parks++;
-	s->st = SS_PARKED;
-	uv_timer_stop(&s->timer); /* the wait is ours: the deadline restarts when it goes on */
-	return true;
-}
-
-/* Room under max_pending: parked sessions go on, oldest first (counted now, so that no more
- * than the room goes); once none is parked, new connects may start again. */
-static void
-sess_unpark(struct sess_pool *p)
-{
-	struct sess *next;
-
-	while (p->pending < p->o.max_pending && (next = TAILQ_FIRST(&p->parkq)) != NULL) {
-		TAILQ_REMOVE(&p->parkq, next, wait_link);
-		next->parked = false;
-		sess_pending_enter(next);
-		sess_kick(next); /* sess_banner_wait from the loop */
-	}
-	if (TAILQ_EMPTY(&p->parkq))
-		sess_admit_waiting(p);
-}
-
-static void
-sess_pending_leave(struct sess *s)
-{
-	if (!s->pending)
-		return;
-	s->pending = false;
-	s->pool->pending--;
-	sess_unpark(s->pool);
+	s->admitted = false;
+	s->pool->nadmitted--;
+	sess_admit_waiting(s->pool);
 }
 
 /* Take a handshake slot. restart: the setup deadline counts again from here (the session waited
@@ -125,10 +167,8 @@ sess_slot_grant(struct sess *s, bool restart)
 	s->st = SS_HANDSHAKE;
 	if (restart)
 		sess_setup_deadline(s);
-	sess_pending_leave(s);
 }
 
-/* The server's first bytes (or its EOF) arrived: key exchange now, or queue for a slot. */
 void
 sess_slot_want(struct sess *s)
 {
@@ -140,6 +180,8 @@ sess_slot_want(struct sess *s)
 	}
 	TAILQ_INSERT_TAIL(&p->slotq, s, wait_link);
 	s->slot_waiting = true;
+	if (++p->nslot > p->st.slot_queued_peak)
+		p->st.slot_queued_peak = p->nslot;
 	p->st.slot_waits++;
 	s->st = SS_SLOT;
 	uv_timer_stop(&s->timer);
@@ -150,30 +192,35 @@ sess_release_slot(struct sess *s)
 {
 	struct sess_pool *p = s->pool;
 	struct sess *next;
+	bool left_slotq = false;
 
 	if (s->waiting) {
 		TAILQ_REMOVE(&p->waiting, s, wait_link);
 		s->waiting = false;
 	}
+	if (s->admitted) {
+		s->admitted = false;
+		p->nadmitted--;
+	}
 	if (s->slot_waiting) {
 		TAILQ_REMOVE(&p->slotq, s, wait_link);
 		s->slot_waiting = false;
+		p->nslot--;
+		left_slotq = true;
 	}
-	if (s->parked) {
-		TAILQ_REMOVE(&p->parkq, s, wait_link);
-		s->parked = false;
-		if (TAILQ_EMPTY(&p->parkq))
-			sess_admit_waiting(p);
+	if (s->has_slot) {
+		s->has_slot = false;
+		p->connecting--;
+		while ((next = TAILQ_FIRST(&p->slotq)) != NULL &&
+		       p->connecting < p->o.max_connecting) {
+			TAILQ_REMOVE(&p->slotq, next, wait_link);
+			next->slot_waiting = false;
+			p->nslot--;
+			left_slotq = true;
+			sess_slot_grant(next, true);
+			sess_kick(next); /* its key exchange starts from the loop, not from here */
+		}
 	}
-	sess_pending_leave(s);
-	if (!s->has_slot)
-		return;
-	s->has_slot = false;
-	p->connecting--;
-	while ((next = TAILQ_FIRST(&p->slotq)) != NULL && p->connecting < p->o.max_connecting) {
-		TAILQ_REMOVE(&p->slotq, next, wait_link);
-		next->slot_waiting = false;
-		sess_slot_grant(next, true);
-		sess_kick(next); /* its key exchange starts from the loop, not from here */
-	}
+	if (left_slotq)
+		sess_admit_waiting(p); /* room in the slot queue: connects may start again */
 }
