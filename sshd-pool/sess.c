@@ -9,9 +9,10 @@
  * Three limits, because the costs differ (docs/SSHPOOL.md, "Probes at scale"; sess_limits.c): a
  * connection costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a
  * key exchange and authentication cost CPU here (max_connecting, from the CPU count); a session
- * whose server spoke and that waits for a handshake slot costs a libssh session here and a live
- * server process there (max_pending; the libssh session is made only when the server's banner
- * arrives, so a silent server costs a descriptor and a timer). The TCP connect and the
+ * is made only with a handshake slot, so a session between TCP connect and handshake costs a
+ * descriptor and a timer whatever its server does; and connects start at most connect_burst per
+ * 10 ms, so 10,000 workers asked at once do not make 10,000 servers start their side together.
+ * The TCP connect and the
  * wait for the server's banner hold no handshake slot, so unreachable addresses (their SYNs
  * dropped) and silent servers wait out their timeout beside the reachable workers instead of
  * ahead of them. Before, 8 slots were held from the TCP connect on: 8 blackholed workers stopped
@@ -77,8 +78,8 @@ sess_opts_defaults(struct sess_opts *o)
 	}
 	if (o->max_connecting > o->max_conns)
 		o->max_connecting = o->max_conns;
-	if (!o->max_pending)
-		o->max_pending = 4 * o->max_connecting; /* keeps the handshake slots fed */
+	if (!o->connect_burst)
+		o->connect_burst = 4 * o->max_connecting; /* 12,800/s on 2 CPUs */
 	if (!o->max_stdout)
 		o->max_stdout = 1024 * 1024;
 	if (!o->max_stderr)
@@ -114,6 +115,7 @@ sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st)
 	st->conns = p->conns;
 	st->handshakes = p->connecting;
 	st->slot_queued = p->nslot;
+	st->ssh_sessions = p->nssh;
 }
 
 const struct sess_opts *
@@ -216,6 +218,7 @@ sess_conn_closed(uv_handle_t *h)
 		if (ssh_is_connected(c->ssh))
 			ssh_disconnect(c->ssh); /* non-blocking: queues the message, closes */
 		ssh_free(c->ssh);		/* closes libssh's dup of the fd */
+		p->nssh--;
 	}
 	close(c->fd);
 	free(c->host_key);
@@ -413,6 +416,8 @@ sess_ssh_new(struct sess *s)
 
 	if ((c->ssh = ssh_new()) == NULL)
 		return -ENOMEM;
+	if (++s->pool->nssh > s->pool->st.ssh_sessions_peak)
+		s->pool->st.ssh_sessions_peak = s->pool->nssh;
 	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		return -errno;
 	if (ssh_options_set(c->ssh, SSH_OPTIONS_FD, &fd) != SSH_OK) {
@@ -458,19 +463,6 @@ sess_tcp_step(struct sess *s)
 	s->st = SS_BANNER;
 }
 
-/* The server's first bytes (or its EOF) arrived: the libssh session, then a handshake slot. */
-static void
-sess_banner_step(struct sess *s)
-{
-	int r;
-
-	if ((r = sess_ssh_new(s)) != 0) {
-		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
-		return;
-	}
-	sess_slot_want(s);
-}
-
 char *
 sess_key_line(ssh_key k)
 {
@@ -490,7 +482,14 @@ sess_handshake_step(struct sess *s)
 {
 	struct sess_conn *c = s->conn;
 	ssh_key k = NULL;
-	int rc = ssh_connect(c->ssh);
+	int rc;
+
+	/* The libssh session is made with the slot: a session waiting for one holds none. */
+	if (c->ssh == NULL && (rc = sess_ssh_new(s)) != 0) {
+		sess_setup_failed(s, rc, "setting up the SSH session: %s", strerror(-rc));
+		return;
+	}
+	rc = ssh_connect(c->ssh);
 
 	if (rc == SSH_AGAIN)
 		return;
@@ -698,7 +697,7 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 		if (s->st == SS_TCP)
 			sess_tcp_step(s);
 		else
-			sess_banner_step(s);
+			sess_slot_want(s); /* the server spoke (or closed) */
 	}
 	sess_advance(s);
 }

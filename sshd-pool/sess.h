@@ -47,18 +47,15 @@ struct sess_opts {
 	unsigned max_conns;	 /* connections open at once, two descriptors each (0: what
 				    RLIMIT_NOFILE's soft limit allows, keeping 64 spare); a
 				    session beyond waits for one to close */
-	unsigned max_pending;	 /* sessions whose server spoke, waiting for a handshake slot
-				    (0: 4 x max_connecting). Each holds a libssh session here and
-				    a live server process there: while that many wait, no new TCP
-				    connect starts; and at most this many connects start per
-				    SESS_PACE_MS, so 10,000 workers asked at once are not all
-				    made to start their side together */
+	unsigned connect_burst;	 /* TCP connects started per SESS_PACE_MS (0: 4 x
+				    max_connecting): 10,000 workers asked at once are not all made
+				    to start their server's side in one loop turn */
 	size_t max_stdout;	 /* kept per command; excess read and dropped (default 1 MiB) */
 	size_t max_stderr;	 /* (default 64 KiB) */
 };
 
 #define SESS_KEEPALIVE_OFF UINT64_MAX /* sess_opts.keepalive_ms: no keep-alives */
-#define SESS_PACE_MS	   10u	      /* at most max_pending connects start per window this long */
+#define SESS_PACE_MS	   10u	      /* connect_burst connects start per window this long */
 
 struct sess_result {
 	int status;	      /* 0: the command ran and exited (see exit_status); <0: it did not
@@ -110,6 +107,8 @@ struct sess_pool_stats {
 	unsigned conn_waits; /* times a session waited to connect (fd budget, slot queue full,
 				pace) */
 	unsigned slot_queued, slot_queued_peak; /* spoke, waiting for a handshake slot */
+	unsigned ssh_sessions,
+		ssh_sessions_peak; /* libssh sessions alive (from the handshake on) */
 };
 
 /* Defaults for every 0 field of opts. */

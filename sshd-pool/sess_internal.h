@@ -9,10 +9,10 @@
 
 #include "sess.h"
 
-/* SS_WAITING: to start its TCP connect (sess_limits.c: the descriptor budget max_conns, a full
- * slot queue max_pending, or the connect pace); SS_TCP: non-blocking connect in flight;
- * SS_BANNER: connected, waiting for the server's first bytes (no libssh session yet); SS_SLOT:
- * they arrived, waiting for a handshake slot (max_connecting). Only SS_HANDSHAKE and SS_AUTH
+/* SS_WAITING: to start its TCP connect (sess_limits.c: the descriptor budget max_conns, or the
+ * connect pace connect_burst); SS_TCP: non-blocking connect in flight; SS_BANNER: connected,
+ * waiting for the server's first bytes; SS_SLOT: they arrived, waiting for a handshake slot
+ * (max_connecting). None of these has a libssh session yet: it is made with the slot. Only SS_HANDSHAKE and SS_AUTH
  * hold a slot: an address that drops packets, or a server that accepts and stays silent, costs
  * a descriptor and a timer, never one of the few key exchanges in flight. */
 enum sess_st {
@@ -106,10 +106,11 @@ struct sess_pool {
 	struct sess_list waiting; /* SS_WAITING, oldest first */
 	struct sess_list slotq;	  /* SS_SLOT, oldest first */
 	unsigned nslot;		  /* on slotq: spoke, waiting for a handshake slot */
+	unsigned nssh;		  /* libssh sessions alive */
 	unsigned nadmitted;	  /* admitted from waiting, connect not started yet */
 	uv_timer_t pace;	  /* admits waiting sessions when the pace window ends */
 	uint64_t pace_start;	  /* this pace window's start (uv_now) */
-	unsigned pace_starts;	  /* connects started in it (<= o.max_pending) */
+	unsigned pace_starts;	  /* connects started in it (<= o.connect_burst) */
 	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
 	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
 	struct sess_pool_stats st;

@@ -3,20 +3,22 @@
  * scale"):
  *
  *   max_conns       connections holding descriptors;
- *   max_pending     sessions whose server spoke and that wait for a handshake slot (SS_SLOT:
- *                   a libssh session here, a live server process on the worker); and connects
- *                   started per SESS_PACE_MS;
- *   max_connecting  key exchanges + authentications in flight (SS_HANDSHAKE, SS_AUTH).
+ *   connect_burst   TCP connects started per SESS_PACE_MS;
+ *   max_connecting  key exchanges + authentications in flight (SS_HANDSHAKE, SS_AUTH), the only
+ *                   sessions with a libssh session before they are ready.
  *
- * A session starts its TCP connect only with room under all three first ones, else it waits in
- * pool->waiting (SS_WAITING, FIFO); with room for a handshake its banner takes a slot, else it
- * waits in pool->slotq (SS_SLOT, FIFO). A TCP connect in flight, and a server that accepted and
- * has not spoken, count against nothing but the descriptor budget (and the pace, once): an address
- * that drops SYNs, or a silent server, waits out its connect timeout beside the reachable workers.
- * The pace and the slot queue cap bound what thousands of workers asked at once cost: 10,000
- * connects in one loop turn made 1,000 co-located dropbear servers start their side together, and
- * the 32 handshakes in flight each waited for a starved server (good workers 36 / 0 / 0 of 1,000
- * ok); and each session whose server spoke holds a libssh session here until its handshake.
+ * A session starts its TCP connect only with room under the first two, else it waits in
+ * pool->waiting (SS_WAITING, FIFO); once its server's banner arrives it takes a handshake slot,
+ * else it waits in pool->slotq (SS_SLOT, FIFO). Between its TCP connect and its handshake a
+ * session holds a descriptor and a timer, nothing more (no libssh session, its socket unread
+ * in SS_SLOT), and counts against no limit but the descriptor budget: an address that drops
+ * SYNs, a server that accepts and never speaks, or thousands of servers waiting for a slot cost
+ * a descriptor each (bounded by max_conns) and ~100 bytes here, and never stand in the way of a
+ * reachable worker. A cap on their number was tried (646741c, then a cap on the slot queue):
+ * servers that accept and stay silent, or a slot queue full of good workers, then held back
+ * every new connect, and refused workers timed out behind them instead of failing at once.
+ * The pace keeps 10,000 workers asked at once from making 10,000 servers start their side in
+ * one loop turn.
  *
  * Everything that lets a queued session go on kicks it (a zero timer), so its next step runs
  * from the loop, never from inside another session's code. An admitted session is counted
@@ -64,14 +66,6 @@ sess_pace_window(struct sess_pool *p)
 	}
 }
 
-static unsigned
-sess_min3(unsigned a, unsigned b, unsigned c)
-{
-	unsigned m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
 /* How many more connects may start now. */
 static unsigned
 sess_room(const struct sess_pool *p)
@@ -79,13 +73,13 @@ sess_room(const struct sess_pool *p)
 	const struct sess_opts *o = &p->o;
 	unsigned used = p->conns + p->nadmitted;
 
-	return sess_min3(o->max_conns > used ? o->max_conns - used : 0,
-			 o->max_pending > p->nslot ? o->max_pending - p->nslot : 0,
-			 o->max_pending > p->pace_starts ? o->max_pending - p->pace_starts : 0);
+	unsigned conns = o->max_conns > used ? o->max_conns - used : 0;
+	unsigned pace = o->connect_burst > p->pace_starts ? o->connect_burst - p->pace_starts : 0;
+
+	return conns < pace ? conns : pace;
 }
 
-/* Something waits: look again when this pace window ends (the other limits admit on their own
- * events too: a connection closed, a session leaving the slot queue). */
+/* Something waits: look again when this pace window ends (a connection closing admits too). */
 static void
 sess_pace_arm(struct sess_pool *p)
 {
@@ -192,7 +186,6 @@ sess_release_slot(struct sess *s)
 {
 	struct sess_pool *p = s->pool;
 	struct sess *next;
-	bool left_slotq = false;
 
 	if (s->waiting) {
 		TAILQ_REMOVE(&p->waiting, s, wait_link);
@@ -206,7 +199,6 @@ sess_release_slot(struct sess *s)
 		TAILQ_REMOVE(&p->slotq, s, wait_link);
 		s->slot_waiting = false;
 		p->nslot--;
-		left_slotq = true;
 	}
 	if (s->has_slot) {
 		s->has_slot = false;
@@ -216,11 +208,8 @@ sess_release_slot(struct sess *s)
 			TAILQ_REMOVE(&p->slotq, next, wait_link);
 			next->slot_waiting = false;
 			p->nslot--;
-			left_slotq = true;
 			sess_slot_grant(next, true);
 			sess_kick(next); /* its key exchange starts from the loop, not from here */
 		}
 	}
-	if (left_slotq)
-		sess_admit_waiting(p); /* room in the slot queue: connects may start again */
 }
