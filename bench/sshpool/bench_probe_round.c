@@ -12,7 +12,14 @@
  *   refused    REFUSED addresses 127.9.x.y:22 where nothing listens (RST at once);
  *   blackholed BLACKHOLED addresses in ADC_BENCH_BLACKHOLE (default 198.18.0.0/16): the caller
  *              runs this bench in a network namespace of its own where that range is routed to
- *              a dummy device, so every SYN is dropped (the connect timeout).
+ *              a dummy device, so every SYN is dropped (the connect timeout);
+ *   silent     ADC_BENCH_SILENT addresses 127.8.x.y, where a listener of this process (bound to
+ *              every address, never accepting; the caller raises net.core.somaxconn in its
+ *              namespace) completes the TCP handshake and nobody ever speaks: the slowest
+ *              handshake, one that never starts (the connect timeout);
+ *   banner     ADC_BENCH_BANNER_ONLY addresses 127.7.x.y, where a listener of this process
+ *              accepts, sends an SSH banner and nothing more: a key exchange that never
+ *              completes, holding a handshake slot until the connect timeout.
  * Each round starts a probe of every worker at once (the pool paces them at N / ProbeInterval;
  * all at once is the harder case), as the pool does: verify (connect, handshake, auth, `cat` of
  * the secret) if the session is not verified yet, then `crunch-run --list`. Rounds start
@@ -23,6 +30,9 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +44,9 @@
 #include "sshpool.h"
 #include "uv_wait.h"
 
-enum kind { K_GOOD, K_HUNG, K_REFUSED, K_BLACKHOLE, K_N };
-static const char *const kind_name[K_N] = { "good", "hung", "refused", "blackholed" };
+enum kind { K_GOOD, K_HUNG, K_REFUSED, K_BLACKHOLE, K_SILENT, K_BANNER, K_N };
+static const char *const kind_name[K_N] = { "good",	  "hung",   "refused",
+					    "blackholed", "silent", "banner" };
 
 struct wk {
 	enum kind kind;
@@ -61,6 +72,37 @@ static struct ops *ops;
 static struct round rd;
 static unsigned fd_peak;
 static double lag_last, lag_max; /* the sampler's lateness: how long the loop was busy */
+
+/* A listener on every address (the namespace's 127/8), port chosen by the kernel. */
+static int
+listen_any(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 65535) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		perror("bench: listener");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The banner-only servers: accept, send a banner, never read; the connections stay open. */
+static void
+on_banner_accept(uv_poll_t *h, int status, int events)
+{
+	static const char banner[] = "SSH-2.0-OpenSSH_9.2 banner-only\r\n";
+	int fd;
+
+	(void)status;
+	(void)events;
+	while ((fd = accept4(*(int *)h->data, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		if (write(fd, banner, sizeof(banner) - 1) < 0)
+			close(fd);
+}
 
 static double
 now_ms(void)
@@ -145,7 +187,7 @@ outcome(struct wk *w, int o, struct sess_result *r)
 			kind_name[k], w->id, w->addr, o, r->error);
 	if (t > rd.last[k])
 		rd.last[k] = t;
-	if ((k == K_BLACKHOLE || k == K_HUNG) && rd.first_bad_ms < 0) {
+	if (k != K_GOOD && k != K_REFUSED && rd.first_bad_ms < 0) {
 		rd.first_bad_ms = t;
 		rd.good_before_bad = rd.ok[K_GOOD] + rd.failed[K_GOOD] + rd.timeout[K_GOOD];
 	}
@@ -223,7 +265,11 @@ main(int argc, char **argv)
 	uint64_t interval;
 	const char *bh = getenv("ADC_BENCH_BLACKHOLE") ? getenv("ADC_BENCH_BLACKHOLE") : "198.18.";
 	uv_timer_t sampler;
+	uv_poll_t banner_poll;
 	long nofile;
+	int nsilent = (int)env_u64("ADC_BENCH_SILENT", 0),
+	    nbanner = (int)env_u64("ADC_BENCH_BANNER_ONLY", 0);
+	int silent_port = 0, banner_port = 0, silent_fd = -1, banner_fd = -1;
 
 	if (argc != 8) {
 		fprintf(stderr, "usage: bench_probe_round KEY GOOD_RIG_JSON HUNG_RIG_JSON TOTAL "
@@ -235,7 +281,8 @@ main(int argc, char **argv)
 	nref = atoi(argv[6]);
 	rounds = atoi(argv[7]);
 	interval = env_u64("ADC_BENCH_INTERVAL_MS", 10000);
-	if (total < 1 || nbh < 0 || nref < 0 || rounds < 1 || nbh + nref > total)
+	if (total < 1 || nbh < 0 || nref < 0 || rounds < 1 ||
+	    nbh + nref + nsilent + nbanner > total)
 		return 2;
 	nofile = sess_raise_nofile(); /* as sshd-pool's main does */
 	loop = uv_default_loop();
@@ -244,6 +291,7 @@ main(int argc, char **argv)
 	so.connect_timeout_ms = env_u64("ADC_BENCH_CONNECT_MS", 5000);
 	so.command_timeout_ms = env_u64("ADC_BENCH_COMMAND_MS", 5000);
 	so.max_connecting = (unsigned)env_u64("ADC_BENCH_MAX_CONNECTING", 0);
+	so.connect_burst = (unsigned)env_u64("ADC_BENCH_CONNECT_BURST", 0);
 	if (sess_pool_new(loop, &so, &p) != 0 || ops_new(&oc, &ops, why, sizeof(why)) != 0)
 		return 1;
 	if ((ws = calloc((size_t)total + 1024, sizeof(*ws))) == NULL)
@@ -251,7 +299,7 @@ main(int argc, char **argv)
 	/* The rigs' workers first (good ones are the templates of every good id), then the rest. */
 	load_rig(argv[2], ws, &n, total, K_GOOD, &ngood_rig);
 	load_rig(argv[3], ws, &n, total, K_HUNG, &nhung);
-	for (int i = 0; ngood_rig > 0 && n < total - nbh - nref; i++, n++) {
+	for (int i = 0; ngood_rig > 0 && n < total - nbh - nref - nsilent - nbanner; i++, n++) {
 		ws[n] = ws[i % ngood_rig];
 		ws[n].kind = K_GOOD;
 	}
@@ -268,6 +316,28 @@ main(int argc, char **argv)
 		ws[n].secret_len = strlen(ws[n].secret);
 		snprintf(ws[n].addr, sizeof(ws[n].addr), "%s%d.%d", bh, i / 250, i % 250 + 1);
 		ws[n].port = 22;
+	}
+	if (nsilent > 0)
+		silent_fd = listen_any(&silent_port);
+	for (int i = 0; i < nsilent; i++, n++) {
+		ws[n].kind = K_SILENT;
+		ws[n].secret = "unreachable";
+		ws[n].secret_len = strlen(ws[n].secret);
+		snprintf(ws[n].addr, sizeof(ws[n].addr), "127.8.%d.%d", i / 250, i % 250 + 1);
+		ws[n].port = silent_port;
+	}
+	if (nbanner > 0) {
+		banner_fd = listen_any(&banner_port);
+		uv_poll_init(loop, &banner_poll, banner_fd);
+		banner_poll.data = &banner_fd;
+		uv_poll_start(&banner_poll, UV_READABLE, on_banner_accept);
+	}
+	for (int i = 0; i < nbanner; i++, n++) {
+		ws[n].kind = K_BANNER;
+		ws[n].secret = "unreachable";
+		ws[n].secret_len = strlen(ws[n].secret);
+		snprintf(ws[n].addr, sizeof(ws[n].addr), "127.7.%d.%d", i / 250, i % 250 + 1);
+		ws[n].port = banner_port;
 	}
 	for (int i = 0; i < n; i++) {
 		snprintf(ws[i].id, sizeof(ws[i].id), "i-%06d", i);
@@ -289,6 +359,7 @@ main(int argc, char **argv)
 	printf("nofile %ld\n", nofile);
 	printf("max_conns %u\n", sess_pool_opts(p)->max_conns);
 	printf("max_connecting %u\n", sess_pool_opts(p)->max_connecting);
+	printf("connect_burst %u\n", sess_pool_opts(p)->connect_burst);
 	printf("connect_timeout_ms %llu\n",
 	       (unsigned long long)sess_pool_opts(p)->connect_timeout_ms);
 	printf("command_timeout_ms %llu\n",
@@ -367,7 +438,12 @@ main(int argc, char **argv)
 		printf("handshakes_peak %u\n", st.handshakes_peak);
 		printf("slot_waits %u\n", st.slot_waits);
 		printf("conn_waits %u\n", st.conn_waits);
+		printf("slot_queued_peak %u\n", st.slot_queued_peak);
 		printf("maxrss_kib %ld\n", ru.ru_maxrss);
 	}
+	if (silent_fd >= 0)
+		close(silent_fd);
+	if (banner_fd >= 0)
+		close(banner_fd); /* the process ends: its accepted connections with it */
 	return 0;
 }
