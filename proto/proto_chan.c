@@ -54,9 +54,12 @@ struct proto_chan {
 	bool closing;
 	int handles_open;
 	struct proto_out *qhead, **qtail;
+	/* Where the next ping goes: behind the pings already queued, ahead of everything else. */
+	struct proto_out **qping;
 	size_t nqueued, qbytes, qmax;
 	struct proto_pend_table pend;
-	size_t npending; /* live entries, tombstones excluded */
+	size_t npending;    /* live entries, tombstones excluded */
+	uint64_t nreceived; /* messages received and checked */
 	uint32_t next_reqid;
 	char why[192];
 	uint8_t rbuf[PROTO_MAX_MSG];
@@ -320,6 +323,7 @@ proto_chan_recv_one(struct proto_chan *ch)
 	}
 	if (proto_chan_check(ch, &mh, n, &m) != 0)
 		return -1;
+	ch->nreceived++;
 	proto_chan_dispatch(ch, &m);
 	/* The payload may have carried a secret; decoders copied what they keep. */
 	adc_wipe(ch->rbuf, (size_t)n);
@@ -373,6 +377,8 @@ proto_chan_flush(struct proto_chan *ch)
 			proto_chan_close(ch, r, ch->why);
 			return;
 		}
+		if (ch->qping == &o->next)
+			ch->qping = &ch->qhead;
 		if ((ch->qhead = o->next) == NULL)
 			ch->qtail = &ch->qhead;
 		ch->nqueued--;
@@ -449,8 +455,20 @@ proto_chan_enqueue(struct proto_chan *ch, struct proto_wbuf *w, int fd)
 		.data = w->data, .len = w->len, .cap = w->cap, .fd = fd, .secret = w->secret
 	};
 	memset(w, 0, sizeof(*w));
-	*ch->qtail = o;
-	ch->qtail = &o->next;
+	if (h.type == PROTO_PING_REQ || h.type == PROTO_PING_ANS) {
+		/* A ping measures whether the peer's loop runs, not how long our backlog is: behind
+		 * 10,000 queued probes sshd-pool's answer came after the parent's deadline and the
+		 * parent killed a busy, healthy child (issue 16). Messages are independent records
+		 * (SEQPACKET, each request matched by reqid), so reordering a ping is safe. */
+		o->next = *ch->qping;
+		*ch->qping = o;
+		if (ch->qtail == ch->qping)
+			ch->qtail = &o->next;
+		ch->qping = &o->next;
+	} else {
+		*ch->qtail = o;
+		ch->qtail = &o->next;
+	}
 	ch->nqueued++;
 	ch->qbytes += o->len;
 	proto_chan_update_poll(ch);
@@ -573,7 +591,7 @@ proto_chan_new(uv_loop_t *loop, int fd, const struct proto_chan_cfg *cfg)
 	ch->fd = fd;
 	ch->cfg = *cfg;
 	ch->send_dir = cfg->recv_dir == PROTO_C2P ? PROTO_P2C : PROTO_C2P;
-	ch->qtail = &ch->qhead;
+	ch->qtail = ch->qping = &ch->qhead;
 	ch->qmax = PROTO_CHAN_MAX_QUEUE;
 	ch->next_reqid = 1;
 	ch->poll.data = ch;
@@ -637,6 +655,12 @@ size_t
 proto_chan_pending(const struct proto_chan *ch)
 {
 	return ch->npending;
+}
+
+uint64_t
+proto_chan_received(const struct proto_chan *ch)
+{
+	return ch->nreceived;
 }
 
 size_t

@@ -19,7 +19,10 @@
  * (its fd closed), not treated as a violation. After that it would be an unknown reqid.
  *
  * Sending only queues: proto_chan_send/request never write from inside the call, so a
- * write error closes the channel later from the loop, not under the caller's feet.
+ * write error closes the channel later from the loop, not under the caller's feet. The queue is
+ * FIFO except for PING_REQ and PING_ANS, which go ahead of every other queued message (behind
+ * earlier pings): a liveness check must not wait behind thousands of queued requests or
+ * answers (issue 16).
  */
 #ifndef ADC_PROTO_CHAN_H
 #define ADC_PROTO_CHAN_H
@@ -72,7 +75,8 @@ void proto_chan_close(struct proto_chan *ch, int reason, const char *why);
 /* The send queue's cap in bytes (default 64 MiB); past it send/request give -ENOBUFS. */
 void proto_chan_set_max_queue(struct proto_chan *ch, size_t bytes);
 
-size_t proto_chan_pending(const struct proto_chan *ch); /* requests awaiting answers */
-size_t proto_chan_queued(const struct proto_chan *ch);	/* messages not yet written */
+size_t proto_chan_pending(const struct proto_chan *ch);	   /* requests awaiting answers */
+size_t proto_chan_queued(const struct proto_chan *ch);	   /* messages not yet written */
+uint64_t proto_chan_received(const struct proto_chan *ch); /* messages received so far */
 
 #endif

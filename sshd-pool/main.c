@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proto_child.h"
 #include "sandbox.h"
+#include "sess.h"
 #include "sshpool.h"
 
 #define SSHPOOL_PARENT_FD 3
@@ -87,6 +88,11 @@ main(int argc, char **argv)
 		log_kv(LOG_LVL_FATAL, "cannot initialise libssh", LF_STR("Helper", "sshd-pool"));
 		return 1;
 	}
+	/* Two descriptors per worker connection: the soft limit (often 1024) up to the hard one
+	 * while setrlimit is still allowed; sess_opts_defaults sizes max_conns from it. */
+	if (sess_raise_nofile() < 0)
+		log_kv(LOG_LVL_WARN, "cannot raise RLIMIT_NOFILE to its hard limit",
+		       LF_STR("Helper", "sshd-pool"));
 	uv_loop_init(&loop);
 	sp.loop = &loop;
 	sp.test_fail_init = sshpool_test_fail_init();

@@ -1,9 +1,22 @@
 /*
  * sess.c - the pool of worker sessions and each session's connection state machine:
  *
- *   idle -> [waiting for a handshake slot] -> tcp -> handshake -> auth -> ready
+ *   idle -> [waiting: fd budget, slot queue full, or pace] -> tcp -> banner
+ *        -> [slot: waiting for a handshake slot] -> handshake -> auth -> ready
  *                 any setup failure -> backoff (doubling) -> idle
  *                 ready, connection lost -> idle (reconnect at once if commands wait)
+ *
+ * Three limits, because the costs differ (docs/SSHPOOL.md, "Probes at scale"; sess_limits.c): a
+ * connection costs two descriptors for as long as it lives (max_conns, from RLIMIT_NOFILE); a
+ * key exchange and authentication cost CPU here (max_connecting, from the CPU count); a session
+ * is made only with a handshake slot, so a session between TCP connect and handshake costs a
+ * descriptor and a timer whatever its server does; and connects start at most connect_burst per
+ * 10 ms, so 10,000 workers asked at once do not make 10,000 servers start their side together.
+ * The TCP connect and the
+ * wait for the server's banner hold no handshake slot, so unreachable addresses (their SYNs
+ * dropped) and silent servers wait out their timeout beside the reachable workers instead of
+ * ahead of them. Before, 8 slots were held from the TCP connect on: 8 blackholed workers stopped
+ * every handshake for the whole connect timeout.
  *
  * The TCP connect is a non-blocking socket of ours; libssh gets a dup of it (SSH_OPTIONS_FD), so
  * when libssh closes its copy on an error the fd number watched by our uv_poll_t stays valid
@@ -16,12 +29,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,8 +60,26 @@ sess_opts_defaults(struct sess_opts *o)
 		o->backoff_max_ms = 30000;
 	if (!o->max_channels)
 		o->max_channels = 8;
-	if (!o->max_connecting)
-		o->max_connecting = 8;
+	if (!o->max_conns) {
+		struct rlimit rl;
+		rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+
+		if (n == RLIM_INFINITY || n > 2u * 1000u * 1000u)
+			n = 2u * 1000u * 1000u;
+		o->max_conns = n > 64 + 2 * 16 ? (unsigned)((n - 64) / 2) : 16;
+	}
+	if (!o->max_connecting) {
+		/* A handshake costs this process ~1.5 ms of CPU (curve25519, the Ed25519 signature)
+		 * and otherwise waits on round trips and the server: 16 per CPU keep the CPUs busy
+		 * without a queue of half-done key exchanges. */
+		unsigned n = 16 * uv_available_parallelism();
+
+		o->max_connecting = n < 8 ? 8 : n > 256 ? 256 : n;
+	}
+	if (o->max_connecting > o->max_conns)
+		o->max_connecting = o->max_conns;
+	if (!o->connect_burst)
+		o->connect_burst = 4 * o->max_connecting; /* 12,800/s on 2 CPUs */
 	if (!o->max_stdout)
 		o->max_stdout = 1024 * 1024;
 	if (!o->max_stderr)
@@ -69,15 +102,51 @@ sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **
 	sess_opts_defaults(&p->o);
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->waiting);
+	TAILQ_INIT(&p->slotq);
+	sess_limits_init(p);
 	*out = p;
 	return 0;
 }
 
 void
+sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st)
+{
+	*st = p->st;
+	st->conns = p->conns;
+	st->handshakes = p->connecting;
+	st->slot_queued = p->nslot;
+	st->ssh_sessions = p->nssh;
+}
+
+const struct sess_opts *
+sess_pool_opts(const struct sess_pool *p)
+{
+	return &p->o;
+}
+
+long
+sess_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -errno;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return -errno;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ? LONG_MAX
+								      : (long)rl.rlim_cur;
+}
+
+void
 sess_pool_unref(struct sess_pool *p)
 {
-	if (--p->live == 0 && p->freeing)
+	if (--p->live == 0 && p->freeing) {
+		sess_hash_free(p);
 		free(p);
+	}
 }
 
 void
@@ -91,14 +160,15 @@ sess_pool_free(struct sess_pool *p)
 	p->freeing = true;
 	while ((s = TAILQ_FIRST(&p->sessions)) != NULL)
 		sess_close(s);
+	sess_limits_fini(p);
 	sess_pool_unref(p);
 }
 
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = { "idle", "waiting", "connecting", "handshake",
-					     "auth", "ready",	"backoff" };
+	static const char *const names[] = { "idle",	  "waiting", "connecting", "banner", "slot",
+					     "handshake", "auth",    "ready",	   "backoff" };
 	return names[s->st];
 }
 
@@ -118,6 +188,8 @@ sess_on_kick(uv_timer_t *t)
 		return;
 	if ((s->st == SS_IDLE) && !TAILQ_EMPTY(&s->queue))
 		sess_connect_start(s);
+	else
+		sess_admission_drop(s); /* admitted to connect, but nothing waits for it any more */
 	sess_advance(s);
 }
 
@@ -146,33 +218,14 @@ sess_conn_closed(uv_handle_t *h)
 		if (ssh_is_connected(c->ssh))
 			ssh_disconnect(c->ssh); /* non-blocking: queues the message, closes */
 		ssh_free(c->ssh);		/* closes libssh's dup of the fd */
+		p->nssh--;
 	}
 	close(c->fd);
 	free(c->host_key);
 	free(c);
+	p->conns--; /* its descriptors are closed only now */
+	sess_admit_waiting(p);
 	sess_pool_unref(p);
-}
-
-void
-sess_release_slot(struct sess *s)
-{
-	struct sess_pool *p = s->pool;
-	struct sess *next;
-
-	if (s->waiting) {
-		TAILQ_REMOVE(&p->waiting, s, wait_link);
-		s->waiting = false;
-	}
-	if (!s->has_slot)
-		return;
-	s->has_slot = false;
-	p->connecting--;
-	while ((next = TAILQ_FIRST(&p->waiting)) != NULL && p->connecting < p->o.max_connecting) {
-		TAILQ_REMOVE(&p->waiting, next, wait_link);
-		next->waiting = false;
-		next->st = SS_IDLE;
-		sess_kick(next);
-	}
 }
 
 /* Detach and close the connection; commands on it must have been failed or requeued first. */
@@ -278,8 +331,8 @@ sess_on_setup_timeout(uv_timer_t *t)
 {
 	struct sess *s = t->data;
 	static const char *const phase[] = { [SS_TCP] = "TCP connect",
-					     [SS_HANDSHAKE] =
-						     "waiting for the SSH banner and key exchange",
+					     [SS_BANNER] = "waiting for the SSH banner",
+					     [SS_HANDSHAKE] = "SSH banner and key exchange",
 					     [SS_AUTH] = "public key authentication" };
 
 	sess_setup_failed(s, -ETIMEDOUT, "connecting to %s:%d timed out after %llu ms (%s)",
@@ -329,14 +382,8 @@ sess_connect_start(struct sess *s)
 	struct sess_conn *c;
 	int r, fd = -1;
 
-	if (p->connecting >= p->o.max_connecting) {
-		if (!s->waiting) {
-			TAILQ_INSERT_TAIL(&p->waiting, s, wait_link);
-			s->waiting = true;
-		}
-		s->st = SS_WAITING;
+	if (sess_must_wait(s))
 		return;
-	}
 	s->stats.connects++;
 	if ((c = calloc(1, sizeof(*c))) == NULL || (r = sess_socket(s, &fd)) != 0) {
 		r = c ? r : -ENOMEM;
@@ -346,8 +393,8 @@ sess_connect_start(struct sess *s)
 		sess_drain_done(s);
 		return;
 	}
-	p->connecting++;
-	s->has_slot = true;
+	if (++p->conns > p->st.conns_peak)
+		p->st.conns_peak = p->conns;
 	c->s = s;
 	c->pool = p;
 	c->fd = fd;
@@ -369,6 +416,8 @@ sess_ssh_new(struct sess *s)
 
 	if ((c->ssh = ssh_new()) == NULL)
 		return -ENOMEM;
+	if (++s->pool->nssh > s->pool->st.ssh_sessions_peak)
+		s->pool->st.ssh_sessions_peak = s->pool->nssh;
 	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		return -errno;
 	if (ssh_options_set(c->ssh, SSH_OPTIONS_FD, &fd) != SSH_OK) {
@@ -390,10 +439,16 @@ sess_ssh_new(struct sess *s)
 	return 0;
 }
 
+void
+sess_setup_deadline(struct sess *s)
+{
+	uv_timer_start(&s->timer, sess_on_setup_timeout, s->pool->o.connect_timeout_ms, 0);
+}
+
 static void
 sess_tcp_step(struct sess *s)
 {
-	int err = 0, r;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
@@ -403,11 +458,9 @@ sess_tcp_step(struct sess *s)
 				  strerror(err));
 		return;
 	}
-	if ((r = sess_ssh_new(s)) != 0) {
-		sess_setup_failed(s, r, "setting up the SSH session: %s", strerror(-r));
-		return;
-	}
-	s->st = SS_HANDSHAKE;
+	/* No slot and no libssh session yet: a server may accept and never speak, and then it costs
+	 * a descriptor and a timer, nothing more. */
+	s->st = SS_BANNER;
 }
 
 char *
@@ -429,7 +482,14 @@ sess_handshake_step(struct sess *s)
 {
 	struct sess_conn *c = s->conn;
 	ssh_key k = NULL;
-	int rc = ssh_connect(c->ssh);
+	int rc;
+
+	/* The libssh session is made with the slot: a session waiting for one holds none. */
+	if (c->ssh == NULL && (rc = sess_ssh_new(s)) != 0) {
+		sess_setup_failed(s, rc, "setting up the SSH session: %s", strerror(-rc));
+		return;
+	}
+	rc = ssh_connect(c->ssh);
 
 	if (rc == SSH_AGAIN)
 		return;
@@ -577,10 +637,16 @@ sess_update_poll(struct sess *s)
 
 	if (c == NULL)
 		return;
+	if (s->st == SS_SLOT) {
+		uv_poll_stop(&c->poll); /* the banner waits in the socket until a slot is ours */
+		return;
+	}
 	if (s->st == SS_TCP || (c->ssh != NULL && (ssh_get_poll_flags(c->ssh) & SSH_WRITE_PENDING)))
 		ev |= UV_WRITABLE;
 	if (s->st == SS_TCP)
 		ev = UV_WRITABLE;
+	if (s->st == SS_BANNER)
+		ev = UV_READABLE;
 	uv_poll_start(&c->poll, ev, sess_on_poll);
 }
 
@@ -616,7 +682,7 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 	(void)events;
 	if (s == NULL)
 		return;
-	if (s->st == SS_TCP) {
+	if (s->st == SS_TCP || s->st == SS_BANNER) {
 		if (status < 0) {
 			/* libuv reports POLLERR as UV_EBADF; the socket knows the real reason. */
 			int err = 0;
@@ -628,7 +694,10 @@ sess_on_poll(uv_poll_t *h, int status, int events)
 			sess_drain_done(s);
 			return;
 		}
-		sess_tcp_step(s);
+		if (s->st == SS_TCP)
+			sess_tcp_step(s);
+		else
+			sess_slot_want(s); /* the server spoke (or closed) */
 	}
 	sess_advance(s);
 }

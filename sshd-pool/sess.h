@@ -40,12 +40,22 @@ struct sess_opts {
 	uint64_t backoff_max_ms;       /* doubling up to this (default 30000) */
 	unsigned max_channels;	       /* concurrent commands per session (default 8; OpenSSH's
 					   MaxSessions defaults to 10, one is kept for keep-alives) */
-	unsigned max_connecting;       /* concurrent handshakes in the pool (default 8) */
-	size_t max_stdout; /* kept per command; excess read and dropped (default 1 MiB) */
-	size_t max_stderr; /* (default 64 KiB) */
+	unsigned max_connecting; /* key exchanges + authentications in flight in the pool (0: 16
+				    per CPU, at least 8, at most 256, and within max_conns). Only
+				    they hold a slot: TCP connects and the wait for the server's
+				    banner do not (docs/SSHPOOL.md, "Probes at scale") */
+	unsigned max_conns;	 /* connections open at once, two descriptors each (0: what
+				    RLIMIT_NOFILE's soft limit allows, keeping 64 spare); a
+				    session beyond waits for one to close */
+	unsigned connect_burst;	 /* TCP connects started per SESS_PACE_MS (0: 4 x
+				    max_connecting): 10,000 workers asked at once are not all made
+				    to start their server's side in one loop turn */
+	size_t max_stdout;	 /* kept per command; excess read and dropped (default 1 MiB) */
+	size_t max_stderr;	 /* (default 64 KiB) */
 };
 
 #define SESS_KEEPALIVE_OFF UINT64_MAX /* sess_opts.keepalive_ms: no keep-alives */
+#define SESS_PACE_MS	   10u	      /* connect_burst connects start per window this long */
 
 struct sess_result {
 	int status;	      /* 0: the command ran and exited (see exit_status); <0: it did not
@@ -89,6 +99,18 @@ struct sess_stats {
 	unsigned dropped;  /* established connections lost */
 };
 
+/* The pool's connections now and at their peak (bench, tests). */
+struct sess_pool_stats {
+	unsigned conns, conns_peak;	      /* connections holding descriptors */
+	unsigned handshakes, handshakes_peak; /* holding a handshake slot */
+	unsigned slot_waits;		      /* times a session waited for a slot */
+	unsigned conn_waits; /* times a session waited to connect (fd budget, slot queue full,
+				pace) */
+	unsigned slot_queued, slot_queued_peak; /* spoke, waiting for a handshake slot */
+	unsigned ssh_sessions,
+		ssh_sessions_peak; /* libssh sessions alive (from the handshake on) */
+};
+
 /* Defaults for every 0 field of opts. */
 void sess_opts_defaults(struct sess_opts *o);
 /* 0 or -ENOMEM/-EINVAL. opts is copied (the key stays borrowed). */
@@ -96,6 +118,13 @@ int sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_poo
 /* Close every session (their commands fail with -ECANCELED) and free the pool once its handles
  * are closed: keep running the loop. Not from inside a sess_done_cb. */
 void sess_pool_free(struct sess_pool *p);
+void sess_pool_get_stats(const struct sess_pool *p, struct sess_pool_stats *st);
+/* The limits in force (after the defaults). */
+const struct sess_opts *sess_pool_opts(const struct sess_pool *p);
+/* Raise RLIMIT_NOFILE's soft limit to the hard one (each connection holds two descriptors; the
+ * usual soft limit of 1024 would stop at about 480 workers). Call before a sandbox forbids it.
+ * The new soft limit, or -errno. */
+long sess_raise_nofile(void);
 
 /* The session for (instance id, address, port), created (unconnected) if new. user is the remote
  * login. A session with the same instance id but another address, port or user is closed first
@@ -127,7 +156,7 @@ void *sess_userdata(const struct sess *s);
 /* Per-session data of the layer above (ops: the deployed runner hash); free_fn runs at close. */
 void sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *));
 void sess_get_stats(const struct sess *s, struct sess_stats *st);
-/* "idle", "waiting", "connecting", "handshake", "auth", "ready", "backoff" */
+/* "idle", "waiting", "connecting", "banner", "slot", "handshake", "auth", "ready", "backoff" */
 const char *sess_state(const struct sess *s);
 
 #endif

@@ -327,8 +327,8 @@ sess_cmd_freed(uv_handle_t *h)
 	struct sess *s = c->s;
 
 	free(c);
-	s->handles--;
-	sess_pool_unref(p);
+	sess_pool_unref(p);    /* the command's reference; the session still holds the pool */
+	sess_handle_closed(s); /* may free the session, and then the pool */
 }
 
 static void

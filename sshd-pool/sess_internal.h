@@ -9,7 +9,23 @@
 
 #include "sess.h"
 
-enum sess_st { SS_IDLE = 0, SS_WAITING, SS_TCP, SS_HANDSHAKE, SS_AUTH, SS_READY, SS_BACKOFF };
+/* SS_WAITING: to start its TCP connect (sess_limits.c: the descriptor budget max_conns, or the
+ * connect pace connect_burst); SS_TCP: non-blocking connect in flight; SS_BANNER: connected,
+ * waiting for the server's first bytes; SS_SLOT: they arrived, waiting for a handshake slot
+ * (max_connecting). None of these has a libssh session yet: it is made with the slot. Only SS_HANDSHAKE and SS_AUTH
+ * hold a slot: an address that drops packets, or a server that accepts and stays silent, costs
+ * a descriptor and a timer, never one of the few key exchanges in flight. */
+enum sess_st {
+	SS_IDLE = 0,
+	SS_WAITING,
+	SS_TCP,
+	SS_BANNER,
+	SS_SLOT,
+	SS_HANDSHAKE,
+	SS_AUTH,
+	SS_READY,
+	SS_BACKOFF
+};
 enum sess_cmd_st { SC_QUEUED = 0, SC_OPENING, SC_EXEC, SC_IO, SC_FINISHED };
 
 struct sess_cmd;
@@ -55,7 +71,11 @@ struct sess {
 	struct sess_pool *pool;
 	TAILQ_ENTRY(sess) link;
 	TAILQ_ENTRY(sess) wait_link;
-	bool waiting, has_slot, closing;
+	struct sess *hnext; /* the pool's id hash chain */
+	bool waiting;	    /* on pool->waiting (for the descriptor budget) */
+	bool slot_waiting;  /* on pool->slotq (for a handshake slot) */
+	bool admitted;	    /* taken off pool->waiting, counted, its connect not started yet */
+	bool has_slot, closing;
 	char *id, *address, *user;
 	int port;
 	ssh_key pin;
@@ -80,8 +100,20 @@ TAILQ_HEAD(sess_list, sess);
 struct sess_pool {
 	uv_loop_t *loop;
 	struct sess_opts o;
-	struct sess_list sessions, waiting;
-	unsigned connecting;
+	struct sess_list sessions;
+	struct sess **hash; /* by instance id: sshd-pool looks a session up per request */
+	size_t hash_size, nsessions;
+	struct sess_list waiting; /* SS_WAITING, oldest first */
+	struct sess_list slotq;	  /* SS_SLOT, oldest first */
+	unsigned nslot;		  /* on slotq: spoke, waiting for a handshake slot */
+	unsigned nssh;		  /* libssh sessions alive */
+	unsigned nadmitted;	  /* admitted from waiting, connect not started yet */
+	uv_timer_t pace;	  /* admits waiting sessions when the pace window ends */
+	uint64_t pace_start;	  /* this pace window's start (uv_now) */
+	unsigned pace_starts;	  /* connects started in it (<= o.connect_burst) */
+	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
+	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
+	struct sess_pool_stats st;
 	unsigned live; /* sessions, connections and commands not yet freed */
 	bool freeing;
 };
@@ -90,9 +122,20 @@ struct sess_pool {
 void sess_kick(struct sess *s);
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
-void sess_release_slot(struct sess *s);
 void sess_conn_close(struct sess *s);
-char *sess_key_line(ssh_key k); /* "type base64", malloc'd; NULL on ENOMEM */
+void sess_setup_deadline(struct sess *s); /* (re)start the connection setup deadline */
+char *sess_key_line(ssh_key k);		  /* "type base64", malloc'd; NULL on ENOMEM */
+/* sess_limits.c: the pool-wide limits and their FIFO queues */
+void sess_limits_init(struct sess_pool *p); /* the pace timer (holds a pool reference) */
+void sess_limits_fini(struct sess_pool *p); /* closes it */
+bool sess_must_wait(struct sess *s);	    /* no connect now: queued (SS_WAITING) */
+void sess_admit_waiting(struct sess_pool *p);
+void sess_admission_drop(struct sess *s); /* admitted, but it will not connect now */
+void sess_slot_want(struct sess *s);	  /* the banner arrived: a handshake slot, or queue */
+void sess_release_slot(struct sess *s);	  /* leave every queue and give back what it held */
+/* sess_table.c */
+void sess_hash_free(struct sess_pool *p);
+void sess_handle_closed(struct sess *s); /* a timer of its own or of a command; frees at 0 */
 /* sess_cmd.c */
 void sess_cmd_move(struct sess_cmd *c, struct sess_cmdq *q);
 int sess_cmd_begin(struct sess_cmd *c); /* on a ready connection: new channel */

@@ -113,6 +113,10 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 		snprintf(why, len, "cannot create the session pool");
 		return PROTO_E_FAILED;
 	}
+	so = *sess_pool_opts(sp->pool);
+	log_kv(LOG_LVL_INFO, "session limits", LF_INT("MaxConnections", (int64_t)so.max_conns),
+	       LF_INT("MaxHandshakes", (int64_t)so.max_connecting),
+	       LF_INT("ConnectBurst", (int64_t)so.connect_burst));
 	return PROTO_OK;
 }
 

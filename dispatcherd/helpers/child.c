@@ -39,6 +39,8 @@ struct child {
 	uint64_t ready_since_ms;
 	unsigned starts;
 	uint64_t ping_nonce;
+	uint64_t ping_rx;    /* messages received from the child when the ping was sent */
+	uint64_t ping_acked; /* the last nonce answered (pings are answered in order) */
 	bool stopping;
 	bool failed; /* init refused for good: never restarted */
 	int open_handles;
@@ -99,15 +101,26 @@ ping_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 	struct child *c = arg;
 	struct proto_ping p;
 
-	(void)ch;
 	if (status == PROTO_E_RETRY)
 		return; /* the channel is closing; that path handles the child */
+	if (status != PROTO_OK && proto_chan_received(ch) > c->ping_rx) {
+		/* Late, but the child answered other requests meanwhile: its loop runs, it is busy,
+		 * not hung (pings jump both send queues, but the child reads in order). The next
+		 * ping decides. */
+		child_log(c, LOG_LVL_WARN,
+			  "ping answer late; the helper is answering other requests", NULL);
+		return;
+	}
 	if (status != PROTO_OK) {
 		child_fail(c, "no answer to ping");
 		return;
 	}
-	if (proto_ping_decode(m, &p) != 0 || p.nonce != c->ping_nonce)
+	/* With a period shorter than the deadline (tests) a ping may be answered after the next
+	 * one went out: any nonce sent and not yet answered, in order. */
+	if (proto_ping_decode(m, &p) != 0 || p.nonce <= c->ping_acked || p.nonce > c->ping_nonce)
 		child_fail(c, "bad answer to ping");
+	else
+		c->ping_acked = p.nonce;
 }
 
 static void
@@ -119,9 +132,13 @@ ping_cb(uv_timer_t *t)
 	if (c->state != CHILD_READY || c->chan == NULL)
 		return;
 	c->ping_nonce++;
+	c->ping_rx = proto_chan_received(c->chan);
 	if (proto_ping_encode(&w, PROTO_PING_REQ, 0, &(struct proto_ping){ c->ping_nonce }) != 0)
 		return;
-	proto_chan_request(c->chan, &w, -1, CHILD_PING_TIMEOUT_MS, ping_reply_cb, c);
+	proto_chan_request(c->chan, &w, -1,
+			   c->spec.ping_timeout_ms ? c->spec.ping_timeout_ms
+						   : CHILD_PING_TIMEOUT_MS,
+			   ping_reply_cb, c);
 }
 
 /* The init was refused for a reason a restart will not change: one fatal line, the child
@@ -164,7 +181,9 @@ init_reply_cb(struct proto_chan *ch, int status, const struct proto_msg *m, void
 	c->state = CHILD_READY;
 	c->ready_since_ms = adc_now_ms();
 	child_log(c, LOG_LVL_INFO, "helper ready", NULL);
-	uv_timer_start(&c->ping_timer, ping_cb, CHILD_PING_EVERY_MS, CHILD_PING_EVERY_MS);
+	uv_timer_start(&c->ping_timer, ping_cb,
+		       c->spec.ping_every_ms ? c->spec.ping_every_ms : CHILD_PING_EVERY_MS,
+		       c->spec.ping_every_ms ? c->spec.ping_every_ms : CHILD_PING_EVERY_MS);
 	if (c->spec.on_ready != NULL)
 		c->spec.on_ready(c, c->spec.arg);
 }

@@ -43,6 +43,8 @@ struct child_spec {
 	void (*on_down)(struct child *c, void *arg);  /* may be NULL */
 	void (*on_fatal)(struct child *c, void *arg); /* init refused for good; may be NULL */
 	void *arg;
+	/* The liveness ping's period and answer deadline; 0: 10 s and 5 s (tests shorten them). */
+	uint32_t ping_every_ms, ping_timeout_ms;
 };
 
 #define CHILD_INIT_PERMANENT 1 /* check_init: the helper refused its init for good */

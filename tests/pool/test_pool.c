@@ -477,6 +477,98 @@ test_probe_hung(void **state)
 	fk_teardown(&h);
 }
 
+/* Issue 16: the probe pace is a schedule. A loop kept busy 5 ms per iteration (as scheduling
+ * turns keep the dispatcher's) must still start probes at N / ProbeInterval: with a 1 ms gap,
+ * several starts per iteration. Before, each timer callback made one start, so the rate was
+ * the loop's iteration rate (38/s at 10,000 workers in bench_e2e_scale). */
+#define PACE_N 60
+struct pace {
+	struct fk_harness *h;
+	char ids[PACE_N][32];
+	int iterations; /* loop iterations while some but not all first probes had started */
+};
+
+static void
+pace_burn(uv_timer_t *t)
+{
+	uint64_t end = uv_hrtime() + 5 * 1000 * 1000;
+
+	(void)t;
+	while (uv_hrtime() < end)
+		;
+}
+
+static int
+pace_started(struct pace *pc)
+{
+	int n = 0;
+
+	for (int i = 0; i < PACE_N; i++) {
+		struct fk_inst *in = fk_find(&pc->h->fk, pc->ids[i]);
+
+		n += in && in->boot_probes > 0;
+	}
+	return n;
+}
+
+static void
+pace_count(uv_prepare_t *pr)
+{
+	struct pace *pc = pr->data;
+	int n = pace_started(pc);
+
+	if (n > 0 && n < PACE_N)
+		pc->iterations++;
+}
+
+static bool
+pace_all_started(struct fk_harness *h, void *arg)
+{
+	(void)h;
+	return pace_started(arg) == PACE_N;
+}
+
+static void
+test_probe_pace_busy_loop(void **state)
+{
+	struct fk_harness h;
+	struct pace pc = { .h = &h };
+	uv_timer_t burn;
+	uv_prepare_t count;
+	char set_id[128];
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .probe_interval = PACE_N,
+							   .probes_rate = 1,
+							   .boot = 600000 }),
+			 0);
+	snprintf(pc.ids[PACE_N - 1], sizeof(pc.ids[0]), "%s", make_idle(&h, "small"));
+	snprintf(set_id, sizeof(set_id), "%s",
+		 fk_tag(fk_find(&h.fk, pc.ids[PACE_N - 1]), "ArvadosInstanceSetID"));
+	fk_stop_pool(&h);
+	fk_find(&h.fk, pc.ids[PACE_N - 1])->boot_probes = 0; /* count this pool's only */
+	for (int i = 0; i < PACE_N - 1; i++) {
+		struct fk_inst *x = fk_add(&h.fk, "small", "run",
+					   "0123456789012345678901234567890123456789", set_id);
+
+		x->boot_ok = false; /* stay unknown: every round probes them all */
+		snprintf(pc.ids[i], sizeof(pc.ids[i]), "%s", x->id);
+	}
+	uv_timer_init(&h.loop, &burn);
+	uv_timer_start(&burn, pace_burn, 0, 1);
+	uv_prepare_init(&h.loop, &count);
+	count.data = &pc;
+	uv_prepare_start(&count, pace_count);
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	assert_true(fk_run_until(&h, pace_all_started, &pc, WAIT));
+	uv_close((uv_handle_t *)&burn, NULL);
+	uv_close((uv_handle_t *)&count, NULL);
+	/* One start per iteration would take PACE_N - 1 iterations or more. */
+	if (pc.iterations >= PACE_N / 2)
+		fail_msg("%d loop iterations to start %d probes 1 ms apart", pc.iterations, PACE_N);
+	fk_teardown(&h);
+}
+
 static void
 test_broken_and_stale(void **state)
 {
@@ -1100,6 +1192,7 @@ main(void)
 		cmocka_unit_test(test_boot_timeout),
 		cmocka_unit_test(test_probe_timeout),
 		cmocka_unit_test(test_probe_hung),
+		cmocka_unit_test(test_probe_pace_busy_loop),
 		cmocka_unit_test(test_broken_and_stale),
 		cmocka_unit_test(test_list_junk_ignored),
 		cmocka_unit_test(test_deploy),

@@ -36,9 +36,11 @@ struct ctx {
 	int raw; /* the peer end when a test speaks bytes directly */
 	/* child behaviour */
 	int answer_parts; /* parts per answer (last without MORE) */
+	int list_parts;	  /* when not 0, parts per CLOUD_LIST answer (pings get answer_parts) */
 	bool child_silent;
 	uint32_t last_reqid;
 	int child_msgs;
+	int ping_seen_at; /* child_msgs before the first PING_REQ arrived, -1 until then */
 	/* parent observations */
 	int replies, ok_parts, timeouts, retries;
 	uint64_t last_nonce;
@@ -114,6 +116,7 @@ ctx_new(enum proto_role role, bool raw_child)
 	uv_unref((uv_handle_t *)&c->guard);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	c->answer_parts = 1;
+	c->ping_seen_at = -1;
 	c->raw = -1;
 	assert_non_null(c->parent.ch = proto_chan_new(&c->loop, sv[0], &pc));
 	if (raw_child)
@@ -150,14 +153,15 @@ child_answer_stream(struct ctx *c, struct proto_chan *ch, const struct proto_msg
 	struct proto_rbuf r;
 	struct proto_wbuf w;
 	uint64_t nonce;
+	int parts = c->list_parts ? c->list_parts : c->answer_parts;
 
 	proto_rbuf_init(&r, m);
 	assert_int_equal(proto_get_u64(&r, &nonce), 0);
 	assert_int_equal(proto_end(&r), 0);
-	for (int i = 0; i < c->answer_parts; i++) {
+	for (int i = 0; i < parts; i++) {
 		assert_int_equal(proto_wbuf_begin(&w, PROTO_CLOUD_LIST_ANS,
-						  i + 1 < c->answer_parts ? PROTO_F_MORE : 0,
-						  m->hdr.reqid, 0),
+						  i + 1 < parts ? PROTO_F_MORE : 0, m->hdr.reqid,
+						  0),
 				 0);
 		proto_put_u64(&w, nonce + (uint64_t)i);
 		assert_int_equal(proto_wbuf_end(&w), 0);
@@ -215,6 +219,8 @@ child_on_msg(struct proto_chan *ch, const struct proto_msg *m, void *arg)
 {
 	struct ctx *c = (struct ctx *)((char *)arg - offsetof(struct ctx, child));
 
+	if (m->hdr.type == PROTO_PING_REQ && c->ping_seen_at < 0)
+		c->ping_seen_at = c->child_msgs;
 	c->child_msgs++;
 	c->last_reqid = m->hdr.reqid;
 	assert_true(m->hdr.reqid != 0);
@@ -767,6 +773,52 @@ test_burst(void **state)
 	ctx_free(c);
 }
 
+/* The ping's answer: how many list parts the parent had read when it came. */
+static int ping_answered_after = -1;
+
+static void
+ping_first_reply(struct proto_chan *ch, int status, const struct proto_msg *m, void *arg)
+{
+	struct ctx *c = arg;
+
+	(void)ch;
+	(void)m;
+	assert_int_equal(status, PROTO_OK);
+	ping_answered_after = c->ok_parts;
+}
+
+/* Pings jump both send queues (issue 16: behind ~10,000 queued probes sshd-pool's ping answer
+ * came after the parent's deadline, and the parent killed a busy, healthy child). The parent
+ * queues 200 requests and then a ping: the child reads the ping first. Then, while the child
+ * has most of its 200 x 20 answer parts still queued, a second ping: its answer comes before
+ * them. Both fail with a FIFO queue (the ping read 201st; its answer after all 4,000 parts). */
+static void
+test_ping_jumps_queues(void **state)
+{
+	struct ctx *c = ctx_new(PROTO_ROLE_CLOUDD, false);
+	struct proto_ping p = { 7 };
+	struct proto_wbuf w;
+	int done = 0;
+
+	(void)state;
+	c->list_parts = 20;
+	for (int i = 0; i < 200; i++)
+		assert_true(list_req(c, (uint64_t)i * 100, 60000) > 0);
+	assert_true(ping(c, 1, 60000) > 0);
+	run_until(c, &c->child_msgs, 201);
+	assert_int_equal(c->ping_seen_at, 0);
+	assert_true(proto_chan_queued(c->child.ch) > 0);
+	assert_int_equal(proto_ping_encode(&w, PROTO_PING_REQ, 0, &p), 0);
+	assert_true(proto_chan_request(c->parent.ch, &w, -1, 60000, ping_first_reply, c) > 0);
+	run_until(c, &c->replies, 201);
+	while (ping_answered_after < 0 && done++ < 100)
+		uv_run(&c->loop, UV_RUN_ONCE);
+	fprintf(stderr, "second ping answered after %d of 4,000 queued parts\n",
+		ping_answered_after);
+	assert_true(ping_answered_after >= 0 && ping_answered_after < 4000);
+	ctx_free(c);
+}
+
 /* Many requests with mixed deadlines: each times out once, earliest deadline first (all
  * are sent in one loop iteration, so deadline order is timeout order). */
 #define NTIMEOUTS 1000
@@ -893,6 +945,7 @@ main(void)
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_close_in_callback),
 		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_ping_jumps_queues),
 		cmocka_unit_test(test_many_timeouts),
 		cmocka_unit_test(test_many_timeouts_late),
 		cmocka_unit_test(test_queue_cap),

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -666,6 +669,249 @@ t_deploy_symlink(struct sess_pool *p, struct ops *o, const struct worker *w,
 	close(fd);
 }
 
+/* A listening socket on addr (any port). backlog 0 plus one connection of ours fills its accept
+ * queue, and the kernel then drops every SYN (tcp_conn_request: "listen overflow"): connects to
+ * it hang as to a blackholed address. A larger backlog with nobody calling accept: connects
+ * succeed and the server never says a word (a hung sshd before its banner). */
+static int
+listener(const char *addr, int backlog, int *port, int *filler)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0 && inet_pton(AF_INET, addr, &a.sin_addr) == 1);
+	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, backlog) == 0);
+	CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	*port = ntohs(a.sin_port);
+	*filler = -1;
+	if (backlog == 0) {
+		*filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK(*filler >= 0 && connect(*filler, (struct sockaddr *)&a, sizeof(a)) == 0);
+	}
+	return fd;
+}
+
+/* Issue 16: 10 workers whose SYNs are dropped and 10 that accept and never send a banner are
+ * asked first, with 8 handshake slots (the old default); a good worker asked after them is
+ * verified while all 20 are still connecting. Before, each of the 20 held a slot from its TCP
+ * connect on, and the good one waited for their connect timeout (here 5 minutes). */
+static void
+t_unreachable_first(struct ops *o, const struct worker *good)
+{
+	struct sess_opts so = { .key = load_key("ed25519"),
+				.connect_timeout_ms = 300000,
+				.command_timeout_ms = 300000,
+				.keepalive_ms = SESS_KEEPALIVE_OFF,
+				.max_connecting = 8 };
+	struct waiter bad[20], g = { 0 };
+	struct sess *bs[20];
+	struct sess_pool *p;
+	struct sess_pool_stats st;
+	int bport, sport, bfill, sfill, bl, sl;
+	size_t len;
+	char *sec = secret_of(good, &len), id[32];
+
+	bl = listener("127.0.3.1", 0, &bport, &bfill);
+	sl = listener("127.0.3.2", 64, &sport, &sfill);
+	CHECK(sess_pool_new(loop, &so, &p) == 0);
+	memset(bad, 0, sizeof(bad));
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "%s-%d", i < 10 ? "blackholed" : "silent", i);
+		CHECK(sess_get(p, id, i < 10 ? "127.0.3.1" : "127.0.3.2", i < 10 ? bport : sport,
+			       "root", &bs[i]) == 0);
+		CHECK(ops_verify(o, bs[i], (const uint8_t *)"x", 1, on_done, &bad[i]) == 0);
+	}
+	CHECK(ops_verify(o, sess_of(p, good), (uint8_t *)sec, len, on_done, &g) == 0);
+	CHECK(uvw_until_true(loop, &g.done, 60000) == 0);
+	if (g.outcome != OPS_OK)
+		fprintf(stderr, "good worker: %d %s\n", g.outcome, g.error);
+	CHECK(g.outcome == OPS_OK);
+	for (int i = 0; i < 20; i++) {
+		CHECK(!bad[i].done);
+		CHECK(strcmp(sess_state(bs[i]), i < 10 ? "connecting" : "banner") == 0);
+	}
+	sess_pool_get_stats(p, &st);
+	CHECK(st.conns == 21 && st.handshakes_peak <= 8);
+	printf("ok - a good worker verified while 10 blackholed and 10 silent ones are "
+	       "connecting\n");
+	sess_pool_free(p); /* the 20 fail with -ECANCELED */
+	wait_all(bad, 20);
+	for (int i = 0; i < 20; i++)
+		CHECK(bad[i].outcome == -ECANCELED);
+	close(bl), close(sl), close(bfill);
+	free(sec);
+	waiter_reset(&g);
+	for (int i = 0; i < 20; i++)
+		waiter_reset(&bad[i]);
+}
+
+static int
+count_state(struct sess *const *s, int n, const char *state)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += s[i] != NULL && strcmp(sess_state(s[i]), state) == 0;
+	return k;
+}
+
+struct state_wait {
+	struct sess **s;
+	int n;
+	const char *state[2];
+	int want[2];
+};
+
+static bool
+states_reached(void *arg)
+{
+	struct state_wait *w = arg;
+
+	for (int k = 0; k < 2; k++)
+		if (w->state[k] != NULL && count_state(w->s, w->n, w->state[k]) != w->want[k])
+			return false;
+	return true;
+}
+
+/* What a session costs between TCP connect and handshake (issue 16): with one handshake slot
+ * and a connect burst of 2, five servers that send their banner and nothing more are asked at
+ * once. Two connects start at once, three wait for the next pace window; then one session holds
+ * the slot (its key exchange never completes) and four wait for it holding a descriptor each and
+ * no libssh session: one libssh session in all. A good worker asked then connects at once
+ * (nothing caps the sessions waiting for a slot: good workers are not held behind stalled ones),
+ * and is verified once the stalled handshake is closed. Before, every connected session had a
+ * libssh session (five here: thousands of slow servers held thousands), and all connects
+ * started in the same loop turn. */
+static void
+t_setup_costs(struct ops *o, const struct worker *good)
+{
+	struct sess_opts so = { .key = load_key("ed25519"),
+				.connect_timeout_ms = 300000,
+				.command_timeout_ms = 300000,
+				.keepalive_ms = SESS_KEEPALIVE_OFF,
+				.max_connecting = 1,
+				.connect_burst = 2 };
+	static const char banner[] = "SSH-2.0-OpenSSH_9.2 banner-only\r\n";
+	struct waiter bad[5], g = { 0 };
+	struct sess *bs[5], *gs;
+	struct sess_pool *p;
+	struct sess_pool_stats st;
+	int port, fill, l, srv[5];
+	size_t len;
+	char *sec = secret_of(good, &len), id[32];
+
+	l = listener("127.0.3.2", 64, &port, &fill);
+	CHECK(sess_pool_new(loop, &so, &p) == 0);
+	memset(bad, 0, sizeof(bad));
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "banner-only-%d", i);
+		CHECK(sess_get(p, id, "127.0.3.2", port, "root", &bs[i]) == 0);
+		CHECK(ops_verify(o, bs[i], (const uint8_t *)"x", 1, on_done, &bad[i]) == 0);
+	}
+	CHECK(uvw_run_until(loop, states_reached,
+			    &(struct state_wait){ bs, 5, { "banner", NULL }, { 5, 0 } },
+			    60000) == 0);
+	sess_pool_get_stats(p, &st);
+	CHECK(st.conn_waits == 3 && st.ssh_sessions == 0);
+	for (int i = 0; i < 5; i++) { /* all five are in the accept queue: they are connected */
+		CHECK((srv[i] = accept(l, NULL, NULL)) >= 0);
+		CHECK(write(srv[i], banner, sizeof(banner) - 1) == (ssize_t)sizeof(banner) - 1);
+	}
+	CHECK(uvw_run_until(loop, states_reached,
+			    &(struct state_wait){ bs, 5, { "handshake", "slot" }, { 1, 4 } },
+			    60000) == 0);
+	sess_pool_get_stats(p, &st);
+	CHECK(st.ssh_sessions == 1 && st.slot_queued == 4);
+	gs = sess_of(p, good);
+	CHECK(ops_verify(o, gs, (uint8_t *)sec, len, on_done, &g) == 0);
+	CHECK(uvw_run_until(loop, states_reached,
+			    &(struct state_wait){ &gs, 1, { "slot", NULL }, { 1, 0 } },
+			    60000) == 0);
+	for (int i = 0; i < 5; i++)
+		if (strcmp(sess_state(bs[i]), "handshake") == 0)
+			sess_close(bs[i]), bs[i] = NULL;
+	/* The four stalled ones are ahead of it in the slot queue: each gets the slot in turn and
+	 * stalls; close each as it does, until the good one has it. */
+	while (!g.done) {
+		CHECK(uvw_run_until(loop, states_reached,
+				    &(struct state_wait){ bs, 5, { "handshake", NULL }, { 1, 0 } },
+				    60000) == 0 ||
+		      g.done);
+		for (int i = 0; i < 5; i++)
+			if (bs[i] != NULL && strcmp(sess_state(bs[i]), "handshake") == 0)
+				sess_close(bs[i]), bs[i] = NULL;
+		if (count_state(bs, 5, "slot") == 0)
+			CHECK(uvw_until_true(loop, &g.done, 60000) == 0);
+	}
+	if (g.outcome != OPS_OK)
+		fprintf(stderr, "good worker: %d %s\n", g.outcome, g.error);
+	CHECK(g.outcome == OPS_OK);
+	wait_all(bad, 5);
+	for (int i = 0; i < 5; i++)
+		CHECK(bad[i].outcome == -ECANCELED);
+	sess_pool_get_stats(p, &st);
+	CHECK(st.ssh_sessions_peak <= 2 && st.handshakes_peak == 1);
+	printf("ok - between TCP connect and handshake a session holds no libssh session; connects "
+	       "start at most connect_burst at a time\n");
+	sess_pool_free(p);
+	for (int i = 0; i < 5; i++)
+		close(srv[i]);
+	close(l);
+	free(sec);
+	waiter_reset(&g);
+	for (int i = 0; i < 5; i++)
+		waiter_reset(&bad[i]);
+}
+
+static bool
+two_done(void *arg)
+{
+	struct waiter *v = arg;
+
+	return v[0].done && v[1].done;
+}
+
+/* The descriptor budget: with room for 2 connections, 4 workers asked at once connect 2 at a
+ * time; the other 2 wait (no EMFILE, no failure) and go on as soon as connections close. */
+static void
+t_conn_budget(struct ops *o, const struct worker *const ws[4])
+{
+	struct sess_opts so = { .key = load_key("ed25519"),
+				.connect_timeout_ms = 60000,
+				.command_timeout_ms = 120000,
+				.keepalive_ms = SESS_KEEPALIVE_OFF,
+				.max_conns = 2 };
+	struct waiter v[4];
+	struct sess *s[4];
+	struct sess_pool *p;
+	struct sess_pool_stats st;
+	char *sec[4];
+	size_t len[4];
+
+	CHECK(sess_pool_new(loop, &so, &p) == 0);
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 4; i++) {
+		s[i] = sess_of(p, ws[i]);
+		sec[i] = secret_of(ws[i], &len[i]);
+		CHECK(ops_verify(o, s[i], (uint8_t *)sec[i], len[i], on_done, &v[i]) == 0);
+	}
+	CHECK(uvw_run_until(loop, two_done, v, 120000) == 0);
+	CHECK(v[0].outcome == OPS_OK && v[1].outcome == OPS_OK);
+	CHECK(!v[2].done && !v[3].done);
+	CHECK(strcmp(sess_state(s[2]), "waiting") == 0 && strcmp(sess_state(s[3]), "waiting") == 0);
+	sess_close(s[0]);
+	sess_close(s[1]);
+	wait_all(v + 2, 2);
+	CHECK(v[2].outcome == OPS_OK && v[3].outcome == OPS_OK);
+	sess_pool_get_stats(p, &st);
+	CHECK(st.conns_peak == 2 && st.conn_waits >= 2);
+	printf("ok - at most max_conns connections; the others waited and then connected\n");
+	sess_pool_free(p);
+	for (int i = 0; i < 4; i++)
+		free(sec[i]), waiter_reset(&v[i]);
+}
+
 static void
 t_parallel(struct sess_pool *p, struct ops *o, int n)
 {
@@ -762,6 +1008,14 @@ main(int argc, char **argv)
 	p = mkpool(load_key("ed25519"), 60000, 60000);
 	t_parallel(p, o, nopen);
 	sess_pool_free(p);
+	t_unreachable_first(o, &W[0]);
+	t_setup_costs(o, &W[1]);
+	{
+		const struct worker *const ws[4] = { &W[14], &W[15], &W[16], &W[17] };
+
+		CHECK(nw > 18 && db > 17);
+		t_conn_budget(o, ws);
+	}
 	ops_free(o);
 	uv_run(loop, UV_RUN_DEFAULT); /* every handle closes */
 	CHECK(uv_loop_close(loop) == 0);

@@ -36,12 +36,30 @@ test_given_values_kept(void **st)
 	assert_true(off.keepalive_ms == SESS_KEEPALIVE_OFF);
 }
 
+/* Issue 16's limits: a connect burst of 4 handshake slots' worth per 10 ms, and a given one kept
+ * (handshake slots: 16 per CPU, 8 to 256, within the descriptor budget). */
+static void
+test_connect_limits(void **st)
+{
+	struct sess_opts o = { 0 }, given = { .max_connecting = 3, .connect_burst = 5 };
+
+	(void)st;
+	sess_opts_defaults(&o);
+	sess_opts_defaults(&given);
+	assert_true(o.max_connecting >= 8 && o.max_connecting <= 256);
+	assert_true(o.max_connecting <= o.max_conns);
+	assert_int_equal(o.connect_burst, 4 * o.max_connecting);
+	assert_int_equal(given.max_connecting, 3);
+	assert_int_equal(given.connect_burst, 5);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keepalive_on_by_default),
 		cmocka_unit_test(test_given_values_kept),
+		cmocka_unit_test(test_connect_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
