@@ -254,6 +254,9 @@ struct proto_ssh_init {	      /* SSH_INIT_REQ; carries a secret (or an fd to it)
 	char *crunch_run_command; /* CrunchRunCommand, used when runner_md5 is "" */
 	char *deploy_dir;	  /* DeployRunnerDirectory */
 	char *runner_md5;	  /* md5 hex of DeployRunnerBinary; "" = nothing deployed */
+	/* -instance-metadata-url when -spot-interruption-notices is on, else "": the only
+	 * address a run probe's spot check may read (proto_ssh_valid_imds_url). */
+	char *imds_url;
 };
 
 struct proto_ssh_init_ans { /* SSH_INIT_ANS */

@@ -83,6 +83,7 @@ boot_metrics(struct dispatcher *d)
 		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
 		.process = true,
 		.budget = d->opts->max_hourly_spend_dollars > 0,
+		.spot_notices = dispatcher_spot_notices(d),
 	};
 	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
 	char sha[65];
@@ -158,6 +159,12 @@ boot_standby_start(struct dispatcher *d)
 	return 0;
 }
 
+bool
+dispatcher_spot_notices(const struct dispatcher *d)
+{
+	return d->opts->spot_notices && strcmp(d->cfg->containers.cloudvms.driver, "ec2") == 0;
+}
+
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
  * their wake-ups are wakeups.c's. */
 int
@@ -171,6 +178,7 @@ boot_services(struct dispatcher *d)
 		.on_change = wake_pool_changed,
 		.on_change_ctx = d,
 		.runner_md5 = d->pssh.runner_md5,
+		.spot_notices = dispatcher_spot_notices(d),
 	};
 	struct queue_opts qo = { .loop = &d->loop,
 				 .api = d->api,
@@ -181,6 +189,10 @@ boot_services(struct dispatcher *d)
 				 .on_poll_ctx = d };
 	int r;
 
+	if (d->opts->spot_notices && !po.spot_notices)
+		log_kv(LOG_LVL_WARN,
+		       "-spot-interruption-notices ignored: only the ec2 driver has the notice",
+		       LF_STR("Driver", vm->driver));
 	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd,
 					 .cluster = d->cfg,
 					 .public_key = &d->public_key,

@@ -24,9 +24,11 @@ int helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg
 			     const char *instance_set_id);
 
 /* sshd-pool's init: boot_probe_command (the configured BootProbeCommand, or cloudtest's
- * -command) and runner_md5 ("" = nothing deployed); the key rides as the fd. */
+ * -command), runner_md5 ("" = nothing deployed) and imds_url (the instance metadata URL of
+ * the spot checks; "" = none); the key rides as the fd. */
 int helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
-			   const char *boot_probe_command, const char *runner_md5);
+			   const char *boot_probe_command, const char *runner_md5,
+			   const char *imds_url);
 
 /* The helpers' init answers, read the same way by the dispatcher and cloudtest: 0 ready;
  * CHILD_INIT_PERMANENT when the helper refused for good (PROTO_E_PERMANENT: bad key,

@@ -4,6 +4,7 @@
  * flags and positional arguments are usage errors (exit 2, which systemd does not restart).
  */
 #include "cli.h"
+#include "proto_ssh.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -31,6 +32,8 @@ static const struct cli_flag cli_flags[] = {
 	{ "cloudd-user", false, OPT(cloudd_user) },
 	{ "sshd-pool-user", false, OPT(sshd_pool_user) },
 	{ "max-hourly-spend", false, OPT(max_hourly_spend) },
+	{ "spot-interruption-notices", true, OPT(spot_notices) },
+	{ "instance-metadata-url", false, OPT(imds_url) },
 	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
 	{ "pprof", false, IGNORED },
 	{ "skip-legacy", true, IGNORED },
@@ -146,6 +149,16 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 	}
 	if (cli_parse_flags(argc, argv, i, o, err) != 0)
 		return 2;
+	/* EC2's instance metadata service; tests point it at a fake on 127.0.0.0/8. */
+	if (o->imds_url == NULL)
+		o->imds_url = "http://169.254.169.254";
+	else if (!proto_ssh_valid_imds_url(o->imds_url)) {
+		fprintf(err,
+			"invalid value \"%s\" for flag -instance-metadata-url: want "
+			"http://HOST[:PORT]\n",
+			o->imds_url);
+		return 2;
+	}
 	return cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend",
 				 &o->max_hourly_spend_dollars, err);
 }
@@ -182,6 +195,10 @@ cli_usage(FILE *f, const char *prog)
 		"(default: start, warn)\n"
 		"  -max-hourly-spend DOLLARS  budget cap: create no instance that would take the "
 		"hourly spend above it (default 0: off)\n"
+		"  -spot-interruption-notices  drain a preemptible instance once EC2 announces its "
+		"interruption, and create its replacement (default: off)\n"
+		"  -instance-metadata-url URL  where workers read that notice (default "
+		"http://169.254.169.254)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog, prog);

@@ -21,6 +21,9 @@ struct cli_opts {
 	double max_hourly_spend_dollars; /* parsed: the budget cap, 0 = off */
 	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
+	/* -spot-interruption-notices, and -instance-metadata-url (cli_parse sets its default). */
+	bool spot_notices;
+	const char *imds_url;
 };
 
 /* Parse argv. Returns 0, or 2 after printing the problem to err (usage error: exit 2). */

@@ -38,6 +38,9 @@ struct pool_opts {
 	 * when deploying (runner command crunch-run~<md5>), which the ssh adapter also holds. */
 	const char *runner_md5;
 	bool runner_unavailable; /* the binary could not be loaded: creates refused */
+	/* -spot-interruption-notices: run probes of preemptible workers also read the spot
+	 * interruption notice; a worker with one is drained (pool_spot.c, docs/POOL.md). */
+	bool spot_notices;
 	/* Tests: a clock other than CLOCK_REALTIME (unix ns). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
