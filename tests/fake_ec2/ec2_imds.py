@@ -125,9 +125,10 @@ class Imds:
             want = {i.id: i.private_ip for i in self.world.instances.values()
                     if i.state in ("pending", "running") and i.private_ip}
         for iid in [k for k in self.servers if k not in want]:
-            srv = self.servers.pop(iid)
+            srv = self.servers[iid]
             srv.shutdown()
             srv.server_close()
+            del self.servers[iid]  # only now: "listening" never names a closed listener
         for iid, ip in want.items():
             if iid in self.servers:
                 continue
@@ -162,7 +163,7 @@ class Imds:
 
     def as_json(self):
         with self.lock:
-            return {"port": self.port, "listening": sorted(self.servers), "requests": list(self.log)}
+            return {"port": self.port, "listening": sorted(list(self.servers)), "requests": list(self.log)}
 
     def reset(self):
         with self.lock:
