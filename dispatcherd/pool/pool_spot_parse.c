@@ -33,8 +33,9 @@ spot_time(const char *t, struct pool_spot *s)
 	size_t n = t ? strlen(t) : 0;
 
 	s->time[0] = 0;
-	if (n > 0 && n < 36 && strspn(t, "0123456789:.+-abcdefghijklmnopqrstuvwxyz"
-					"ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n)
+	if (n > 0 && n < 36 &&
+	    strspn(t, "0123456789:.+-abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n)
 		snprintf(s->time, sizeof(s->time), "%s", t);
 }
 

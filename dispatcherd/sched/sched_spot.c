@@ -24,16 +24,15 @@ sched_spot_one(struct sched_pass *x, size_t w, const struct sched_wrun *r)
 	const struct sched_input *in = x->in;
 	uint32_t t = in->workers[w].type;
 	/* An adopted runner of a container we do not know filled its instance (sched_pass_index). */
-	struct res_vec need =
-		r->need_known ? r->need : itypes_capacity(&x->s->cl->instance_types[t]);
+	struct res_vec need = r->need_known ? r->need
+					    : itypes_capacity(&x->s->cl->instance_types[t]);
 	int32_t j = sched_tree_best(&x->s->tree[t], &need);
 	int rc;
 
 	if (j >= 0)
 		return sched_pass_place(x, t, (uint32_t)j, &need);
 	if (sched_pass_at_quota(x) || !sched_create_allowed(x) ||
-	    (in->type_at_capacity != NULL && in->type_at_capacity[t]) ||
-	    !sched_budget_allows(x, t))
+	    (in->type_at_capacity != NULL && in->type_at_capacity[t]) || !sched_budget_allows(x, t))
 		return 0;
 	rc = sched_result_push(x->out, (struct sched_decision){ .kind = SCHED_D_CREATE,
 								.ctr = -1,

@@ -52,10 +52,11 @@ test_notice(void **st)
 		"zzzzz-dz642-0123456789abcde\n" });
 	check(&(struct spot_case){ "adc-spot action {\"action\":\"stop\",\"time\":\"x\"} 200",
 				   POOL_SPOT_NOTICE, "stop", "x", NULL, "" });
-	check(&(struct spot_case){
-		"adc-spot action {  \"action\" : \"hibernate\" ,  \"time\" : \"2026-12-06T10:42:00Z\" } "
-		"  200\n",
-		POOL_SPOT_NOTICE, "hibernate", "2026-12-06T10:42:00Z", NULL, "" });
+	check(&(struct spot_case){ "adc-spot action {  \"action\" : \"hibernate\" ,  \"time\" : "
+				   "\"2026-12-06T10:42:00Z\" } "
+				   "  200\n",
+				   POOL_SPOT_NOTICE, "hibernate", "2026-12-06T10:42:00Z", NULL,
+				   "" });
 	/* Another action is still a notice (the instance goes), counted as "other"; a time
 	 * with characters outside RFC 3339's is dropped, not shown. */
 	check(&(struct spot_case){
@@ -93,9 +94,8 @@ test_errors(void **st)
 				   NULL, "instance-action answered HTTP 401", "" });
 	check(&(struct spot_case){ "adc-spot action not json 200\n", POOL_SPOT_ERROR, NULL, NULL,
 				   "instance-action answered 200 without a notice", "" });
-	check(&(struct spot_case){ "adc-spot action [\"terminate\"] 200\n", POOL_SPOT_ERROR,
-				   NULL, NULL, "instance-action answered 200 without a notice",
-				   "" });
+	check(&(struct spot_case){ "adc-spot action [\"terminate\"] 200\n", POOL_SPOT_ERROR, NULL,
+				   NULL, "instance-action answered 200 without a notice", "" });
 	check(&(struct spot_case){ "adc-spot action {\"action\": \"terminate\"} 2000\n",
 				   POOL_SPOT_ERROR, NULL, NULL,
 				   "spot check line without an HTTP status", "" });
