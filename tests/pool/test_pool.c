@@ -982,6 +982,22 @@ spot_checked(struct fk_harness *h, void *arg)
 	return in != NULL && in->spot_checks >= 2;
 }
 
+/* At least n more run probes (or spot checks) of an instance than when it was noted. */
+struct probes_after {
+	const char *id;
+	int n;
+	bool spot;
+};
+
+static bool
+probes_reached(struct fk_harness *h, void *arg)
+{
+	struct probes_after *a = arg;
+	struct fk_inst *in = fk_find(&h->fk, a->id);
+
+	return in != NULL && (a->spot ? in->spot_checks : in->run_probes) >= a->n;
+}
+
 static bool
 spot_tag_drain(struct fk_harness *h, void *arg)
 {
@@ -1056,10 +1072,8 @@ test_spot_notice(void **state)
 		assert_int_equal(sw[i].spot_notice, strcmp(sw[i].id, spot) == 0);
 	/* Probes go on (the container is still watched), without the check, and the notice is
 	 * logged and counted once. */
-	int probes = in->run_probes;
-
-	while (in->run_probes < probes + 3)
-		fk_run_for(&h, 20);
+	assert_true(fk_run_until(&h, probes_reached,
+				 &(struct probes_after){ spot, in->run_probes + 3, false }, WAIT));
 	assert_int_equal(in->spot_checks, checks);
 	assert_int_equal(fk_log_count(&h, "spot interruption notice: draining instance"), 1);
 	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "terminate") == 1);
@@ -1076,8 +1090,8 @@ test_spot_off(void **state)
 	(void)state;
 	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
 	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
-	while (fk_find(&h.fk, spot)->run_probes < 3)
-		fk_run_for(&h, 20);
+	assert_true(
+		fk_run_until(&h, probes_reached, &(struct probes_after){ spot, 3, false }, WAIT));
 	assert_int_equal(fk_find(&h.fk, spot)->spot_checks, 0);
 	fk_teardown(&h);
 }
@@ -1096,10 +1110,8 @@ test_spot_no_curl(void **state)
 	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
 	in = fk_find(&h.fk, spot);
 	snprintf(in->spot_line, sizeof(in->spot_line), "adc-spot no-curl");
-	int checks = in->spot_checks;
-
-	while (in->spot_checks < checks + 3)
-		fk_run_for(&h, 20);
+	assert_true(fk_run_until(&h, probes_reached,
+				 &(struct probes_after){ spot, in->spot_checks + 3, true }, WAIT));
 	assert_int_equal(fk_log_count(&h, "spot check: no curl on the worker, its interruption "
 					  "notice cannot be seen"),
 			 1);
