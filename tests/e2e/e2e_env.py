@@ -162,12 +162,16 @@ class WorkerWatcher(threading.Thread):
             if not self.path_runner and os.path.lexists(w.path("bin", "crunch-run")):
                 os.unlink(w.path("bin", "crunch-run"))
             w.set_secret(m.group(1))
-            w.set_crunch_run_config(**self.cfg)
+            cfg = self.cfg
+            w.set_crunch_run_config(**cfg)
             w.set_host_names(self.host_names)
             w.start()
             with self.lock:
                 self.by_ip[ip] = (iid, w)
                 self.history.append({"iid": iid, "ip": ip, "worker": w, "t0": time.time(), "t1": None})
+            # set_crunch_cfg while this VM was set up did not see it (not in by_ip yet).
+            if self.cfg is not cfg:
+                w.set_crunch_run_config(**self.cfg)
 
     def power_off(self, w):
         if w.proc is None and not w.namespaces:

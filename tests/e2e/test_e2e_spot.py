@@ -81,7 +81,9 @@ class SpotNoticeE2E(e2e_env.E2ECase):
         self.assertEqual(self.state_of(a), "running")
         b_ids = {i["id"] for i in self.env.ec2.instances()} - {a}
         self.assertEqual(len(b_ids), 1, b_ids)
-        view = self.env.mgmt_instances()[a]
+        # The management API's lists may be up to 1 s stale (docs/MANAGEMENT_API.md): wait for it.
+        view = self.env.wait(lambda: (lambda v: v if "spot_interruption" in v else None)(
+            self.env.mgmt_instances()[a]), 30, "the notice in the instance list")
         self.assertEqual(view["idle_behavior"], "drain")
         self.assertEqual(view["running_container_uuids"], [first])
         self.assertEqual(view["spot_interruption"]["action"], "terminate")
