@@ -1077,6 +1077,13 @@ test_spot_notice(void **state)
 	assert_int_equal(in->spot_checks, checks);
 	assert_int_equal(fk_log_count(&h, "spot interruption notice: draining instance"), 1);
 	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "terminate") == 1);
+	/* A standby spell during which the other dispatcher's tag said run: still drained. */
+	dispatch_gate_set(false);
+	set_cloud_tag(in, "ArvadosIdleBehavior", "run");
+	dispatch_gate_set(true);
+	pool_gate_resume(h.pool);
+	fk_state(&h, spot, &idle);
+	assert_string_equal(idle, "drain");
 	fk_teardown(&h);
 }
 
