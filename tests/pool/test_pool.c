@@ -1080,6 +1080,9 @@ test_spot_notice(void **state)
 	/* A standby spell during which the other dispatcher's tag said run: still drained. */
 	dispatch_gate_set(false);
 	set_cloud_tag(in, "ArvadosIdleBehavior", "run");
+	int want = count_ops(&h.fk, 'L') + 2; /* the pool sees the tag in a list */
+
+	assert_true(fk_run_until(&h, lists_after, &want, WAIT));
 	dispatch_gate_set(true);
 	pool_gate_resume(h.pool);
 	fk_state(&h, spot, &idle);
