@@ -257,6 +257,9 @@ struct proto_ssh_init {	      /* SSH_INIT_REQ; carries a secret (or an fd to it)
 	/* -deadman-timeout given: the run probe also touches the heartbeat (deadman.h), which the
 	 * watchdog installed by the init command watches (docs/POOL.md "Dead-man's switch"). */
 	bool heartbeat;
+	/* -instance-metadata-url when -spot-interruption-notices is on, else "": the only
+	 * address a run probe's spot check may read (proto_ssh_valid_imds_url). */
+	char *imds_url;
 };
 
 struct proto_ssh_init_ans { /* SSH_INIT_ANS */

@@ -274,6 +274,7 @@ proto_ssh_init_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms,
 	proto_put_str_max(w, m->deploy_dir, PROTO_MAX_PATH);
 	proto_put_str_max(w, m->runner_md5, PROTO_MAX_MD5);
 	proto_put_bool(w, m->heartbeat);
+	proto_put_str_max(w, m->imds_url, PROTO_MAX_PATH);
 	return proto_encode_finish(w);
 }
 
@@ -298,6 +299,7 @@ proto_ssh_init_decode(const struct proto_msg *msg, struct proto_ssh_init *m)
 	proto_get_str(&r, &m->deploy_dir, PROTO_MAX_PATH);
 	proto_get_str(&r, &m->runner_md5, PROTO_MAX_MD5);
 	proto_get_bool(&r, &m->heartbeat);
+	proto_get_str(&r, &m->imds_url, PROTO_MAX_PATH);
 	rc = proto_end(&r);
 	if (rc == 0 && with_fd != (m->private_key_len == 0))
 		rc = -EBADMSG;
@@ -325,6 +327,7 @@ proto_ssh_init_free(struct proto_ssh_init *m)
 	free(m->crunch_run_command);
 	free(m->deploy_dir);
 	free(m->runner_md5);
+	free(m->imds_url);
 	memset(m, 0, sizeof(*m));
 }
 

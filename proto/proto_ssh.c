@@ -214,6 +214,7 @@ proto_ssh_run_probe_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeou
 	pssh_begin(w, PROTO_SSH_RUN_PROBE_REQ, 0, reqid, timeout_ms, false);
 	proto_put_str_max(w, m->instance_id, PROTO_SSH_MAX_INSTANCE);
 	pssh_put_bytes(w, m->prices, m->prices_len, PROTO_SSH_MAX_PRICES);
+	proto_put_bool(w, m->spot_check);
 	return proto_encode_finish(w);
 }
 
@@ -229,6 +230,7 @@ proto_ssh_run_probe_decode(const struct proto_msg *msg, struct proto_ssh_run_pro
 	proto_rbuf_init(&r, msg);
 	proto_get_str(&r, &m->instance_id, PROTO_SSH_MAX_INSTANCE);
 	proto_get_bytes(&r, &m->prices, &m->prices_len, PROTO_SSH_MAX_PRICES);
+	proto_get_bool(&r, &m->spot_check);
 	if ((rc = proto_end(&r)) != 0) {
 		proto_ssh_run_probe_free(m);
 		return rc;

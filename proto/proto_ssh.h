@@ -7,7 +7,7 @@
  *   SSH_VERIFY_REQ     str instance_id, str address, u16 port, str user, bytes secret (secret)
  *   SSH_BOOT_PROBE_REQ str instance_id
  *   SSH_DEPLOY_REQ     str instance_id, str md5; PROTO_F_FD: the runner binary (a regular file)
- *   SSH_RUN_PROBE_REQ  str instance_id, bytes prices (JSON, may be empty)
+ *   SSH_RUN_PROBE_REQ  str instance_id, bytes prices (JSON, may be empty), bool spot_check
  *   SSH_START_REQ      str instance_id, str uuid, str runtime_engine, u32 n <= 64, n x str arg,
  *                      bytes payload (secret; empty iff PROTO_F_FD: then the payload is a
  *                      sealed memfd, for payloads above PROTO_SSH_MAX_INLINE)
@@ -53,6 +53,7 @@
 #define PROTO_SSH_MAX_SIGNAL_NAME 31u
 #define PROTO_SSH_MAX_TEXT	  1024u
 #define PROTO_SSH_MAX_FP	  128u
+#define PROTO_SSH_MAX_IMDS_URL	  255u
 
 /* The outcome class of an answer (u8 on the wire). */
 enum proto_ssh_outcome {
@@ -101,6 +102,9 @@ struct proto_ssh_run_probe { /* SSH_RUN_PROBE_REQ */
 	char *instance_id;
 	uint8_t *prices; /* NULL/0: plain --list */
 	size_t prices_len;
+	/* -spot-interruption-notices: the probe also reads the instance-action notice from the
+	 * instance metadata service given at init (SSH_INIT_REQ.imds_url); refused without one. */
+	bool spot_check;
 };
 
 struct proto_ssh_start { /* SSH_START_REQ; carries a secret (the payload) */
@@ -185,6 +189,10 @@ bool proto_ssh_valid_address(const char *s);  /* IPv4 or IPv6 literal */
 bool proto_ssh_valid_user(const char *s);     /* ^[a-z_][a-z0-9_.-]{0,31}$ */
 bool proto_ssh_valid_md5(const char *s);      /* ^[0-9a-f]{32}$ */
 bool proto_ssh_valid_engine(const char *s);   /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
+/* The instance metadata service's base URL (-instance-metadata-url): "http://" then a host of
+ * [A-Za-z0-9.-] (a name or an IPv4 literal), an optional ":port" (1-5 digits), no path, at
+ * most PROTO_SSH_MAX_IMDS_URL bytes. Safe unquoted in a shell word; quoted anyway. */
+bool proto_ssh_valid_imds_url(const char *s);
 
 int proto_ssh_verify_check(const struct proto_ssh_verify *m, char *why, size_t len);
 int proto_ssh_target_check(const struct proto_ssh_target *m, char *why, size_t len);

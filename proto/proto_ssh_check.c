@@ -67,6 +67,23 @@ proto_ssh_valid_engine(const char *s)
 	return pssh_span(s, 1, 64, PSSH_LOWER PSSH_DIGIT, PSSH_LOWER PSSH_DIGIT "_-");
 }
 
+bool
+proto_ssh_valid_imds_url(const char *s)
+{
+	const char *host, *colon;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) > PROTO_SSH_MAX_IMDS_URL || strncmp(s, "http://", 7) != 0)
+		return false;
+	host = s + 7;
+	colon = strchr(host, ':');
+	n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	if (n == 0 || strspn(host, PSSH_LOWER PSSH_DIGIT "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-") != n ||
+	    host[0] == '-' || host[0] == '.')
+		return false;
+	return colon == NULL || pssh_span(colon + 1, 1, 5, NULL, PSSH_DIGIT);
+}
+
 static int
 pssh_bad(char *why, size_t len, const char *what, const char *value)
 {

@@ -38,6 +38,9 @@ ops_check_conf(const struct ops_conf *c, char *why, size_t len)
 	if (c->runner_hash && c->runner_hash[0] && !quote_valid_md5(c->runner_hash))
 		return ops_why(why, len, "runner hash %.40s: not an md5 hex digest",
 			       c->runner_hash);
+	if (c->imds_url && c->imds_url[0] && !proto_ssh_valid_imds_url(c->imds_url))
+		return ops_why(why, len, "instance metadata URL %.100s: not http://host[:port]",
+			       c->imds_url);
 	if (c->runtime_engine && c->runtime_engine[0] && !quote_valid_engine(c->runtime_engine))
 		return ops_why(why, len, "RuntimeEngine %.70s: invalid", c->runtime_engine);
 	for (size_t i = 0; i < c->ncrunch_run_args; i++)
@@ -68,6 +71,8 @@ ops_new(const struct ops_conf *c, struct ops **out, char *why, size_t whylen)
 	o->boot_probe_command = strdup(ops_or(c->boot_probe_command, "true"));
 	o->deploy_dir = strdup(ops_or(c->deploy_dir, "/tmp/arvados-crunch-run"));
 	o->runtime_engine = strdup(ops_or(c->runtime_engine, "docker"));
+	if (c->imds_url && c->imds_url[0] && !(o->imds_url = strdup(c->imds_url)))
+		r = -1;
 	if (c->runner_hash && c->runner_hash[0])
 		r = asprintf(&o->runner, "%s/crunch-run~%s", o->deploy_dir, c->runner_hash);
 	else
@@ -98,6 +103,7 @@ ops_free(struct ops *o)
 	free(o->boot_probe_command);
 	free(o->deploy_dir);
 	free(o->runtime_engine);
+	free(o->imds_url);
 	free(o->runner);
 	free(o);
 }
@@ -128,11 +134,46 @@ ops_cmd_verify(const char *user, int *err)
 	return quote_buf_take(&b, err);
 }
 
+/*
+ * The spot check (-spot-interruption-notices), ahead of crunch-run in the run probe's command
+ * so that it costs no SSH session of its own: IMDSv2, a token (PUT) then the instance-action
+ * notice (GET), with curl, which Arvados's compute images have. Exactly one line, always the
+ * first of the output, whatever happens (the pool reads it, pool_spot_parse.c):
+ *   adc-spot action <body, newlines as spaces> <HTTP status>  (404: no notice)
+ *   adc-spot token <HTTP status>   (no token: 000 when nothing answered)
+ *   adc-spot no-curl
+ * It reads no stdin (the prices are crunch-run's), prints nothing on stderr, needs no root,
+ * and leaves the exit status to crunch-run, which runs next. Each curl is bounded (1 s to
+ * connect, 2 s in all), so an unreachable service delays the probe by at most 4 s.
+ */
+static void
+ops_cmd_spot_check(struct quote_buf *b, const char *url)
+{
+	quote_buf_raw(b, "u=");
+	quote_buf_arg(b, url);
+	quote_buf_raw(
+		b, "; if command -v curl >/dev/null 2>&1; then "
+		   "t=$(curl -s --connect-timeout 1 -m 2 -X PUT "
+		   "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -w ' %{http_code}' "
+		   "\"$u/latest/api/token\" </dev/null 2>/dev/null); "
+		   "case \"$t\" in *' 200') "
+		   "a=$(curl -s --connect-timeout 1 -m 2 "
+		   "-H \"X-aws-ec2-metadata-token: ${t% 200}\" -w ' %{http_code}' "
+		   "\"$u/latest/meta-data/spot/instance-action\" </dev/null 2>/dev/null); "
+		   "printf 'adc-spot action %s\\n' \"$(printf '%s' \"$a\" | tr '\\n\\r' '  ')\";; "
+		   "*) printf 'adc-spot token %s\\n' \"${t##* }\";; esac; "
+		   "else echo adc-spot no-curl; fi; ");
+}
+
 char *
-ops_cmd_run_probe(const struct ops *o, const char *user, int prices, int *err)
+ops_cmd_run_probe(const struct ops *o, const char *user, int prices, bool spot, int *err)
 {
 	struct quote_buf b;
 
+	if (spot && o->imds_url == NULL) {
+		*err = -EINVAL;
+		return NULL;
+	}
 	quote_buf_init(&b);
 	if (o->t.heartbeat) {
 		/* The dead-man's switch (-deadman-timeout): one more process in the same session, so
@@ -141,6 +182,8 @@ ops_cmd_run_probe(const struct ops *o, const char *user, int prices, int *err)
 		ops_sudo(&b, user);
 		quote_buf_raw(&b, "touch " ADC_DEADMAN_HEARTBEAT_PATH "; ");
 	}
+	if (spot)
+		ops_cmd_spot_check(&b, o->imds_url);
 	ops_sudo(&b, user);
 	quote_buf_raw(&b, o->runner); /* validated: a plain path or name */
 	quote_buf_raw(&b, prices ? " --list --stdin-prices" : " --list");

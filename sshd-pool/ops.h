@@ -30,6 +30,8 @@ struct ops_conf {
 	const char *deploy_dir;		/* DeployRunnerDirectory ("/tmp/arvados-crunch-run") */
 	const char *runner_hash;	/* md5 of DeployRunnerBinary; NULL/"" = nothing deployed */
 	const char *runtime_engine;	/* RuntimeEngine ("docker") */
+	const char *imds_url; /* instance metadata base URL for the run probe's spot check;
+			       * NULL/"" = none (proto_ssh_valid_imds_url) */
 	const char *const *crunch_run_args; /* CrunchRunArgumentsList */
 	size_t ncrunch_run_args;
 	uint64_t verify_timeout_ms, boot_timeout_ms, probe_timeout_ms, deploy_timeout_ms,
@@ -63,9 +65,11 @@ int ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg);
  * OPS_ALREADY (no callback) when this session already installed it; -EBUSY while another deploy
  * of this session runs. */
 int ops_deploy(struct ops *o, struct sess *s, int fd, const char *md5, ops_cb cb, void *arg);
-/* `[sudo ]<runner> --list[ --stdin-prices]`, prices (JSON) on stdin when len > 0. */
-int ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, ops_cb cb,
-		  void *arg);
+/* `[sudo ]<runner> --list[ --stdin-prices]`, prices (JSON) on stdin when len > 0. With spot
+ * (only when the conf has an imds_url, else -EINVAL), the spot check runs first, in the same
+ * command, and prints one line before crunch-run's (ops_cmd_spot_check). */
+int ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, bool spot,
+		  ops_cb cb, void *arg);
 /* `[sudo ]<runner> --detach --stdin-config '--runtime-engine=<e>' '<arg>'... '<uuid>'`, payload
  * (the JSON config) on stdin. */
 int ops_start(struct ops *o, struct sess *s, const char *uuid, const uint8_t *payload, size_t len,
@@ -75,7 +79,7 @@ int ops_kill(struct ops *o, struct sess *s, const char *uuid, int signal, ops_cb
 
 /* Build a command line without running it (tests, logs). Caller frees. NULL + *err on error. */
 char *ops_cmd_verify(const char *user, int *err);
-char *ops_cmd_run_probe(const struct ops *o, const char *user, int prices, int *err);
+char *ops_cmd_run_probe(const struct ops *o, const char *user, int prices, bool spot, int *err);
 char *ops_cmd_start(const struct ops *o, const char *user, const char *uuid, int *err);
 char *ops_cmd_kill(const struct ops *o, const char *user, const char *uuid, int sig, int *err);
 char *ops_cmd_deploy_check(const struct ops *o, const char *user, const char *md5, int *err);

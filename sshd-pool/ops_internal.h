@@ -6,6 +6,7 @@
 
 struct ops {
 	char *boot_probe_command, *deploy_dir, *runtime_engine, *runner;
+	char *imds_url; /* NULL: no spot check (ops_conf.imds_url) */
 	char **args;
 	size_t nargs;
 	struct ops_conf t; /* timeouts, heartbeat: the strings above are this struct's own */

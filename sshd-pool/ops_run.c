@@ -178,17 +178,19 @@ ops_boot_probe(struct ops *o, struct sess *s, ops_cb cb, void *arg)
 }
 
 int
-ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, ops_cb cb,
-	      void *arg)
+ops_run_probe(struct ops *o, struct sess *s, const uint8_t *prices, size_t len, bool spot,
+	      ops_cb cb, void *arg)
 {
 	struct sess_input in = { .data = prices, .len = len, .fd = -1 };
 	struct ops_call *c;
 	int err = 0;
 	char *cmd;
 
+	if (spot && o->imds_url == NULL)
+		return -EINVAL;
 	if ((c = ops_call_new(o, s, cb, arg)) == NULL)
 		return -ENOMEM;
-	cmd = ops_cmd_run_probe(o, sess_user(s), prices != NULL && len > 0, &err);
+	cmd = ops_cmd_run_probe(o, sess_user(s), prices != NULL && len > 0, spot, &err);
 	return ops_exec(c, cmd, err, &in, o->t.probe_timeout_ms, 0, ops_done_plain);
 }
 

@@ -28,6 +28,7 @@ struct sshpool {
 	char *deploy_dir;
 	char *runner_md5;
 	bool heartbeat; /* -deadman-timeout: the run probe touches the heartbeat (deadman.h) */
+	char *imds_url; /* "" or NULL: run probes may not ask for a spot check */
 	uint32_t connect_timeout_ms, command_timeout_ms;
 	/* -keepalive-interval, -keepalive-timeout (main.c); 0: the session pool's defaults */
 	uint64_t keepalive_ms, keepalive_timeout_ms;

@@ -214,6 +214,7 @@ sshpool_call_new(struct sshpool *sp, const struct proto_msg *m, const char *inst
 		.deploy_dir = sp->deploy_dir,
 		.runner_hash = sp->runner_md5,
 		.heartbeat = sp->heartbeat,
+		.imds_url = sp->imds_url,
 		.runtime_engine = engine,
 		.crunch_run_args = (const char *const *)args,
 		.ncrunch_run_args = nargs,
@@ -366,10 +367,14 @@ sshpool_run_probe(struct sshpool *sp, const struct proto_msg *m)
 	}
 	if (proto_ssh_run_probe_check(&p, why, sizeof(why)) != 0)
 		sshpool_answer_now(sp, m, PROTO_SSH_INVALID, why);
+	else if (p.spot_check && (sp->imds_url == NULL || sp->imds_url[0] == '\0'))
+		sshpool_answer_now(sp, m, PROTO_SSH_INVALID,
+				   "spot check asked for, but init gave no instance metadata URL");
 	else if ((s = sshpool_session(sp, m, p.instance_id)) != NULL &&
 		 (c = sshpool_call_new(sp, m, p.instance_id, NULL, NULL, 0)) != NULL)
 		sshpool_started(c, m,
-				ops_run_probe(c->ops, s, p.prices, p.prices_len, sshpool_done, c));
+				ops_run_probe(c->ops, s, p.prices, p.prices_len, p.spot_check,
+					      sshpool_done, c));
 	proto_ssh_run_probe_free(&p);
 }
 

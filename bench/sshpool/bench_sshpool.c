@@ -178,7 +178,7 @@ op_boot(struct ops *o, struct sess *s)
 static int
 op_list(struct ops *o, struct sess *s)
 {
-	return ops_run_probe(o, s, NULL, 0, done, NULL);
+	return ops_run_probe(o, s, NULL, 0, false, done, NULL);
 }
 
 static void

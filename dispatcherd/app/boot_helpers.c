@@ -78,7 +78,8 @@ sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 
 	(void)c;
 	return helper_ssh_init_encode(w, d->cfg, d->cfg->containers.cloudvms.boot_probe_command,
-				      d->pssh.runner_md5, d->opts->deadman_timeout_ns > 0);
+				      d->pssh.runner_md5, d->opts->deadman_timeout_ns > 0,
+				      dispatcher_spot_notices(d) ? d->opts->imds_url : "");
 }
 
 static int

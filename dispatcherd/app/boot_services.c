@@ -89,6 +89,7 @@ boot_metrics(struct dispatcher *d)
 		.ec2 = strcmp(c->containers.cloudvms.driver, "ec2") == 0,
 		.process = true,
 		.budget = d->opts->max_hourly_spend_dollars > 0,
+		.spot_notices = dispatcher_spot_notices(d),
 	};
 	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
 	char sha[65];
@@ -164,6 +165,12 @@ boot_standby_start(struct dispatcher *d)
 	return 0;
 }
 
+bool
+dispatcher_spot_notices(const struct dispatcher *d)
+{
+	return d->opts->spot_notices && strcmp(d->cfg->containers.cloudvms.driver, "ec2") == 0;
+}
+
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
  * their wake-ups are wakeups.c's. */
 int
@@ -178,6 +185,7 @@ boot_services(struct dispatcher *d)
 		.on_change_ctx = d,
 		.runner_md5 = d->pssh.runner_md5,
 		.deadman_timeout_ns = d->opts->deadman_timeout_ns,
+		.spot_notices = dispatcher_spot_notices(d),
 	};
 	struct queue_opts qo = { .loop = &d->loop,
 				 .api = d->api,
@@ -189,6 +197,10 @@ boot_services(struct dispatcher *d)
 				 .select_lock_count = d->opts->spot_fallback_attempts > 0 };
 	int r;
 
+	if (d->opts->spot_notices && !po.spot_notices)
+		log_kv(LOG_LVL_WARN,
+		       "-spot-interruption-notices ignored: only the ec2 driver has the notice",
+		       LF_STR("Driver", vm->driver));
 	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd,
 					 .cluster = d->cfg,
 					 .public_key = &d->public_key,

@@ -97,6 +97,10 @@ void wake_queue_polled(void *dispatcher, bool ok);
 void wake_status_text(void *dispatcher, char *buf, size_t len);
 void wake_stop_signal(uv_signal_t *s, int signum);
 
+/* -spot-interruption-notices in effect: given, and the driver is ec2 (the notice is EC2's
+ * instance metadata; boot_services warns once when it is given for another driver). */
+bool dispatcher_spot_notices(const struct dispatcher *d);
+
 /* dispatcher.c: stop everything (spec 1.7 order); the loop then runs out. */
 void dispatcher_stop(struct dispatcher *d);
 

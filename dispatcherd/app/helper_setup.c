@@ -86,7 +86,8 @@ helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 
 int
 helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
-		       const char *boot_probe_command, const char *runner_md5, bool heartbeat)
+		       const char *boot_probe_command, const char *runner_md5, bool heartbeat,
+		       const char *imds_url)
 {
 	const struct cfg_cloudvms *vm = &cfg->containers.cloudvms;
 	struct proto_ssh_init m = {
@@ -99,6 +100,7 @@ helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 		.deploy_dir = vm->deploy_runner_directory,
 		.runner_md5 = (char *)runner_md5,
 		.heartbeat = heartbeat,
+		.imds_url = (char *)imds_url,
 	};
 
 	return proto_ssh_init_encode(w, 0, 0, &m, true);

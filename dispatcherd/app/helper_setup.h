@@ -24,10 +24,12 @@ int helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg
 			     const char *instance_set_id);
 
 /* sshd-pool's init: boot_probe_command (the configured BootProbeCommand, or cloudtest's
- * -command), runner_md5 ("" = nothing deployed) and heartbeat (-deadman-timeout: the run
- * probe touches the heartbeat); the key rides as the fd. */
+ * -command), runner_md5 ("" = nothing deployed), heartbeat (-deadman-timeout: the run
+ * probe touches the heartbeat) and imds_url (the instance metadata URL of the spot checks;
+ * "" = none); the key rides as the fd. */
 int helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
-			   const char *boot_probe_command, const char *runner_md5, bool heartbeat);
+			   const char *boot_probe_command, const char *runner_md5, bool heartbeat,
+			   const char *imds_url);
 
 /* The helpers' init answers, read the same way by the dispatcher and cloudtest: 0 ready;
  * CHILD_INIT_PERMANENT when the helper refused for good (PROTO_E_PERMANENT: bad key,

@@ -164,6 +164,13 @@ static const struct cat_entry catalog_budget[] = {
 	  "maximum hourly spend: no VM is created beyond it (-max-hourly-spend)",
 	  { 0 } },
 };
+/* Spot interruption notices (an addition, -spot-interruption-notices): only when on. */
+static const struct cat_entry catalog_spot[] = {
+	{ METRIC_COUNTER,
+	  MET_SPOT_INTERRUPTIONS,
+	  "number of instances that got a spot interruption notice (drained when it came)",
+	  { "action" } },
+};
 #undef P
 
 static size_t
@@ -288,6 +295,13 @@ metrics_catalog_register(struct metrics_registry *r, const struct metrics_catalo
 		rc = register_table(r, catalog_ec2, N(catalog_ec2));
 	if (!rc && in->budget)
 		rc = register_table(r, catalog_budget, N(catalog_budget));
+	if (!rc && in->spot_notices) {
+		/* EC2's three actions, and "other" for anything else a worker printed. */
+		static const char *const actions[] = { "terminate", "stop", "hibernate", "other" };
+
+		rc = register_table(r, catalog_spot, N(catalog_spot));
+		rc = rc ? rc : touch_grid(r, MET_SPOT_INTERRUPTIONS, actions, N(actions), NULL, 0);
+	}
 	rc = rc ? rc : touch_pool(r, in);
 	rc = rc ? rc : touch_generic(r, in);
 	if (!rc && in->process)

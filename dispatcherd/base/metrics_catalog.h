@@ -25,6 +25,7 @@
 #define MET_MAX_ACTIVE_AGE	"arvados_max_active_request_age_seconds"
 #define MET_HOURLY_SPEND	MET_PREFIX "hourly_spend_dollars"
 #define MET_HOURLY_SPEND_CAP	MET_PREFIX "hourly_spend_cap_dollars"
+#define MET_SPOT_INTERRUPTIONS	MET_PREFIX "spot_interruptions_total"
 
 struct metrics_catalog_init {
 	const char *version;		   /* arvados_version_running{version} */
@@ -39,6 +40,8 @@ struct metrics_catalog_init {
 	bool ec2;			 /* register the ec2 driver's own two families */
 	bool process;			 /* add process_* from /proc/self (an addition, see docs) */
 	bool budget; /* -max-hourly-spend given: the two budget gauges (an addition) */
+	/* -spot-interruption-notices: the interruptions counter (an addition) */
+	bool spot_notices;
 };
 
 /* Register everything. 0, or a negative errno (a name clash is a bug: -EEXIST). */

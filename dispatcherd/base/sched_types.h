@@ -100,6 +100,9 @@ struct sched_worker {
 	sched_time last_busy;
 	double price; /* hourly price now: the current spot price when the cloud told it, else 0
 		       * (the type's configured Price applies); for the budget cap */
+	/* A spot interruption notice came (-spot-interruption-notices): the pool drained it;
+	 * its runners will need a replacement (sched_spot.c). */
+	bool spot_notice;
 };
 
 /* What one pass reads. Every array is borrowed for the duration of the call. */

@@ -4,6 +4,7 @@
  * flags and positional arguments are usage errors (exit 2, which systemd does not restart).
  */
 #include "cli.h"
+#include "proto_ssh.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -36,6 +37,8 @@ static const struct cli_flag cli_flags[] = {
 	{ "deadman-timeout", false, OPT(deadman_timeout) },
 	{ "spot-fallback-price-factor", false, OPT(spot_fallback_price_factor) },
 	{ "spot-fallback-after-attempts", false, OPT(spot_fallback_after_attempts) },
+	{ "spot-interruption-notices", true, OPT(spot_notices) },
+	{ "instance-metadata-url", false, OPT(imds_url) },
 	/* The reference's flags that mean nothing here (spec 1.1: accept and ignore). */
 	{ "pprof", false, IGNORED },
 	{ "skip-legacy", true, IGNORED },
@@ -210,6 +213,16 @@ cli_parse(int argc, char **argv, struct cli_opts *o, FILE *err)
 		return 2;
 	if (cli_parse_duration(o->deadman_timeout, "deadman-timeout", &o->deadman_timeout_ns, err))
 		return 2;
+	/* EC2's instance metadata service; tests point it at a fake on 127.0.0.0/8. */
+	if (o->imds_url == NULL)
+		o->imds_url = "http://169.254.169.254";
+	else if (!proto_ssh_valid_imds_url(o->imds_url)) {
+		fprintf(err,
+			"invalid value \"%s\" for flag -instance-metadata-url: want "
+			"http://HOST[:PORT]\n",
+			o->imds_url);
+		return 2;
+	}
 	if (cli_parse_dollars(o->max_hourly_spend, "max-hourly-spend", &o->max_hourly_spend_dollars,
 			      err) != 0)
 		return 2;
@@ -256,6 +269,10 @@ cli_usage(FILE *f, const char *prog)
 		"(default: off)\n"
 		"  -spot-fallback-after-attempts N  also fall back once a container had N earlier "
 		"dispatch attempts (lock_count; 1-255; needs the factor)\n"
+		"  -spot-interruption-notices  drain a preemptible instance once EC2 announces its "
+		"interruption, and create its replacement (default: off)\n"
+		"  -instance-metadata-url URL  where workers read that notice (default "
+		"http://169.254.169.254)\n"
 		"  -pprof ADDR, -legacy-*-config FILE, -skip-legacy   accepted for compatibility, "
 		"ignored\n",
 		prog, prog, prog);

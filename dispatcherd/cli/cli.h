@@ -29,6 +29,9 @@ struct cli_opts {
 	unsigned spot_fallback_attempts; /* also fall back after this many attempts; 0 = not */
 	int sub_argc;			 /* CLI_INSTANCE: the arguments after "instance" */
 	char **sub_argv;
+	/* -spot-interruption-notices, and -instance-metadata-url (cli_parse sets its default). */
+	bool spot_notices;
+	const char *imds_url;
 };
 
 /* Parse argv. Returns 0, or 2 after printing the problem to err (usage error: exit 2). */

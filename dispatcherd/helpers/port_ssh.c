@@ -142,14 +142,14 @@ port_ssh_deploy(void *ctx, const char *instance_id, uint32_t timeout_ms, pool_ss
 }
 
 static int
-port_ssh_run_probe(void *ctx, const char *instance_id, const char *prices, size_t len,
+port_ssh_run_probe(void *ctx, const char *instance_id, const char *prices, size_t len, bool spot,
 		   uint32_t timeout_ms, pool_ssh_cb cb, void *arg)
 {
 	struct port_ssh *ps = ctx;
 	PORT_SSH_BEGIN(cb, arg);
 	return port_ssh_sent(c, sshc_run_probe(*ps->sshpool, instance_id, (const uint8_t *)prices,
-					       prices != NULL ? len : 0, timeout_ms, port_ssh_done,
-					       c));
+					       prices != NULL ? len : 0, spot, timeout_ms,
+					       port_ssh_done, c));
 }
 
 static int

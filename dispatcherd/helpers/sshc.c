@@ -191,11 +191,12 @@ sshc_deploy(struct child *c, const char *instance_id, int fd, const char *md5, u
 
 int
 sshc_run_probe(struct child *c, const char *instance_id, const uint8_t *prices, size_t len,
-	       uint32_t timeout_ms, sshc_cb cb, void *arg)
+	       bool spot, uint32_t timeout_ms, sshc_cb cb, void *arg)
 {
 	struct proto_ssh_run_probe m = { .instance_id = (char *)instance_id,
 					 .prices = (uint8_t *)prices,
-					 .prices_len = prices ? len : 0 };
+					 .prices_len = prices ? len : 0,
+					 .spot_check = spot };
 	struct proto_wbuf w;
 	char why[256];
 	int r;

@@ -68,9 +68,10 @@ int sshc_boot_probe(struct child *c, const char *instance_id, uint32_t timeout_m
  * its init, and checks the file's hash itself. */
 int sshc_deploy(struct child *c, const char *instance_id, int fd, const char *md5,
 		uint32_t timeout_ms, sshc_cb cb, void *arg);
-/* crunch-run --list; prices (JSON) non-empty adds --stdin-prices. */
+/* crunch-run --list; prices (JSON) non-empty adds --stdin-prices; spot adds the spot check
+ * (its line first in stdout; sshd-pool refuses it unless its init named a metadata URL). */
 int sshc_run_probe(struct child *c, const char *instance_id, const uint8_t *prices, size_t len,
-		   uint32_t timeout_ms, sshc_cb cb, void *arg);
+		   bool spot, uint32_t timeout_ms, sshc_cb cb, void *arg);
 
 struct sshc_start {
 	const char *instance_id;

@@ -95,8 +95,14 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 			pool_start(d->o.pool, wid, uuid, &c->need, x->keep_buffers, c->created_at);
 		break;
 	case SCHED_D_CREATE:
-		if (pool_create(d->o.pool, x->type) && c != NULL)
+		if (!pool_create(d->o.pool, x->type))
+			break;
+		if (c != NULL)
 			log_kv(LOG_LVL_INFO, "creating new instance", LF_STR("ContainerUUID", uuid),
+			       LF_STR("InstanceType", d->o.cluster->instance_types[x->type].name));
+		else if (wid[0] != '\0') /* sched_spot.c: for a spot-noticed worker's runners */
+			log_kv(LOG_LVL_INFO, "creating replacement for spot-interrupted instance",
+			       LF_STR("Instance", wid),
 			       LF_STR("InstanceType", d->o.cluster->instance_types[x->type].name));
 		break;
 	case SCHED_D_UNLOCK:

@@ -40,6 +40,9 @@ struct pool_opts {
 	bool runner_unavailable; /* the binary could not be loaded: creates refused */
 	/* -deadman-timeout (pool_deadman.c): > 0, the init command installs the watchdog. */
 	int64_t deadman_timeout_ns;
+	/* -spot-interruption-notices: run probes of preemptible workers also read the spot
+	 * interruption notice; a worker with one is drained (pool_spot.c, docs/POOL.md). */
+	bool spot_notices;
 	/* Tests: a clock other than CLOCK_REALTIME (unix ns). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;

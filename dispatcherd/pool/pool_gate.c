@@ -16,6 +16,10 @@ pool_gate_idle_from_tags(struct pool_worker *w)
 		return;
 	if (!w->type_known && b != SCHED_IDLE_HOLD)
 		return;
+	/* A spot interruption notice we read stands (pool_spot.c): the instance is going, so it
+	 * stays drained whatever the other dispatcher left in the tag (a hold is still taken). */
+	if (w->spot_action != NULL && b == SCHED_IDLE_RUN)
+		return;
 	log_kv(LOG_LVL_INFO, "idle behavior taken from the instance's tags", POOL_WF(w),
 	       LF_STR("IdleBehavior", pool_idle_name(b)));
 	w->idle = b;

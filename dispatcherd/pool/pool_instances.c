@@ -67,6 +67,17 @@ pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_p
 			      w ? pool_view_uuids(w) : cJSON_CreateArray());
 	cJSON_AddStringToObject(o, "worker_state", pool_state_name(w ? w->state : SCHED_W_BOOTING));
 	cJSON_AddStringToObject(o, "idle_behavior", pool_idle_name(w ? w->idle : SCHED_IDLE_RUN));
+	/* An addition, only on an instance that got a spot interruption notice (pool_spot.c):
+	 * the other views keep exactly the fields of spec 7.2. */
+	if (w && w->spot_action) {
+		cJSON *n = cJSON_AddObjectToObject(o, "spot_interruption");
+		char seen[48];
+
+		pool_time_rfc3339(w->spot_seen, seen, sizeof(seen));
+		cJSON_AddStringToObject(n, "action", w->spot_action);
+		cJSON_AddStringToObject(n, "time", w->spot_time ? w->spot_time : "");
+		cJSON_AddStringToObject(n, "noticed_at", seen);
+	}
 	return o;
 }
 

@@ -66,6 +66,12 @@ struct pool_worker {
 	bool boot_reported;
 	int64_t stale_since; /* 0 = no stale lock seen */
 	bool verified;	     /* the ssh session is verified for the current address */
+	/* Spot interruption notice (pool_spot.c): action and time once seen (NULL: none; no
+	 * more spot checks then), when the pool saw it, the last check's outcome (for logging
+	 * a change once, not every probe). */
+	char *spot_action, *spot_time;
+	int64_t spot_seen;
+	uint8_t spot_last; /* enum pool_spot_kind */
 	/* Tag writes (weakness 18: coalesced, one outstanding per worker). */
 	bool tags_queued;
 	int64_t tags_written_at;
@@ -151,7 +157,7 @@ struct pool {
 	/* Metrics. */
 	struct metric_family *m_ops, *m_boot, *m_disappeared, *m_ssh, *m_ready, *m_gone, *m_q2cr,
 		*m_probe_dur, *m_running, *m_age_max, *m_age_med, *m_total, *m_price, *m_vcpus,
-		*m_mem, *m_at_quota;
+		*m_mem, *m_at_quota, *m_spot;
 };
 
 /* pool.c */
@@ -243,6 +249,13 @@ void pool_gateway_address(const char *addr, char *buf, size_t len);
 void pool_worker_shutdown(struct pool_worker *w);
 bool pool_shutdown_if_idle(struct pool_worker *w);
 void pool_destroy(struct pool_worker *w);
+
+/* pool_spot.c */
+struct pool_spot;
+/* Whether w's next run probe should do the spot check. */
+bool pool_spot_wanted(const struct pool_worker *w);
+/* A spot check's outcome: a notice drains w (once), the rest is logged when it changes. */
+void pool_spot_apply(struct pool_worker *w, const struct pool_spot *s);
 
 /* pool_metrics.c */
 void pool_metrics_init(struct pool *p);

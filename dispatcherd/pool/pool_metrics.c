@@ -136,4 +136,5 @@ pool_metrics_init(struct pool *p)
 	p->m_vcpus = pool_fam(p, MET_PREFIX "vcpus_total");
 	p->m_mem = pool_fam(p, MET_PREFIX "memory_bytes_total");
 	p->m_at_quota = pool_fam(p, MET_AT_QUOTA);
+	p->m_spot = pool_fam(p, MET_SPOT_INTERRUPTIONS); /* only with -spot-interruption-notices */
 }

@@ -108,10 +108,12 @@ pool_probe_run(struct pool_probe *pr)
 	char *prices = w->n_prices ? pool_prices_json(w) : NULL;
 
 	pr->run_started = pool_now(p);
+	pr->spot = pool_spot_wanted(w);
 	pool_call_begin(p);
 	pool_probe_call(pr,
 			p->o.ssh.run_probe(p->o.ssh.ctx, w->id, prices, prices ? strlen(prices) : 0,
-					   pool_ssh_timeout_ms(p), pool_probe_run_done, pr),
+					   pr->spot, pool_ssh_timeout_ms(p), pool_probe_run_done,
+					   pr),
 			pool_probe_run_done);
 	free(prices);
 }

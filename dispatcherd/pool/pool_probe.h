@@ -13,6 +13,7 @@ struct pool_probe {
 	enum sched_wstate state0;
 	bool booted;
 	bool ok;		      /* the run probe succeeded */
+	bool spot;		      /* it did the spot check too: its line comes first in out */
 	char *out;		      /* its stdout, NUL-terminated */
 	char *boot_stderr, *boot_err; /* the last failed boot probe, for "boot failed" */
 };

@@ -6,13 +6,23 @@
 #include <string.h>
 
 #include "pool_list_parse.h"
+#include "pool_spot_parse.h"
 
-/* The worker's `crunch-run --list` output (pool_list_parse.c), with one log line for each
- * stale run lock it reports. 0, or -1 on ENOMEM. */
+/* The worker's `crunch-run --list` output (pool_list_parse.c), after the spot check's line
+ * when the probe did one (pool_spot_parse.c), with one log line for each stale run lock it
+ * reports. 0, or -1 on ENOMEM. */
 static int
 pool_probe_parse(struct pool_probe *pr, struct pool_probe_lines *l)
 {
-	if (pool_probe_lines_parse(pr->out, pr->p->cl->cluster_id, l) < 0)
+	char *list = pr->out;
+
+	if (pr->spot) {
+		struct pool_spot s;
+
+		list = pool_spot_take(pr->out, &s);
+		pool_spot_apply(pr->w, &s);
+	}
+	if (pool_probe_lines_parse(list, pr->p->cl->cluster_id, l) < 0)
 		return -1;
 	for (size_t i = 0; i < l->n_stale; i++)
 		log_kv(LOG_LVL_INFO, "probe reported stale run lock", POOL_WF(pr->w),

@@ -45,7 +45,8 @@ pool_sched_workers(struct pool *p, const struct sched_worker **out, size_t *n)
 					       .run = &swr[k],
 					       .n_run = (uint32_t)w->n_run,
 					       .last_busy = w->busy,
-					       .price = pool_current_price(w) };
+					       .price = pool_current_price(w),
+					       .spot_notice = w->spot_action != NULL };
 		/* An instance of a type no longer configured takes nothing new. */
 		if (!w->type_known)
 			sw[i].idle = SCHED_IDLE_DRAIN;

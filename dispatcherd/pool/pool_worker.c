@@ -231,6 +231,8 @@ pool_worker_unref(struct pool_worker *w)
 		return;
 	pool_worker_free_instance(w);
 	free(w->run);
+	free(w->spot_action);
+	free(w->spot_time);
 	free(w->type_name);
 	free(w->id);
 	free(w);

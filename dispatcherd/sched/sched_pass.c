@@ -30,7 +30,7 @@ sched_instance_limit_reached(const struct sched_pass *x)
 }
 
 /* Whether the pool would accept a create now (5.5 step 1-2). */
-static bool
+bool
 sched_create_allowed(struct sched_pass *x)
 {
 	int64_t mc = x->s->cl->containers.cloudvms.max_concurrent_instance_create_ops;
@@ -331,5 +331,8 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 			break;
 		}
 	}
+	/* After the queue: room for what runs on spot-noticed workers (sched_spot.c). */
+	if (x.overquota_from == in->n_ctrs && (rc = sched_spot_replace(&x)) < 0)
+		return rc;
 	return sched_pass_finish(&x);
 }

@@ -48,6 +48,10 @@ struct sched_status sched_fallback_at_capacity(struct sched_pass *x, uint8_t fb)
 int sched_pass_place(struct sched_pass *x, uint32_t type, uint32_t j, const struct res_vec *need);
 int sched_pass_placeholder(struct sched_pass *x, uint32_t type, const struct res_vec *need);
 bool sched_pass_at_quota(const struct sched_pass *x);
+/* Whether the pool would accept a create now (5.5 steps 1-2); may set create_blocked. */
+bool sched_create_allowed(struct sched_pass *x);
+/* sched_spot.c: room, or new instances, for the runners of spot-noticed workers. 0/-ENOMEM. */
+int sched_spot_replace(struct sched_pass *x);
 int sched_pass_finish(struct sched_pass *x);
 
 /* sched_budget.c: the budget cap. start sums the spend; allows says whether an instance of

@@ -34,6 +34,9 @@ import fakearv_testlib  # noqa: E402
 import adc_harness  # noqa: E402
 
 AKID, SAK = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+# The name of the instance metadata service in -instance-metadata-url: each rig worker's own
+# /etc/hosts gives it that worker's address (E2E(imds=True)). ".test" is reserved (RFC 2606).
+IMDS_HOST = "imds.adc.test"
 SECRET_RE = re.compile(r'echo -n "([0-9a-f]+)" >/var/run/arvados-instance-secret')
 
 
@@ -94,8 +97,9 @@ class WorkerWatcher(threading.Thread):
     """Starts (or re-secrets) a rig worker on each private IP the fake EC2 gives an instance,
     as the instance's cloud-init would; every worker listens on the same SSH port."""
 
-    def __init__(self, ec2, rig, port, crunch_cfg, skip=(), path_runner=True):
+    def __init__(self, ec2, rig, port, crunch_cfg, skip=(), path_runner=True, host_names=()):
         super().__init__(daemon=True)
+        self.host_names = host_names   # names each worker's /etc/hosts gives its own address
         self.ec2, self.rig, self.port, self.cfg = ec2, rig, port, crunch_cfg
         self.skip = set(skip)          # instance ids never booted (TimeoutBooting tests)
         self.path_runner = path_runner  # False: no crunch-run on the workers' PATH (deploy test)
@@ -171,13 +175,18 @@ class WorkerWatcher(threading.Thread):
             if not self.path_runner and os.path.lexists(w.path("bin", "crunch-run")):
                 os.unlink(w.path("bin", "crunch-run"))
             w.set_secret(m.group(1))
-            w.set_crunch_run_config(**self.cfg)
+            cfg = self.cfg
+            w.set_crunch_run_config(**cfg)
+            w.set_host_names(self.host_names)
             w.start()
             r = w.run_init(self.user_data(iid))
             self.init_results[iid] = (r.returncode, r.stdout, r.stderr)
             with self.lock:
                 self.by_ip[ip] = (iid, w)
                 self.history.append({"iid": iid, "ip": ip, "worker": w, "t0": time.time(), "t1": None})
+            # set_crunch_cfg while this VM was set up did not see it (not in by_ip yet).
+            if self.cfg is not cfg:
+                w.set_crunch_run_config(**self.cfg)
 
     def user_data(self, iid):
         return base64.b64decode(self.ec2.ctl("GET", "instances/" + iid)["user_data_base64"])
@@ -293,10 +302,13 @@ class E2E:
     def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
                  itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
                  driver_extra="", ec2_args=(), subnet_id=None,
-                 timeout_idle="3s"):
+                 timeout_idle="3s", imds=False):
         """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
         subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
-        scenarios running at the same time never share a worker address."""
+        scenarios running at the same time never share a worker address. imds: the fake EC2
+        serves each instance's metadata (ec2_imds.py) on its private IP, port self.imds_port,
+        and each worker resolves IMDS_HOST to its own address: -instance-metadata-url is then
+        self.imds_url, the same for every worker, as 169.254.169.254 is on EC2."""
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -309,13 +321,18 @@ class E2E:
                                       authorized_keys=[self.key_path + ".pub"])
         self.net = self.rig.address_prefix  # "127.<n>.1.": the subnet is <net>0/24
         cidr = self.net + "0/24"
+        self.ssh_port = free_port(self.net + "4")
+        self.imds_port = free_port(self.net + "5") if imds else None
+        if imds:
+            ec2_args = tuple(ec2_args) + ("--imds-port", str(self.imds_port))
+            self.imds_url = "http://%s:%d" % (IMDS_HOST, self.imds_port)
         self.ec2 = FakeEC2(self.dir, "--subnet-cidr", (subnet_id + "=" + cidr) if subnet_id else cidr,
                            *ec2_args)
-        self.ssh_port = free_port(self.net + "4")
         self.mgmt_port = free_port()
         self.watcher = WorkerWatcher(self.ec2, self.rig, self.ssh_port,
                                      crunch_cfg or {"duration": 2, "arvados": True}, skip,
-                                     path_runner=path_runner)
+                                     path_runner=path_runner,
+                                     host_names=(IMDS_HOST,) if imds else ())
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port,
                                    self.key_path, extra_vm, max_instances=max_instances,

@@ -3,6 +3,7 @@
 control_handle(fake, method, path, body) -> (status, JSON-able document).
 """
 import json
+import time
 import urllib.parse
 
 from ec2_ops import ops_guest_shutdown, ops_instance_view
@@ -18,7 +19,7 @@ def _instance_json(w, i):
         "security_groups": i.groups, "metadata_options": i.metadata, "iam_instance_profile": i.iam_profile,
         "block_devices": i.volumes, "disable_api_termination": i.disable_api_termination,
         "shutdown_behavior": i.shutdown_behavior, "launch_time": i.launch_time, "request": i.request,
-        "view": ops_instance_view(w, i)})
+        "view": ops_instance_view(w, i), "instance_action": getattr(i, "instance_action", None)})
 
 
 def _instances(fake, method, parts, doc):
@@ -33,6 +34,15 @@ def _instances(fake, method, parts, doc):
         if method == "POST" and parts[1:] == ["guest-shutdown"]:
             ops_guest_shutdown(w, inst)
             w.advance()
+            return 200, _instance_json(w, inst)
+        if parts[1:] == ["instance-action"] and method in ("POST", "DELETE"):
+            # A spot interruption notice, in EC2's format, served by the instance's IMDS
+            # (ec2_imds.py); DELETE withdraws it.
+            if method == "DELETE":
+                inst.instance_action = None
+            else:
+                when = doc.get("time") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120))
+                inst.instance_action = {"action": doc.get("action", "terminate"), "time": when}
             return 200, _instance_json(w, inst)
         if method == "POST" and parts[1:] == ["state"]:
             state = doc["state"]
@@ -105,6 +115,8 @@ def control_handle(fake, method, path, body):
             return 200, fake.faults.as_json()
         if what == "requests":
             return _requests(fake, method, query)
+        if what == "imds" and method == "GET":
+            return (200, fake.imds.as_json()) if fake.imds else (404, {"error": "no --imds-port"})
         if what == "reset" and method == "POST":
             fake.reset()
             return 200, {"reset": True}

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ec2_auth import AuthError, auth_verify  # noqa: E402
 from ec2_control import control_handle  # noqa: E402
 from ec2_faults import Faults  # noqa: E402
+from ec2_imds import Imds  # noqa: E402
 from ec2_ops import OPERATIONS, ops_subnet_of  # noqa: E402
 from ec2_protocol import API_VERSION, MODEL, ApiError, protocol_decode, protocol_encode, protocol_error  # noqa: E402
 from ec2_throttle import Throttle  # noqa: E402
@@ -52,6 +53,7 @@ class Fake:
         self.throttle = Throttle(args.throttle)
         self.log_lock = threading.Lock()
         self.log = []
+        self.imds = Imds(self.world, args.imds_port) if args.imds_port else None
 
     def record(self, entry):
         with self.log_lock:
@@ -64,6 +66,8 @@ class Fake:
         self.throttle.reset()
         with self.log_lock:
             self.log = []
+        if self.imds:
+            self.imds.reset()
 
 
 def _check_envelope(form):
@@ -205,6 +209,8 @@ def fake_args(argv):
     p.add_argument("--instance-limit", type=int, default=None, help="InstanceLimitExceeded above this")
     p.add_argument("--max-skew", type=float, default=900, help="RequestExpired beyond this X-Amz-Date skew")
     p.add_argument("--hang-timeout", type=float, default=300, help="longest a hang fault holds a request")
+    p.add_argument("--imds-port", type=int, default=0,
+                   help="serve each instance's IMDSv2 on <its private IP>:PORT (ec2_imds.py)")
     return p.parse_args(argv)
 
 
@@ -212,7 +218,8 @@ def fake_info(fake, srv, tls):
     host, port = srv.server_address[:2]
     return {"address": host, "port": port, "endpoint": "%s://%s:%d" % ("https" if tls else "http", host, port),
         "region": fake.region, "vpc_id": fake.world.vpc, "keys": sorted(fake.keys),
-        "subnets": [s.as_json() for s in fake.world.subnets.values()], "security_groups": fake.world.groups}
+        "subnets": [s.as_json() for s in fake.world.subnets.values()], "security_groups": fake.world.groups,
+        "imds_port": fake.imds.port if fake.imds else None}
 
 
 def main(argv):

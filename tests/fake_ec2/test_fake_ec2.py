@@ -733,5 +733,100 @@ class TestAgainstMoto(FakeCase):
         self.assertEqual(got_fake, got_moto)
 
 
+
+IMDS_NET = "127.0.77.0/28"  # the first address handed out is .4 (EC2 reserves three)
+
+
+class TestImds(FakeCase):
+    """--imds-port: each running instance's IMDSv2 on its own private IP (ec2_imds.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="fake-ec2-test-")
+        make_ca(cls.dir)
+        cls.ca = cls.dir + "/ca.pem"
+        s = socket.socket()
+        s.bind(("127.0.77.4", 0))
+        cls.imds_port = s.getsockname()[1]
+        s.close()
+        cls.proc, cls.info = start_fake(cls.dir, "--subnet-cidr", IMDS_NET, "--key", "%s:%s" % (AKID, SECRET),
+                                        "--imds-port", str(cls.imds_port))
+        cls.endpoint = cls.info["endpoint"]
+        cls.ssl = ssl.create_default_context(cafile=cls.ca)
+
+    def imds(self, ip, method, path, headers=None):
+        """(status, body) of one request to the instance at ip; waits for its listener."""
+        deadline = time.monotonic() + 20
+        while True:
+            c = http.client.HTTPConnection(ip, self.imds_port, timeout=10)
+            try:
+                c.request(method, path, headers=headers or {})
+                r = c.getresponse()
+                return r.status, r.read().decode()
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            finally:
+                c.close()
+
+    def token(self, ip, ttl="60"):
+        st, tok = self.imds(ip, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": ttl})
+        self.assertEqual(st, 200)
+        return tok
+
+    def test_token_required_and_notice(self):
+        a, b = self.launch(2)
+        ipa, ipb = a["PrivateIpAddress"], b["PrivateIpAddress"]
+        self.assertEqual((ipa, ipb), ("127.0.77.4", "127.0.77.5"))
+        self.assertEqual(self.info["imds_port"], self.imds_port)
+        # IMDSv2 required: no token, a bad one, or another instance's is 401.
+        path = "/latest/meta-data/spot/instance-action"
+        self.assertEqual(self.imds(ipa, "GET", path)[0], 401)
+        self.assertEqual(self.imds(ipa, "GET", path, {"X-aws-ec2-metadata-token": "forged"})[0], 401)
+        tb = self.token(ipb)
+        self.assertEqual(self.imds(ipa, "GET", path, {"X-aws-ec2-metadata-token": tb})[0], 401)
+        # A token needs its TTL (1..21600) and no X-Forwarded-For.
+        self.assertEqual(self.imds(ipa, "PUT", "/latest/api/token")[0], 400)
+        self.assertEqual(self.imds(ipa, "PUT", "/latest/api/token",
+                                   {"X-aws-ec2-metadata-token-ttl-seconds": "21601"})[0], 400)
+        self.assertEqual(self.imds(ipa, "PUT", "/latest/api/token",
+                                   {"X-aws-ec2-metadata-token-ttl-seconds": "60", "X-Forwarded-For": "x"})[0], 403)
+        self.assertEqual(self.imds(ipa, "POST", "/latest/api/token")[0], 405)
+        ta = {"X-aws-ec2-metadata-token": self.token(ipa)}
+        self.assertEqual(self.imds(ipa, "GET", "/latest/meta-data/instance-id", ta), (200, a["InstanceId"]))
+        st, body = self.imds(ipa, "GET", path, ta)
+        self.assertEqual(st, 404)
+        self.assertIn("404 - Not Found", body)
+        # A notice, in EC2's format, on that instance only.
+        self.ctl("POST", "instances/%s/instance-action" % a["InstanceId"],
+                 {"action": "terminate", "time": "2026-12-06T12:00:00Z"})
+        self.assertEqual(self.imds(ipa, "GET", path, ta),
+                         (200, '{"action": "terminate", "time": "2026-12-06T12:00:00Z"}'))
+        self.assertEqual(self.imds(ipa, "GET", "/latest/meta-data/spot/termination-time", ta),
+                         (200, "2026-12-06T12:00:00Z"))
+        self.assertEqual(self.imds(ipb, "GET", path, {"X-aws-ec2-metadata-token": tb})[0], 404)
+        self.assertEqual(self.ctl("GET", "instances/" + a["InstanceId"])["instance_action"]["action"], "terminate")
+        # Withdrawn; and without a time the notice is two minutes ahead.
+        self.ctl("DELETE", "instances/%s/instance-action" % a["InstanceId"])
+        self.assertEqual(self.imds(ipa, "GET", path, ta)[0], 404)
+        n = self.ctl("POST", "instances/%s/instance-action" % b["InstanceId"], {"action": "stop"})["instance_action"]
+        self.assertEqual(n["action"], "stop")
+        self.assertRegex(n["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        log = self.ctl("GET", "imds")["requests"]
+        self.assertIn({"instance": a["InstanceId"], "method": "GET", "path": path, "status": 401},
+                      [{k: e[k] for k in ("instance", "method", "path", "status")} for e in log])
+        # A terminated instance's metadata service goes with it.
+        self.ec2.terminate_instances(InstanceIds=[a["InstanceId"]])
+        deadline = time.monotonic() + 20
+        while a["InstanceId"] in self.ctl("GET", "imds")["listening"]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        c = http.client.HTTPConnection(ipa, self.imds_port, timeout=5)
+        with self.assertRaises(ConnectionRefusedError):
+            c.request("GET", path)
+        c.close()
+
+
 if __name__ == "__main__":
     unittest.main()

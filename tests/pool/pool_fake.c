@@ -28,7 +28,7 @@ struct fk_defer {
 	struct pool_ssh_result res;
 	struct pool_cloud_err errs[FK_MAX_INST]; /* FK_DONE_MANY: one per id */
 	size_t n_errs;
-	char out[512];
+	char out[1024];
 	char msg[128];
 	char errtext[128]; /* the command's stderr */
 };
@@ -416,11 +416,12 @@ fk_deploy(void *ctx, const char *id, uint32_t ms, pool_ssh_cb cb, void *arg)
 }
 
 static int
-fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, uint32_t ms, pool_ssh_cb cb,
-	     void *arg)
+fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, bool spot, uint32_t ms,
+	     pool_ssh_cb cb, void *arg)
 {
 	struct fk *f = ctx;
 	struct fk_inst *in = fk_find(f, id);
+	char out[1024];
 
 	(void)prices;
 	(void)len;
@@ -436,6 +437,12 @@ fk_run_probe(void *ctx, const char *id, const char *prices, size_t len, uint32_t
 		if (f->n_hung < 8)
 			f->hung[f->n_hung++] = &d->t;
 		return 0;
+	}
+	if (in && spot) {
+		in->spot_checks++;
+		snprintf(out, sizeof(out), "%s\n%s",
+			 in->spot_line[0] ? in->spot_line : "adc-spot action  404", in->list_out);
+		return fk_ssh_answer(f, id, in->run_ok, out, cb, arg);
 	}
 	return fk_ssh_answer(f, id, in && in->run_ok, in ? in->list_out : "", cb, arg);
 }
@@ -634,7 +641,8 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 		names[i] = h->cl->instance_types[i].name;
 	struct metrics_catalog_init in = { .version = "test",
 					   .instance_types = names,
-					   .n_instance_types = nt };
+					   .n_instance_types = nt,
+					   .spot_notices = true };
 	metrics_catalog_register(h->metrics, &in);
 	/* The log goes to a file the tests read. */
 	snprintf(h->log_path, sizeof(h->log_path), "/tmp/pool-test-log-XXXXXX");
@@ -646,6 +654,7 @@ fk_setup(struct fk_harness *h, const struct fk_params *p)
 	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_DEBUG);
 	log_set_journal(false);
 	h->deadman_timeout_ns = (int64_t)p->deadman_ms * 1000000;
+	h->spot_notices = p->spot_notices;
 	return fk_start_pool(h, p->runner_md5);
 }
 
@@ -662,6 +671,7 @@ fk_start_pool(struct fk_harness *h, const char *runner_md5)
 		.on_change_ctx = h,
 		.runner_md5 = runner_md5,
 		.deadman_timeout_ns = h->deadman_timeout_ns,
+		.spot_notices = h->spot_notices,
 	};
 
 	return pool_new(&o, &h->pool);

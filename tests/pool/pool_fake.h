@@ -30,6 +30,10 @@ struct fk_inst {
 			      sshd-pool restarts: -EAGAIN), no callback */
 	char list_out[512]; /* crunch-run --list stdout */
 	int kills, starts, run_probes, boot_probes, deploys, destroys;
+	/* Spot checks: how many run probes asked for one, and the line the worker prints for
+	 * it ("": the "adc-spot action  404" of a worker without a notice). */
+	int spot_checks;
+	char spot_line[256];
 	int destroys_to_vanish; /* gone from the list after this many destroys (0: 1) */
 	char last_payload[8192];
 	bool hang_run_probe;	 /* never answer a run probe (weakness 6) */
@@ -72,6 +76,7 @@ struct fk_harness {
 	struct pool *pool;
 	int changes;		    /* pool on_change wake-ups */
 	int64_t deadman_timeout_ns; /* fk_params.deadman_ms, for every pool started */
+	bool spot_notices;	    /* the next fk_start_pool's pool_opts.spot_notices */
 	int log_fd, saved_stderr;
 	char log_path[64];
 };
@@ -84,6 +89,7 @@ struct fk_params {
 	const char *extra_types; /* appended under InstanceTypes */
 	const char *runner_md5;
 	int deadman_ms; /* -deadman-timeout; 0: off */
+	bool spot_notices; /* pool_opts.spot_notices */
 };
 
 void fk_init(struct fk *f, uv_loop_t *loop);

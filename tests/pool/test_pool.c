@@ -1140,6 +1140,164 @@ test_booting_drain(void **state)
 	fk_teardown(&h);
 }
 
+/* ------------------------------------------------------------ spot interruption notices */
+
+static bool
+spot_checked(struct fk_harness *h, void *arg)
+{
+	struct fk_inst *in = fk_find(&h->fk, arg);
+
+	return in != NULL && in->spot_checks >= 2;
+}
+
+/* At least n more run probes (or spot checks) of an instance than when it was noted. */
+struct probes_after {
+	const char *id;
+	int n;
+	bool spot;
+};
+
+static bool
+probes_reached(struct fk_harness *h, void *arg)
+{
+	struct probes_after *a = arg;
+	struct fk_inst *in = fk_find(&h->fk, a->id);
+
+	return in != NULL && (a->spot ? in->spot_checks : in->run_probes) >= a->n;
+}
+
+static bool
+spot_tag_drain(struct fk_harness *h, void *arg)
+{
+	const char *v = fk_tag(fk_find(&h->fk, arg), "ArvadosIdleBehavior");
+
+	return v != NULL && strcmp(v, "drain") == 0;
+}
+
+/* The notice of instance id as the worker's probe shows it, or NULL (a cJSON owned by *a). */
+static const cJSON *
+spot_view(struct fk_harness *h, const char *id, cJSON **a)
+{
+	const cJSON *o;
+
+	*a = pool_instances_json(h->pool);
+	cJSON_ArrayForEach(o, *a) if (strcmp(cJSON_GetObjectItem(o, "instance")->valuestring, id) ==
+				      0) return cJSON_GetObjectItem(o, "spot_interruption");
+	return NULL;
+}
+
+/* -spot-interruption-notices: a preemptible worker's run probes do the spot check (an
+ * on-demand one's never); a notice drains it once (logged once, counted, shown in its view,
+ * kept in its idle-behavior tag) and its running container stays; no more checks then. */
+static void
+test_spot_notice(void **state)
+{
+	struct fk_harness h;
+	char spot[32], plain[32];
+	cJSON *a;
+	const cJSON *n;
+	const char *idle;
+	struct fk_inst *in;
+	int checks;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .spot_notices = true }), 0);
+	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
+	snprintf(plain, sizeof(plain), "%s", make_idle(&h, "small"));
+	assert_true(pool_start(h.pool, spot, UUID1, &(struct res_vec){ .vcpus = 1 }, 0, 0));
+	assert_true(wait_state(&h, spot, "running"));
+	assert_true(fk_run_until(&h, spot_checked, spot, WAIT));
+	assert_int_equal(fk_find(&h.fk, plain)->spot_checks, 0);
+	assert_null(spot_view(&h, spot, &a));
+	cJSON_Delete(a);
+	assert_false(fk_log_has(&h, "spot interruption notice: draining instance"));
+
+	in = fk_find(&h.fk, spot);
+	snprintf(in->spot_line, sizeof(in->spot_line),
+		 "adc-spot action {\"action\": \"terminate\", \"time\": \"2026-12-06T12:00:00Z\"} "
+		 "200");
+	assert_true(
+		fk_run_until(&h, log_seen, "spot interruption notice: draining instance", WAIT));
+	checks = in->spot_checks;
+	assert_string_equal(fk_state(&h, spot, &idle), "running");
+	assert_string_equal(idle, "drain");
+	assert_true(fk_run_until(&h, spot_tag_drain, spot, WAIT));
+	n = spot_view(&h, spot, &a);
+	assert_non_null(n);
+	assert_string_equal(cJSON_GetObjectItem(n, "action")->valuestring, "terminate");
+	assert_string_equal(cJSON_GetObjectItem(n, "time")->valuestring, "2026-12-06T12:00:00Z");
+	assert_non_null(cJSON_GetObjectItem(n, "noticed_at"));
+	cJSON_Delete(a);
+	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "terminate") == 1);
+	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "stop") == 0);
+	assert_true(fk_log_contains(&h, "\"Action\":\"terminate\""));
+	/* The scheduler's view says so; no new container is taken (drained). */
+	const struct sched_worker *sw;
+	size_t nw;
+
+	assert_int_equal(pool_sched_workers(h.pool, &sw, &nw), 0);
+	for (size_t i = 0; i < nw; i++)
+		assert_int_equal(sw[i].spot_notice, strcmp(sw[i].id, spot) == 0);
+	/* Probes go on (the container is still watched), without the check, and the notice is
+	 * logged and counted once. */
+	assert_true(fk_run_until(&h, probes_reached,
+				 &(struct probes_after){ spot, in->run_probes + 3, false }, WAIT));
+	assert_int_equal(in->spot_checks, checks);
+	assert_int_equal(fk_log_count(&h, "spot interruption notice: draining instance"), 1);
+	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "terminate") == 1);
+	/* A standby spell during which the other dispatcher's tag said run: still drained. */
+	dispatch_gate_set(false);
+	set_cloud_tag(in, "ArvadosIdleBehavior", "run");
+	int want = count_ops(&h.fk, 'L') + 2; /* the pool sees the tag in a list */
+
+	assert_true(fk_run_until(&h, lists_after, &want, WAIT));
+	dispatch_gate_set(true);
+	pool_gate_resume(h.pool);
+	fk_state(&h, spot, &idle);
+	assert_string_equal(idle, "drain");
+	fk_teardown(&h);
+}
+
+/* Off (the default): no spot check at all, whatever the type. */
+static void
+test_spot_off(void **state)
+{
+	struct fk_harness h;
+	char spot[32];
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ 0 }), 0);
+	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
+	assert_true(
+		fk_run_until(&h, probes_reached, &(struct probes_after){ spot, 3, false }, WAIT));
+	assert_int_equal(fk_find(&h.fk, spot)->spot_checks, 0);
+	fk_teardown(&h);
+}
+
+/* A worker without curl: one log line, the probes still succeed and nothing is drained. */
+static void
+test_spot_no_curl(void **state)
+{
+	struct fk_harness h;
+	char spot[32];
+	const char *idle;
+	struct fk_inst *in;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .spot_notices = true }), 0);
+	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
+	in = fk_find(&h.fk, spot);
+	snprintf(in->spot_line, sizeof(in->spot_line), "adc-spot no-curl");
+	assert_true(fk_run_until(&h, probes_reached,
+				 &(struct probes_after){ spot, in->spot_checks + 3, true }, WAIT));
+	assert_int_equal(fk_log_count(&h, "spot check: no curl on the worker, its interruption "
+					  "notice cannot be seen"),
+			 1);
+	assert_string_equal(fk_state(&h, spot, &idle), "idle");
+	assert_string_equal(idle, "run");
+	fk_teardown(&h);
+}
+
 /* ------------------------------------------------------------ runner binary */
 
 static void
@@ -1205,6 +1363,9 @@ main(void)
 		cmocka_unit_test(test_shutdown_retry),
 		cmocka_unit_test(test_shutdown_batched),
 		cmocka_unit_test(test_booting_drain),
+		cmocka_unit_test(test_spot_notice),
+		cmocka_unit_test(test_spot_off),
+		cmocka_unit_test(test_spot_no_curl),
 		cmocka_unit_test(test_standby_writes_no_tags),
 		cmocka_unit_test(test_create_deadman),
 		cmocka_unit_test(test_deadman_check),

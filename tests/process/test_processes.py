@@ -400,6 +400,16 @@ class TestCommandLine(ProcessTest):
             r = self.run_adc("-max-hourly-spend", bad, "-version")
             self.assertEqual(r.returncode, 2, bad)
             self.assertIn("invalid value \"%s\" for flag -max-hourly-spend" % bad, r.stderr)
+        # -spot-interruption-notices is a boolean; -instance-metadata-url http://HOST[:PORT].
+        for ok in (("-spot-interruption-notices",), ("-spot-interruption-notices=false",),
+                   ("-instance-metadata-url", "http://169.254.169.254"),
+                   ("-instance-metadata-url=http://imds.adc.test:8080",)):
+            self.assertEqual(self.run_adc(*ok, "-version").returncode, 0, ok)
+        self.assertEqual(self.run_adc("-spot-interruption-notices=maybe", "-version").returncode, 2)
+        for bad in ("https://169.254.169.254", "http://x/latest", "http://$(id)", "169.254.169.254", ""):
+            r = self.run_adc("-instance-metadata-url", bad, "-version")
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("invalid value \"%s\" for flag -instance-metadata-url" % bad, r.stderr)
 
     def test_config_check(self):
         r = self.run_adc("config-check", "-config", self.config)

@@ -95,11 +95,12 @@ static int
 run_probe_sample(struct proto_wbuf *w, int i)
 {
 	static const char prices[] = "[{\"StartTime\":\"2024-01-01T00:00:00Z\",\"Price\":0.1}]";
-	struct proto_ssh_run_probe p = { "i-0abc", NULL, 0 };
+	struct proto_ssh_run_probe p = { "i-0abc", NULL, 0, false };
 
-	if (i == 1) {
+	if (i == 1) { /* with prices and the spot check */
 		p.prices = (uint8_t *)prices;
 		p.prices_len = sizeof(prices) - 1;
+		p.spot_check = true;
 	}
 	return proto_ssh_run_probe_encode(w, 10, 5000, &p);
 }

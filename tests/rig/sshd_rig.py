@@ -263,6 +263,7 @@ class Worker:
         self._ns_fds = []         # open fds of self.namespaces: keeps their ids from being reused
         self.key_generation = 0
         self._log = None
+        self.host_names = ()      # set_host_names: names this worker's /etc/hosts gives its own address
 
     # ---- paths -------------------------------------------------------------------------------
     def path(self, *parts):
@@ -387,6 +388,13 @@ class Worker:
         os.chown(self.secret_path, u.pw_uid, u.pw_gid)
         self.secret = secret
 
+    def set_host_names(self, names):
+        """From the next start on, the worker sees an /etc/hosts of its own (bound over the host's in its
+        namespace) where these names are its own address: a URL with one fixed name then reaches, from
+        each worker, a server listening on that worker's address (fake_ec2's --imds-port: every VM
+        reads its own instance metadata at one address, as on EC2)."""
+        self.host_names = tuple(names)
+
     def _write_sshd_config(self):
         lines = [
             "ListenAddress %s:%d" % (self.address, self.port),
@@ -443,6 +451,11 @@ class Worker:
             os.makedirs(src, exist_ok=True)
             os.chown(src, self.rig.pw.pw_uid, self.rig.pw.pw_gid)
             binds += [src, d]
+        if self.host_names:
+            with open(self.path("hosts"), "w") as f:
+                f.write("127.0.0.1\tlocalhost\n::1\tlocalhost\n%s\t%s\n" % (self.address, " ".join(self.host_names)))
+            os.chmod(self.path("hosts"), 0o644)
+            binds += [self.path("hosts"), "/etc/hosts"]
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
                "ADC_WORKER_ID": self.id, "ADC_WORKER_DIR": self.dir}
         argv = ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", LAUNCH, "sh"] + binds + ["--"] + \

@@ -11,3 +11,4 @@
 #include "../../dispatcherd/sched/sched_pass.c"
 #include "../../dispatcherd/sched/sched_pass_finish.c"
 #include "../../dispatcherd/sched/sched_pass_index.c"
+#include "../../dispatcherd/sched/sched_spot.c"

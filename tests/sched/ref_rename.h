@@ -23,6 +23,8 @@
 #define sched_pass_place	   ref_sched_pass_place
 #define sched_pass_placeholder	   ref_sched_pass_placeholder
 #define sched_pass_finish	   ref_sched_pass_finish
+#define sched_create_allowed	   ref_sched_create_allowed
+#define sched_spot_replace	   ref_sched_spot_replace
 #define sched_order		   ref_sched_order
 #define sched_tree_reset	   ref_sched_tree_reset
 #define sched_tree_build	   ref_sched_tree_build

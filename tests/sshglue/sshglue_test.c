@@ -364,8 +364,13 @@ test_operations(struct worker *w)
 	close(fd);
 
 	OP(r, "run probe, prices",
-	   sshc_run_probe(pool, w->id, (const uint8_t *)prices, strlen(prices), T, res_cb, &r));
+	   sshc_run_probe(pool, w->id, (const uint8_t *)prices, strlen(prices), false, T, res_cb,
+			  &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
+	/* A spot check when the init named no metadata URL: refused, nothing run. */
+	OP(r, "run probe, spot check without a metadata URL",
+	   sshc_run_probe(pool, w->id, NULL, 0, true, T, res_cb, &r));
+	CHECK(r.outcome == PROTO_SSH_INVALID);
 	snprintf(p, sizeof(p), "%s/crunch-run-prices.json", w->lock_dir);
 	CHECK((text = slurp(p)) != NULL && strstr(text, "0.125") != NULL);
 	free(text);
@@ -408,7 +413,7 @@ test_operations(struct worker *w)
 	free(text);
 	free(big);
 
-	OP(r, "run probe", sshc_run_probe(pool, w->id, NULL, 0, T, res_cb, &r));
+	OP(r, "run probe", sshc_run_probe(pool, w->id, NULL, 0, false, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK && strstr(r.out, UUID1) != NULL && strstr(r.out, UUID2));
 	/* Starting the same container twice: crunch-run's lock refuses, exit 1. */
 	OP(r, "start again",
@@ -425,7 +430,7 @@ test_operations(struct worker *w)
 	CHECK(r.outcome == PROTO_SSH_OK);
 	OP(r, "kill", sshc_kill(pool, w->id, UUID2, 15, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
-	OP(r, "run probe after kill", sshc_run_probe(pool, w->id, NULL, 0, T, res_cb, &r));
+	OP(r, "run probe after kill", sshc_run_probe(pool, w->id, NULL, 0, false, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK && strstr(r.out, UUID1) == NULL);
 }
 
@@ -576,7 +581,8 @@ test_restart(struct worker *w, struct worker *frozen)
 	CHECK(r.outcome == PROTO_SSH_OK && r.pinned);
 	OP(r, "boot probe after the restart", sshc_boot_probe(pool, w->id, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK && r.out_len == 7);
-	OP(r, "run probe after the restart", sshc_run_probe(pool, w->id, NULL, 0, T, res_cb, &r));
+	OP(r, "run probe after the restart",
+	   sshc_run_probe(pool, w->id, NULL, 0, false, T, res_cb, &r));
 	CHECK(r.outcome == PROTO_SSH_OK);
 }
 

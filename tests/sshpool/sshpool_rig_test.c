@@ -313,7 +313,8 @@ t_all_ops(struct sess_pool *p, struct ops *o, const struct worker *w, const char
 	expect(&a, OPS_OK, label);
 	waiter_reset(&a);
 
-	CHECK(ops_run_probe(o, s, (const uint8_t *)prices, strlen(prices), on_done, &a) == 0);
+	CHECK(ops_run_probe(o, s, (const uint8_t *)prices, strlen(prices), false, on_done, &a) ==
+	      0);
 	snprintf(label, sizeof(label), "%s: run probe with prices", w->id);
 	expect(&a, OPS_OK, label);
 	snprintf(path, sizeof(path), "%s/crunch-run-prices.json", w->lock_dir);
@@ -332,7 +333,7 @@ t_all_ops(struct sess_pool *p, struct ops *o, const struct worker *w, const char
 	snprintf(path, sizeof(path), "%s/invocations.jsonl", w->state_dir);
 	CHECK(count_lines(path, "--runtime-engine=docker") >= 1);
 
-	CHECK(ops_run_probe(o, s, NULL, 0, on_done, &a) == 0);
+	CHECK(ops_run_probe(o, s, NULL, 0, false, on_done, &a) == 0);
 	expect(&a, OPS_OK, "run probe lists the container");
 	CHECK(strstr(a.out, UUID1) != NULL);
 	waiter_reset(&a);
@@ -341,7 +342,7 @@ t_all_ops(struct sess_pool *p, struct ops *o, const struct worker *w, const char
 	snprintf(label, sizeof(label), "%s: kill container", w->id);
 	expect(&a, OPS_OK, label);
 	waiter_reset(&a);
-	CHECK(ops_run_probe(o, s, NULL, 0, on_done, &a) == 0);
+	CHECK(ops_run_probe(o, s, NULL, 0, false, on_done, &a) == 0);
 	expect(&a, OPS_OK, "run probe no longer lists it");
 	CHECK(strstr(a.out, UUID1) == NULL);
 	waiter_reset(&a);
@@ -368,7 +369,7 @@ t_all_ops(struct sess_pool *p, struct ops *o, const struct worker *w, const char
 		CHECK(ops_deploy(o, s, fd, md5, on_done, &a) == OPS_ALREADY);
 		/* the deployed copy runs as the runner */
 		struct ops *od = mkops(NULL, md5);
-		CHECK(ops_run_probe(od, s, NULL, 0, on_done, &a) == 0);
+		CHECK(ops_run_probe(od, s, NULL, 0, false, on_done, &a) == 0);
 		expect(&a, OPS_OK, "run probe through the deployed runner");
 		waiter_reset(&a);
 		ops_free(od);
@@ -396,7 +397,7 @@ t_frozen(struct sess_pool *p, struct ops *o, const char *rigdir, const struct wo
 		CHECK(ops_verify(o, fs, (uint8_t *)sec, len, on_done, &f) == 0);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < nothers; i++)
-			CHECK(ops_run_probe(o, sess_of(p, &others[i]), NULL, 0, on_done,
+			CHECK(ops_run_probe(o, sess_of(p, &others[i]), NULL, 0, false, on_done,
 					    &ok[round * nothers + i]) == 0);
 		wait_all(ok + round * nothers, nothers);
 		for (int i = 0; i < nothers; i++)
@@ -435,7 +436,7 @@ t_restart(struct sess_pool *p, const char *rigdir, const struct worker *w)
 	waiter_reset(&a);
 	rig_ctl(rigdir, "start %s", w->id);
 	struct ops *o = mkops(NULL, NULL);
-	CHECK(ops_run_probe(o, s, NULL, 0, on_done, &a) == 0);
+	CHECK(ops_run_probe(o, s, NULL, 0, false, on_done, &a) == 0);
 	expect(&a, OPS_OK, "sshd restarted: the session reconnects");
 	sess_get_stats(s, &st);
 	CHECK(st.connected >= 2);
@@ -929,7 +930,7 @@ t_parallel(struct sess_pool *p, struct ops *o, int n)
 		if (v[i].outcome != OPS_OK)
 			fprintf(stderr, "%s: %d %s\n", W[i].id, v[i].outcome, v[i].error);
 		CHECK(v[i].outcome == OPS_OK);
-		CHECK(ops_run_probe(o, sess_of(p, &W[i]), NULL, 0, on_done, &r[i]) == 0);
+		CHECK(ops_run_probe(o, sess_of(p, &W[i]), NULL, 0, false, on_done, &r[i]) == 0);
 	}
 	wait_all(r, n);
 	for (int i = 0; i < n; i++) {

@@ -207,13 +207,79 @@ test_run_probe_heartbeat(void **st)
 
 	(void)st;
 	assert_int_equal(ops_new(&conf, &o, why, sizeof(why)), 0);
-	assert_string_equal(c = ops_cmd_run_probe(o, "root", 0, &err),
+	assert_string_equal(c = ops_cmd_run_probe(o, "root", 0, false, &err),
 			    "touch /var/run/arvados-dispatch-heartbeat; crunch-run --list");
 	free(c);
-	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, &err),
+	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, false, &err),
 			    "sudo touch /var/run/arvados-dispatch-heartbeat; "
 			    "sudo crunch-run --list --stdin-prices");
 	free(c);
+	ops_free(o);
+	/* With a spot check too: the touch, the check, then crunch-run, all in one command. */
+	conf.imds_url = "http://169.254.169.254";
+	assert_int_equal(ops_new(&conf, &o, why, sizeof(why)), 0);
+	c = ops_cmd_run_probe(o, "admin", 0, true, &err);
+	assert_non_null(c);
+	assert_true(strncmp(c,
+			    "sudo touch /var/run/arvados-dispatch-heartbeat; "
+			    "u='http://169.254.169.254'; ",
+			    76) == 0);
+	assert_true(strlen(c) > 26 &&
+		    strcmp(c + strlen(c) - 26, "fi; sudo crunch-run --list") == 0);
+	free(c);
+	ops_free(o);
+}
+
+/* The spot check (-spot-interruption-notices): only with a metadata URL given at ops_new,
+ * which must be http://host[:port]; it comes first, quoted, and crunch-run's command follows
+ * unchanged (its exit status is the command's). */
+static void
+test_spot_check_command(void **st)
+{
+	struct ops_conf c = { .imds_url = "http://169.254.169.254" };
+	struct ops *o = NULL, *plain = mkops(NULL, NULL, 0);
+	char why[200], *cmd;
+	int err = 0;
+	static const char *const bad[] = { "https://169.254.169.254",
+					   "http://a b",
+					   "http://x/latest",
+					   "http://x:123456",
+					   "http://$(id)",
+					   "http://-x",
+					   "ftp://x",
+					   "http://" };
+
+	(void)st;
+	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
+	cmd = ops_cmd_run_probe(o, "admin", 1, true, &err);
+	assert_non_null(cmd);
+	assert_true(strncmp(cmd, "u='http://169.254.169.254'; if command -v curl ", 45) == 0);
+	assert_non_null(strstr(cmd, "\"$u/latest/api/token\""));
+	assert_non_null(strstr(cmd, "\"$u/latest/meta-data/spot/instance-action\""));
+	assert_non_null(strstr(cmd, "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60'"));
+	assert_non_null(strstr(cmd, "else echo adc-spot no-curl; fi; "));
+	assert_int_equal(
+		strcmp(cmd + strlen(cmd) - strlen("fi; sudo crunch-run --list --stdin-prices"),
+		       "fi; sudo crunch-run --list --stdin-prices"),
+		0);
+	free(cmd);
+	/* Without the check, the command is the plain one. */
+	assert_string_equal(cmd = ops_cmd_run_probe(o, "root", 0, false, &err),
+			    "crunch-run --list");
+	free(cmd);
+	/* No URL at ops_new: refused. */
+	assert_null(ops_cmd_run_probe(plain, "root", 0, true, &err));
+	assert_int_equal(err, -EINVAL);
+	ops_free(o);
+	ops_free(plain);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.imds_url = bad[i];
+		o = NULL;
+		assert_int_equal(ops_new(&c, &o, why, sizeof(why)), -EINVAL);
+		assert_null(o);
+	}
+	c.imds_url = "http://imds.adc.test:8080";
+	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
 	ops_free(o);
 }
 
@@ -233,9 +299,9 @@ test_command_lines(void **st)
 	assert_string_equal(c = ops_cmd_verify("admin", &err),
 			    "sudo cat /var/run/arvados-instance-secret");
 	free(c);
-	assert_string_equal(c = ops_cmd_run_probe(o, "root", 0, &err), "crunch-run --list");
+	assert_string_equal(c = ops_cmd_run_probe(o, "root", 0, false, &err), "crunch-run --list");
 	free(c);
-	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, &err),
+	assert_string_equal(c = ops_cmd_run_probe(o, "admin", 1, false, &err),
 			    "sudo crunch-run --list --stdin-prices");
 	free(c);
 	assert_string_equal(
@@ -453,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_quote_limits),
 		cmocka_unit_test(test_command_lines),
 		cmocka_unit_test(test_run_probe_heartbeat),
+		cmocka_unit_test(test_spot_check_command),
 		cmocka_unit_test(test_bad_conf),
 		cmocka_unit_test(test_deploy_scripts),
 	};

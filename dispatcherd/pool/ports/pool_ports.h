@@ -168,9 +168,10 @@ struct pool_ssh_port {
 	/* Install the runner binary (sshd-pool checks the hash first, 5.8). */
 	int (*deploy)(void *ctx, const char *instance_id, uint32_t timeout_ms, pool_ssh_cb cb,
 		      void *arg);
-	/* crunch-run --list [--stdin-prices]; prices is JSON or NULL. */
+	/* crunch-run --list [--stdin-prices]; prices is JSON or NULL. spot: the spot check's
+	 * line comes first in stdout (pool_spot_parse.h; -spot-interruption-notices). */
 	int (*run_probe)(void *ctx, const char *instance_id, const char *prices, size_t len,
-			 uint32_t timeout_ms, pool_ssh_cb cb, void *arg);
+			 bool spot, uint32_t timeout_ms, pool_ssh_cb cb, void *arg);
 	int (*start)(void *ctx, const struct pool_ssh_start *s, uint32_t timeout_ms, pool_ssh_cb cb,
 		     void *arg);
 	int (*kill)(void *ctx, const char *instance_id, const char *uuid, int signal,
