@@ -209,7 +209,7 @@ verify_done(int o, struct sess_result *r, void *arg)
 		return;
 	}
 	w->verified = true;
-	if (ops_run_probe(ops, w->s, NULL, 0, probe_done, w) != 0)
+	if (ops_run_probe(ops, w->s, NULL, 0, false, probe_done, w) != 0)
 		outcome(w, -EPROTO, r);
 }
 
@@ -385,7 +385,7 @@ main(int argc, char **argv)
 			rd.pending++;
 			rd.started++;
 			rd.n[w->kind]++;
-			e = w->verified ? ops_run_probe(ops, w->s, NULL, 0, probe_done, w)
+			e = w->verified ? ops_run_probe(ops, w->s, NULL, 0, false, probe_done, w)
 					: ops_verify(ops, w->s, (const uint8_t *)w->secret,
 						     w->secret_len, verify_done, w);
 			if (e != 0) {
