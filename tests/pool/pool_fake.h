@@ -88,7 +88,7 @@ struct fk_params {
 	double cloud_ops_rate, probes_rate;
 	const char *extra_types; /* appended under InstanceTypes */
 	const char *runner_md5;
-	int deadman_ms; /* -deadman-timeout; 0: off */
+	int deadman_ms;	   /* -deadman-timeout; 0: off */
 	bool spot_notices; /* pool_opts.spot_notices */
 };
 
