@@ -43,12 +43,16 @@
 
 static char g_worker_dir[PATH_MAX / 2]; /* room left for the names appended to it */
 
-static const char *lock_dir(void) {
+static const char *
+lock_dir(void)
+{
 	const char *d = getenv("ADC_LOCK_DIR");
 	return d && *d ? d : "/var/lock";
 }
 
-static void find_worker_dir(void) {
+static void
+find_worker_dir(void)
+{
 	const char *d = getenv("ADC_WORKER_DIR");
 	if (d && *d) {
 		snprintf(g_worker_dir, sizeof g_worker_dir, "%s", d);
@@ -64,7 +68,9 @@ static void find_worker_dir(void) {
 
 /* One line per invocation, written with a single O_APPEND write (atomic for concurrent
  * invocations). cJSON does the escaping. */
-static void record_invocation(int argc, char **argv) {
+static void
+record_invocation(int argc, char **argv)
+{
 	if (!*g_worker_dir)
 		return;
 	char path[PATH_MAX];
@@ -92,7 +98,9 @@ static void record_invocation(int argc, char **argv) {
 	free(s);
 }
 
-static int lock_all(void) {
+static int
+lock_all(void)
+{
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" LOCKPREFIX "all" LOCKSUFFIX, lock_dir());
 	int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0700);
@@ -101,7 +109,9 @@ static int lock_all(void) {
 	return fd;
 }
 
-static int read_all(int fd, char *buf, size_t cap) {
+static int
+read_all(int fd, char *buf, size_t cap)
+{
 	size_t n = 0;
 	while (n + 1 < cap) {
 		ssize_t r = read(fd, buf + n, cap - 1 - n);
@@ -116,7 +126,9 @@ static int read_all(int fd, char *buf, size_t cap) {
 }
 
 /* {"UUID":..,"PID":..} of a lock file: 0 and the pid, or -1. */
-static int lock_pid(int fd, const char *want_uuid, char *uuid, size_t cap, long *pid) {
+static int
+lock_pid(int fd, const char *want_uuid, char *uuid, size_t cap, long *pid)
+{
 	char buf[4096];
 	read_all(fd, buf, sizeof buf);
 	buf[strcspn(buf, "\n")] = 0;
@@ -136,7 +148,9 @@ static int lock_pid(int fd, const char *want_uuid, char *uuid, size_t cap, long 
 
 /* Like the real crunch-run's kill(pid, 0), except that a zombie counts as gone: the detached
  * child is reparented to the worker's init, which may reap it late (testing.md 2). */
-static int pid_alive(long pid) {
+static int
+pid_alive(long pid)
+{
 	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 		return 0;
 	char path[64], buf[512];
@@ -151,7 +165,9 @@ static int pid_alive(long pid) {
 }
 
 /* The container: tell the relay, hold the inherited lock until it answers. */
-static void run_container(const char *uuid) {
+static void
+run_container(const char *uuid)
+{
 	int null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, 0);
@@ -159,7 +175,7 @@ static void run_container(const char *uuid) {
 		dup2(null, 2);
 		close(null);
 	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char base[PATH_MAX];
 	snprintf(base, sizeof base, "%s", g_worker_dir);
 	char *slash = strrchr(base, '/');
@@ -181,7 +197,9 @@ static void run_container(const char *uuid) {
 	_exit(0);
 }
 
-static int cmd_detach(const char *uuid) {
+static int
+cmd_detach(const char *uuid)
+{
 	char buf[65536];
 	while (read(0, buf, sizeof buf) > 0) {
 		/* the --stdin-config payload: the relay knows what to do with the container */
@@ -214,7 +232,9 @@ static int cmd_detach(const char *uuid) {
 	return 0;
 }
 
-static int cmd_list(int read_prices) {
+static int
+cmd_list(int read_prices)
+{
 	char buf[65536];
 	while (read_prices && read(0, buf, sizeof buf) > 0) {
 		/* prices: the dispatcher's part is to send them; nothing here reads them */
@@ -257,7 +277,9 @@ static int cmd_list(int read_prices) {
 	return 0;
 }
 
-static int cmd_kill(int sig, const char *uuid) {
+static int
+cmd_kill(int sig, const char *uuid)
+{
 	char path[PATH_MAX], got[128];
 	snprintf(path, sizeof path, "%s/" LOCKPREFIX "%s" LOCKSUFFIX, lock_dir(), uuid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -275,32 +297,36 @@ static int cmd_kill(int sig, const char *uuid) {
 	for (int i = 0; i < 100 && pid_alive(pid); i++)
 		usleep(10000);
 	if (pid_alive(pid)) {
-		fprintf(stderr, "KillProcess: pid %ld: sent signal %d but process is still alive\n", pid,
-		        sig);
+		fprintf(stderr, "KillProcess: pid %ld: sent signal %d but process is still alive\n",
+			pid, sig);
 		return 1;
 	}
 	return 0;
 }
 
 /* Go flag rules as the stub has them: -x or --x, -x=v; these take the next word as value. */
-static int value_flag(const char *name, size_t len) {
-	static const char *const names[] = {"kill",
-	                                    "runtime-engine",
-	                                    "broken-node-hook",
-	                                    "cgroup-parent",
-	                                    "cgroup-parent-subsystem",
-	                                    "arv-mount-debug-log",
-	                                    "container-enable-networking",
-	                                    "container-network-mode",
-	                                    "brokenfile",
-	                                    "log-dir"};
+static int
+value_flag(const char *name, size_t len)
+{
+	static const char *const names[] = { "kill",
+					     "runtime-engine",
+					     "broken-node-hook",
+					     "cgroup-parent",
+					     "cgroup-parent-subsystem",
+					     "arv-mount-debug-log",
+					     "container-enable-networking",
+					     "container-network-mode",
+					     "brokenfile",
+					     "log-dir" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0)
 			return 1;
 	return 0;
 }
 
-int main(int argc, char **argv) {
+int
+main(int argc, char **argv)
+{
 	find_worker_dir();
 	record_invocation(argc, argv);
 	int list = 0, detach = 0, prices = 0, sig = -1, i = 1;
