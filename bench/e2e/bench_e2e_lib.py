@@ -18,6 +18,25 @@ def lib_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def lib_children_cpu(ppid):
+    """CPU seconds of the live children of ppid, each with its reaped descendants (fields 14-17
+    of /proc/<pid>/stat): for an sshd listener, its per-connection processes and every session
+    (shell, command) they have run and reaped."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        if int(fields[1]) == ppid:
+            total += sum(int(x) for x in fields[11:15]) / CLK_TCK
+    return total
+
+
 def lib_mem(pid):
     """(VmRSS, VmHWM) in KiB from /proc/<pid>/status."""
     out = {}

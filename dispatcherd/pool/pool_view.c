@@ -177,12 +177,25 @@ pool_running_uuids(struct pool *p, const char *const **out, size_t *n)
 	for (size_t i = 0; i < p->n_workers; i++)
 		for (size_t j = 0; j < p->workers[i]->n_run; j++)
 			u[k++] = p->workers[i]->run[j]->uuid;
-	for (size_t i = 0; i < p->n_exited; i++) {
-		struct pool_ctr_state st;
+	if (p->n_exited > 0) {
+		/* The placeholders without a live runner, in one sorted batch: a scan of every
+		 * runner per placeholder was O(placeholders x runners) per pass (issue 16: 7% of
+		 * dispatcherd's CPU at 140 containers/s, 200 runners). */
+		const char **ex = malloc(p->n_exited * sizeof(*ex));
+		struct pool_ctr_state *st = malloc(p->n_exited * sizeof(*st));
 
-		pool_container_state(p, p->exited[i].uuid, &st);
-		if (!st.runner_present)
-			u[k++] = p->exited[i].uuid;
+		for (size_t i = 0; ex && i < p->n_exited; i++)
+			ex[i] = p->exited[i].uuid;
+		if (!ex || !st || pool_container_states(p, ex, p->n_exited, st) != 0) {
+			free(ex);
+			free(st);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < p->n_exited; i++)
+			if (!st[i].runner_present)
+				u[k++] = p->exited[i].uuid;
+		free(ex);
+		free(st);
 	}
 	*out = u;
 	*n = k;

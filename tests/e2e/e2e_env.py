@@ -97,9 +97,11 @@ class WorkerWatcher(threading.Thread):
     """Starts (or re-secrets) a rig worker on each private IP the fake EC2 gives an instance,
     as the instance's cloud-init would; every worker listens on the same SSH port."""
 
-    def __init__(self, ec2, rig, port, crunch_cfg, skip=(), path_runner=True, host_names=()):
+    def __init__(self, ec2, rig, port, crunch_cfg, skip=(), path_runner=True, host_names=(),
+                 server="openssh"):
         super().__init__(daemon=True)
         self.host_names = host_names   # names each worker's /etc/hosts gives its own address
+        self.server = server            # the workers' SSH server: "openssh" or "dropbear"
         self.ec2, self.rig, self.port, self.cfg = ec2, rig, port, crunch_cfg
         self.skip = set(skip)          # instance ids never booted (TimeoutBooting tests)
         self.path_runner = path_runner  # False: no crunch-run on the workers' PATH (deploy test)
@@ -154,7 +156,7 @@ class WorkerWatcher(threading.Thread):
             w = cur[1] if cur is not None else None
             if w is None:
                 idx = int(ip.rsplit(".", 1)[1])
-                w = sshd_rig.Worker(self.rig, idx, "openssh", ip, self.port)
+                w = sshd_rig.Worker(self.rig, idx, self.server, ip, self.port)
                 if os.path.exists(w.dir):
                     shutil.rmtree(w.dir)
                 w._setup()
@@ -302,13 +304,15 @@ class E2E:
     def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
                  itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
                  driver_extra="", ec2_args=(), subnet_id=None,
-                 timeout_idle="3s", imds=False):
+                 timeout_idle="3s", imds=False, crunch_run=None, ssh_server="openssh"):
         """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
         subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
         scenarios running at the same time never share a worker address. imds: the fake EC2
         serves each instance's metadata (ec2_imds.py) on its private IP, port self.imds_port,
         and each worker resolves IMDS_HOST to its own address: -instance-metadata-url is then
-        self.imds_url, the same for every worker, as 169.254.169.254 is on EC2."""
+        self.imds_url, the same for every worker, as 169.254.169.254 is on EC2. crunch_run: the
+        workers' crunch-run (absolute path; default the rig's recording stub). ssh_server: the
+        workers' SSH server, "openssh" or "dropbear" (tests/rig/README.md)."""
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -318,7 +322,8 @@ class E2E:
         self.arv = fakearv_testlib.FakeServer(tls=(self.dir + "/srv.pem", self.dir + "/srv.key"))
         self.arv.ssl_ctx = ssl.create_default_context(cafile=self.dir + "/ca.pem")
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"),
-                                      authorized_keys=[self.key_path + ".pub"])
+                                      authorized_keys=[self.key_path + ".pub"],
+                                      crunch_run=crunch_run or sshd_rig.STUB)
         self.net = self.rig.address_prefix  # "127.<n>.1.": the subnet is <net>0/24
         cidr = self.net + "0/24"
         self.ssh_port = free_port(self.net + "4")
@@ -332,7 +337,7 @@ class E2E:
         self.watcher = WorkerWatcher(self.ec2, self.rig, self.ssh_port,
                                      crunch_cfg or {"duration": 2, "arvados": True}, skip,
                                      path_runner=path_runner,
-                                     host_names=(IMDS_HOST,) if imds else ())
+                                     host_names=(IMDS_HOST,) if imds else (), server=ssh_server)
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port,
                                    self.key_path, extra_vm, max_instances=max_instances,

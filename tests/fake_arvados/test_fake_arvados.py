@@ -606,6 +606,17 @@ class TestBulkAndKeyset(Base):
 		bad = self.srv.raw("POST", "/_fake/containers/bulk", b'{"count": 1, "fields": {"nope": 1}}')
 		self.assertEqual(bad.status, 400)
 
+	def test_crunch_run_batch_applies_the_put_rules(self):
+		a, b = self.srv.ctl("POST", "containers/bulk", {"count": 2, "uuids": True})["uuids"]
+		self.assertEqual(self.lock(a).status, 200)
+		r = self.srv.ctl("POST", "containers/crunch_run", {"uuids": [a, b], "exit_code": 3})
+		self.assertEqual(r["done"], [a])
+		self.assertEqual(list(r["errors"]), [b])  # Queued -> Running is refused, as by the PUT
+		rec = self.srv.rec(a)
+		self.assertEqual((rec["state"], rec["exit_code"]), ("Complete", 3))
+		self.assertTrue(rec["started_at"] and rec["finished_at"])
+		self.assertEqual(self.srv.rec(b)["state"], "Queued")
+
 
 class TestFaultsAndLog(Base):
 	def test_status_n_times(self):

@@ -703,6 +703,20 @@ assert_batch_same(struct fk_harness *h)
 	}
 }
 
+/* How many times uuid is in the running set the scheduler gets (pool_running_uuids). */
+static int
+running_count(struct fk_harness *h, const char *uuid)
+{
+	const char *const *r;
+	size_t n;
+	int k = 0;
+
+	assert_int_equal(pool_running_uuids(h->pool, &r, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		k += strcmp(r[i], uuid) == 0;
+	return k;
+}
+
 static bool
 exited(struct fk_harness *h, void *arg)
 {
@@ -729,6 +743,7 @@ test_start_payload(void **state)
 	assert_string_equal(fk_state(&h, a, NULL), "running");
 	assert_true(fk_run_until(&h, log_seen, "crunch-run process started", WAIT));
 	assert_batch_same(&h);
+	assert_int_equal(running_count(&h, UUID1), 1);
 	const char *pl = fk_find(&h.fk, a)->last_payload;
 	cJSON *j = cJSON_Parse(pl);
 
@@ -753,6 +768,14 @@ test_start_payload(void **state)
 	assert_int_equal(cJSON_GetObjectItem(j, "KeepBuffers")->valuedouble, 2);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "EC2SpotCheck")));
 	assert_true(cJSON_IsObject(cJSON_GetObjectItem(j, "Cluster")));
+	/* Cluster is the loader's text as it is, and the whole payload stays one cJSON print. */
+	char *cl = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "Cluster")),
+	     *all = cJSON_PrintUnformatted(j);
+
+	assert_string_equal(cl, h.cl->worker_cluster_json);
+	assert_string_equal(all, pl);
+	free(cl);
+	free(all);
 	/* No secret but the token the design sends. */
 	assert_null(strstr(pl, "AKIADRIVERSECRETKEY"));
 	assert_null(strstr(pl, "driversecretaccesskeyvalue"));
@@ -777,6 +800,7 @@ test_start_payload(void **state)
 	assert_true(wait_state(&h, a, "idle"));
 	assert_true(fk_log_has(&h, "crunch-run process ended"));
 	assert_batch_same(&h);
+	assert_int_equal(running_count(&h, UUID1), 1); /* by its placeholder, until forgotten */
 	{
 		struct pool_ctr_state st;
 
@@ -788,6 +812,7 @@ test_start_payload(void **state)
 
 	pool_container_state(h.pool, UUID1, &st);
 	assert_false(st.in_running);
+	assert_int_equal(running_count(&h, UUID1), 0);
 	fk_teardown(&h);
 }
 
