@@ -181,7 +181,7 @@ class WorkerWatcher(threading.Thread):
             w.set_crunch_run_config(**cfg)
             w.set_host_names(self.host_names)
             w.start()
-            r = w.run_init(self.user_data(iid))
+            r = w.run_init(self.user_data(inst))
             self.init_results[iid] = (r.returncode, r.stdout, r.stderr)
             with self.lock:
                 self.by_ip[ip] = (iid, w)
@@ -190,8 +190,13 @@ class WorkerWatcher(threading.Thread):
             if self.cfg is not cfg:
                 w.set_crunch_run_config(**self.cfg)
 
-    def user_data(self, iid):
-        return base64.b64decode(self.ec2.ctl("GET", "instances/" + iid)["user_data_base64"])
+    @staticmethod
+    def user_data(inst):
+        """The VM's user data, bytes, from the cloud's instance list: the fake EC2 lists it
+        exactly (base64), the fake Azure's adapter as decoded text (its custom data)."""
+        if inst.get("user_data_base64") is not None:
+            return base64.b64decode(inst["user_data_base64"])
+        return (inst.get("user_data") or "").encode()
 
     def power_off(self, w):
         if w.proc is None and not w.namespaces:
