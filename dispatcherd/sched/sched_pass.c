@@ -85,16 +85,41 @@ sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 }
 
 /*
- * The limit of the cool-down above. With no instance and no create pending, step 8 unlocked
- * every container at quota (the head too), so once the quota hold ends no locked container is
- * left to ask for an instance, and the cool-down would stall the whole queue for its length
- * (5 min against the 1-min quotaErrorTTL). Then the first cooling container in queue order is
- * locked: it probes the quota as the reference does after quotaErrorTTL; the rest stay cool.
+ * The limit of the cool-down above. A cooling container is locked for a new instance when
+ * nothing else asks for one: no create pending and no container of this pass waiting for an
+ * instance (sched_queued's bound says the limits have room for it). Then it probes the quota
+ * one instance at a time, as the reference does after quotaErrorTTL, and the containers behind
+ * it pack onto that instance; the rest stay cool while a create is under way. Without it the
+ * cool-down stalled growth for its whole length (5 min against the 1-min quotaErrorTTL): first
+ * with no instance at all (every container unlocked at quota, the head too; the Azure e2e
+ * "quota learnt" scenario, `w10_quota_probe_without_instances`), then, in the fault suite
+ * (docs/RELIABILITY.md finding 4), with the one instance that probe made, which took four
+ * containers while every other one waited out its cool-down.
  */
 static bool
 sched_quota_probe(const struct sched_pass *x)
 {
-	return x->n_workers == 0 && x->n_pending == 0 && !x->wants_instance;
+	return x->n_pending == 0 && !x->wants_instance;
+}
+
+/*
+ * fix (the fault suite, docs/RELIABILITY.md finding 3): a Queued container with nowhere to run
+ * is locked only for an instance the limits let us have: the workers, the pending creates, the
+ * instances wanted by Locked containers a create was refused to, and those promised to the
+ * Queued ones locked so in this pass stay below MaxInstances and the learnt instance limit.
+ * The reference bounds such locks by maxContainers, which starts at MaxInstances (weakness 5
+ * here: it starts unlimited), so all of a long queue was locked at once, then unlocked as over
+ * quota (each unlock costs a MaxDispatchAttempts attempt) and cooled down. A promise is a
+ * placeholder the later containers pack onto, as they will onto the next pass's create.
+ */
+static bool
+sched_promise_room(const struct sched_pass *x)
+{
+	int64_t mi = x->s->cl->containers.cloudvms.max_instances;
+	int64_t lim = x->s->quota.instance_limit;
+	int64_t have = x->n_workers + x->n_pending + x->n_promised;
+
+	return (mi <= 0 || have < mi) && (lim <= 0 || have < lim);
 }
 
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
@@ -108,7 +133,7 @@ sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 
 	if (!has_best && sched_pass_at_quota(x))
 		return 1;
-	if (!has_best && (avail < 0 || sched_instance_limit_reached(x) ||
+	if (!has_best && (avail < 0 || !sched_promise_room(x) ||
 			  (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
 	/* Budget cap: nothing to run on and no instance to be had: not locked, says why. */
@@ -118,9 +143,13 @@ sched_queued(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	}
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
-	if (!has_best)
+	if (has_best)
+		rc = sched_pass_place(x, bt, bj, &c->need);
+	else if ((rc = sched_pass_placeholder(x, (uint32_t)avail, &c->need)) == 0) {
 		x->wants_instance = true;
-	if (has_best && (rc = sched_pass_place(x, bt, bj, &c->need)) < 0)
+		x->n_promised++;
+	}
+	if (rc < 0)
 		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
 }
@@ -187,8 +216,10 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 		return 0;
 	}
 	x->wants_instance = true;
-	if (!sched_create_allowed(x))
+	if (!sched_create_allowed(x)) {
+		x->n_promised++; /* it holds a lock for an instance too (sched_promise_room) */
 		return 0;
+	}
 	if (!sched_budget_allows(x, (uint32_t)avail)) {
 		x->out->status[ci] = sched_budget_status(x);
 		return 0;
