@@ -330,6 +330,18 @@ sched_status_alloc(struct sched_result *out, size_t n)
 	return 0;
 }
 
+/*
+ * The 503 the quota step may act on. fix (the fault suite, docs/RELIABILITY.md finding 5): a
+ * back-off takes |R|-1, and while a worker is unknown (after a restart, until its first probe)
+ * |R| lacks whatever runs there: a 503 then set the limit to 1 with dozens of containers
+ * running. Such a 503 is acted on once every worker is known (at most TimeoutBooting later).
+ */
+static sched_time
+sched_pass_last_503(const struct sched_input *in, const struct sched_quota *q)
+{
+	return in->any_unknown_worker ? q->last_503 : in->api_last_503;
+}
+
 int
 sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out)
 {
@@ -351,8 +363,8 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 		return -ENOMEM;
 	x.trying = x.sums.running;
 	sched_budget_start(&x);
-	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
-			   sched_pass_at_quota(&x));
+	sched_quota_update(&s->quota, in->now, sched_pass_last_503(in, &s->quota), x.trying,
+			   x.n_workers, sched_pass_at_quota(&x));
 	x.max_containers = s->quota.max_containers;
 	x.max_supervisors = sched_max_supervisors(s);
 	for (size_t i = 0; i < in->n_ctrs; i++) {
