@@ -202,9 +202,17 @@ sched_locked(struct sched_pass *x, size_t ci, bool has_best, uint32_t bt, uint32
 	/* An operation holds it (an unlock or cancel under way, or the driver holds it back
 	 * while a worker not probed yet may be running it, docs/SCHEDULER.md "Restart
 	 * safety"): starting it now could run it twice. Neither started nor given a new
-	 * instance; the operation's end or the worker's probe kicks the next pass. */
-	if (c->op_in_flight)
+	 * instance; the operation's end or the worker's probe kicks the next pass. It still
+	 * holds its room: on its best instance (tentatively, as a start would), else as a
+	 * lock owed an instance (sched_promise_room). After a restart every Locked container
+	 * is held so until the workers are probed, and the first passes locked another
+	 * MaxInstances' worth of the queue on each restart. */
+	if (c->op_in_flight) {
+		if (has_best)
+			return sched_pass_place(x, bt, bj, &c->need);
+		x->n_promised++;
 		return 0;
+	}
 	if (has_best)
 		return sched_locked_on(x, ci, bt, bj);
 	if (sched_pass_at_quota(x))

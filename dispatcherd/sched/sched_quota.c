@@ -17,6 +17,10 @@ sched_quota_init(struct sched_quota *q, const struct cfg_cluster *cl)
 	q->max_containers = 0;
 	q->last_503 = 0;
 	q->last_backoff = 0;
+	/* fix (finding 5): the reference's own starting limit, where a back-off stops. */
+	q->backoff_floor = iqe > 0 ? iqe : cl->containers.cloudvms.max_instances;
+	if (q->backoff_floor < 1)
+		q->backoff_floor = 1;
 	q->instances_within_quota = 0;
 	q->instance_limit = iqe > 0 ? iqe : 0;
 }
@@ -40,7 +44,11 @@ sched_max64(int64_t a, int64_t b)
  * minute (the reference's quiet period, measured from that 503) and ratchets for a minute
  * whatever 503s come meanwhile; they only move last_503 (the metric). The next 503 after those
  * two minutes backs off again, and so does one after a quiet minute, as in the reference: a
- * 503 that is not part of a trickle is handled exactly as by the reference.
+ * 503 that is not part of a trickle is handled as by the reference. And a back-off stops at
+ * the limit the reference starts with (InitialQuotaEstimate, else MaxInstances), not at 1: a
+ * 503 that comes while fewer containers than that run (after a restart, after a quota error
+ * with no instance) says little about the load this dispatcher adds, and backing off to
+ * |R|-1 = 0 then ran the cluster one container at a time for the next minutes.
  */
 static void
 sched_quota_503(struct sched_quota *q, sched_time now, sched_time api_last_503, int64_t running)
@@ -52,7 +60,7 @@ sched_quota_503(struct sched_quota *q, sched_time now, sched_time api_last_503, 
 		if (q->last_backoff == 0 || after_quiet ||
 		    api_last_503 - q->last_backoff > 2 * SCHED_503_QUIET) {
 			q->last_backoff = api_last_503;
-			q->max_containers = sched_max64(1, running - 1);
+			q->max_containers = sched_max64(q->backoff_floor, running - 1);
 			return;
 		}
 	}

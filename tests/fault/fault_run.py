@@ -224,7 +224,7 @@ class FaultRun:
             if len(final) == len(self.uuids):
                 break
             # Each look reads every record: spare the fake API server the dispatcher talks to.
-            time.sleep(max(0.5, len(self.uuids) / 500))
+            time.sleep(max(0.5, len(self.uuids) / 250))
         t_final = time.monotonic() - t0
         self.stop.set()
         for t in threads:

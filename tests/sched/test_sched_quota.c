@@ -138,6 +138,28 @@ pass_uses_instance_limit(void **unused)
 	fx_free(f);
 }
 
+/* The fault suite's finding 5, with little running: a 503 backs off to |R|-1 but not below
+ * the limit the reference starts with (MaxInstances here), where the reference went to 1.
+ * Fails before the fix. */
+static void
+backoff_503_floor(void **unused)
+{
+	struct cfg_cluster cl = { 0 };
+	struct sched_quota q;
+
+	(void)unused;
+	cl.containers.cloudvms.max_instances = 8;
+	sched_quota_init(&q, &cl);
+	sched_quota_update(&q, 100 * S, 99 * S, 0, 0, false);
+	assert_int_equal(q.max_containers, 8);
+	sched_quota_update(&q, 300 * S, 299 * S, 30, 8, false);
+	assert_int_equal(q.max_containers, 29);
+	cl.containers.cloudvms.initial_quota_estimate = 3;
+	sched_quota_init(&q, &cl);
+	sched_quota_update(&q, 100 * S, 99 * S, 1, 1, false);
+	assert_int_equal(q.max_containers, 3);
+}
+
 /*
  * The fault suite's finding 5, after a restart: a 503 while a worker is not probed yet set the
  * limit to |R|-1 of the containers seen so far (none on the unknown worker), 1 here with three
@@ -174,6 +196,7 @@ main(void)
 		cmocka_unit_test(initial_estimate),
 		cmocka_unit_test(backoff_503),
 		cmocka_unit_test(backoff_503_trickle),
+		cmocka_unit_test(backoff_503_floor),
 		cmocka_unit_test(backoff_503_waits_for_unknown_workers),
 		cmocka_unit_test(quota_learning),
 		cmocka_unit_test(pass_uses_instance_limit),

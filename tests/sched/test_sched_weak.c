@@ -266,6 +266,20 @@ lock_ahead_within_instance_limits(void **unused)
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
 	fx_free(f);
+
+	/* After a restart the Locked containers are held (op_in_flight) until the workers are
+	 * probed: they still hold their locks for instances, so nothing more is locked. Before
+	 * this, each restart of the fault suite's long run locked another 32 containers. */
+	f = fx_new(0x4, 1.0, 2);
+	fx_worker(f, "i-1", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	f->in.any_unknown_worker = true;
+	for (int i = 0; i < 4; i++)
+		f->c[fx_ctr(f, NULL, SCHED_LOCKED, 20, 1, ram)].op_in_flight = true;
+	for (int i = 0; i < 10; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
+	fx_free(f);
 }
 
 /* 9 (as far as the scheduler goes): over quota, an adopted instance with live containers is
