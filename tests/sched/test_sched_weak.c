@@ -280,6 +280,21 @@ lock_ahead_within_instance_limits(void **unused)
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
 	fx_free(f);
+
+	/* Nor is a Queued container locked for the room an unprobed instance seems to have
+	 * (what runs there is not known yet); a ready one still takes it. */
+	f = fx_new(0x4, 1.0, 3);
+	fx_worker(f, "i-1", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	fx_worker(f, "i-2", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	f->in.any_unknown_worker = true;
+	for (int i = 0; i < 6; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
+	fx_worker(f, "i-3", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
+	fx_free(f);
 }
 
 /* 9 (as far as the scheduler goes): over quota, an adopted instance with live containers is
