@@ -75,16 +75,41 @@ sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 }
 
 /*
- * The limit of the cool-down above. With no instance and no create pending, step 8 unlocked
- * every container at quota (the head too), so once the quota hold ends no locked container is
- * left to ask for an instance, and the cool-down would stall the whole queue for its length
- * (5 min against the 1-min quotaErrorTTL). Then the first cooling container in queue order is
- * locked: it probes the quota as the reference does after quotaErrorTTL; the rest stay cool.
+ * The limit of the cool-down above. A cooling container is locked for a new instance when
+ * nothing else asks for one: no create pending and no container of this pass waiting for an
+ * instance (sched_queued's bound says the limits have room for it). Then it probes the quota
+ * one instance at a time, as the reference does after quotaErrorTTL, and the containers behind
+ * it pack onto that instance; the rest stay cool while a create is under way. Without it the
+ * cool-down stalled growth for its whole length (5 min against the 1-min quotaErrorTTL): first
+ * with no instance at all (every container unlocked at quota, the head too; the Azure e2e
+ * "quota learnt" scenario, `w10_quota_probe_without_instances`), then, in the fault suite
+ * (docs/RELIABILITY.md finding 4), with the one instance that probe made, which took four
+ * containers while every other one waited out its cool-down.
  */
 static bool
 sched_quota_probe(const struct sched_pass *x)
 {
-	return x->n_workers == 0 && x->n_pending == 0 && !x->wants_instance;
+	return x->n_pending == 0 && !x->wants_instance;
+}
+
+/*
+ * fix (the fault suite, docs/RELIABILITY.md finding 3): a Queued container with nowhere to run
+ * is locked only for an instance the limits let us have: the workers, the pending creates, the
+ * instances wanted by Locked containers a create was refused to, and those promised to the
+ * Queued ones locked so in this pass stay below MaxInstances and the learnt instance limit.
+ * The reference bounds such locks by maxContainers, which starts at MaxInstances (weakness 5
+ * here: it starts unlimited), so all of a long queue was locked at once, then unlocked as over
+ * quota (each unlock costs a MaxDispatchAttempts attempt) and cooled down. A promise is a
+ * placeholder the later containers pack onto, as they will onto the next pass's create.
+ */
+static bool
+sched_promise_room(const struct sched_pass *x)
+{
+	int64_t mi = x->s->cl->containers.cloudvms.max_instances;
+	int64_t lim = x->s->quota.instance_limit;
+	int64_t have = x->n_workers + x->n_pending + x->n_promised;
+
+	return (mi <= 0 || have < mi) && (lim <= 0 || have < lim);
 }
 
 /* 4.2 step 5.7. Returns 1 to stop the scan (over quota). */
@@ -96,7 +121,13 @@ sched_queued(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 
 	if (!p->best && sched_pass_at_quota(x))
 		return 1;
-	if (!p->best && (p->avail < 0 || sched_instance_limit_reached(x) ||
+	/* fix (fault suite, finding 3 after a restart): while a worker is not probed yet, the
+	 * containers on it are not known, so neither is the room on an instance not ready: a
+	 * Queued container is not locked for one (every restart locked four per adopted
+	 * instance that was in fact full). The probe, seconds later, kicks the next pass. */
+	if (p->best && x->in->any_unknown_worker && !x->s->tree[p->bt].leaf[p->bj].ready)
+		return 0;
+	if (!p->best && (p->avail < 0 || !sched_promise_room(x) ||
 			 (sched_relock_cooling(x, c) && !sched_quota_probe(x))))
 		return 0;
 	/* Budget cap: nothing to run on and no instance to be had: not locked, says why. */
@@ -106,11 +137,15 @@ sched_queued(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 	}
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
-	if (!p->best)
+	if (p->best)
+		rc = sched_pass_place(x, p->bt, p->bj, &c->need);
+	else if ((rc = sched_pass_placeholder(x, (uint32_t)p->avail, &c->need)) == 0) {
 		x->wants_instance = true;
-	if (p->best && (rc = sched_pass_place(x, p->bt, p->bj, &c->need)) < 0)
-		return rc;
-	if ((rc = sched_fallback_note(x, ci, p->fb)) < 0)
+		x->n_promised++;
+	}
+	if (rc == 0)
+		rc = sched_fallback_note(x, ci, p->fb);
+	if (rc < 0)
 		return rc;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_LOCK, SCHED_R_NONE);
 }
@@ -164,9 +199,17 @@ sched_locked(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 	/* An operation holds it (an unlock or cancel under way, or the driver holds it back
 	 * while a worker not probed yet may be running it, docs/SCHEDULER.md "Restart
 	 * safety"): starting it now could run it twice. Neither started nor given a new
-	 * instance; the operation's end or the worker's probe kicks the next pass. */
-	if (c->op_in_flight)
+	 * instance; the operation's end or the worker's probe kicks the next pass. It still
+	 * holds its room: on its best instance (tentatively, as a start would), else as a
+	 * lock owed an instance (sched_promise_room). After a restart every Locked container
+	 * is held so until the workers are probed, and the first passes locked another
+	 * MaxInstances' worth of the queue on each restart. */
+	if (c->op_in_flight) {
+		if (p->best)
+			return sched_pass_place(x, p->bt, p->bj, &c->need);
+		x->n_promised++;
 		return 0;
+	}
 	if (p->best)
 		return sched_locked_on(x, ci, p);
 	if (sched_pass_at_quota(x))
@@ -176,8 +219,10 @@ sched_locked(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 		return 0;
 	}
 	x->wants_instance = true;
-	if (!sched_create_allowed(x))
+	if (!sched_create_allowed(x)) {
+		x->n_promised++; /* it holds a lock for an instance too (sched_promise_room) */
 		return 0;
+	}
 	if (!sched_budget_allows(x, (uint32_t)p->avail)) {
 		x->out->status[ci] = sched_budget_status(x);
 		return 0;
@@ -289,6 +334,18 @@ sched_status_alloc(struct sched_result *out, size_t n)
 	return 0;
 }
 
+/*
+ * The 503 the quota step may act on. fix (the fault suite, docs/RELIABILITY.md finding 5): a
+ * back-off takes |R|-1, and while a worker is unknown (after a restart, until its first probe)
+ * |R| lacks whatever runs there: a 503 then set the limit to 1 with dozens of containers
+ * running. Such a 503 is acted on once every worker is known (at most TimeoutBooting later).
+ */
+static sched_time
+sched_pass_last_503(const struct sched_input *in, const struct sched_quota *q)
+{
+	return in->any_unknown_worker ? q->last_503 : in->api_last_503;
+}
+
 int
 sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *out)
 {
@@ -310,8 +367,8 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 		return -ENOMEM;
 	x.trying = x.sums.running;
 	sched_budget_start(&x);
-	sched_quota_update(&s->quota, in->now, in->api_last_503, x.trying, x.n_workers,
-			   sched_pass_at_quota(&x));
+	sched_quota_update(&s->quota, in->now, sched_pass_last_503(in, &s->quota), x.trying,
+			   x.n_workers, sched_pass_at_quota(&x));
 	x.max_containers = s->quota.max_containers;
 	x.max_supervisors = sched_max_supervisors(s);
 	for (size_t i = 0; i < in->n_ctrs; i++) {

@@ -13,6 +13,7 @@ struct sched_pass {
 	int64_t max_containers, max_supervisors, max_per_instance;
 	int64_t trying, supervisors;
 	int64_t n_workers, n_pending; /* N (instances with an ID) and pending creates */
+	int64_t n_promised;	      /* instances owed to containers locked with nowhere to run */
 	uint32_t qpos;
 	size_t overquota_from; /* position in keys where overquota starts; n if none */
 	size_t n_oms;	       /* over-max-supervisors, in s->oms */

@@ -148,6 +148,8 @@ void sched_result_free(struct sched_result *r);
 struct sched_quota {
 	int64_t max_containers;
 	sched_time last_503;
+	sched_time last_backoff; /* the 503 that last lowered max_containers (one per quiet period) */
+	int64_t backoff_floor; /* no back-off below: InitialQuotaEstimate, else MaxInstances, >= 1 */
 	int64_t instances_within_quota;
 	int64_t instance_limit;
 };

@@ -226,6 +226,10 @@ idle_in_503_quiet_period(void **st)
 	int w;
 
 	(void)st;
+	/* The back-off stops at the reference's starting limit (docs/SCHEDULER.md, 4.3 503s):
+	 * InitialQuotaEstimate 1 makes it 1, the reference's floor. */
+	f->cl->containers.cloudvms.initial_quota_estimate = 1;
+	fx_resched(f);
 	w = fx_worker(f, "i-1", 4, SCHED_W_RUNNING, SCHED_IDLE_RUN);
 	fx_worker(f, "i-2", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
 	fx_run_on(f, fx_ctr(f, "run-a", SCHED_RUNNING, 9, 1, ram), w, false);

@@ -128,12 +128,12 @@ w5_units(void **unused)
 }
 
 /* 10: unlock churn. The reference unlocks a single over-quota entry even with instances up,
- * and re-locks an unlocked container whenever the quota flag clears. */
+ * and re-locks every unlocked container whenever the quota flag clears. */
 static void
 w10_unlock_churn(void **unused)
 {
 	struct fx_world *f = fx_new(0x1fffe, 1.0, 10);
-	int c;
+	int c, o;
 
 	(void)unused;
 	fx_worker(f, "i-1", 16, SCHED_W_RUNNING, SCHED_IDLE_RUN);
@@ -142,17 +142,24 @@ w10_unlock_churn(void **unused)
 	f->in.quota_hold = true;
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_UNLOCK), 0);
-	/* Unlocked earlier for quota: no re-lock while it still has nowhere to go. */
+	/* Unlocked earlier for quota: no re-lock while another container's create probes the
+	 * quota. */
 	f->c[c].state = SCHED_QUEUED;
 	f->c[c].overquota_unlocked_at = f->in.now - 10 * S;
 	f->in.quota_hold = false;
+	o = fx_ctr(f, "other", SCHED_LOCKED, 1, 1, ram);
 	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_CREATE, "other"));
 	assert_null(fx_find(f, SCHED_D_LOCK, "head"));
+	f->c[o].state = SCHED_COMPLETE;
 	/* ... but at once if an instance can take it. */
 	fx_worker(f, "i-2", 1, SCHED_W_IDLE, SCHED_IDLE_RUN);
 	assert_int_equal(fx_pass(f), 0);
 	assert_non_null(fx_find(f, SCHED_D_LOCK, "head"));
 	f->nw--;
+	/* ... and, with nothing else asking for an instance, as the next quota probe. */
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "head"));
 	/* ... and after the cool-down. */
 	f->in.now += SCHED_RELOCK_COOLDOWN;
 	assert_int_equal(fx_pass(f), 0);
@@ -186,11 +193,107 @@ w10_quota_probe_without_instances(void **unused)
 	assert_int_equal(fx_pass(f), 0);
 	assert_string_equal(fx_created(f), "type1");
 	assert_non_null(fx_find(f, SCHED_D_CREATE, "head"));
-	fx_apply(f, false);
-	/* An instance exists now (booting): "next" waits out its cool-down. */
-	assert_int_equal(fx_pass(f), 0);
+	/* While that create is pending, "next" stays cool ... */
 	assert_null(fx_find(f, SCHED_D_LOCK, "next"));
+	fx_apply(f, false);
+	/* ... and once it is done (an instance booting, "head" on it), "next" probes for the
+	 * second instance: one instance at a time, not all of the queue at once. */
+	assert_int_equal(fx_pass(f), 0);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "next"));
 	assert_int_equal(fx_count(f, SCHED_D_CREATE), 0);
+	fx_free(f);
+}
+
+/*
+ * The fault suite's finding 4 (docs/RELIABILITY.md): after a quota error the containers
+ * unlocked as over quota cool down for 5 minutes. With an instance up, none of them was locked
+ * to ask for another instance (the probe above was only for a cluster with no instance), so the
+ * cluster kept the one instance the probe made while the rest of the queue waited out the
+ * cool-down. Now a cooling container is locked for a new instance when nothing else asks for
+ * one, and the containers behind it pack onto that instance. Fails before the fix (no LOCK).
+ */
+static void
+w10_cooling_queue_grows_one_instance_at_a_time(void **unused)
+{
+	struct fx_world *f = fx_new(0x4, 1.0, 10); /* type2 only: two 1-VCPU containers each */
+	int w = fx_worker(f, "i-1", 2, SCHED_W_RUNNING, SCHED_IDLE_RUN);
+
+	(void)unused;
+	fx_run_on(f, fx_ctr(f, "a", SCHED_RUNNING, 9, 1, ram), w, false);
+	fx_run_on(f, fx_ctr(f, "b", SCHED_RUNNING, 9, 1, ram), w, false);
+	for (int i = 0; i < 6; i++)
+		f->c[fx_ctr(f, NULL, SCHED_QUEUED, 1, 1, ram)].overquota_unlocked_at = f->in.now -
+										       10 * S;
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
+	fx_apply(f, false);
+	/* The two Locked ones ask for the instance; the rest stay cool meanwhile. */
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_CREATE), 1);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
+	fx_free(f);
+}
+
+/*
+ * The fault suite's finding 3 (docs/RELIABILITY.md): with nowhere to run, a Queued container is
+ * locked only for an instance the limits let us have. MaxInstances 2 of type2 (two 1-VCPU
+ * containers each) and ten Queued: four are locked, not ten (before the fix all ten were, to be
+ * unlocked as over quota once two instances existed, each unlock a MaxDispatchAttempts attempt).
+ * The learnt instance limit bounds them the same way.
+ */
+static void
+lock_ahead_within_instance_limits(void **unused)
+{
+	struct fx_world *f = fx_new(0x4, 1.0, 2);
+	int w;
+
+	(void)unused;
+	for (int i = 0; i < 10; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 4);
+	assert_non_null(fx_find(f, SCHED_D_LOCK, "ctr-7"));
+	assert_null(fx_find(f, SCHED_D_LOCK, "ctr-6"));
+	fx_free(f);
+
+	f = fx_new(0x4, 1.0, 0);
+	w = fx_worker(f, "i-1", 2, SCHED_W_RUNNING, SCHED_IDLE_RUN);
+	fx_run_on(f, fx_ctr(f, "a", SCHED_RUNNING, 20, 1, ram), w, false);
+	fx_run_on(f, fx_ctr(f, "b", SCHED_RUNNING, 20, 1, ram), w, false);
+	sched_quota_state(f->s)->instances_within_quota = 1; /* limit: 1 + 1 instances */
+	for (int i = 0; i < 10; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
+	fx_free(f);
+
+	/* After a restart the Locked containers are held (op_in_flight) until the workers are
+	 * probed: they still hold their locks for instances, so nothing more is locked. Before
+	 * this, each restart of the fault suite's long run locked another 32 containers. */
+	f = fx_new(0x4, 1.0, 2);
+	fx_worker(f, "i-1", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	f->in.any_unknown_worker = true;
+	for (int i = 0; i < 4; i++)
+		f->c[fx_ctr(f, NULL, SCHED_LOCKED, 20, 1, ram)].op_in_flight = true;
+	for (int i = 0; i < 10; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
+	fx_free(f);
+
+	/* Nor is a Queued container locked for the room an unprobed instance seems to have
+	 * (what runs there is not known yet); a ready one still takes it. */
+	f = fx_new(0x4, 1.0, 3);
+	fx_worker(f, "i-1", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	fx_worker(f, "i-2", 2, SCHED_W_UNKNOWN, SCHED_IDLE_RUN);
+	f->in.any_unknown_worker = true;
+	for (int i = 0; i < 6; i++)
+		fx_ctr(f, NULL, SCHED_QUEUED, 10 - i, 1, ram);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 0);
+	fx_worker(f, "i-3", 2, SCHED_W_IDLE, SCHED_IDLE_RUN);
+	assert_int_equal(fx_pass(f), 0);
+	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
 	fx_free(f);
 }
 
@@ -225,6 +328,8 @@ main(void)
 		cmocka_unit_test(w5_units),
 		cmocka_unit_test(w10_unlock_churn),
 		cmocka_unit_test(w10_quota_probe_without_instances),
+		cmocka_unit_test(w10_cooling_queue_grows_one_instance_at_a_time),
+		cmocka_unit_test(lock_ahead_within_instance_limits),
 		cmocka_unit_test(w9_no_shutdown_with_containers),
 	};
 
