@@ -39,6 +39,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "ops.h"
 #include "sess.h"
 #include "sshpool.h"
@@ -102,25 +103,6 @@ on_banner_accept(uv_poll_t *h, int status, int events)
 	while ((fd = accept4(*(int *)h->data, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		if (write(fd, banner, sizeof(banner) - 1) < 0)
 			close(fd);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static double
-cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static unsigned
