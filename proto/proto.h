@@ -260,6 +260,9 @@ struct proto_ssh_init {	      /* SSH_INIT_REQ; carries a secret (or an fd to it)
 	/* -instance-metadata-url when -spot-interruption-notices is on, else "": the only
 	 * address a run probe's spot check may read (proto_ssh_valid_imds_url). */
 	char *imds_url;
+	/* With imds_url: the cloud driver's name, "ec2" or "azure", which spot check the run
+	 * probe does (proto_ssh_valid_imds_kind); "" without. */
+	char *imds_kind;
 };
 
 struct proto_ssh_init_ans { /* SSH_INIT_ANS */

@@ -275,6 +275,7 @@ proto_ssh_init_encode(struct proto_wbuf *w, uint32_t reqid, uint32_t timeout_ms,
 	proto_put_str_max(w, m->runner_md5, PROTO_MAX_MD5);
 	proto_put_bool(w, m->heartbeat);
 	proto_put_str_max(w, m->imds_url, PROTO_MAX_PATH);
+	proto_put_str_max(w, m->imds_kind, PROTO_MAX_ID);
 	return proto_encode_finish(w);
 }
 
@@ -300,6 +301,7 @@ proto_ssh_init_decode(const struct proto_msg *msg, struct proto_ssh_init *m)
 	proto_get_str(&r, &m->runner_md5, PROTO_MAX_MD5);
 	proto_get_bool(&r, &m->heartbeat);
 	proto_get_str(&r, &m->imds_url, PROTO_MAX_PATH);
+	proto_get_str(&r, &m->imds_kind, PROTO_MAX_ID);
 	rc = proto_end(&r);
 	if (rc == 0 && with_fd != (m->private_key_len == 0))
 		rc = -EBADMSG;
@@ -328,6 +330,7 @@ proto_ssh_init_free(struct proto_ssh_init *m)
 	free(m->deploy_dir);
 	free(m->runner_md5);
 	free(m->imds_url);
+	free(m->imds_kind);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -193,6 +193,9 @@ bool proto_ssh_valid_engine(const char *s);   /* ^[a-z0-9][a-z0-9_-]{0,63}$ */
  * [A-Za-z0-9.-] (a name or an IPv4 literal), an optional ":port" (1-5 digits), no path, at
  * most PROTO_SSH_MAX_IMDS_URL bytes. Safe unquoted in a shell word; quoted anyway. */
 bool proto_ssh_valid_imds_url(const char *s);
+/* Which spot check the metadata service answers (SSH_INIT_REQ.imds_kind, the cloud driver's
+ * name): exactly "ec2" (IMDSv2's instance-action) or "azure" (Scheduled Events). */
+bool proto_ssh_valid_imds_kind(const char *s);
 
 int proto_ssh_verify_check(const struct proto_ssh_verify *m, char *why, size_t len);
 int proto_ssh_target_check(const struct proto_ssh_target *m, char *why, size_t len);

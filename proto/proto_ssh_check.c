@@ -84,6 +84,12 @@ proto_ssh_valid_imds_url(const char *s)
 	return colon == NULL || pssh_span(colon + 1, 1, 5, NULL, PSSH_DIGIT);
 }
 
+bool
+proto_ssh_valid_imds_kind(const char *s)
+{
+	return s != NULL && (strcmp(s, "ec2") == 0 || strcmp(s, "azure") == 0);
+}
+
 static int
 pssh_bad(char *why, size_t len, const char *what, const char *value)
 {

@@ -41,6 +41,9 @@ ops_check_conf(const struct ops_conf *c, char *why, size_t len)
 	if (c->imds_url && c->imds_url[0] && !proto_ssh_valid_imds_url(c->imds_url))
 		return ops_why(why, len, "instance metadata URL %.100s: not http://host[:port]",
 			       c->imds_url);
+	if (c->imds_url && c->imds_url[0] && !proto_ssh_valid_imds_kind(c->imds_kind))
+		return ops_why(why, len, "instance metadata kind %.20s: not ec2 or azure",
+			       c->imds_kind ? c->imds_kind : "(null)");
 	if (c->runtime_engine && c->runtime_engine[0] && !quote_valid_engine(c->runtime_engine))
 		return ops_why(why, len, "RuntimeEngine %.70s: invalid", c->runtime_engine);
 	for (size_t i = 0; i < c->ncrunch_run_args; i++)
@@ -73,6 +76,7 @@ ops_new(const struct ops_conf *c, struct ops **out, char *why, size_t whylen)
 	o->runtime_engine = strdup(ops_or(c->runtime_engine, "docker"));
 	if (c->imds_url && c->imds_url[0] && !(o->imds_url = strdup(c->imds_url)))
 		r = -1;
+	o->imds_azure = o->imds_url && strcmp(c->imds_kind, "azure") == 0;
 	if (c->runner_hash && c->runner_hash[0])
 		r = asprintf(&o->runner, "%s/crunch-run~%s", o->deploy_dir, c->runner_hash);
 	else
@@ -136,24 +140,24 @@ ops_cmd_verify(const char *user, int *err)
 
 /*
  * The spot check (-spot-interruption-notices), ahead of crunch-run in the run probe's command
- * so that it costs no SSH session of its own: IMDSv2, a token (PUT) then the instance-action
- * notice (GET), with curl, which Arvados's compute images have. Exactly one line, always the
- * first of the output, whatever happens (the pool reads it, pool_spot_parse.c):
- *   adc-spot action <body, newlines as spaces> <HTTP status>  (404: no notice)
- *   adc-spot token <HTTP status>   (no token: 000 when nothing answered)
+ * so that it costs no SSH session of its own, with curl, which Arvados's compute images have.
+ * EC2 (imds_kind "ec2"): IMDSv2, a token (PUT) then the instance-action notice (GET). Azure
+ * ("azure"): one GET of Scheduled Events with the "Metadata: true" header the service demands
+ * (400 without it). Exactly one line, always the first of the output, whatever happens (the
+ * pool reads it, pool_spot_parse.c):
+ *   adc-spot action <body, newlines as spaces> <HTTP status>  (EC2; 404: no notice)
+ *   adc-spot token <HTTP status>   (EC2, no token: 000 when nothing answered)
+ *   adc-spot events <body, newlines as spaces> <HTTP status>  (Azure)
  *   adc-spot no-curl
  * It reads no stdin (the prices are crunch-run's), prints nothing on stderr, needs no root,
  * and leaves the exit status to crunch-run, which runs next. Each curl is bounded (1 s to
  * connect, 2 s in all), so an unreachable service delays the probe by at most 4 s.
  */
 static void
-ops_cmd_spot_check(struct quote_buf *b, const char *url)
+ops_cmd_spot_ec2(struct quote_buf *b)
 {
-	quote_buf_raw(b, "u=");
-	quote_buf_arg(b, url);
 	quote_buf_raw(
-		b, "; if command -v curl >/dev/null 2>&1; then "
-		   "t=$(curl -s --connect-timeout 1 -m 2 -X PUT "
+		b, "t=$(curl -s --connect-timeout 1 -m 2 -X PUT "
 		   "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -w ' %{http_code}' "
 		   "\"$u/latest/api/token\" </dev/null 2>/dev/null); "
 		   "case \"$t\" in *' 200') "
@@ -161,8 +165,31 @@ ops_cmd_spot_check(struct quote_buf *b, const char *url)
 		   "-H \"X-aws-ec2-metadata-token: ${t% 200}\" -w ' %{http_code}' "
 		   "\"$u/latest/meta-data/spot/instance-action\" </dev/null 2>/dev/null); "
 		   "printf 'adc-spot action %s\\n' \"$(printf '%s' \"$a\" | tr '\\n\\r' '  ')\";; "
-		   "*) printf 'adc-spot token %s\\n' \"${t##* }\";; esac; "
-		   "else echo adc-spot no-curl; fi; ");
+		   "*) printf 'adc-spot token %s\\n' \"${t##* }\";; esac; ");
+}
+
+static void
+ops_cmd_spot_azure(struct quote_buf *b)
+{
+	quote_buf_raw(b, "a=$(curl -s --connect-timeout 1 -m 2 -H 'Metadata: true' "
+			 "-w ' %{http_code}' "
+			 "\"$u/metadata/scheduledevents?api-version=2020-07-01\" "
+			 "</dev/null 2>/dev/null); "
+			 "printf 'adc-spot events %s\\n' "
+			 "\"$(printf '%s' \"$a\" | tr '\\n\\r' '  ')\"; ");
+}
+
+static void
+ops_cmd_spot_check(struct quote_buf *b, const char *url, bool azure)
+{
+	quote_buf_raw(b, "u=");
+	quote_buf_arg(b, url);
+	quote_buf_raw(b, "; if command -v curl >/dev/null 2>&1; then ");
+	if (azure)
+		ops_cmd_spot_azure(b);
+	else
+		ops_cmd_spot_ec2(b);
+	quote_buf_raw(b, "else echo adc-spot no-curl; fi; ");
 }
 
 char *
@@ -183,7 +210,7 @@ ops_cmd_run_probe(const struct ops *o, const char *user, int prices, bool spot, 
 		quote_buf_raw(&b, "touch " ADC_DEADMAN_HEARTBEAT_PATH "; ");
 	}
 	if (spot)
-		ops_cmd_spot_check(&b, o->imds_url);
+		ops_cmd_spot_check(&b, o->imds_url, o->imds_azure);
 	ops_sudo(&b, user);
 	quote_buf_raw(&b, o->runner); /* validated: a plain path or name */
 	quote_buf_raw(&b, prices ? " --list --stdin-prices" : " --list");

@@ -30,8 +30,10 @@ struct ops_conf {
 	const char *deploy_dir;		/* DeployRunnerDirectory ("/tmp/arvados-crunch-run") */
 	const char *runner_hash;	/* md5 of DeployRunnerBinary; NULL/"" = nothing deployed */
 	const char *runtime_engine;	/* RuntimeEngine ("docker") */
-	const char *imds_url; /* instance metadata base URL for the run probe's spot check;
+	const char *imds_url;  /* instance metadata base URL for the run probe's spot check;
 			       * NULL/"" = none (proto_ssh_valid_imds_url) */
+	const char *imds_kind; /* with imds_url: "ec2" or "azure", which check runs (refused
+				* otherwise, proto_ssh_valid_imds_kind) */
 	const char *const *crunch_run_args; /* CrunchRunArgumentsList */
 	size_t ncrunch_run_args;
 	uint64_t verify_timeout_ms, boot_timeout_ms, probe_timeout_ms, deploy_timeout_ms,

@@ -6,7 +6,8 @@
 
 struct ops {
 	char *boot_probe_command, *deploy_dir, *runtime_engine, *runner;
-	char *imds_url; /* NULL: no spot check (ops_conf.imds_url) */
+	char *imds_url;	 /* NULL: no spot check (ops_conf.imds_url) */
+	bool imds_azure; /* the spot check reads Azure's Scheduled Events, not EC2's notice */
 	char **args;
 	size_t nargs;
 	struct ops_conf t; /* timeouts, heartbeat: the strings above are this struct's own */

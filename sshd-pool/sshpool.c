@@ -70,7 +70,8 @@ sshpool_unconfigure(struct sshpool *sp)
 	free(sp->deploy_dir);
 	free(sp->runner_md5);
 	free(sp->imds_url);
-	sp->imds_url = NULL;
+	free(sp->imds_kind);
+	sp->imds_url = sp->imds_kind = NULL;
 	sp->public_key = sp->boot_probe_command = sp->ssh_port = sp->cluster_id = NULL;
 	sp->crunch_run_command = sp->deploy_dir = sp->runner_md5 = NULL;
 }
@@ -93,13 +94,15 @@ sshpool_configure(struct sshpool *sp, struct proto_ssh_init *si, char *why, size
 	sp->runner_md5 = sshpool_take(&si->runner_md5);
 	sp->heartbeat = si->heartbeat;
 	sp->imds_url = sshpool_take(&si->imds_url);
+	sp->imds_kind = sshpool_take(&si->imds_kind);
 	sp->connect_timeout_ms = si->connect_timeout_ms;
 	sp->command_timeout_ms = si->command_timeout_ms;
 	r = ops_new(&(struct ops_conf){ .boot_probe_command = sp->boot_probe_command,
 					.crunch_run_command = sp->crunch_run_command,
 					.deploy_dir = sp->deploy_dir,
 					.runner_hash = sp->runner_md5,
-					.imds_url = sp->imds_url },
+					.imds_url = sp->imds_url,
+					.imds_kind = sp->imds_kind },
 		    &probe, why, len);
 	if (r != 0)
 		return r == -EINVAL ? PROTO_E_PERMANENT : PROTO_E_FAILED;

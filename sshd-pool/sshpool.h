@@ -27,8 +27,9 @@ struct sshpool {
 	char *crunch_run_command; /* the runner (spec 5.8), fixed at init */
 	char *deploy_dir;
 	char *runner_md5;
-	bool heartbeat; /* -deadman-timeout: the run probe touches the heartbeat (deadman.h) */
-	char *imds_url; /* "" or NULL: run probes may not ask for a spot check */
+	bool heartbeat;	 /* -deadman-timeout: the run probe touches the heartbeat (deadman.h) */
+	char *imds_url;	 /* "" or NULL: run probes may not ask for a spot check */
+	char *imds_kind; /* with imds_url: "ec2" or "azure" (ops_conf.imds_kind) */
 	uint32_t connect_timeout_ms, command_timeout_ms;
 	/* -keepalive-interval, -keepalive-timeout (main.c); 0: the session pool's defaults */
 	uint64_t keepalive_ms, keepalive_timeout_ms;

@@ -215,6 +215,7 @@ sshpool_call_new(struct sshpool *sp, const struct proto_msg *m, const char *inst
 		.runner_hash = sp->runner_md5,
 		.heartbeat = sp->heartbeat,
 		.imds_url = sp->imds_url,
+		.imds_kind = sp->imds_kind,
 		.runtime_engine = engine,
 		.crunch_run_args = (const char *const *)args,
 		.ncrunch_run_args = nargs,

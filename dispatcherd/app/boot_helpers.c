@@ -77,9 +77,11 @@ sshpool_build_init(struct child *c, struct proto_wbuf *w, void *arg)
 	struct dispatcher *d = arg;
 
 	(void)c;
-	return helper_ssh_init_encode(w, d->cfg, d->cfg->containers.cloudvms.boot_probe_command,
-				      d->pssh.runner_md5, d->opts->deadman_timeout_ns > 0,
-				      dispatcher_spot_notices(d) ? d->opts->imds_url : "");
+	return helper_ssh_init_encode(
+		w, d->cfg, d->cfg->containers.cloudvms.boot_probe_command, d->pssh.runner_md5,
+		d->opts->deadman_timeout_ns > 0,
+		dispatcher_spot_notices(d) ? d->opts->imds_url : "",
+		dispatcher_spot_notices(d) ? d->cfg->containers.cloudvms.driver : "");
 }
 
 static int

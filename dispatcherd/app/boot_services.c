@@ -90,6 +90,7 @@ boot_metrics(struct dispatcher *d)
 		.process = true,
 		.budget = d->opts->max_hourly_spend_dollars > 0,
 		.spot_notices = dispatcher_spot_notices(d),
+		.spot_azure = strcmp(c->containers.cloudvms.driver, "azure") == 0,
 	};
 	const char *path = d->opts->config_path ? d->opts->config_path : getenv("ARVADOS_CONFIG");
 	char sha[65];
@@ -168,7 +169,11 @@ boot_standby_start(struct dispatcher *d)
 bool
 dispatcher_spot_notices(const struct dispatcher *d)
 {
-	return d->opts->spot_notices && strcmp(d->cfg->containers.cloudvms.driver, "ec2") == 0;
+	const char *drv = d->cfg->containers.cloudvms.driver;
+
+	/* EC2's instance-action notice or Azure's Scheduled Events: the driver's name is the
+	 * spot check's kind in sshd-pool's init (proto_ssh_valid_imds_kind). */
+	return d->opts->spot_notices && (strcmp(drv, "ec2") == 0 || strcmp(drv, "azure") == 0);
 }
 
 /* Pool (first sync at once), queue (first poll retried until success, 2.7), scheduler loop;
@@ -199,7 +204,8 @@ boot_services(struct dispatcher *d)
 
 	if (d->opts->spot_notices && !po.spot_notices)
 		log_kv(LOG_LVL_WARN,
-		       "-spot-interruption-notices ignored: only the ec2 driver has the notice",
+		       "-spot-interruption-notices ignored: only the ec2 and azure drivers have "
+		       "a notice",
 		       LF_STR("Driver", vm->driver));
 	d->pcloud = (struct port_cloud){ .cloudd = &d->cloudd,
 					 .cluster = d->cfg,

@@ -123,7 +123,7 @@ ct_ssh_init(struct child *c, struct proto_wbuf *w, void *arg)
 	const char *probe = c == t->sshcmd ? t->command
 					   : t->cfg->containers.cloudvms.boot_probe_command;
 
-	return helper_ssh_init_encode(w, t->cfg, probe, "", false, "");
+	return helper_ssh_init_encode(w, t->cfg, probe, "", false, "", "");
 }
 
 static int

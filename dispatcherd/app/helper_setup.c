@@ -87,7 +87,7 @@ helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 int
 helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 		       const char *boot_probe_command, const char *runner_md5, bool heartbeat,
-		       const char *imds_url)
+		       const char *imds_url, const char *imds_kind)
 {
 	const struct cfg_cloudvms *vm = &cfg->containers.cloudvms;
 	struct proto_ssh_init m = {
@@ -101,6 +101,7 @@ helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 		.runner_md5 = (char *)runner_md5,
 		.heartbeat = heartbeat,
 		.imds_url = (char *)imds_url,
+		.imds_kind = (char *)imds_kind,
 	};
 
 	return proto_ssh_init_encode(w, 0, 0, &m, true);

@@ -29,7 +29,7 @@ int helper_cloud_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg
  * "" = none); the key rides as the fd. */
 int helper_ssh_init_encode(struct proto_wbuf *w, const struct cfg_cluster *cfg,
 			   const char *boot_probe_command, const char *runner_md5, bool heartbeat,
-			   const char *imds_url);
+			   const char *imds_url, const char *imds_kind);
 
 /* The helpers' init answers, read the same way by the dispatcher and cloudtest: 0 ready;
  * CHILD_INIT_PERMANENT when the helper refused for good (PROTO_E_PERMANENT: bad key,

@@ -296,11 +296,15 @@ metrics_catalog_register(struct metrics_registry *r, const struct metrics_catalo
 	if (!rc && in->budget)
 		rc = register_table(r, catalog_budget, N(catalog_budget));
 	if (!rc && in->spot_notices) {
-		/* EC2's three actions, and "other" for anything else a worker printed. */
-		static const char *const actions[] = { "terminate", "stop", "hibernate", "other" };
+		/* EC2's three actions, and "other" for anything else a worker printed; Azure's
+		 * one notice, Preempt (docs/POOL.md "Spot interruption notices"). */
+		static const char *const ec2[] = { "terminate", "stop", "hibernate", "other" };
+		static const char *const azure[] = { "preempt" };
 
 		rc = register_table(r, catalog_spot, N(catalog_spot));
-		rc = rc ? rc : touch_grid(r, MET_SPOT_INTERRUPTIONS, actions, N(actions), NULL, 0);
+		rc = rc ? rc
+			: touch_grid(r, MET_SPOT_INTERRUPTIONS, in->spot_azure ? azure : ec2,
+				     in->spot_azure ? N(azure) : N(ec2), NULL, 0);
 	}
 	rc = rc ? rc : touch_pool(r, in);
 	rc = rc ? rc : touch_generic(r, in);

@@ -40,8 +40,10 @@ struct metrics_catalog_init {
 	bool ec2;			 /* register the ec2 driver's own two families */
 	bool process;			 /* add process_* from /proc/self (an addition, see docs) */
 	bool budget; /* -max-hourly-spend given: the two budget gauges (an addition) */
-	/* -spot-interruption-notices: the interruptions counter (an addition) */
+	/* -spot-interruption-notices: the interruptions counter (an addition), with EC2's action
+	 * labels, or Azure's "preempt" when spot_azure */
 	bool spot_notices;
+	bool spot_azure;
 };
 
 /* Register everything. 0, or a negative errno (a name clash is a bug: -EEXIST). */

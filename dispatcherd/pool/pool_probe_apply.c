@@ -19,7 +19,7 @@ pool_probe_parse(struct pool_probe *pr, struct pool_probe_lines *l)
 	if (pr->spot) {
 		struct pool_spot s;
 
-		list = pool_spot_take(pr->out, &s);
+		list = pool_spot_take(pr->out, pr->w->id, &s);
 		pool_spot_apply(pr->w, &s);
 	}
 	if (pool_probe_lines_parse(list, pr->p->cl->cluster_id, l) < 0)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #define SPOT_PREFIX "adc-spot "
 
@@ -82,8 +84,109 @@ spot_action_line(char *rest, struct pool_spot *s)
 	}
 }
 
+/* Azure's NotBefore, an RFC 1123 date ("Mon, 19 Sep 2016 18:29:47 GMT"), as RFC 3339 like
+ * EC2's time, so that the log and the management API show one format; "" when blank (the
+ * event has started) or anything else. The C locale's day and month names: dispatcherd never
+ * calls setlocale. */
 static void
-spot_line(char *line, struct pool_spot *s)
+spot_not_before(const char *t, struct pool_spot *s)
+{
+	struct tm tm;
+	const char *end;
+
+	s->time[0] = 0;
+	memset(&tm, 0, sizeof(tm));
+	end = t ? strptime(t, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
+	if (end && *end == 0 && tm.tm_year >= 0 && tm.tm_year < 8000)
+		strftime(s->time, sizeof(s->time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Whether one of the event's Resources is this VM (Azure delivers an availability set's
+ * events to all its VMs: Resources says which one goes). Names are case-insensitive there. */
+static bool
+spot_event_mine(const cJSON *ev, const char *vm)
+{
+	const cJSON *r;
+
+	if (vm == NULL || vm[0] == 0)
+		return false;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(
+				      ev, "Resources")) if (cJSON_IsString(r) &&
+							    strcasecmp(r->valuestring, vm) ==
+								    0) return true;
+	return false;
+}
+
+/*
+ * The Scheduled Events document, {"DocumentIncarnation": n, "Events": [...]}. Only a Preempt
+ * event (a Spot eviction, at least 30 s ahead) naming this VM is a notice: Terminate is a
+ * deletion someone asked for (the dispatcher's own, or a scale set's scale-in) and Reboot,
+ * Redeploy, Freeze give the VM back, so they drain nothing (docs/POOL.md).
+ */
+static void
+spot_events(const char *body, const char *vm, struct pool_spot *s)
+{
+	cJSON *j = cJSON_Parse(body);
+	const cJSON *evs = cJSON_GetObjectItemCaseSensitive(j, "Events"), *ev;
+
+	if (!cJSON_IsObject(j) || !cJSON_IsArray(evs)) {
+		s->kind = POOL_SPOT_ERROR;
+		snprintf(s->why, sizeof(s->why),
+			 "scheduledevents answered 200 without an Events list");
+		cJSON_Delete(j);
+		return;
+	}
+	s->kind = POOL_SPOT_NONE;
+	cJSON_ArrayForEach(ev, evs)
+	{
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "EventType");
+
+		if (cJSON_IsObject(ev) && cJSON_IsString(type) &&
+		    strcmp(type->valuestring, "Preempt") == 0 && spot_event_mine(ev, vm)) {
+			const cJSON *nb = cJSON_GetObjectItemCaseSensitive(ev, "NotBefore");
+
+			s->kind = POOL_SPOT_NOTICE;
+			snprintf(s->action, sizeof(s->action), "preempt");
+			spot_not_before(cJSON_IsString(nb) ? nb->valuestring : NULL, s);
+			break;
+		}
+	}
+	cJSON_Delete(j);
+}
+
+/* "events <body> <status>" (Azure): as "action", the status last; 200 is the document. */
+static void
+spot_events_line(char *rest, const char *vm, struct pool_spot *s)
+{
+	char *sp = strrchr(rest, ' ');
+	const char *status = sp ? sp + 1 : rest;
+
+	if (!spot_status(status)) {
+		s->kind = POOL_SPOT_ERROR;
+		snprintf(s->why, sizeof(s->why), "spot check line without an HTTP status");
+		return;
+	}
+	if (sp)
+		*sp = 0;
+	if (strcmp(status, "200") == 0) {
+		spot_events(sp ? rest : "", vm, s);
+	} else {
+		s->kind = POOL_SPOT_ERROR;
+		snprintf(s->why, sizeof(s->why), "scheduledevents answered HTTP %s", status);
+	}
+}
+
+/* The VM's name, the last part of the Azure driver's instance id (an ARM resource id). */
+static const char *
+spot_vm_name(const char *id)
+{
+	const char *sl = id ? strrchr(id, '/') : NULL;
+
+	return sl ? sl + 1 : id;
+}
+
+static void
+spot_line(char *line, const char *id, struct pool_spot *s)
 {
 	char *w = line + strlen(SPOT_PREFIX);
 
@@ -94,6 +197,8 @@ spot_line(char *line, struct pool_spot *s)
 		snprintf(s->why, sizeof(s->why), "no IMDSv2 token (HTTP %s)", w + 6);
 	} else if (strncmp(w, "action ", 7) == 0) {
 		spot_action_line(w + 7, s);
+	} else if (strncmp(w, "events ", 7) == 0) {
+		spot_events_line(w + 7, spot_vm_name(id), s);
 	} else {
 		s->kind = POOL_SPOT_ERROR;
 		snprintf(s->why, sizeof(s->why), "unrecognized spot check line");
@@ -101,7 +206,7 @@ spot_line(char *line, struct pool_spot *s)
 }
 
 char *
-pool_spot_take(char *out, struct pool_spot *s)
+pool_spot_take(char *out, const char *id, struct pool_spot *s)
 {
 	char *nl, *rest;
 
@@ -116,6 +221,6 @@ pool_spot_take(char *out, struct pool_spot *s)
 	rest = nl ? nl + 1 : out + strlen(out);
 	if (nl)
 		*nl = 0;
-	spot_line(out, s);
+	spot_line(out, id, s);
 	return rest;
 }

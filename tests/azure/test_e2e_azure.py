@@ -10,12 +10,14 @@ TimeoutIdle. Needs root (the sshd rig)."""
 import base64
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +26,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 import e2e_env  # noqa: E402
 from e2e_env import adc_harness, fakearv_testlib, sshd_rig  # noqa: E402
 
+COUNTER_RE = re.compile(r'^arvados_dispatchcloud_spot_interruptions_total\{action="(\w+)"\} (\S+)$', re.M)
 SET_ID_NOTE = "instance set id: the dispatcher derives it from its token"
 
 
@@ -74,6 +77,18 @@ class FakeAzure:
     def live(self):
         return [i for i in self.instances() if i["state"] in ("pending", "running")]
 
+    def arm(self, method, path):
+        """An ARM call as a client of the subscription (a client-credentials token first)."""
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.info["client_id"],
+                                       "client_secret": "s3cr3t-client", "resource": self.info["resource"]})
+        req = urllib.request.Request(self.endpoint + "/%s/oauth2/token" % self.info["tenant"], data=form.encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            tok = json.loads(r.read())["access_token"]
+        req = urllib.request.Request(self.endpoint + path, method=method, headers={"Authorization": "Bearer " + tok})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return r.status
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
@@ -95,7 +110,7 @@ AZ_TYPES = """      d2:
 """
 
 
-def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, extra_params):
+def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, extra_params, itypes=AZ_TYPES):
     text = """Clusters:
   zzzzz:
     ManagementToken: e2emanagementtoken0123456789
@@ -141,12 +156,24 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, image, extra_params
           AdminUsername: root
     InstanceTypes:
 %(itypes)s""" % {"root": fakearv_testlib.ROOT, "arv": arv_port, "mgmt": mgmt_port, "key": key_path,
-                 "ssh": ssh_port, "image": image, "extra": extra_params, "itypes": AZ_TYPES}
+                 "ssh": ssh_port, "image": image, "extra": extra_params, "itypes": itypes}
     path = os.path.join(d, "config.yml")
     with open(path, "w") as f:
         f.write(text)
     return path
 
+
+# A Spot size only (Azure's "priority": "Spot"), for the spot interruption notice scenario.
+AZ_SPOT_TYPES = """      d4spot:
+        ProviderType: Standard_D4s_v3
+        VCPUs: 4
+        RAM: 16GiB
+        IncludedScratch: 32GB
+        Price: 0.05
+        Preemptible: true
+"""
+NOTICE_MSG = "spot interruption notice: draining instance"
+AZ_API = "2019-07-01"
 
 AZ_ACCT, AZ_KEY = "example", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
 VHD_IMAGE = ("https://zzzzzzzz.blob.core.windows.net/system/Microsoft.Compute/Images/images/"
@@ -181,6 +208,18 @@ class Azurite:
     def blobs(self):
         return [b.name for b in self.container.list_blobs()]
 
+    def arm(self, method, path):
+        """An ARM call as a client of the subscription (a client-credentials token first)."""
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.info["client_id"],
+                                       "client_secret": "s3cr3t-client", "resource": self.info["resource"]})
+        req = urllib.request.Request(self.endpoint + "/%s/oauth2/token" % self.info["tenant"], data=form.encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            tok = json.loads(r.read())["access_token"]
+        req = urllib.request.Request(self.endpoint + path, method=method, headers={"Authorization": "Bearer " + tok})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return r.status
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
@@ -188,7 +227,10 @@ class Azurite:
 
 class AzureE2E(e2e_env.E2E):
     def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False,
-                 fake_args=()):  # noqa: no super
+                 fake_args=(), itypes=AZ_TYPES, events=False):  # noqa: no super
+        """events: the fake serves each VM's Scheduled Events (azure_events.py) on its private
+        IP, port self.events_port, and each worker resolves e2e_env.IMDS_HOST to its own
+        address: -instance-metadata-url is then self.imds_url, as 169.254.169.254 on Azure."""
         adc_harness.ensure_role_users()
         self.dir = tempfile.mkdtemp(prefix="adc-e2e-azure-", dir="/var/tmp")
         os.chmod(self.dir, 0o755)
@@ -201,16 +243,21 @@ class AzureE2E(e2e_env.E2E):
         # The NICs' addresses: the block the rig leased, which no other running rig uses.
         self.rig = sshd_rig.WorkerRig(os.path.join(self.dir, "rig"), authorized_keys=[self.key_path + ".pub"])
         self.net = self.rig.address_prefix
+        self.events_port = e2e_env.free_port(self.net + "5") if events else None
+        if events:
+            fake_args = tuple(fake_args) + ("--events-port", str(self.events_port))
+            self.imds_url = "http://%s:%d" % (e2e_env.IMDS_HOST, self.events_port)
         self.ec2 = self.az = FakeAzure(self.dir, "--nic-cidr", self.net + "0/24",
                                        *(["--storage-account", AZ_ACCT + "=" + AZ_KEY, "--blob-endpoint",
                                           self.azurite.endpoint] if vhd else []), *fake_args)
         self.ssh_port = e2e_env.free_port(self.net + "4")
         self.mgmt_port = e2e_env.free_port()
         self.watcher = e2e_env.WorkerWatcher(self.az, self.rig, self.ssh_port,
-                                             crunch_cfg or {"duration": 2, "arvados": True})
+                                             crunch_cfg or {"duration": 2, "arvados": True},
+                                             host_names=(e2e_env.IMDS_HOST,) if events else ())
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port, self.key_path,
-                                   image, extra_params)
+                                   image, extra_params, itypes)
         self.disp = None
 
     def stop(self):
@@ -375,6 +422,78 @@ class AzureDispatch(e2e_env.E2ECase):
             self.assertEqual(od["image"]["uri"], VHD_IMAGE)
             self.assertTrue(od["vhd"]["uri"].startswith(self.env.azurite.endpoint + "/vhds/compute-"))
         self.env.wait(lambda: not self.env.azurite.blobs(), 30, "no VHD blob left")
+
+    def test_spot_preempt_event_drains(self):
+        """-spot-interruption-notices with the azure driver: the run probe of a Spot VM reads
+        its Scheduled Events (Metadata: true, no 400 ever). One preemptible container runs on
+        VM A; the fake gives A a Preempt event: the dispatcher logs it once with INSTANCE_ID,
+        counts it ("preempt"), shows it in the management API, drains A and creates a
+        replacement while A still runs. A second container, which would fit beside the first
+        on A, runs elsewhere. Then Azure evicts A (policy Delete: the VM is deleted): its
+        container is cancelled, the second completes, no VM is left."""
+        self.env = AzureE2E(itypes=AZ_SPOT_TYPES, events=True, crunch_cfg={"duration": 600, "arvados": True})
+        d = self.env.start_dispatcher(args=("-spot-interruption-notices", "-instance-metadata-url",
+                                            self.env.imds_url))
+        d.wait_for(lambda e: e.get("msg") == "listening", 30)
+        az = self.env.az
+        first, = self.env.create(1, scheduling_parameters={"preemptible": True})
+
+        def running_on():
+            for iid, v in self.env.mgmt_instances().items():
+                if first in v["running_container_uuids"] and \
+                        self.env.records([first])[first]["state"] == "Running":
+                    return iid
+            return None
+        a = self.env.wait(running_on, 90, "the first container running")
+        name = a.rsplit("/", 1)[1]
+
+        def event_reads(status):
+            return [r for r in az.ctl("GET", "scheduled-events")["requests"]
+                    if r["vm"] == name and r["method"] == "GET" and r["status"] == status]
+        self.env.wait(lambda: event_reads(200), 30, "a Scheduled Events read of A")
+        self.assertTrue(all(r["metadata"] == "true" and "api-version=2020-07-01" in r["path"]
+                            for r in event_reads(200)), event_reads(200))
+        self.assertEqual(len(az.state()["vms"]), 1)
+
+        az.ctl("POST", "vms/%s/scheduled-events" % name, {"EventType": "Preempt"})
+        d.wait_for(lambda e: e.get("msg") == NOTICE_MSG and e.get("Instance") == a, 30)
+        # The replacement, created while A still runs its container.
+        self.env.wait(lambda: len(az.state()["vms"]) >= 2, 30, "the replacement's VM")
+        self.assertIn(a, [i["id"] for i in self.env.az.live()])
+        view = self.env.wait(lambda: (lambda v: v if "spot_interruption" in v else None)(
+            self.env.mgmt_instances()[a]), 30, "the notice in the instance list")
+        self.assertEqual(view["idle_behavior"], "drain")
+        self.assertEqual(view["running_container_uuids"], [first])
+        self.assertEqual(view["spot_interruption"]["action"], "preempt")
+        self.assertRegex(view["spot_interruption"]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+        # A second container would fit beside the first on A (4 VCPUs): it must go elsewhere.
+        self.env.watcher.set_crunch_cfg({"duration": 2, "arvados": True})
+        second, = self.env.create(1, scheduling_parameters={"preemptible": True})
+        self.env.wait(lambda: self.env.records([second])[second]["state"] == "Complete", 120,
+                      "the second container complete")
+        started = self.env.watcher.started_by_instance()
+        self.assertEqual(started.get(a), [first])
+        self.assertIn(second, sum((v for k, v in started.items() if k != a), []))
+
+        # Azure evicts A (evictionPolicy Delete): the VM is deleted; its container is cancelled.
+        self.assertEqual(az.arm("DELETE", a + "?api-version=" + AZ_API), 202)
+        self.wait_final([first, second], 90)
+        self.check_final({first: "Cancelled", second: "Complete"})
+        notices = self.log_entries(NOTICE_MSG)
+        self.assertEqual(len(notices), 1, notices)
+        self.assertEqual(notices[0].get("Action"), "preempt")
+        self.assertEqual(notices[0].get("Instance"), a)
+        text = self.metrics_text()
+        self.assertEqual(dict(COUNTER_RE.findall(text)), {"preempt": "1"})
+        self.assertEqual([r for r in az.ctl("GET", "scheduled-events")["requests"] if r["status"] == 400], [])
+        self.env.wait(lambda: not az.state()["vms"], 60, "no VM left")
+
+    def metrics_text(self):
+        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.env.mgmt_port,
+                                     headers={"Authorization": "Bearer " + self.env.MGMT_TOKEN})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read().decode()
 
 
 if __name__ == "__main__":

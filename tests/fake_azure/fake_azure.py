@@ -8,7 +8,9 @@ bodies (judged by python3-azure's models, azure_oracle.py), a subnet or NIC that
 exist, a NIC in use. PUT and DELETE of VMs and NICs are long-running operations
 (Azure-AsyncOperation polled InProgress K times, then Succeeded or Failed). Lists page with
 an absolute nextLink. NICs get addresses in 127.0.0.0/8 only. /_fake/... is an unauthenticated
-JSON control API (README.md). Prints one JSON line with its address when ready.
+JSON control API (README.md). With --events-port, each VM's Scheduled Events (the instance
+metadata service's, azure_events.py) on its private IP. Prints one JSON line with its address
+when ready.
 """
 import argparse
 import base64
@@ -29,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import azure_oracle  # noqa: E402
+from azure_events import ScheduledEvents  # noqa: E402
 
 API = {"virtualMachines": "2019-07-01", "disks": "2019-07-01", "networkInterfaces": "2018-06-01",
     "operations": None}
@@ -64,6 +67,7 @@ class World:
     def __init__(self, a):
         self.a = a
         self.lock = threading.RLock()
+        self.events = None  # ScheduledEvents with --events-port
         self.reset()
 
     def reset(self):
@@ -639,7 +643,18 @@ def control(w, method, path, q, body):
     with w.lock:
         if parts == ["reset"] and method == "POST":
             w.reset()
+            if w.events:
+                w.events.reset()
             return 200, {}
+        if parts == ["scheduled-events"] and method == "GET":
+            return (200, w.events.as_json()) if w.events else (404, {"error": "no --events-port"})
+        if len(parts) == 3 and parts[0] == "vms" and parts[2] == "scheduled-events" and method == "POST":
+            # An event for a VM (azure_events.py), e.g. {"EventType": "Preempt"}: a Spot eviction.
+            if not w.events:
+                return 404, {"error": "no --events-port"}
+            if parts[1].lower() not in w.vms:
+                return 404, {"error": "no VM %s" % parts[1]}
+            return 200, w.events.add(w.vms[parts[1].lower()]["name"], doc)
         if parts == ["state"]:
             return 200, {"vms": [dict(_vm_view(w, v), request=v["request"]) for v in w.vms.values()],
                 "nics": [_nic_view(w, n) for n in w.nics.values()],
@@ -733,6 +748,8 @@ def fake_args(argv):
     p.add_argument("--unregistered", action="append", default=[], metavar="NAMESPACE",
                    help="a resource provider the subscription has not registered (e.g. Microsoft.Compute)")
     p.add_argument("--register-polls", type=int, default=1, help="provider GETs before a registration ends")
+    p.add_argument("--events-port", type=int, default=0,
+                   help="serve each VM's Scheduled Events on <its private IP>:PORT (azure_events.py)")
     a = p.parse_args(argv)
     a.resource_groups = a.resource_groups or ["rg1"]
     a.storage = dict(x.split("=", 1) for x in a.storage_account)
@@ -751,6 +768,7 @@ def main(argv):
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.world = World(a)
+    srv.world.events = ScheduledEvents(srv.world, a.events_port) if a.events_port else None
     if a.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*a.tls)
@@ -760,6 +778,7 @@ def main(argv):
     srv.resource = srv.endpoint + "/"
     print(json.dumps({"endpoint": srv.endpoint, "port": port, "resource": srv.resource, "tenant": a.tenant,
         "client_id": a.client_id, "subscription": a.subscription, "location": a.location,
+        "events_port": a.events_port or None,
         "resource_groups": a.resource_groups, "environment": {"name": "AzureStackCloud",
             "resourceManagerEndpoint": srv.endpoint + "/", "activeDirectoryEndpoint": srv.endpoint + "/",
             "tokenAudience": srv.resource, "storageEndpointSuffix": "fake.invalid",

@@ -6,6 +6,7 @@ ComputeManagementClient at api-version 2019-07-01 (list, create with its long-ru
 poller, delete) and adal (the AAD v1 token library), so the fake cannot drift from what Azure's
 SDK sends and expects. The other classes check that the fake refuses what Azure refuses.
 """
+import email.utils
 import json
 import os
 import shutil
@@ -39,13 +40,17 @@ def make_ca(d):
 
 class FakeCase(unittest.TestCase):
     @classmethod
+    def extra_args(cls):
+        return []
+
+    @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="fake-azure-test-")
         make_ca(cls.dir)
         cls.ca = cls.dir + "/ca.pem"
         cls.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_azure.py"), "--port", "0",
-                                     "--tls", cls.dir + "/srv.pem", cls.dir + "/srv.key", "--page-size", "2"],
-                                    stdout=subprocess.PIPE, text=True)
+                                     "--tls", cls.dir + "/srv.pem", cls.dir + "/srv.key", "--page-size", "2"]
+                                    + cls.extra_args(), stdout=subprocess.PIPE, text=True)
         cls.info = json.loads(cls.proc.stdout.readline())
         cls.ep = cls.info["endpoint"]
         cls.ssl = ssl.create_default_context(cafile=cls.ca)
@@ -249,6 +254,95 @@ class TestAgainstSdk(FakeCase):
                          [("s1-os", "Unattached")])
         st, _, _ = self.req("DELETE", self.nic_url("s1-nic"), tok=tok["accessToken"])
         self.assertEqual(st, 202)
+
+
+class TestScheduledEvents(FakeCase):
+    """The instance metadata service's Scheduled Events (azure_events.py) on a VM's private IP,
+    as the dispatcher's spot check reads it with curl (sshd-pool/ops.c)."""
+    NET = "127.0.%d." % (200 + os.getpid() % 50)
+
+    @classmethod
+    def extra_args(cls):
+        import socket
+        s = socket.socket()
+        s.bind((cls.NET + "1", 0))
+        cls.port = s.getsockname()[1]
+        s.close()
+        return ["--nic-cidr", cls.NET + "0/24", "--events-port", str(cls.port)]
+
+    def until(self, pred, what, guard=30):
+        end = time.monotonic() + guard
+        while time.monotonic() < end:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.05)
+        self.fail("never: " + what)
+
+    def events(self, ip, headers=None, method="GET", path="/metadata/scheduledevents?api-version=2020-07-01",
+               doc=None):
+        r = urllib.request.Request("http://%s:%d%s" % (ip, self.port, path), method=method,
+                                   data=json.dumps(doc).encode() if doc is not None else None,
+                                   headers=headers if headers is not None else {"Metadata": "true"})
+        try:
+            with urllib.request.urlopen(r, timeout=10) as a:
+                body = a.read()
+                return a.status, json.loads(body) if body else None
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def test_preempt_event(self):
+        tok = self.token()["accessToken"]
+        st, nic, h = self.req("PUT", self.nic_url("e1-nic"), self.nic_body(), tok=tok)
+        self.assertEqual(self.wait(h, tok)["status"], "Succeeded")
+        ip = nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
+        vm = M.VirtualMachine(
+            location=LOC, hardware_profile=M.HardwareProfile(vm_size="Standard_B1s"),
+            storage_profile=M.StorageProfile(image_reference=M.ImageReference(id=IMAGE), os_disk=M.OSDisk(
+                os_type="Linux", name="e1-os", create_option="FromImage")),
+            network_profile=M.NetworkProfile(network_interfaces=[M.NetworkInterfaceReference(id=nic["id"])]),
+            os_profile=M.OSProfile(computer_name="e1", admin_username="crunch"),
+            priority="Spot", eviction_policy="Delete").serialize()
+        st, _, h = self.req("PUT", self.vm_url("e1"), vm, tok=tok)
+        self.assertEqual(st, 201)
+        self.until(lambda: "e1" in self.ctl("GET", "/_fake/scheduled-events")["listening"], "e1's listener")
+        # Refused as Azure refuses: no Metadata header, no or an unknown api-version, a proxy.
+        self.assertEqual(self.events(ip, headers={}),
+                         (400, {"error": "Bad request. Required metadata header not specified"}))
+        self.assertEqual(self.events(ip, headers={"Metadata": "false"})[0], 400)
+        self.assertEqual(self.events(ip, headers={"Metadata": "true", "X-Forwarded-For": "10.0.0.1"})[0], 400)
+        self.assertEqual(self.events(ip, path="/metadata/scheduledevents")[0], 400)
+        self.assertEqual(self.events(ip, path="/metadata/scheduledevents?api-version=2031-01-01")[0], 400)
+        self.assertEqual(self.events(ip, path="/metadata/instance?api-version=2020-07-01")[0], 404)
+        self.assertEqual(self.events(ip, method="DELETE")[0], 405)
+        self.assertEqual(self.events(ip), (200, {"DocumentIncarnation": 1, "Events": []}))
+        # A Preempt event: the Spot eviction, 30 s ahead, naming this VM.
+        t0 = time.time()
+        self.ctl("POST", "/_fake/vms/e1/scheduled-events", {"EventType": "Preempt"})
+        st, doc = self.events(ip)
+        self.assertEqual((st, doc["DocumentIncarnation"], len(doc["Events"])), (200, 2, 1))
+        ev = doc["Events"][0]
+        self.assertEqual((ev["EventType"], ev["ResourceType"], ev["Resources"], ev["EventStatus"]),
+                         ("Preempt", "VirtualMachine", ["e1"], "Scheduled"))
+        self.assertTrue(ev["NotBefore"].endswith(" GMT"), ev)
+        nb = email.utils.parsedate_to_datetime(ev["NotBefore"]).timestamp()
+        self.assertTrue(t0 + 28 <= nb <= time.time() + 31, (t0, nb))
+        self.assertEqual(set(ev), {"EventId", "EventType", "ResourceType", "Resources", "EventStatus",
+                                   "NotBefore", "Description", "EventSource", "DurationInSeconds"})
+        # Approving it starts it: Started, NotBefore blank, a new incarnation.
+        self.assertEqual(self.events(ip, method="POST", doc={"StartRequests": [{"EventId": ev["EventId"]}]})[0],
+                         200)
+        st, doc = self.events(ip)
+        self.assertEqual((doc["DocumentIncarnation"], doc["Events"][0]["EventStatus"],
+                          doc["Events"][0]["NotBefore"]), (3, "Started", ""))
+        self.assertEqual(self.ctl("POST", "/_fake/vms/nope/scheduled-events", {"EventType": "Preempt"}),
+                         {"error": "no VM nope"})
+        reqs = self.ctl("GET", "/_fake/scheduled-events")["requests"]
+        self.assertEqual([r["status"] for r in reqs if r["vm"] == "e1"][:3], [400, 400, 400])
+        # The VM deleted: its listener closes.
+        st, _, h = self.req("DELETE", self.vm_url("e1"), tok=tok)
+        self.assertEqual(self.wait(h, tok)["status"], "Succeeded")
+        self.until(lambda: "e1" not in self.ctl("GET", "/_fake/scheduled-events")["listening"], "no listener")
 
 
 if __name__ == "__main__":

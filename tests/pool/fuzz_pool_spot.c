@@ -1,9 +1,10 @@
 /*
  * fuzz_pool_spot.c - libFuzzer target: arbitrary bytes as a run probe's output with the spot
- * check's line first (-spot-interruption-notices), through the pool's own reader
+ * check's line first (-spot-interruption-notices: EC2's instance-action or Azure's Scheduled
+ * Events), through the pool's own reader
  * (pool_spot_take, dispatcherd/pool). Checks what the pool relies on afterwards: the rest it
- * returns lies inside the input and starts a line; a notice's action is one of the four
- * metric labels and its time only [0-9A-Za-z:.+-] (it reaches the log, the management API
+ * returns lies inside the input and starts a line; a notice's action is one of the five
+ * metric labels (EC2's four, Azure's "preempt") and its time only [0-9A-Za-z:.+-] (it reaches the log, the management API
  * and a label set); every text is NUL-terminated within its array.
  */
 #include <stdbool.h>
@@ -32,7 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *orig = malloc(size + 1), *rest;
 	struct pool_spot s;
-	static const char *const labels[] = { "terminate", "stop", "hibernate", "other" };
+	static const char *const labels[] = { "terminate", "stop", "hibernate", "other",
+					      "preempt" };
 	bool known = false;
 
 	if (!buf || !orig)
@@ -40,7 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	buf[size] = 0; /* the probe's stdout arrives NUL-terminated (pool_probe.h) */
 	memcpy(orig, buf, size + 1);
-	rest = pool_spot_take(buf, &s);
+	/* An Azure instance id: the corpus's Scheduled Events documents name this VM. */
+	rest = pool_spot_take(buf, "/subscriptions/sub-1/virtualMachines/vm1", &s);
 	if (rest < buf || rest > buf + strlen(orig))
 		abort();
 	if (rest != buf && orig[rest - buf - 1] != '\n' && rest != buf + strlen(orig))

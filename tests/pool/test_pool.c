@@ -1323,6 +1323,47 @@ test_spot_no_curl(void **state)
 	fk_teardown(&h);
 }
 
+/* Azure's Scheduled Events line (the azure driver's check): another VM's Preempt drains
+ * nothing; a Preempt naming this worker (its id's last part) drains it, counted "preempt". */
+static void
+test_spot_azure_preempt(void **state)
+{
+	struct fk_harness h;
+	char spot[32];
+	const char *idle;
+	struct fk_inst *in;
+	cJSON *a = NULL;
+	const cJSON *n;
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .spot_notices = true }), 0);
+	snprintf(spot, sizeof(spot), "%s", make_idle(&h, "small-spot"));
+	in = fk_find(&h.fk, spot);
+	snprintf(in->spot_line, sizeof(in->spot_line),
+		 "adc-spot events {\"DocumentIncarnation\": 2, \"Events\": [{\"EventType\": "
+		 "\"Preempt\", \"Resources\": [\"some-other-vm\"], \"EventStatus\": "
+		 "\"Scheduled\", \"NotBefore\": \"Sun, 06 Dec 2026 12:00:30 GMT\"}]} 200");
+	assert_true(fk_run_until(&h, probes_reached,
+				 &(struct probes_after){ spot, in->spot_checks + 3, true }, WAIT));
+	assert_string_equal(fk_state(&h, spot, &idle), "idle");
+	assert_string_equal(idle, "run");
+	snprintf(in->spot_line, sizeof(in->spot_line),
+		 "adc-spot events {\"DocumentIncarnation\": 3, \"Events\": [{\"EventType\": "
+		 "\"Preempt\", \"Resources\": [\"%s\"], \"EventStatus\": \"Scheduled\", "
+		 "\"NotBefore\": \"Sun, 06 Dec 2026 12:00:30 GMT\"}]} 200",
+		 spot);
+	assert_true(
+		fk_run_until(&h, log_seen, "spot interruption notice: draining instance", WAIT));
+	assert_true(fk_log_contains(&h, "\"Action\":\"preempt\""));
+	assert_true(metric(&h, MET_SPOT_INTERRUPTIONS, "preempt") == 1);
+	n = spot_view(&h, spot, &a);
+	assert_non_null(n);
+	assert_string_equal(cJSON_GetObjectItem(n, "action")->valuestring, "preempt");
+	assert_string_equal(cJSON_GetObjectItem(n, "time")->valuestring, "2026-12-06T12:00:30Z");
+	cJSON_Delete(a);
+	fk_teardown(&h);
+}
+
 /* ------------------------------------------------------------ runner binary */
 
 static void
@@ -1391,6 +1432,7 @@ main(void)
 		cmocka_unit_test(test_spot_notice),
 		cmocka_unit_test(test_spot_off),
 		cmocka_unit_test(test_spot_no_curl),
+		cmocka_unit_test(test_spot_azure_preempt),
 		cmocka_unit_test(test_standby_writes_no_tags),
 		cmocka_unit_test(test_create_deadman),
 		cmocka_unit_test(test_deadman_check),

@@ -173,6 +173,7 @@ ssh_init_sample(struct proto_wbuf *w, int i)
 		s.deploy_dir = "/tmp/arvados-crunch-run";
 		s.runner_md5 = "d41d8cd98f00b204e9800998ecf8427e";
 		s.imds_url = "http://169.254.169.254";
+		s.imds_kind = "azure";
 	}
 	return proto_ssh_init_encode(w, 11, 5000, &s, i == 1);
 }

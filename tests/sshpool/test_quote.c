@@ -217,6 +217,7 @@ test_run_probe_heartbeat(void **st)
 	ops_free(o);
 	/* With a spot check too: the touch, the check, then crunch-run, all in one command. */
 	conf.imds_url = "http://169.254.169.254";
+	conf.imds_kind = "ec2";
 	assert_int_equal(ops_new(&conf, &o, why, sizeof(why)), 0);
 	c = ops_cmd_run_probe(o, "admin", 0, true, &err);
 	assert_non_null(c);
@@ -236,7 +237,7 @@ test_run_probe_heartbeat(void **st)
 static void
 test_spot_check_command(void **st)
 {
-	struct ops_conf c = { .imds_url = "http://169.254.169.254" };
+	struct ops_conf c = { .imds_url = "http://169.254.169.254", .imds_kind = "ec2" };
 	struct ops *o = NULL, *plain = mkops(NULL, NULL, 0);
 	char why[200], *cmd;
 	int err = 0;
@@ -248,6 +249,7 @@ test_spot_check_command(void **st)
 					   "http://-x",
 					   "ftp://x",
 					   "http://" };
+	static const char *const bad_kind[] = { NULL, "", "gce", "EC2", "azure ", "ec2;id" };
 
 	(void)st;
 	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
@@ -280,6 +282,45 @@ test_spot_check_command(void **st)
 	}
 	c.imds_url = "http://imds.adc.test:8080";
 	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
+	ops_free(o);
+	/* The kind says which service answers: only the two drivers that have a notice. */
+	for (size_t i = 0; i < sizeof(bad_kind) / sizeof(bad_kind[0]); i++) {
+		c.imds_kind = bad_kind[i];
+		o = NULL;
+		assert_int_equal(ops_new(&c, &o, why, sizeof(why)), -EINVAL);
+		assert_null(o);
+	}
+	/* Without a URL the kind does not matter (no check can be asked for). */
+	c.imds_url = "";
+	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
+	ops_free(o);
+}
+
+/* Azure's check: one GET of Scheduled Events with "Metadata: true" (the service refuses a
+ * request without it), no token, its own line; crunch-run's command follows unchanged. */
+static void
+test_spot_check_command_azure(void **st)
+{
+	struct ops_conf c = { .imds_url = "http://169.254.169.254", .imds_kind = "azure" };
+	struct ops *o = NULL;
+	char why[200], *cmd;
+	int err = 0;
+
+	(void)st;
+	assert_int_equal(ops_new(&c, &o, why, sizeof(why)), 0);
+	cmd = ops_cmd_run_probe(o, "admin", 0, true, &err);
+	assert_non_null(cmd);
+	assert_true(strncmp(cmd, "u='http://169.254.169.254'; if command -v curl ", 45) == 0);
+	assert_non_null(strstr(cmd, "-H 'Metadata: true' "));
+	assert_non_null(strstr(cmd, "\"$u/metadata/scheduledevents?api-version=2020-07-01\""));
+	assert_non_null(strstr(cmd, "printf 'adc-spot events %s\\n' "));
+	assert_null(strstr(cmd, "api/token"));
+	assert_null(strstr(cmd, "X-aws"));
+	assert_non_null(strstr(cmd, "else echo adc-spot no-curl; fi; sudo crunch-run --list"));
+	assert_int_equal(strcmp(cmd + strlen(cmd) - strlen("fi; sudo crunch-run --list"),
+				"fi; sudo crunch-run --list"),
+			 0);
+	free(cmd);
 	ops_free(o);
 }
 
@@ -520,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_command_lines),
 		cmocka_unit_test(test_run_probe_heartbeat),
 		cmocka_unit_test(test_spot_check_command),
+		cmocka_unit_test(test_spot_check_command_azure),
 		cmocka_unit_test(test_bad_conf),
 		cmocka_unit_test(test_deploy_scripts),
 	};
