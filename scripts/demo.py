@@ -13,6 +13,7 @@ they change, and prints each container's output and exit code when it completes.
   --once          stop by itself once every container has finished (DEMO_ONCE=1 too)
   --summary FILE  write the containers' final records there as JSON (for tests)
   DEMO_SECONDS=N  stop after N seconds at most
+  DEMO_LOG_FILE=F write the dispatcher's JSON log to F when it stops
 
 Without --once it keeps running after the containers finish, so the management API can be
 tried (the curl line it prints), until Ctrl-C. Stopping destroys the instance through the

@@ -243,6 +243,10 @@ class Cluster:
                 pass
         if self.disp is not None:
             self.disp_rc = rc = self.disp.stop(signal.SIGTERM)
+            # DEMO_LOG_FILE: keep the dispatcher's whole JSON log (the work directory goes).
+            if os.environ.get("DEMO_LOG_FILE"):
+                with open(os.environ["DEMO_LOG_FILE"], "w") as f:
+                    f.write(self.disp.log_text() + "\n")
             say("demo: dispatcher stopped (exit status %d)" % rc)
         for path, pid in locks.items():
             deadline = time.monotonic() + 3
