@@ -775,6 +775,21 @@ states_reached(void *arg)
 	return true;
 }
 
+/* states_reached, or the good worker's verify done: the wait for the next stalled handshake
+ * ends as soon as the good one has had its turn (else it lasted the whole guard). */
+struct stall_or_done {
+	struct state_wait sw;
+	const struct waiter *good;
+};
+
+static bool
+stall_or_done(void *arg)
+{
+	struct stall_or_done *w = arg;
+
+	return w->good->done || states_reached(&w->sw);
+}
+
 /* What a session costs between TCP connect and handshake (issue 16): with one handshake slot
  * and a connect burst of 2, five servers that send their banner and nothing more are asked at
  * once. Two connects start at once, three wait for the next pace window; then one session holds
@@ -835,10 +850,10 @@ t_setup_costs(struct ops *o, const struct worker *good)
 	/* The four stalled ones are ahead of it in the slot queue: each gets the slot in turn and
 	 * stalls; close each as it does, until the good one has it. */
 	while (!g.done) {
-		CHECK(uvw_run_until(loop, states_reached,
-				    &(struct state_wait){ bs, 5, { "handshake", NULL }, { 1, 0 } },
-				    60000) == 0 ||
-		      g.done);
+		CHECK(uvw_run_until(loop, stall_or_done,
+				    &(struct stall_or_done){
+					    { bs, 5, { "handshake", NULL }, { 1, 0 } }, &g },
+				    60000) == 0);
 		for (int i = 0; i < 5; i++)
 			if (bs[i] != NULL && strcmp(sess_state(bs[i]), "handshake") == 0)
 				sess_close(bs[i]), bs[i] = NULL;
