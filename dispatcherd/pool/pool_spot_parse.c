@@ -60,9 +60,11 @@ spot_notice(const char *body, struct pool_spot *s)
 	cJSON_Delete(j);
 }
 
-/* "action <body> <status>": the status is the last word, the body what precedes it. */
-static void
-spot_action_line(char *rest, struct pool_spot *s)
+/* "<body> <status>" (the lines "action" and "events"): the status is the last word, the body
+ * what precedes it ("" when none); rest is cut there. NULL, with s an error, without a
+ * status. */
+static const char *
+spot_split_status(char *rest, const char **body, struct pool_spot *s)
 {
 	char *sp = strrchr(rest, ' ');
 	const char *status = sp ? sp + 1 : rest;
@@ -70,14 +72,26 @@ spot_action_line(char *rest, struct pool_spot *s)
 	if (!spot_status(status)) {
 		s->kind = POOL_SPOT_ERROR;
 		snprintf(s->why, sizeof(s->why), "spot check line without an HTTP status");
-		return;
+		return NULL;
 	}
 	if (sp)
 		*sp = 0;
+	*body = sp ? rest : "";
+	return status;
+}
+
+/* "action <body> <status>" (EC2): 404 is no notice, 200 the notice. */
+static void
+spot_action_line(char *rest, struct pool_spot *s)
+{
+	const char *body, *status = spot_split_status(rest, &body, s);
+
+	if (status == NULL)
+		return;
 	if (strcmp(status, "404") == 0) {
 		s->kind = POOL_SPOT_NONE;
 	} else if (strcmp(status, "200") == 0) {
-		spot_notice(sp ? rest : "", s);
+		spot_notice(body, s);
 	} else {
 		s->kind = POOL_SPOT_ERROR;
 		snprintf(s->why, sizeof(s->why), "instance-action answered HTTP %s", status);
@@ -110,10 +124,11 @@ spot_event_mine(const cJSON *ev, const char *vm)
 
 	if (vm == NULL || vm[0] == 0)
 		return false;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(
-				      ev, "Resources")) if (cJSON_IsString(r) &&
-							    strcasecmp(r->valuestring, vm) ==
-								    0) return true;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ev, "Resources"))
+	{
+		if (cJSON_IsString(r) && strcasecmp(r->valuestring, vm) == 0)
+			return true;
+	}
 	return false;
 }
 
@@ -158,18 +173,12 @@ spot_events(const char *body, const char *vm, struct pool_spot *s)
 static void
 spot_events_line(char *rest, const char *vm, struct pool_spot *s)
 {
-	char *sp = strrchr(rest, ' ');
-	const char *status = sp ? sp + 1 : rest;
+	const char *body, *status = spot_split_status(rest, &body, s);
 
-	if (!spot_status(status)) {
-		s->kind = POOL_SPOT_ERROR;
-		snprintf(s->why, sizeof(s->why), "spot check line without an HTTP status");
+	if (status == NULL)
 		return;
-	}
-	if (sp)
-		*sp = 0;
 	if (strcmp(status, "200") == 0) {
-		spot_events(sp ? rest : "", vm, s);
+		spot_events(body, vm, s);
 	} else {
 		s->kind = POOL_SPOT_ERROR;
 		snprintf(s->why, sizeof(s->why), "scheduledevents answered HTTP %s", status);
