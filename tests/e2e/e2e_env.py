@@ -310,6 +310,22 @@ class E2E:
                  itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
                  driver_extra="", ec2_args=(), subnet_id=None,
                  timeout_idle="3s", imds=False, crunch_run=None, ssh_server="openssh"):
+        self.dir = self.disp = None
+        try:
+            self._start(crunch_cfg, extra_vm, skip, timeout_booting, max_instances, itypes,
+                        extra_containers, deploy_runner, path_runner, driver_extra, ec2_args,
+                        subnet_id, timeout_idle, imds, crunch_run, ssh_server)
+        except BaseException:
+            # What was started before the failure would outlive the test (and hold ctest).
+            try:
+                self.stop()
+            except Exception:  # noqa: BLE001 - the start's own failure is the one to report
+                pass
+            raise
+
+    def _start(self, crunch_cfg, extra_vm, skip, timeout_booting, max_instances, itypes,
+               extra_containers, deploy_runner, path_runner, driver_extra, ec2_args, subnet_id,
+               timeout_idle, imds, crunch_run, ssh_server):
         """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
         subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
         scenarios running at the same time never share a worker address. imds: the fake EC2
@@ -349,7 +365,6 @@ class E2E:
                                    timeout_booting=timeout_booting, itypes=itypes,
                                    extra_containers=extra_containers, deploy_runner=deploy_runner,
                                    driver_extra=driver_extra, timeout_idle=timeout_idle)
-        self.disp = None
 
     def env(self):
         return {"AWS_ENDPOINT_URL_EC2": self.ec2.endpoint, "AWS_CA_BUNDLE": self.dir + "/ca.pem",
@@ -409,13 +424,22 @@ class E2E:
         return {i["instance"]: i for i in json.loads(body)["items"] or [] if i["instance"]}
 
     def stop(self):
-        if self.disp is not None:
-            self.disp.stop()
-        self.watcher.stop()
-        self.rig.stop()
-        self.ec2.stop()
-        self.arv.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Every part is stopped even when one of them fails to stop (a dispatcher that did not
+        exit in time must not leave the fakes and the rig's sshd running: their open pipes would
+        hold ctest until its timeout); the first failure is raised at the end."""
+        first = None
+        parts = [getattr(self, n, None) for n in ("disp", "watcher", "rig", "ec2", "arv")]
+        for part in parts:
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception as e:  # noqa: BLE001 - re-raised below, after the rest is stopped
+                first = first or e
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if first is not None:
+            raise first
 
 
 FINAL = ("Complete", "Cancelled")
@@ -433,10 +457,12 @@ class E2ECase(unittest.TestCase):
     def tearDown(self):
         if self.env is not None:
             keep = os.environ.get("ADC_E2E_LOG_DIR")  # for debugging: the dispatcher's log
-            if keep and self.env.disp is not None:
-                with open(os.path.join(keep, self.id() + ".log"), "w") as f:
-                    f.write(self.env.disp.log_text() + "\n")
-            self.env.stop()
+            try:
+                if keep and self.env.disp is not None:
+                    with open(os.path.join(keep, self.id() + ".log"), "w") as f:
+                        f.write(self.env.disp.log_text() + "\n")
+            finally:
+                self.env.stop()
 
     def start(self, **kw):
         self.env = E2E(**kw)

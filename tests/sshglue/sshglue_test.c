@@ -655,8 +655,9 @@ test_keepalive(struct worker *w)
 	fprintf(stderr, "  boot probe over the silent connection: outcome %s after %llu ms%s%s\n",
 		proto_ssh_outcome_str(r.outcome), (unsigned long long)took,
 		r.message[0] ? " : " : "", r.message);
+	/* No bound on took: without keep-alives the probe ends in its command deadline's timeout
+	 * (about 110 s, inside the guard), so an OK outcome is the proof, whatever the load. */
 	CHECK(r.outcome == PROTO_SSH_OK && r.out_len == 7);
-	CHECK(took < KEEPALIVE_MS + 10000);
 }
 
 static void
