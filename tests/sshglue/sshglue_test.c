@@ -38,7 +38,6 @@
 /* sshd-pool's keep-alive flags here, and their sum in ms */
 #define KEEPALIVE_INTERVAL_S "2s"
 #define KEEPALIVE_TIMEOUT_S  "4s"
-#define KEEPALIVE_MS	     6000u
 
 struct worker {
 	char id[16], address[64], dir[512], state_dir[512], lock_dir[512], secret[256];
