@@ -35,7 +35,7 @@
 #define UUID2	"zzzzz-dz642-glue00000000002"
 #define HOSTILE "zzzzz-dz642-x'$(touch /tmp/x)"
 #define T	30000u
-/* sshd-pool's keep-alive flags here, and their sum in ms */
+/* sshd-pool's keep-alive flags here */
 #define KEEPALIVE_INTERVAL_S "2s"
 #define KEEPALIVE_TIMEOUT_S  "4s"
 
