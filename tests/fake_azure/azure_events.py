@@ -29,19 +29,19 @@ listeners and every request.
 """
 import email.utils
 import json
+import os
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from address_listeners import AddressListeners  # noqa: E402
 
 VERSIONS = ("2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01", "2019-08-01", "2020-07-01")
 NO_HEADER = {"error": "Bad request. Required metadata header not specified"}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,7 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status, doc=None):
-        self.server.events.record(self.server.vm, self.command, self.path, status,
+        self.server.owner.record(self.server.ident, self.command, self.path, status,
                                   self.headers.get("Metadata"))
         body = b"" if doc is None else json.dumps(doc).encode()
         self.send_response(status)
@@ -81,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
         bad = self._check()
         if bad:
             return self._reply(*bad)
-        return self._reply(200, self.server.events.document(self.server.vm))
+        return self._reply(200, self.server.owner.document(self.server.ident))
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
             ids = [r["EventId"] for r in json.loads(body)["StartRequests"]]
         except (ValueError, KeyError, TypeError):
             return self._reply(400, {"error": "Bad request. Invalid StartRequests"})
-        self.server.events.start(self.server.vm, ids)
+        self.server.owner.start(self.server.ident, ids)
         return self._reply(200)
 
     def _not_allowed(self):
@@ -106,17 +106,12 @@ class ScheduledEvents:
     def __init__(self, world, port):
         self.world, self.port = world, port
         self.lock = threading.Lock()
-        self.servers = {}  # VM name (lower case) -> _Server
         self.docs = {}     # VM name (lower case) -> {"DocumentIncarnation", "Events"}
         self.log = []
-        self.stopped = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while not self.stopped.wait(0.1):
-            self.sync()
+        self.listeners = AddressListeners(port, _Handler, self, self._want)
 
     def _want(self):
+        """One listener per live VM with a private IP: VM name (lower case) -> (name, IP)."""
         w = self.world
         with w.lock:
             out = {}
@@ -130,25 +125,6 @@ class ScheduledEvents:
                 if ip:
                     out[v["name"].lower()] = (v["name"], ip)
             return out
-
-    def sync(self):
-        """One listener per live VM with a private IP."""
-        want = self._want()
-        for k in [k for k in self.servers if k not in want]:
-            srv = self.servers[k]
-            srv.shutdown()
-            srv.server_close()
-            del self.servers[k]
-        for k, (name, ip) in want.items():
-            if k in self.servers:
-                continue
-            try:
-                srv = _Server((ip, self.port), _Handler)
-            except OSError:
-                continue  # the address is not up yet or the port is busy: next round
-            srv.events, srv.vm = self, name
-            threading.Thread(target=srv.serve_forever, daemon=True).start()
-            self.servers[k] = srv
 
     def document(self, vm):
         with self.lock:
@@ -187,7 +163,8 @@ class ScheduledEvents:
 
     def as_json(self):
         with self.lock:
-            return {"port": self.port, "listening": sorted(self.servers), "requests": list(self.log)}
+            return {"port": self.port, "listening": self.listeners.listening(),
+                    "requests": list(self.log)}
 
     def reset(self):
         with self.lock:

@@ -22,11 +22,16 @@ IMDSv2 in "required" mode (HttpTokens=required):
 Every request is logged (GET /_fake/imds).
 """
 import json
+import os
 import secrets
 import socket
+import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from address_listeners import AddressListeners  # noqa: E402
 
 NOT_FOUND = b"""<?xml version="1.0" encoding="iso-8859-1"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
@@ -42,11 +47,6 @@ NOT_FOUND = b"""<?xml version="1.0" encoding="iso-8859-1"?>
 """
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "EC2ws"
@@ -55,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status, body=b"", ctype="text/plain"):
-        self.server.imds.record(self.server.iid, self.command, self.path, status)
+        self.server.owner.record(self.server.ident, self.command, self.path, status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -76,17 +76,17 @@ class _Handler(BaseHTTPRequestHandler):
             ttl = 0
         if not 1 <= ttl <= 21600:
             return self._reply(400)
-        tok = self.server.imds.new_token(self.server.iid, ttl)
+        tok = self.server.owner.new_token(self.server.ident, ttl)
         self.send_response(200)
         self.send_header("X-aws-ec2-metadata-token-ttl-seconds", str(ttl))
-        self.server.imds.record(self.server.iid, "PUT", self.path, 200)
+        self.server.owner.record(self.server.ident, "PUT", self.path, 200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(tok)))
         self.end_headers()
         self.wfile.write(tok.encode())
 
     def do_GET(self):
-        imds, iid = self.server.imds, self.server.iid
+        imds, iid = self.server.owner, self.server.ident
         if not imds.token_ok(iid, self.headers.get("X-aws-ec2-metadata-token")):
             return self._reply(401)
         if self.path == "/latest/meta-data/instance-id":
@@ -109,36 +109,15 @@ class Imds:
     def __init__(self, world, port):
         self.world, self.port = world, port
         self.lock = threading.Lock()
-        self.servers = {}  # instance id -> _Server
         self.tokens = {}   # token -> (instance id, expiry)
         self.log = []
-        self.stopped = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
+        self.listeners = AddressListeners(port, _Handler, self, self._want)
 
-    def _run(self):
-        while not self.stopped.wait(0.1):
-            self.sync()
-
-    def sync(self):
+    def _want(self):
         """One listener per pending or running instance with a private IP."""
         with self.world.lock:
-            want = {i.id: i.private_ip for i in self.world.instances.values()
+            return {i.id: (i.id, i.private_ip) for i in self.world.instances.values()
                     if i.state in ("pending", "running") and i.private_ip}
-        for iid in [k for k in self.servers if k not in want]:
-            srv = self.servers[iid]
-            srv.shutdown()
-            srv.server_close()
-            del self.servers[iid]  # only now: "listening" never names a closed listener
-        for iid, ip in want.items():
-            if iid in self.servers:
-                continue
-            try:
-                srv = _Server((ip, self.port), _Handler)
-            except OSError:
-                continue  # the address is not up yet or the port is busy: next round
-            srv.imds, srv.iid = self, iid
-            threading.Thread(target=srv.serve_forever, daemon=True).start()
-            self.servers[iid] = srv
 
     def new_token(self, iid, ttl):
         tok = secrets.token_urlsafe(40)
@@ -163,7 +142,8 @@ class Imds:
 
     def as_json(self):
         with self.lock:
-            return {"port": self.port, "listening": sorted(list(self.servers)), "requests": list(self.log)}
+            return {"port": self.port, "listening": self.listeners.listening(),
+                    "requests": list(self.log)}
 
     def reset(self):
         with self.lock:
