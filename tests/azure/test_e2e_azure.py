@@ -10,13 +10,10 @@ TimeoutIdle. Needs root (the sshd rig)."""
 import base64
 import json
 import os
-import re
-import shutil
 import ssl
 import subprocess
 import sys
 import tempfile
-import unittest
 import urllib.parse
 import urllib.request
 
@@ -26,7 +23,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 import e2e_env  # noqa: E402
 from e2e_env import adc_harness, fakearv_testlib, sshd_rig  # noqa: E402
 
-COUNTER_RE = re.compile(r'^arvados_dispatchcloud_spot_interruptions_total\{action="(\w+)"\} (\S+)$', re.M)
+COUNTER_RE = e2e_env.E2ECase.SPOT_COUNTER_RE
 SET_ID_NOTE = "instance set id: the dispatcher derives it from its token"
 
 
@@ -172,7 +169,7 @@ AZ_SPOT_TYPES = """      d4spot:
         Price: 0.05
         Preemptible: true
 """
-NOTICE_MSG = "spot interruption notice: draining instance"
+NOTICE_MSG = e2e_env.E2ECase.SPOT_NOTICE_MSG
 AZ_API = "2019-07-01"
 
 AZ_ACCT, AZ_KEY = "example", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
@@ -437,14 +434,7 @@ class AzureDispatch(e2e_env.E2ECase):
         d.wait_for(lambda e: e.get("msg") == "listening", 30)
         az = self.env.az
         first, = self.env.create(1, scheduling_parameters={"preemptible": True})
-
-        def running_on():
-            for iid, v in self.env.mgmt_instances().items():
-                if first in v["running_container_uuids"] and \
-                        self.env.records([first])[first]["state"] == "Running":
-                    return iid
-            return None
-        a = self.env.wait(running_on, 90, "the first container running")
+        a = self.wait_running_on(first)
         name = a.rsplit("/", 1)[1]
 
         def event_reads(status):
@@ -460,21 +450,12 @@ class AzureDispatch(e2e_env.E2ECase):
         # The replacement, created while A still runs its container.
         self.env.wait(lambda: len(az.state()["vms"]) >= 2, 30, "the replacement's VM")
         self.assertIn(a, [i["id"] for i in self.env.az.live()])
-        view = self.env.wait(lambda: (lambda v: v if "spot_interruption" in v else None)(
-            self.env.mgmt_instances()[a]), 30, "the notice in the instance list")
-        self.assertEqual(view["idle_behavior"], "drain")
-        self.assertEqual(view["running_container_uuids"], [first])
-        self.assertEqual(view["spot_interruption"]["action"], "preempt")
-        self.assertRegex(view["spot_interruption"]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        notice = self.check_notice_view(a, first)
+        self.assertEqual(notice["action"], "preempt")
+        self.assertRegex(notice["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
         # A second container would fit beside the first on A (4 VCPUs): it must go elsewhere.
-        self.env.watcher.set_crunch_cfg({"duration": 2, "arvados": True})
-        second, = self.env.create(1, scheduling_parameters={"preemptible": True})
-        self.env.wait(lambda: self.env.records([second])[second]["state"] == "Complete", 120,
-                      "the second container complete")
-        started = self.env.watcher.started_by_instance()
-        self.assertEqual(started.get(a), [first])
-        self.assertIn(second, sum((v for k, v in started.items() if k != a), []))
+        second = self.check_second_goes_elsewhere(a, first)
 
         # Azure evicts A (evictionPolicy Delete): the VM is deleted; its container is cancelled.
         self.assertEqual(az.arm("DELETE", a + "?api-version=" + AZ_API), 202)
@@ -484,17 +465,10 @@ class AzureDispatch(e2e_env.E2ECase):
         self.assertEqual(len(notices), 1, notices)
         self.assertEqual(notices[0].get("Action"), "preempt")
         self.assertEqual(notices[0].get("Instance"), a)
-        text = self.metrics_text()
+        text = self.env.metrics_text()
         self.assertEqual(dict(COUNTER_RE.findall(text)), {"preempt": "1"})
         self.assertEqual([r for r in az.ctl("GET", "scheduled-events")["requests"] if r["status"] == 400], [])
         self.env.wait(lambda: not az.state()["vms"], 60, "no VM left")
-
-    def metrics_text(self):
-        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.env.mgmt_port,
-                                     headers={"Authorization": "Bearer " + self.env.MGMT_TOKEN})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.read().decode()
-
 
 if __name__ == "__main__":
     e2e_env.main()  # the scenarios side by side

@@ -418,6 +418,13 @@ class E2E:
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
+    def metrics_text(self):
+        """The management API's /metrics, as text."""
+        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.mgmt_port,
+                                     headers={"Authorization": "Bearer " + self.MGMT_TOKEN})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read().decode()
+
     def mgmt_instances(self):
         st, body = self.mgmt("GET", "instances")
         assert st == 200, (st, body)
@@ -510,6 +517,44 @@ class E2ECase(unittest.TestCase):
     def ec2_requests(self, action=None):
         v = self.env.ec2.ctl("GET", "requests" + ("?action=" + action if action else ""))
         return v["requests"] if isinstance(v, dict) else v
+
+    # ---- spot interruption notices (test_e2e_spot.py, tests/azure/test_e2e_azure.py)
+
+    SPOT_NOTICE_MSG = "spot interruption notice: draining instance"
+    SPOT_COUNTER_RE = re.compile(
+        r'^arvados_dispatchcloud_spot_interruptions_total\{action="(\w+)"\} (\S+)$', re.M)
+
+    def wait_running_on(self, uuid, timeout=90):
+        """The instance id whose running list has uuid, once the API says it is Running."""
+        def running_on():
+            for iid, v in self.env.mgmt_instances().items():
+                if uuid in v["running_container_uuids"] and \
+                        self.env.records([uuid])[uuid]["state"] == "Running":
+                    return iid
+            return None
+        return self.env.wait(running_on, timeout, "%s running" % uuid)
+
+    def check_notice_view(self, iid, running):
+        """The management API shows instance iid's notice, drained, still running `running`
+        (its lists may be up to 1 s stale, docs/MANAGEMENT_API.md: waited for). Returns the
+        notice."""
+        view = self.env.wait(lambda: (lambda v: v if "spot_interruption" in v else None)(
+            self.env.mgmt_instances()[iid]), 30, "the notice in the instance list")
+        self.assertEqual(view["idle_behavior"], "drain")
+        self.assertEqual(view["running_container_uuids"], [running])
+        return view["spot_interruption"]
+
+    def check_second_goes_elsewhere(self, noticed, first):
+        """A second preemptible container, which would fit beside `first` on the noticed
+        instance, completes on another one. Returns its uuid."""
+        self.env.watcher.set_crunch_cfg({"duration": 2, "arvados": True})
+        second, = self.env.create(1, scheduling_parameters={"preemptible": True})
+        self.env.wait(lambda: self.env.records([second])[second]["state"] == "Complete", 120,
+                      "the second container complete")
+        started = self.env.watcher.started_by_instance()
+        self.assertEqual(started.get(noticed), [first])
+        self.assertIn(second, sum((v for k, v in started.items() if k != noticed), []))
+        return second
 
     def log_entries(self, msg):
         with self.env.disp.cond:

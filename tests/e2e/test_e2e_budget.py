@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_env  # noqa: E402
@@ -34,10 +33,7 @@ GAUGE_RE = re.compile(r"^(arvados_dispatchcloud_hourly_spend(?:_cap)?_dollars) (
 
 class BudgetCapE2E(e2e_env.E2ECase):
     def metrics(self):
-        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.env.mgmt_port,
-                                     headers={"Authorization": "Bearer " + self.env.MGMT_TOKEN})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return {k: float(v) for k, v in GAUGE_RE.findall(r.read().decode())}
+        return {k: float(v) for k, v in GAUGE_RE.findall(self.env.metrics_text())}
 
     def max_live_instances(self):
         launched, gone, most = 0, set(), 0

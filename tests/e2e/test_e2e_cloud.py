@@ -17,7 +17,6 @@ import re
 import sys
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_env  # noqa: E402
@@ -79,10 +78,7 @@ class Base(unittest.TestCase):
         return [(r["params"].get("InstanceType"), r.get("status"), r.get("code")) for r in reqs]
 
     def ec2_metrics(self):
-        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.env.mgmt_port,
-                                     headers={"Authorization": "Bearer e2emanagementtoken0123456789"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            text = r.read().decode()
+        text = self.env.metrics_text()
         out = {}
         for name, labels, value in METRIC_RE.findall(text):
             lv = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', labels)))

@@ -13,13 +13,9 @@ SpotNoticeE2E  One preemptible container runs on instance A; the run probe reads
                (Server.SpotInstanceTermination): its container is cancelled, the second
                completes, and no instance is left.
 """
-import json
 import os
-import re
 import subprocess
 import sys
-import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_env  # noqa: E402
@@ -32,17 +28,11 @@ SPOT4 = """      spot4:
         Price: 0.2
         Preemptible: true
 """
-NOTICE_MSG = "spot interruption notice: draining instance"
-COUNTER_RE = re.compile(r'^arvados_dispatchcloud_spot_interruptions_total\{action="(\w+)"\} (\S+)$', re.M)
+NOTICE_MSG = e2e_env.E2ECase.SPOT_NOTICE_MSG
+COUNTER_RE = e2e_env.E2ECase.SPOT_COUNTER_RE
 
 
 class SpotNoticeE2E(e2e_env.E2ECase):
-    def metrics_text(self):
-        req = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.env.mgmt_port,
-                                     headers={"Authorization": "Bearer " + self.env.MGMT_TOKEN})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.read().decode()
-
     def run_instances_ok(self):
         return [e for e in self.ec2_requests("RunInstances") if e.get("status") == 200]
 
@@ -58,14 +48,7 @@ class SpotNoticeE2E(e2e_env.E2ECase):
                                             "-instance-metadata-url", self.env.imds_url))
         d.wait_for(lambda e: e.get("msg") == "listening", 30)
         first, = self.env.create(1, scheduling_parameters={"preemptible": True})
-
-        def running_on():
-            for iid, v in self.env.mgmt_instances().items():
-                if first in v["running_container_uuids"] and \
-                        self.env.records([first])[first]["state"] == "Running":
-                    return iid
-            return None
-        a = self.env.wait(running_on, 90, "the first container running")
+        a = self.wait_running_on(first)
         # The probe reads A's notice the IMDSv2 way: a token, then the GET with it (404: none).
         self.env.wait(lambda: any(r["method"] == "GET" and r["path"] == "/latest/meta-data/spot/instance-action"
                                   and r["status"] == 404 for r in self.imds_requests(a)),
@@ -81,23 +64,12 @@ class SpotNoticeE2E(e2e_env.E2ECase):
         self.assertEqual(self.state_of(a), "running")
         b_ids = {i["id"] for i in self.env.ec2.instances()} - {a}
         self.assertEqual(len(b_ids), 1, b_ids)
-        # The management API's lists may be up to 1 s stale (docs/MANAGEMENT_API.md): wait for it.
-        view = self.env.wait(lambda: (lambda v: v if "spot_interruption" in v else None)(
-            self.env.mgmt_instances()[a]), 30, "the notice in the instance list")
-        self.assertEqual(view["idle_behavior"], "drain")
-        self.assertEqual(view["running_container_uuids"], [first])
-        self.assertEqual(view["spot_interruption"]["action"], "terminate")
-        self.assertEqual(view["spot_interruption"]["time"], "2026-12-06T12:00:00Z")
+        notice = self.check_notice_view(a, first)
+        self.assertEqual((notice["action"], notice["time"]), ("terminate", "2026-12-06T12:00:00Z"))
         self.assertNotIn("spot_interruption", self.env.mgmt_instances().get(next(iter(b_ids)), {}))
 
         # A second container would fit beside the first on A (4 VCPUs): it must go elsewhere.
-        self.env.watcher.set_crunch_cfg({"duration": 2, "arvados": True})
-        second, = self.env.create(1, scheduling_parameters={"preemptible": True})
-        self.env.wait(lambda: self.env.records([second])[second]["state"] == "Complete", 120,
-                      "the second container complete")
-        started = self.env.watcher.started_by_instance()
-        self.assertEqual(started.get(a), [first])
-        self.assertIn(second, sum((v for k, v in started.items() if k != a), []))
+        second = self.check_second_goes_elsewhere(a, first)
 
         # The cloud reclaims A; its container is cancelled (4.4), nothing is left behind.
         self.env.ec2.ctl("POST", "instances/%s/state" % a,
@@ -108,7 +80,7 @@ class SpotNoticeE2E(e2e_env.E2ECase):
         self.assertEqual(len(notices), 1, notices)
         self.assertEqual((notices[0].get("Action"), notices[0].get("Time")),
                          ("terminate", "2026-12-06T12:00:00Z"))
-        text = self.metrics_text()
+        text = self.env.metrics_text()
         self.assertEqual(dict(COUNTER_RE.findall(text)),
                          {"terminate": "1", "stop": "0", "hibernate": "0", "other": "0"})
         if subprocess.run(["which", "promtool"], capture_output=True).returncode == 0:
