@@ -3,7 +3,7 @@
 #   make test     install dependencies, build, run every test (ASan+UBSan, clang, libFuzzer)
 #   make demo     install dependencies, build, run the local demo
 #   make bench    build and run the benchmarks in bench/
-#   make test-repeat  the test build, then the ctest suite REPEAT times (default 20) under
+#   make test-repeat  the release and test builds, then the ctest suite REPEAT times (default 20) under
 #                     stress-ng load; prints which tests failed how often (not part of make test)
 #   make fuzz     build every libFuzzer target into build-fuzz/ (clang, ASan+UBSan, coverage
 #                 in every library) and run each for FUZZ_SECONDS (default 60) with its seeds
@@ -48,7 +48,7 @@ test: deps build build-test
 
 # Shake out timing-dependent tests: scripts/test_repeat.py (logs in build-test/test-repeat/).
 # E.g. make test-repeat REPEAT=5 CTEST_ARGS="-LE fuzz" LOCK=/tmp/adc-rig.lock (flocked per run).
-test-repeat: deps build-test
+test-repeat: deps build build-test
 	/usr/bin/python3 scripts/test_repeat.py --repeat $(REPEAT) --jobs $(JOBS) --build-dir build-test \
 		$(if $(LOCK),--lock $(LOCK)) -- $(CTEST_ARGS)
 
