@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.join(SRC, "scripts"))
 import unit_exec  # noqa: E402
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import system_users  # noqa: E402
+from machine_lock import machine_lock  # noqa: E402
 
 PKG = "arvados-dispatch-cloud"
 OUT = os.environ.get("ADC_PKG_OUT") or os.path.join(SRC, "build-pkg", "test")
@@ -148,6 +149,10 @@ def run(argv, **kw):
 def slurp(path):
     with open(path) as f:
         return f.read()
+
+
+# Held from the install to the purge (machine_lock.py).
+PACKAGE_LOCK = "/tmp/adc-system-package.lock"
 
 
 def installed():
@@ -555,15 +560,18 @@ class DebTest(unittest.TestCase):
         deb = self.build()
         self.lint()
         self.inspect(deb)
-        listed = self.install(deb)
-        self.unit_checks()
-        with tempfile.TemporaryDirectory() as tmp:
-            self.run_dispatcher(tmp)
-        with tempfile.TemporaryDirectory() as tmp:
-            self.run_dispatcher_ec2(tmp)
-        with tempfile.TemporaryDirectory() as tmp:
-            self.installed_cloudtest(tmp)
-        self.purge(listed)
+        # The installed package is one per machine: a second test run (another checkout) must
+        # not install over it, or purge it, while this one runs it.
+        with machine_lock(PACKAGE_LOCK):
+            listed = self.install(deb)
+            self.unit_checks()
+            with tempfile.TemporaryDirectory() as tmp:
+                self.run_dispatcher(tmp)
+            with tempfile.TemporaryDirectory() as tmp:
+                self.run_dispatcher_ec2(tmp)
+            with tempfile.TemporaryDirectory() as tmp:
+                self.installed_cloudtest(tmp)
+            self.purge(listed)
         print("test_deb: %.0f s" % (time.monotonic() - t0))
 
 

@@ -6,26 +6,21 @@ directories are per run: tests/rig/README.md). Two `useradd` runs for one name r
 second fails with "already exists", or cannot lock /etc/passwd), so the check and the creation
 are done under one flock, USERS_LOCK. tests/sandbox/test_sandbox.c takes the same lock with
 flock(1): keep the path in step."""
-import fcntl
 import os
 import pwd
 import subprocess
+import sys
 
-# Under /tmp, not /run: e2e_journal runs its dispatcher with a private tmpfs on /run.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_lock import machine_lock  # noqa: E402
+
 USERS_LOCK = "/tmp/adc-test-users.lock"
 
 
-class users_lock:
+def users_lock():
     """`with users_lock():` no other test creates or changes a user meanwhile (tests/packaging
     holds it while the package's sysusers.d file makes the helpers' users)."""
-
-    def __enter__(self):
-        self.fd = os.open(USERS_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
+    return machine_lock(USERS_LOCK)
 
 
 def _run(argv):
