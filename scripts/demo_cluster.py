@@ -32,9 +32,11 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "process"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 if not os.environ.get("ADC_BIN_DIR"):
     os.environ["ADC_BIN_DIR"] = os.path.join(ROOT, "build", "bin")
 import adc_harness as h  # noqa: E402
+from machine_lock import LOOPBACK_LOCK, machine_lock  # noqa: E402
 
 CRUNCH_RUN = os.path.join(ROOT, "scripts", "demo-crunch-run")
 FAKE_ARVADOS = os.path.join(ROOT, "tests", "fake_arvados", "fake_arvados.py")
@@ -100,6 +102,11 @@ class Cluster:
         self.fake = None
         self.disp = None
         self.disp_rc = None     # its exit status once stopped (0 after SIGTERM)
+        # Held from start_dispatcher to stop: another loopback dispatcher on this machine
+        # would kill our containers, whose locks it sees in /var/lock (machine_lock.py).
+        self.loopback_lock = machine_lock(LOOPBACK_LOCK, waiting=lambda: print(
+            "demo: waiting for another loopback dispatcher on this machine to stop (%s)"
+            % LOOPBACK_LOCK, flush=True))
         self.mgmt_port = cluster_free_port()
         self.mgmt_token = secrets.token_hex(20)
         self.root_token = secrets.token_hex(25)
@@ -137,6 +144,7 @@ class Cluster:
 
     def start_dispatcher(self, timeout=60):
         h.ensure_role_users()
+        self.loopback_lock.acquire()
         # Own sessions (also the fake's): a Ctrl-C on the terminal goes to the whole
         # foreground process group, and the demo wants to stop them itself, in order.
         self.disp = h.Dispatcher(self.config, env={"RUNTIME_DIRECTORY": self.run_dir},
@@ -268,5 +276,6 @@ class Cluster:
                 self.fake.kill()
                 self.fake.wait()
             say("demo: fake Arvados API server stopped")
+        self.loopback_lock.release()
         shutil.rmtree(self.dir, ignore_errors=True)
         say("demo: removed %s" % self.dir)

@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(SRC, "scripts"))
 import unit_exec  # noqa: E402
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import system_users  # noqa: E402
-from machine_lock import machine_lock  # noqa: E402
+from machine_lock import LOOPBACK_LOCK, machine_lock  # noqa: E402
 
 PKG = "arvados-dispatch-cloud"
 OUT = os.environ.get("ADC_PKG_OUT") or os.path.join(SRC, "build-pkg", "test")
@@ -565,7 +565,7 @@ class DebTest(unittest.TestCase):
         with machine_lock(PACKAGE_LOCK):
             listed = self.install(deb)
             self.unit_checks()
-            with tempfile.TemporaryDirectory() as tmp:
+            with tempfile.TemporaryDirectory() as tmp, machine_lock(LOOPBACK_LOCK):
                 self.run_dispatcher(tmp)
             with tempfile.TemporaryDirectory() as tmp:
                 self.run_dispatcher_ec2(tmp)
