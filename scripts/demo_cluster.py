@@ -179,16 +179,20 @@ class Cluster:
 
     def kill_instances(self, timeout=20, say=print):
         """Destroy every instance through the management API and wait until the dispatcher
-        lists none (the loopback driver stops its sshd before it answers)."""
+        lists none (the loopback driver stops its sshd before it answers). A failed call is
+        said and tried again until the deadline; at the deadline, what is still listed is
+        said. False if the dispatcher is not running or an instance is still listed."""
         if self.disp is None or self.disp.proc.poll() is not None:
             return False
         deadline = time.monotonic() + timeout
-        asked = set()
-        while time.monotonic() < deadline:
+        asked, items = set(), None
+        while time.monotonic() < deadline and self.disp.proc.poll() is None:
             try:
                 items = self.instances()
-            except OSError:
-                return False
+            except OSError as e:
+                say("demo: instances: %s" % e)
+                time.sleep(0.2)
+                continue
             if not items:
                 return True
             for i in items:
@@ -198,10 +202,11 @@ class Cluster:
                     try:
                         self.mgmt("POST", "/arvados/v1/dispatch/instances/kill",
                                   {"instance_id": iid, "reason": "make demo is stopping"})
+                        asked.add(iid)
                     except OSError as e:
                         say("demo: instances/kill: %s" % e)
-                    asked.add(iid)
             time.sleep(0.2)
+        say("demo: still listed after %g s: %s" % (timeout, json.dumps(items)))
         return False
 
     def supervisor_locks(self):

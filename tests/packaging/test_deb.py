@@ -451,7 +451,7 @@ class DebTest(unittest.TestCase):
             pass
         cl.disp = Disp()
         cl.disp.proc = proc
-        self.assertTrue(cl.kill_instances(timeout=30), "the instance was not destroyed")
+        self.assertTrue(cl.kill_instances(timeout=30), "the instance was not destroyed\n" + log())
         # The loopback driver: the parent applies no sandbox of its own (only the unit's two
         # filters), and says so.
         self.assertEqual(st["Seccomp_filters"], "2")
