@@ -223,8 +223,8 @@ class Azurite:
 
 
 class AzureE2E(e2e_env.E2E):
-    def __init__(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False,
-                 fake_args=(), itypes=AZ_TYPES, events=False):  # noqa: no super
+    def _start(self, image="zzzzz-compute-image", extra_params="", crunch_cfg=None, vhd=False,
+               fake_args=(), itypes=AZ_TYPES, events=False):
         """events: the fake serves each VM's Scheduled Events (azure_events.py) on its private
         IP, port self.events_port, and each worker resolves e2e_env.IMDS_HOST to its own
         address: -instance-metadata-url is then self.imds_url, as 169.254.169.254 on Azure."""
@@ -255,12 +255,13 @@ class AzureE2E(e2e_env.E2E):
         self.watcher.start()
         self.config = write_config(self.dir, self.arv.port, self.mgmt_port, self.ssh_port, self.key_path,
                                    image, extra_params, itypes)
-        self.disp = None
 
     def stop(self):
-        super().stop()
-        if self.azurite is not None:
-            self.azurite.stop()
+        try:
+            super().stop()
+        finally:
+            if getattr(self, "azurite", None) is not None:  # None too before a start got there
+                self.azurite.stop()
 
     def env(self):
         return {"AZURE_ENVIRONMENT_FILEPATH": self.az.env_file, "SSL_CERT_FILE": self.dir + "/ca.pem"}

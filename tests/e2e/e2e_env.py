@@ -304,17 +304,14 @@ def write_config(d, arv_port, mgmt_port, ssh_port, key_path, extra_vm="", max_in
 
 
 class E2E:
-    """Everything one scenario needs; stop() tears it down."""
+    """Everything one scenario needs; stop() tears it down. E2E(**kw) starts it all with
+    _start(**kw) (a subclass for another cloud overrides _start); what a start that fails half
+    way had started is stopped."""
 
-    def __init__(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s", max_instances=4,
-                 itypes=M4_TYPE, extra_containers="", deploy_runner="", path_runner=True,
-                 driver_extra="", ec2_args=(), subnet_id=None,
-                 timeout_idle="3s", imds=False, crunch_run=None, ssh_server="openssh"):
+    def __init__(self, **kw):
         self.dir = self.disp = None
         try:
-            self._start(crunch_cfg, extra_vm, skip, timeout_booting, max_instances, itypes,
-                        extra_containers, deploy_runner, path_runner, driver_extra, ec2_args,
-                        subnet_id, timeout_idle, imds, crunch_run, ssh_server)
+            self._start(**kw)
         except BaseException:
             # What was started before the failure would outlive the test (and hold ctest).
             try:
@@ -323,9 +320,10 @@ class E2E:
                 pass
             raise
 
-    def _start(self, crunch_cfg, extra_vm, skip, timeout_booting, max_instances, itypes,
-               extra_containers, deploy_runner, path_runner, driver_extra, ec2_args, subnet_id,
-               timeout_idle, imds, crunch_run, ssh_server):
+    def _start(self, crunch_cfg=None, extra_vm="", skip=(), timeout_booting="20s",
+               max_instances=4, itypes=M4_TYPE, extra_containers="", deploy_runner="",
+               path_runner=True, driver_extra="", ec2_args=(), subnet_id=None,
+               timeout_idle="3s", imds=False, crunch_run=None, ssh_server="openssh"):
         """subnet_id: the fake EC2's subnet gets this id (else the fake makes one up). The
         subnet is the block of addresses the rig leased (sshd_rig.rig_lease_net), so that
         scenarios running at the same time never share a worker address. imds: the fake EC2
