@@ -11,6 +11,7 @@ when it no longer is; the set is brought up to date ten times a second.
 The handler finds its service as self.server.owner and its instance as self.server.ident.
 """
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
 
@@ -25,11 +26,11 @@ class AddressListeners:
         how the set names the instance (as_json's "listening"), ident what the handler gets."""
         self.port, self.handler, self.owner, self.want = port, handler, owner, want
         self.servers = {}  # key -> _Server
-        self.stopped = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self):
-        while not self.stopped.wait(0.1):
+        while True:  # for the fake's whole life (a daemon thread)
+            time.sleep(0.1)
             self.sync()
 
     def sync(self):
