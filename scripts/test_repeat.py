@@ -11,7 +11,6 @@ every run passed.
                            [--lock FILE] [-- ctest arguments, e.g. -R '^test_proto' or -LE fuzz]
 """
 import argparse
-import fcntl
 import os
 import re
 import shutil
@@ -19,6 +18,10 @@ import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "support"))
+from machine_lock import machine_lock  # noqa: E402
 
 # ctest's summary: "The following tests FAILED:" then lines like
 #   "\t 69 - test_proto_chan (Failed)" or "\t 12 - sshglue (Timeout)"
@@ -75,10 +78,10 @@ def run_once(build_dir, jobs, ctest_args, log_path, lock_path, stress_cpus):
     """One ctest run; the load (stress_cpus > 0) runs only while the tests do, never while
     waiting for the lock."""
     cmd = ["ctest", "--output-on-failure", "-j", str(jobs)] + ctest_args
-    lock = stress = None
-    if lock_path:
-        lock = open(lock_path, "a")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = machine_lock(lock_path) if lock_path else None
+    stress = None
+    if lock is not None:
+        lock.acquire()
     try:
         if stress_cpus > 0:
             stress = start_stress(stress_cpus)
@@ -89,7 +92,7 @@ def run_once(build_dir, jobs, ctest_args, log_path, lock_path, stress_cpus):
     finally:
         stop_stress(stress)
         if lock is not None:
-            lock.close()
+            lock.release()
     with open(log_path, "w") as f:
         f.write(r.stdout)
     failures = parse_failures(r.stdout)
