@@ -206,7 +206,11 @@ class Cluster:
                     except OSError as e:
                         say("demo: instances/kill: %s" % e)
             time.sleep(0.2)
-        say("demo: still listed after %g s: %s" % (timeout, json.dumps(items)))
+        if self.disp.proc.poll() is not None:
+            say("demo: the dispatcher exited (status %s) with instances listed: %s"
+                % (self.disp.proc.returncode, json.dumps(items)))
+        else:
+            say("demo: still listed after %g s: %s" % (timeout, json.dumps(items)))
         return False
 
     def supervisor_locks(self):
