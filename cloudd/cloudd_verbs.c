@@ -269,12 +269,13 @@ cv_list_done(void *arg, const struct drv_error *err)
 
 	cv_part_flush(q, 0, err);
 	cv_req_done(q);
-	/* A list of 10,000 instances parses megabytes of XML pages into small blocks; glibc
-	 * keeps them in its heap once freed (bench_e2e_scale: 18-22 MB of cloudd's 34 MB RSS
-	 * between two lists, 2 MB after a trim). The driver frees its list state only after
-	 * this callback (a handle close), so the heap is trimmed when the next request arrives
-	 * (the parent asks for the counters right after each list): one walk of the free
-	 * lists per list, every SyncInterval. */
+	/* A list of 10,000 instances leaves small blocks in glibc's heap once freed: the
+	 * instances' records, Azure's JSON trees (EC2's XML trees and the answers are in mapped
+	 * blocks since, ec2_xml.c and main.c; before that, bench_e2e_scale saw 18-22 MB of
+	 * cloudd's 34 MB RSS between two lists, 2 MB after a trim). The driver frees its list
+	 * state only after this callback (a handle close), so the heap is trimmed when the
+	 * next request arrives (the parent asks for the counters right after each list): one
+	 * walk of the free lists per list, every SyncInterval. */
 	cd->trim_pending = true;
 }
 

@@ -10,21 +10,24 @@
 #define ADC_EC2_XML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define EC2_XML_MAX_DEPTH 48
 #define EC2_XML_MAX_NODES 4000000
 #define EC2_XML_MAX_TEXT  (1u << 20) /* per element */
 
 struct ec2_xnode {
-	char *name; /* local name */
-	char *text; /* concatenated character data, "" when none */
-	size_t text_len;
-	struct ec2_xnode *parent, *child, *last, *next;
+	const char *name; /* local name */
+	char *text;	  /* concatenated character data, "" when none and for an element with
+			   * children (EC2 and Azure answers have no mixed content) */
+	struct ec2_xnode *child, *next;
+	uint32_t text_len;
 };
 
 /* Parse; 0 and *root, or -EINVAL with a message in err (root NULL). */
 int ec2_xml_parse(const char *buf, size_t len, struct ec2_xnode **root, char *err, size_t errlen);
-void ec2_xml_free(struct ec2_xnode *n);
+/* Free the whole tree: root must be what ec2_xml_parse gave (the nodes share its blocks). */
+void ec2_xml_free(struct ec2_xnode *root);
 
 /* First child named name (NULL when none or n is NULL). */
 const struct ec2_xnode *ec2_xml_child(const struct ec2_xnode *n, const char *name);

@@ -365,6 +365,69 @@ t_xml_bad(void **s)
 	free(deep);
 }
 
+/* The tree lives in blocks (ec2_xml.c): text grows in place across many character-data
+ * calls and moves when its block is full, names are shared, an element with children has no
+ * text, and a tree of many blocks (more distinct names than are shared) reads back whole. */
+static void
+t_xml_blocks(void **s)
+{
+	const char ws[] = "<r>\n  <a> x </a>\n  lead<b>1</b>tail\n  <c></c><d/>\n</r>";
+	struct ec2_xnode *r;
+	char err[200], name[16];
+	size_t cap = 8u << 20, n = 0;
+	char *x = malloc(cap);
+	const struct ec2_xnode *it;
+
+	(void)s;
+	assert_int_equal(ec2_xml_parse(ws, sizeof(ws) - 1, &r, err, sizeof(err)), 0);
+	assert_string_equal(r->text, "");
+	assert_string_equal(ec2_xml_text(r, "a"), " x ");
+	assert_string_equal(ec2_xml_text(r, "b"), "1");
+	assert_string_equal(ec2_xml_text(r, "c"), "");
+	assert_string_equal(ec2_xml_text(r, "d"), "");
+	assert_ptr_equal(ec2_xml_next(ec2_xml_child(r, "a")), NULL);
+	ec2_xml_free(r);
+
+	/* 20,000 elements of 300 names, then a text of 150,000 character-data calls (expat
+	 * stops at each entity) that outgrows its 256 KiB block. */
+	n += (size_t)sprintf(x + n, "<r>");
+	for (int i = 0; i < 20000; i++)
+		n += (size_t)sprintf(x + n, "<n%d>v%d</n%d>", i % 300, i, i % 300);
+	n += (size_t)sprintf(x + n, "<long>");
+	for (int i = 0; i < 50000; i++)
+		n += (size_t)sprintf(x + n, "ab&amp;cd&lt;");
+	n += (size_t)sprintf(x + n, "</long></r>");
+	assert_int_equal(ec2_xml_parse(x, n, &r, err, sizeof(err)), 0);
+	it = r->child;
+	for (int i = 0; i < 20000; i++, it = it->next) {
+		char v[16];
+
+		assert_non_null(it);
+		snprintf(name, sizeof(name), "n%d", i % 300);
+		snprintf(v, sizeof(v), "v%d", i);
+		assert_string_equal(it->name, name);
+		assert_string_equal(it->text, v);
+		assert_int_equal(it->text_len, strlen(v));
+	}
+	assert_string_equal(it->name, "long");
+	assert_null(it->next);
+	assert_int_equal(it->text_len, 50000 * 6);
+	assert_int_equal(strlen(it->text), 50000 * 6);
+	for (int i = 0; i < 50000; i++)
+		assert_memory_equal(it->text + 6 * i, "ab&cd<", 6);
+	ec2_xml_free(r);
+
+	/* One text over the 1 MiB bound, in pieces: refused, nothing leaks. */
+	n = (size_t)sprintf(x, "<r><t>");
+	for (int i = 0; i < 250000; i++) /* 1.25 MB of text */
+		n += (size_t)sprintf(x + n, "abcd&amp;");
+	n += (size_t)sprintf(x + n, "</t></r>");
+	assert_int_equal(ec2_xml_parse(x, n, &r, err, sizeof(err)), -EINVAL);
+	assert_null(r);
+	assert_non_null(strstr(err, "text too long"));
+	free(x);
+}
+
 int
 main(void)
 {
@@ -374,7 +437,7 @@ main(void)
 		cmocka_unit_test(t_backoff),	  cmocka_unit_test(t_quota_group),
 		cmocka_unit_test(t_normalize),	  cmocka_unit_test(t_spot_cache),
 		cmocka_unit_test(t_fingerprint),  cmocka_unit_test(t_xml_good),
-		cmocka_unit_test(t_xml_bad),
+		cmocka_unit_test(t_xml_bad),	  cmocka_unit_test(t_xml_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
