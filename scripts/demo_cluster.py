@@ -83,7 +83,7 @@ CONFIG = """Clusters:
         DeployRunnerBinary: "%(runner)s"
         DeployRunnerDirectory: "%(deploy)s"
         MaxInstances: 1
-        PollInterval: 1s
+        PollInterval: %(poll)s
         SyncInterval: 2s
         ProbeInterval: 1s
         TimeoutIdle: %(idle)s
@@ -94,11 +94,12 @@ CONFIG = """Clusters:
 
 
 class Cluster:
-    def __init__(self, idle="30s"):
+    def __init__(self, idle="30s", poll="1s"):
         # 0700 (mkdtemp's mode): the dispatch key in it logs in to the loopback sshd, as root
         # when the demo runs as root.
         self.dir = tempfile.mkdtemp(prefix="adc-demo-")
         self.idle = idle
+        self.poll = poll        # PollInterval: the demo's 1 s; the reference's default is 10 s
         self.fake = None
         self.disp = None
         self.disp_rc = None     # its exit status once stopped (0 after SIGTERM)
@@ -138,6 +139,7 @@ class Cluster:
             f.write(CONFIG % {"mgmt_token": self.mgmt_token, "root_token": self.root_token,
                               "api_port": self.api_port, "mgmt_port": self.mgmt_port, "key": key,
                               "runner": CRUNCH_RUN, "deploy": self.deploy, "idle": self.idle,
+                              "poll": self.poll,
                               "log_level": os.environ.get("DEMO_LOG_LEVEL") or "info"})
         self.config = path
         return path
@@ -181,11 +183,19 @@ class Cluster:
         """Destroy every instance through the management API and wait until the dispatcher
         lists none (the loopback driver stops its sshd before it answers). A failed call is
         said and tried again until the deadline; at the deadline, what is still listed is
-        said. False if the dispatcher is not running or an instance is still listed."""
+        said. False if the dispatcher is not running or an instance is still listed.
+
+        An instance already asked for is asked again when it is listed in a state other than
+        shutdown a second after: the loopback driver gives every instance the same ID
+        ("localhost"), and the dispatcher may create a new one at once, as the reference
+        does. The runners of a killed instance are abandoned, not exited (spec 5.10), so a
+        container its queue still shows Locked (the container finished between two polls)
+        gets a new instance, and crunch-run is started there too, until the next poll says
+        Complete."""
         if self.disp is None or self.disp.proc.poll() is not None:
             return False
         deadline = time.monotonic() + timeout
-        asked, items = set(), None
+        asked, items = {}, None
         while time.monotonic() < deadline and self.disp.proc.poll() is None:
             try:
                 items = self.instances()
@@ -195,16 +205,22 @@ class Cluster:
                 continue
             if not items:
                 return True
+            now = time.monotonic()
             for i in items:
                 iid = i.get("instance")
-                if iid and iid not in asked:
-                    say("demo: destroying instance %s through the management API" % iid)
-                    try:
-                        self.mgmt("POST", "/arvados/v1/dispatch/instances/kill",
-                                  {"instance_id": iid, "reason": "make demo is stopping"})
-                        asked.add(iid)
-                    except OSError as e:
-                        say("demo: instances/kill: %s" % e)
+                if not iid or (iid in asked and (i.get("worker_state") == "shutdown"
+                                                 or now - asked[iid] < 1)):
+                    continue
+                if iid in asked:
+                    say("demo: instance %s is listed again (%s): a new instance with the same ID"
+                        % (iid, i.get("worker_state")))
+                say("demo: destroying instance %s through the management API" % iid)
+                try:
+                    self.mgmt("POST", "/arvados/v1/dispatch/instances/kill",
+                              {"instance_id": iid, "reason": "make demo is stopping"})
+                    asked[iid] = now
+                except OSError as e:
+                    say("demo: instances/kill: %s" % e)
             time.sleep(0.2)
         if self.disp.proc.poll() is not None:
             say("demo: the dispatcher exited (status %s) with instances listed: %s"
