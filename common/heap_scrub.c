@@ -36,3 +36,11 @@ heap_scrub_tcache(void)
 	}
 #endif
 }
+
+void
+heap_scrub_end(void)
+{
+#ifndef ADC_SANITIZE
+	mallopt(M_PERTURB, 0);
+#endif
+}
