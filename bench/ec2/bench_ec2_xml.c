@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stats.h"
 #include "ec2_xml.h"
 
 #define BENCH_INSTANCES 1000
@@ -99,21 +100,6 @@ bench_count(const struct ec2_xnode *n)
 	return c;
 }
 
-static int
-bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-bench_median(double *v)
-{
-	qsort(v, BENCH_RUNS, sizeof(*v), bench_cmp);
-	return v[BENCH_RUNS / 2];
-}
-
 int
 main(void)
 {
@@ -150,13 +136,14 @@ main(void)
 	printf("DescribeInstances page: %d instances, %.2f MB of XML, %zu elements\n",
 	       BENCH_INSTANCES, (double)len / 1e6, elements);
 	printf("%-46s %8.2f MB   (%.0f B per element; 12.23 MB before, in small heap blocks)\n",
-	       "tree while held (median)", bench_median(tree) / 1e6,
-	       bench_median(tree) / (double)elements);
+	       "tree while held (median)", bench_median(tree, BENCH_RUNS) / 1e6,
+	       bench_median(tree, BENCH_RUNS) / (double)elements);
 	printf("%-46s %8.2f MB   (returned to the system at the free)\n",
-	       "  of which in mapped blocks", bench_median(mapped) / 1e6);
+	       "  of which in mapped blocks", bench_median(mapped, BENCH_RUNS) / 1e6);
 	printf("%-46s %8.2f MB   (free, but resident until a trim)\n",
-	       "heap grown and kept by malloc after the free", bench_median(kept) / 1e6);
-	printf("%-46s %8.1f ms\n", "parse time per page (median)", bench_median(ms));
+	       "heap grown and kept by malloc after the free",
+	       bench_median(kept, BENCH_RUNS) / 1e6);
+	printf("%-46s %8.1f ms\n", "parse time per page (median)", bench_median(ms, BENCH_RUNS));
 	free(page);
 	return 0;
 }

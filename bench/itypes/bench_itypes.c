@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stats.h"
 #include "container_resources.h"
 #include "instance_types.h"
 
@@ -118,14 +119,6 @@ make_record(const struct ctres *r)
 	return cJSON_Parse(buf);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* One pass over every container; returns elapsed ns. parse: start from the cJSON records. */
 static uint64_t
 run(const struct itypes_table *t, struct ctres *reqs, cJSON **recs, int parse, size_t *accepted)
@@ -162,6 +155,7 @@ main(int argc, char **argv)
 	cJSON **recs = calloc(NCTR, sizeof(*recs));
 	int runs = argc > 1 ? atoi(argv[1]) : 7;
 	uint64_t el[2][64];
+	double med[2];
 	size_t accepted = 0;
 
 	if (runs < 1 || runs > 64 || reqs == NULL || recs == NULL)
@@ -178,16 +172,14 @@ main(int argc, char **argv)
 		run(t, reqs, recs, p, &accepted); /* warm-up */
 		for (int k = 0; k < runs; k++)
 			el[p][k] = run(t, reqs, recs, p, &accepted);
-		qsort(el[p], (size_t)runs, sizeof(el[p][0]), cmp_u64);
+		med[p] = bench_median_u64(el[p], (size_t)runs); /* sorts: min first, max last */
 	}
 	printf("instance-type selection: %d containers x %d types, %d runs, %zu satisfiable\n",
 	       NCTR, NTYPES, runs, accepted);
-	printf("select:        median %.1f ns/container (min %.1f, max %.1f)\n",
-	       (double)el[0][runs / 2] / NCTR, (double)el[0][0] / NCTR,
-	       (double)el[0][runs - 1] / NCTR);
-	printf("parse+select:  median %.1f ns/container (min %.1f, max %.1f)\n",
-	       (double)el[1][runs / 2] / NCTR, (double)el[1][0] / NCTR,
-	       (double)el[1][runs - 1] / NCTR);
+	printf("select:        median %.1f ns/container (min %.1f, max %.1f)\n", med[0] / NCTR,
+	       (double)el[0][0] / NCTR, (double)el[0][runs - 1] / NCTR);
+	printf("parse+select:  median %.1f ns/container (min %.1f, max %.1f)\n", med[1] / NCTR,
+	       (double)el[1][0] / NCTR, (double)el[1][runs - 1] / NCTR);
 	for (size_t i = 0; i < NCTR; i++)
 		cJSON_Delete(recs[i]);
 	free(recs);

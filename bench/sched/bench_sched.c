@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stats.h"
 #include "instance_types.h"
 #include "scheduler.h"
 
@@ -48,14 +49,6 @@ now_ns(void)
 
 	clock_gettime(bench_clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 struct world {
@@ -216,8 +209,7 @@ timed_passes(struct world *x, struct sched *s, struct sched_result *r, const str
 			abort();
 		t[p] = now_ns() - t0;
 	}
-	qsort(t, (size_t)passes, sizeof(*t), cmp_u64);
-	ms = (double)t[passes / 2] / 1e6;
+	ms = bench_median_u64(t, (size_t)passes) / 1e6;
 	free(t);
 	return ms;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bench_clock.h"
+#include "bench_stats.h"
 #include "ops.h"
 #include "sess.h"
 #include "sshpool.h"
@@ -81,20 +82,6 @@ slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return b;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Current resident set (VmRSS), KiB; -1 if unreadable. */
@@ -180,7 +167,7 @@ bench_one(const char *name, struct ops *o, struct sess *s, op_fn fn, int iters)
 		v[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		(void)t0;
 	}
-	printf("%s %.3f\n", name, median(v, iters));
+	printf("%s %.3f\n", name, bench_median(v, (size_t)iters));
 	free(v);
 }
 
@@ -204,8 +191,8 @@ bench_heartbeat(struct ops *o, struct ops *ho, struct sess *s, int iters)
 		v[i % 2][i / 2] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
 				  (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	}
-	printf("sshpool_list_alt_ms %.3f\n", median(v[0], iters));
-	printf("sshpool_list_heartbeat_ms %.3f\n", median(v[1], iters));
+	printf("sshpool_list_alt_ms %.3f\n", bench_median(v[0], (size_t)iters));
+	printf("sshpool_list_heartbeat_ms %.3f\n", bench_median(v[1], (size_t)iters));
 	free(v[0]);
 	free(v[1]);
 }
@@ -263,12 +250,13 @@ bench_scale(struct sess_pool *p, struct ops *o, struct w *ws, int n, int iters)
 	printf("workers %d\n", n);
 	printf("first_round_ms %.1f\n", first_ms);
 	printf("first_round_cpu_ms %.1f\n", first_cpu);
-	qsort(v, (size_t)iters, sizeof(*v), cmp);
+	double med = bench_median(v, (size_t)iters); /* sorts v: min first, max last */
+
 	printf("probe_rounds %d\n", iters);
 	printf("probe_round_min_ms %.1f\n", v[0]);
-	printf("probe_round_median_ms %.1f\n", median(v, iters));
+	printf("probe_round_median_ms %.1f\n", med);
 	printf("probe_round_max_ms %.1f\n", v[iters - 1]);
-	printf("probe_per_worker_ms %.3f\n", median(v, iters) / n);
+	printf("probe_per_worker_ms %.3f\n", med / n);
 	printf("probe_round_cpu_ms %.1f\n", rounds_cpu);
 	if (jok)
 		printf("probe_machine_busy_pct %.0f\n",
@@ -377,7 +365,7 @@ main(int argc, char **argv)
 			       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		}
 		printf("sshpool_probe_round_%d_workers%s_ms %.3f\n", n, hb ? "_heartbeat" : "",
-		       median(v, iters));
+		       bench_median(v, (size_t)iters));
 		free(v);
 	}
 	return 0;

@@ -1,4 +1,4 @@
-/* bench_clock.h - the two clocks of the sshd-pool benches: monotonic wall time and this
+/* bench_clock.h - the two clocks of the benches: monotonic wall time and this
  * process's CPU time (user + system), both in ms. */
 #ifndef ADC_BENCH_CLOCK_H
 #define ADC_BENCH_CLOCK_H
