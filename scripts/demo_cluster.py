@@ -301,6 +301,9 @@ class Cluster:
                 self.fake.kill()
                 self.fake.wait()
             say("demo: fake Arvados API server stopped")
+        for f in (self.fake and self.fake.stdout, self.disp and self.disp.proc.stdout):
+            if f is not None:
+                f.close()
         self.loopback_lock.release()
         shutil.rmtree(self.dir, ignore_errors=True)
         say("demo: removed %s" % self.dir)
