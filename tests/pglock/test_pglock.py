@@ -71,9 +71,19 @@ class Tool:
                     return e
         return "standby"
 
-    def log_lines(self, msg):
+    def wait_log(self, msg, timeout=10.0):
+        """The log lines with msg, once there is at least one. Events and log lines come on
+        two pipes read by two threads, so an event seen says nothing about whether the log
+        line written before it has been read yet (`make test-repeat` on ff9464d, run 16:
+        the "active" event was in, the "resolved" line not yet)."""
+        end = time.monotonic() + timeout
         with self.cv:
-            return [x for x in self.logs if x.get("msg") == msg]
+            while True:
+                lines = [x for x in self.logs if x.get("msg") == msg]
+                left = end - time.monotonic()
+                if lines or left <= 0:
+                    return lines
+                self.cv.wait(left)
 
     def stop(self):
         if self.p.poll() is None:
@@ -134,7 +144,7 @@ class PgLockTest(unittest.TestCase):
         self.assertEqual(ev, "holder 127.0.0.1:%d" % port)
         time.sleep(4 * RETRY_MS / 1000)  # several retries: still standby, logged once
         self.assertEqual(b.state(), "standby")
-        waits = b.log_lines("waiting for other process to release lock")
+        waits = b.wait_log("waiting for other process to release lock")
         self.assertEqual(len(waits), 1, waits)
         self.assertEqual(waits[0]["DBClient"], "127.0.0.1:%d" % port)
         self.assertEqual(a.state(), "active")
@@ -163,7 +173,7 @@ class PgLockTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertIn("active", (a.state(), b.state()))
         self.assertNotEqual(a.state(), b.state())
-        lost = a.log_lines("lost the PostgreSQL advisory lock: dispatching stopped")
+        lost = a.wait_log("lost the PostgreSQL advisory lock: dispatching stopped")
         self.assertEqual(len(lost), 1, lost)
         print("terminate_backend: lost noticed after %.0f ms" % ((t_lost - t_kill) * 1000))
 
@@ -246,7 +256,7 @@ class PgLockTest(unittest.TestCase):
 
     def one_error_line(self, t, substring, wait_s=None):
         time.sleep(wait_s if wait_s is not None else 4 * RETRY_MS / 1000)
-        lines = t.log_lines("cannot take the PostgreSQL advisory lock, will retry")
+        lines = t.wait_log("cannot take the PostgreSQL advisory lock, will retry")
         self.assertEqual(len(lines), 1, "expected one line, got %r" % t.raw_err)
         self.assertIn(substring, lines[0]["error"])
         self.assertEqual(lines[0]["level"], "warn")
@@ -321,7 +331,7 @@ class PgLockTest(unittest.TestCase):
         c["host"] = "localhost"
         t = self.tool(c)
         t.wait_event("active")
-        lines = t.log_lines("resolved the PostgreSQL host name")
+        lines = t.wait_log("resolved the PostgreSQL host name")
         self.assertEqual(len(lines), 1, t.raw_err)
         self.assertEqual(lines[0]["Host"], "localhost")
         self.assertIn("127.0.0.1", lines[0]["HostAddr"].split(","), lines[0])
@@ -342,7 +352,7 @@ class PgLockTest(unittest.TestCase):
         self.assertEqual(t.state(), "standby")
         dns_.release()
         t.wait_event("active", timeout=20)
-        lines = t.log_lines("resolved the PostgreSQL host name")
+        lines = t.wait_log("resolved the PostgreSQL host name")
         self.assertEqual([(x["Host"], x["HostAddr"]) for x in lines], [(name, "127.0.0.1")])
 
     def test_unresolvable_host_name(self):
