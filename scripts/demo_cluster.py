@@ -163,6 +163,23 @@ class Cluster:
         with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
             return json.loads(r.read() or b"null")
 
+    def run_container(self, command, timeout=90):
+        """Queue one small container with `command` at the fake API and wait until it is
+        final (Complete or Cancelled) or the timeout passes; its last record."""
+        uuid = self.fake_call("POST", "containers", {
+            "state": "Queued", "command": command,
+            "container_image": "arvados/jobs:latest", "output_path": "/out",
+            "mounts": {"/out": {"kind": "tmp", "capacity": 1000}},
+            "runtime_constraints": {"vcpus": 1, "ram": 1048576}})["uuid"]
+        deadline = time.monotonic() + timeout
+        rec = {"uuid": uuid}
+        while time.monotonic() < deadline:
+            rec = self.fake_call("GET", "containers/" + uuid)
+            if rec.get("state") in ("Complete", "Cancelled"):
+                break
+            time.sleep(0.2)
+        return rec
+
     def mgmt_url(self, path=""):
         return "http://127.0.0.1:%d%s" % (self.mgmt_port, path)
 

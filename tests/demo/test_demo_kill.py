@@ -15,7 +15,6 @@ Needs root (the loopback driver's sshd logs in as the user running it; the demo 
 /usr/bin/python3, standard library only."""
 import os
 import sys
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,18 +31,8 @@ class DemoKillTest(unittest.TestCase):
             cl.start_fake()
             cl.write_config()
             cl.start_dispatcher()
-            uuid = cl.fake_call("POST", "containers", {
-                "state": "Queued", "command": ["echo", "Hello, Crunch!"],
-                "container_image": "arvados/jobs:latest", "output_path": "/out",
-                "mounts": {"/out": {"kind": "tmp", "capacity": 1000}},
-                "runtime_constraints": {"vcpus": 1, "ram": 1048576}})["uuid"]
-            deadline = time.monotonic() + 60
-            rec = {}
-            while time.monotonic() < deadline:
-                rec = cl.fake_call("GET", "containers/" + uuid)
-                if rec.get("state") in ("Complete", "Cancelled"):
-                    break
-                time.sleep(0.2)
+            rec = cl.run_container(["echo", "Hello, Crunch!"], timeout=60)
+            uuid = rec["uuid"]
             log = lambda: "\n".join(said) + "\n" + cl.disp.log_text()  # noqa: E731
             self.assertEqual(rec.get("state"), "Complete", log())
             ok = cl.kill_instances(timeout=40, say=said.append)

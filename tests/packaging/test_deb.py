@@ -434,18 +434,8 @@ class DebTest(unittest.TestCase):
         priv = glob.glob(rt + "/adc-loopback-*")
         self.assertTrue(priv, "cloudd made no private directory in $RUNTIME_DIRECTORY")
 
-        uuid = cl.fake_call("POST", "containers", {
-            "state": "Queued", "command": ["echo", "Hello, Crunch!"],
-            "container_image": "arvados/jobs:latest", "output_path": "/out",
-            "mounts": {"/out": {"kind": "tmp", "capacity": 1000}},
-            "runtime_constraints": {"vcpus": 1, "ram": 1048576}})["uuid"]
-        deadline = time.monotonic() + 90
-        rec = {}
-        while time.monotonic() < deadline:
-            rec = cl.fake_call("GET", "containers/" + uuid)
-            if rec.get("state") in ("Complete", "Cancelled"):
-                break
-            time.sleep(0.5)
+        rec = cl.run_container(["echo", "Hello, Crunch!"])
+        uuid = rec["uuid"]
         self.assertEqual(rec.get("state"), "Complete", json.dumps(rec) + "\n" + log())
         self.assertEqual(rec.get("exit_code"), 0)
         self.assertEqual((rec.get("runtime_status") or {}).get("demoStdout"), "Hello, Crunch!\n")
