@@ -73,6 +73,9 @@ class ContainersTest(e2e_env.E2ECase):
         self.assertIn(w[0]["container"]["uuid"], sup)
         self.wait_final(sup + plain, 90)
         self.check_final({u: "Complete" for u in sup + plain})
+        # The stub records "exited" after it has set the container Complete: wait for it.
+        self.env.wait(lambda: all(any(e["event"] == "exited" for e in self.events(u)) for u in sup),
+                      30, "every supervisor's fake container exited")
         edges = []
         for u in sup:
             ev = self.events(u)
