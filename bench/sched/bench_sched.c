@@ -107,7 +107,7 @@ add_ctr(struct world *x, enum sched_cstate st, int64_t vcpus)
 		.priority = 1 + rnd(1000),
 		.first_seen = (sched_time)i,
 		.created_at = (sched_time)i,
-		.need = x->ch[i].need,
+		.need = &x->ch[i].need,
 		.types = x->ch[i].idx,
 		.n_types = x->ch[i].n,
 		.supervisor = rnd(50) == 0,
@@ -144,7 +144,7 @@ make_world(struct world *x, size_t nq, size_t ni)
 
 			x->c[ci].in_running = true;
 			x->runs[3 * i + w->n_run++] = (struct sched_wrun){ .uuid = x->c[ci].uuid,
-									   .need = x->c[ci].need,
+									   .need = *x->c[ci].need,
 									   .need_known = true };
 		}
 	}

@@ -36,20 +36,10 @@ enum sched_fallback {
 	SCHED_FB_ATTEMPTS, /* attempts reached sched_set_spot_fallback's threshold */
 };
 
-/* One cached container, as the queue sees it. Fields ordered so that the struct has no
- * padding but at its end: 136 bytes (the loop fills 100,000 of them per pass at scale, and
- * the pass reads them back; it was 128, two cache lines, before not_running_since; the three
- * bytes of the spot fallback filled the end's padding). */
-struct sched_ctr {
-	const char *uuid;
-	int64_t priority;
-	sched_time first_seen; /* FIFO among equal priorities (4.2 step 2) */
-	sched_time created_at; /* for the longest-wait metric (4.7) */
-	struct res_vec need;   /* itypes_choice.need: the full vector, tmp scratch included */
-	const uint32_t *types; /* itypes_choice.idx: candidates, cheapest first; then the
-				* n_fallback on-demand fallback candidates (spot fallback) */
-	sched_time exit_time;  /* when exited: when the runner ended */
-	/* Queue-side memory of our own earlier decisions (0 = never). */
+/* The loop's memory of its own earlier decisions about one container (0 = never). Few
+ * containers have one (those unlocked over quota, cancelled or fallen back lately), so it is
+ * not in every sched_ctr: a container points at one by index (sched_ctr.memo). */
+struct sched_memo {
 	sched_time overquota_unlocked_at; /* set when an UNLOCK_OVERQUOTA was carried out */
 	sched_time cancel_tried_at;	  /* set when a CANCEL was attempted */
 	/* When the pass first found it Running in the queue but in no worker's list (with no
@@ -57,10 +47,29 @@ struct sched_ctr {
 	 * poll that started after it, as the exited rule does: the crunch-run that the pool saw
 	 * gone had finalised the container before, so a fresher poll shows it final. */
 	sched_time not_running_since;
-	enum sched_cstate state;
-	uint32_t n_types;  /* 0: no configured type fits any more (weakness 1) */
-	bool supervisor;   /* scheduling_parameters.supervisor */
-	bool op_in_flight; /* a lock/unlock/cancel/kill holds the 4.5 slot */
+	uint8_t fell_back; /* enum sched_fallback: why it fell back in an earlier pass (the loop's
+			    * memory of a SCHED_D_FALLBACK), 0: it did not */
+};
+
+/* One cached container, as the queue sees it. 72 bytes, no padding (the loop fills 100,000
+ * of them per pass at scale and the pass reads them back; it was 168 with the uuid's copy
+ * before the strings, the need and the memory were pointed to instead of copied, issue 16).
+ * The pointers are the queue's and stay valid until the loop's next view is taken: a
+ * container forgotten while the decisions are carried out is freed only then. */
+struct sched_ctr {
+	const char *uuid;
+	int64_t priority;
+	sched_time first_seen;	    /* FIFO among equal priorities (4.2 step 2) */
+	sched_time created_at;	    /* for the longest-wait metric (4.7) */
+	const struct res_vec *need; /* itypes_choice.need: the full vector, tmp scratch included */
+	const uint32_t *types;	    /* itypes_choice.idx: candidates, cheapest first; then the
+				      * n_fallback on-demand fallback candidates (spot fallback) */
+	sched_time exit_time;	    /* when exited: when the runner ended */
+	uint32_t n_types;	    /* 0: no configured type fits any more (weakness 1) */
+	uint32_t memo;		    /* 1 + index into sched_input.memos; 0: none (all zero) */
+	uint8_t state;		    /* enum sched_cstate */
+	bool supervisor;	    /* scheduling_parameters.supervisor */
+	bool op_in_flight;	    /* a lock/unlock/cancel/kill holds the 4.5 slot */
 	/* The pool's running set R (5.10). */
 	bool in_running;     /* listed by a worker, or an exited placeholder */
 	bool exited;	     /* the runner ended; exit_time is when */
@@ -68,9 +77,8 @@ struct sched_ctr {
 	/* Spot to on-demand fallback (an addition, docs/SCHEDULER.md). */
 	uint8_t n_fallback; /* on-demand candidates at types[n_types ..]; 0: none (off) */
 	uint8_t attempts;   /* earlier dispatch attempts (lock_count), saturating at 255 */
-	uint8_t fell_back;  /* enum sched_fallback: why it fell back in an earlier pass (the
-			     * loop's memory of a SCHED_D_FALLBACK), 0: it did not */
 };
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sched_ctr) == 72, "sched_ctr grew");
 
 enum sched_wstate {
 	SCHED_W_UNKNOWN = 0,
@@ -111,6 +119,8 @@ struct sched_input {
 	sched_time now;
 	const struct sched_ctr *ctrs;
 	size_t n_ctrs;
+	const struct sched_memo *memos; /* sched_ctr.memo indexes it */
+	size_t n_memos;
 	const struct sched_worker *workers; /* in any order */
 	size_t n_workers;
 	/* UUIDs in the running set that the queue does not know (sync kills them). */
@@ -125,5 +135,14 @@ struct sched_input {
 	sched_time queue_threshold;   /* T of 2.4, for sync */
 	sched_time api_last_503;      /* latest 503 the API client saw, 0 = never (4.3) */
 };
+
+/* Container c's memory of earlier decisions (all zero when it has none). */
+static inline const struct sched_memo *
+sched_memo_of(const struct sched_input *in, const struct sched_ctr *c)
+{
+	static const struct sched_memo none;
+
+	return c->memo != 0 && c->memo <= in->n_memos ? &in->memos[c->memo - 1] : &none;
+}
 
 #endif

@@ -61,8 +61,10 @@ sd_kick_cb(uv_timer_t *t)
 
 	d->kick_pending = false;
 	/* queue_entries: counted by sd_input when a pass runs, else by a walk of its own */
-	if (!sd_pass_runs(d))
+	if (!sd_pass_runs(d)) {
+		sd_detach(d);
 		sd_queue_metrics(d);
+	}
 	if (d->phase == SDP_STALE)
 		stale_locks_check(d);
 	else
@@ -138,7 +140,8 @@ sd_free(struct sched_driver *d)
 	sched_result_free(&d->sync);
 	sched_free(d->sched);
 	free(d->ctrs);
-	free(d->ctr_ids);
+	free(d->detached);
+	uuid_index_free(&d->ctr_index);
 	free(d->worker_ids);
 	free(d->wid_buf);
 	free(d->workers);
@@ -146,7 +149,8 @@ sd_free(struct sched_driver *d)
 		free(d->uncached[i]);
 	free(d->uncached);
 	free(d->memo);
-	free(d->memo_slot);
+	free(d->memo_uuid);
+	uuid_index_free(&d->memo_index);
 	free(d->qcount);
 	free(d->st_uuids);
 	free(d->st);
@@ -206,21 +210,55 @@ sched_driver_has_passed(const struct sched_driver *d)
 	return d->have_pass;
 }
 
-int
-sched_driver_status(const struct sched_driver *d, const char *uuid, char *buf, size_t len)
+static const char *
+sd_ctr_key(const void *ctx, size_t i)
 {
-	for (size_t i = 0; d->have_pass && i < d->n_ctrs && i < d->pass.n_status; i++) {
-		if (strcmp(d->ctr_ids[i].uuid, uuid) != 0)
-			continue;
-		struct queue_ent *e = queue_get(d->o.queue, uuid);
-		struct sched_ctr c = d->ctrs[i];
-		/* AT_CAPACITY names the candidate types: read them from the live entry. */
-		c.uuid = d->ctr_ids[i].uuid;
-		c.types = e != NULL && e->fit == QFIT_OK ? e->choice.idx : NULL;
-		c.n_types = e != NULL && e->fit == QFIT_OK ? e->choice.n : 0;
-		return sched_status_format(d->o.cluster, &c, &d->pass.status[i], buf, len) < 0
-			       ? -ENOSPC
-			       : 0;
+	const struct sched_driver *d = ctx;
+
+	return d->ctrs[i].uuid;
+}
+
+void
+sd_detach(struct sched_driver *d)
+{
+	if (d->detached == NULL && d->n_ctrs > 0) {
+		if ((d->detached = malloc(d->n_ctrs * sizeof(*d->detached))) == NULL) {
+			d->have_pass = false; /* nothing may point into the entries freed below */
+			d->n_ctrs = 0;
+		}
+		for (size_t i = 0; i < d->n_ctrs; i++) {
+			memcpy(d->detached[i], d->ctrs[i].uuid, QUEUE_UUID_MAX);
+			d->ctrs[i].uuid = d->detached[i];
+			d->ctrs[i].need = NULL; /* read by the pass and its decisions only */
+		}
 	}
-	return -ENOENT;
+	queue_reap(d->o.queue);
+}
+
+int
+sched_driver_status(struct sched_driver *d, const char *uuid, char *buf, size_t len)
+{
+	char key[QUEUE_UUID_MAX] = { 0 };
+	size_t n = d->n_ctrs < d->pass.n_status ? d->n_ctrs : d->pass.n_status;
+	int64_t i;
+
+	if (!d->have_pass || strlen(uuid) >= sizeof(key))
+		return -ENOENT;
+	memcpy(key, uuid, strlen(uuid));
+	/* Built once per pass, at the first question: the management API asks for every
+	 * container of the queue in turn (a scan each was quadratic at 100,000). */
+	if (d->ctr_index_pass != d->passes + 1) {
+		if (uuid_index_build(&d->ctr_index, d, sd_ctr_key, n) != 0)
+			return -ENOMEM;
+		d->ctr_index_pass = d->passes + 1;
+	}
+	if ((i = uuid_index_find(&d->ctr_index, d, sd_ctr_key, key)) < 0)
+		return -ENOENT;
+	struct queue_ent *e = queue_get(d->o.queue, key);
+	struct sched_ctr c = d->ctrs[i];
+	/* AT_CAPACITY names the candidate types: read them from the live entry. */
+	c.types = e != NULL && e->fit == QFIT_OK ? e->choice.idx : NULL;
+	c.n_types = e != NULL && e->fit == QFIT_OK ? e->choice.n : 0;
+	return sched_status_format(d->o.cluster, &c, &d->pass.status[i], buf, len) < 0 ? -ENOSPC
+										       : 0;
 }

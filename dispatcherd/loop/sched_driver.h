@@ -59,7 +59,7 @@ void sched_driver_stats(const struct sched_driver *d, struct sched_driver_stats 
 
 /* The statuses of the latest pass, for the management API (mgmt_wiring.c): the status of
  * uuid rendered into buf (4.6); -ENOENT when the last pass did not see it. */
-int sched_driver_status(const struct sched_driver *d, const char *uuid, char *buf, size_t len);
+int sched_driver_status(struct sched_driver *d, const char *uuid, char *buf, size_t len);
 bool sched_driver_has_passed(const struct sched_driver *d);
 
 #endif

@@ -83,7 +83,7 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 	const struct sched_ctr *c = x->ctr >= 0 ? &d->ctrs[x->ctr] : NULL;
 	const char *wid = x->worker >= 0 ? d->worker_ids[x->worker] : "";
 	const char *why = sched_reason_text((enum sched_dreason)x->reason);
-	struct sd_memo *m;
+	struct sched_memo *m;
 	char msg[160];
 
 	switch ((enum sched_dkind)x->kind) {
@@ -92,7 +92,7 @@ sd_one(struct sched_driver *d, const struct sched_decision *x)
 		break;
 	case SCHED_D_START:
 		if (wid[0] != '\0')
-			pool_start(d->o.pool, wid, uuid, &c->need, x->keep_buffers, c->created_at);
+			pool_start(d->o.pool, wid, uuid, c->need, x->keep_buffers, c->created_at);
 		break;
 	case SCHED_D_CREATE:
 		if (!pool_create(d->o.pool, x->type))

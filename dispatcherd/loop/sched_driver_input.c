@@ -1,7 +1,8 @@
 /* sched_driver_input.c - the scheduler's views (struct sched_input) from the queue and the
- * pool, built fresh for each pass. Strings are copied into the driver's own buffers, so the
- * decisions stay valid while they are carried out (a pool call or queue_forget may free
- * what the pool's and the queue's arrays point to). */
+ * pool, built fresh for each pass. The containers point into the queue's entries, which stay
+ * allocated until the next pass's queue_reap (a queue_forget while the decisions are carried
+ * out, or a poll between passes, only unlinks them); the workers' ids are copied into the
+ * driver's own buffer (a pool call may free what the pool's arrays point to). */
 #include "sched_driver_internal.h"
 
 #include <errno.h>
@@ -47,77 +48,57 @@ sd_grow(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-struct sd_memo *
+static const char *
+sd_memo_key(const void *ctx, size_t i)
+{
+	const struct sched_driver *d = ctx;
+
+	return d->memo_uuid[i];
+}
+
+struct sched_memo *
 sd_memo_get(struct sched_driver *d, const char *uuid, bool create)
 {
 	for (size_t i = 0; i < d->n_memo; i++)
-		if (strcmp(d->memo[i].uuid, uuid) == 0)
+		if (strcmp(d->memo_uuid[i], uuid) == 0)
 			return &d->memo[i];
-	if (!create ||
-	    sd_grow((void **)&d->memo, &d->cap_memo, d->n_memo + 1, sizeof(*d->memo)) != 0)
+	if (!create)
 		return NULL;
-	struct sd_memo *m = &d->memo[d->n_memo++];
-	memset(m, 0, sizeof(*m));
-	snprintf(m->uuid, sizeof(m->uuid), "%s", uuid);
-	return m;
-}
+	if (d->n_memo == d->cap_memo) {
+		size_t cap = d->cap_memo ? 2 * d->cap_memo : 16;
+		struct sched_memo *m = realloc(d->memo, cap * sizeof(*m));
 
-/* Of a NUL-padded uuid buffer: a few multiplies instead of a walk over the characters. */
-static uint64_t
-sd_uuid_hash(const char *u)
-{
-	uint64_t w[QUEUE_UUID_MAX / 8], h = 0;
-
-	memcpy(w, u, sizeof(w));
-	for (size_t i = 0; i < QUEUE_UUID_MAX / 8; i++)
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
-	return h ^ (h >> 31);
+		if (m == NULL)
+			return NULL;
+		d->memo = m;
+		d->in.memos = m; /* the input read while the decisions are carried out */
+		char(*u)[QUEUE_UUID_MAX] = realloc(d->memo_uuid, cap * sizeof(*u));
+		if (u == NULL)
+			return NULL;
+		d->memo_uuid = u;
+		d->cap_memo = cap;
+	}
+	/* NUL-padded, as the queue's uuids are: the index compares whole buffers */
+	memset(d->memo_uuid[d->n_memo], 0, QUEUE_UUID_MAX);
+	snprintf(d->memo_uuid[d->n_memo], QUEUE_UUID_MAX, "%s", uuid);
+	d->memo[d->n_memo] = (struct sched_memo){ 0 };
+	return &d->memo[d->n_memo++];
 }
 
 /* Drop memories of containers the queue no longer holds; index the rest. */
 static int
 sd_memo_prune(struct sched_driver *d)
 {
-	size_t j = 0, want = 16;
+	size_t j = 0;
 
-	for (size_t i = 0; i < d->n_memo; i++)
-		if (queue_get(d->o.queue, d->memo[i].uuid) != NULL)
-			d->memo[j++] = d->memo[i];
+	for (size_t i = 0; i < d->n_memo; i++) {
+		if (queue_get(d->o.queue, d->memo_uuid[i]) == NULL)
+			continue;
+		d->memo[j] = d->memo[i];
+		memcpy(d->memo_uuid[j++], d->memo_uuid[i], QUEUE_UUID_MAX);
+	}
 	d->n_memo = j;
-	while (want < 2 * j)
-		want *= 2;
-	if (want != d->n_slot) {
-		uint32_t *s = realloc(d->memo_slot, want * sizeof(*s));
-
-		if (s == NULL)
-			return -ENOMEM;
-		d->memo_slot = s;
-		d->n_slot = want;
-	}
-	memset(d->memo_slot, 0, d->n_slot * sizeof(*d->memo_slot));
-	for (size_t i = 0; i < j; i++) {
-		size_t k = sd_uuid_hash(d->memo[i].uuid) & (d->n_slot - 1);
-
-		while (d->memo_slot[k] != 0)
-			k = (k + 1) & (d->n_slot - 1);
-		d->memo_slot[k] = (uint32_t)(i + 1);
-	}
-	return 0;
-}
-
-/* The memory of uuid (a NUL-padded buffer) as of the last prune, or NULL. */
-static struct sd_memo *
-sd_memo_find(struct sched_driver *d, const char *uuid)
-{
-	size_t k = sd_uuid_hash(uuid) & (d->n_slot - 1);
-
-	for (; d->memo_slot[k] != 0; k = (k + 1) & (d->n_slot - 1)) {
-		struct sd_memo *m = &d->memo[d->memo_slot[k] - 1];
-
-		if (memcmp(m->uuid, uuid, QUEUE_UUID_MAX) == 0)
-			return m;
-	}
-	return NULL;
+	return uuid_index_build(&d->memo_index, d, sd_memo_key, j);
 }
 
 /* The spot fallback's count of earlier dispatch attempts: lock_count counts every lock, the
@@ -143,11 +124,6 @@ sd_input_ctrs(struct sched_driver *d)
 
 	if (sd_grow((void **)&d->ctrs, &d->cap_ctrs, n, sizeof(*d->ctrs)) != 0)
 		return -ENOMEM;
-	/* ctr_ids grows with the same capacity */
-	struct sd_ctr *ids = realloc(d->ctr_ids, (d->cap_ctrs ? d->cap_ctrs : 1) * sizeof(*ids));
-	if (ids == NULL)
-		return -ENOMEM;
-	d->ctr_ids = ids;
 	size_t j = 0;
 	/* Every container's runner state in one batch: one lookup each would scan every worker
 	 * (O(containers x workers) per pass). The arrays are kept from pass to pass: at 100,000
@@ -179,7 +155,9 @@ sd_input_ctrs(struct sched_driver *d)
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
 		struct pool_ctr_state ps = pst[i];
-		struct sd_memo *m = d->n_memo ? sd_memo_find(d, e->uuid) : NULL;
+		int64_t mi = d->n_memo ? uuid_index_find(&d->memo_index, d, sd_memo_key, e->uuid)
+				       : -1;
+		struct sched_memo *m = mi >= 0 ? &d->memo[mi] : NULL;
 
 		/* The entries are scattered over the heap and the walk reads each once: at 100,000
 		 * it waited on a cache miss per entry (one more for its first candidate) most of its
@@ -202,15 +180,14 @@ sd_input_ctrs(struct sched_driver *d)
 		if (e->fit != QFIT_OK && !ps.in_running &&
 		    (e->state == QST_QUEUED || e->state == QST_LOCKED))
 			continue;
-		memcpy(ids[j].uuid, e->uuid, sizeof(ids[j].uuid));
 		*c = (struct sched_ctr){
-			.uuid = ids[j].uuid,
-			.state = sd_state(e->state),
+			.uuid = e->uuid,
+			.state = (uint8_t)sd_state(e->state),
 			.priority = e->priority,
 			.first_seen = (sched_time)e->first_seen_ms * SD_MS,
 			.created_at = e->created_at_ms * SD_MS,
 			.supervisor = e->supervisor,
-			.need = e->choice.need,
+			.need = &e->choice.need,
 			.types = e->fit == QFIT_OK ? e->choice.idx : NULL,
 			.n_types = e->fit == QFIT_OK ? e->choice.n : 0,
 			.op_in_flight = e->op != QOP_NONE,
@@ -218,20 +195,17 @@ sd_input_ctrs(struct sched_driver *d)
 			.exited = ps.exited,
 			.exit_time = ps.exit_time,
 			.runner_present = ps.runner_present,
-			.overquota_unlocked_at = m ? m->overquota_unlocked_at : 0,
-			.cancel_tried_at = m ? m->cancel_tried_at : 0,
+			.memo = m ? (uint32_t)(m - d->memo) + 1 : 0,
 			.n_fallback = e->fit == QFIT_OK ? (uint8_t)e->choice.n_fallback : 0,
 			.attempts = sd_attempts(e),
-			.fell_back = m ? m->fell_back : 0,
 		};
 		/* When the pass first found it Running in no worker's list (sched_sync.c waits for
 		 * a queue poll that started later before it cancels). */
 		if (e->state == QST_RUNNING && !ps.in_running && !unknown_workers) {
-			if (m == NULL)
-				m = sd_memo_get(d, e->uuid, true);
+			if (m == NULL && (m = sd_memo_get(d, e->uuid, true)) != NULL)
+				c->memo = (uint32_t)(m - d->memo) + 1;
 			if (m != NULL && m->not_running_since == 0)
 				m->not_running_since = pool_now(d->o.pool);
-			c->not_running_since = m ? m->not_running_since : 0;
 		} else if (m != NULL) {
 			m->not_running_since = 0;
 		}
@@ -315,6 +289,12 @@ sd_input(struct sched_driver *d)
 {
 	int r;
 
+	/* The last pass's pointers are dropped here: the entries removed since can go. */
+	free(d->detached);
+	d->detached = NULL;
+	d->n_ctrs = 0;
+	d->have_pass = false; /* the statuses are the last pass's: not these containers' */
+	queue_reap(d->o.queue);
 	if ((r = sd_memo_prune(d)) != 0 || (r = sd_input_ctrs(d)) != 0 ||
 	    (r = sd_input_workers(d)) != 0 || (r = sd_input_uncached(d)) != 0)
 		return r;
@@ -323,6 +303,8 @@ sd_input(struct sched_driver *d)
 		.now = pool_now(d->o.pool),
 		.ctrs = d->ctrs,
 		.n_ctrs = d->n_ctrs,
+		.memos = d->memo,
+		.n_memos = d->n_memo,
 		.workers = d->workers,
 		.n_workers = d->n_workers,
 		.running_uncached = (const char *const *)d->uncached,

@@ -3,27 +3,9 @@
 #define ADC_SCHED_DRIVER_INTERNAL_H
 
 #include "sched_driver.h"
+#include "uuid_index.h"
 
 enum sched_driver_phase { SDP_WAIT_POLL = 0, SDP_STALE, SDP_RUN, SDP_CLOSED };
-
-/* A container as the last input saw it: the uuid copied (queue entries may be freed while
- * decisions are carried out). */
-struct sd_ctr {
-	char uuid[QUEUE_UUID_MAX];
-};
-
-/* Our memory of earlier decisions (sched_ctr's timestamps, and the spot fallback): a list (a
- * few thousand at most: containers unlocked over quota, cancelled or fallen back lately), found through a hash index
- * rebuilt for each pass (memo_slot), since every container of the view is looked up. The
- * uuid is NUL-padded to its full size, as struct queue_ent's is, so the whole buffer is the
- * key. */
-struct sd_memo {
-	char uuid[QUEUE_UUID_MAX];
-	sched_time overquota_unlocked_at;
-	sched_time cancel_tried_at;
-	sched_time not_running_since; /* sched_ctr.not_running_since */
-	uint8_t fell_back;	      /* sched_ctr.fell_back: a SCHED_D_FALLBACK's reason */
-};
 
 struct sched_driver {
 	struct sched_driver_opts o;
@@ -33,13 +15,17 @@ struct sched_driver {
 	int open_handles;
 	bool kick_pending;
 
-	/* the input of the latest pass */
+	/* The input of the latest pass. The containers point into the queue's entries (their
+	 * uuids and needs): valid until the next sd_input reaps the entries the queue removed
+	 * meanwhile (queue_reap), or, when the passes stop, until sd_detach copies the uuids. */
 	struct sched_input in;
 	struct sched_ctr *ctrs;
-	struct sd_ctr *ctr_ids;
 	size_t n_ctrs, cap_ctrs;
-	const char **st_uuids;	   /* the view's uuids, for pool_container_states */
-	struct pool_ctr_state *st; /* its answer */
+	char (*detached)[QUEUE_UUID_MAX]; /* sd_detach's copies of the uuids, or NULL */
+	struct uuid_index ctr_index;	  /* uuid -> ctrs index, built on demand for status */
+	uint64_t ctr_index_pass;	  /* 1 + the pass it was built for; 0: none */
+	const char **st_uuids;		  /* the view's uuids, for pool_container_states */
+	struct pool_ctr_state *st;	  /* its answer */
 	size_t cap_st, cap_pst;
 	struct sched_worker *workers; /* copy of the pool's array, ids below */
 	char **worker_ids;	      /* into wid_buf */
@@ -52,12 +38,16 @@ struct sched_driver {
 	bool have_pass;
 	uint64_t passes;
 
-	struct sd_memo *memo;
+	/* Our memory of earlier decisions (struct sched_memo): a few thousand at most
+	 * (containers unlocked over quota, cancelled or fallen back lately), with their uuids
+	 * NUL-padded beside them, found through an index rebuilt for each pass, since every
+	 * container of the view is looked up. The pass reads it as sched_input.memos. */
+	struct sched_memo *memo;
+	char (*memo_uuid)[QUEUE_UUID_MAX];
 	size_t n_memo, cap_memo;
+	struct uuid_index memo_index;
 	size_t *qcount; /* queue_entries: state x (type + none) counts (sd_queue_count) */
 	size_t n_qcount;
-	uint32_t *memo_slot; /* 1 + memo index, 0 free; n_slot a power of two or 0 */
-	size_t n_slot;
 	bool bug_logged;
 
 	/* 2.9 */
@@ -78,7 +68,10 @@ void sd_queue_count_publish(struct sched_driver *d);
 int sd_input(struct sched_driver *d);
 /* Carry out the decisions of r (indices into d->in). */
 void sd_execute(struct sched_driver *d, const struct sched_result *r);
-struct sd_memo *sd_memo_get(struct sched_driver *d, const char *uuid, bool create);
+struct sched_memo *sd_memo_get(struct sched_driver *d, const char *uuid, bool create);
+/* The passes stopped (the gate closed, or not started): the last pass's containers are kept
+ * for the management API with their uuids copied, and the queue's removed entries freed. */
+void sd_detach(struct sched_driver *d);
 /* The scheduling passes may start. */
 void sd_begin_run(struct sched_driver *d);
 

@@ -205,6 +205,17 @@ queue_forget(struct queue *q, const char *uuid)
 	return 0;
 }
 
+void
+queue_reap(struct queue *q)
+{
+	while (q->removed != NULL) {
+		struct queue_ent *e = q->removed;
+
+		q->removed = e->mq_next;
+		queue_ent_free(e);
+	}
+}
+
 static void
 queue_handle_closed(uv_handle_t *h)
 {
@@ -230,17 +241,10 @@ queue_free(struct queue *q, void (*closed)(void *arg), void *arg)
 		free(q->life);
 	q->life = NULL;
 	queue_poll_free(q);
-	for (size_t i = 0; i < q->map.cap; i++) {
-		struct queue_ent *e = q->map.slot[i];
-
-		if (e != NULL) {
-			itypes_choice_free(&e->choice);
-			free(e->fit_error);
-			free(e->pending);
-			queue_rec_free(e);
-			free(e);
-		}
-	}
+	queue_reap(q);
+	for (size_t i = 0; i < q->map.cap; i++)
+		if (q->map.slot[i] != NULL)
+			queue_ent_free(q->map.slot[i]);
 	queue_map_free(&q->map);
 	free(q->view);
 	free(q->view_tmp);

@@ -144,9 +144,16 @@ void queue_free(struct queue *q, void (*closed)(void *arg), void *arg);
 struct queue_ent *queue_get(const struct queue *q, const char *uuid);
 size_t queue_count(const struct queue *q);
 /* Every entry, ordered by priority descending, then first_seen_ms, then uuid; kept in order
- * between calls, so that a call after a few changes costs O(entries) without a sort. Valid
- * until control returns to the loop or the next queue_forget. */
+ * between calls, so that a call after a few changes costs O(entries) without a sort. The
+ * array is valid until control returns to the loop or the next queue_forget; the entries
+ * it points to, until the next queue_reap. */
 struct queue_ent *const *queue_view(struct queue *q, size_t *n);
+/* Free the entries removed (polled away or forgotten) since the last call. Until then a
+ * removed entry stays readable, as it was when removed, though the queue no longer has it
+ * (queue_get does not find it): so that the scheduler loop can keep pointers into the
+ * entries of its last view (uuids, needs) across turns instead of copies, and call this
+ * just before it takes the next view. Nothing else calls it, and queue_free frees them. */
+void queue_reap(struct queue *q);
 /* Whether the last successful poll started after wall time t_ms (the 4.4 threshold). */
 uint64_t queue_threshold_ms(const struct queue *q);
 /* The token uuid from api_client_authorizations/current, NULL before the first success. */

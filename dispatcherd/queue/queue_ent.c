@@ -31,6 +31,13 @@ queue_ent_remove(struct queue *q, struct queue_ent *e)
 		q->unsatisfiable--;
 	queue_map_del(&q->map, e);
 	queue_view_drop(q, e);
+	e->mq_next = q->removed;
+	q->removed = e;
+}
+
+void
+queue_ent_free(struct queue_ent *e)
+{
 	itypes_choice_free(&e->choice);
 	free(e->fit_error);
 	free(e->pending);

@@ -64,6 +64,9 @@ struct queue {
 	uint64_t last_poll_duration_ms, last_poll_requests;
 	bool started, closing;
 	struct queue_life *life; /* shared with in-flight callbacks */
+	/* Entries removed (polled away or forgotten) and not yet freed: queue_reap frees them
+	 * (queue.h). Linked through mq_next, which the mounts FIFO no longer uses for them. */
+	struct queue_ent *removed;
 
 	uv_timer_t poll_timer;
 	uv_timer_t mounts_timer;
@@ -120,7 +123,9 @@ void queue_map_free(struct queue_map *m);
 
 /* queue_ent.c */
 struct queue_ent *queue_ent_new(struct queue *q, const char *uuid);
-void queue_ent_remove(struct queue *q, struct queue_ent *e); /* unlink and free */
+/* Unlink from the map, the view and the mounts FIFO; freed by the next queue_reap. */
+void queue_ent_remove(struct queue *q, struct queue_ent *e);
+void queue_ent_free(struct queue_ent *e);
 void queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why);
 
 /* queue_view.c: the entry joins, leaves, or changes place in the priority order. */

@@ -38,8 +38,10 @@ sched_fallback_standing(const struct sched_pass *x, const struct sched_ctr *c)
 {
 	if (c->n_fallback == 0)
 		return SCHED_FB_NONE;
-	if (c->fell_back != SCHED_FB_NONE)
-		return c->fell_back;
+	uint8_t fell_back = sched_memo_of(x->in, c)->fell_back;
+
+	if (fell_back != SCHED_FB_NONE)
+		return fell_back;
 	if (x->s->fallback_after > 0 && c->attempts >= x->s->fallback_after)
 		return SCHED_FB_ATTEMPTS;
 	return SCHED_FB_NONE;
@@ -55,14 +57,14 @@ sched_pass_pick(struct sched_pass *x, const struct sched_ctr *c, struct sched_pi
 	switch (p->fb) {
 	case SCHED_FB_ATTEMPTS:
 		/* The operator wants it off spot: on-demand instances only. */
-		p->best = sched_pass_best(x, od, no, &c->need, &p->bt, &p->bj);
+		p->best = sched_pass_best(x, od, no, c->need, &p->bt, &p->bj);
 		p->avail = sched_pass_available(x, od, no);
 		return;
 	case SCHED_FB_CAPACITY:
 		/* Any instance of either list (they are contiguous: preemptible, then on-demand);
 		 * a new one on-demand first, spot again only when that is at capacity too (then
 		 * its status is the plain one: it is not on an on-demand type). */
-		p->best = sched_pass_best(x, c->types, np + no, &c->need, &p->bt, &p->bj);
+		p->best = sched_pass_best(x, c->types, np + no, c->need, &p->bt, &p->bj);
 		p->avail = sched_pass_available(x, od, no);
 		if (p->avail < 0)
 			p->avail = sched_pass_available(x, c->types, np);
@@ -73,12 +75,12 @@ sched_pass_pick(struct sched_pass *x, const struct sched_ctr *c, struct sched_pi
 	default:
 		break;
 	}
-	p->best = sched_pass_best(x, c->types, np, &c->need, &p->bt, &p->bj);
+	p->best = sched_pass_best(x, c->types, np, c->need, &p->bt, &p->bj);
 	if (p->best || (p->avail = sched_pass_available(x, c->types, np)) >= 0 || no == 0)
 		return;
 	/* Every preemptible candidate is at capacity and no preemptible instance can take it:
 	 * an on-demand instance, if one can be had (else it waits as without the fallback). */
-	p->best = sched_pass_best(x, od, no, &c->need, &p->bt, &p->bj);
+	p->best = sched_pass_best(x, od, no, c->need, &p->bt, &p->bj);
 	p->avail = sched_pass_available(x, od, no);
 	if (p->best || p->avail >= 0)
 		p->fb = SCHED_FB_CAPACITY;
@@ -87,7 +89,8 @@ sched_pass_pick(struct sched_pass *x, const struct sched_ctr *c, struct sched_pi
 int
 sched_fallback_note(struct sched_pass *x, size_t ci, uint8_t fb)
 {
-	if (fb == SCHED_FB_NONE || x->in->ctrs[ci].fell_back != SCHED_FB_NONE)
+	if (fb == SCHED_FB_NONE ||
+	    sched_memo_of(x->in, &x->in->ctrs[ci])->fell_back != SCHED_FB_NONE)
 		return 0;
 	return sched_result_push(
 		x->out, (struct sched_decision){ .kind = SCHED_D_FALLBACK,

@@ -59,9 +59,9 @@ sched_push(struct sched_pass *x, uint8_t kind, uint8_t reason, size_t ci, int32_
 static int
 sched_unsatisfiable(struct sched_pass *x, size_t ci)
 {
-	const struct sched_ctr *c = &x->in->ctrs[ci];
+	sched_time tried = sched_memo_of(x->in, &x->in->ctrs[ci])->cancel_tried_at;
 
-	if (c->cancel_tried_at != 0 && x->in->now - c->cancel_tried_at < SCHED_CANCEL_BACKOFF)
+	if (tried != 0 && x->in->now - tried < SCHED_CANCEL_BACKOFF)
 		return 0;
 	return sched_result_push_slot(x->out, x->in, ci, SCHED_D_CANCEL, SCHED_R_UNSATISFIABLE);
 }
@@ -70,8 +70,9 @@ sched_unsatisfiable(struct sched_pass *x, size_t ci)
 static bool
 sched_relock_cooling(const struct sched_pass *x, const struct sched_ctr *c)
 {
-	return c->overquota_unlocked_at != 0 &&
-	       x->in->now - c->overquota_unlocked_at < SCHED_RELOCK_COOLDOWN;
+	sched_time at = sched_memo_of(x->in, c)->overquota_unlocked_at;
+
+	return at != 0 && x->in->now - at < SCHED_RELOCK_COOLDOWN;
 }
 
 /*
@@ -138,8 +139,8 @@ sched_queued(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 	if (c->runner_present)
 		return sched_push(x, SCHED_D_KILL, SCHED_R_PREVIOUS_ATTEMPT, ci, -1);
 	if (p->best)
-		rc = sched_pass_place(x, p->bt, p->bj, &c->need);
-	else if ((rc = sched_pass_placeholder(x, (uint32_t)p->avail, &c->need)) == 0) {
+		rc = sched_pass_place(x, p->bt, p->bj, c->need);
+	else if ((rc = sched_pass_placeholder(x, (uint32_t)p->avail, c->need)) == 0) {
 		x->wants_instance = true;
 		x->n_promised++;
 	}
@@ -156,7 +157,7 @@ sched_keep_buffers(const struct sched_pass *x, const struct sched_ctr *c)
 {
 	int64_t per = x->s->cl->containers.local_keep_blob_buffers_per_vcpu;
 
-	return per > 0 ? per * (c->need.vcpus > 0 ? c->need.vcpus : 1) : 0;
+	return per > 0 ? per * (c->need->vcpus > 0 ? c->need->vcpus : 1) : 0;
 }
 
 /* 4.2 step 5.8 with a best instance. */
@@ -166,7 +167,7 @@ sched_locked_on(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 	const struct sched_ctr *c = &x->in->ctrs[ci];
 	const struct sched_leaf *l = &x->s->tree[p->bt].leaf[p->bj];
 	struct sched_status *st = &x->out->status[ci];
-	int rc = sched_pass_place(x, p->bt, p->bj, &c->need);
+	int rc = sched_pass_place(x, p->bt, p->bj, c->need);
 
 	if (rc == 0)
 		rc = sched_fallback_note(x, ci, p->fb);
@@ -206,7 +207,7 @@ sched_locked(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 	 * MaxInstances' worth of the queue on each restart. */
 	if (c->op_in_flight) {
 		if (p->best)
-			return sched_pass_place(x, p->bt, p->bj, &c->need);
+			return sched_pass_place(x, p->bt, p->bj, c->need);
 		x->n_promised++;
 		return 0;
 	}
@@ -232,7 +233,7 @@ sched_locked(struct sched_pass *x, size_t ci, const struct sched_pick *p)
 								.worker = -1,
 								.type = (uint32_t)p->avail });
 	if (rc == 0)
-		rc = sched_pass_placeholder(x, (uint32_t)p->avail, &c->need);
+		rc = sched_pass_placeholder(x, (uint32_t)p->avail, c->need);
 	if (rc == 0)
 		rc = sched_fallback_note(x, ci, p->fb);
 	if (rc < 0)

@@ -15,9 +15,10 @@ sched_sync_running(const struct sched_input *in, struct sched_result *out, size_
 	 * so still says Running. A cache made stale by failing or slow list calls would cancel a
 	 * container its crunch-run had just finished, and the API server accepts Complete ->
 	 * Cancelled (found by the fault suite, docs/RELIABILITY.md). */
+	sched_time since = sched_memo_of(in, c)->not_running_since;
+
 	if (!c->in_running)
-		return in->any_unknown_worker || (c->not_running_since != 0 &&
-						  in->queue_threshold <= c->not_running_since)
+		return in->any_unknown_worker || (since != 0 && in->queue_threshold <= since)
 			       ? 0
 			       : sched_result_push_slot(out, in, i, SCHED_D_CANCEL,
 							SCHED_R_NOT_RUNNING);
@@ -62,7 +63,7 @@ sched_sync_one(const struct sched_input *in, struct sched_result *out, size_t i)
 {
 	const struct sched_ctr *c = &in->ctrs[i];
 
-	switch (c->state) {
+	switch ((enum sched_cstate)c->state) {
 	case SCHED_RUNNING:
 		return sched_sync_running(in, out, i);
 	case SCHED_LOCKED:

@@ -9,9 +9,16 @@
  *   lock|unlock|cancel U  {"reply":"op","rc":N}; when it ends {"event":"op",...}
  *   rterr U TEXT          set runtime_status.error (TEXT is the rest of the line)
  *   forget U              {"reply":"forget","rc":N}
+ *   hold                  keep the view's entry pointers, as the scheduler loop does
+ *                         {"reply":"hold","n":N}
+ *   held                  read the held entries {"reply":"held","uuids":[...],"live":[...]}
+ *                         (live: those queue_get still finds); under ASan a freed one aborts
+ *   reap                  queue_reap, drop the held pointers {"reply":"reap"}
  *   quit                  free everything and exit 0
  *
- * Unprompted: {"event":"poll","ok":bool,...} after each poll attempt.
+ * Unprompted: {"event":"poll","ok":bool,...} after each poll attempt. After each poll the
+ * removed entries are reaped (queue_reap), as the scheduler loop's next pass would, unless
+ * entries are held.
  * QUEUE_DRIVER_SELECT_LOCK_COUNT set: queue_opts.select_lock_count.
  */
 #include <errno.h>
@@ -36,7 +43,9 @@ struct driver {
 	struct itypes_table *itypes;
 	struct api_client *api;
 	struct queue *q;
-	uint64_t changes; /* queue on_change wake-ups */
+	uint64_t changes;	 /* queue on_change wake-ups */
+	struct queue_ent **held; /* "hold" */
+	size_t n_held;
 	bool quitting;
 };
 
@@ -92,6 +101,8 @@ driver_polled(void *arg, bool ok)
 	struct queue_stats s;
 
 	(void)arg;
+	if (D.held == NULL)
+		queue_reap(D.q);
 	queue_stats(D.q, &s);
 	printf("{\"event\":\"poll\",\"ok\":%s,\"polls_ok\":%llu,\"polls_failed\":%llu,"
 	       "\"count\":%zu,\"pending_mounts\":%zu,\"duration_ms\":%llu,\"requests\":%llu,"
@@ -141,6 +152,34 @@ driver_closed_queue(void *arg)
 }
 
 static void
+driver_hold(void)
+{
+	size_t n;
+	struct queue_ent *const *v = queue_view(D.q, &n);
+
+	free(D.held);
+	D.held = calloc(n + 1, sizeof(*D.held));
+	D.n_held = D.held != NULL ? n : 0;
+	if (D.held != NULL)
+		memcpy(D.held, v, n * sizeof(*v));
+	printf("{\"reply\":\"hold\",\"n\":%zu}\n", D.n_held);
+}
+
+/* Reads each held entry's uuid: the test is that a removed entry is still readable. */
+static void
+driver_held(void)
+{
+	printf("{\"reply\":\"held\",\"uuids\":[");
+	for (size_t i = 0; i < D.n_held; i++)
+		printf("%s\"%s\"", i ? "," : "", D.held[i]->uuid);
+	printf("],\"live\":[");
+	for (size_t i = 0, k = 0; i < D.n_held; i++)
+		if (queue_get(D.q, D.held[i]->uuid) == D.held[i])
+			printf("%s\"%s\"", k++ ? "," : "", D.held[i]->uuid);
+	printf("]}\n");
+}
+
+static void
 driver_command(char *line)
 {
 	char *sp = strchr(line, ' ');
@@ -179,10 +218,21 @@ driver_command(char *line)
 			rc = queue_set_runtime_error(D.q, uuid, text ? text + 1 : "",
 						     driver_op_done, "rterr");
 		printf("{\"reply\":\"op\",\"rc\":%d}\n", rc);
+	} else if (strcmp(line, "hold") == 0) {
+		driver_hold();
+	} else if (strcmp(line, "held") == 0) {
+		driver_held();
+	} else if (strcmp(line, "reap") == 0) {
+		queue_reap(D.q);
+		free(D.held);
+		D.held = NULL;
+		D.n_held = 0;
+		printf("{\"reply\":\"reap\"}\n");
 	} else if (strcmp(line, "quit") == 0) {
 		D.quitting = true;
 		uv_read_stop((uv_stream_t *)&D.in);
 		queue_free(D.q, driver_closed_queue, NULL);
+		free(D.held);
 		printf("{\"reply\":\"quit\"}\n");
 	} else {
 		printf("{\"reply\":\"error\",\"error\":\"unknown command\"}\n");

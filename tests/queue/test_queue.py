@@ -397,6 +397,31 @@ class TestMissing(QueueTest):
 		self.assertIn(a, [ln["ContainerUUID"] for ln in self.lines("dropping container from queue")])
 		self.assert_spec_calls(self.log())
 
+	def test_removed_entries_readable_until_reap(self):
+		"""The scheduler loop keeps pointers into the entries of its last view (uuids and
+		needs, not copies) while its decisions are carried out and until its next pass: an
+		entry forgotten or polled away meanwhile must stay allocated until queue_reap. Under
+		ASan, "held" reading a freed entry aborts the driver."""
+		a = self.fake.create()["uuid"]
+		b = self.fake.create()["uuid"]
+		c = self.fake.create()["uuid"]
+		d = self.start()
+		d.wait_polls(1)
+		d.settle()
+		self.assertEqual(d.cmd("hold")["n"], 3)
+		self.assertEqual(d.cmd("forget " + a)["rc"], 0)
+		self.fake.ctl("DELETE", "containers/" + b)
+		d.next_poll()
+		d.next_poll()
+		# a is still Queued on the server: the poll brought it back, as a new entry
+		self.assertEqual(set(d.entries()), {a, c})
+		held = d.cmd("held")
+		self.assertEqual(sorted(held["uuids"]), sorted([a, b, c]))
+		self.assertEqual(held["live"], [c])
+		self.assertEqual(d.cmd("reap")["reply"], "reap")
+		self.assertEqual(d.cmd("hold")["n"], 2)
+		self.assertEqual(sorted(d.cmd("held")["live"]), sorted([a, c]))
+
 
 class TestErrors(QueueTest):
 	def test_503_backpressure(self):

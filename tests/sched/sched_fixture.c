@@ -117,8 +117,10 @@ fx_ctr(struct fx_world *f, const char *name, enum sched_cstate st, int64_t prio,
 		c->types = f->ch[i].idx;
 		c->n_types = f->ch[i].n;
 		c->n_fallback = (uint8_t)f->ch[i].n_fallback;
-		c->need = f->ch[i].need;
 	}
+	c->need = &f->ch[i].need;
+	c->memo = (uint32_t)i + 1;
+	f->memo[i] = (struct sched_memo){ 0 };
 	c->uuid = f->uuid[i];
 	c->state = st;
 	c->priority = prio;
@@ -160,7 +162,7 @@ fx_run_on(struct fx_world *f, int ci, int wi, bool keep_state)
 	struct sched_worker *w = &f->w[wi];
 
 	f->run[wi][w->n_run++] = (struct sched_wrun){ .uuid = f->c[ci].uuid,
-						      .need = f->c[ci].need,
+						      .need = *f->c[ci].need,
 						      .need_known = true };
 	w->state = SCHED_W_RUNNING;
 	f->c[ci].in_running = true;
@@ -174,6 +176,8 @@ fx_input(struct fx_world *f)
 	f->in.cluster = f->cl;
 	f->in.ctrs = f->c;
 	f->in.n_ctrs = f->nc;
+	f->in.memos = f->memo;
+	f->in.n_memos = f->nc;
 	f->in.workers = f->w;
 	f->in.n_workers = f->nw;
 	f->in.type_at_capacity = f->at_cap;
@@ -282,7 +286,7 @@ fx_apply_one(struct fx_world *f, const struct sched_decision *d, bool boot_now)
 		c->state = SCHED_QUEUED;
 		f->unlocks[d->ctr]++;
 		if (d->reason == SCHED_R_OVERQUOTA)
-			c->overquota_unlocked_at = f->in.now;
+			f->memo[d->ctr].overquota_unlocked_at = f->in.now;
 		break;
 	case SCHED_D_SHUTDOWN:
 		f->w[d->worker].state = SCHED_W_SHUTDOWN;
@@ -291,8 +295,9 @@ fx_apply_one(struct fx_world *f, const struct sched_decision *d, bool boot_now)
 		c->state = SCHED_CANCELLED;
 		break;
 	case SCHED_D_FALLBACK: /* the loop's memory (sched_driver_exec.c) */
-		c->fell_back = d->reason == SCHED_R_FALLBACK_ATTEMPTS ? SCHED_FB_ATTEMPTS
-								      : SCHED_FB_CAPACITY;
+		f->memo[d->ctr].fell_back = d->reason == SCHED_R_FALLBACK_ATTEMPTS
+						    ? SCHED_FB_ATTEMPTS
+						    : SCHED_FB_CAPACITY;
 		break;
 	default:
 		break;

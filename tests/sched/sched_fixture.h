@@ -25,6 +25,7 @@ struct fx_world {
 	struct sched *s;
 	struct sched_ctr c[FX_MAX_CTRS];
 	struct itypes_choice ch[FX_MAX_CTRS];
+	struct sched_memo memo[FX_MAX_CTRS]; /* c[i].memo is i + 1 */
 	char uuid[FX_MAX_CTRS][32];
 	size_t nc;
 	struct sched_worker w[FX_MAX_WORKERS];

@@ -226,7 +226,7 @@ sticky_when_capacity_returns(void **unused)
 	assert_int_equal(fx_pass(f), 0);
 	assert_string_equal(fx_created(f), "type3");
 	fx_apply(f, false); /* type3 booting; a remembered as fallen back */
-	assert_int_equal(f->c[0].fell_back, SCHED_FB_CAPACITY);
+	assert_int_equal(f->memo[0].fell_back, SCHED_FB_CAPACITY);
 	at_capacity(f, 1, false);
 	fx_ctr(f, "b", SCHED_LOCKED, 1, 1, RAM);
 	assert_int_equal(fx_pass(f), 0);
@@ -245,7 +245,7 @@ fallen_back_at_capacity(void **unused)
 
 	(void)unused;
 	fx_ctr(f, "a", SCHED_LOCKED, 1, 1, RAM);
-	f->c[0].fell_back = SCHED_FB_CAPACITY;
+	f->memo[0].fell_back = SCHED_FB_CAPACITY;
 	at_capacity(f, 1, true);
 	at_capacity(f, 3, true);
 	assert_int_equal(fx_pass(f), 0);

@@ -45,6 +45,7 @@ struct world {
 	struct sched_result rr;
 	struct sched_ctr c[MAXC];
 	struct itypes_choice ch[MAXC];
+	struct sched_memo memo[MAXC];
 	char uuid[MAXC][24];
 	size_t nc;
 	struct sched_worker w[MAXW];
@@ -104,11 +105,14 @@ random_ctr(struct world *x, size_t i, sched_time now)
 		c->types = x->ch[i].idx;
 		c->n_types = x->ch[i].n;
 		c->n_fallback = (uint8_t)x->ch[i].n_fallback;
-		c->need = x->ch[i].need;
 	}
+	c->need = &x->ch[i].need;
+	/* Half without a memory at all (memo 0), as most containers in the loop's input. */
+	x->memo[i] = (struct sched_memo){ 0 };
+	c->memo = rnd(2) == 0 ? (uint32_t)i + 1 : 0;
 	if (x->spot) {
 		c->attempts = (uint8_t)rnd(5);
-		c->fell_back = rnd(6) == 0 ? (uint8_t)(1 + rnd(2)) : 0;
+		x->memo[i].fell_back = rnd(6) == 0 ? (uint8_t)(1 + rnd(2)) : 0;
 	}
 	snprintf(x->uuid[i], sizeof(x->uuid[i]), "zzzzz-dz642-%09zu", i);
 	c->uuid = x->uuid[i];
@@ -125,8 +129,9 @@ random_ctr(struct world *x, size_t i, sched_time now)
 	c->exited = c->in_running && rnd(5) == 0;
 	c->exit_time = c->exited ? now - (sched_time)rnd(30) * SCHED_SECOND : 0;
 	c->runner_present = rnd(10) == 0;
-	c->overquota_unlocked_at = rnd(6) == 0 ? now - (sched_time)rnd(600) * SCHED_SECOND : 0;
-	c->cancel_tried_at = rnd(6) == 0 ? now - (sched_time)rnd(120) * SCHED_SECOND : 0;
+	x->memo[i].overquota_unlocked_at = rnd(6) == 0 ? now - (sched_time)rnd(600) * SCHED_SECOND
+						       : 0;
+	x->memo[i].cancel_tried_at = rnd(6) == 0 ? now - (sched_time)rnd(120) * SCHED_SECOND : 0;
 }
 
 static void
@@ -151,7 +156,7 @@ random_worker(struct world *x, size_t i)
 		const struct sched_ctr *c = &x->c[rnd((uint32_t)x->nc)];
 
 		x->run[i][w->n_run++] = (struct sched_wrun){ .uuid = c->uuid,
-							     .need = c->need,
+							     .need = *c->need,
 							     .need_known = rnd(25) != 0 };
 	}
 }
@@ -175,6 +180,8 @@ random_input(struct world *x)
 		.now = now,
 		.ctrs = x->c,
 		.n_ctrs = x->nc,
+		.memos = x->memo,
+		.n_memos = x->nc,
 		.workers = x->w,
 		.n_workers = x->nw,
 		.quota_hold = rnd(6) == 0,

@@ -78,7 +78,7 @@ sync_table(void **unused)
 		f->c[c].exited = sc->exited;
 		f->c[c].exit_time = sc->exit_time;
 		if (!sc->in_r)
-			f->c[c].not_running_since = sc->exit_time;
+			f->memo[c].not_running_since = sc->exit_time;
 		f->c[c].op_in_flight = sc->busy;
 		f->in.queue_threshold = T0;
 		f->in.any_unknown_worker = sc->unknown_workers;

@@ -32,7 +32,7 @@ w1_no_candidates(void **unused)
 	assert_null(fx_find(f, SCHED_D_CANCEL, "running"));
 	assert_string_equal(fx_created(f), "type1"); /* the others still schedule */
 	/* 11: not re-tried on every pass. */
-	f->c[lost].cancel_tried_at = f->in.now - S;
+	f->memo[lost].cancel_tried_at = f->in.now - S;
 	assert_int_equal(fx_pass(f), 0);
 	assert_null(fx_find(f, SCHED_D_CANCEL, "lost"));
 	f->in.now += SCHED_CANCEL_BACKOFF;
@@ -72,15 +72,15 @@ w3_running_scratch(void **unused)
 	int c;
 
 	(void)unused;
-	f->c[r].need.scratch = 15 * FX_GiB; /* a tmp mount: 15 of the type2's 20 GiB */
+	f->ch[r].need.scratch = 15 * FX_GiB; /* a tmp mount: 15 of the type2's 20 GiB */
 	fx_run_on(f, r, w, false);
 	c = fx_ctr(f, NULL, SCHED_LOCKED, 1, 1, ram);
-	f->c[c].need.scratch = 10 * FX_GiB;
+	f->ch[c].need.scratch = 10 * FX_GiB;
 	assert_int_equal(fx_pass(f), 0);
 	assert_string_equal(fx_started(f), "");
 	assert_string_equal(fx_created(f), "type2");
 	/* Control: with room on the disk it does pack there. */
-	f->c[c].need.scratch = 5 * FX_GiB;
+	f->ch[c].need.scratch = 5 * FX_GiB;
 	assert_int_equal(fx_pass(f), 0);
 	assert_string_equal(fx_started(f), "ctr-1");
 	fx_free(f);
@@ -145,7 +145,7 @@ w10_unlock_churn(void **unused)
 	/* Unlocked earlier for quota: no re-lock while another container's create probes the
 	 * quota. */
 	f->c[c].state = SCHED_QUEUED;
-	f->c[c].overquota_unlocked_at = f->in.now - 10 * S;
+	f->memo[c].overquota_unlocked_at = f->in.now - 10 * S;
 	f->in.quota_hold = false;
 	o = fx_ctr(f, "other", SCHED_LOCKED, 1, 1, ram);
 	assert_int_equal(fx_pass(f), 0);
@@ -222,8 +222,8 @@ w10_cooling_queue_grows_one_instance_at_a_time(void **unused)
 	fx_run_on(f, fx_ctr(f, "a", SCHED_RUNNING, 9, 1, ram), w, false);
 	fx_run_on(f, fx_ctr(f, "b", SCHED_RUNNING, 9, 1, ram), w, false);
 	for (int i = 0; i < 6; i++)
-		f->c[fx_ctr(f, NULL, SCHED_QUEUED, 1, 1, ram)].overquota_unlocked_at = f->in.now -
-										       10 * S;
+		f->memo[fx_ctr(f, NULL, SCHED_QUEUED, 1, 1, ram)].overquota_unlocked_at =
+			f->in.now - 10 * S;
 	assert_int_equal(fx_pass(f), 0);
 	assert_int_equal(fx_count(f, SCHED_D_LOCK), 2);
 	fx_apply(f, false);
