@@ -376,11 +376,17 @@ sched_pass(struct sched *s, const struct sched_input *in, struct sched_result *o
 		if (x.keys[i].flags & SCHED_OF_BADTYPE)
 			return -EINVAL;
 		/* The walk reads containers in queue order, which is random in memory: fetch
-		 * the container ahead, and its candidate list (behind its pointer) half as far. */
+		 * the container ahead, and its candidate list and need (behind its pointers, the
+		 * need in the queue's entry) half as far. */
 		if (i + SCHED_PREFETCH < in->n_ctrs)
 			__builtin_prefetch(&in->ctrs[x.keys[i + SCHED_PREFETCH].idx]);
-		if (i + SCHED_PREFETCH / 2 < in->n_ctrs)
-			__builtin_prefetch(in->ctrs[x.keys[i + SCHED_PREFETCH / 2].idx].types);
+		if (i + SCHED_PREFETCH / 2 < in->n_ctrs) {
+			const struct sched_ctr *ahead =
+				&in->ctrs[x.keys[i + SCHED_PREFETCH / 2].idx];
+
+			__builtin_prefetch(ahead->types);
+			__builtin_prefetch(ahead->need);
+		}
 		rc = sched_entry(&x, &x.keys[i]);
 		if (rc < 0)
 			return rc;
