@@ -290,13 +290,7 @@ def main():
         cl.stop()
         if cl.disp_rc not in (None, 0):
             rc = 1  # e.g. a sanitizer's report in a test build
-        # A `crunch-run --kill` the dispatcher sent just before it stopped waits up to 1 s for
-        # its supervisor (as the real one does): give such commands that long to end.
-        left = cl.leftovers()
-        until = time.monotonic() + 3
-        while left and time.monotonic() < until:
-            time.sleep(0.1)
-            left = cl.leftovers()
+        left = cl.wait_leftovers()
         for pid, cmd in left:
             print("demo: still running: pid %d %s" % (pid, cmd))
         if left:

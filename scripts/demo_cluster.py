@@ -283,6 +283,18 @@ class Cluster:
                 out.append((pid, cmd.strip()))
         return out
 
+    def wait_leftovers(self, timeout=3):
+        """leftovers(), once they had up to timeout seconds to end: a command the dispatcher
+        started on the loopback instance just before it stopped ends on its own (a probe's
+        `crunch-run --list`; a `crunch-run --kill`, which waits up to 1 s for its supervisor,
+        as the real one does), and on a loaded machine that takes a moment."""
+        left = self.leftovers()
+        until = time.monotonic() + timeout
+        while left and time.monotonic() < until:
+            time.sleep(0.1)
+            left = self.leftovers()
+        return left
+
     def stop(self, say=print):
         self.kill_instances(say=say)
         locks = self.supervisor_locks()
