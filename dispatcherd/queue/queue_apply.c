@@ -263,10 +263,8 @@ queue_ent_detached_new(const cJSON *record, bool locked_by_me)
 void
 queue_ent_detached_free(struct queue_ent *e)
 {
-	if (e == NULL)
-		return;
-	queue_rec_free(e);
-	free(e);
+	if (e != NULL)
+		queue_ent_free(e);
 }
 
 int
