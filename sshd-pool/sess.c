@@ -3,7 +3,7 @@
  *
  *   idle -> [waiting: fd budget, slot queue full, or pace] -> tcp -> banner
  *        -> [slot: waiting for a handshake slot] -> handshake -> auth -> ready
- *                 any setup failure -> backoff (doubling) -> idle
+ *                 any setup failure -> idle (the next command connects at once)
  *                 ready, connection lost -> idle (reconnect at once if commands wait)
  *
  * Three limits, because the costs differ (docs/SSHPOOL.md, "Probes at scale"; sess_limits.c): a
@@ -54,10 +54,6 @@ sess_opts_defaults(struct sess_opts *o)
 		o->keepalive_ms = 30000;
 	if (!o->keepalive_timeout_ms)
 		o->keepalive_timeout_ms = 15000;
-	if (!o->backoff_min_ms)
-		o->backoff_min_ms = 1000;
-	if (!o->backoff_max_ms)
-		o->backoff_max_ms = 30000;
 	if (!o->max_channels)
 		o->max_channels = 8;
 	if (!o->max_conns) {
@@ -167,8 +163,8 @@ sess_pool_free(struct sess_pool *p)
 const char *
 sess_state(const struct sess *s)
 {
-	static const char *const names[] = { "idle",	  "waiting", "connecting", "banner", "slot",
-					     "handshake", "auth",    "ready",	   "backoff" };
+	static const char *const names[] = { "idle", "waiting",	  "connecting", "banner",
+					     "slot", "handshake", "auth",	"ready" };
 	return names[s->st];
 }
 
@@ -248,16 +244,12 @@ sess_conn_close(struct sess *s)
 	uv_close((uv_handle_t *)&c->poll, sess_conn_closed);
 }
 
-static void
-sess_on_backoff_end(uv_timer_t *t)
-{
-	struct sess *s = t->data;
-
-	s->st = SS_IDLE;
-	sess_kick(s);
-}
-
-/* A setup (tcp/handshake/auth) failed: every waiting command gets the error, then back off. */
+/* A setup (tcp/handshake/auth) failed: every waiting command gets the error. No back-off before
+ * the next attempt (spec 6: a command with no connection sets one up): the dispatcher paces its
+ * commands itself (a worker's probes at ProbeInterval, one at a time), and a back-off here held
+ * a booting worker's probes up to 30 s apart, so its boot was seen up to 30 s late and a probe
+ * round over 10,000 unreachable workers took 30 s instead of ProbeInterval (issue 16). A command
+ * submitted by a failure callback connects from the loop (sess_advance kicks), never here. */
 static void
 sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
 {
@@ -270,11 +262,9 @@ sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
 	sess_conn_close(s);
 	sess_fail_all(s, &s->queue, err, "%s", s->last_error);
 	sess_fail_all(s, &s->active, err, "%s", s->last_error);
-	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : s->pool->o.backoff_min_ms;
-	if (s->backoff_ms > s->pool->o.backoff_max_ms)
-		s->backoff_ms = s->pool->o.backoff_max_ms;
-	s->st = SS_BACKOFF;
-	uv_timer_start(&s->timer, sess_on_backoff_end, s->backoff_ms, 0);
+	s->st = SS_IDLE;
+	if (!TAILQ_EMPTY(&s->queue))
+		sess_kick(s);
 }
 
 /* An established connection died: commands running on it fail; those whose channel was not yet
@@ -541,7 +531,6 @@ sess_auth_step(struct sess *s)
 	}
 	uv_timer_stop(&s->timer);
 	sess_release_slot(s);
-	s->backoff_ms = 0;
 	s->last_error[0] = '\0';
 	s->stats.connected++;
 	s->st = SS_READY;

@@ -36,8 +36,6 @@ struct sess_opts {
 					  keepalive_ms + keepalive_timeout_ms, not at a command's
 					  deadline */
 	uint64_t keepalive_timeout_ms; /* probe answer deadline (default 15000) */
-	uint64_t backoff_min_ms;       /* after a failed connection setup (default 1000) */
-	uint64_t backoff_max_ms;       /* doubling up to this (default 30000) */
 	unsigned max_channels;	       /* concurrent commands per session (default 8; OpenSSH's
 					   MaxSessions defaults to 10, one is kept for keep-alives) */
 	unsigned max_connecting; /* key exchanges + authentications in flight in the pool (0: 16
@@ -156,7 +154,7 @@ void *sess_userdata(const struct sess *s);
 /* Per-session data of the layer above (ops: the deployed runner hash); free_fn runs at close. */
 void sess_set_userdata(struct sess *s, void *data, void (*free_fn)(void *));
 void sess_get_stats(const struct sess *s, struct sess_stats *st);
-/* "idle", "waiting", "connecting", "banner", "slot", "handshake", "auth", "ready", "backoff" */
+/* "idle", "waiting", "connecting", "banner", "slot", "handshake", "auth", "ready" */
 const char *sess_state(const struct sess *s);
 
 #endif

@@ -23,8 +23,7 @@ enum sess_st {
 	SS_SLOT,
 	SS_HANDSHAKE,
 	SS_AUTH,
-	SS_READY,
-	SS_BACKOFF
+	SS_READY
 };
 enum sess_cmd_st { SC_QUEUED = 0, SC_OPENING, SC_EXEC, SC_IO, SC_FINISHED };
 
@@ -82,11 +81,10 @@ struct sess {
 	char *pin_line;
 	enum sess_st st;
 	struct sess_conn *conn;
-	uv_timer_t timer;    /* connection setup deadline, or end of back-off */
+	uv_timer_t timer;    /* connection setup deadline */
 	uv_timer_t kick;     /* run the pump from the loop, never from an API call */
 	uv_timer_t ka_timer; /* keep-alive interval, then the probe's deadline */
 	int handles;	     /* open timers; freed at 0 once closing */
-	uint64_t backoff_ms;
 	char last_error[256];
 	struct sess_cmdq queue, active, done;
 	unsigned nactive;
