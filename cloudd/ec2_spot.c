@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ec2_spot.h"
+#include "rfc3339.h"
 
 int
 ec2_quota_group(const struct ec2_qg_entry *tab, size_t n, const char *provider_type,
@@ -190,21 +190,9 @@ ec2_spot_free(struct ec2_spot_cache *c)
 int64_t
 ec2_parse_time(const char *s)
 {
-	struct tm tm;
-	const char *p;
+	int64_t ns;
 
-	if (!s)
+	if (rfc3339_parse(s, &ns, NULL) != 0)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-		return -1;
-	return (int64_t)timegm(&tm);
+	return ns >= 0 ? ns / RFC3339_SECOND : (ns - (RFC3339_SECOND - 1)) / RFC3339_SECOND;
 }

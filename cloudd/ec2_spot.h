@@ -50,7 +50,8 @@ int ec2_spot_history(const struct ec2_spot_cache *c, const char *type, const cha
 		     double ebs_hourly, struct drv_price **out, size_t *n);
 void ec2_spot_free(struct ec2_spot_cache *c);
 
-/* ISO 8601 UTC (2024-01-01T00:00:00Z, optional .fff) to epoch seconds; -1 if unparsable. */
+/* RFC 3339 (2024-01-01T00:00:00Z, optional fraction and offset; rfc3339.h) to epoch seconds;
+ * -1 if unparsable. */
 int64_t ec2_parse_time(const char *s);
 
 #endif

@@ -8,18 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "rfc3339.h"
 
 static void
 mgmt_wiring_time(cJSON *o, const char *name, int64_t ms)
 {
-	char buf[64];
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
+	char buf[RFC3339_MAX];
 
-	gmtime_r(&s, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d000000Z", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	rfc3339_format(ms * 1000000, 0, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, name, buf);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rfc3339.h"
+
 struct pool_view_row {
 	const char *id, *type;
 	cJSON *obj;
@@ -54,7 +56,7 @@ pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_p
 	if (!o)
 		return NULL;
 	if (w)
-		pool_time_rfc3339(w->busy, busy, sizeof(busy));
+		rfc3339_format(w->busy, 0, busy, sizeof(busy));
 	cJSON_AddStringToObject(o, "instance", w ? w->id : "");
 	cJSON_AddStringToObject(o, "address", w && w->address ? w->address : "");
 	cJSON_AddNumberToObject(o, "price", it ? it->price : 0);
@@ -73,7 +75,7 @@ pool_view(const struct pool *p, const struct pool_worker *w, const struct pool_p
 		cJSON *n = cJSON_AddObjectToObject(o, "spot_interruption");
 		char seen[48];
 
-		pool_time_rfc3339(w->spot_seen, seen, sizeof(seen));
+		rfc3339_format(w->spot_seen, 0, seen, sizeof(seen));
 		cJSON_AddStringToObject(n, "action", w->spot_action);
 		cJSON_AddStringToObject(n, "time", w->spot_time ? w->spot_time : "");
 		cJSON_AddStringToObject(n, "noticed_at", seen);

@@ -242,7 +242,6 @@ void pool_exited_add(struct pool *p, const char *uuid);
 char *pool_start_payload(const struct pool *p, const struct pool_worker *w, const char *uuid,
 			 int64_t keep_buffers);
 char *pool_prices_json(const struct pool_worker *w);
-void pool_time_rfc3339(int64_t ns, char *buf, size_t len);
 void pool_gateway_address(const char *addr, char *buf, size_t len);
 
 /* pool_shutdown.c */

@@ -17,30 +17,8 @@
 #include <curl/curl.h>
 #include <mbedtls/md.h>
 
+#include "rfc3339.h"
 #include "util.h"
-
-/* RFC 3339 with nanoseconds, trailing zeros trimmed (Go's RFC3339Nano). */
-void
-pool_time_rfc3339(int64_t ns, char *buf, size_t len)
-{
-	time_t s = (time_t)(ns / POOL_SECOND);
-	long frac = (long)(ns % POOL_SECOND);
-	struct tm tm;
-	char f[16] = "";
-
-	if (frac < 0) {
-		frac += POOL_SECOND;
-		s--;
-	}
-	gmtime_r(&s, &tm);
-	if (frac) {
-		snprintf(f, sizeof(f), ".%09ld", frac);
-		for (size_t n = strlen(f); f[n - 1] == '0'; n--)
-			f[n - 1] = 0;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
-}
 
 char *
 pool_prices_json(const struct pool_worker *w)
@@ -51,7 +29,7 @@ pool_prices_json(const struct pool_worker *w)
 	for (size_t i = 0; a && i < w->n_prices; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		pool_time_rfc3339(w->prices[i].start_time, t, sizeof(t));
+		rfc3339_format(w->prices[i].start_time, 0, t, sizeof(t));
 		if (!o || !cJSON_AddStringToObject(o, "StartTime", t) ||
 		    !cJSON_AddNumberToObject(o, "Price", w->prices[i].price)) {
 			cJSON_Delete(o);

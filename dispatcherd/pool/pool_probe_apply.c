@@ -7,6 +7,7 @@
 
 #include "pool_list_parse.h"
 #include "pool_spot_parse.h"
+#include "rfc3339.h"
 
 /* The worker's `crunch-run --list` output (pool_list_parse.c), after the spot check's line
  * when the probe did one (pool_spot_parse.c), with one log line for each stale run lock it
@@ -72,7 +73,7 @@ pool_probe_failed(struct pool_probe *pr)
 	if (w->state == SCHED_W_SHUTDOWN || w->idle == SCHED_IDLE_HOLD || elapsed < threshold)
 		return;
 	snprintf(dur, sizeof(dur), "%.3fs", (double)elapsed / 1e9);
-	pool_time_rfc3339(w->probed, since, sizeof(since));
+	rfc3339_format(w->probed, 0, since, sizeof(since));
 	log_kv(LOG_LVL_WARN,
 	       booting ? "new instance unresponsive, shutting down -- `arvados-dispatch-cloud "
 			 "cloudtest` "
