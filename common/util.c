@@ -36,6 +36,16 @@ adc_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 uint64_t
+adc_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+uint64_t
 adc_now_ms(void)
 {
 	struct timespec ts;

@@ -185,7 +185,7 @@ sd_input_ctrs(struct sched_driver *d)
 			.state = (uint8_t)sd_state(e->state),
 			.priority = e->priority,
 			.first_seen = (sched_time)e->first_seen_ms * SD_MS,
-			.created_at = e->created_at_ms * SD_MS,
+			.created_at = e->created_at_ns,
 			.supervisor = e->supervisor,
 			.need = &e->choice.need,
 			.types = e->fit == QFIT_OK ? e->choice.idx : NULL,

@@ -38,11 +38,7 @@ pool_idle_parse(const char *s, enum sched_idle *b)
 static size_t
 pool_hash_str(const char *s, size_t size)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h & (size - 1));
+	return (size_t)(adc_fnv1a(ADC_FNV1A_INIT, s, strlen(s)) & (size - 1));
 }
 
 struct pool_worker *

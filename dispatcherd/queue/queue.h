@@ -60,13 +60,14 @@ struct queue_ent {
 	char uuid[QUEUE_UUID_MAX]; /* NUL-padded to its full size (a hash key as a whole) */
 	enum queue_state state;
 	enum queue_fit fit;
-	enum queue_op op;  /* the operation in flight, QOP_NONE if none */
-	bool locked_by_me; /* locked_by_uuid is our token's uuid */
-	bool supervisor;   /* scheduling_parameters.supervisor */
+	enum queue_op op;	/* the operation in flight, QOP_NONE if none */
+	bool locked_by_me;	/* locked_by_uuid is our token's uuid */
+	bool supervisor;	/* scheduling_parameters.supervisor */
+	int16_t created_at_off; /* created_at's UTC offset, minutes (the API server's is 0: Z) */
 	int64_t priority;
 	uint32_t lock_count;	     /* when the list select asks for it (select_lock_count), plus
 				      * our own locks since the last poll; else 0 */
-	int64_t created_at_ms;	     /* Unix ms of created_at; 0 when unparsable */
+	int64_t created_at_ns;	     /* Unix ns of created_at; 0 when unparsable */
 	uint64_t first_seen_ms;	     /* Unix ms of the poll that first saw it */
 	struct itypes_choice choice; /* valid when fit == QFIT_OK */
 	char *fit_error;	     /* QFIT_NONE: the runtime error text; else NULL */
@@ -103,6 +104,7 @@ struct queue_stats {
 	uint64_t last_poll_requests;
 	bool have_identity;
 	size_t entries, pending_mounts, mounts_in_flight, unsatisfiable;
+	size_t records; /* distinct selected-attribute records the entries share (queue_rec.c) */
 	uint64_t last_503_ms; /* from the API client (spec 4.3) */
 };
 

@@ -8,31 +8,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api_json.h"
+#include "rfc3339.h"
 
 #define QUEUE_ERR_DECODE "error decoding container record: "
 #define QUEUE_ERR_MOUNTS "error getting mounts from container record: "
 
-/* RFC 3339 UTC ("2024-05-01T12:00:00.123456789Z") to Unix ms; 0 when it does not parse. */
-static int64_t
-queue_apply_time_ms(const char *s)
+/* created_at never changes: parsed once, when the entry does not have it yet (0 while it did
+ * not parse; the management API then shows Go's zero time). */
+static void
+queue_apply_created_at(struct queue_ent *e, const cJSON *item)
 {
-	struct tm tm;
-	const char *p;
-	int64_t ms = 0, scale = 100;
+	int64_t ns;
+	int32_t off;
 
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return 0;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			ms += (*p - '0') * scale;
-	return (int64_t)timegm(&tm) * 1000 + ms;
+	if (e->created_at_ns == 0 &&
+	    rfc3339_parse(
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")), &ns,
+		    &off) == 0) {
+		e->created_at_ns = ns;
+		e->created_at_off = (int16_t)(off / 60);
+	}
 }
 
 static void
@@ -234,9 +231,7 @@ queue_apply_fields(struct queue_ent *e, const cJSON *item, const char **why)
 		e->priority = prio;
 	e->supervisor = cJSON_IsTrue(sup);
 	queue_apply_lock_count(e, item);
-	if (e->created_at_ms == 0) /* never changes; strptime+timegm are not free */
-		e->created_at_ms = queue_apply_time_ms(
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "created_at")));
+	queue_apply_created_at(e, item);
 	return true;
 }
 
@@ -253,7 +248,7 @@ queue_ent_detached_new(const cJSON *record, bool locked_by_me)
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 	e->first_seen_ms = queue_wall_ms();
 	e->locked_by_me = locked_by_me;
-	if (!queue_apply_fields(e, record, &why) || queue_rec_update(e, record) != 0) {
+	if (!queue_apply_fields(e, record, &why) || queue_rec_update(NULL, e, record) != 0) {
 		free(e);
 		return NULL;
 	}
@@ -300,7 +295,7 @@ queue_apply_item(struct queue *q, const cJSON *item, enum queue_src src)
 	if (old_prio != e->priority)
 		queue_view_moved(q, e);
 	h = queue_spec_hash(item);
-	if ((h != e->spec_hash || e->rec == NULL) && queue_rec_update(e, item) != 0)
+	if ((h != e->spec_hash || e->rec == NULL) && queue_rec_update(&q->recs, e, item) != 0)
 		return -ENOMEM;
 	if (h != e->spec_hash || (e->fit == QFIT_PENDING && e->pending == NULL)) {
 		e->spec_hash = h;

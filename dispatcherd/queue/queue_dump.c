@@ -32,7 +32,7 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 	cJSON_AddBoolToObject(o, "supervisor", e->supervisor);
 	cJSON_AddBoolToObject(o, "op_in_flight", e->op != QOP_NONE);
 	cJSON_AddNumberToObject(o, "first_seen_ms", (double)e->first_seen_ms);
-	cJSON_AddNumberToObject(o, "created_at_ms", (double)e->created_at_ms);
+	cJSON_AddNumberToObject(o, "created_at_ms", (double)(e->created_at_ns / 1000000));
 	cJSON_AddNumberToObject(o, "cancel_tries", e->cancel_tries);
 	cJSON_AddNumberToObject(o, "lock_count", e->lock_count);
 	if (e->fit_error != NULL)

@@ -18,6 +18,13 @@ struct queue_map {
 	size_t n;
 };
 
+/* The distinct selected-attribute records (queue_rec.c): containers whose records are the
+ * same share one. Chained hash by content. */
+struct queue_rec_set {
+	struct queue_rec **bucket;
+	size_t cap, n; /* cap: a power of two, or 0 */
+};
+
 /* A condition logged once until it changes (one log line per condition, not per poll). */
 struct queue_cond {
 	bool active;
@@ -50,6 +57,7 @@ struct queue {
 	uint64_t poll_interval_ms;
 
 	struct queue_map map;
+	struct queue_rec_set recs;
 	/* The sorted view (queue_view.c), kept in order between changes: a removed or moved
 	 * entry leaves a hole (NULL), a new or moved one waits in view_new to be placed. */
 	struct queue_ent **view, **view_tmp, **view_new;
@@ -133,9 +141,12 @@ void queue_view_add(struct queue *q, struct queue_ent *e);
 void queue_view_drop(struct queue *q, struct queue_ent *e);
 void queue_view_moved(struct queue *q, struct queue_ent *e); /* its priority changed */
 
-/* queue_rec.c: the selected attributes kept for the management API. */
-int queue_rec_update(struct queue_ent *e, const cJSON *item); /* 0 or -ENOMEM */
-void queue_rec_free(struct queue_ent *e);
+/* queue_rec.c: the selected attributes kept for the management API. The entry's record from
+ * item, shared with the other entries of set whose records are the same (set NULL: the entry's
+ * own); 0 or -ENOMEM (the entry keeps its old one). */
+int queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *item);
+void queue_rec_free(struct queue_ent *e);	    /* drops the entry's reference */
+void queue_rec_set_free(struct queue_rec_set *set); /* once no entry holds one of its records */
 
 /* queue_cond.c: log once per condition. */
 /* A failure of kind key (queue_cond_key): logged when the condition starts or changes kind,

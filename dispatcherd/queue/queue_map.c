@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* FNV-1a, then a final mix so that the low bits (the slot index) depend on every byte. */
 uint64_t
 queue_map_hash(const char *uuid)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = adc_fnv1a(ADC_FNV1A_INIT, uuid, strlen(uuid));
 
-	for (const unsigned char *p = (const unsigned char *)uuid; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;

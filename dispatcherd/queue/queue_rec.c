@@ -1,21 +1,29 @@
-/* queue_rec.c - the container attributes the list calls select (spec 2.3), kept per entry in
- * one compact allocation so that the management API can show the queue entry object of spec
- * 7.2 without another API call and without keeping the JSON tree: numbers and flags in the
- * struct, the strings (created_at as the server sent it, container_image, the GPU strings,
- * hardware_target and partitions) packed NUL-separated after it. About 150 bytes a
- * container; rebuilt only when the fields the instance-type choice depends on change (the
- * same hash, queue_spec.c), since created_at never changes.
+/* queue_rec.c - the container attributes the list calls select (spec 2.3), kept so that the
+ * management API can show the queue entry object of spec 7.2 without another API call and
+ * without keeping the JSON tree: numbers and flags in the struct, the strings
+ * (container_image, the GPU strings, hardware_target and partitions) packed NUL-separated
+ * after it. Containers whose records are the same share one (interned in the queue's
+ * struct queue_rec_set, counted by reference): a workflow's thousands of containers usually
+ * ask for the same image and constraints, and a record is about 150 bytes (issue 16: 100,000
+ * queued in 64 MB). created_at, different for each container, is in the entry
+ * (created_at_ns, created_at_off). Rebuilt only when the fields the instance-type choice
+ * depends on change (the same hash, queue_spec.c).
  *
  * Rendering follows Go's encoding of arvados.Container: every attribute present, in the
  * struct's order, with its zero value when the dispatcher does not select it ("", 0, false,
- * null for nil slices, maps and pointers, 0001-01-01T00:00:00Z for a zero time.Time). */
+ * null for nil slices, maps and pointers, 0001-01-01T00:00:00Z for a zero time.Time), and
+ * created_at as Go prints the time.Time it decoded (RFC3339Nano: the controller's trailing
+ * zeros trimmed). */
 #include "queue_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_json.h"
+#include "rfc3339.h"
+#include "util.h"
 
 enum {
 	QREC_API = 1,
@@ -26,12 +34,18 @@ enum {
 };
 
 struct queue_rec {
+	struct queue_rec *next;	   /* in its set's bucket */
+	struct queue_rec_set *set; /* NULL: owned by one detached entry */
+	uint64_t hash;		   /* of what follows, len bytes from ram on */
+	uint32_t refs, len;
 	int64_t ram, vcpus, keep_cache_ram, keep_cache_disk;
 	int64_t gpu_device_count, gpu_vram, max_run_time;
 	uint16_t n_hw, n_part;
 	uint8_t flags;
-	char str[]; /* created_at, container_image, stack, driver_version, hw..., part... */
+	char str[]; /* container_image, stack, driver_version, hw..., part... */
 };
+
+#define QREC_CONTENT offsetof(struct queue_rec, ram)
 
 #define QREC_ZERO_TIME "0001-01-01T00:00:00Z"
 #define QREC_MAX_LIST  1024 /* strings kept per list; more is not a real container */
@@ -104,19 +118,97 @@ qrec_put_list(char *p, const cJSON *a, uint16_t n)
 	return p;
 }
 
+/* The set's bucket of hash h. */
+static struct queue_rec **
+qrec_bucket(struct queue_rec_set *set, uint64_t h)
+{
+	return &set->bucket[h & (set->cap - 1)];
+}
+
+/* Keep the chains short: at most one record per bucket on average. */
+static int
+qrec_set_grow(struct queue_rec_set *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 64;
+	struct queue_rec **b = calloc(cap, sizeof(*b));
+	struct queue_rec_set old = *set;
+
+	if (b == NULL)
+		return -ENOMEM;
+	set->bucket = b;
+	set->cap = cap;
+	for (size_t i = 0; i < old.cap; i++)
+		for (struct queue_rec *r = old.bucket[i], *next; r != NULL; r = next) {
+			struct queue_rec **head = qrec_bucket(set, r->hash);
+
+			next = r->next;
+			r->next = *head;
+			*head = r;
+		}
+	free(old.bucket);
+	return 0;
+}
+
+/* The set's record equal to r (same content), or r itself once added; NULL on ENOMEM. r is
+ * freed when an equal one is found. */
+static struct queue_rec *
+qrec_intern(struct queue_rec_set *set, struct queue_rec *r)
+{
+	struct queue_rec **head;
+
+	r->hash = adc_fnv1a(ADC_FNV1A_INIT, (const char *)r + QREC_CONTENT, r->len);
+	if (set->cap != 0)
+		for (struct queue_rec *o = *qrec_bucket(set, r->hash); o != NULL; o = o->next)
+			if (o->hash == r->hash && o->len == r->len &&
+			    memcmp((const char *)o + QREC_CONTENT, (const char *)r + QREC_CONTENT,
+				   r->len) == 0) {
+				free(r);
+				o->refs++;
+				return o;
+			}
+	if (set->n >= set->cap && qrec_set_grow(set) != 0) {
+		free(r);
+		return NULL;
+	}
+	head = qrec_bucket(set, r->hash);
+	r->set = set;
+	r->refs = 1;
+	r->next = *head;
+	*head = r;
+	set->n++;
+	return r;
+}
+
+static void
+qrec_unref(struct queue_rec *r)
+{
+	struct queue_rec_set *set;
+
+	if (r == NULL || --r->refs > 0)
+		return;
+	if ((set = r->set) != NULL) {
+		struct queue_rec **pp = qrec_bucket(set, r->hash);
+
+		while (*pp != r)
+			pp = &(*pp)->next;
+		*pp = r->next;
+		set->n--;
+	}
+	free(r);
+}
+
 int
-queue_rec_update(struct queue_ent *e, const cJSON *item)
+queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *item)
 {
 	const cJSON *rc = qrec_obj(item, "runtime_constraints");
 	const cJSON *gpu = qrec_obj(rc, "gpu");
 	const cJSON *sp = qrec_obj(item, "scheduling_parameters");
 	const cJSON *hw = cJSON_GetObjectItemCaseSensitive(gpu, "hardware_target");
 	const cJSON *part = cJSON_GetObjectItemCaseSensitive(sp, "partitions");
-	const char *created = qrec_str(item, "created_at");
 	const char *image = qrec_str(item, "container_image");
 	const char *stack = qrec_str(gpu, "stack"), *drv = qrec_str(gpu, "driver_version");
 	uint16_t n_hw = 0, n_part = 0;
-	size_t sz = strlen(created) + strlen(image) + strlen(stack) + strlen(drv) + 4;
+	size_t sz = strlen(image) + strlen(stack) + strlen(drv) + 3;
 	struct queue_rec *r;
 	char *p;
 
@@ -125,11 +217,9 @@ queue_rec_update(struct queue_ent *e, const cJSON *item)
 	if (!cJSON_IsArray(part))
 		part = NULL;
 	sz += qrec_list_size(hw, &n_hw) + qrec_list_size(part, &n_part);
-	/* created_at is not among the hashed fields: keep the first one seen */
-	if (e->rec != NULL && created[0] == '\0')
-		sz += strlen(e->rec->str);
-	if ((r = calloc(1, sizeof(*r) + sz)) == NULL)
+	if ((r = calloc(1, sizeof(*r) + sz)) == NULL) /* zeroed: padding is compared too */
 		return -ENOMEM;
+	r->len = (uint32_t)(sizeof(*r) - QREC_CONTENT + sz);
 	r->ram = qrec_int(rc, "ram");
 	r->vcpus = qrec_int(rc, "vcpus");
 	r->keep_cache_ram = qrec_int(rc, "keep_cache_ram");
@@ -147,13 +237,16 @@ queue_rec_update(struct queue_ent *e, const cJSON *item)
 		   (hw != NULL ? QREC_HW_ARRAY : 0) | (part != NULL ? QREC_PART_ARRAY : 0);
 	r->n_hw = n_hw;
 	r->n_part = n_part;
-	p = qrec_put(r->str, created[0] == '\0' && e->rec != NULL ? e->rec->str : created);
-	p = qrec_put(p, image);
+	p = qrec_put(r->str, image);
 	p = qrec_put(p, stack);
 	p = qrec_put(p, drv);
 	p = qrec_put_list(p, hw, n_hw);
 	qrec_put_list(p, part, n_part);
-	free(e->rec);
+	if (set == NULL)
+		r->refs = 1;
+	else if ((r = qrec_intern(set, r)) == NULL)
+		return -ENOMEM;
+	qrec_unref(e->rec);
 	e->rec = r;
 	return 0;
 }
@@ -161,8 +254,16 @@ queue_rec_update(struct queue_ent *e, const cJSON *item)
 void
 queue_rec_free(struct queue_ent *e)
 {
-	free(e->rec);
+	qrec_unref(e->rec);
 	e->rec = NULL;
+}
+
+void
+queue_rec_set_free(struct queue_rec_set *set)
+{
+	free(set->bucket);
+	set->bucket = NULL;
+	set->cap = set->n = 0;
 }
 
 static const char *
@@ -199,19 +300,22 @@ queue_ent_container_json(const struct queue_ent *e, const char *identity)
 	static const char zero_str[8] = { 0 };
 	const struct queue_rec *r = e->rec != NULL ? e->rec : &zero;
 	const char *s = e->rec != NULL ? r->str : zero_str;
-	const char *created, *image, *stack, *drv;
+	const char *image, *stack, *drv;
+	char created[RFC3339_MAX] = QREC_ZERO_TIME;
 	cJSON *c = cJSON_CreateObject(), *rc, *gpu, *sp;
 
 	if (c == NULL)
 		return NULL;
-	created = s;
-	image = qrec_next(created);
+	if (e->created_at_ns != 0)
+		rfc3339_format(e->created_at_ns, (int32_t)e->created_at_off * 60, created,
+			       sizeof(created));
+	image = s;
 	stack = qrec_next(image);
 	drv = qrec_next(stack);
 	s = qrec_next(drv);
 	cJSON_AddStringToObject(c, "uuid", e->uuid);
 	cJSON_AddStringToObject(c, "etag", "");
-	cJSON_AddStringToObject(c, "created_at", created[0] ? created : QREC_ZERO_TIME);
+	cJSON_AddStringToObject(c, "created_at", created);
 	cJSON_AddStringToObject(c, "modified_by_user_uuid", "");
 	cJSON_AddStringToObject(c, "modified_at", QREC_ZERO_TIME);
 	cJSON_AddNullToObject(c, "command");

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t
-queue_spec_mix(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
+#include "util.h"
 
 static uint64_t
 queue_spec_walk(uint64_t h, const cJSON *v)
@@ -23,22 +15,22 @@ queue_spec_walk(uint64_t h, const cJSON *v)
 	unsigned char t;
 
 	if (v == NULL)
-		return queue_spec_mix(h, "\0", 1);
+		return adc_fnv1a(h, "\0", 1);
 	t = (unsigned char)(v->type & 0xff);
-	h = queue_spec_mix(h, &t, 1);
+	h = adc_fnv1a(h, &t, 1);
 	if (v->string != NULL)
-		h = queue_spec_mix(h, v->string, strlen(v->string) + 1);
+		h = adc_fnv1a(h, v->string, strlen(v->string) + 1);
 	if (cJSON_IsString(v))
-		h = queue_spec_mix(h, v->valuestring, strlen(v->valuestring) + 1);
+		h = adc_fnv1a(h, v->valuestring, strlen(v->valuestring) + 1);
 	else if (cJSON_IsNumber(v)) {
 		/* api_json keeps the exact text of big integers in valuestring */
 		if (v->valuestring != NULL)
-			h = queue_spec_mix(h, v->valuestring, strlen(v->valuestring) + 1);
-		h = queue_spec_mix(h, &v->valuedouble, sizeof(v->valuedouble));
+			h = adc_fnv1a(h, v->valuestring, strlen(v->valuestring) + 1);
+		h = adc_fnv1a(h, &v->valuedouble, sizeof(v->valuedouble));
 	} else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
 		for (const cJSON *c = v->child; c != NULL; c = c->next)
 			h = queue_spec_walk(h, c);
-		h = queue_spec_mix(h, "}", 1);
+		h = adc_fnv1a(h, "}", 1);
 	}
 	return h;
 }
@@ -48,7 +40,7 @@ queue_spec_hash(const cJSON *record)
 {
 	static const char *const keys[] = { "runtime_constraints", "container_image",
 					    "scheduling_parameters" };
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = ADC_FNV1A_INIT;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		h = queue_spec_walk(h, cJSON_GetObjectItemCaseSensitive(record, keys[i]));

@@ -19,6 +19,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_env  # noqa: E402
+from fakearv_values import values_go_rfc3339nano  # noqa: E402
 
 TOKEN = "e2emanagementtoken0123456789"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -154,7 +155,9 @@ class MgmtE2E(unittest.TestCase):
         self.assertIs(c["runtime_constraints"]["API"], True)
         self.assertEqual(c["scheduling_parameters"]["partitions"], ["a", "b"])
         self.assertEqual(c["scheduling_parameters"]["max_run_time"], 3600)
-        self.assertEqual(c["created_at"], rec["created_at"])
+        # the fake stores microseconds as PostgreSQL does: "...123456000Z" shown as "...123456Z"
+        self.assertTrue(rec["created_at"].endswith("000Z"), rec["created_at"])
+        self.assertEqual(c["created_at"], values_go_rfc3339nano(rec["created_at"]))
         self.assertEqual(c["locked_by_uuid"], rec["locked_by_uuid"])
         self.assertEqual(c["modified_at"], "0001-01-01T00:00:00Z")
         self.assertEqual([t["ProviderType"] for t in ent["instance_types"]], ["t3.xlarge"])

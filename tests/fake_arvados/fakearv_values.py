@@ -69,9 +69,20 @@ def values_now():
 
 
 def values_ts_from_ns(ns):
+	"""A time the controller stored: PostgreSQL keeps microseconds, so of the 9 digits it
+	prints the last three are zeros (2024-05-01T12:00:00.123456000Z)."""
 	sec, frac = divmod(ns, 1000000000)
 	d = datetime.datetime.fromtimestamp(sec, datetime.timezone.utc)
-	return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%09dZ" % frac
+	return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%06d000Z" % (frac // 1000)
+
+
+def values_go_rfc3339nano(api_time):
+	"""The controller's UTC time (9 fractional digits) as the reference dispatcher's management
+	API shows it: Go decodes it into a time.Time and prints RFC3339Nano, the fraction's
+	trailing zeros trimmed (the whole fraction when it is zero)."""
+	m = re.fullmatch(r"(.{19})(?:\.(\d+))?Z", api_time)
+	frac = (m.group(2) or "").rstrip("0")
+	return m.group(1) + ("." + frac if frac else "") + "Z"
 
 
 def values_parse_ts(s):

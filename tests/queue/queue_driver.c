@@ -4,7 +4,10 @@
  * lines on stdout (logs go to stderr):
  *
  *   dump                  {"reply":"dump", ...queue_dump_json...}
- *   stats                 {"reply":"stats","count":..,"pending_mounts":..,"rss_kb":..,"cpu_ms":..}
+ *   stats                 {"reply":"stats","count":..,"pending_mounts":..,"records":..,"rss_kb":..,
+ *                         "cpu_ms":..}
+ *   container U           {"reply":"container","container":{...}}: the management API's container
+ *                         object of U (queue_ent_container_json), null when not in the queue
  *   poll                  start a poll now (or right after the one in flight)
  *   lock|unlock|cancel U  {"reply":"op","rc":N}; when it ends {"event":"op",...}
  *   rterr U TEXT          set runtime_status.error (TEXT is the rest of the line)
@@ -27,6 +30,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <uv.h>
+
+#include <cjson/cJSON.h>
 
 #include "api_client.h"
 #include "config.h"
@@ -84,10 +89,10 @@ driver_stats(const char *kind)
 
 	queue_stats(D.q, &s);
 	printf("{\"%s\":\"stats\",\"count\":%zu,\"pending_mounts\":%zu,\"mounts_in_flight\":%zu,"
-	       "\"unsatisfiable\":%zu,\"polls_ok\":%llu,\"polls_failed\":%llu,"
+	       "\"unsatisfiable\":%zu,\"records\":%zu,\"polls_ok\":%llu,\"polls_failed\":%llu,"
 	       "\"last_poll_duration_ms\":%llu,\"last_poll_requests\":%llu,\"last_503_ms\":%llu,"
 	       "\"changes\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n",
-	       kind, s.entries, s.pending_mounts, s.mounts_in_flight, s.unsatisfiable,
+	       kind, s.entries, s.pending_mounts, s.mounts_in_flight, s.unsatisfiable, s.records,
 	       (unsigned long long)s.polls_ok, (unsigned long long)s.polls_failed,
 	       (unsigned long long)s.last_poll_duration_ms,
 	       (unsigned long long)s.last_poll_requests, (unsigned long long)s.last_503_ms,
@@ -222,6 +227,14 @@ driver_command(char *line)
 		driver_hold();
 	} else if (strcmp(line, "held") == 0) {
 		driver_held();
+	} else if (strcmp(line, "container") == 0) {
+		struct queue_ent *e = queue_get(D.q, arg);
+		cJSON *c = e ? queue_ent_container_json(e, queue_identity(D.q)) : NULL;
+		char *j = c ? cJSON_PrintUnformatted(c) : NULL;
+
+		printf("{\"reply\":\"container\",\"container\":%s}\n", j ? j : "null");
+		free(j);
+		cJSON_Delete(c);
 	} else if (strcmp(line, "reap") == 0) {
 		queue_reap(D.q);
 		free(D.held);

@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import parallel_cases  # noqa: E402
 from queue_testlib import Driver, FakeServer, ROOT, AUTH_UUID, write_config  # noqa: E402
+from fakearv_values import values_go_rfc3339nano  # noqa: E402
 
 SELECT = ["uuid", "state", "priority", "runtime_constraints", "container_image",
 	  "scheduling_parameters", "created_at"]
@@ -196,6 +197,48 @@ class TestNormalPoll(QueueTest):
 		self.assertEqual(sorted((k, len(us)) for k, us in self.mounts_requests(log)),
 				 [("batch", 3), ("get", 1)])
 		self.assertEqual(self.lines("adding container to queue").__len__(), 4)
+
+
+class TestRecords(QueueTest):
+	def test_records_shared(self):
+		"""Containers whose selected attributes are the same share one record (queue_rec.c,
+		issue 16's memory); each still shows its own uuid, state, priority and created_at,
+		and a container whose constraints change gets a record of its own, then shares again
+		when they change back."""
+		f = self.fake
+		same = [f.create(cr_priority=1 + i % 3)["uuid"] for i in range(20)]
+		other = f.create(container_image="d41d8cd98f00b204e9800998ecf8427e+7")["uuid"]
+		d = self.start()
+		d.wait_polls(1)
+		d.settle()
+		self.assertEqual(d.cmd("stats")["records"], 2)
+		for u in same + [other]:
+			c, rec = d.cmd("container " + u)["container"], f.rec(u)
+			self.assertEqual(c["uuid"], u)
+			self.assertEqual(c["priority"], rec["priority"])
+			self.assertEqual(c["state"], rec["state"])
+			self.assertEqual(c["container_image"], rec["container_image"])
+			self.assertEqual(c["runtime_constraints"]["ram"], rec["runtime_constraints"]["ram"])
+			self.assertTrue(rec["created_at"].endswith("000Z"), rec["created_at"])
+			self.assertEqual(c["created_at"], values_go_rfc3339nano(rec["created_at"]))
+		big = {"ram": 32 << 30, "vcpus": 8}
+		f.ctl("PATCH", "containers/" + same[0], {"runtime_constraints": big})
+		d.next_poll()
+		self.assertEqual(d.cmd("stats")["records"], 3)
+		self.assertEqual(d.cmd("container " + same[0])["container"]["runtime_constraints"]["ram"],
+				 32 << 30)
+		for u in same[1:]:
+			self.assertEqual(d.cmd("container " + u)["container"]["runtime_constraints"]["ram"],
+					 f.rec(u)["runtime_constraints"]["ram"])
+		f.ctl("PATCH", "containers/" + same[0],
+		      {"runtime_constraints": f.rec(same[1])["runtime_constraints"]})
+		d.next_poll()
+		self.assertEqual(d.cmd("stats")["records"], 2)
+		for u in same + [other]:
+			f.ctl("DELETE", "containers/" + u)
+		d.next_poll()  # polled away, then reaped: the last references dropped
+		self.assertEqual(d.cmd("stats")["count"], 0)
+		self.assertEqual(d.cmd("stats")["records"], 0)
 
 
 class TestViewOrder(QueueTest):
