@@ -152,8 +152,7 @@ sd_free(struct sched_driver *d)
 	free(d->memo_uuid);
 	uuid_index_free(&d->memo_index);
 	free(d->qcount);
-	free(d->st_uuids);
-	free(d->st);
+	uuid_index_free(&d->run_index);
 	free(d);
 }
 

@@ -113,6 +113,12 @@ sd_attempts(const struct queue_ent *e)
 	return n > UINT8_MAX ? UINT8_MAX : (uint8_t)n;
 }
 
+static const char *
+sd_rs_key(const void *ctx, size_t i)
+{
+	return ((const struct pool_uuid_state *)ctx)[i].uuid;
+}
+
 /* Entries are asked for this many steps ahead of the walk (sd_input_ctrs). */
 #define SD_AHEAD 16
 
@@ -124,37 +130,24 @@ sd_input_ctrs(struct sched_driver *d)
 
 	if (sd_grow((void **)&d->ctrs, &d->cap_ctrs, n, sizeof(*d->ctrs)) != 0)
 		return -ENOMEM;
-	size_t j = 0;
-	/* Every container's runner state in one batch: one lookup each would scan every worker
-	 * (O(containers x workers) per pass). The arrays are kept from pass to pass: at 100,000
-	 * containers they are 3 MB, which malloc would map, fault in (and M_PERTURB fill) and
-	 * unmap again on every turn. */
-	if (sd_grow((void **)&d->st_uuids, &d->cap_st, n, sizeof(*d->st_uuids)) != 0)
+	size_t j = 0, n_rs;
+	/* The runner states of the few containers the workers have, indexed by uuid: a lookup
+	 * per container that scanned every worker was O(containers x workers) per pass, and
+	 * asking for every queued container took two arrays the size of the queue (32 bytes a
+	 * container at 100,000, rewritten on every turn). */
+	const struct pool_uuid_state *rs;
+
+	if (pool_runner_states(d->o.pool, &rs, &n_rs) != 0 ||
+	    uuid_index_build(&d->run_index, rs, sd_rs_key, n_rs) != 0)
 		return -ENOMEM;
-	if (d->cap_pst != d->cap_st) {
-		struct pool_ctr_state *p = realloc(d->st, d->cap_st * sizeof(*p));
-
-		if (p == NULL)
-			return -ENOMEM;
-		d->st = p;
-		d->cap_pst = d->cap_st;
-	}
-	const char **uuids = d->st_uuids;
-	struct pool_ctr_state *pst = d->st;
-
-	for (size_t i = 0; i < n; i++)
-		uuids[i] = v[i]->uuid;
-	int r = pool_container_states(d->o.pool, uuids, n, pst);
-
-	if (r != 0)
-		return r;
 	bool unknown_workers = pool_count_unknown(d->o.pool) > 0;
 	bool counting = sd_queue_count_begin(d);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct queue_ent *e = v[i];
 		struct sched_ctr *c = &d->ctrs[j];
-		struct pool_ctr_state ps = pst[i];
+		int64_t ri = n_rs ? uuid_index_find(&d->run_index, rs, sd_rs_key, e->uuid) : -1;
+		struct pool_ctr_state ps = ri >= 0 ? rs[ri].st : (struct pool_ctr_state){ 0 };
 		int64_t mi = d->n_memo ? uuid_index_find(&d->memo_index, d, sd_memo_key, e->uuid)
 				       : -1;
 		struct sched_memo *m = mi >= 0 ? &d->memo[mi] : NULL;

@@ -24,11 +24,9 @@ struct sched_driver {
 	char (*detached)[QUEUE_UUID_MAX]; /* sd_detach's copies of the uuids, or NULL */
 	struct uuid_index ctr_index;	  /* uuid -> ctrs index, built on demand for status */
 	uint64_t ctr_index_pass;	  /* 1 + the pass it was built for; 0: none */
-	const char **st_uuids;		  /* the view's uuids, for pool_container_states */
-	struct pool_ctr_state *st;	  /* its answer */
-	size_t cap_st, cap_pst;
-	struct sched_worker *workers; /* copy of the pool's array, ids below */
-	char **worker_ids;	      /* into wid_buf */
+	struct uuid_index run_index;	  /* uuid -> pool_runner_states' answer, each pass */
+	struct sched_worker *workers;	  /* copy of the pool's array, ids below */
+	char **worker_ids;		  /* into wid_buf */
 	char *wid_buf;
 	size_t cap_wid_buf;
 	size_t n_workers, cap_workers;

@@ -92,6 +92,7 @@ pool_free_now(struct pool *p)
 	free(p->sw);
 	free(p->swr);
 	free(p->uuids);
+	free(p->rstates);
 	free(p->key_set_id);
 	free(p->key_type);
 	free(p->key_idle);

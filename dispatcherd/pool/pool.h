@@ -123,6 +123,20 @@ void pool_container_state(const struct pool *p, const char *uuid, struct pool_ct
 int pool_container_states(const struct pool *p, const char *const *uuids, size_t n,
 			  struct pool_ctr_state *st);
 
+/* A container some worker has: a runner, or an exited placeholder. uuid is NUL-padded. */
+#define POOL_UUID_KEY 64
+struct pool_uuid_state {
+	char uuid[POOL_UUID_KEY];
+	struct pool_ctr_state st;
+};
+/*
+ * Every container with a runner or an exited placeholder, once each, with pool_container_state's
+ * answer for it: a pass looks these few up by uuid instead of asking for every queued container
+ * (issue 16: two arrays the size of the queue, 32 bytes a container, were rewritten on every
+ * turn). *out is the pool's, valid until the next call. 0 or -ENOMEM.
+ */
+int pool_runner_states(struct pool *p, const struct pool_uuid_state **out, size_t *n);
+
 /* Every UUID in the running set, for sched_input.running_uncached (borrowed, same lifetime
  * as pool_sched_workers). */
 int pool_running_uuids(struct pool *p, const char *const **out, size_t *n);

@@ -154,6 +154,8 @@ struct pool {
 	struct sched_worker *sw;
 	struct sched_wrun *swr;
 	const char **uuids;
+	struct pool_uuid_state *rstates; /* pool_runner_states */
+	size_t cap_rstates;
 	/* Metrics. */
 	struct metric_family *m_ops, *m_boot, *m_disappeared, *m_ssh, *m_ready, *m_gone, *m_q2cr,
 		*m_probe_dur, *m_running, *m_age_max, *m_age_med, *m_total, *m_price, *m_vcpus,

@@ -162,6 +162,56 @@ pool_container_states(const struct pool *p, const char *const *uuids, size_t n,
 	return 0;
 }
 
+_Static_assert(POOL_UUID_KEY == POOL_UUID_MAX, "runner uuids are copied whole");
+
+int
+pool_runner_states(struct pool *p, const struct pool_uuid_state **out, size_t *n)
+{
+	size_t nr = p->n_exited, k = 0;
+
+	for (size_t i = 0; i < p->n_workers; i++)
+		nr += p->workers[i]->n_run;
+	const char **u = malloc((nr ? nr : 1) * sizeof(*u));
+	struct pool_ctr_state *st = malloc((nr ? nr : 1) * sizeof(*st));
+
+	if (u == NULL || st == NULL)
+		goto nomem;
+	for (size_t i = 0; i < p->n_workers; i++)
+		for (size_t j = 0; j < p->workers[i]->n_run; j++)
+			u[k++] = p->workers[i]->run[j]->uuid;
+	for (size_t i = 0; i < p->n_exited; i++)
+		u[k++] = p->exited[i].uuid;
+	qsort(u, nr, sizeof(*u), pool_cmp_str);
+	k = 0; /* each uuid once */
+	for (size_t i = 0; i < nr; i++)
+		if (k == 0 || strcmp(u[k - 1], u[i]) != 0)
+			u[k++] = u[i];
+	if (pool_container_states(p, u, k, st) != 0)
+		goto nomem;
+	if (k > p->cap_rstates) {
+		struct pool_uuid_state *r = realloc(p->rstates, k * sizeof(*r));
+
+		if (r == NULL)
+			goto nomem;
+		p->rstates = r;
+		p->cap_rstates = k;
+	}
+	for (size_t i = 0; i < k; i++) {
+		memset(p->rstates[i].uuid, 0, sizeof(p->rstates[i].uuid));
+		memcpy(p->rstates[i].uuid, u[i], strnlen(u[i], POOL_UUID_MAX - 1));
+		p->rstates[i].st = st[i];
+	}
+	free(u);
+	free(st);
+	*out = p->rstates;
+	*n = k;
+	return 0;
+nomem:
+	free(u);
+	free(st);
+	return -ENOMEM;
+}
+
 int
 pool_running_uuids(struct pool *p, const char *const **out, size_t *n)
 {

@@ -685,22 +685,50 @@ present(struct fk_harness *h, void *arg)
 	return st.runner_present;
 }
 
+static void
+assert_state_same(const struct pool_ctr_state *a, const struct pool_ctr_state *b)
+{
+	assert_int_equal(a->in_running, b->in_running);
+	assert_int_equal(a->runner_present, b->runner_present);
+	assert_int_equal(a->exited, b->exited);
+	assert_true(a->exit_time == b->exit_time);
+}
+
 /* pool_container_states (the scheduler's batch lookup) agrees with pool_container_state for
- * a runner, an exited placeholder and an unknown container, in any order. */
+ * a runner, an exited placeholder and an unknown container, in any order; pool_runner_states
+ * (what a pass looks up) lists each container that has either once, NUL-padded, with the
+ * same state, and nothing else. */
 static void
 assert_batch_same(struct fk_harness *h)
 {
 	const char *u[] = { UUID2, "zzzzz-dz642-nosuchcontainer", UUID1, UUID1 };
 	struct pool_ctr_state b[4], one;
+	const struct pool_uuid_state *rs;
+	size_t n_rs, listed = 0;
 
 	assert_int_equal(pool_container_states(h->pool, u, 4, b), 0);
+	assert_int_equal(pool_runner_states(h->pool, &rs, &n_rs), 0);
 	for (int i = 0; i < 4; i++) {
 		pool_container_state(h->pool, u[i], &one);
-		assert_int_equal(b[i].in_running, one.in_running);
-		assert_int_equal(b[i].runner_present, one.runner_present);
-		assert_int_equal(b[i].exited, one.exited);
-		assert_true(b[i].exit_time == one.exit_time);
+		assert_state_same(&b[i], &one);
 	}
+	for (size_t i = 0; i < n_rs; i++) {
+		size_t len = strlen(rs[i].uuid);
+
+		for (size_t k = len; k < sizeof(rs[i].uuid); k++)
+			assert_int_equal(rs[i].uuid[k], 0);
+		pool_container_state(h->pool, rs[i].uuid, &one);
+		assert_true(one.in_running);
+		assert_state_same(&rs[i].st, &one);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(rs[k].uuid, rs[i].uuid);
+		listed += strcmp(rs[i].uuid, UUID1) == 0 || strcmp(rs[i].uuid, UUID2) == 0;
+	}
+	for (int i = 0; i < 3; i++) { /* UUID1 twice in u */
+		pool_container_state(h->pool, u[i], &one);
+		listed -= one.in_running;
+	}
+	assert_int_equal(listed, 0);
 }
 
 /* How many times uuid is in the running set the scheduler gets (pool_running_uuids). */
