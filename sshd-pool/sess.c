@@ -99,6 +99,10 @@ sess_pool_new(uv_loop_t *loop, const struct sess_opts *opts, struct sess_pool **
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->waiting);
 	TAILQ_INIT(&p->slotq);
+	TAILQ_INIT(&p->kickq);
+	uv_timer_init(loop, &p->kick); /* cannot fail on unix */
+	p->kick.data = p;
+	p->live++; /* released by its close callback */
 	sess_limits_init(p);
 	*out = p;
 	return 0;
@@ -145,6 +149,12 @@ sess_pool_unref(struct sess_pool *p)
 	}
 }
 
+static void
+sess_kick_closed(uv_handle_t *h)
+{
+	sess_pool_unref(h->data);
+}
+
 void
 sess_pool_free(struct sess_pool *p)
 {
@@ -157,6 +167,7 @@ sess_pool_free(struct sess_pool *p)
 	while ((s = TAILQ_FIRST(&p->sessions)) != NULL)
 		sess_close(s);
 	sess_limits_fini(p);
+	uv_close((uv_handle_t *)&p->kick, sess_kick_closed);
 	sess_pool_unref(p);
 }
 
@@ -176,10 +187,8 @@ sess_conn_dead(const struct sess_conn *c)
 }
 
 static void
-sess_on_kick(uv_timer_t *t)
+sess_on_kick(struct sess *s)
 {
-	struct sess *s = t->data;
-
 	if (s->closing)
 		return;
 	if ((s->st == SS_IDLE) && !TAILQ_EMPTY(&s->queue))
@@ -189,11 +198,56 @@ sess_on_kick(uv_timer_t *t)
 	sess_advance(s);
 }
 
+/* The sessions kicked before this run, oldest first; those kicked meanwhile wait for the next
+ * run (a pump that kicks itself again must not loop here). */
+static void
+sess_on_kicks(uv_timer_t *t)
+{
+	struct sess_pool *p = t->data;
+	struct sess *s;
+
+	for (unsigned k = p->nkick; k > 0 && (s = TAILQ_FIRST(&p->kickq)) != NULL; k--) {
+		sess_kick_cancel(s);
+		sess_on_kick(s);
+	}
+	if (p->nkick > 0)
+		uv_timer_start(&p->kick, sess_on_kicks, 0, 0);
+}
+
 void
 sess_kick(struct sess *s)
 {
-	if (!s->closing)
-		uv_timer_start(&s->kick, sess_on_kick, 0, 0);
+	struct sess_pool *p = s->pool;
+
+	if (s->closing || s->kick_queued)
+		return;
+	TAILQ_INSERT_TAIL(&p->kickq, s, kick_link);
+	s->kick_queued = true;
+	if (p->nkick++ == 0)
+		uv_timer_start(&p->kick, sess_on_kicks, 0, 0);
+}
+
+void
+sess_kick_cancel(struct sess *s)
+{
+	if (!s->kick_queued)
+		return;
+	TAILQ_REMOVE(&s->pool->kickq, s, kick_link);
+	s->kick_queued = false;
+	s->pool->nkick--;
+}
+
+void
+sess_set_error(struct sess *s, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(s->last_error);
+	s->last_error = strdup(buf); /* NULL on ENOMEM: the commands still get buf */
 }
 
 /* ---- connection teardown ------------------------------------------------------------------ */
@@ -237,7 +291,6 @@ sess_conn_close(struct sess *s)
 	sess_cmd_detach(cmd);
 	s->conn = NULL;
 	c->s = NULL;
-	uv_timer_stop(&s->ka_timer);
 	uv_timer_stop(&s->timer);
 	sess_release_slot(s);
 	uv_poll_stop(&c->poll);
@@ -253,15 +306,17 @@ sess_conn_close(struct sess *s)
 static void
 sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
 {
+	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	sess_set_error(s, "%s", why);
 	s->stats.setup_failures++;
 	sess_conn_close(s);
-	sess_fail_all(s, &s->queue, err, "%s", s->last_error);
-	sess_fail_all(s, &s->active, err, "%s", s->last_error);
+	sess_fail_all(s, &s->queue, err, "%s", why);
+	sess_fail_all(s, &s->active, err, "%s", why);
 	s->st = SS_IDLE;
 	if (!TAILQ_EMPTY(&s->queue))
 		sess_kick(s);
@@ -274,7 +329,7 @@ sess_conn_lost(struct sess *s, int err, const char *why)
 {
 	struct sess_cmd *c, *next;
 
-	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
+	sess_set_error(s, "%s", why);
 	s->stats.dropped++;
 	for (c = TAILQ_FIRST(&s->active); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
@@ -529,9 +584,10 @@ sess_auth_step(struct sess *s)
 				  ssh_get_error(c->ssh));
 		return;
 	}
-	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->timer); /* the setup deadline; keep-alives use it from here on */
 	sess_release_slot(s);
-	s->last_error[0] = '\0';
+	free(s->last_error);
+	s->last_error = NULL;
 	s->stats.connected++;
 	s->st = SS_READY;
 	if (s->pool->o.keepalive_ms != SESS_KEEPALIVE_OFF)
@@ -566,7 +622,7 @@ sess_on_keepalive(uv_timer_t *t)
 static void
 sess_keepalive_arm(struct sess *s, uint64_t ms)
 {
-	uv_timer_start(&s->ka_timer, sess_on_keepalive, ms, 0);
+	uv_timer_start(&s->timer, sess_on_keepalive, ms, 0);
 }
 
 static void

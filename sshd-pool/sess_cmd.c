@@ -374,7 +374,8 @@ sess_cmd_on_timeout(uv_timer_t *t)
 			      "timed out after %llu ms waiting for the connection to "
 			      "%s:%d (%s%s%s)",
 			      (unsigned long long)c->timeout_ms, s->address, s->port, sess_state(s),
-			      s->last_error[0] ? ", last error: " : "", s->last_error);
+			      s->last_error ? ", last error: " : "",
+			      s->last_error ? s->last_error : "");
 	else
 		sess_cmd_fail(c, -ETIMEDOUT, "command timed out after %llu ms",
 			      (unsigned long long)c->timeout_ms);

@@ -81,11 +81,14 @@ struct sess {
 	char *pin_line;
 	enum sess_st st;
 	struct sess_conn *conn;
-	uv_timer_t timer;    /* connection setup deadline */
-	uv_timer_t kick;     /* run the pump from the loop, never from an API call */
-	uv_timer_t ka_timer; /* keep-alive interval, then the probe's deadline */
-	int handles;	     /* open timers; freed at 0 once closing */
-	char last_error[256];
+	/* The connection setup deadline while connecting; once ready, the keep-alive interval,
+	 * then the keep-alive probe's deadline. One timer for both (their states are disjoint),
+	 * and the kicks through the pool's queue: at 10,000 workers each uv_timer_t is 1.5 MB. */
+	uv_timer_t timer;
+	TAILQ_ENTRY(sess) kick_link; /* on pool->kickq while kick_queued */
+	bool kick_queued;
+	int handles;	  /* open timers; freed at 0 once closing */
+	char *last_error; /* the last setup or connection failure, or NULL */
 	struct sess_cmdq queue, active, done;
 	unsigned nactive;
 	struct sess_stats stats;
@@ -107,17 +110,22 @@ struct sess_pool {
 	unsigned nssh;		  /* libssh sessions alive */
 	unsigned nadmitted;	  /* admitted from waiting, connect not started yet */
 	uv_timer_t pace;	  /* admits waiting sessions when the pace window ends */
-	uint64_t pace_start;	  /* this pace window's start (uv_now) */
-	unsigned pace_starts;	  /* connects started in it (<= o.connect_burst) */
-	unsigned connecting;	  /* handshake slots in use (<= o.max_connecting) */
-	unsigned conns;		  /* connections holding descriptors (<= o.max_conns) */
+	struct sess_list kickq;	  /* sessions whose pump runs from the loop (sess_kick) */
+	unsigned nkick;
+	uv_timer_t kick;      /* runs them */
+	uint64_t pace_start;  /* this pace window's start (uv_now) */
+	unsigned pace_starts; /* connects started in it (<= o.connect_burst) */
+	unsigned connecting;  /* handshake slots in use (<= o.max_connecting) */
+	unsigned conns;	      /* connections holding descriptors (<= o.max_conns) */
 	struct sess_pool_stats st;
 	unsigned live; /* sessions, connections and commands not yet freed */
 	bool freeing;
 };
 
 /* sess.c */
-void sess_kick(struct sess *s);
+void sess_kick(struct sess *s);	       /* run its pump from the loop, never from an API call */
+void sess_kick_cancel(struct sess *s); /* it closes: off the pool's kick queue */
+void sess_set_error(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
 void sess_conn_close(struct sess *s);

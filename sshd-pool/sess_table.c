@@ -69,7 +69,7 @@ sess_hash_free(struct sess_pool *p)
 
 /* ---- sessions ----------------------------------------------------------------------------- */
 
-/* One of the session's handles closed: its three timers, or a command's timer. Whichever closes
+/* One of the session's handles closed: its timer, or a command's timer. Whichever closes
  * last frees the session. libuv runs close callbacks newest first, so when sess_close fails
  * queued commands and closes their timers before its own, a command's timer is the last: when
  * only the session's timers freed it, that session and its pool leaked (LeakSanitizer in
@@ -85,6 +85,7 @@ sess_handle_closed(struct sess *s)
 		s->ufree(s->udata);
 	ssh_key_free(s->pin);
 	free(s->pin_line);
+	free(s->last_error);
 	free(s->id);
 	free(s->address);
 	free(s->user);
@@ -111,9 +112,8 @@ sess_close(struct sess *s)
 	sess_conn_close(s);
 	sess_release_slot(s);
 	sess_drain_done(s);
+	sess_kick_cancel(s);
 	uv_close((uv_handle_t *)&s->timer, sess_timer_closed);
-	uv_close((uv_handle_t *)&s->kick, sess_timer_closed);
-	uv_close((uv_handle_t *)&s->ka_timer, sess_timer_closed);
 }
 
 struct sess *
@@ -163,10 +163,8 @@ sess_get(struct sess_pool *p, const char *instance_id, const char *address, int 
 	TAILQ_INIT(&s->active);
 	TAILQ_INIT(&s->done);
 	uv_timer_init(p->loop, &s->timer);
-	uv_timer_init(p->loop, &s->kick);
-	uv_timer_init(p->loop, &s->ka_timer);
-	s->timer.data = s->kick.data = s->ka_timer.data = s;
-	s->handles = 3;
+	s->timer.data = s;
+	s->handles = 1;
 	p->live++;
 	TAILQ_INSERT_TAIL(&p->sessions, s, link);
 	{
