@@ -256,8 +256,8 @@ sched_driver_status(struct sched_driver *d, const char *uuid, char *buf, size_t 
 	struct queue_ent *e = queue_get(d->o.queue, key);
 	struct sched_ctr c = d->ctrs[i];
 	/* AT_CAPACITY names the candidate types: read them from the live entry. */
-	c.types = e != NULL && e->fit == QFIT_OK ? e->choice.idx : NULL;
-	c.n_types = e != NULL && e->fit == QFIT_OK ? e->choice.n : 0;
+	c.types = e != NULL && e->fit == QFIT_OK ? e->choice->idx : NULL;
+	c.n_types = e != NULL && e->fit == QFIT_OK ? e->choice->n : 0;
 	return sched_status_format(d->o.cluster, &c, &d->pass.status[i], buf, len) < 0 ? -ENOSPC
 										       : 0;
 }

@@ -159,10 +159,10 @@ sd_input_ctrs(struct sched_driver *d)
 		if (i + SD_AHEAD < n) {
 			__builtin_prefetch(v[i + SD_AHEAD]);
 			__builtin_prefetch(&v[i + SD_AHEAD]->priority);
-			__builtin_prefetch(&v[i + SD_AHEAD]->choice.idx);
+			__builtin_prefetch(&v[i + SD_AHEAD]->choice);
 		}
 		if (i + SD_AHEAD / 2 < n)
-			__builtin_prefetch(v[i + SD_AHEAD / 2]->choice.idx);
+			__builtin_prefetch(v[i + SD_AHEAD / 2]->choice);
 		if (counting)
 			sd_queue_count(d, e);
 
@@ -180,16 +180,16 @@ sd_input_ctrs(struct sched_driver *d)
 			.first_seen = (sched_time)e->first_seen_ms * SD_MS,
 			.created_at = e->created_at_ns,
 			.supervisor = e->supervisor,
-			.need = &e->choice.need,
-			.types = e->fit == QFIT_OK ? e->choice.idx : NULL,
-			.n_types = e->fit == QFIT_OK ? e->choice.n : 0,
+			.need = &e->choice->need,
+			.types = e->fit == QFIT_OK ? e->choice->idx : NULL,
+			.n_types = e->fit == QFIT_OK ? e->choice->n : 0,
 			.op_in_flight = e->op != QOP_NONE,
 			.in_running = ps.in_running,
 			.exited = ps.exited,
 			.exit_time = ps.exit_time,
 			.runner_present = ps.runner_present,
 			.memo = m ? (uint32_t)(m - d->memo) + 1 : 0,
-			.n_fallback = e->fit == QFIT_OK ? (uint8_t)e->choice.n_fallback : 0,
+			.n_fallback = e->fit == QFIT_OK ? (uint8_t)e->choice->n_fallback : 0,
 			.attempts = sd_attempts(e),
 		};
 		/* When the pass first found it Running in no worker's list (sched_sync.c waits for

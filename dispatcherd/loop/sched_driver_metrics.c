@@ -25,8 +25,8 @@ sd_queue_count(struct sched_driver *d, const struct queue_ent *e)
 	if (d->qcount == NULL || e->fit == QFIT_PENDING ||
 	    (e->fit == QFIT_NONE && (e->state == QST_QUEUED || e->state == QST_LOCKED)))
 		return;
-	if (e->fit == QFIT_OK && e->choice.n > 0 && e->choice.idx[0] < cl->n_instance_types)
-		t = e->choice.idx[0];
+	if (e->fit == QFIT_OK && e->choice->n > 0 && e->choice->idx[0] < cl->n_instance_types)
+		t = e->choice->idx[0];
 	if ((unsigned)e->state < SD_STATES)
 		d->qcount[(size_t)e->state * nt + t]++;
 }

@@ -34,15 +34,15 @@ mgmt_wiring_entry(struct mgmt_wiring *w, const struct queue_ent *e)
 	}
 	cJSON_AddItemToObject(o, "container", c);
 	res = cJSON_AddObjectToObject(o, "instance_resources");
-	cJSON_AddNumberToObject(res, "VCPUs", (double)e->choice.need.vcpus);
-	cJSON_AddNumberToObject(res, "RAM", (double)e->choice.need.ram);
-	cJSON_AddNumberToObject(res, "Scratch", (double)e->choice.need.scratch);
-	cJSON_AddNumberToObject(res, "GPUs", (double)e->choice.need.gpus);
-	cJSON_AddNumberToObject(res, "GPUVRAM", (double)e->choice.need.gpu_vram);
+	cJSON_AddNumberToObject(res, "VCPUs", (double)e->choice->need.vcpus);
+	cJSON_AddNumberToObject(res, "RAM", (double)e->choice->need.ram);
+	cJSON_AddNumberToObject(res, "Scratch", (double)e->choice->need.scratch);
+	cJSON_AddNumberToObject(res, "GPUs", (double)e->choice->need.gpus);
+	cJSON_AddNumberToObject(res, "GPUVRAM", (double)e->choice->need.gpu_vram);
 	types = cJSON_AddArrayToObject(o, "instance_types");
-	for (uint32_t i = 0; e->fit == QFIT_OK && i < e->choice.n; i++)
+	for (uint32_t i = 0; e->fit == QFIT_OK && i < e->choice->n; i++)
 		cJSON_AddItemToArray(
-			types, pool_itype_json(&w->cluster->instance_types[e->choice.idx[i]]));
+			types, pool_itype_json(&w->cluster->instance_types[e->choice->idx[i]]));
 	mgmt_wiring_time(o, "first_seen_at", (int64_t)e->first_seen_ms);
 	if (sched_driver_status(w->sched, e->uuid, status, sizeof(status)) != 0)
 		status[0] = '\0';

@@ -189,6 +189,7 @@ queue_stats(const struct queue *q, struct queue_stats *s)
 	s->mounts_in_flight = q->mounts_in_flight;
 	s->unsatisfiable = q->unsatisfiable;
 	s->records = q->recs.n;
+	s->choices = q->choices.n;
 	s->last_503_ms = api_client_last_503(q->api);
 }
 
@@ -247,7 +248,8 @@ queue_free(struct queue *q, void (*closed)(void *arg), void *arg)
 		if (q->map.slot[i] != NULL)
 			queue_ent_free(q->map.slot[i]);
 	queue_map_free(&q->map);
-	queue_rec_set_free(&q->recs);
+	queue_intern_free(&q->recs);
+	queue_intern_free(&q->choices);
 	free(q->view);
 	free(q->view_tmp);
 	free(q->view_new);

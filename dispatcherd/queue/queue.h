@@ -40,8 +40,8 @@ enum queue_state {
 /* How far the instance-type choice of an entry has got. */
 enum queue_fit {
 	QFIT_PENDING = 0, /* mounts not fetched yet: candidates not known */
-	QFIT_OK,	  /* choice.n >= 1 */
-	QFIT_NONE,	  /* nothing fits or the record cannot be used: choice.n == 0,
+	QFIT_OK,	  /* choice->n >= 1 */
+	QFIT_NONE,	  /* nothing fits or the record cannot be used: choice->n == 0,
 				 * fit_error says why; never a crash (weakness 1) */
 };
 
@@ -64,16 +64,18 @@ struct queue_ent {
 	uint32_t lock_count; /* when the list select asks for it (select_lock_count), plus
 				      * our own locks since the last poll; else 0 */
 	int64_t priority;
-	int64_t created_at_ns;	     /* Unix ns of created_at; 0 when unparsable */
-	uint64_t first_seen_ms;	     /* Unix ms of the poll that first saw it */
-	struct itypes_choice choice; /* valid when fit == QFIT_OK */
-	char *fit_error;	     /* QFIT_NONE: the runtime error text; else NULL */
-	bool locked_by_me;	     /* locked_by_uuid is our token's uuid */
-	bool supervisor;	     /* scheduling_parameters.supervisor */
-	int16_t created_at_off;	     /* created_at's UTC offset, minutes (the API server's: 0) */
+	int64_t created_at_ns;	/* Unix ns of created_at; 0 when unparsable */
+	uint64_t first_seen_ms; /* Unix ms of the poll that first saw it */
+	/* Valid when fit == QFIT_OK; else &queue_no_choice (never NULL). Shared by the entries
+	 * whose choice is the same (queue_choice.c): read only. */
+	const struct itypes_choice *choice;
+	char *fit_error;	/* QFIT_NONE: the runtime error text; else NULL */
+	bool locked_by_me;	/* locked_by_uuid is our token's uuid */
+	bool supervisor;	/* scheduling_parameters.supervisor */
+	int16_t created_at_off; /* created_at's UTC offset, minutes (the API server's: 0) */
 
-	/* private. The fields are in this order so that the struct has no holes: 232 bytes, a
-	 * 240-byte malloc chunk (issue 16: 100,000 of them). */
+	/* private. The fields are in this order so that the struct has no holes: 176 bytes, a
+	 * 192-byte malloc chunk (issue 16: 100,000 of them). */
 	bool tmp_overflow;
 	bool mounts_known; /* tmp_capacity is from a mounts fetch */
 	bool dno;	   /* changed locally during the poll in flight (2.4) */
@@ -93,6 +95,9 @@ struct queue_ent {
 	struct queue_rec *rec; /* the selected attributes, for the management API */
 };
 
+/* The choice of an entry that has none: no need, no candidates. */
+extern const struct itypes_choice queue_no_choice;
+
 /* Outcome of a state-changing call: err 0 on success, else negative (error has the text). */
 typedef void (*queue_op_cb)(void *arg, const char *uuid, int err, const char *error);
 /* The coalescing wake-up: runs on the loop at least once after any change. */
@@ -106,6 +111,7 @@ struct queue_stats {
 	bool have_identity;
 	size_t entries, pending_mounts, mounts_in_flight, unsatisfiable;
 	size_t records; /* distinct selected-attribute records the entries share (queue_rec.c) */
+	size_t choices; /* distinct instance-type choices they share (queue_choice.c) */
 	uint64_t last_503_ms; /* from the API client (spec 4.3) */
 };
 

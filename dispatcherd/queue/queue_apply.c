@@ -70,8 +70,12 @@ queue_apply_chosen(struct queue *q, struct queue_ent *e, struct itypes_choice *c
 {
 	char names[512];
 
-	itypes_choice_free(&e->choice);
-	e->choice = *c;
+	if (first && log_enabled(LOG_LVL_INFO))
+		queue_apply_names(q, c, names, sizeof(names)); /* before c is shared and freed */
+	if (queue_choice_set(&q->choices, e, c) != 0) {
+		e->spec_hash = 0; /* out of memory: the next poll tries again */
+		return;
+	}
 	if (e->fit == QFIT_NONE && q->unsatisfiable > 0)
 		q->unsatisfiable--;
 	e->fit = QFIT_OK;
@@ -79,7 +83,6 @@ queue_apply_chosen(struct queue *q, struct queue_ent *e, struct itypes_choice *c
 	e->fit_error = NULL;
 	e->cancel_tries = 0;
 	if (first && log_enabled(LOG_LVL_INFO)) {
-		queue_apply_names(q, c, names, sizeof(names));
 		log_kv(LOG_LVL_INFO, "adding container to queue", LF_STR("ContainerUUID", e->uuid),
 		       LF_STR("State", queue_state_name(e->state)), LF_INT("Priority", e->priority),
 		       LF_STR("InstanceTypes", names));
@@ -246,6 +249,7 @@ queue_ent_detached_new(const cJSON *record, bool locked_by_me)
 	    (e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->choice = &queue_no_choice;
 	e->first_seen_ms = queue_wall_ms();
 	e->locked_by_me = locked_by_me;
 	if (!queue_apply_fields(e, record, &why) || queue_rec_update(NULL, e, record) != 0) {

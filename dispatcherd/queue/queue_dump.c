@@ -38,16 +38,16 @@ queue_dump_ent(struct queue *q, const struct queue_ent *e)
 	if (e->fit_error != NULL)
 		cJSON_AddStringToObject(o, "fit_error", e->fit_error);
 	types = cJSON_AddArrayToObject(o, "instance_types");
-	for (uint32_t i = 0; e->fit == QFIT_OK && types != NULL && i < e->choice.n; i++)
+	for (uint32_t i = 0; e->fit == QFIT_OK && types != NULL && i < e->choice->n; i++)
 		cJSON_AddItemToArray(
 			types,
-			cJSON_CreateString(itypes_choice_type(q->itypes, &e->choice, i)->name));
+			cJSON_CreateString(itypes_choice_type(q->itypes, e->choice, i)->name));
 	if (e->fit == QFIT_OK) {
 		cJSON *need = cJSON_AddObjectToObject(o, "need");
 
-		queue_dump_int(need, "vcpus", e->choice.need.vcpus);
-		queue_dump_int(need, "ram", e->choice.need.ram);
-		queue_dump_int(need, "scratch", e->choice.need.scratch);
+		queue_dump_int(need, "vcpus", e->choice->need.vcpus);
+		queue_dump_int(need, "ram", e->choice->need.ram);
+		queue_dump_int(need, "scratch", e->choice->need.scratch);
 	}
 	return o;
 }

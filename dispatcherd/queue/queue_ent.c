@@ -7,7 +7,7 @@
 
 /* 100,000 of them at scale: a field added in a hole is free, anything more costs a 16-byte step
  * of the malloc chunk for each (queue.h). */
-_Static_assert(sizeof(struct queue_ent) <= 232, "struct queue_ent grew past a 240-byte chunk");
+_Static_assert(sizeof(struct queue_ent) <= 184, "struct queue_ent grew past a 192-byte chunk");
 
 struct queue_ent *
 queue_ent_new(struct queue *q, const char *uuid)
@@ -17,6 +17,7 @@ queue_ent_new(struct queue *q, const char *uuid)
 	if (e == NULL)
 		return NULL;
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->choice = &queue_no_choice;
 	e->hash = queue_map_hash(e->uuid);
 	e->first_seen_ms = q->poll.started_wall_ms ? q->poll.started_wall_ms : queue_wall_ms();
 	if (queue_map_put(&q->map, e) != 0) {
@@ -42,7 +43,7 @@ queue_ent_remove(struct queue *q, struct queue_ent *e)
 void
 queue_ent_free(struct queue_ent *e)
 {
-	itypes_choice_free(&e->choice);
+	queue_choice_clear(e);
 	free(e->fit_error);
 	free(e->pending);
 	queue_rec_free(e);
@@ -56,7 +57,7 @@ queue_ent_set_none(struct queue *q, struct queue_ent *e, const char *why)
 {
 	char *t = strdup(why);
 
-	itypes_choice_free(&e->choice);
+	queue_choice_clear(e);
 	free(e->pending);
 	e->pending = NULL;
 	queue_mounts_unlink(q, e);

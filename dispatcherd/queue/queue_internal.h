@@ -18,12 +18,26 @@ struct queue_map {
 	size_t n;
 };
 
-/* The distinct selected-attribute records (queue_rec.c): containers whose records are the
- * same share one. Chained hash by content. */
-struct queue_rec_set {
-	struct queue_rec **bucket;
+/* queue_intern.c: records shared by the entries whose content is the same (the selected
+ * attributes, the instance-type choice). A record starts with this header; its content is the
+ * len bytes from off on (allocated zeroed: padding is compared too). */
+struct queue_intern;
+struct queue_shared {
+	struct queue_shared *next; /* in its set's bucket */
+	struct queue_intern *set;  /* NULL: not shared (a detached entry's) */
+	uint64_t hash;
+	uint32_t refs, len;
+};
+struct queue_intern {
+	struct queue_shared **bucket;
 	size_t cap, n; /* cap: a power of two, or 0 */
 };
+/* The set's record with r's content, one more reference on it (r freed), or r itself, added
+ * with one reference; set NULL: r with one reference, not shared. NULL on ENOMEM (r freed). */
+struct queue_shared *
+queue_intern(struct queue_intern *set, struct queue_shared *r, size_t off, uint32_t len);
+void queue_unshare(struct queue_shared *r);	  /* drops a reference; NULL is fine */
+void queue_intern_free(struct queue_intern *set); /* once no entry holds one of its records */
 
 /* A condition logged once until it changes (one log line per condition, not per poll). */
 struct queue_cond {
@@ -57,7 +71,8 @@ struct queue {
 	uint64_t poll_interval_ms;
 
 	struct queue_map map;
-	struct queue_rec_set recs;
+	struct queue_intern recs;    /* queue_rec.c */
+	struct queue_intern choices; /* queue_choice.c */
 	/* The sorted view (queue_view.c), kept in order between changes: a removed or moved
 	 * entry leaves a hole (NULL), a new or moved one waits in view_new to be placed. */
 	struct queue_ent **view, **view_tmp, **view_new;
@@ -144,9 +159,13 @@ void queue_view_moved(struct queue *q, struct queue_ent *e); /* its priority cha
 /* queue_rec.c: the selected attributes kept for the management API. The entry's record from
  * item, shared with the other entries of set whose records are the same (set NULL: the entry's
  * own); 0 or -ENOMEM (the entry keeps its old one). */
-int queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *item);
-void queue_rec_free(struct queue_ent *e);	    /* drops the entry's reference */
-void queue_rec_set_free(struct queue_rec_set *set); /* once no entry holds one of its records */
+int queue_rec_update(struct queue_intern *set, struct queue_ent *e, const cJSON *item);
+void queue_rec_free(struct queue_ent *e); /* drops the entry's reference */
+
+/* queue_choice.c: the entry's instance-type choice, shared with the other entries of set that
+ * have the same (c's candidate list is freed). 0, or -ENOMEM (the entry keeps its old one). */
+int queue_choice_set(struct queue_intern *set, struct queue_ent *e, struct itypes_choice *c);
+void queue_choice_clear(struct queue_ent *e); /* back to queue_no_choice */
 
 /* queue_cond.c: log once per condition. */
 /* A failure of kind key (queue_cond_key): logged when the condition starts or changes kind,

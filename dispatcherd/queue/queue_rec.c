@@ -2,11 +2,8 @@
  * management API can show the queue entry object of spec 7.2 without another API call and
  * without keeping the JSON tree: numbers and flags in the struct, the strings
  * (container_image, the GPU strings, hardware_target and partitions) packed NUL-separated
- * after it. Containers whose records are the same share one (interned in the queue's
- * struct queue_rec_set, counted by reference): a workflow's thousands of containers usually
- * ask for the same image and constraints, and a record is about 150 bytes (issue 16: 100,000
- * queued in 64 MB). created_at, different for each container, is in the entry
- * (created_at_ns, created_at_off). Rebuilt only when the fields the instance-type choice
+ * after it. Containers whose records are the same share one (queue_intern.c). created_at,
+ * different for each container, is in the entry (created_at_ns, created_at_off). Rebuilt only when the fields the instance-type choice
  * depends on change (the same hash, queue_spec.c).
  *
  * Rendering follows Go's encoding of arvados.Container: every attribute present, in the
@@ -23,7 +20,6 @@
 
 #include "api_json.h"
 #include "rfc3339.h"
-#include "util.h"
 
 enum {
 	QREC_API = 1,
@@ -34,10 +30,7 @@ enum {
 };
 
 struct queue_rec {
-	struct queue_rec *next;	   /* in its set's bucket */
-	struct queue_rec_set *set; /* NULL: owned by one detached entry */
-	uint64_t hash;		   /* of what follows, len bytes from ram on */
-	uint32_t refs, len;
+	struct queue_shared sh; /* queue_intern.c; the content is from ram on */
 	int64_t ram, vcpus, keep_cache_ram, keep_cache_disk;
 	int64_t gpu_device_count, gpu_vram, max_run_time;
 	uint16_t n_hw, n_part;
@@ -118,87 +111,8 @@ qrec_put_list(char *p, const cJSON *a, uint16_t n)
 	return p;
 }
 
-/* The set's bucket of hash h. */
-static struct queue_rec **
-qrec_bucket(struct queue_rec_set *set, uint64_t h)
-{
-	return &set->bucket[h & (set->cap - 1)];
-}
-
-/* Keep the chains short: at most one record per bucket on average. */
-static int
-qrec_set_grow(struct queue_rec_set *set)
-{
-	size_t cap = set->cap ? set->cap * 2 : 64;
-	struct queue_rec **b = calloc(cap, sizeof(*b));
-	struct queue_rec_set old = *set;
-
-	if (b == NULL)
-		return -ENOMEM;
-	set->bucket = b;
-	set->cap = cap;
-	for (size_t i = 0; i < old.cap; i++)
-		for (struct queue_rec *r = old.bucket[i], *next; r != NULL; r = next) {
-			struct queue_rec **head = qrec_bucket(set, r->hash);
-
-			next = r->next;
-			r->next = *head;
-			*head = r;
-		}
-	free(old.bucket);
-	return 0;
-}
-
-/* The set's record equal to r (same content), or r itself once added; NULL on ENOMEM. r is
- * freed when an equal one is found. */
-static struct queue_rec *
-qrec_intern(struct queue_rec_set *set, struct queue_rec *r)
-{
-	struct queue_rec **head;
-
-	r->hash = adc_fnv1a(ADC_FNV1A_INIT, (const char *)r + QREC_CONTENT, r->len);
-	if (set->cap != 0)
-		for (struct queue_rec *o = *qrec_bucket(set, r->hash); o != NULL; o = o->next)
-			if (o->hash == r->hash && o->len == r->len &&
-			    memcmp((const char *)o + QREC_CONTENT, (const char *)r + QREC_CONTENT,
-				   r->len) == 0) {
-				free(r);
-				o->refs++;
-				return o;
-			}
-	if (set->n >= set->cap && qrec_set_grow(set) != 0) {
-		free(r);
-		return NULL;
-	}
-	head = qrec_bucket(set, r->hash);
-	r->set = set;
-	r->refs = 1;
-	r->next = *head;
-	*head = r;
-	set->n++;
-	return r;
-}
-
-static void
-qrec_unref(struct queue_rec *r)
-{
-	struct queue_rec_set *set;
-
-	if (r == NULL || --r->refs > 0)
-		return;
-	if ((set = r->set) != NULL) {
-		struct queue_rec **pp = qrec_bucket(set, r->hash);
-
-		while (*pp != r)
-			pp = &(*pp)->next;
-		*pp = r->next;
-		set->n--;
-	}
-	free(r);
-}
-
 int
-queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *item)
+queue_rec_update(struct queue_intern *set, struct queue_ent *e, const cJSON *item)
 {
 	const cJSON *rc = qrec_obj(item, "runtime_constraints");
 	const cJSON *gpu = qrec_obj(rc, "gpu");
@@ -210,6 +124,7 @@ queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *it
 	uint16_t n_hw = 0, n_part = 0;
 	size_t sz = strlen(image) + strlen(stack) + strlen(drv) + 3;
 	struct queue_rec *r;
+	struct queue_shared *sh;
 	char *p;
 
 	if (!cJSON_IsArray(hw))
@@ -219,7 +134,6 @@ queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *it
 	sz += qrec_list_size(hw, &n_hw) + qrec_list_size(part, &n_part);
 	if ((r = calloc(1, sizeof(*r) + sz)) == NULL) /* zeroed: padding is compared too */
 		return -ENOMEM;
-	r->len = (uint32_t)(sizeof(*r) - QREC_CONTENT + sz);
 	r->ram = qrec_int(rc, "ram");
 	r->vcpus = qrec_int(rc, "vcpus");
 	r->keep_cache_ram = qrec_int(rc, "keep_cache_ram");
@@ -242,28 +156,20 @@ queue_rec_update(struct queue_rec_set *set, struct queue_ent *e, const cJSON *it
 	p = qrec_put(p, drv);
 	p = qrec_put_list(p, hw, n_hw);
 	qrec_put_list(p, part, n_part);
-	if (set == NULL)
-		r->refs = 1;
-	else if ((r = qrec_intern(set, r)) == NULL)
+	sh = queue_intern(set, &r->sh, QREC_CONTENT, (uint32_t)(sizeof(*r) - QREC_CONTENT + sz));
+	if (sh == NULL)
 		return -ENOMEM;
-	qrec_unref(e->rec);
-	e->rec = r;
+	queue_rec_free(e);
+	e->rec = (struct queue_rec *)sh;
 	return 0;
 }
 
 void
 queue_rec_free(struct queue_ent *e)
 {
-	qrec_unref(e->rec);
+	if (e->rec != NULL)
+		queue_unshare(&e->rec->sh);
 	e->rec = NULL;
-}
-
-void
-queue_rec_set_free(struct queue_rec_set *set)
-{
-	free(set->bucket);
-	set->bucket = NULL;
-	set->cap = set->n = 0;
 }
 
 static const char *

@@ -89,11 +89,12 @@ driver_stats(const char *kind)
 
 	queue_stats(D.q, &s);
 	printf("{\"%s\":\"stats\",\"count\":%zu,\"pending_mounts\":%zu,\"mounts_in_flight\":%zu,"
-	       "\"unsatisfiable\":%zu,\"records\":%zu,\"polls_ok\":%llu,\"polls_failed\":%llu,"
+	       "\"unsatisfiable\":%zu,\"records\":%zu,\"choices\":%zu,\"polls_ok\":%llu,\"polls_"
+	       "failed\":%llu,"
 	       "\"last_poll_duration_ms\":%llu,\"last_poll_requests\":%llu,\"last_503_ms\":%llu,"
 	       "\"changes\":%llu,\"rss_kb\":%ld,\"cpu_ms\":%.1f}\n",
 	       kind, s.entries, s.pending_mounts, s.mounts_in_flight, s.unsatisfiable, s.records,
-	       (unsigned long long)s.polls_ok, (unsigned long long)s.polls_failed,
+	       s.choices, (unsigned long long)s.polls_ok, (unsigned long long)s.polls_failed,
 	       (unsigned long long)s.last_poll_duration_ms,
 	       (unsigned long long)s.last_poll_requests, (unsigned long long)s.last_503_ms,
 	       (unsigned long long)D.changes, driver_rss_kb(), driver_cpu_ms());

@@ -202,17 +202,23 @@ class TestNormalPoll(QueueTest):
 class TestRecords(QueueTest):
 	def test_records_shared(self):
 		"""Containers whose selected attributes are the same share one record (queue_rec.c,
-		issue 16's memory); each still shows its own uuid, state, priority and created_at,
-		and a container whose constraints change gets a record of its own, then shares again
-		when they change back."""
+		issue 16's memory), and those whose instance-type choice is the same share one choice
+		(queue_choice.c; another image of the same size, same constraints: same choice, the
+		image's size counting in the scratch space it needs); each still shows its
+		own uuid, state, priority and created_at, and a container whose constraints change
+		gets a record and a choice of its own, then shares again when they change back."""
 		f = self.fake
 		same = [f.create(cr_priority=1 + i % 3)["uuid"] for i in range(20)]
-		other = f.create(container_image="d41d8cd98f00b204e9800998ecf8427e+7")["uuid"]
+		size = f.rec(same[0])["container_image"].split("+")[1]
+		other = f.create(container_image="0123456789abcdef0123456789abcdef+" + size)["uuid"]
 		d = self.start()
 		d.wait_polls(1)
 		d.settle()
 		self.assertEqual(d.cmd("stats")["records"], 2)
+		self.assertEqual(d.cmd("stats")["choices"], 1)
+		ents = d.entries()
 		for u in same + [other]:
+			self.assertEqual(ents[u]["instance_types"], ["small"])
 			c, rec = d.cmd("container " + u)["container"], f.rec(u)
 			self.assertEqual(c["uuid"], u)
 			self.assertEqual(c["priority"], rec["priority"])
@@ -225,6 +231,9 @@ class TestRecords(QueueTest):
 		f.ctl("PATCH", "containers/" + same[0], {"runtime_constraints": big})
 		d.next_poll()
 		self.assertEqual(d.cmd("stats")["records"], 3)
+		self.assertEqual(d.cmd("stats")["choices"], 2)
+		self.assertEqual(d.entries()[same[0]]["instance_types"], ["big"])
+		self.assertEqual(d.entries()[same[1]]["instance_types"], ["small"])
 		self.assertEqual(d.cmd("container " + same[0])["container"]["runtime_constraints"]["ram"],
 				 32 << 30)
 		for u in same[1:]:
@@ -234,11 +243,13 @@ class TestRecords(QueueTest):
 		      {"runtime_constraints": f.rec(same[1])["runtime_constraints"]})
 		d.next_poll()
 		self.assertEqual(d.cmd("stats")["records"], 2)
+		self.assertEqual(d.cmd("stats")["choices"], 1)
 		for u in same + [other]:
 			f.ctl("DELETE", "containers/" + u)
 		d.next_poll()  # polled away, then reaped: the last references dropped
 		self.assertEqual(d.cmd("stats")["count"], 0)
 		self.assertEqual(d.cmd("stats")["records"], 0)
+		self.assertEqual(d.cmd("stats")["choices"], 0)
 
 
 class TestViewOrder(QueueTest):
