@@ -53,6 +53,9 @@ struct pool_worker {
 	size_t n_prices;
 	uint32_t type; /* index into cluster->instance_types, if type_known */
 	bool type_known;
+	bool probing;
+	bool boot_reported;
+	bool verified;	 /* the ssh session is verified for the current address */
 	char *type_name; /* the InstanceType tag (placeholder type's only field) */
 	enum sched_wstate state;
 	enum sched_idle idle;
@@ -61,11 +64,8 @@ struct pool_worker {
 	char last_uuid[POOL_UUID_MAX];
 	struct pool_runner **run; /* starting and running runners */
 	size_t n_run, cap_run;
-	bool probing;
 	int64_t probe_started;
-	bool boot_reported;
 	int64_t stale_since; /* 0 = no stale lock seen */
-	bool verified;	     /* the ssh session is verified for the current address */
 	/* Spot interruption notice (pool_spot.c): action and time once seen (NULL: none; no
 	 * more spot checks then), when the pool saw it, the last check's outcome (for logging
 	 * a change once, not every probe). */
@@ -74,10 +74,10 @@ struct pool_worker {
 	uint8_t spot_last; /* enum pool_spot_kind */
 	/* Tag writes (weakness 18: coalesced, one outstanding per worker). */
 	bool tags_queued;
-	int64_t tags_written_at;
-	enum sched_idle tags_written_idle;
 	bool removed;
 	bool destroy_queued; /* in pool.dq, waiting for the next destroy call */
+	enum sched_idle tags_written_idle;
+	int64_t tags_written_at;
 	int refs;
 	size_t idx;		   /* position in p->workers */
 	struct pool_worker *hnext; /* hash chain */

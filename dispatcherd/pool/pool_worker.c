@@ -107,12 +107,7 @@ pool_worker_add(struct pool *p, const char *id)
 static void
 pool_worker_free_instance(struct pool_worker *w)
 {
-	for (size_t i = 0; i < w->n_tags; i++) {
-		free(w->tag_k[i]);
-		free(w->tag_v[i]);
-	}
-	free(w->tag_k);
-	free(w->tag_v);
+	free(w->tag_k); /* the tags' block (pool_tags_pack) */
 	free(w->prices);
 	free(w->address);
 	free(w->user);
@@ -128,6 +123,34 @@ static char *
 pool_dup(const char *s)
 {
 	return strdup(s ? s : "");
+}
+
+/* The tags in one block: the key pointers, the value pointers, then the strings. One malloc
+ * instead of 2 n + 2 (issue 16: at 10,000 workers of 5 tags, about 2 MB of malloc headers and
+ * rounding). 0 or -ENOMEM. */
+static int
+pool_tags_pack(struct pool_worker *n, const struct pool_instance *inst)
+{
+	size_t k = inst->n_tags, sz = 2 * (k + 1) * sizeof(char *);
+	char **b, *s;
+
+	for (size_t i = 0; i < k; i++)
+		sz += strlen(inst->tags[i].key ? inst->tags[i].key : "") +
+		      strlen(inst->tags[i].value ? inst->tags[i].value : "") + 2;
+	if ((b = malloc(sz)) == NULL)
+		return -ENOMEM;
+	n->tag_k = b;
+	n->tag_v = b + k + 1;
+	s = (char *)(b + 2 * (k + 1));
+	for (size_t i = 0; i < k; i++) {
+		n->tag_k[i] = s;
+		s = stpcpy(s, inst->tags[i].key ? inst->tags[i].key : "") + 1;
+		n->tag_v[i] = s;
+		s = stpcpy(s, inst->tags[i].value ? inst->tags[i].value : "") + 1;
+	}
+	n->tag_k[k] = n->tag_v[k] = NULL;
+	n->n_tags = k;
+	return 0;
 }
 
 static bool
@@ -176,24 +199,15 @@ pool_worker_set_instance(struct pool_worker *w, const struct pool_instance *inst
 	n.user = pool_dup(inst->remote_user);
 	n.secret = secret ? strdup(secret) : NULL;
 	n.host_key = inst->host_key && inst->host_key[0] ? strdup(inst->host_key) : NULL;
-	n.tag_k = calloc(inst->n_tags + 1, sizeof(char *));
-	n.tag_v = calloc(inst->n_tags + 1, sizeof(char *));
-	n.prices = calloc(inst->n_prices + 1, sizeof(*n.prices));
+	n.prices = inst->n_prices ? malloc(inst->n_prices * sizeof(*n.prices)) : NULL;
 	ok = n.address && n.user && (n.secret || !secret) &&
-	     (n.host_key || !inst->host_key || !inst->host_key[0]) && n.tag_k && n.tag_v &&
-	     n.prices;
-	for (size_t i = 0; ok && i < inst->n_tags; i++) {
-		n.tag_k[i] = pool_dup(inst->tags[i].key);
-		n.tag_v[i] = pool_dup(inst->tags[i].value);
-		n.n_tags = i + 1;
-		ok = n.tag_k[i] && n.tag_v[i];
-	}
+	     (n.host_key || !inst->host_key || !inst->host_key[0]) &&
+	     (n.prices || !inst->n_prices) && pool_tags_pack(&n, inst) == 0;
 	if (ok && inst->n_prices)
 		memcpy(n.prices, inst->prices, inst->n_prices * sizeof(*n.prices));
 	n.n_prices = inst->n_prices;
 	if (!ok) {
-		n.n_tags = inst->n_tags; /* free what was allocated (NULLs are fine) */
-		pool_worker_free_instance(&n);
+		pool_worker_free_instance(&n); /* what was allocated (NULLs are fine) */
 		return -ENOMEM;
 	}
 	if (w->address && strcmp(w->address, n.address) != 0)
