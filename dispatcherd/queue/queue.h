@@ -74,8 +74,8 @@ struct queue_ent {
 	bool supervisor;	/* scheduling_parameters.supervisor */
 	int16_t created_at_off; /* created_at's UTC offset, minutes (the API server's: 0) */
 
-	/* private. The fields are in this order so that the struct has no holes: 176 bytes, a
-	 * 192-byte malloc chunk (issue 16: 100,000 of them). */
+	/* private. The fields are in this order so that the struct has no holes: 168 bytes, a
+	 * 176-byte malloc chunk (issue 16: 100,000 of them). */
 	bool tmp_overflow;
 	bool mounts_known; /* tmp_capacity is from a mounts fetch */
 	bool dno;	   /* changed locally during the poll in flight (2.4) */
@@ -86,7 +86,6 @@ struct queue_ent {
 	uint32_t seen_gen;    /* last poll generation that saw it */
 	uint32_t view_pos;    /* 1 + its index in the sorted view; 0: not placed */
 	uint32_t view_new;    /* 1 + its index among the entries waiting to be placed; 0: none */
-	uint64_t hash;	      /* of uuid, for the map */
 	uint64_t spec_hash;   /* of the fields the choice depends on */
 	int64_t tmp_capacity; /* from the mounts fetch */
 	uint64_t retry_at_ms; /* monotonic: no mounts / cancel retry before */

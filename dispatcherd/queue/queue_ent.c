@@ -7,7 +7,7 @@
 
 /* 100,000 of them at scale: a field added in a hole is free, anything more costs a 16-byte step
  * of the malloc chunk for each (queue.h). */
-_Static_assert(sizeof(struct queue_ent) <= 184, "struct queue_ent grew past a 192-byte chunk");
+_Static_assert(sizeof(struct queue_ent) <= 168, "struct queue_ent grew past a 176-byte chunk");
 
 struct queue_ent *
 queue_ent_new(struct queue *q, const char *uuid)
@@ -18,7 +18,6 @@ queue_ent_new(struct queue *q, const char *uuid)
 		return NULL;
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 	e->choice = &queue_no_choice;
-	e->hash = queue_map_hash(e->uuid);
 	e->first_seen_ms = q->poll.started_wall_ms ? q->poll.started_wall_ms : queue_wall_ms();
 	if (queue_map_put(&q->map, e) != 0) {
 		free(e);

@@ -1,6 +1,8 @@
 /* queue_map.c - the uuid -> entry hash map: open addressing, linear probing, backward-shift
  * deletion (no tombstones, so lookups stay short however many containers come and go). The
- * load factor is kept at or below 1/2. */
+ * load factor is kept at or below 1/2. The entries keep no hash: it is recomputed from the
+ * uuid where a slot's home is needed (insert, growth, the shift after a delete), 8 bytes less
+ * in each of 100,000 entries (issue 16). */
 #include "queue_internal.h"
 
 #include <errno.h>
@@ -31,7 +33,7 @@ queue_map_get(const struct queue_map *m, const char *uuid, uint64_t h)
 
 		if (e == NULL)
 			return NULL;
-		if (e->hash == h && strcmp(e->uuid, uuid) == 0)
+		if (strcmp(e->uuid, uuid) == 0)
 			return e;
 	}
 }
@@ -39,7 +41,7 @@ queue_map_get(const struct queue_map *m, const char *uuid, uint64_t h)
 static void
 queue_map_insert(struct queue_ent **slot, size_t cap, struct queue_ent *e)
 {
-	size_t i = e->hash & (cap - 1);
+	size_t i = queue_map_hash(e->uuid) & (cap - 1);
 
 	while (slot[i] != NULL)
 		i = (i + 1) & (cap - 1);
@@ -80,7 +82,7 @@ queue_map_put(struct queue_map *m, struct queue_ent *e)
 void
 queue_map_del(struct queue_map *m, struct queue_ent *e)
 {
-	size_t mask = m->cap - 1, i = e->hash & mask, j;
+	size_t mask = m->cap - 1, i = queue_map_hash(e->uuid) & mask, j;
 
 	while (m->slot[i] != e)
 		i = (i + 1) & mask;
@@ -89,7 +91,7 @@ queue_map_del(struct queue_map *m, struct queue_ent *e)
 	/* Backward shift: move later members of the probe run into the hole when their home
 	 * slot does not lie cyclically in (i, j]. */
 	for (j = (i + 1) & mask; m->slot[j] != NULL; j = (j + 1) & mask) {
-		size_t home = m->slot[j]->hash & mask;
+		size_t home = queue_map_hash(m->slot[j]->uuid) & mask;
 
 		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
 			m->slot[i] = m->slot[j];
