@@ -300,8 +300,7 @@ sess_conn_close(struct sess *s)
 /* A setup (tcp/handshake/auth) failed: every waiting command gets the error. No back-off before
  * the next attempt (spec 6: a command with no connection sets one up): the dispatcher paces its
  * commands itself (a worker's probes at ProbeInterval, one at a time), and a back-off here held
- * a booting worker's probes up to 30 s apart, so its boot was seen up to 30 s late and a probe
- * round over 10,000 unreachable workers took 30 s instead of ProbeInterval (issue 16). A command
+ * a booting worker's probes up to 30 s apart, so its boot was seen up to 30 s late. A command
  * submitted by a failure callback connects from the loop (sess_advance kicks), never here. */
 static void
 sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
