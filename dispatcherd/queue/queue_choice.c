@@ -27,7 +27,9 @@ struct queue_choice {
 int
 queue_choice_set(struct queue_intern *set, struct queue_ent *e, struct itypes_choice *c)
 {
-	struct queue_choice *qc = calloc(1, sizeof(*qc) + c->n * sizeof(qc->idx[0]));
+	/* the candidates, then the on-demand fallback candidates (spot fallback) */
+	size_t n_idx = (size_t)c->n + c->n_fallback;
+	struct queue_choice *qc = calloc(1, sizeof(*qc) + n_idx * sizeof(qc->idx[0]));
 	struct queue_shared *sh;
 
 	if (qc == NULL) {
@@ -43,11 +45,11 @@ queue_choice_set(struct queue_intern *set, struct queue_ent *e, struct itypes_ch
 	qc->need.shared_vcpu_used = c->need.shared_vcpu_used;
 	qc->n = c->n;
 	qc->n_fallback = c->n_fallback;
-	if (c->n > 0)
-		memcpy(qc->idx, c->idx, c->n * sizeof(qc->idx[0]));
+	if (n_idx > 0)
+		memcpy(qc->idx, c->idx, n_idx * sizeof(qc->idx[0]));
 	itypes_choice_free(c);
 	sh = queue_intern(set, &qc->sh, QCHOICE_CONTENT,
-			  (uint32_t)(sizeof(*qc) - QCHOICE_CONTENT + qc->n * sizeof(qc->idx[0])));
+			  (uint32_t)(sizeof(*qc) - QCHOICE_CONTENT + n_idx * sizeof(qc->idx[0])));
 	if (sh == NULL)
 		return -ENOMEM;
 	qc = (struct queue_choice *)sh;
