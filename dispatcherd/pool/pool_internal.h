@@ -140,6 +140,8 @@ struct pool {
 	char **round;
 	size_t n_round, round_pos;
 	int64_t probe_next_ok;
+	bool round_owed; /* a ProbeInterval tick came while a round was going: next at its end */
+	uint64_t rounds; /* rounds started (tests) */
 	/* Killing runners. */
 	struct pool_runner *kills;
 	/* Timers. */

@@ -14,6 +14,11 @@
  * (a 1 ms gap) the rate was the loop's iterations per second: ~38/s while scheduling turns took
  * ~26 ms (issue 16), a round of 4 minutes instead of 10 s. A loop stalled for long may owe many
  * starts: at most one second of them are made at once.
+ * A round paced to fill ProbeInterval ends a little after the next tick (its random delay, the
+ * loop's turns), and that tick was dropped: the next round came a whole interval later, so
+ * every worker was probed every 2 x ProbeInterval (bench_e2e_scale: 430-500 probes/s of 1,000).
+ * The tick is owed instead, and the next round starts when this one ends, as the reference's
+ * Go ticker keeps one tick for a loop that is late.
  */
 #include "pool_internal.h"
 
@@ -22,6 +27,8 @@
 #include <sys/random.h>
 
 #include "dispatch_gate.h"
+
+static void pool_round_start(struct pool *p, bool jitter_first);
 
 static void
 pool_round_clear(struct pool *p)
@@ -91,23 +98,23 @@ pool_pace_timer_cb(uv_timer_t *t)
 		pool_probe_worker(w);
 	}
 	pool_round_clear(p);
+	if (p->round_owed) {
+		p->round_owed = false;
+		if (!p->closing && dispatch_gate_open())
+			pool_round_start(p, false);
+	}
 }
 
-void
-pool_probe_timer_cb(uv_timer_t *t)
+/* A new round: the idle-shutdown rule for each worker, then its probes paced from now (after
+ * a random delay when jitter). */
+static void
+pool_round_start(struct pool *p, bool jitter_first)
 {
-	struct pool *p = t->data;
 	unsigned int r = 0;
 	uint64_t jitter;
 
-	if (p->closing)
-		return;
-	pool_metrics_update(p); /* weakness 13: probe ages refresh without on_change wake-ups */
-	if (!dispatch_gate_open())
-		return; /* standby: no probe, no idle shutdown (issue 15) */
-	if (p->round_pos < p->n_round)
-		return; /* a round is still going: this tick is dropped */
 	pool_round_clear(p);
+	p->rounds++;
 	char **a = realloc(p->round, (p->n_workers + 1) * sizeof(char *));
 
 	if (!a)
@@ -127,6 +134,23 @@ pool_probe_timer_cb(uv_timer_t *t)
 	/* After a random delay in [0, ProbeInterval/23), so many dispatchers do not align. */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = 0;
-	jitter = pool_ms(p->vm->probe_interval / 23);
+	jitter = jitter_first ? pool_ms(p->vm->probe_interval / 23) : 0;
 	uv_timer_start(&p->pace_timer, pool_pace_timer_cb, jitter ? r % jitter : 0, 0);
+}
+
+void
+pool_probe_timer_cb(uv_timer_t *t)
+{
+	struct pool *p = t->data;
+
+	if (p->closing)
+		return;
+	pool_metrics_update(p); /* weakness 13: probe ages refresh without on_change wake-ups */
+	if (!dispatch_gate_open())
+		return; /* standby: no probe, no idle shutdown (issue 15) */
+	if (p->round_pos < p->n_round) {
+		p->round_owed = true; /* a round is still going: the next starts at its end */
+		return;
+	}
+	pool_round_start(p, true);
 }

@@ -21,6 +21,7 @@
 #include "metrics_catalog.h"
 #include "mgmt_pool.h"
 #include "pool_gate.h"
+#include "pool_internal.h" /* test_probe_tick_owed drives the probe ticks itself */
 
 #include "pool_fake.h"
 
@@ -566,6 +567,66 @@ test_probe_pace_busy_loop(void **state)
 	/* One start per iteration would take PACE_N - 1 iterations or more. */
 	if (pc.iterations >= PACE_N / 2)
 		fail_msg("%d loop iterations to start %d probes 1 ms apart", pc.iterations, PACE_N);
+	fk_teardown(&h);
+}
+
+static bool
+rounds_at_least(struct fk_harness *h, void *arg)
+{
+	return h->pool->rounds >= *(uint64_t *)arg;
+}
+
+static bool
+inst_exists(struct fk_harness *h, void *arg)
+{
+	return fk_find(&h->fk, arg) != NULL;
+}
+
+static bool
+all_workers_known(struct fk_harness *h, void *arg)
+{
+	(void)arg;
+	return h->pool->n_workers >= PACE_N;
+}
+
+/* A ProbeInterval tick that comes while a round is still going is owed, not dropped: the next
+ * round starts as this one ends. A round paced to fill the interval ends a little after the
+ * next tick, and the dropped tick made every worker's probes 2 x ProbeInterval apart
+ * (bench_e2e_scale: 430-500 probes/s of 1,000). The interval is long, so every tick here is
+ * the test's own: one starts a round, one comes during it. */
+static void
+test_probe_tick_owed(void **state)
+{
+	struct fk_harness h;
+	char set_id[128], first[32];
+
+	(void)state;
+	assert_int_equal(fk_setup(&h, &(struct fk_params){ .probe_interval = 600000,
+							   .probes_rate = 1000,
+							   .boot = 600000 }),
+			 0);
+	/* one instance of the pool's own, for its InstanceSetID tag (never probed: the interval) */
+	assert_true(fk_run_until(&h, loaded, NULL, WAIT));
+	snprintf(first, sizeof(first), "i-%04d", h.fk.next_id + 1);
+	assert_true(pool_create(h.pool, type_idx(&h, "small")));
+	assert_true(fk_run_until(&h, inst_exists, first, WAIT));
+	snprintf(set_id, sizeof(set_id), "%s",
+		 fk_tag(fk_find(&h.fk, first), "ArvadosInstanceSetID"));
+	fk_stop_pool(&h);
+	for (int i = 0; i < PACE_N - 1; i++)
+		fk_add(&h.fk, "small", "run", "0123456789012345678901234567890123456789", set_id)
+			->boot_ok = false;
+	assert_int_equal(fk_start_pool(&h, ""), 0);
+	assert_true(fk_run_until(&h, all_workers_known, NULL, WAIT));
+	uint64_t r0 = h.pool->rounds, want = r0 + 2;
+
+	pool_probe_timer_cb(&h.pool->probe_timer); /* a round: 60 starts 1 ms apart */
+	assert_int_equal(h.pool->rounds, r0 + 1);
+	assert_true(h.pool->round_pos < h.pool->n_round);
+	pool_probe_timer_cb(&h.pool->probe_timer); /* the next tick, during it */
+	assert_int_equal(h.pool->rounds, r0 + 1);
+	assert_true(fk_run_until(&h, rounds_at_least, &want, WAIT));
+	assert_int_equal(h.pool->rounds, r0 + 2);
 	fk_teardown(&h);
 }
 
@@ -1445,6 +1506,7 @@ main(void)
 		cmocka_unit_test(test_probe_timeout),
 		cmocka_unit_test(test_probe_hung),
 		cmocka_unit_test(test_probe_pace_busy_loop),
+		cmocka_unit_test(test_probe_tick_owed),
 		cmocka_unit_test(test_broken_and_stale),
 		cmocka_unit_test(test_list_junk_ignored),
 		cmocka_unit_test(test_deploy),
