@@ -238,16 +238,10 @@ sess_kick_cancel(struct sess *s)
 }
 
 void
-sess_set_error(struct sess *s, const char *fmt, ...)
+sess_set_error(struct sess *s, const char *why)
 {
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	free(s->last_error);
-	s->last_error = strdup(buf); /* NULL on ENOMEM: the commands still get buf */
+	s->last_error = strdup(why); /* NULL on ENOMEM: the commands still get the text */
 }
 
 /* ---- connection teardown ------------------------------------------------------------------ */
@@ -311,7 +305,7 @@ sess_setup_failed(struct sess *s, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	sess_set_error(s, "%s", why);
+	sess_set_error(s, why);
 	s->stats.setup_failures++;
 	sess_conn_close(s);
 	sess_fail_all(s, &s->queue, err, "%s", why);
@@ -328,7 +322,7 @@ sess_conn_lost(struct sess *s, int err, const char *why)
 {
 	struct sess_cmd *c, *next;
 
-	sess_set_error(s, "%s", why);
+	sess_set_error(s, why);
 	s->stats.dropped++;
 	for (c = TAILQ_FIRST(&s->active); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);

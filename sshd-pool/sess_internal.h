@@ -125,7 +125,7 @@ struct sess_pool {
 /* sess.c */
 void sess_kick(struct sess *s);	       /* run its pump from the loop, never from an API call */
 void sess_kick_cancel(struct sess *s); /* it closes: off the pool's kick queue */
-void sess_set_error(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sess_set_error(struct sess *s, const char *why); /* the last failure's text */
 bool sess_conn_dead(const struct sess_conn *c);
 void sess_pool_unref(struct sess_pool *p);
 void sess_conn_close(struct sess *s);

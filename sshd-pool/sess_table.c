@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "quote.h"
+#include "util.h"
 
 /* ---- the id hash: every request names its worker by instance id; a list scan was 10,000
  * string compares per request at 10,000 workers --------------------------------------------- */
@@ -17,11 +18,7 @@
 static size_t
 sess_hash_str(const char *id, size_t size)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
-		h = (h ^ *c) * 1099511628211ull;
-	return (size_t)(h & (size - 1));
+	return (size_t)(adc_fnv1a(ADC_FNV1A_INIT, id, strlen(id)) & (size - 1));
 }
 
 static int

@@ -24,6 +24,11 @@ struct queue_choice {
 
 #define QCHOICE_CONTENT offsetof(struct queue_choice, need)
 
+/* queue_choice_set copies struct res_vec field by field (its padding must stay zero to be
+ * compared): a field added to it must be copied there too. */
+_Static_assert(sizeof(struct res_vec) == 48 && offsetof(struct res_vec, shared_vcpu_used) == 40,
+	       "struct res_vec changed: copy its new fields in queue_choice_set");
+
 int
 queue_choice_set(struct queue_intern *set, struct queue_ent *e, struct itypes_choice *c)
 {

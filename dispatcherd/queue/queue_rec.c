@@ -3,8 +3,8 @@
  * without keeping the JSON tree: numbers and flags in the struct, the strings
  * (container_image, the GPU strings, hardware_target and partitions) packed NUL-separated
  * after it. Containers whose records are the same share one (queue_intern.c). created_at,
- * different for each container, is in the entry (created_at_ns, created_at_off). Rebuilt only when the fields the instance-type choice
- * depends on change (the same hash, queue_spec.c).
+ * different for each container, is in the entry (created_at_ns, created_at_off). Rebuilt only
+ * when the fields the instance-type choice depends on change (the same hash, queue_spec.c).
  *
  * Rendering follows Go's encoding of arvados.Container: every attribute present, in the
  * struct's order, with its zero value when the dispatcher does not select it ("", 0, false,
