@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -36,18 +35,13 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 if not os.environ.get("ADC_BIN_DIR"):
     os.environ["ADC_BIN_DIR"] = os.path.join(ROOT, "build", "bin")
 import adc_harness as h  # noqa: E402
+from free_ports import free_port  # noqa: E402
 from machine_lock import LOOPBACK_LOCK, machine_lock  # noqa: E402
 
 CRUNCH_RUN = os.path.join(ROOT, "scripts", "demo-crunch-run")
 FAKE_ARVADOS = os.path.join(ROOT, "tests", "fake_arvados", "fake_arvados.py")
 
 
-def cluster_free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def cluster_self_signed(d):
@@ -108,7 +102,7 @@ class Cluster:
         self.loopback_lock = machine_lock(LOOPBACK_LOCK, waiting=lambda: print(
             "demo: waiting for another loopback dispatcher on this machine to stop (%s)"
             % LOOPBACK_LOCK, flush=True))
-        self.mgmt_port = cluster_free_port()
+        self.mgmt_port = free_port()
         self.mgmt_token = secrets.token_hex(20)
         self.root_token = secrets.token_hex(25)
         self.deploy = os.path.join(self.dir, "deploy")

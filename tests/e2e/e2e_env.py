@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "fake_arvados"))
 sys.path.insert(0, os.path.join(SRC, "tests", "process"))
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import parallel_cases  # noqa: E402
+from free_ports import free_port  # noqa: E402,F401 (e2e_env.free_port for the tests)
 import sshd_rig  # noqa: E402
 import fakearv_testlib  # noqa: E402
 import adc_harness  # noqa: E402
@@ -53,14 +53,6 @@ def make_ca(d):
         f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     run(["openssl", "x509", "-req", "-in", d + "/srv.csr", "-CA", d + "/ca.pem", "-CAkey",
          d + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", d + "/ext", "-out", d + "/srv.pem"])
-
-
-def free_port(addr="127.0.0.1"):
-    s = socket.socket()
-    s.bind((addr, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class FakeEC2:
@@ -180,8 +172,15 @@ class WorkerWatcher(threading.Thread):
             cfg = self.cfg
             w.set_crunch_run_config(**cfg)
             w.set_host_names(self.host_names)
-            w.start()
-            r = w.run_init(self.user_data(inst))
+            try:
+                w.start()
+                r = w.run_init(self.user_data(inst))
+            except Exception:
+                # Next scan tries this VM again from the start: nothing of this try may be left
+                # running on its address (a server left listening made every later try "up"
+                # at once, before its namespace was set up).
+                self.power_off(w)
+                raise
             self.init_results[iid] = (r.returncode, r.stdout, r.stderr)
             with self.lock:
                 self.by_ip[ip] = (iid, w)

@@ -24,7 +24,6 @@ Every request is logged (GET /_fake/imds).
 import json
 import os
 import secrets
-import socket
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from address_listeners import AddressListeners  # noqa: E402
+import free_ports  # noqa: E402
 
 NOT_FOUND = b"""<?xml version="1.0" encoding="iso-8859-1"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
@@ -151,8 +151,4 @@ class Imds:
 
 
 def imds_free_port(ip="127.0.0.1"):
-    s = socket.socket()
-    s.bind((ip, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    return free_ports.free_port(ip)

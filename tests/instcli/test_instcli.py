@@ -9,10 +9,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from free_ports import free_port  # noqa: E402
+
 BUILD = os.path.join(HERE, "..", "..", "build", "bin")
 SERVER = os.environ.get("INSTCLI_SERVER") or os.path.join(BUILD, "instcli_server")
 ADC = os.environ.get("ADC_BIN") or os.path.join(BUILD, "arvados-dispatch-cloud")
@@ -95,15 +99,6 @@ class Server:
 		self.proc.stdout.close()
 		self.log.close()
 		return rc
-
-
-def free_port():
-	"""A loopback port nothing listens on (bound, then closed without listen)."""
-	s = socket.socket()
-	s.bind(("127.0.0.1", 0))
-	port = s.getsockname()[1]
-	s.close()
-	return port
 
 
 class InstanceCLITest(unittest.TestCase):

@@ -11,11 +11,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from free_ports import free_port  # noqa: E402,F401 (pg_fixture.free_port for the tests)
 
 USER = "arvados"
 PASSWORD = "pg-test-password-Qx7"
@@ -28,14 +30,6 @@ def pg_bindir():
         raise RuntimeError("PostgreSQL server not installed (Debian package postgresql); "
                            "run scripts/install-deps.sh")
     return os.path.dirname(dirs[-1])
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class PgServer:

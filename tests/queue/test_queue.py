@@ -1,7 +1,6 @@
 """The container queue (dispatcherd/queue*.c, spec/dispatcher.md 2) against the real fake
 Arvados API server: queue_driver runs the queue; the fake's request log shows every call."""
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -10,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import parallel_cases  # noqa: E402
+from free_ports import free_port  # noqa: E402
 from queue_testlib import Driver, FakeServer, ROOT, AUTH_UUID, write_config  # noqa: E402
 from fakearv_values import values_go_rfc3339nano  # noqa: E402
 
@@ -22,12 +22,6 @@ ERR_UNSAT = "constraints not satisfiable by any configured instance type"
 EBUSY = -16
 
 
-def free_port():
-	s = socket.socket()
-	s.bind(("127.0.0.1", 0))
-	p = s.getsockname()[1]
-	s.close()
-	return p
 
 
 class QueueTest(unittest.TestCase):

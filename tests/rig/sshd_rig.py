@@ -36,6 +36,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import free_ports  # noqa: E402
 import system_users  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -177,21 +178,44 @@ def rig_keygen(kind, path, comment):
         f.write(" ".join(pub[0].split()[:2] + [comment]) + "\n")
 
 
-def _free_port(address):
-    # The kernel picks an unused port on this address; sshd binds it with SO_REUSEADDR right after.
-    s = socket.socket()
-    s.bind((address, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _listening(address, port):
     try:
         socket.create_connection((address, port), timeout=0.5).close()
         return True
     except OSError:
         return False
+
+
+def _listener_inodes(address, port):
+    """Inodes of the TCP sockets listening on address:port, or on 0.0.0.0:port (which answers
+    there too), from /proc/net/tcp (the rig's workers share the host's network namespace)."""
+    want = {"%s:%04X" % (socket.inet_aton(address)[::-1].hex().upper(), port), "00000000:%04X" % port}
+    out = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if len(parts) > 9 and parts[3] == "0A" and parts[1] in want:  # 0A: LISTEN
+                out.add("socket:[%s]" % parts[9])
+    return out
+
+
+def _socket_owners(links, pids=None):
+    """The pids (of pids, default every process) holding one of these "socket:[inode]" links."""
+    out = []
+    for p in pids if pids is not None else [int(e) for e in os.listdir("/proc") if e.isdigit()]:
+        try:
+            fds = os.listdir("/proc/%d/fd" % p)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (p, fd)) in links:
+                    out.append(p)
+                    break
+            except OSError:
+                continue
+    return out
 
 
 def _mnt_ns(pid):
@@ -473,12 +497,19 @@ class Worker:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RigError("%s: server exited with %d; see %s and %s" % (
-                    self.id, self.proc.returncode, self.path("launch.log"), self.log_path))
+                others = _socket_owners(_listener_inodes(self.address, self.port))
+                raise RigError("%s: server exited with %d%s; see %s and %s" % (
+                    self.id, self.proc.returncode,
+                    " (%s:%d is taken by another listener: pid %s)" % (
+                        self.address, self.port, ", ".join(map(str, others))) if others else "",
+                    self.path("launch.log"), self.log_path))
             ns = _mnt_ns(self.proc.pid)
             if ns and ns != _mnt_ns(os.getpid()) and ns not in self.namespaces:
                 self._hold_namespace(ns)
-            if _listening(self.address, self.port):
+            # Up only when the listener is the server's own: one of somebody else on the port
+            # also accepts a connect, and then the server fails to bind and exits (issue 18).
+            if _listening(self.address, self.port) and \
+                    _socket_owners(_listener_inodes(self.address, self.port), [self.proc.pid]):
                 return
             if time.monotonic() > deadline:
                 self.kill()
@@ -757,7 +788,7 @@ class WorkerRig:
             i = self.next_index
             self.next_index += 1
             address = rig_address(self.address_prefix, i)
-            w = Worker(self, i, kind, address, _free_port(address))
+            w = Worker(self, i, kind, address, free_ports.free_port(address, reserve=False))
             self.workers.append(w)
         return w
 

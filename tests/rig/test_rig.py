@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,27 @@ class RigTest(SSHMixin, unittest.TestCase):
         self.assertEqual(w.host_key_pub(), key)
         self.assertEqual(self.assert_ok(w, "crunch-run --list"), UUID2 + "\n")
         self.assert_ok(w, "crunch-run --kill 15 %s" % UUID2)
+
+    def test_port_taken_by_another_listener(self):
+        """A worker whose port another process listens on (on its address, or on 0.0.0.0) is
+        not "up" because a connect succeeds there: its own server fails to bind, and start()
+        says so, naming the other listener (issue 18: a fake's metadata listener took an e2e
+        worker's SSH port; the rig went on as if sshd were up, before its namespace was set)."""
+        for host in (self.w2.address, "0.0.0.0"):
+            w = self.w2
+            w.kill()
+            other = socket.socket()
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                other.bind((host, w.port))
+                other.listen(8)
+                with self.assertRaisesRegex(sshd_rig.RigError, r"server exited with 255 \(%s:%d is taken by "
+                                            r"another listener: pid %d\)" % (w.address, w.port, os.getpid())):
+                    w.start()
+            finally:
+                other.close()
+            w.start()
+            self.assert_ok(w, "true")
 
     def test_rotate_host_key(self):
         w = self.w1
