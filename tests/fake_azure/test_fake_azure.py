@@ -29,6 +29,9 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource import ResourceManagementClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from free_ports import free_port  # noqa: E402
+
 SUB, RG, LOC = "sub-1", "rg1", "centralus"
 SUBNET = "/subscriptions/sub-1/resourceGroups/rg1/providers/Microsoft.Network/virtualnetworks/vnet1/subnets/subnet1"
 IMAGE = "/subscriptions/sub-1/resourceGroups/rg1/providers/Microsoft.Compute/images/img1"
@@ -263,11 +266,7 @@ class TestScheduledEvents(FakeCase):
 
     @classmethod
     def extra_args(cls):
-        import socket
-        s = socket.socket()
-        s.bind((cls.NET + "1", 0))
-        cls.port = s.getsockname()[1]
-        s.close()
+        cls.port = free_port(cls.NET + "1")
         return ["--nic-cidr", cls.NET + "0/24", "--events-port", str(cls.port)]
 
     def until(self, pred, what, guard=30):

@@ -30,6 +30,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from free_ports import free_port  # noqa: E402
+
 AKID, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 TMP_AKID, TMP_SECRET, TMP_TOKEN = "ASIATEMPORARYKEY0001", "tempsecret", "session-token-1"
 SUBNET2 = "subnet-0000000000000beef"
@@ -648,10 +651,7 @@ class TestAgainstMoto(FakeCase):
         if not cls.moto_py:
             raise unittest.SkipTest("moto is not importable by the first python3 on PATH; cross-check skipped")
         super().setUpClass()
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        cls.moto_port = s.getsockname()[1]
-        s.close()
+        cls.moto_port = free_port()
         cls.moto = subprocess.Popen([cls.moto_py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cls.moto_port)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(300):
@@ -745,10 +745,7 @@ class TestImds(FakeCase):
         cls.dir = tempfile.mkdtemp(prefix="fake-ec2-test-")
         make_ca(cls.dir)
         cls.ca = cls.dir + "/ca.pem"
-        s = socket.socket()
-        s.bind(("127.0.77.4", 0))
-        cls.imds_port = s.getsockname()[1]
-        s.close()
+        cls.imds_port = free_port("127.0.77.4")
         cls.proc, cls.info = start_fake(cls.dir, "--subnet-cidr", IMDS_NET, "--key", "%s:%s" % (AKID, SECRET),
                                         "--imds-port", str(cls.imds_port))
         cls.endpoint = cls.info["endpoint"]
