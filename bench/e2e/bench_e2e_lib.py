@@ -59,6 +59,34 @@ def lib_anon(pid):
     return 0
 
 
+def lib_mem_parts(pid):
+    """Where a process's resident memory is, in KiB: RssAnon (heap, stacks: its own), RssFile
+    (pages of the executable and its libraries, mostly shared with every other process that
+    maps them) from /proc/<pid>/status, and Pss (each shared page divided among the processes
+    that map it) from /proc/<pid>/smaps_rollup; the largest file-backed mappings by Rss."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("RssAnon", "RssFile", "RssShmem"):
+                out[k] = int(v.split()[0])
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "Pss":
+                out[k] = int(v.split()[0])
+    files, cur = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if parts and "-" in parts[0] and not parts[0].endswith(":"):
+                cur = parts[5] if len(parts) > 5 and parts[5].startswith("/") else None
+            elif cur is not None and parts and parts[0] == "Rss:":
+                files[cur] = files.get(cur, 0) + int(parts[1])
+    out["files"] = sorted(files.items(), key=lambda kv: -kv[1])
+    return out
+
+
 def lib_machine_busy():
     """Busy CPU seconds of the whole machine since boot (everything but idle and iowait)."""
     with open("/proc/stat") as f:
