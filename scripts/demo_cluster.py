@@ -42,8 +42,6 @@ CRUNCH_RUN = os.path.join(ROOT, "scripts", "demo-crunch-run")
 FAKE_ARVADOS = os.path.join(ROOT, "tests", "fake_arvados", "fake_arvados.py")
 
 
-
-
 def cluster_self_signed(d):
     """A throw-away certificate for 127.0.0.1; returns (cert, key)."""
     cert, key = os.path.join(d, "api.pem"), os.path.join(d, "api.key")

@@ -37,26 +37,21 @@ def lib_children_cpu(ppid):
     return total
 
 
-def lib_mem(pid):
-    """(VmRSS, VmHWM) in KiB from /proc/<pid>/status."""
+def _status_kib(pid, keys):
+    """{key: KiB} of these fields of /proc/<pid>/status."""
     out = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
+            if k in keys:
                 out[k] = int(v.split()[0])
+    return out
+
+
+def lib_mem(pid):
+    """(VmRSS, VmHWM) in KiB from /proc/<pid>/status."""
+    out = _status_kib(pid, ("VmRSS", "VmHWM"))
     return out["VmRSS"], out["VmHWM"]
-
-
-def lib_anon(pid):
-    """RssAnon in KiB from /proc/<pid>/status: the heap and other private memory, without
-    the shared libraries' pages that VmRSS also counts."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k == "RssAnon":
-                return int(v.split()[0])
-    return 0
 
 
 def lib_mem_parts(pid):
@@ -64,12 +59,7 @@ def lib_mem_parts(pid):
     (pages of the executable and its libraries, mostly shared with every other process that
     maps them) from /proc/<pid>/status, and Pss (each shared page divided among the processes
     that map it) from /proc/<pid>/smaps_rollup; the largest file-backed mappings by Rss."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("RssAnon", "RssFile", "RssShmem"):
-                out[k] = int(v.split()[0])
+    out = _status_kib(pid, ("RssAnon", "RssFile", "RssShmem"))
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
