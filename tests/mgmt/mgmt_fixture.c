@@ -19,17 +19,24 @@
 #include "metrics_catalog.h"
 
 int
-listen_loopback(int *port)
+listen_on(const char *addr, int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t al = sizeof(a);
 	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, addr, &a.sin_addr), 1);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(fd, 1024), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
 	*port = ntohs(a.sin_port);
 	return fd;
+}
+
+int
+listen_loopback(int *port)
+{
+	return listen_on("127.0.0.1", port);
 }
 
 static int

@@ -62,6 +62,10 @@ struct reply {
 void http_call(const char *base, const char *method, const char *path, const char *const *hdrs,
 	       const char *body, struct reply *out);
 void reply_free(struct reply *r);
-int listen_loopback(int *port);
+/* A listening socket on addr (an IPv4 literal) at a port the kernel picks, and that port. A
+ * test that closes it to let the code under test bind the port must pick it on the address
+ * that code binds: a port free on 127.0.0.1 may be taken on 127.0.0.2 (issue 18). */
+int listen_on(const char *addr, int *port);
+int listen_loopback(int *port); /* listen_on("127.0.0.1", port) */
 
 #endif

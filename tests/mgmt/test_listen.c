@@ -94,7 +94,7 @@ static void
 test_env_url(void **state)
 {
 	(void)state;
-	int p1, p2, t1 = listen_loopback(&p1), t2 = listen_loopback(&p2);
+	int p1, p2, t1 = listen_loopback(&p1), t2 = listen_on("127.0.0.2", &p2);
 	close(t1);
 	close(t2);
 	char u1[64], u2[64], env[80], err[512];
@@ -109,7 +109,7 @@ test_env_url(void **state)
 	assert_int_equal(local_port(l.fd), p2);
 	http_listen_free(&l);
 	/* No matching entry: a warning, and that URL anyway. */
-	int p3, t3 = listen_loopback(&p3);
+	int p3, t3 = listen_on("127.0.0.3", &p3);
 	close(t3);
 	snprintf(env, sizeof(env), "http://127.0.0.3:%d", p3);
 	assert_int_equal(http_listen_open(u, 2, env, &l, err, sizeof(err)), 0);
