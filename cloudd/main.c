@@ -7,7 +7,6 @@
  * parent on fd 3.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,6 +14,7 @@
 #include <uv.h>
 
 #include "cloudd.h"
+#include "heap_tune.h"
 #include "log.h"
 #include "proto_child.h"
 #include "sandbox.h"
@@ -63,10 +63,8 @@ main(int argc, char **argv)
 	if (sandbox_child_early("cloudd", keep, 1) != 0)
 		return 1;
 	/* Answers (a DescribeInstances page is megabytes) and their XML trees (ec2_xml.c) are
-	 * large blocks freed soon after. glibc raises its mmap threshold to the size of the last
-	 * such block freed, after which they come from the heap and stay resident once freed;
-	 * a fixed threshold keeps them mapped, so they go back to the system when freed. */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	 * large blocks freed soon after. */
+	heap_map_large_blocks();
 	if ((r = pchild_parse_args(argc, argv, &a)) != 0)
 		return r;
 	pchild_log_init("cloudd", &a);

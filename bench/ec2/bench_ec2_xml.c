@@ -20,6 +20,7 @@
 
 #include "bench_stats.h"
 #include "ec2_xml.h"
+#include "heap_tune.h"
 
 #define BENCH_INSTANCES 1000
 #define BENCH_RUNS	7
@@ -107,7 +108,7 @@ main(void)
 	size_t len, elements = 0;
 	char *page, err[200];
 
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024); /* as cloudd/main.c */
+	heap_map_large_blocks(); /* as cloudd/main.c */
 	if (!(page = bench_page(&len)))
 		return 1;
 	struct mallinfo2 start = mallinfo2();

@@ -11,6 +11,12 @@
  * sorted: that order is nearly right, so the sort pulls out the few keys that are out of place
  * (each inversion met on the way costs both of its keys), sorts those, and merges them back:
  * O(n + m log m) for m keys moved, instead of a merge per level of the disorder.
+ *
+ * Memory: the keys by input index and the keys in order (48 bytes a container) are kept from
+ * pass to pass; the keys out of place and the sort's scratch are sized to how many there are
+ * and freed after the pass. Kept at the queue's size they were another 52 bytes a container,
+ * resident from the first pass that found the order scrambled (a burst of priority changes)
+ * for the dispatcher's life.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,18 +90,43 @@ sched_msort(struct sched_okey *v, struct sched_okey *tmp, size_t n, uint32_t *ru
 	return v;
 }
 
+/* The keys out of place, in a buffer that grows with them (most passes have a few). */
+struct sched_side {
+	struct sched_okey *k;
+	size_t n, cap;
+};
+
+static bool
+sched_side_push(struct sched_side *sd, const struct sched_okey *a, const struct sched_okey *b)
+{
+	if (sd->cap - sd->n < 2) {
+		size_t cap = sd->cap ? 2 * sd->cap : 256;
+		struct sched_okey *k = realloc(sd->k, cap * sizeof(*k));
+
+		if (k == NULL)
+			return false;
+		sd->k = k;
+		sd->cap = cap;
+	}
+	sd->k[sd->n++] = *a;
+	sd->k[sd->n++] = *b;
+	return true;
+}
+
 /*
  * Sort kc[perm[0..n)] (kc itself when perm is NULL); returns the buffer that holds the result
- * (v or kc). The keys are gathered into v as a sorted subsequence; every key that breaks it
- * goes to side[], together with the kept key it inverts with (so side holds at most twice the
- * keys out of place), then side is sorted with tmp and merged back into kc.
+ * (v or kc), NULL when out of memory. The keys are gathered into v as a sorted subsequence;
+ * every key that breaks it goes to the side buffer, together with the kept key it inverts
+ * with (so it holds at most twice the keys out of place), then those are sorted and merged
+ * back into kc.
  */
 static struct sched_okey *
-sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm, size_t n, struct sched_okey *v,
-		    struct sched_okey *side, struct sched_okey *tmp, uint32_t *runs)
+sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm, size_t n, struct sched_okey *v)
 {
-	size_t m = 0, ns = 0;
-	struct sched_okey *s;
+	struct sched_side side = { 0 };
+	struct sched_okey *out = NULL, *tmp = NULL;
+	uint32_t *runs = NULL;
+	size_t m = 0;
 
 	for (size_t p = 0; p < n; p++) {
 		const struct sched_okey *k = &kc[perm != NULL ? perm[p] : p];
@@ -104,17 +135,26 @@ sched_nearly_sorted(struct sched_okey *kc, const uint32_t *perm, size_t n, struc
 		if (perm != NULL && p + 16 < n)
 			__builtin_prefetch(&kc[perm[p + 16]]);
 		if (m > 0 && sched_okey_less(k, &v[m - 1])) {
-			side[ns++] = v[--m];
-			side[ns++] = *k;
+			m--;
+			if (!sched_side_push(&side, &v[m], k))
+				goto out;
 		} else {
 			v[m++] = *k;
 		}
 	}
-	if (ns == 0)
+	if (side.n == 0)
 		return v;
-	s = sched_msort(side, tmp, ns, runs);
-	sched_merge(v, m, s, ns, kc);
-	return kc;
+	tmp = malloc(side.n * sizeof(*tmp));
+	runs = malloc((side.n + 1) * sizeof(*runs));
+	if (tmp != NULL && runs != NULL) {
+		sched_merge(v, m, sched_msort(side.k, tmp, side.n, runs), side.n, kc);
+		out = kc;
+	}
+out:
+	free(runs);
+	free(tmp);
+	free(side.k);
+	return out;
 }
 
 /* Keep this order for the next pass; without memory the next sort just starts from scratch. */
@@ -191,12 +231,12 @@ const struct sched_okey *
 sched_order(struct sched *s, const struct sched_input *in, struct sched_order_sums *sum)
 {
 	size_t n = in->n_ctrs;
-	size_t need = 4 * n * sizeof(struct sched_okey) + (n + 1) * sizeof(uint32_t);
-	struct sched_okey *kc, *k, *side, *tmp;
-	uint32_t *runs;
+	size_t need = 2 * (n ? n : 1) * sizeof(struct sched_okey);
+	struct sched_okey *kc, *k;
 	bool reuse = s->prev_order != NULL && s->prev_n == n;
 
-	if (need > s->order_cap) {
+	/* Shrunk too when the queue has: the keys are rewritten in full on every pass. */
+	if (need > s->order_cap || need < s->order_cap / 4) {
 		void *b = realloc(s->order_buf, need);
 
 		if (b == NULL)
@@ -206,13 +246,11 @@ sched_order(struct sched *s, const struct sched_input *in, struct sched_order_su
 	}
 	kc = s->order_buf;
 	k = kc + n;
-	side = k + n;
-	tmp = side + n;
-	runs = (uint32_t *)(tmp + n);
 	sched_order_scan(s, in, kc, sum);
 	/* Start from the last order when the queue has the same size (any permutation is
 	 * correct; a close one is cheap). */
-	k = sched_nearly_sorted(kc, reuse ? s->prev_order : NULL, n, k, side, tmp, runs);
+	if ((k = sched_nearly_sorted(kc, reuse ? s->prev_order : NULL, n, k)) == NULL)
+		return NULL;
 	sched_order_remember(s, k, n);
 	return k;
 }
