@@ -30,8 +30,7 @@ struct http_response {
 	unsigned status;
 	char *body;
 	size_t len;
-	void (*release)(void *cls); /* set: body is shared, release(cls) instead of free */
-	void *release_cls;
+	struct http_stream *stream; /* set: the body is streamed (http_stream.c) */
 	const char *content_type;
 	char *hname[HTTP_MAX_RESP_HEADERS], *hvalue[HTTP_MAX_RESP_HEADERS];
 	size_t nheaders;
@@ -49,6 +48,7 @@ struct http_request {
 	bool deferred, resumed; /* HTTP_DEFER: suspended until http_request_resume */
 	size_t body_bytes;
 	struct MHD_PostProcessor *pp;
+	struct http_stream *stream; /* its streamed response, while MHD holds it */
 	char *fkey[HTTP_MAX_FORM_PARAMS], *fval[HTTP_MAX_FORM_PARAMS];
 	size_t nform;
 	struct http_response resp;
@@ -94,11 +94,30 @@ void http_router_dispatch(struct http_server *s, struct http_request *rq);
 void http_router_free(struct http_server *s);
 /* http_request.c: the connection's deadline state (NULL when it has none). */
 struct http_conn *http_conn_of(struct MHD_Connection *conn);
+/* http_request.c: a deferred handler's or a stream's wait does not count against the request
+ * deadline; the clock restarts when it ends. */
+void http_conn_pause(struct MHD_Connection *conn, bool paused);
 /* http_request.c: "host:port" of the client, "" when unknown. */
 void http_remote_addr(struct MHD_Connection *conn, char *buf, size_t len);
 /* http_server.c: MHD_run on the next loop turn. */
 void http_server_kick(struct http_server *s);
 /* http_response.c */
 void http_response_reset(struct http_response *w);
+
+/* http_stream.c */
+struct http_stream {
+	struct http_request *rq; /* NULL until queued, and once the request is over */
+	http_stream_read_fn read;
+	void (*release)(void *cls);
+	void *cls;
+	uint64_t len;
+	bool waiting; /* its connection is suspended until http_stream_wake */
+};
+/* The MHD response for rq's stream (rq->resp.stream, which it takes over); NULL on ENOMEM. */
+struct MHD_Response *http_stream_response(struct http_request *rq);
+/* Release a stream that never reached MHD. */
+void http_stream_drop(struct http_stream *st);
+/* The request is over: its stream (if MHD still holds it) must not touch it. */
+void http_stream_detach(struct http_request *rq);
 
 #endif

@@ -126,65 +126,18 @@ log_request(struct http_request *rq)
 	       LF_INT("reqBytes", strtoll(hdr(rq, "Content-Length"), NULL, 10)));
 }
 
-/* A shared body goes out through a content reader: MHD then copies at most its write buffer
- * per connection and turn, where from a buffer it hands the kernel all that it takes (tens
- * of MB on loopback), which made one MHD_run serving large cached lists last tens of ms. */
-struct shared_body {
-	const char *data;
-	size_t len;
-	void (*release)(void *cls);
-	void *cls;
-};
-
-static ssize_t
-shared_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct shared_body *b = cls;
-	size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
-
-	if (pos >= b->len)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	memcpy(buf, b->data + pos, n);
-	return (ssize_t)n;
-}
-
-static void
-shared_free(void *cls)
-{
-	struct shared_body *b = cls;
-
-	b->release(b->cls);
-	free(b);
-}
-
-static struct MHD_Response *
-shared_response(struct http_response *w)
-{
-	struct shared_body *b = malloc(sizeof(*b));
-	struct MHD_Response *r;
-
-	if (b == NULL)
-		return NULL;
-	*b = (struct shared_body){ w->body, w->len, w->release, w->release_cls };
-	r = MHD_create_response_from_callback(w->len, 64 * 1024, shared_read, b, shared_free);
-	if (r == NULL)
-		free(b);
-	return r;
-}
-
 static enum MHD_Result
 queue_response(struct http_request *rq)
 {
 	struct http_response *w = &rq->resp;
 	if (!w->status)
 		http_respond_error(w, 500, "handler produced no response");
-	struct MHD_Response *r = w->release ? shared_response(w)
-					    : MHD_create_response_from_buffer_with_free_callback(
-						      w->len, w->body, free);
+	struct MHD_Response *r = w->stream ? http_stream_response(rq)
+					   : MHD_create_response_from_buffer_with_free_callback(
+						     w->len, w->body, free);
 	if (!r)
 		return MHD_NO;
-	w->body = NULL; /* MHD owns it (or the reference to the shared one) now */
-	w->release = NULL;
+	w->body = NULL; /* MHD owns it (or the stream) now */
 	MHD_add_response_header(r, "X-Request-Id", rq->request_id);
 	if (w->content_type)
 		MHD_add_response_header(r, "Content-Type", w->content_type);
@@ -282,8 +235,8 @@ request_start(struct http_request *rq, const char *url, const char *method)
 
 /* A deferred handler's wait does not count against the request deadline (the handler has its
  * own); the clock restarts when it answers, for writing the response. */
-static void
-conn_pause(struct MHD_Connection *conn, bool paused)
+void
+http_conn_pause(struct MHD_Connection *conn, bool paused)
 {
 	struct http_conn *c = http_conn_of(conn);
 	if (!c)
@@ -322,10 +275,10 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 		return MHD_YES;
 	if (rq->deferred) {
 		if (rq->resumed) {
-			conn_pause(conn, false);
+			http_conn_pause(conn, false);
 			return queue_response(rq);
 		}
-		conn_pause(conn, true);
+		http_conn_pause(conn, true);
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
@@ -335,7 +288,7 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 		http_front_dispatch(rq->srv, rq);
 	if (rq->deferred) {
 		/* Suspended until http_request_resume; MHD then calls us again (above). */
-		conn_pause(conn, true);
+		http_conn_pause(conn, true);
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
@@ -397,6 +350,7 @@ request_free(struct http_request *rq)
 		free(rq->fkey[i]);
 		free(rq->fval[i]);
 	}
+	http_stream_detach(rq);
 	http_response_reset(&rq->resp);
 	free(rq->uri);
 	free(rq->method);

@@ -7,18 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Drop the body, owned or shared. */
+/* Drop the body, owned or streamed. */
 static void
 resp_drop_body(struct http_response *w)
 {
-	if (w->release)
-		w->release(w->release_cls);
-	else
-		free(w->body);
+	free(w->body);
+	http_stream_drop(w->stream);
+	w->stream = NULL;
 	w->body = NULL;
 	w->len = 0;
-	w->release = NULL;
-	w->release_cls = NULL;
 }
 
 void
@@ -39,20 +36,6 @@ http_respond_raw(struct http_response *w, unsigned status, const char *content_t
 	resp_drop_body(w);
 	w->body = body;
 	w->len = body ? len : 0;
-	w->status = status;
-	w->content_type = content_type;
-	return 0;
-}
-
-int
-http_respond_shared(struct http_response *w, unsigned status, const char *content_type,
-		    const char *body, size_t len, void (*release)(void *cls), void *cls)
-{
-	resp_drop_body(w);
-	w->body = (char *)body; /* never written or freed through w: release is called instead */
-	w->len = len;
-	w->release = release;
-	w->release_cls = cls;
 	w->status = status;
 	w->content_type = content_type;
 	return 0;

@@ -356,6 +356,13 @@ srv_finish_deferred(struct http_server *s)
 		s->closers[i].fn(s->closers[i].arg);
 	s->ncloser = 0;
 	for (struct http_request *r = s->inflight; r; r = r->next) {
+		/* A stream: its writer has just been closed (the closers), so a reader waiting for
+		 * bytes now ends it; woken here or by the closer, MHD_run must move it off MHD's
+		 * suspended list before MHD_stop_daemon. */
+		if (r->stream != NULL) {
+			http_stream_wake(r->stream);
+			n++;
+		}
 		if (!r->deferred || r->resumed)
 			continue;
 		http_respond_error(&r->resp, 503, "server is shutting down");

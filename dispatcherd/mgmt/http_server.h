@@ -109,10 +109,29 @@ int http_respond_error(struct http_response *w, unsigned status, const char *msg
 int http_respond_empty(struct http_response *w, unsigned status);
 int http_respond_raw(struct http_response *w, unsigned status, const char *content_type, char *body,
 		     size_t len); /* consumes body (malloc'd) even on failure */
-/* A body shared with other responses (a cached rendering): not copied; release(cls) is called
- * exactly once, when this response no longer needs it (sent, replaced, failed). */
-int http_respond_shared(struct http_response *w, unsigned status, const char *content_type,
-			const char *body, size_t len, void (*release)(void *cls), void *cls);
 int http_respond_header(struct http_response *w, const char *name, const char *value);
+
+/*
+ * A body written while it is sent (http_stream.c): read(cls, pos, buf, max) copies the bytes
+ * from offset pos (at most max) and returns how many, or HTTP_STREAM_WAIT when none are ready
+ * yet (the connection then waits, its request deadline paused, until http_stream_wake),
+ * HTTP_STREAM_END, or HTTP_STREAM_ERROR (the connection is closed: the client sees a cut
+ * body). len is the body's length, or HTTP_STREAM_LEN_UNKNOWN: no Content-Length, so chunked
+ * in HTTP/1.1 (as Go's server sends a handler's body over 2 KB with no length set). release(cls) is called
+ * exactly once, when the response no longer needs it (sent, replaced, failed). *out (may be
+ * NULL) is the handle for http_stream_wake, valid until then.
+ */
+#define HTTP_STREAM_WAIT	0
+#define HTTP_STREAM_END		(-1)
+#define HTTP_STREAM_ERROR	(-2)
+#define HTTP_STREAM_LEN_UNKNOWN UINT64_MAX
+struct http_stream;
+typedef long (*http_stream_read_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+int http_respond_stream(struct http_response *w, unsigned status, const char *content_type,
+			uint64_t len, http_stream_read_fn read, void (*release)(void *cls),
+			void *cls, struct http_stream **out);
+/* Bytes are ready for a stream that returned HTTP_STREAM_WAIT (or it should end): its reader
+ * is asked again on a later loop turn. Never from inside MHD_run (a content reader). */
+void http_stream_wake(struct http_stream *st);
 
 #endif

@@ -1,5 +1,6 @@
 /* mgmt_api.c - the 7.2 routes: parameters, status codes and texts; the data is the providers'.
- * The two lists are served by mgmt_list.c (cached, rendered in slices across loop turns). */
+ * The two lists are served by mgmt_list.c (cached, rendered in slices across loop turns,
+ * streamed when large). */
 #include "mgmt_api.h"
 
 #include <errno.h>
@@ -213,6 +214,9 @@ mgmt_api_lists(struct http_server *s, struct mgmt_api *a, const struct mgmt_api_
 		.cache_ms = o && o->cache_ms ? o->cache_ms : 1000,
 		.budget_ns = o ? o->slice_budget_ns : 0,
 		.slice_max = o ? o->slice_max : 0,
+		.cache_max = o ? o->cache_max : 0,
+		.window = o ? o->window : 0,
+		.max_renders = o ? o->max_renders : 0,
 	};
 	int rc;
 

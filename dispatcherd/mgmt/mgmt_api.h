@@ -57,6 +57,11 @@ struct mgmt_api_opts {
 	uint64_t cache_ms;
 	uint64_t slice_budget_ns; /* loop time per rendering slice; 0: 1 ms */
 	size_t slice_max;	  /* entries per slice at most; 0: only the budget counts */
+	/* A rendering larger than this is streamed, not kept (0: 16 MiB), and runs at most
+	 * window bytes ahead of its slowest reader (0: 4 MiB); at most max_renders per list at
+	 * once (0: 4). */
+	uint64_t cache_max, window;
+	unsigned max_renders;
 };
 
 /* Register the 7.2 routes. p (not copied) and p->ctx must outlive the server. 0 or -errno.

@@ -3,7 +3,11 @@
  * bodies byte-identical to printing the one-shot list, from the incremental source and from
  * the one-shot fallback, sliced down to one entry per loop turn, to concurrent clients; a
  * change in the pool served from the cache within the window, visible after it, and at once
- * after a management action; requests waiting when the server closes.
+ * after a management action; requests waiting when the server closes. Then a list larger
+ * than the cache bound: streamed (chunked, same bytes), held back by a client that stops
+ * reading (the rendering stops far short of the list, other clients are served meanwhile),
+ * stopped when its only client goes, cut when the server closes; renderings beyond
+ * max_renders wait for a slot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +15,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,11 +33,13 @@
 /* The fake pool: the test thread changes it while the loop thread renders it. */
 struct fake {
 	pthread_mutex_t mu;
-	unsigned version; /* shows in every view: any change is visible in the body */
-	char held[32];	  /* instance put on hold through the API */
+	unsigned version;  /* shows in every view: any change is visible in the body */
+	char held[32];	   /* instance put on hold through the API */
+	unsigned n_inst;   /* instances listed (N_INST unless a test wants more) */
+	unsigned long got; /* entries the incremental source has built (rendered) */
 };
 
-static struct fake fk = { .mu = PTHREAD_MUTEX_INITIALIZER };
+static struct fake fk = { .mu = PTHREAD_MUTEX_INITIALIZER, .n_inst = N_INST };
 
 static cJSON *
 fake_view(unsigned i)
@@ -58,7 +66,7 @@ fake_list_instances(void *ctx, cJSON **items)
 	(void)ctx;
 	pthread_mutex_lock(&fk.mu);
 	*items = cJSON_CreateArray();
-	for (unsigned i = 0; i < N_INST; i++)
+	for (unsigned i = 0; i < fk.n_inst; i++)
 		cJSON_AddItemToArray(*items, fake_view(i));
 	pthread_mutex_unlock(&fk.mu);
 	return 0;
@@ -69,7 +77,9 @@ fake_open(void *ctx, void **snap, size_t *n)
 {
 	(void)ctx;
 	*snap = NULL;
-	*n = N_INST;
+	pthread_mutex_lock(&fk.mu);
+	*n = fk.n_inst;
+	pthread_mutex_unlock(&fk.mu);
 	return 0;
 }
 
@@ -79,6 +89,7 @@ fake_entry(void *ctx, void *snap, size_t i, cJSON **out)
 	(void)ctx, (void)snap;
 	pthread_mutex_lock(&fk.mu);
 	*out = fake_view((unsigned)i);
+	fk.got++;
 	pthread_mutex_unlock(&fk.mu);
 	return 0;
 }
@@ -150,15 +161,24 @@ static struct fixture fx;
 static char base[64];
 
 static void
-start(uint64_t cache_ms, size_t slice_max)
+start_opts(const struct mgmt_api_opts *ao, unsigned n_inst)
 {
-	struct mgmt_api_opts ao = { .cache_ms = cache_ms, .slice_max = slice_max };
-	struct fixture_opts o = { .token = TOKEN, .providers = &providers, .api_opts = &ao };
+	struct fixture_opts o = { .token = TOKEN, .providers = &providers, .api_opts = ao };
 
 	fk.version = 0;
 	fk.held[0] = 0;
+	fk.n_inst = n_inst;
+	fk.got = 0;
 	fixture_start(&fx, &o);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", fx.port);
+}
+
+static void
+start(uint64_t cache_ms, size_t slice_max)
+{
+	struct mgmt_api_opts ao = { .cache_ms = cache_ms, .slice_max = slice_max };
+
+	start_opts(&ao, N_INST);
 }
 
 static char *
@@ -334,6 +354,341 @@ test_close_while_waiting(void **state)
 	free(want);
 }
 
+/* Streaming. The list is N_BIG instances (~14 MB of JSON); anything over 64 KiB is streamed,
+ * at most 128 KiB ahead of the slowest reader. */
+#define N_BIG	   100000
+#define BIG_CACHE  (64 * 1024)
+#define BIG_WINDOW (128 * 1024)
+
+static void
+start_big(unsigned max_renders)
+{
+	struct mgmt_api_opts ao = { .cache_ms = 60000,
+				    .cache_max = BIG_CACHE,
+				    .window = BIG_WINDOW,
+				    .max_renders = max_renders };
+
+	start_opts(&ao, N_BIG);
+}
+
+static unsigned long
+rendered(void)
+{
+	pthread_mutex_lock(&fk.mu);
+	unsigned long n = fk.got;
+	pthread_mutex_unlock(&fk.mu);
+	return n;
+}
+
+/* The count of entries rendered once it has stopped moving (for 300 ms). */
+static unsigned long
+rendered_settled(void)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+	unsigned long last = rendered();
+
+	for (int i = 0; i < 100; i++) {
+		nanosleep(&ts, NULL);
+		unsigned long now = rendered();
+		if (now == last)
+			return now;
+		last = now;
+	}
+	fail_msg("the rendering never stopped (%lu entries)", last);
+	return 0;
+}
+
+/* The most entries a rendering may have built for a client that stopped reading after its
+ * first bytes: what the cache bound, the window and a block hold, plus what the kernel
+ * buffers between the two sockets (the server's send buffer grows up to tcp_wmem's maximum),
+ * plus 1 MB, in entries of this list's average size. */
+static unsigned long
+stalled_bound(const char *want)
+{
+	long wmem_max = 4 << 20;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+
+	if (f != NULL) {
+		long a, b;
+		if (fscanf(f, "%ld %ld %ld", &a, &b, &wmem_max) != 3)
+			wmem_max = 4 << 20;
+		fclose(f);
+	}
+	double per = (double)strlen(want) / N_BIG;
+	double bytes = BIG_CACHE + BIG_WINDOW + 256 * 1024 + (double)wmem_max + 2 * 16384 +
+		       (1 << 20);
+	unsigned long bound = (unsigned long)(bytes / per);
+
+	/* Else the list is too short for the test to tell a bounded rendering from a whole one. */
+	assert_true(bound < N_BIG / 2);
+	return bound;
+}
+
+/* A client with a small receive buffer (so the kernel holds little of the body for it) that
+ * reads all, or stops at its first bytes until released, or hangs up at its first bytes. */
+enum sc_mode { SC_READ, SC_STALL, SC_HANG_UP };
+
+struct sclient {
+	pthread_t t;
+	enum sc_mode mode;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stalled, released;
+	char *body, headers[2048];
+	size_t len, cap, hlen;
+	long status;
+	int curl_rc;
+};
+
+static size_t
+sc_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct sclient *c = arg;
+	size_t k = size * n;
+
+	if (c->hlen + k < sizeof(c->headers)) {
+		memcpy(c->headers + c->hlen, p, k);
+		c->hlen += k;
+		c->headers[c->hlen] = 0;
+	}
+	return k;
+}
+
+static size_t
+sc_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct sclient *c = arg;
+	size_t k = size * n;
+
+	if (c->mode == SC_HANG_UP)
+		return 0; /* curl aborts the transfer and closes the connection */
+	pthread_mutex_lock(&c->mu);
+	if (c->mode == SC_STALL && !c->released) {
+		c->stalled = true;
+		pthread_cond_broadcast(&c->cv);
+		while (!c->released)
+			pthread_cond_wait(&c->cv, &c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (c->len + k + 1 > c->cap) {
+		c->cap = 2 * (c->len + k + 1);
+		c->body = realloc(c->body, c->cap);
+		assert_non_null(c->body);
+	}
+	memcpy(c->body + c->len, p, k);
+	c->len += k;
+	c->body[c->len] = 0;
+	return k;
+}
+
+static int
+sc_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int sz = 16 * 1024;
+
+	(void)arg, (void)purpose;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	return CURL_SOCKOPT_OK;
+}
+
+static void *
+sc_run(void *arg)
+{
+	struct sclient *c = arg;
+	char url[128];
+	struct curl_slist *sl = curl_slist_append(NULL, AUTH);
+	CURL *h = curl_easy_init();
+
+	snprintf(url, sizeof(url), "%s/arvados/v1/dispatch/instances", base);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, sl);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sc_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sc_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sc_sockopt);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	c->curl_rc = (int)curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+	curl_slist_free_all(sl);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+static void
+sc_start(struct sclient *c, enum sc_mode mode)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = mode;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	assert_int_equal(pthread_create(&c->t, NULL, sc_run, c), 0);
+}
+
+static void
+sc_wait_stalled(struct sclient *c)
+{
+	pthread_mutex_lock(&c->mu);
+	while (!c->stalled)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+sc_finish(struct sclient *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->released = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->t, NULL);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+}
+
+/* The whole body, streamed: chunked, no Content-Length, the one-shot rendering's bytes. */
+static void
+expect_streamed(struct sclient *c, const char *want)
+{
+	assert_int_equal(c->curl_rc, 0);
+	assert_int_equal(c->status, 200);
+	assert_non_null(strstr(c->headers, "Transfer-Encoding: chunked"));
+	assert_null(strstr(c->headers, "Content-Length"));
+	assert_non_null(strstr(c->headers, "Content-Type: application/json"));
+	assert_int_equal(c->len, strlen(want));
+	assert_string_equal(c->body, want);
+}
+
+static void
+test_streamed_identical(void **state)
+{
+	struct sclient c[3];
+
+	(void)state;
+	start_big(0);
+	char *want = reference(fake_list_instances);
+
+	assert_true(strlen(want) > 50 * BIG_CACHE);
+	for (int i = 0; i < 3; i++)
+		sc_start(&c[i], SC_READ);
+	for (int i = 0; i < 3; i++) {
+		sc_finish(&c[i]);
+		expect_streamed(&c[i], want);
+		free(c[i].body);
+	}
+	/* Nothing that large is kept: the next request renders again. */
+	sc_start(&c[0], SC_READ);
+	sc_finish(&c[0]);
+	expect_streamed(&c[0], want);
+	free(c[0].body);
+	assert_true(rendered() >= 2 * (unsigned long)N_BIG);
+	free(want);
+	fixture_stop(&fx);
+}
+
+/* A client that stops reading holds its rendering back (far short of the list), while
+ * another client is served in full meanwhile; once it reads again it gets every byte. */
+static void
+test_streamed_slow_reader(void **state)
+{
+	struct sclient slow, other;
+
+	(void)state;
+	start_big(0);
+	char *want = reference(fake_list_instances);
+
+	sc_start(&slow, SC_STALL);
+	sc_wait_stalled(&slow);
+	unsigned long held = rendered_settled();
+
+	print_message("entries rendered while the client stalls: %lu of %d (bound %lu)\n", held,
+		      N_BIG, stalled_bound(want));
+	assert_true(held <= stalled_bound(want));
+	sc_start(&other, SC_READ);
+	sc_finish(&other);
+	expect_streamed(&other, want);
+	sc_finish(&slow);
+	expect_streamed(&slow, want);
+	free(other.body);
+	free(slow.body);
+	free(want);
+	fixture_stop(&fx);
+}
+
+/* The only client hangs up: its rendering stops; the next request is served in full. */
+static void
+test_streamed_client_gone(void **state)
+{
+	struct sclient gone, next;
+
+	(void)state;
+	start_big(0);
+	char *want = reference(fake_list_instances);
+
+	sc_start(&gone, SC_HANG_UP);
+	sc_finish(&gone);
+	assert_int_equal(gone.curl_rc, CURLE_WRITE_ERROR);
+	assert_true(rendered_settled() <= stalled_bound(want));
+	sc_start(&next, SC_READ);
+	sc_finish(&next);
+	expect_streamed(&next, want);
+	free(gone.body);
+	free(next.body);
+	free(want);
+	fixture_stop(&fx);
+}
+
+/* With one rendering allowed, a second request waits for the stalled one's to end, then gets
+ * a rendering of its own. */
+static void
+test_streamed_max_renders(void **state)
+{
+	struct sclient slow, other;
+
+	(void)state;
+	start_big(1);
+	char *want = reference(fake_list_instances);
+
+	sc_start(&slow, SC_STALL);
+	sc_wait_stalled(&slow);
+	unsigned long held = rendered_settled();
+
+	sc_start(&other, SC_READ);
+	assert_int_equal(rendered_settled(), held); /* it waits: no second rendering */
+	sc_finish(&slow);
+	expect_streamed(&slow, want);
+	sc_finish(&other);
+	expect_streamed(&other, want);
+	assert_int_equal(rendered(), 2 * (unsigned long)N_BIG);
+	free(slow.body);
+	free(other.body);
+	free(want);
+	fixture_stop(&fx);
+}
+
+/* The server closes while a client is stalled in a streamed body: the body is cut, and
+ * everything is freed (LeakSanitizer). */
+static void
+test_streamed_close(void **state)
+{
+	struct sclient slow;
+
+	(void)state;
+	start_big(0);
+	char *want = reference(fake_list_instances);
+
+	sc_start(&slow, SC_STALL);
+	sc_wait_stalled(&slow);
+	rendered_settled();
+	fixture_stop(&fx);
+	sc_finish(&slow);
+	assert_true(slow.curl_rc != 0 || slow.len < strlen(want));
+	free(slow.body);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -343,6 +698,11 @@ main(void)
 		cmocka_unit_test(test_cached_until_action),
 		cmocka_unit_test(test_visible_after_window),
 		cmocka_unit_test(test_close_while_waiting),
+		cmocka_unit_test(test_streamed_identical),
+		cmocka_unit_test(test_streamed_slow_reader),
+		cmocka_unit_test(test_streamed_client_gone),
+		cmocka_unit_test(test_streamed_max_renders),
+		cmocka_unit_test(test_streamed_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
