@@ -23,7 +23,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "http_listen.h"
 #include "mgmt_fixture.h"
+#include "util.h"
 
 #define TOKEN  "cache-test-token"
 #define AUTH   "Authorization: Bearer " TOKEN
@@ -160,17 +162,28 @@ reference(int (*list)(void *, cJSON **))
 static struct fixture fx;
 static char base[64];
 
+/* With a certificate and key (PEM), the server speaks HTTPS. */
 static void
-start_opts(const struct mgmt_api_opts *ao, unsigned n_inst)
+start_tls(const struct mgmt_api_opts *ao, unsigned n_inst, const char *cert, const char *key)
 {
-	struct fixture_opts o = { .token = TOKEN, .providers = &providers, .api_opts = ao };
+	struct fixture_opts o = { .token = TOKEN,
+				  .providers = &providers,
+				  .api_opts = ao,
+				  .tls_cert_pem = cert,
+				  .tls_key_pem = key };
 
 	fk.version = 0;
 	fk.held[0] = 0;
 	fk.n_inst = n_inst;
 	fk.got = 0;
 	fixture_start(&fx, &o);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", fx.port);
+	snprintf(base, sizeof(base), "%s://127.0.0.1:%d", cert ? "https" : "http", fx.port);
+}
+
+static void
+start_opts(const struct mgmt_api_opts *ao, unsigned n_inst)
+{
+	start_tls(ao, n_inst, NULL, NULL);
 }
 
 static void
@@ -512,6 +525,8 @@ sc_run(void *arg)
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	if (getenv("MGMT_TEST_CAINFO") != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, getenv("MGMT_TEST_CAINFO"));
 	c->curl_rc = (int)curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
 	curl_slist_free_all(sl);
@@ -697,6 +712,52 @@ test_streamed_close(void **state)
 	free(want);
 }
 
+/* Over TLS (an operator's management URL is often https): the same bytes, and a client that
+ * stalls and reads again gets them all (libmicrohttpd suspends and resumes a TLS connection
+ * from the content reader too). */
+static void
+test_streamed_tls(void **state)
+{
+	char dir[] = "/tmp/mgmt-cache-tls-XXXXXX", cmd[1024], cert[128], key[128];
+	char *cpem, *kpem, err[256];
+	struct mgmt_api_opts ao = { .cache_ms = 60000,
+				    .cache_max = BIG_CACHE,
+				    .window = BIG_WINDOW };
+	struct sclient slow, other;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(http_listen_load_tls(cert, key, &cpem, &kpem, err, sizeof(err)), 0);
+	start_tls(&ao, N_BIG, cpem, kpem);
+	adc_free_secret_str(kpem);
+	free(cpem);
+	setenv("MGMT_TEST_CAINFO", cert, 1);
+	char *want = reference(fake_list_instances);
+
+	sc_start(&slow, SC_STALL);
+	sc_wait_stalled(&slow);
+	assert_true(rendered_settled() <= stalled_bound(want));
+	sc_start(&other, SC_READ);
+	sc_finish(&other);
+	expect_streamed(&other, want);
+	sc_finish(&slow);
+	expect_streamed(&slow, want);
+	unsetenv("MGMT_TEST_CAINFO");
+	free(other.body);
+	free(slow.body);
+	free(want);
+	fixture_stop(&fx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -711,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_streamed_client_gone),
 		cmocka_unit_test(test_streamed_max_renders),
 		cmocka_unit_test(test_streamed_close),
+		cmocka_unit_test(test_streamed_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
