@@ -39,6 +39,30 @@ listen_loopback(int *port)
 	return listen_on("127.0.0.1", port);
 }
 
+void
+tls_cert_make(char *dir, char *cert, char *key)
+{
+	char cmd[1024];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, 128, "%s/cert.pem", dir);
+	snprintf(key, 128, "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+}
+
+void
+tls_cert_remove(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static int
 fake_list_containers(void *ctx, cJSON **items)
 {

@@ -67,5 +67,10 @@ void reply_free(struct reply *r);
  * that code binds: a port free on 127.0.0.1 may be taken on 127.0.0.2 (issue 18). */
 int listen_on(const char *addr, int *port);
 int listen_loopback(int *port); /* listen_on("127.0.0.1", port) */
+/* A self-signed certificate for 127.0.0.1 and its key (openssl), in a new directory made from
+ * the mkdtemp template dir; their paths in cert and key (128 bytes each). Fails the test. */
+void tls_cert_make(char *dir, char *cert, char *key);
+/* Remove what tls_cert_make made. */
+void tls_cert_remove(const char *dir);
 
 #endif

@@ -718,7 +718,7 @@ test_streamed_close(void **state)
 static void
 test_streamed_tls(void **state)
 {
-	char dir[] = "/tmp/mgmt-cache-tls-XXXXXX", cmd[1024], cert[128], key[128];
+	char dir[] = "/tmp/mgmt-cache-tls-XXXXXX", cert[128], key[128];
 	char *cpem, *kpem, err[256];
 	struct mgmt_api_opts ao = { .cache_ms = 60000,
 				    .cache_max = BIG_CACHE,
@@ -726,14 +726,7 @@ test_streamed_tls(void **state)
 	struct sclient slow, other;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
-		 key, cert);
-	assert_int_equal(system(cmd), 0);
+	tls_cert_make(dir, cert, key);
 	assert_int_equal(http_listen_load_tls(cert, key, &cpem, &kpem, err, sizeof(err)), 0);
 	start_tls(&ao, N_BIG, cpem, kpem);
 	adc_free_secret_str(kpem);
@@ -754,8 +747,7 @@ test_streamed_tls(void **state)
 	free(slow.body);
 	free(want);
 	fixture_stop(&fx);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	tls_cert_remove(dir);
 }
 
 int

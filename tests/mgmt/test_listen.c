@@ -173,15 +173,8 @@ static void
 test_https(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/mgmt-tls-XXXXXX", cmd[1024], cert[128], key[128], certurl[160];
-	assert_non_null(mkdtemp(dir));
-	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
-		 key, cert);
-	assert_int_equal(system(cmd), 0);
+	char dir[] = "/tmp/mgmt-tls-XXXXXX", cert[128], key[128], certurl[160];
+	tls_cert_make(dir, cert, key);
 	/* Both forms of TLS.Certificate: a file:// URL and a plain path. */
 	snprintf(certurl, sizeof(certurl), "file://%s", cert);
 	char *cpem, *kpem, err[256];
@@ -214,8 +207,7 @@ test_https(void **state)
 	reply_free(&r);
 	unsetenv("MGMT_TEST_CAINFO");
 	fixture_stop(&f);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	tls_cert_remove(dir);
 }
 
 int
