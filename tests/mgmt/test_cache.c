@@ -373,15 +373,22 @@ test_close_while_waiting(void **state)
 #define BIG_CACHE  (64 * 1024)
 #define BIG_WINDOW (128 * 1024)
 
+/* The server with the big list, over HTTPS when cert and key (PEM) are given. */
 static void
-start_big(unsigned max_renders)
+start_big_tls(unsigned max_renders, const char *cert, const char *key)
 {
 	struct mgmt_api_opts ao = { .cache_ms = 60000,
 				    .cache_max = BIG_CACHE,
 				    .window = BIG_WINDOW,
 				    .max_renders = max_renders };
 
-	start_opts(&ao, N_BIG);
+	start_tls(&ao, N_BIG, cert, key);
+}
+
+static void
+start_big(unsigned max_renders)
+{
+	start_big_tls(max_renders, NULL, NULL);
 }
 
 static unsigned long
@@ -565,6 +572,16 @@ sc_finish(struct sclient *c)
 	pthread_cond_destroy(&c->cv);
 }
 
+/* A client that stops at its first bytes, once its rendering has stopped moving: the entries
+ * rendered by then. */
+static unsigned long
+sc_stall(struct sclient *c)
+{
+	sc_start(c, SC_STALL);
+	sc_wait_stalled(c);
+	return rendered_settled();
+}
+
 /* The whole body, streamed: chunked, no Content-Length, the one-shot rendering's bytes. */
 static void
 expect_streamed(struct sclient *c, const char *want)
@@ -605,20 +622,15 @@ test_streamed_identical(void **state)
 	fixture_stop(&fx);
 }
 
-/* A client that stops reading holds its rendering back (far short of the list), while
- * another client is served in full meanwhile; once it reads again it gets every byte. */
+/* On a started server: a client that stops reading holds its rendering back (far short of the
+ * list), while another client is served in full meanwhile; once it reads again it gets every
+ * byte. */
 static void
-test_streamed_slow_reader(void **state)
+slow_reader_and_other(void)
 {
 	struct sclient slow, other;
-
-	(void)state;
-	start_big(0);
 	char *want = reference(fake_list_instances);
-
-	sc_start(&slow, SC_STALL);
-	sc_wait_stalled(&slow);
-	unsigned long held = rendered_settled();
+	unsigned long held = sc_stall(&slow);
 
 	print_message("entries rendered while the client stalls: %lu of %d (bound %lu)\n", held,
 		      N_BIG, stalled_bound(want));
@@ -631,6 +643,14 @@ test_streamed_slow_reader(void **state)
 	free(other.body);
 	free(slow.body);
 	free(want);
+}
+
+static void
+test_streamed_slow_reader(void **state)
+{
+	(void)state;
+	start_big(0);
+	slow_reader_and_other();
 	fixture_stop(&fx);
 }
 
@@ -668,9 +688,7 @@ test_streamed_max_renders(void **state)
 	start_big(1);
 	char *want = reference(fake_list_instances);
 
-	sc_start(&slow, SC_STALL);
-	sc_wait_stalled(&slow);
-	rendered_settled();
+	sc_stall(&slow);
 	sc_start(&other, SC_READ);
 	/* It waits (no answer at all) while the only rendering allowed is held back; on a
 	 * starved machine it could only be seen waiting longer. */
@@ -702,9 +720,7 @@ test_streamed_close(void **state)
 	start_big(0);
 	char *want = reference(fake_list_instances);
 
-	sc_start(&slow, SC_STALL);
-	sc_wait_stalled(&slow);
-	rendered_settled();
+	sc_stall(&slow);
 	fixture_stop(&fx);
 	sc_finish(&slow);
 	assert_true(slow.curl_rc != 0 || slow.len < strlen(want));
@@ -720,32 +736,16 @@ test_streamed_tls(void **state)
 {
 	char dir[] = "/tmp/mgmt-cache-tls-XXXXXX", cert[128], key[128];
 	char *cpem, *kpem, err[256];
-	struct mgmt_api_opts ao = { .cache_ms = 60000,
-				    .cache_max = BIG_CACHE,
-				    .window = BIG_WINDOW };
-	struct sclient slow, other;
 
 	(void)state;
 	tls_cert_make(dir, cert, key);
 	assert_int_equal(http_listen_load_tls(cert, key, &cpem, &kpem, err, sizeof(err)), 0);
-	start_tls(&ao, N_BIG, cpem, kpem);
+	start_big_tls(0, cpem, kpem);
 	adc_free_secret_str(kpem);
 	free(cpem);
 	setenv("MGMT_TEST_CAINFO", cert, 1);
-	char *want = reference(fake_list_instances);
-
-	sc_start(&slow, SC_STALL);
-	sc_wait_stalled(&slow);
-	assert_true(rendered_settled() <= stalled_bound(want));
-	sc_start(&other, SC_READ);
-	sc_finish(&other);
-	expect_streamed(&other, want);
-	sc_finish(&slow);
-	expect_streamed(&slow, want);
+	slow_reader_and_other();
 	unsetenv("MGMT_TEST_CAINFO");
-	free(other.body);
-	free(slow.body);
-	free(want);
 	fixture_stop(&fx);
 	tls_cert_remove(dir);
 }
