@@ -124,6 +124,12 @@ main(int argc, char **argv)
 	 * freed as the queue changes size: measured at 100,000 queued containers, 3.7 MB less
 	 * resident with the threshold fixed (bench_e2e_scale). */
 	heap_map_large_blocks();
+	/* For the helpers, which inherit this environment: Debian's libcurl loads GnuTLS (through
+	 * librtmp), whose constructor initializes it for nothing in cloudd (its curl uses OpenSSL,
+	 * and librtmp initializes GnuTLS itself if RTMP were ever used): 0.6 MB of cloudd's pages.
+	 * Too late for this process, and needed here anyway (libmicrohttpd's HTTPS). An operator's
+	 * own setting wins. */
+	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
 	prctl(PR_SET_NAME, "arvados-dispatc");
 	log_init("arvados-dispatch-cloud", LOG_FMT_JSON, LOG_LVL_INFO);
 	/* cloudtest parses its own flags (cloudtest.c), as `instance` does. */
