@@ -97,6 +97,9 @@ struct http_conn *http_conn_of(struct MHD_Connection *conn);
 /* http_request.c: a deferred handler's or a stream's wait does not count against the request
  * deadline; the clock restarts when it ends. */
 void http_conn_pause(struct MHD_Connection *conn, bool paused);
+/* http_request.c: pause the deadline and suspend the connection (MHD_suspend_connection): a
+ * deferred handler's or a stream's wait starts. */
+void http_conn_suspend(struct MHD_Connection *conn);
 /* http_request.c: "host:port" of the client, "" when unknown. */
 void http_remote_addr(struct MHD_Connection *conn, char *buf, size_t len);
 /* http_server.c: MHD_run on the next loop turn. */

@@ -246,6 +246,13 @@ http_conn_pause(struct MHD_Connection *conn, bool paused)
 		c->request_since_ms = adc_now_ms();
 }
 
+void
+http_conn_suspend(struct MHD_Connection *conn)
+{
+	http_conn_pause(conn, true);
+	MHD_suspend_connection(conn);
+}
+
 enum MHD_Result
 http_request_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 		    const char *version, const char *upload_data, size_t *upload_data_size,
@@ -278,8 +285,7 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 			http_conn_pause(conn, false);
 			return queue_response(rq);
 		}
-		http_conn_pause(conn, true);
-		MHD_suspend_connection(conn);
+		http_conn_suspend(conn);
 		return MHD_YES;
 	}
 	if (rq->bad_form)
@@ -288,8 +294,7 @@ http_request_access(void *cls, struct MHD_Connection *conn, const char *url, con
 		http_front_dispatch(rq->srv, rq);
 	if (rq->deferred) {
 		/* Suspended until http_request_resume; MHD then calls us again (above). */
-		http_conn_pause(conn, true);
-		MHD_suspend_connection(conn);
+		http_conn_suspend(conn);
 		return MHD_YES;
 	}
 	return queue_response(rq);

@@ -52,8 +52,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	n = st->read(st->cls, pos, buf, max);
 	if (n == HTTP_STREAM_WAIT) {
 		st->waiting = true;
-		http_conn_pause(st->rq->conn, true);
-		MHD_suspend_connection(st->rq->conn);
+		http_conn_suspend(st->rq->conn);
 		return 0;
 	}
 	if (n == HTTP_STREAM_END)
