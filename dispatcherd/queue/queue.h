@@ -76,7 +76,8 @@ struct queue_ent {
 	bool supervisor : 1;   /* scheduling_parameters.supervisor */
 
 	/* private. Bit-fields and this order keep the struct at 152 bytes, a 160-byte malloc
-	 * chunk (issue 16: 100,000 of them; 168 bytes with whole-byte flags and int enums). */
+	 * chunk (issue 16: 100,000 of them; 168 bytes with whole-byte flags and int enums;
+	 * queue_ent.c asserts it). */
 	bool tmp_overflow : 1;
 	bool mounts_known : 1; /* tmp_capacity is from a mounts fetch */
 	bool dno : 1;	       /* changed locally during the poll in flight (2.4) */
@@ -94,8 +95,6 @@ struct queue_ent {
 	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
 	struct queue_rec *rec; /* the selected attributes, for the management API */
 };
-
-_Static_assert(sizeof(struct queue_ent) <= 152, "a queue entry outgrew its 160-byte malloc chunk");
 
 /* The choice of an entry that has none: no need, no candidates. */
 extern const struct itypes_choice queue_no_choice;

@@ -7,7 +7,7 @@
 
 /* 100,000 of them at scale: a field added in a hole is free, anything more costs a 16-byte step
  * of the malloc chunk for each (queue.h). */
-_Static_assert(sizeof(struct queue_ent) <= 168, "struct queue_ent grew past a 176-byte chunk");
+_Static_assert(sizeof(struct queue_ent) <= 152, "struct queue_ent grew past a 160-byte chunk");
 
 struct queue_ent *
 queue_ent_new(struct queue *q, const char *uuid)
