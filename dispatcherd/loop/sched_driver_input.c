@@ -6,6 +6,7 @@
 #include "sched_driver_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,9 @@ sd_rs_key(const void *ctx, size_t i)
 
 /* Entries are asked for this many steps ahead of the walk (sd_input_ctrs). */
 #define SD_AHEAD 16
+/* The walk prefetches an entry's first byte and cancel_tries: every line of what it reads
+ * when these are less than a line apart. */
+_Static_assert(offsetof(struct queue_ent, cancel_tries) < 64, "the walk's fields outgrew a line");
 
 static int
 sd_input_ctrs(struct sched_driver *d)
@@ -157,9 +161,10 @@ sd_input_ctrs(struct sched_driver *d)
 		 * time (perf: a quarter of the turn). Ask for them ahead, and for the candidates of
 		 * those whose lines have arrived (a prefetch of NULL is harmless). */
 		if (i + SD_AHEAD < n) {
+			/* The fields read here are the entry's first 43 bytes (queue.h): the
+			 * lines of its first and last byte. */
 			__builtin_prefetch(v[i + SD_AHEAD]);
-			__builtin_prefetch(&v[i + SD_AHEAD]->priority);
-			__builtin_prefetch(&v[i + SD_AHEAD]->choice);
+			__builtin_prefetch(&v[i + SD_AHEAD]->cancel_tries);
 		}
 		if (i + SD_AHEAD / 2 < n)
 			__builtin_prefetch(v[i + SD_AHEAD / 2]->choice);

@@ -55,16 +55,21 @@ enum queue_op {
 	QOP_CANCEL_UNSAT
 };
 
-/* A mirrored container. Fields above "private" are for readers; only queue_*.c write. */
+/* A mirrored container. Readers use the fields up to supervisor, and uuid; only queue_*.c
+ * write.
+ *
+ * The scheduler's turn reads every entry once (the loop's sd_input_ctrs: state, fit, op,
+ * priority, the times, choice, supervisor, lock_count), in view order, so scattered over the
+ * heap: those fields come first, in 43 bytes that one cache line, or two, holds. The uuid (read
+ * there only by address) and what only the queue uses follow. Enums and flags are bit-fields:
+ * 152 bytes, a 160-byte malloc chunk (issue 16: 100,000 of them; queue_ent.c asserts it). */
 struct queue_ent {
-	char uuid[QUEUE_UUID_MAX]; /* NUL-padded to its full size (a hash key as a whole) */
 	int64_t priority;
 	int64_t created_at_ns;	/* Unix ns of created_at; 0 when unparsable */
 	uint64_t first_seen_ms; /* Unix ms of the poll that first saw it */
 	/* Valid when fit == QFIT_OK; else &queue_no_choice (never NULL). Shared by the entries
 	 * whose choice is the same (queue_choice.c): read only. */
 	const struct itypes_choice *choice;
-	char *fit_error; /* QFIT_NONE: the runtime error text; else NULL */
 	/* When the list select asks for it (select_lock_count), plus our own locks since the
 	 * last poll; else 0. */
 	uint32_t lock_count;
@@ -74,23 +79,22 @@ struct queue_ent {
 	enum queue_op op : 8;  /* the operation in flight, QOP_NONE if none */
 	bool locked_by_me : 1; /* locked_by_uuid is our token's uuid */
 	bool supervisor : 1;   /* scheduling_parameters.supervisor */
-
-	/* private. Bit-fields and this order keep the struct at 152 bytes, a 160-byte malloc
-	 * chunk (issue 16: 100,000 of them; 168 bytes with whole-byte flags and int enums;
-	 * queue_ent.c asserts it). */
+	/* private from here on */
 	bool tmp_overflow : 1;
 	bool mounts_known : 1; /* tmp_capacity is from a mounts fetch */
 	bool dno : 1;	       /* changed locally during the poll in flight (2.4) */
 	bool mounts_busy : 1;  /* a mounts fetch is in flight */
 	bool in_mounts_queue : 1;
 	bool mounts_single : 1; /* a complete batch answer left it out: fetch it alone (GET) */
-	uint8_t cancel_tries;	/* "cancel unsatisfiable" back-off exponent */
-	uint32_t seen_gen;	/* last poll generation that saw it */
-	uint32_t view_pos;	/* 1 + its index in the sorted view; 0: not placed */
-	uint32_t view_new;	/* 1 + its index among the entries waiting to be placed; 0: none */
-	uint64_t spec_hash;	/* of the fields the choice depends on */
-	int64_t tmp_capacity;	/* from the mounts fetch */
-	uint64_t retry_at_ms;	/* monotonic: no mounts / cancel retry before */
+	uint8_t cancel_tries;	/* "cancel unsatisfiable" back-off exponent; the hot part's end */
+	char uuid[QUEUE_UUID_MAX]; /* NUL-padded to its full size (a hash key as a whole) */
+	uint32_t seen_gen;	   /* last poll generation that saw it */
+	uint32_t view_pos;	   /* 1 + its index in the sorted view; 0: not placed */
+	uint32_t view_new;    /* 1 + its index among the entries waiting to be placed; 0: none */
+	char *fit_error;      /* QFIT_NONE: the runtime error text; else NULL */
+	uint64_t spec_hash;   /* of the fields the choice depends on */
+	int64_t tmp_capacity; /* from the mounts fetch */
+	uint64_t retry_at_ms; /* monotonic: no mounts / cancel retry before */
 	struct queue_ent *mq_next, *mq_prev; /* mounts fetch FIFO */
 	void *pending;	       /* QFIT_PENDING: the saved requirements (queue_spec.c) */
 	struct queue_rec *rec; /* the selected attributes, for the management API */
